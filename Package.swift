@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// OpenCV is linked module by module: `pkg-config --libs opencv4` names ~55 libraries,
+/// which costs start-up time and memory on a wearable. CVBridge uses only these four.
+let openCVLibraries = ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio"]
+
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "ListenToTheWorld",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "listen", targets: ["listen"]),
+        .executable(name: "assistd", targets: ["assistd"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .library(name: "Vision", targets: ["Vision"]),
+        .library(name: "Fusion", targets: ["Fusion"]),
+        .library(name: "Narrator", targets: ["Narrator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C and C++ shims — nothing outside Imaging, Kernels and Narrator sees C types.
+        .target(
+            name: "CVBridge",
+            cxxSettings: [
+                .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-fno-fast-math"]),
+            ],
+            linkerSettings: openCVLibraries.map { .linkedLibrary($0) }
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CESpeakNG",
+            pkgConfig: "espeak-ng",
+            providers: [.apt(["libespeak-ng-dev"])]
+        ),
+
+        // MARK: Libraries, in data-flow order.
+        .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
+        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strictSwift),
+        .target(name: "Vision", dependencies: ["Imaging", "Kernels"], swiftSettings: strictSwift),
+        .target(name: "Fusion", dependencies: ["Vision", "Kernels"], swiftSettings: strictSwift),
+        .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG"], swiftSettings: strictSwift),
+
+        // MARK: Programs.
+        .executableTarget(
+            name: "listen",
+            dependencies: [
+                "Imaging", "Vision", "Fusion", "Narrator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "assistd",
+            dependencies: [
+                "Imaging", "Vision", "Fusion", "Narrator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: Tests.
+        .testTarget(
+            name: "ImagingTests",
+            dependencies: ["Imaging"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSwift
+        ),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,91 @@
+// Shared by the bridge's translation units; never included by the C header.
+#pragma once
+
+#include "CVBridge.h"
+
+#include <opencv2/core.hpp>
+
+#include <cstdarg>
+#include <cstdio>
+#include <new>
+#include <string>
+#include <vector>
+
+struct cvb_image {
+    cv::Mat pixels;  // RGB8 or GRAY8, continuous
+};
+
+struct cvb_buffer {
+    std::vector<uchar> bytes;
+};
+
+namespace cvb {
+
+/// Writes a status and printf-style message into the caller's error, if any.
+inline cvb_status fail(cvb_error *error, cvb_status status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+inline cvb_status fail(cvb_error *error, cvb_status status, const char *format, ...) {
+    if (error != nullptr) {
+        error->status = status;
+        va_list args;
+        va_start(args, format);
+        std::vsnprintf(error->message, sizeof(error->message), format, args);
+        va_end(args);
+    }
+    return status;
+}
+
+inline cvb_status ok(cvb_error *error) {
+    if (error != nullptr) {
+        error->status = CVB_OK;
+        error->message[0] = '\0';
+    }
+    return CVB_OK;
+}
+
+/// Runs body, turning every C++ exception into a status so none crosses the C boundary.
+template <typename Body>
+cvb_status guarded(cvb_error *error, const char *what, Body &&body) noexcept {
+    try {
+        return body();
+    } catch (const cv::Exception &e) {
+        return fail(error, CVB_ERR_INTERNAL, "%s: OpenCV error: %s", what, e.what());
+    } catch (const std::bad_alloc &) {
+        return fail(error, CVB_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
+    } catch (const std::exception &e) {
+        return fail(error, CVB_ERR_INTERNAL, "%s: %s", what, e.what());
+    } catch (...) {
+        return fail(error, CVB_ERR_INTERNAL, "%s: unknown C++ exception", what);
+    }
+}
+
+/// Wraps a borrowed view as a cv::Mat header (no copy). Returns false when the view is malformed.
+inline bool matFromView(const cvb_view *view, cv::Mat &out) {
+    if (view == nullptr || view->data == nullptr || view->width <= 0 || view->height <= 0) return false;
+    if (view->channels != 1 && view->channels != 3) return false;
+    if (view->stride < static_cast<size_t>(view->width) * static_cast<size_t>(view->channels)) return false;
+    out = cv::Mat(view->height, view->width, CV_8UC(view->channels), view->data, view->stride);
+    return true;
+}
+
+inline cv::Scalar scalarFromColor(const uint8_t color[3]) {
+    return cv::Scalar(color[0], color[1], color[2]);
+}
+
+/// Header facts read without decoding.
+struct HeaderInfo {
+    cvb_image_format format = CVB_FORMAT_UNKNOWN;
+    int64_t width = 0;
+    int64_t height = 0;
+};
+
+/// Reads format and declared size from the first bytes; fills error on failure.
+cvb_status probeHeader(const uint8_t *data, size_t size, HeaderInfo &info, cvb_error *error);
+
+/// Checks that the whole encoded stream is present (JPEG EOI, PNG IEND, BMP pixel array, RIFF size).
+cvb_status checkComplete(const uint8_t *data, size_t size, const HeaderInfo &info, cvb_error *error);
+
+const char *formatName(cvb_image_format format);
+
+}  // namespace cvb

@@ -1,0 +1,57 @@
+import CVBridge
+
+/// How a frame becomes the model's input tensor; read from the model's config.json.
+///
+/// The recipe is the training code's, step for step: resize the RGB image to
+/// `inputSize`×`inputSize` with OpenCV (squash, no letterbox), then per channel
+/// `(u8 / 255 - mean) / std` in float32, planar (CHW). Both sides run OpenCV 4.6, so the
+/// tensor is bit-identical to what the model saw in training.
+public struct Preprocessing: Sendable, Hashable {
+    public var inputSize: Int
+    public var interpolation: Interpolation
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(inputSize: Int, interpolation: Interpolation = .area, mean: [Float], std: [Float]) {
+        self.inputSize = inputSize
+        self.interpolation = interpolation
+        self.mean = mean
+        self.std = std
+    }
+
+    /// Number of floats in one tensor: channels × size × size.
+    public var tensorCount: Int { mean.count * inputSize * inputSize }
+
+    /// Writes the tensor for `image` into `output` (at least `tensorCount` floats), allocating nothing.
+    public func write(_ image: Image, into output: UnsafeMutableBufferPointer<Float>) throws(ImagingError) {
+        guard inputSize > 0, mean.count == std.count, !mean.isEmpty else {
+            throw .invalidArgument("preprocessing needs a positive size and one mean and std per channel")
+        }
+        guard image.channels == mean.count else {
+            throw .invalidArgument("preprocessing expects \(mean.count)-channel images, got \(image.channels)")
+        }
+        guard output.count >= tensorCount, let base = output.baseAddress else {
+            throw .invalidArgument("preprocessing output holds \(output.count) floats, needs \(tensorCount)")
+        }
+        try image.withView { view throws(ImagingError) in
+            try mean.withUnsafeBufferPointer { mean throws(ImagingError) in
+                try std.withUnsafeBufferPointer { std throws(ImagingError) in
+                    try Bridge.call("preprocess") {
+                        cvb_preprocess(
+                            view, Int32(inputSize), interpolation.bridged, mean.baseAddress, std.baseAddress,
+                            base, output.count, $0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tensor for `image` as a new array (CHW).
+    public func tensor(from image: Image) throws(ImagingError) -> [Float] {
+        var tensor = [Float](repeating: 0, count: tensorCount)
+        try tensor.withUnsafeMutableBufferPointer { buffer throws(ImagingError) in
+            try write(image, into: buffer)
+        }
+        return tensor
+    }
+}

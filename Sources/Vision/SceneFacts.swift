@@ -1,0 +1,83 @@
+/// What one frame (or one narration) says about the street: the contract of DESIGN.md,
+/// serialised with exactly its key names.
+public struct SceneFacts: Sendable, Hashable, Codable {
+    public var time: Double
+    public var light: Light?
+    public var crosswalk: Crosswalk?
+    public var obstacles: [Obstacle]
+    public var description: String?
+
+    public init(time: Double, light: Light?, crosswalk: Crosswalk?, obstacles: [Obstacle], description: String? = nil) {
+        self.time = time
+        self.light = light
+        self.crosswalk = crosswalk
+        self.obstacles = obstacles
+        self.description = description
+    }
+
+    public struct Light: Sendable, Hashable, Codable {
+        public var kind: LightKind
+        public var state: LightState
+        public var confidence: Double
+        public var position: Position
+
+        public init(kind: LightKind, state: LightState, confidence: Double, position: Position) {
+            self.kind = kind
+            self.state = state
+            self.confidence = confidence
+            self.position = position
+        }
+    }
+
+    public struct Crosswalk: Sendable, Hashable, Codable {
+        public var present: Bool
+        public var offset: Position?
+        public var headingDegrees: Double?
+        public var confidence: Double
+
+        enum CodingKeys: String, CodingKey {
+            case present, offset, confidence
+            case headingDegrees = "heading_deg"
+        }
+
+        public init(present: Bool, offset: Position?, headingDegrees: Double?, confidence: Double) {
+            self.present = present
+            self.offset = offset
+            self.headingDegrees = headingDegrees
+            self.confidence = confidence
+        }
+    }
+
+    public struct Obstacle: Sendable, Hashable, Codable {
+        public var kind: String
+        public var position: Position
+        public var distance: Distance
+        public var confidence: Double
+
+        public init(kind: String, position: Position, distance: Distance, confidence: Double) {
+            self.kind = kind
+            self.position = position
+            self.distance = distance
+            self.confidence = confidence
+        }
+    }
+}
+
+/// The state of a signal. `flashing` and `unknown` come from tracking and thresholds, not from
+/// a single frame's classifier.
+public enum LightState: String, Sendable, Hashable, Codable, CaseIterable {
+    case red, green, yellow, flashing, off, none, unknown
+}
+
+public enum LightKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case pedestrian, vehicle
+}
+
+/// Where something is, relative to where the wearer faces.
+public enum Position: String, Sendable, Hashable, Codable, CaseIterable {
+    case left, ahead, right
+}
+
+public enum Distance: String, Sendable, Hashable, Codable, CaseIterable {
+    case near, mid, far
+}

@@ -1,0 +1,4 @@
+@main
+enum AssistDaemon {
+    static func main() {}
+}
