@@ -1,0 +1,113 @@
+"""Pre-rendered dataset cache: scenes -> preprocessed uint8 (the INTER_AREA `small` image of
+preprocess(), normalisation is elementwise and done per batch) + label arrays + caption token ids.
+
+Seed ranges (never overlap):
+  train       0 .. 999_999
+  val         1_000_000 .. 1_999_999   (calibration temperature, operating threshold)
+  test        2_000_000 .. 2_999_999   (synthetic test split)
+  samples/fixtures 3_000_000 ..        tests 9_000_000 ..
+"""
+import argparse
+import os
+from multiprocessing import Pool
+
+import numpy as np
+from tqdm import tqdm
+
+from .generator import GENERATOR_VERSION, DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS, POSITIONS, generate
+from .preprocess import resize_small
+from .tokenizer import default_tokenizer
+
+SEED_BASE = {"train": 0, "val": 1_000_000, "test": 2_000_000, "samples": 3_000_000, "tests": 9_000_000}
+MAX_TOK = 64
+NK = len(OBSTACLE_KINDS)
+
+
+def scene_labels(facts):
+    lt = facts["light"]
+    lab = {
+        "light_state": LIGHT_STATES.index(lt["state"]),
+        "light_kind": LIGHT_KINDS.index(lt["kind"]) if lt["state"] != "none" else -1,
+        "light_position": POSITIONS.index(lt["position"]) if lt["state"] != "none" and lt["position"] else -1,
+        "crosswalk": int(bool(facts["crosswalk"]["present"])),
+        "crosswalk_offset": POSITIONS.index(facts["crosswalk"]["offset"]) if facts["crosswalk"]["present"] else -1,
+        "crosswalk_heading": (facts["crosswalk"]["heading_deg"] / 30.0) if facts["crosswalk"]["present"] else np.nan,
+    }
+    obs = np.zeros(len(POSITIONS) * NK, np.float32)
+    dist = np.full(len(POSITIONS), -1, np.int64)
+    for o in facts["obstacles"]:
+        p = POSITIONS.index(o["position"])
+        obs[p * NK + OBSTACLE_KINDS.index(o["kind"])] = 1
+        d = DISTANCES.index(o["distance"])
+        dist[p] = d if dist[p] < 0 else min(dist[p], d)
+    lab["obstacles"] = obs
+    lab["obstacle_distance"] = dist
+    return lab
+
+
+def _render_chunk(args):
+    seeds, size, path = args
+    import torch
+    torch.set_num_threads(1)
+    if os.path.exists(path):
+        return path
+    tok = default_tokenizer()
+    imgs, caps = [], {"en": [], "zh": []}
+    cols = {}
+    for s in seeds:
+        sc = generate(int(s))
+        imgs.append(resize_small(sc.bgr, size))
+        for k, v in scene_labels(sc.facts).items():
+            cols.setdefault(k, []).append(v)
+        for lang in ("en", "zh"):
+            ids = tok.encode(sc.captions[lang], lang)[:MAX_TOK]
+            caps[lang].append(ids + [tok.pad] * (MAX_TOK - len(ids)))
+    out = {k: np.asarray(v) for k, v in cols.items()}
+    out["images"] = np.stack(imgs)
+    out["seeds"] = np.asarray(seeds, np.int64)
+    out["cap_en"] = np.asarray(caps["en"], np.int16)
+    out["cap_zh"] = np.asarray(caps["zh"], np.int16)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **out)
+    os.replace(tmp, path)
+    return path
+
+
+def build_cache(root, split, n, size=160, workers=2, chunk=1000, start=None):
+    start = SEED_BASE[split] if start is None else start
+    d = os.path.join(root, f"g{GENERATOR_VERSION}_{split}_s{size}_{start}")
+    os.makedirs(d, exist_ok=True)
+    jobs = []
+    for i in range(0, n, chunk):
+        seeds = list(range(start + i, start + min(n, i + chunk)))
+        jobs.append((seeds, size, os.path.join(d, f"chunk_{i // chunk:05d}.npz")))
+    if workers > 1:
+        with Pool(workers) as pool:
+            list(tqdm(pool.imap(_render_chunk, jobs), total=len(jobs), desc=f"render {split}"))
+    else:
+        for j in tqdm(jobs, desc=f"render {split}"):
+            _render_chunk(j)
+    return load_cache(d, [os.path.basename(j[2]) for j in jobs])
+
+
+def load_cache(d, files=None):
+    if files is None:
+        files = sorted(f for f in os.listdir(d) if f.startswith("chunk_") and f.endswith(".npz") and ".tmp" not in f)
+    parts = [dict(np.load(os.path.join(d, f))) for f in files]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description="pre-render a scene cache")
+    ap.add_argument("--root", default="training/data/cache")
+    ap.add_argument("--split", default="train")
+    ap.add_argument("--n", type=int, default=40000)
+    ap.add_argument("--size", type=int, default=160)
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    c = build_cache(a.root, a.split, a.n, a.size, a.workers)
+    print({k: v.shape for k, v in c.items()})
+
+
+if __name__ == "__main__":
+    main()
