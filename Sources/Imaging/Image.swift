@@ -40,10 +40,10 @@ public struct Image: Sendable, Equatable {
     }
 
     /// The channel values of one pixel (RGB or a single gray value).
-    public func pixel(x: Int, y: Int) -> ArraySlice<UInt8> {
+    public func pixel(x: Int, y: Int) -> [UInt8] {
         precondition(x >= 0 && x < width && y >= 0 && y < height, "pixel (\(x), \(y)) outside \(width)×\(height)")
         let start = (y * width + x) * channels
-        return pixels[start..<start + channels]
+        return Array(pixels[start..<start + channels])
     }
 }
 

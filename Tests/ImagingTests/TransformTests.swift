@@ -1,0 +1,95 @@
+import Testing
+@testable import Imaging
+
+@Suite("Resizing and preprocessing match cv2 byte for byte")
+struct TransformTests {
+    @Test("Resize", arguments: [
+        ("scene_area_40x30.rgb", 40, 30, Interpolation.area),
+        ("scene_area_64x64.rgb", 64, 64, .area),
+        ("scene_area_up_200x150.rgb", 200, 150, .area),
+        ("scene_bilinear_50x61.rgb", 50, 61, .bilinear),
+    ])
+    func resize(fixture: String, width: Int, height: Int, interpolation: Interpolation) throws {
+        let resized = try Fixtures.scene().resized(width: width, height: height, interpolation: interpolation)
+        #expect(resized.width == width && resized.height == height)
+        #expect(resized.pixels == (try Fixtures.bytes(fixture)))
+    }
+
+    @Test("The model's input tensor is bit-identical to numpy's")
+    func preprocessBitIdentical() throws {
+        let preprocessing = Preprocessing(inputSize: 32, interpolation: .area, mean: Fixtures.mean, std: Fixtures.std)
+        let tensor = try preprocessing.tensor(from: try Fixtures.scene())
+        let reference = try Fixtures.floats("scene_preprocess_32.f32")
+        #expect(tensor.count == 3 * 32 * 32)
+        #expect(tensor.map(\.bitPattern) == reference.map(\.bitPattern))
+    }
+
+    @Test("Preprocessing into a caller's buffer writes the same floats and nothing past them")
+    func preprocessIntoBuffer() throws {
+        let preprocessing = Preprocessing(inputSize: 32, mean: Fixtures.mean, std: Fixtures.std)
+        var buffer = [Float](repeating: .nan, count: preprocessing.tensorCount + 5)
+        try buffer.withUnsafeMutableBufferPointer { try preprocessing.write(try Fixtures.scene(), into: $0) }
+        #expect(Array(buffer.prefix(preprocessing.tensorCount)) == (try Fixtures.floats("scene_preprocess_32.f32")))
+        #expect(buffer.suffix(5).allSatisfy { $0.isNaN })
+    }
+
+    @Test("Preprocessing refuses a buffer that is too small or statistics that do not fit")
+    func preprocessValidation() throws {
+        let scene = try Fixtures.scene()
+        var small = [Float](repeating: 0, count: 10)
+        #expect(throws: ImagingError.self) {
+            try small.withUnsafeMutableBufferPointer {
+                try Preprocessing(inputSize: 32, mean: Fixtures.mean, std: Fixtures.std).write(scene, into: $0)
+            }
+        }
+        #expect(throws: ImagingError.self) {
+            try Preprocessing(inputSize: 32, mean: [0.5], std: [0.5]).tensor(from: scene)
+        }
+        #expect(throws: ImagingError.self) {
+            try Preprocessing(inputSize: 32, mean: Fixtures.mean, std: [0.2, 0, 0.2]).tensor(from: scene)
+        }
+    }
+
+    @Test func grayscaleMatchesPython() throws {
+        let gray = try Fixtures.scene().grayscale()
+        #expect(gray.channels == 1)
+        #expect(gray.pixels == (try Fixtures.bytes("scene_gray.gray")))
+        let back = try gray.rgb()
+        #expect(back.channels == 3)
+        #expect(back.pixel(x: 3, y: 4) == [gray.pixel(x: 3, y: 4)[0], gray.pixel(x: 3, y: 4)[0], gray.pixel(x: 3, y: 4)[0]])
+    }
+
+    @Test func crop() throws {
+        let scene = try Fixtures.scene()
+        let crop = try scene.cropped(to: PixelRect(x: 10, y: 20, width: 30, height: 15))
+        #expect(crop.width == 30 && crop.height == 15)
+        for (x, y) in [(0, 0), (29, 14), (7, 11)] {
+            #expect(crop.pixel(x: x, y: y) == scene.pixel(x: 10 + x, y: 20 + y))
+        }
+        #expect(throws: ImagingError.self) { try scene.cropped(to: PixelRect(x: 100, y: 0, width: 30, height: 10)) }
+        #expect(throws: ImagingError.self) { try scene.cropped(to: PixelRect(x: -1, y: 0, width: 3, height: 3)) }
+    }
+
+    @Test("Letterboxing keeps the aspect ratio, centres the image and pads the rest")
+    func letterbox() throws {
+        let scene = try Fixtures.scene()  // 123×97
+        let (boxed, placement) = try scene.letterboxed(width: 64, height: 64, pad: RGB(1, 2, 3))
+        #expect(boxed.width == 64 && boxed.height == 64)
+        #expect(abs(placement.scale - 64.0 / 123.0) < 1e-9)
+        #expect(placement.offsetX == 0)
+        let placedHeight = Int((97.0 * placement.scale).rounded())
+        #expect(placement.offsetY == (64 - placedHeight) / 2)
+        #expect(boxed.pixel(x: 5, y: 0) == [1, 2, 3])
+        #expect(boxed.pixel(x: 5, y: 63) == [1, 2, 3])
+        let inner = try scene.resized(width: 64, height: placedHeight)
+        let placed = try boxed.cropped(to: PixelRect(x: 0, y: placement.offsetY, width: 64, height: placedHeight))
+        #expect(placed == inner)
+    }
+
+    @Test func badSizesAreRefused() throws {
+        let scene = try Fixtures.scene()
+        #expect(throws: ImagingError.self) { try scene.resized(width: 0, height: 10) }
+        #expect(throws: ImagingError.self) { try scene.letterboxed(width: 10, height: -1) }
+        #expect(throws: ImagingError.self) { try Image(width: 2, height: 2, pixels: [1, 2, 3]) }
+    }
+}
