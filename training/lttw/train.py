@@ -27,7 +27,7 @@ from .tokenizer import default_tokenizer
 
 DEFAULTS = {
     "name": "default", "seed": 1234, "device": "cpu", "threads": 2,
-    "n_train": 40000, "n_val": 2000, "cache_root": "training/data/cache", "render_workers": 2,
+    "n_train": 60000, "n_val": 2000, "cache_root": "training/data/cache", "render_workers": 2,
     "steps": 3000, "batch": 64, "lr": 1e-3, "min_lr": 2e-5, "warmup": 200, "weight_decay": 0.05,
     "grad_clip": 1.0, "lm_weight": 0.5, "light_weight": 2.0, "eval_every": 250, "log_every": 25,
     "runs_root": "training/runs", "amp": False, "model": {},

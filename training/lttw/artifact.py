@@ -1,0 +1,258 @@
+"""Model artifact (config.json + model.safetensors + tokenizer.json): export, load, inference.
+
+  python -m lttw.artifact export --run training/runs/default --out models/default
+
+Export = load checkpoint -> fit temperatures on the synthetic validation split -> choose the green
+operating threshold (zero false greens on validation) -> write the three files -> reload and compare.
+"""
+import argparse
+import json
+import os
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from .generator import DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS, POSITIONS
+from .model import HEAD_LABELS, HEADS, ModelConfig, StreetVLM, count_params, flops_per_frame
+from .preprocess import MEAN, STD, normalize_small, preprocess
+from .tokenizer import Tokenizer, default_tokenizer
+
+FORMAT_VERSION = 1
+SOFTMAX_HEADS = ["light_state", "light_kind", "light_position", "crosswalk", "crosswalk_offset", "obstacle_distance"]
+
+
+# ----------------------------------------------------------------------------- calibration
+@torch.no_grad()
+def head_logits_on_cache(model, cache, batch=250):
+    model.eval()
+    outs = {k: [] for k in HEADS}
+    n = len(cache["seeds"])
+    for i in range(0, n, batch):
+        x = torch.from_numpy(normalize_small(cache["images"][i:i + batch]))
+        _, hl, _ = model.encode(x)
+        for k in HEADS:
+            outs[k].append(hl[k])
+    return {k: torch.cat(v) for k, v in outs.items()}
+
+
+def _fit_T(logits, target, kind):
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
+    best, bestT = None, 1.0
+    for T in grid:
+        if kind == "softmax":
+            nll = float(F.cross_entropy(logits / T, target, ignore_index=-1))
+        else:
+            nll = float(F.binary_cross_entropy_with_logits(logits / T, target))
+        if best is None or nll < best:
+            best, bestT = nll, float(T)
+    return round(bestT, 4)
+
+
+def calibrate(model, cache):
+    L = head_logits_on_cache(model, cache)
+    temps = {}
+    for k in SOFTMAX_HEADS:
+        lg, tg = L[k], torch.from_numpy(np.asarray(cache[k])).long()
+        if k == "obstacle_distance":
+            lg, tg = lg.view(-1, 3), tg.view(-1)
+        temps[k] = _fit_T(lg, tg, "softmax") if (tg >= 0).any() else 1.0
+    temps["obstacles"] = _fit_T(L["obstacles"], torch.from_numpy(cache["obstacles"]).float(), "sigmoid")
+    p = F.softmax(L["light_state"] / temps["light_state"], -1).numpy()
+    truth = np.asarray(cache["light_state"])
+    g = LIGHT_STATES.index("green")
+    neg = p[truth != g, g]
+    max_neg = float(neg.max()) if len(neg) else 0.0
+    thr = max(0.5, max_neg + 0.5 * (1.0 - max_neg))
+    thr = float(np.float32(min(thr, 0.9999)))
+    pos = p[truth == g, g]
+    stats = {"val_n": int(len(truth)), "val_max_p_green_on_non_green": max_neg,
+             "val_green_recall_at_threshold": float((pos >= thr).mean()) if len(pos) else None,
+             "val_false_greens_at_threshold": int((neg >= thr).sum())}
+    return temps, thr, stats
+
+
+# ----------------------------------------------------------------------------- export / load
+def artifact_config(mc: ModelConfig, tok: Tokenizer, temps, green_thr, stats, extra=None):
+    return {
+        "format_version": FORMAT_VERSION,
+        "model_type": "lttw-street-vlm",
+        "architecture": mc.to_dict(),
+        "derived": {"grid": mc.grid, "n_patches": mc.n_patches, "n_visual_tokens": mc.n_visual_tokens,
+                    "encoder_tokens": mc.n_patches + (1 if mc.use_cls else 0)},
+        "block_math": {
+            "norm": "pre-norm: x = x + attn(ln1(x)); x = x + mlp(ln2(x)) (decoder: + cross(ln2), mlp(ln3))",
+            "gelu": "exact erf: 0.5*x*(1+erf(x/sqrt(2)))", "ln_eps": mc.ln_eps,
+            "attention_scale": "1/sqrt(head_dim)", "lm_head": "tied to decoder.wte.weight" if mc.tie_lm_head else "decoder.lm_head.weight",
+        },
+        "preprocessing": {"input_size": mc.image_size, "resize": "area", "channel_order": "RGB",
+                          "scale": 1.0 / 255.0, "mean": [float(v) for v in MEAN], "std": [float(v) for v in STD],
+                          "layout": "NCHW float32", "decode": "cv2.IMREAD_COLOR (BGR) then BGR->RGB"},
+        "heads": {k: {"labels": HEAD_LABELS[k], "size": n,
+                      "activation": ("sigmoid" if k == "obstacles" else "identity" if k == "crosswalk_heading"
+                                     else "softmax per position (groups of 3)" if k == "obstacle_distance" else "softmax")}
+                  for k, n in HEADS.items()},
+        "obstacle_kinds": OBSTACLE_KINDS, "positions": POSITIONS, "distances": DISTANCES,
+        "light_states": LIGHT_STATES, "light_kinds": LIGHT_KINDS,
+        "calibration": {"temperatures": temps, "method": "grid search of NLL on the synthetic validation split",
+                        "stats": stats},
+        "thresholds": {"green": green_thr, "abstain": 0.5, "obstacle": 0.5, "crosswalk": 0.5,
+                       "rule": "state = argmax of calibrated light_state probs; if state==green and p(green) < green -> unknown; "
+                               "if max prob < abstain -> unknown"},
+        "languages": ["en", "zh"],
+        "decoding": {"start": ["<bos>", "<lang>"], "stop": "<eos> or dec_max_len positions", "strategy": "greedy"},
+        "params": None, **(extra or {}),
+    }
+
+
+def export(model: StreetVLM, out_dir, tok: Tokenizer, temps, green_thr, stats, extra=None, check=True):
+    os.makedirs(out_dir, exist_ok=True)
+    mc = model.config
+    cfg = artifact_config(mc, tok, temps, green_thr, stats, extra)
+    cfg["params"] = count_params(model)
+    cfg["flops_per_frame"] = flops_per_frame(mc)
+    sd = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
+    save_file(sd, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    tok.save(os.path.join(out_dir, "tokenizer.json"))
+    if check:
+        roundtrip_check(model, out_dir)
+    return cfg
+
+
+def load_artifact(path):
+    with open(os.path.join(path, "config.json")) as f:
+        cfg = json.load(f)
+    if cfg.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path}/config.json: unsupported format_version {cfg.get('format_version')}")
+    mc = ModelConfig(**cfg["architecture"])
+    tok = Tokenizer.load(os.path.join(path, "tokenizer.json"))
+    if len(tok) != mc.vocab_size:
+        raise ValueError(f"{path}/tokenizer.json: vocab size {len(tok)} != config vocab_size {mc.vocab_size}")
+    model = StreetVLM(mc)
+    sd = load_file(os.path.join(path, "model.safetensors"))
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{path}/model.safetensors: missing {missing} unexpected {unexpected}")
+    model.eval()
+    return model, cfg, tok
+
+
+@torch.no_grad()
+def roundtrip_check(model, out_dir, n=4):
+    from .generator import generate
+    m2, cfg, tok = load_artifact(out_dir)
+    model.eval()
+    x = torch.from_numpy(np.stack([preprocess(generate(9_500_000 + i).bgr, model.config.image_size) for i in range(n)]))
+    ids = torch.tensor([tok.encode("Wait. Red pedestrian signal ahead.", "en")] * n)
+    a_h, a_l = model(x, ids)
+    b_h, b_l = m2(x, ids)
+    diff = max([float((a_h[k] - b_h[k]).abs().max()) for k in a_h] + [float((a_l - b_l).abs().max())])
+    if diff > 1e-5:
+        raise AssertionError(f"artifact round-trip mismatch: max abs diff {diff}")
+    return diff
+
+
+# ----------------------------------------------------------------------------- inference
+class Predictor:
+    def __init__(self, path):
+        self.model, self.cfg, self.tok = load_artifact(path)
+        self.T = self.cfg["calibration"]["temperatures"]
+        self.thr = self.cfg["thresholds"]
+        self.size = self.cfg["preprocessing"]["input_size"]
+        self.mean = np.asarray(self.cfg["preprocessing"]["mean"], np.float32)
+        self.std = np.asarray(self.cfg["preprocessing"]["std"], np.float32)
+
+    def probs(self, head_logits) -> Dict[str, np.ndarray]:
+        P = {}
+        for k, v in head_logits.items():
+            T = self.T.get(k, 1.0)
+            if k == "obstacles":
+                P[k] = torch.sigmoid(v / T).numpy()
+            elif k == "obstacle_distance":
+                P[k] = F.softmax(v.view(v.shape[0], -1, 3) / T, -1).reshape(v.shape[0], -1).numpy()
+            elif k == "crosswalk_heading":
+                P[k] = (v * 30.0).numpy()
+            else:
+                P[k] = F.softmax(v / T, -1).numpy()
+        return P
+
+    def light_decision(self, p_state):
+        k = int(np.argmax(p_state))
+        st = LIGHT_STATES[k]
+        if st == "green" and p_state[k] < self.thr["green"]:
+            return "unknown"
+        if p_state[k] < self.thr["abstain"]:
+            return "unknown"
+        return st
+
+    def facts_from_probs(self, P, i):
+        st = self.light_decision(P["light_state"][i])
+        light = {"state": st, "confidence": round(float(P["light_state"][i].max()), 4),
+                 "p": {s: round(float(v), 4) for s, v in zip(LIGHT_STATES, P["light_state"][i])}}
+        if st not in ("none",):
+            light["kind"] = LIGHT_KINDS[int(np.argmax(P["light_kind"][i]))]
+            light["position"] = POSITIONS[int(np.argmax(P["light_position"][i]))]
+        pc = float(P["crosswalk"][i][1])
+        cw = {"present": pc >= self.thr["crosswalk"], "confidence": round(pc if pc >= 0.5 else 1 - pc, 4)}
+        if cw["present"]:
+            cw["offset"] = POSITIONS[int(np.argmax(P["crosswalk_offset"][i]))]
+            cw["heading_deg"] = round(float(P["crosswalk_heading"][i][0]), 1)
+        obs = []
+        nk = len(OBSTACLE_KINDS)
+        for pi, pos in enumerate(POSITIONS):
+            d = DISTANCES[int(np.argmax(P["obstacle_distance"][i][pi * 3:(pi + 1) * 3]))]
+            for ki, kind in enumerate(OBSTACLE_KINDS):
+                p = float(P["obstacles"][i][pi * nk + ki])
+                if p >= self.thr["obstacle"]:
+                    obs.append({"kind": kind, "position": pos, "distance": d, "confidence": round(p, 4)})
+        return {"light": light, "crosswalk": cw, "obstacles": obs}
+
+    @torch.no_grad()
+    def run_batch(self, bgr_list: List[np.ndarray], captions=True):
+        x = torch.from_numpy(np.stack([preprocess(b, self.size, self.mean, self.std) for b in bgr_list]))
+        tokens, hl, vis = self.model.encode(x)
+        P = self.probs(hl)
+        facts = [self.facts_from_probs(P, i) for i in range(len(bgr_list))]
+        if captions:
+            for lang in ("en", "zh"):
+                seq = self.model.generate(vis, self.tok.lang_id[lang], self.tok.bos, self.tok.eos)
+                for i, f in enumerate(facts):
+                    f.setdefault("captions", {})[lang] = self.tok.decode(seq[i].tolist(), lang)
+            for f in facts:
+                f["description"] = f["captions"]["en"]
+        return facts
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("export")
+    e.add_argument("--run", default="training/runs/default")
+    e.add_argument("--ckpt", default="best.pt")
+    e.add_argument("--out", default="models/default")
+    e.add_argument("--cache_root", default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    from .data import build_cache
+    ck = torch.load(os.path.join(a.run, a.ckpt), map_location="cpu", weights_only=False)
+    mc = ModelConfig(**ck["model_config"])
+    model = StreetVLM(mc)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    cfg = ck["cfg"]
+    val = build_cache(a.cache_root or cfg["cache_root"], "val", cfg["n_val"], mc.image_size, 1)
+    temps, thr, stats = calibrate(model, val)
+    tok = default_tokenizer()
+    out = export(model, a.out, tok, temps, thr, stats,
+                 extra={"training": {"run": a.run, "checkpoint": a.ckpt, "step": ck["step"], "seed": cfg["seed"],
+                                     "n_train": cfg["n_train"], "command": "python -m lttw.train --config training/configs/cpu_default.json"}})
+    print(json.dumps({"temperatures": temps, "green_threshold": thr, "stats": stats, "params": out["params"]}, indent=1))
+    print("round-trip OK:", a.out)
+
+
+if __name__ == "__main__":
+    main()
