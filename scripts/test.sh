@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: Swift (XCTest and Swift Testing) and Python (pytest).
+# Installs what is missing first (scripts/setup.sh), so it works on a fresh machine and in CI.
+# Every suite runs even if an earlier one failed; the exit status is non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh --no-build || exit 1
+
+failed=()
+
+printf '\n== Swift tests\n'
+swift test || failed+=("swift")
+
+if [ -d training/tests ]; then
+    printf '\n== Python tests\n'
+    .venv/bin/python -m pytest training/tests -q || failed+=("python")
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+    printf '\nFAILED: %s\n' "${failed[*]}"
+    exit 1
+fi
+printf '\nAll test suites passed.\n'
