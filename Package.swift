@@ -77,6 +77,11 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: strictSwift
         ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["listen", "assistd", "Imaging"],
+            swiftSettings: strictSwift
+        ),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,4 +1,0 @@
-@main
-enum AssistDaemon {
-    static func main() {}
-}

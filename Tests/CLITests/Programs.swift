@@ -1,0 +1,50 @@
+import Foundation
+
+/// Runs the package's real executables, as a user would.
+struct ProgramRun {
+    var status: Int32
+    var output: String
+    var errors: String
+}
+
+enum Programs {
+    /// The build folder holding the test bundle also holds `listen` and `assistd`.
+    static let folder: URL = {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("listen").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }()
+
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func fixture(_ name: String) -> String {
+        repository.appendingPathComponent("Tests/ImagingTests/Fixtures/\(name)").path
+    }
+
+    /// Runs a program to completion with no standard input.
+    static func run(_ name: String, _ arguments: [String]) throws -> ProgramRun {
+        let process = try start(name, arguments)
+        let output = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        let errors = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProgramRun(
+            status: process.terminationStatus,
+            output: String(decoding: output, as: UTF8.self),
+            errors: String(decoding: errors, as: UTF8.self))
+    }
+
+    static func start(_ name: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = folder.appendingPathComponent(name)
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try process.run()
+        return process
+    }
+}
