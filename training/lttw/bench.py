@@ -1,0 +1,175 @@
+"""The peers of the Swift engine, timed on the same model, images and thread count.
+
+  python -m lttw.bench --model models/default --images samples --threads 2 --frames 30 --json
+
+Runs the model artifact through PyTorch (inference mode) and through ONNX Runtime with graph
+optimisations on and the decoder exported "with past" (one token per call, KV cache in and out),
+frame by frame as a wearable would: preprocess, encoder + heads + projector (+ cross-attention
+keys/values), then greedy captioning. Prints per-stage p50/p95 in milliseconds as JSON, which
+`listen bench` reads to print ratios against the Swift engine.
+"""
+import argparse
+import glob
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from .artifact import load_artifact
+from .onnx_export import export_onnx
+from .preprocess import load_bgr, preprocess
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def percentiles(samples_ms):
+    a = np.asarray(samples_ms, np.float64)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)), "mean": float(a.mean()), "n": int(a.size)}
+
+
+def list_images(paths):
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(f for f in glob.glob(os.path.join(p, "**", "*"), recursive=True) if f.lower().endswith(IMAGE_EXTENSIONS))
+        else:
+            files.append(p)
+    if not files:
+        raise SystemExit(f"bench: no images under {paths}")
+    return files
+
+
+@torch.inference_mode()
+def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang):
+    stages = {k: [] for k in ("preprocess", "encoder", "heads", "projector", "decoder_token", "caption", "frame")}
+    tokens_per_caption = []
+    lang_id = tok.lang_id[lang]
+    dec = model.decoder
+    for i in range(warmup + frames):
+        bgr = bgr_images[i % len(bgr_images)]
+        t0 = time.perf_counter()
+        x = torch.from_numpy(preprocess(bgr, size, mean, std))[None]
+        t1 = time.perf_counter()
+        tokens = model.encoder(x)
+        t2 = time.perf_counter()
+        model.heads(tokens)
+        t3 = time.perf_counter()
+        vis = model.projector(tokens)
+        ckv = dec.cross_kv(vis)
+        t4 = time.perf_counter()
+        ids = torch.tensor([[tok.bos, lang_id]])
+        logits, past = dec(ids, cross_kv=ckv)
+        steps, pos, n_tok = [], 2, 0
+        while True:
+            nxt = int(logits[0, -1].argmax())
+            n_tok += 1
+            if nxt == tok.eos or pos >= model.config.dec_max_len:
+                break
+            s = time.perf_counter()
+            logits, past = dec(torch.tensor([[nxt]]), cross_kv=ckv, past=past, start_pos=pos)
+            steps.append((time.perf_counter() - s) * 1e3)
+            pos += 1
+        t5 = time.perf_counter()
+        if i >= warmup:
+            stages["preprocess"].append((t1 - t0) * 1e3)
+            stages["encoder"].append((t2 - t1) * 1e3)
+            stages["heads"].append((t3 - t2) * 1e3)
+            stages["projector"].append((t4 - t3) * 1e3)
+            stages["decoder_token"] += steps
+            stages["caption"].append((t5 - t4) * 1e3)
+            stages["frame"].append((t5 - t0) * 1e3)
+            tokens_per_caption.append(n_tok)
+    out = {k: percentiles(v) for k, v in stages.items() if v}
+    out["tokens_per_caption"] = float(np.mean(tokens_per_caption))
+    return out
+
+
+def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames, warmup, threads, lang):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    enc = ort.InferenceSession(os.path.join(onnx_dir, "encoder.onnx"), so, providers=["CPUExecutionProvider"])
+    dec = ort.InferenceSession(os.path.join(onnx_dir, "decoder_with_past.onnx"), so, providers=["CPUExecutionProvider"])
+    c = model.config
+    n, heads, hd = c.dec_depth, c.dec_heads, c.dec_width // c.dec_heads
+    names = [o.name for o in enc.get_outputs()]
+    stages = {k: [] for k in ("preprocess", "encoder_heads_projector", "decoder_token", "caption", "frame")}
+    lang_id = tok.lang_id[lang]
+    for i in range(warmup + frames):
+        bgr = bgr_images[i % len(bgr_images)]
+        t0 = time.perf_counter()
+        x = preprocess(bgr, size, mean, std)[None]
+        t1 = time.perf_counter()
+        o = dict(zip(names, enc.run(None, {"pixel_values": x})))
+        t2 = time.perf_counter()
+        feeds = {f"cross_{t}_{j}": o[f"cross_{t}_{j}"] for j in range(n) for t in ("k", "v")}
+        past = {f"past_{t}_{j}": np.zeros((1, heads, 0, hd), np.float32) for j in range(n) for t in ("k", "v")}
+        steps = []
+        pos = 0
+        cur = np.array([[tok.bos]], np.int64)
+        while True:
+            s = time.perf_counter()
+            res = dec.run(None, {"input_ids": cur, "position": np.array([pos], np.int64), **feeds, **past})
+            if pos >= 2:
+                steps.append((time.perf_counter() - s) * 1e3)
+            past = {f"past_{t}_{j}": res[1 + 2 * j + (0 if t == "k" else 1)] for j in range(n) for t in ("k", "v")}
+            pos += 1
+            if pos == 1:
+                cur = np.array([[lang_id]], np.int64)
+                continue
+            nxt = int(res[0][0, 0].argmax())
+            if nxt == tok.eos or pos >= c.dec_max_len:
+                break
+            cur = np.array([[nxt]], np.int64)
+        t3 = time.perf_counter()
+        if i >= warmup:
+            stages["preprocess"].append((t1 - t0) * 1e3)
+            stages["encoder_heads_projector"].append((t2 - t1) * 1e3)
+            stages["decoder_token"] += steps
+            stages["caption"].append((t3 - t2) * 1e3)
+            stages["frame"].append((t3 - t0) * 1e3)
+    return {k: percentiles(v) for k, v in stages.items() if v}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="models/default")
+    ap.add_argument("--images", nargs="+", default=["samples"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--lang", default="en", choices=["en", "zh"])
+    ap.add_argument("--onnx-dir", default=None, help="reuse an export (default: export to a temporary folder)")
+    ap.add_argument("--json", action="store_true", help="print only the JSON result")
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads)
+    model, cfg, tok = load_artifact(a.model)
+    pre = cfg["preprocessing"]
+    size = pre["input_size"]
+    mean = np.asarray(pre["mean"], np.float32)
+    std = np.asarray(pre["std"], np.float32)
+    images = [load_bgr(f) for f in list_images(a.images)]
+
+    result = {"threads": a.threads, "frames": a.frames, "images": len(images), "torch": torch.__version__}
+    result["pytorch"] = bench_pytorch(model, tok, images, size, mean, std, a.frames, a.warmup, a.lang)
+    with tempfile.TemporaryDirectory() as scratch:
+        onnx_dir = a.onnx_dir or scratch
+        if not os.path.exists(os.path.join(onnx_dir, "encoder.onnx")):
+            export_onnx(a.model, onnx_dir)
+        import onnxruntime as ort
+        result["onnxruntime_version"] = ort.__version__
+        result["onnxruntime"] = bench_onnxruntime(onnx_dir, model, tok, images, size, mean, std, a.frames, a.warmup,
+                                                  a.threads, a.lang)
+    text = json.dumps(result, indent=None if a.json else 1)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Reference fixtures for the Swift engine: Tests/Fixtures/reference/.
+
+  PYTHONPATH=training .venv/bin/python -m lttw.fixtures --model models/default --out Tests/Fixtures/reference
+
+For each of 4 generated scenes (PNG, lossless, so decoding is exact on both sides):
+  <name>.png                     input image (BGR file as written by cv2.imwrite)
+  <name>.resized_rgb.npy         uint8  [S,S,3]   INTER_AREA resize of the RGB image (before normalisation)
+  <name>.input.npy               float32 [1,3,S,S] preprocess() output
+  <name>.encoder.npy             float32 [1,1+N,De] encoder output after the final LayerNorm (CLS first)
+  <name>.visual_tokens.npy       float32 [1,Tv,Dd] projector output (decoder cross-attention memory)
+  <name>.heads.json              raw logits and calibrated probabilities per head, the decided facts
+  <name>.decoder_logits_en.npy   float32 [K,V] logits of the first K greedy steps, English
+  <name>.decoder_logits_zh.npy   float32 [K,V] same for Mandarin
+index.json describes every file, the decoding protocol and the greedy captions / token ids.
+"""
+import argparse
+import json
+import os
+
+import cv2
+import numpy as np
+import torch
+
+from .artifact import Predictor
+from .generator import generate
+from .preprocess import preprocess, resize_small
+
+SEEDS = [("red_pedestrian", 3_100_000), ("green_pedestrian", 3_100_001), ("vehicle_light", 3_100_002),
+         ("crosswalk_obstacles", 3_100_003)]
+K_STEPS = 4
+
+
+def pick(seed0, pred, long_side=320):
+    s = seed0
+    while True:
+        sc = generate(s, long_side=long_side)
+        if pred(sc.facts) and not sc.facts["conditions"].get("grayscale"):
+            return s, sc
+        s += 1
+
+
+PREDS = {
+    "red_pedestrian": lambda f: f["light"]["state"] == "red" and f["light"]["kind"] == "pedestrian" and f["conditions"]["framing"] == "closeup",
+    "green_pedestrian": lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian" and f["conditions"]["framing"] == "street",
+    "vehicle_light": lambda f: f["light"]["state"] == "yellow" and f["conditions"]["framing"] != "tiny",
+    "crosswalk_obstacles": lambda f: f["light"]["state"] == "none" and f["crosswalk"]["present"] and len(f["obstacles"]) >= 1,
+}
+
+
+@torch.no_grad()
+def make(model_dir, out):
+    os.makedirs(out, exist_ok=True)
+    P = Predictor(model_dir)
+    m, tok, S = P.model, P.tok, P.size
+    index = {"model": os.path.relpath(model_dir), "format": "numpy .npy (little-endian, C order) and JSON",
+             "decoding_protocol": (f"decoder input starts as [<bos>, <lang>] at positions 0,1; step 0 logits = output at "
+                                   f"position 1; then greedy: append argmax, step t logits = output at position t+1. "
+                                   f"{K_STEPS} steps stored."),
+             "tolerance_hint": {"input": "exact (bit-identical)", "encoder": "abs 1e-4", "logits": "abs 1e-3"},
+             "samples": []}
+    for name, seed0 in SEEDS:
+        seed, sc = pick(seed0, PREDS[name])
+        png = f"{name}.png"
+        cv2.imwrite(os.path.join(out, png), sc.bgr)
+        bgr = cv2.imread(os.path.join(out, png), cv2.IMREAD_COLOR)
+        small = resize_small(bgr, S)
+        x = preprocess(bgr, S, P.mean, P.std)[None]
+        xt = torch.from_numpy(x)
+        enc = m.encoder(xt)
+        hl = m.heads(enc)
+        vis = m.projector(enc)
+        probs = P.probs(hl)
+        facts = P.facts_from_probs(probs, 0)
+        files = {"image": png}
+        np.save(os.path.join(out, f"{name}.resized_rgb.npy"), small); files["resized_rgb"] = f"{name}.resized_rgb.npy"
+        np.save(os.path.join(out, f"{name}.input.npy"), x); files["input"] = f"{name}.input.npy"
+        np.save(os.path.join(out, f"{name}.encoder.npy"), enc.numpy()); files["encoder"] = f"{name}.encoder.npy"
+        np.save(os.path.join(out, f"{name}.visual_tokens.npy"), vis.numpy()); files["visual_tokens"] = f"{name}.visual_tokens.npy"
+        heads = {"logits": {k: v[0].tolist() for k, v in hl.items()},
+                 "probabilities_calibrated": {k: np.asarray(v[0]).tolist() for k, v in probs.items()},
+                 "facts": facts}
+        with open(os.path.join(out, f"{name}.heads.json"), "w") as f:
+            json.dump(heads, f, indent=1)
+        files["heads"] = f"{name}.heads.json"
+        caps, ids_out = {}, {}
+        for lang in ("en", "zh"):
+            seq, lg = m.generate(vis, tok.lang_id[lang], tok.bos, tok.eos, return_logits=True)
+            np.save(os.path.join(out, f"{name}.decoder_logits_{lang}.npy"), lg[0, :K_STEPS].numpy().astype(np.float32))
+            files[f"decoder_logits_{lang}"] = f"{name}.decoder_logits_{lang}.npy"
+            ids = seq[0].tolist()
+            ids = ids[:ids.index(tok.eos) + 1] if tok.eos in ids else ids
+            ids_out[lang] = ids
+            caps[lang] = tok.decode(ids, lang)
+        index["samples"].append({
+            "name": name, "seed": seed, "long_side": 320, "image_size": list(sc.bgr.shape[:2]), "files": files,
+            "shapes": {"resized_rgb": list(small.shape), "input": list(x.shape), "encoder": list(enc.shape),
+                       "visual_tokens": list(vis.shape), "decoder_logits": [K_STEPS, len(tok)]},
+            "greedy_token_ids": ids_out, "greedy_captions": caps, "truth_facts": sc.facts, "truth_captions": sc.captions,
+            "decided_facts": facts,
+        })
+        print(name, seed, caps)
+    with open(os.path.join(out, "index.json"), "w", encoding="utf-8") as f:
+        json.dump(index, f, indent=1, ensure_ascii=False)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="models/default")
+    ap.add_argument("--out", default="Tests/Fixtures/reference")
+    a = ap.parse_args()
+    torch.set_num_threads(2)
+    make(a.model, a.out)
+
+
+if __name__ == "__main__":
+    main()
