@@ -30,7 +30,7 @@ DEFAULTS = {
     "n_train": 60000, "n_val": 2000, "cache_root": "training/data/cache", "render_workers": 2,
     "steps": 3000, "batch": 64, "lr": 1e-3, "min_lr": 2e-5, "warmup": 200, "weight_decay": 0.05,
     "grad_clip": 1.0, "lm_weight": 0.5, "light_weight": 2.0, "eval_every": 250, "log_every": 25,
-    "runs_root": "training/runs", "amp": False, "model": {},
+    "runs_root": "training/runs", "amp": False, "n_val_eval": 1000, "time_limit_min": 0, "model": {},
 }
 
 
@@ -118,6 +118,8 @@ def evaluate_cache(model, cache, device, batch=200):
         idx = np.arange(i, min(n, i + batch))
         x, y = to_batch(cache, idx, device)
         hl, lm = step_forward(model, x, y)
+        hl = {k: v.float() for k, v in hl.items()}
+        lm = lm.float()
         ok_l += int((hl["light_state"].argmax(-1) == y["light_state"]).sum())
         ok_c += int((hl["crosswalk"].argmax(-1) == y["crosswalk"]).sum())
         p = torch.sigmoid(hl["obstacles"]) >= 0.5
@@ -226,7 +228,9 @@ def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None):
             acc = {}
             pbar.set_postfix(loss=f"{row['loss']:.3f}", light=f"{row['light_state']:.3f}", lm=f"{row['lm']:.3f}")
         if s1 % cfg["eval_every"] == 0 or s1 == cfg["steps"]:
-            ev = evaluate_cache(model, cache_val, device)
+            sub = {k: v[:cfg["n_val_eval"]] for k, v in cache_val.items()}
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(cfg["amp"])):
+                ev = evaluate_cache(model, sub, device)
             score = ev["val_light_acc"] + ev["val_crosswalk_acc"] + ev["val_obstacle_recall"]
             ev.update({"kind": "eval", "step": s1, "elapsed_s": round(time.time() - t0, 1)})
             rows.append(ev)
@@ -240,6 +244,9 @@ def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None):
                 torch.save({"model": model.state_dict(), "step": s1, "model_config": mc.to_dict(), "cfg": cfg,
                             "val": ev}, os.path.join(run, "best.pt"))
             write_logs(rows, run)
+            if cfg["time_limit_min"] and (time.time() - t0) / 60 > cfg["time_limit_min"]:
+                tqdm.write(f"time limit {cfg['time_limit_min']} min reached at step {s1}: stopping (checkpoints saved)")
+                break
     write_logs(rows, run)
     return model, rows
 
