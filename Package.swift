@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Vision", targets: ["Vision"]),
         .library(name: "Fusion", targets: ["Fusion"]),
         .library(name: "Narrator", targets: ["Narrator"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,15 +49,19 @@ let package = Package(
         // MARK: Libraries, in data-flow order.
         .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strictSwift),
+        // Reads and validates model files (safetensors, memory-mapped); no numeric code, no BLAS.
+        .target(name: "ModelArtifact", swiftSettings: strictSwift),
         .target(name: "Vision", dependencies: ["Imaging", "Kernels"], swiftSettings: strictSwift),
         .target(name: "Fusion", dependencies: ["Vision", "Kernels"], swiftSettings: strictSwift),
         .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG"], swiftSettings: strictSwift),
+
+        .target(name: "Pipeline", dependencies: ["Imaging", "Kernels", "ModelArtifact", "Vision", "Fusion", "Narrator"], swiftSettings: strictSwift),
 
         // MARK: Programs.
         .executableTarget(
             name: "listen",
             dependencies: [
-                "Imaging", "Vision", "Fusion", "Narrator",
+                "Imaging", "Vision", "Fusion", "Narrator", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -64,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "assistd",
             dependencies: [
-                "Imaging", "Vision", "Fusion", "Narrator",
+                "Imaging", "Vision", "Fusion", "Narrator", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -75,6 +80,11 @@ let package = Package(
             name: "ImagingTests",
             dependencies: ["Imaging"],
             exclude: ["Fixtures"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "Imaging", "Vision", "Narrator"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -16,12 +16,14 @@ public struct SceneFacts: Sendable, Hashable, Codable {
     }
 
     public struct Light: Sendable, Hashable, Codable {
-        public var kind: LightKind
+        /// Absent when no light is in view (state `none`).
+        public var kind: LightKind?
         public var state: LightState
         public var confidence: Double
-        public var position: Position
+        /// Absent when no light is in view (state `none`).
+        public var position: Position?
 
-        public init(kind: LightKind, state: LightState, confidence: Double, position: Position) {
+        public init(kind: LightKind?, state: LightState, confidence: Double, position: Position?) {
             self.kind = kind
             self.state = state
             self.confidence = confidence

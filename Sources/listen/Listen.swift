@@ -6,16 +6,19 @@ struct Listen: ParsableCommand {
         commandName: "listen",
         abstract: "Describe street scenes in images and videos, for blind and low-vision pedestrians.",
         discussion: """
-            listen runs the ListenToTheWorld pipeline over files: it reads images and videos \
-            with OpenCV and reports what they hold. Every input is checked before decoding: \
-            empty, truncated, corrupt and oversized files are reported by name and skipped, \
-            and the run goes on with the rest.
+            listen runs the ListenToTheWorld pipeline over files: the ViT encoder and perception \
+            heads read the scene, the language decoder describes it. Every input is checked \
+            before decoding: empty, truncated, corrupt and oversized files are reported by name \
+            and skipped, and the run goes on with the rest.
+
+            The model is models/default unless --model names another folder.
 
             Examples:
-              listen inspect samples/                 every image and video under samples/
-              listen inspect street.jpg clip.mp4      one image and one video
-              listen inspect --max-megapixels 100 huge.tiff
+              listen describe samples/                what each sample image shows
+              listen describe --json street.jpg       the scene facts as JSON
+              listen inspect clip.mp4                 size, rate and length of a video
+              listen model info                       the shipped model's architecture
             """,
-        subcommands: [Inspect.self]
+        subcommands: [Describe.self, Inspect.self, ModelCommand.self]
     )
 }

@@ -1,0 +1,86 @@
+import Kernels
+import Vision
+
+/// What one frame's heads say, decided with the model's thresholds: the per-frame facts of
+/// DESIGN.md. The same rules as training/lttw/artifact.py's `Predictor`, so `listen eval` and the
+/// Python evaluator agree.
+///
+/// A single frame never has the last word on a green light: `SceneTracker` confirms it over
+/// time. This reading is what `listen describe` prints for a still image and what the evaluation
+/// scores.
+public struct FrameReading: Sendable {
+    public var lightProbabilities: [Float]
+    public var lightKindProbabilities: [Float]
+    public var lightPositionProbabilities: [Float]
+    public var crosswalkProbability: Float
+    public var crosswalkOffsetProbabilities: [Float]
+    public var crosswalkHeadingDegrees: Float
+    /// [position][kind] probabilities, positions in `configuration.positions` order.
+    public var obstacleProbabilities: [Float]
+    public var obstacleDistanceProbabilities: [Float]
+
+    /// Copies the calibrated head outputs out of a stream.
+    public init(_ heads: PerceptionHeads.State, configuration c: ModelConfiguration) {
+        var byName: [String: [Float]] = [:]
+        for (name, tensor) in zip(c.headOrder, heads.probabilities) { byName[name] = tensor.values }
+        lightProbabilities = byName["light_state"]!
+        lightKindProbabilities = byName["light_kind"]!
+        lightPositionProbabilities = byName["light_position"]!
+        crosswalkProbability = byName["crosswalk"]![1]
+        crosswalkOffsetProbabilities = byName["crosswalk_offset"]!
+        crosswalkHeadingDegrees = byName["crosswalk_heading"]![0]
+        obstacleProbabilities = byName["obstacles"]!
+        obstacleDistanceProbabilities = byName["obstacle_distance"]!
+    }
+
+    /// The light decision: the most likely state, "unknown" when unsure, and green only at or
+    /// above the green operating threshold (safety rule 3: say unsure rather than guess).
+    public func lightState(_ c: ModelConfiguration) -> LightState {
+        let best = Self.argmax(lightProbabilities)
+        let label = c.lightStates[best]
+        let p = lightProbabilities[best]
+        if label == "green" && p < c.thresholds.green { return .unknown }
+        if p < c.thresholds.abstain { return .unknown }
+        return LightState(rawValue: label) ?? .unknown
+    }
+
+    /// The per-frame scene facts (DESIGN.md schema) at `time`.
+    public func facts(time: Double, configuration c: ModelConfiguration, description: String? = nil) -> SceneFacts {
+        let state = lightState(c)
+        let inView = state != .none
+        let light = SceneFacts.Light(
+            kind: inView ? LightKind(rawValue: c.lightKinds[Self.argmax(lightKindProbabilities)]) : nil,
+            state: state,
+            confidence: Self.rounded(lightProbabilities.max() ?? 0),
+            position: inView ? Position(rawValue: c.positions[Self.argmax(lightPositionProbabilities)]) : nil)
+        let present = crosswalkProbability >= c.thresholds.crosswalk
+        let crosswalk = SceneFacts.Crosswalk(
+            present: present,
+            offset: present ? Position(rawValue: c.positions[Self.argmax(crosswalkOffsetProbabilities)]) : nil,
+            headingDegrees: present ? (Double(crosswalkHeadingDegrees) * 10).rounded() / 10 : nil,
+            confidence: Self.rounded(present ? crosswalkProbability : 1 - crosswalkProbability))
+        var obstacles: [SceneFacts.Obstacle] = []
+        let kinds = c.obstacleKinds.count, groups = c.distances.count
+        for (p, positionName) in c.positions.enumerated() {
+            guard let position = Position(rawValue: positionName) else { continue }
+            let distances = Array(obstacleDistanceProbabilities[(p * groups)..<((p + 1) * groups)])
+            let distance = Distance(rawValue: c.distances[Self.argmax(distances)]) ?? .mid
+            for (k, kind) in c.obstacleKinds.enumerated() {
+                let confidence = obstacleProbabilities[p * kinds + k]
+                if confidence >= c.thresholds.obstacle {
+                    obstacles.append(SceneFacts.Obstacle(kind: kind, position: position, distance: distance, confidence: Self.rounded(confidence)))
+                }
+            }
+        }
+        return SceneFacts(time: time, light: light, crosswalk: crosswalk, obstacles: obstacles, description: description)
+    }
+
+    /// Four decimals are plenty for a confidence and keep JSON output readable.
+    static func rounded(_ value: Float) -> Double { (Double(value) * 10_000).rounded() / 10_000 }
+
+    static func argmax(_ values: [Float]) -> Int {
+        var best = 0
+        for i in values.indices where values[i] > values[best] { best = i }
+        return best
+    }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// `listen model`: facts about model folders.
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Inspect model folders.",
+        subcommands: [ModelInfo.self]
+    )
+}
+
+/// `listen model info [DIR]`: what a model folder holds, checked the way the engine loads it.
+struct ModelInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show a model's architecture, size, preprocessing, labels, languages and checksum.",
+        discussion: """
+            Loads the folder exactly as describe does (every tensor checked against config.json), \
+            so a broken or mismatched model is reported here with the file and the problem.
+
+            Examples:
+              listen model info
+              listen model info models/default
+            """
+    )
+
+    @Argument(help: "Model folder (default: the shipped model).")
+    var folder: String?
+
+    func run() throws {
+        let url = folder.map { URL(fileURLWithPath: $0) } ?? StreetModel.defaultFolder
+        let model: StreetModel
+        do {
+            model = try StreetModel.load(folder: url)
+        } catch {
+            printError("cannot load the model: \(error)")
+            throw ExitCode(3)
+        }
+        let c = model.configuration
+        let a = c.architecture
+        let weights = url.appendingPathComponent("model.safetensors")
+        let size = (try? FileManager.default.attributesOfItem(atPath: weights.path)[.size] as? Int) ?? 0
+        let digest = (try? FileDigest.sha256(of: weights.path)) ?? "unavailable"
+        print("""
+            model:          \(url.path) (\(c.modelType), format \(c.formatVersion))
+            parameters:     \(c.params.map { String($0) } ?? "unknown")
+            weights:        model.safetensors, \(String(format: "%.2f", Double(size) / 1_048_576)) MiB, sha256 \(digest)
+            encoder:        ViT \(a.imageSize)×\(a.imageSize), patch \(a.patchSize) (\(a.patchCount) patches\(a.useCls ? " + class token" : "")), \
+            width \(a.encWidth), depth \(a.encDepth), \(a.encHeads) heads, MLP \(a.encMlpWidth)
+            projector:      \(a.pool)×\(a.pool) average pooling → \(a.visualTokens) visual tokens, MLP \(a.encWidth)→\(a.decWidth)
+            decoder:        GPT-2 style, width \(a.decWidth), depth \(a.decDepth), \(a.decHeads) heads, \
+            max \(a.decMaxLen) tokens, vocabulary \(a.vocabSize)\(a.tieLmHead ? " (output tied to embeddings)" : "")
+            preprocessing:  \(c.preprocessing.channelOrder), resize \(c.preprocessing.resize) to \(c.preprocessing.inputSize), \
+            mean \(c.preprocessing.mean), std \(c.preprocessing.std)
+            light states:   \(c.lightStates.joined(separator: ", ")) (green needs p ≥ \(c.thresholds.green))
+            light kinds:    \(c.lightKinds.joined(separator: ", "))
+            obstacles:      \(c.obstacleKinds.joined(separator: ", "))
+            languages:      \(c.languages.joined(separator: ", "))
+            """)
+    }
+}

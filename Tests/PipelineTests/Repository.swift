@@ -1,0 +1,6 @@
+import Foundation
+
+enum Programs {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
