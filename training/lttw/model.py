@@ -28,6 +28,7 @@ class ModelConfig:
     enc_mlp_ratio: float = 4.0
     use_cls: bool = True
     head_hidden: int = 192
+    head_max_pool: bool = True         # heads see concat(CLS, mean(patches), max(patches))
     pool: int = 2                      # token compression: pool x pool average pooling of the patch grid
     dec_width: int = 128
     dec_depth: int = 2
@@ -170,20 +171,23 @@ class Encoder(nn.Module):
 
 
 class Heads(nn.Module):
-    """feature = concat(CLS output, mean of patch outputs) -> trunk Linear + GELU -> one Linear per head."""
+    """feature = concat(CLS output, mean of patch outputs, elementwise max of patch outputs)
+    -> trunk Linear + GELU -> one Linear per head."""
 
     def __init__(self, c: ModelConfig):
         super().__init__()
-        fin = c.enc_width * (2 if c.use_cls else 1)
+        fin = c.enc_width * ((2 if c.use_cls else 1) + (1 if c.head_max_pool else 0))
+        self.max_pool = c.head_max_pool
         self.trunk = nn.Linear(fin, c.head_hidden)
         self.out = nn.ModuleDict({k: nn.Linear(c.head_hidden, n) for k, n in HEADS.items()})
         self.use_cls = c.use_cls
 
     def forward(self, tokens) -> Dict[str, torch.Tensor]:
-        if self.use_cls:
-            feat = torch.cat([tokens[:, 0], tokens[:, 1:].mean(1)], dim=-1)
-        else:
-            feat = tokens.mean(1)
+        patches = tokens[:, 1:] if self.use_cls else tokens
+        parts = ([tokens[:, 0]] if self.use_cls else []) + [patches.mean(1)]
+        if self.max_pool:
+            parts.append(patches.amax(1))
+        feat = torch.cat(parts, dim=-1)
         h = F.gelu(self.trunk(feat))
         return {k: m(h) for k, m in self.out.items()}
 
@@ -325,7 +329,7 @@ def flops_per_frame(c: ModelConfig, caption_tokens: int = 24) -> Dict[str, float
     hid = int(D * c.enc_mlp_ratio)
     enc = 2 * N * 3 * c.patch_size ** 2 * D
     enc += c.enc_depth * 2 * (N * D * 3 * D + N * D * D + 2 * N * N * D + 2 * N * D * hid)
-    heads = 2 * ((2 if c.use_cls else 1) * D * c.head_hidden + c.head_hidden * sum(HEADS.values()))
+    heads = 2 * ((2 if c.use_cls else 1) + int(c.head_max_pool)) * D * c.head_hidden + 2 * (0 + c.head_hidden * sum(HEADS.values()))
     Tv = c.n_visual_tokens
     d = c.dec_width
     proj = 2 * Tv * (D * d + d * d)
