@@ -67,10 +67,20 @@ def calibrate(model, cache):
     max_neg = float(neg.max()) if len(neg) else 0.0
     thr = max(0.5, max_neg + 0.5 * (1.0 - max_neg))
     thr = float(np.float32(min(thr, 0.9999)))
+    # obstacle decision threshold: best F1 on the validation split
+    po = torch.sigmoid(L["obstacles"] / temps["obstacles"]).numpy()
+    to = np.asarray(cache["obstacles"]) > 0.5
+    best_f1, obs_thr = -1.0, 0.5
+    for t in np.arange(0.1, 0.91, 0.05):
+        pr = po >= t
+        tp = float((pr & to).sum()); f1 = 2 * tp / max(1.0, float(pr.sum() + to.sum()))
+        if f1 > best_f1:
+            best_f1, obs_thr = f1, round(float(t), 2)
     pos = p[truth == g, g]
     stats = {"val_n": int(len(truth)), "val_max_p_green_on_non_green": max_neg,
              "val_green_recall_at_threshold": float((pos >= thr).mean()) if len(pos) else None,
-             "val_false_greens_at_threshold": int((neg >= thr).sum())}
+             "val_false_greens_at_threshold": int((neg >= thr).sum()),
+             "val_obstacle_f1_at_threshold": best_f1, "obstacle_threshold": obs_thr}
     return temps, thr, stats
 
 
@@ -96,9 +106,11 @@ def artifact_config(mc: ModelConfig, tok: Tokenizer, temps, green_thr, stats, ex
                   for k, n in HEADS.items()},
         "obstacle_kinds": OBSTACLE_KINDS, "positions": POSITIONS, "distances": DISTANCES,
         "light_states": LIGHT_STATES, "light_kinds": LIGHT_KINDS,
-        "calibration": {"temperatures": temps, "method": "grid search of NLL on the synthetic validation split",
+        "calibration": {"temperatures": temps, "method": "grid search of NLL on the synthetic validation split; "
+                        "green threshold = halfway between the largest calibrated p(green) on a non-green validation scene and 1; "
+                        "obstacle threshold = best F1 on validation",
                         "stats": stats},
-        "thresholds": {"green": green_thr, "abstain": 0.5, "obstacle": 0.5, "crosswalk": 0.5,
+        "thresholds": {"green": green_thr, "abstain": 0.5, "obstacle": stats.get("obstacle_threshold", 0.5), "crosswalk": 0.5,
                        "rule": "state = argmax of calibrated light_state probs; if state==green and p(green) < green -> unknown; "
                                "if max prob < abstain -> unknown"},
         "languages": ["en", "zh"],
