@@ -29,6 +29,7 @@ class ModelConfig:
     use_cls: bool = True
     head_hidden: int = 192
     head_max_pool: bool = True         # heads see concat(CLS, mean(patches), max(patches))
+    head_region_pool: bool = True      # ... plus mean/max over the left / ahead / right column bands
     pool: int = 2                      # token compression: pool x pool average pooling of the patch grid
     dec_width: int = 128
     dec_depth: int = 2
@@ -170,14 +171,25 @@ class Encoder(nn.Module):
         return self.norm(t)
 
 
+def column_bands(g):
+    """Patch-grid column ranges [c0, c1) for left / ahead / right: column centre (c+0.5)/g < 0.36 is
+    left, > 0.64 is right, else ahead (the same cut-offs as the position labels). g=10: [0,4) [4,6) [6,10)."""
+    pos = ["left" if (c + 0.5) / g < 0.36 else "right" if (c + 0.5) / g > 0.64 else "ahead" for c in range(g)]
+    return [(pos.index(p), len(pos) - pos[::-1].index(p)) for p in ("left", "ahead", "right")]
+
+
 class Heads(nn.Module):
-    """feature = concat(CLS output, mean of patch outputs, elementwise max of patch outputs)
-    -> trunk Linear + GELU -> one Linear per head."""
+    """feature = concat(CLS, mean(patches), max(patches), then for each column band left/ahead/right:
+    mean(band), max(band)) -> trunk Linear + GELU -> one Linear per head."""
 
     def __init__(self, c: ModelConfig):
         super().__init__()
-        fin = c.enc_width * ((2 if c.use_cls else 1) + (1 if c.head_max_pool else 0))
         self.max_pool = c.head_max_pool
+        self.region_pool = c.head_region_pool
+        self.bands = column_bands(c.grid)
+        per = 2 if c.head_max_pool else 1
+        fin = c.enc_width * ((1 if c.use_cls else 0) + per + (3 * per if c.head_region_pool else 0))
+        self.grid = c.grid
         self.trunk = nn.Linear(fin, c.head_hidden)
         self.out = nn.ModuleDict({k: nn.Linear(c.head_hidden, n) for k, n in HEADS.items()})
         self.use_cls = c.use_cls
@@ -187,6 +199,14 @@ class Heads(nn.Module):
         parts = ([tokens[:, 0]] if self.use_cls else []) + [patches.mean(1)]
         if self.max_pool:
             parts.append(patches.amax(1))
+        if self.region_pool:
+            B, N, D = patches.shape
+            grid = patches.reshape(B, self.grid, self.grid, D)  # [B, row, col, D]
+            for c0, c1 in self.bands:
+                band = grid[:, :, c0:c1].reshape(B, -1, D)
+                parts.append(band.mean(1))
+                if self.max_pool:
+                    parts.append(band.amax(1))
         feat = torch.cat(parts, dim=-1)
         h = F.gelu(self.trunk(feat))
         return {k: m(h) for k, m in self.out.items()}
@@ -329,7 +349,8 @@ def flops_per_frame(c: ModelConfig, caption_tokens: int = 24) -> Dict[str, float
     hid = int(D * c.enc_mlp_ratio)
     enc = 2 * N * 3 * c.patch_size ** 2 * D
     enc += c.enc_depth * 2 * (N * D * 3 * D + N * D * D + 2 * N * N * D + 2 * N * D * hid)
-    heads = 2 * ((2 if c.use_cls else 1) + int(c.head_max_pool)) * D * c.head_hidden + 2 * (0 + c.head_hidden * sum(HEADS.values()))
+    per = 2 if c.head_max_pool else 1
+    heads = 2 * ((1 if c.use_cls else 0) + per + (3 * per if c.head_region_pool else 0)) * D * c.head_hidden + 2 * (0 + c.head_hidden * sum(HEADS.values()))
     Tv = c.n_visual_tokens
     d = c.dec_width
     proj = 2 * Tv * (D * d + d * d)

@@ -81,7 +81,9 @@ def losses(head_logits, lm_logits, y, cfg):
     m = ~torch.isnan(h)
     L["crosswalk_heading"] = (F.smooth_l1_loss(head_logits["crosswalk_heading"][m, 0], h[m])
                               if m.any() else head_logits["crosswalk_heading"].sum() * 0)
-    L["obstacles"] = F.binary_cross_entropy_with_logits(head_logits["obstacles"], y["obstacles"].float()) * 4.0
+    L["obstacles"] = F.binary_cross_entropy_with_logits(
+        head_logits["obstacles"], y["obstacles"].float(),
+        pos_weight=torch.tensor(cfg.get("obstacle_pos_weight", 3.0), device=y["obstacles"].device)) * 4.0
     dl = head_logits["obstacle_distance"].view(-1, len(POSITIONS), 3).reshape(-1, 3)
     dt = y["obstacle_distance"].reshape(-1)
     L["obstacle_distance"] = F.cross_entropy(dl, dt, ignore_index=-1) if (dt >= 0).any() else dl.sum() * 0
