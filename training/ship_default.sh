@@ -16,3 +16,4 @@ for s in /work/shared/eval/*/; do
 done
 $PY -m lttw.fixtures --model models/default --out Tests/Fixtures/reference
 $PY -m lttw.model_info --model models/default > models/default/model_info.json
+$PY -m lttw.model_card --model models/default

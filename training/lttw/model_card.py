@@ -1,0 +1,51 @@
+"""Write models/<name>/README.md from config.json and the eval/*/metrics.json files.
+
+  python -m lttw.model_card --model models/default
+"""
+import argparse
+import glob
+import json
+import os
+
+
+def pct(v):
+    return "n/a" if v is None else f"{100 * v:.2f} %"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="models/default")
+    a = ap.parse_args()
+    cfg = json.load(open(os.path.join(a.model, "config.json")))
+    L = ["# Default model (`models/default`)", "",
+         f"ViT patch encoder + perception heads + projector + GPT-2-style decoder, {cfg['params'] / 1e6:.2f} M parameters, "
+         f"{cfg['flops_per_frame']['frame_total_without_caption'] / 1e9:.2f} GFLOP per frame (+{cfg['flops_per_frame']['decoder_per_token'] / 1e6:.2f} MFLOP per caption token). "
+         "Trained from scratch on procedurally generated scenes only (training/README.md).", "",
+         f"Training: `{cfg.get('training', {}).get('command')}` — checkpoint `{cfg.get('training', {}).get('checkpoint')}` at step "
+         f"{cfg.get('training', {}).get('step')}, seed {cfg.get('training', {}).get('seed')}, {cfg.get('training', {}).get('n_train')} training scenes.", "",
+         f"Operating point: green announced only when calibrated p(green) ≥ {cfg['thresholds']['green']:.4f} "
+         f"(chosen on the synthetic validation split, seeds 1,000,000–1,001,999: zero false greens there); "
+         f"light abstains ('unknown') below max-probability {cfg['thresholds']['abstain']}; obstacle threshold {cfg['thresholds']['obstacle']}.",
+         f"Calibration temperatures: `{json.dumps(cfg['calibration']['temperatures'])}`; validation stats: `{json.dumps(cfg['calibration']['stats'])}`", "",
+         "## Results (false-green rate first)", "",
+         "| set | n | false-green rate | light acc. | abstention | crosswalk acc. | obstacle recall | obstacle precision | BLEU-4 en/zh | ROUGE-L en/zh |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+    for mf in sorted(glob.glob(os.path.join(a.model, "eval", "*", "metrics.json"))):
+        m = json.load(open(mf))
+        name = os.path.basename(os.path.dirname(mf))
+        cap = (f"{m['caption_bleu4_en']:.3f} / {m['caption_bleu4_zh']:.3f}", f"{m['caption_rougeL_en']:.3f} / {m['caption_rougeL_zh']:.3f}") \
+            if "caption_bleu4_en" in m else ("—", "—")
+        L.append(f"| [{name}](eval/{name}/report.md) | {m['n']} | **{pct(m['false_green_rate'])}** ({m['false_green_count']}/{m['false_green_denominator']}) | "
+                 f"{pct(m['light_accuracy'])} | {pct(m['abstention_rate'])} | {pct(m['crosswalk_accuracy'])} | {pct(m['obstacle_recall'])} | "
+                 f"{pct(m['obstacle_precision'])} | {cap[0]} | {cap[1]} |")
+    L += ["", "Files: `config.json`, `model.safetensors`, `tokenizer.json` (the artifact); `eval/<set>/` reports; "
+          "`loss.png`, `log.csv` (training curves); `model_info.json`.", ""]
+    notes = os.path.join(a.model, "NOTES.md")
+    if os.path.exists(notes):
+        L += [open(notes).read()]
+    with open(os.path.join(a.model, "README.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
+if __name__ == "__main__":
+    main()
