@@ -140,9 +140,14 @@ def main():
             _, hl, vis = model.encode(torch.from_numpy(x))
             tseq, tlg = model.generate(vis, tok.lang_id["en"], tok.bos, tok.eos, return_logits=True)
         diff = max(float(np.abs(o[k] - hl[k].numpy()).max()) for k in HEADS)
-        T = min(lg.shape[1], tlg.shape[1])
-        ldiff = float(np.abs(lg[:, :T] - tlg[:, :T].numpy()).max())
-        print(f"heads max abs diff {diff:.2e}; decoder logits max abs diff {ldiff:.2e}; same tokens: {np.array_equal(seq[:, :T], tseq[:, :T].numpy())}")
+        ldiff, same = 0.0, True
+        for b in range(x.shape[0]):  # compare up to and including each sample's <eos>
+            ts = tseq[b].tolist()
+            n = ts.index(tok.eos) + 1 if tok.eos in ts else len(ts)
+            n = min(n, lg.shape[1])
+            ldiff = max(ldiff, float(np.abs(lg[b, :n] - tlg[b, :n].numpy()).max()))
+            same &= seq[b, :n].tolist() == ts[:n]
+        print(f"heads max abs diff {diff:.2e}; decoder logits max abs diff (up to <eos>) {ldiff:.2e}; same tokens: {same}")
 
 
 if __name__ == "__main__":
