@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "Fusion", targets: ["Fusion"]),
         .library(name: "Narrator", targets: ["Narrator"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
+        // Preloaded by `listen bench` to count allocations per frame; not linked into anything.
+        .library(name: "AllocationCounter", type: .dynamic, targets: ["AllocationCounter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,6 +37,7 @@ let package = Package(
             ],
             linkerSettings: openCVLibraries.map { .linkedLibrary($0) }
         ),
+        .target(name: "AllocationCounter"),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",

@@ -1,0 +1,168 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Imaging
+import Kernels
+import Narrator
+import Vision
+
+/// Times the engine stage by stage on real frames, the way a wearable runs it: one stream, one
+/// frame after another. Allocation counts come from libAllocationCounter when it is preloaded.
+public struct EngineBenchmark {
+    public struct Percentiles: Sendable, Codable {
+        public var p50: Double
+        public var p95: Double
+        public var mean: Double
+        public var n: Int
+
+        init(_ milliseconds: [Double]) {
+            let sorted = milliseconds.sorted()
+            func at(_ q: Double) -> Double {
+                guard !sorted.isEmpty else { return .nan }
+                // numpy's default (linear) percentile, so the figures compare with lttw.bench's.
+                let position = q * Double(sorted.count - 1)
+                let low = Int(position.rounded(.down)), high = Int(position.rounded(.up))
+                return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
+            }
+            p50 = at(0.5)
+            p95 = at(0.95)
+            mean = sorted.isEmpty ? .nan : sorted.reduce(0, +) / Double(sorted.count)
+            n = sorted.count
+        }
+    }
+
+    public struct Result: Sendable, Codable {
+        public var stages: [String: Percentiles]
+        public var tokensPerCaption: Double
+        /// Heap allocations per frame in the steady state (preprocess to caption), when counted.
+        public var allocationsPerFrame: Double?
+        public var peakResidentMiB: Double
+        /// `cblas_sgemm` on a 1024³ product with the same threads, in GFLOP/s.
+        public var sgemmPeakGflops: Double
+        /// Multiply-adds ×2 of the encoder's matrix products for one frame.
+        public var encoderFlops: Double
+        public var encoderGflops: Double { encoderFlops / (stages["encoder"]!.p50 / 1000) / 1e9 }
+    }
+
+    public var model: StreetModel
+    public var frames: Int
+    public var warmup: Int
+    public var language: Language
+
+    public init(model: StreetModel, frames: Int, warmup: Int, language: Language) {
+        self.model = model
+        self.frames = frames
+        self.warmup = warmup
+        self.language = language
+    }
+
+    /// Runs `warmup + frames` frames over `images` (cycled) and reports the steady-state figures.
+    public func run(images: [Image], progress: (Int) -> Void = { _ in }) throws(ImagingError) -> Result {
+        precondition(!images.isEmpty, "EngineBenchmark needs at least one image")
+        let stream = StreetModel.Stream(model)
+        var tokens: [Int32] = []
+        tokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
+        var samples: [String: [Double]] = [:]
+        for key in ["preprocess", "encoder", "heads", "projector", "decoder_token", "caption", "frame"] {
+            samples[key] = []
+            samples[key]!.reserveCapacity(frames * model.configuration.architecture.decMaxLen)
+        }
+        var tokenCounts = 0
+        var allocations: UInt64 = 0
+        let counter = AllocationCount.reader()
+        let clock = ContinuousClock()
+        func ms(_ d: Duration) -> Double {
+            Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        }
+        for index in 0..<(warmup + frames) {
+            let image = images[index % images.count]
+            let measured = index >= warmup
+            let allocationsBefore = counter?() ?? 0
+            let t0 = clock.now
+            try stream.preprocess(image)
+            let t1 = clock.now
+            model.encoder.encode(UnsafeBufferPointer(stream.input.storage), state: stream.encoder)
+            let t2 = clock.now
+            let encoded = stream.encoder.output.matrix.readOnly
+            model.heads.run(encoded, state: stream.heads)
+            let t3 = clock.now
+            model.projector.project(encoded, state: stream.projector)
+            model.decoder.prepare(visualTokens: stream.projector.visualTokens.matrix.readOnly, state: stream.decoder)
+            let t4 = clock.now
+            var last = t4
+            var steps = 0
+            stream.caption(language, into: &tokens) { _ in
+                let now = clock.now
+                if steps > 0, measured { samples["decoder_token"]!.append(ms(now - last)) }
+                last = now
+                steps += 1
+            }
+            let t5 = clock.now
+            let allocationsAfter = counter?() ?? 0
+            progress(index)
+            guard measured else { continue }
+            samples["preprocess"]!.append(ms(t1 - t0))
+            samples["encoder"]!.append(ms(t2 - t1))
+            samples["heads"]!.append(ms(t3 - t2))
+            samples["projector"]!.append(ms(t4 - t3))
+            samples["caption"]!.append(ms(t5 - t4))
+            samples["frame"]!.append(ms(t5 - t0))
+            tokenCounts += tokens.count
+            allocations += allocationsAfter - allocationsBefore
+        }
+        var stages: [String: Percentiles] = [:]
+        for (key, values) in samples { stages[key] = Percentiles(values) }
+        return Result(
+            stages: stages,
+            tokensPerCaption: Double(tokenCounts) / Double(frames),
+            allocationsPerFrame: counter == nil ? nil : Double(allocations) / Double(frames),
+            peakResidentMiB: Self.peakResidentMiB(),
+            sgemmPeakGflops: Self.sgemmPeak(),
+            encoderFlops: Self.encoderFlops(model.configuration.architecture))
+    }
+
+    /// The encoder's matrix-product FLOPs (2 per multiply-add), as training/lttw/model.py counts them.
+    public static func encoderFlops(_ a: ModelConfiguration.Architecture) -> Double {
+        let d = Double(a.encWidth), n = Double(a.encoderTokens), hidden = Double(a.encMlpWidth)
+        let patchValues = Double(3 * a.patchSize * a.patchSize)
+        let embed = 2 * Double(a.patchCount) * patchValues * d
+        let block = 2 * (n * d * 3 * d + n * d * d + 2 * n * n * d + 2 * n * d * hidden)
+        return embed + Double(a.encDepth) * block
+    }
+
+    /// GFLOP/s of a 1024×1024×1024 sgemm, best of five, with the current BLAS threads.
+    public static func sgemmPeak(size: Int = 1024) -> Double {
+        let a = Tensor(shape: [size, size]), b = Tensor(shape: [size, size]), c = Tensor(shape: [size, size])
+        for i in 0..<a.count {
+            a.storage[i] = Float(i % 7) * 0.01
+            b.storage[i] = Float(i % 5) * 0.02
+        }
+        let clock = ContinuousClock()
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = clock.now
+            Matmul.multiplyTransposed(a.matrix.readOnly, b.matrix.readOnly, into: c.matrix, path: .blas)
+            let elapsed = clock.now - start
+            best = min(best, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
+        return 2 * Double(size * size * size) / best / 1e9
+    }
+
+    static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// Finds `lttw_allocation_count` when libAllocationCounter.so is preloaded.
+enum AllocationCount {
+    typealias Reader = @convention(c) () -> UInt64
+
+    static func reader() -> (() -> UInt64)? {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lttw_allocation_count") else { return nil }
+        let function = unsafeBitCast(symbol, to: Reader.self)
+        return { function() }
+    }
+}

@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Narrator
+import Pipeline
+
+/// `listen bench`: the engine stage by stage, and the same model through PyTorch and ONNX Runtime
+/// in the same run with the same threads, printed as ratios.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark the engine against PyTorch and ONNX Runtime on the same model and threads.",
+        discussion: """
+            Runs the images (default: samples/) frame after frame through one stream, the way the \
+            daemon does, and prints p50/p95 per stage: preprocess, encoder, heads, projector (with \
+            the decoder's cross-attention keys and values), decoder per token, caption and the \
+            whole frame. Then the encoder's achieved GFLOP/s against cblas_sgemm's on a 1024³ \
+            product, peak RSS, and heap allocations per frame (counted by preloading \
+            libAllocationCounter.so from the build folder; build it with `swift build -c release`).
+
+            The peers run through training/lttw/bench.py in the project's Python environment: \
+            PyTorch in inference mode, and ONNX Runtime with all graph optimisations and the \
+            decoder exported with past key/values. Ratios are peer time / our time: above 1 means \
+            we are faster. Absolute times on shared machines are noisy; ratios from one run are not.
+
+            Examples:
+              swift build -c release && .build/release/listen bench
+              listen bench --threads 1 --frames 100
+              listen bench --no-peers --json
+            """
+    )
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Images to run (files or folders).")
+    var images: [String] = ["samples"]
+
+    @Option(help: "Frames to measure.")
+    var frames: Int = 40
+
+    @Option(help: "Frames to run before measuring.")
+    var warmup: Int = 5
+
+    @Option(help: "Caption language: en or zh.")
+    var lang: String = "en"
+
+    @Flag(inversion: .prefixedNo, help: "Also run PyTorch and ONNX Runtime on the same model.")
+    var peers = true
+
+    @Option(help: "Python with the training requirements, for the peers.")
+    var python: String = ".venv/bin/python"
+
+    @Flag(help: "Print the figures as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard frames >= 5 else { throw ValidationError("--frames must be at least 5") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard Language(rawValue: lang) != nil else { throw ValidationError("--lang must be en or zh") }
+    }
+
+    func run() throws {
+        try preloadAllocationCounter()
+        let model = try modelOptions.load()
+        var decoded: [Image] = []
+        for case .success(.image(let path)) in InputCollection(paths: images) {
+            do { decoded.append(try Image.decode(file: path)) } catch { printError("\(error)") }
+        }
+        guard !decoded.isEmpty else {
+            printError("no images to benchmark under \(images.joined(separator: ", "))")
+            throw ExitCode.failure
+        }
+        let benchmark = EngineBenchmark(model: model, frames: frames, warmup: warmup, language: Language(rawValue: lang)!)
+        let progress = Progress(total: frames + warmup, label: "swift")
+        let ours = try benchmark.run(images: decoded) { _ in progress.advance() }
+        progress.finish()
+        let peerFigures = peers ? runPeers() : nil
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var object = try JSONSerialization.jsonObject(with: encoder.encode(ours)) as! [String: Any]
+            object["threads"] = modelOptions.threads
+            object["peers"] = peerFigures?.raw
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(report(ours, peers: peerFigures, model: model))
+        }
+    }
+
+    /// Restarts this command with libAllocationCounter.so preloaded, when it was built and is not
+    /// loaded yet, so allocations can be counted.
+    private func preloadAllocationCounter() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["LTTW_BENCH_PRELOADED"] == nil else { return }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let library = executable.deletingLastPathComponent().appendingPathComponent("libAllocationCounter.so")
+        guard FileManager.default.fileExists(atPath: library.path) else { return }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = Array(CommandLine.arguments.dropFirst())
+        var childEnvironment = environment
+        childEnvironment["LD_PRELOAD"] = library.path
+        childEnvironment["LTTW_BENCH_PRELOADED"] = "1"
+        process.environment = childEnvironment
+        try process.run()
+        process.waitUntilExit()
+        throw ExitCode(process.terminationStatus)
+    }
+
+    struct PeerFigures {
+        var raw: [String: Any]
+        func p50(_ runtime: String, _ stage: String) -> Double? {
+            ((raw[runtime] as? [String: Any])?[stage] as? [String: Any])?["p50"] as? Double
+        }
+    }
+
+    private func runPeers() -> PeerFigures? {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            printError("peers skipped: \(python) not found (run scripts/setup.sh, or pass --python)")
+            return nil
+        }
+        FileHandle.standardError.write(Data("listen: running PyTorch and ONNX Runtime on the same model...\n".utf8))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-m", "lttw.bench", "--model", modelOptions.folder.path, "--threads", String(modelOptions.threads),
+                             "--frames", String(frames), "--warmup", String(warmup), "--lang", lang, "--json", "--images"] + images
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = "training"
+        environment.removeValue(forKey: "LD_PRELOAD")
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        do { try process.run() } catch {
+            printError("peers skipped: cannot start \(python): \(error)")
+            return nil
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last,
+              let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        else {
+            printError("peers failed (exit \(process.terminationStatus)); see the Python output above")
+            return nil
+        }
+        return PeerFigures(raw: object)
+    }
+
+    private func report(_ ours: EngineBenchmark.Result, peers: PeerFigures?, model: StreetModel) -> String {
+        func f(_ value: Double?) -> String { value.map { String(format: "%9.3f", $0) } ?? "        -" }
+        func ratio(_ peer: Double?, _ mine: Double) -> String {
+            peer.map { String(format: "%6.2fx", $0 / mine) } ?? "      -"
+        }
+        let s = ours.stages
+        let encoderBlock = s["encoder"]!.p50 + s["heads"]!.p50 + s["projector"]!.p50
+        var lines: [String] = []
+        lines.append("listen bench: \(model.folder.path), \(modelOptions.threads) thread(s), \(frames) frames (+\(warmup) warm-up), \(cpuName())")
+        lines.append("times in ms; ratio = peer p50 / swift p50 (above 1: swift is faster)")
+        lines.append("stage                      swift p50  swift p95   pytorch    onnxrt   vs torch  vs onnxrt")
+        func row(_ name: String, _ stage: String, torch: String?, ort: String?, mine: Double? = nil, p95: Double? = nil) {
+            let p50 = mine ?? s[stage]!.p50
+            let torchValue = torch.flatMap { peers?.p50("pytorch", $0) }
+            let ortValue = ort.flatMap { peers?.p50("onnxruntime", $0) }
+            lines.append("\(name.padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(p50))  \(f(p95 ?? s[stage]?.p95)) \(f(torchValue)) \(f(ortValue))   \(ratio(torchValue, p50))   \(ratio(ortValue, p50))")
+        }
+        row("preprocess", "preprocess", torch: "preprocess", ort: "preprocess")
+        row("encoder", "encoder", torch: "encoder", ort: nil)
+        row("heads", "heads", torch: "heads", ort: nil)
+        row("projector + cross k/v", "projector", torch: "projector", ort: nil)
+        let torchBlock = peers.flatMap { p in
+            [p.p50("pytorch", "encoder"), p.p50("pytorch", "heads"), p.p50("pytorch", "projector")]
+                .reduce(Optional(0.0)) { total, value in total.flatMap { t in value.map { t + $0 } } }
+        }
+        let ortBlock = peers?.p50("onnxruntime", "encoder_heads_projector")
+        lines.append("\("encoder+heads+projector".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(encoderBlock))          - \(f(torchBlock)) \(f(ortBlock))   \(ratio(torchBlock, encoderBlock))   \(ratio(ortBlock, encoderBlock))")
+        row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
+        row("caption", "caption", torch: "caption", ort: "caption")
+        row("frame, end to end", "frame", torch: "frame", ort: "frame")
+        lines.append(String(format: "tokens per caption: %.1f", ours.tokensPerCaption))
+        lines.append(String(format: "sgemm 1024³: %.1f GFLOP/s; encoder: %.2f GFLOP in %.3f ms = %.1f GFLOP/s = %.0f%% of sgemm",
+                            ours.sgemmPeakGflops, ours.encoderFlops / 1e9, s["encoder"]!.p50, ours.encoderGflops,
+                            100 * ours.encoderGflops / ours.sgemmPeakGflops))
+        lines.append(String(format: "peak RSS: %.1f MiB", ours.peakResidentMiB))
+        lines.append(ours.allocationsPerFrame.map { String(format: "heap allocations per frame (steady state): %.1f", $0) }
+            ?? "heap allocations per frame: not counted (libAllocationCounter.so not found next to listen)")
+        return lines.joined(separator: "\n")
+    }
+
+    private func cpuName() -> String {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let name = line.split(separator: ":", maxSplits: 1).last
+        else { return "unknown CPU" }
+        return name.trimmingCharacters(in: .whitespaces)
+    }
+}
