@@ -48,6 +48,8 @@ let package = Package(
         // MARK: Libraries, in data-flow order.
         .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strictSwift),
+        // Reads and validates model files (safetensors, memory-mapped); no numeric code, no BLAS.
+        .target(name: "ModelArtifact", swiftSettings: strictSwift),
         .target(name: "Vision", dependencies: ["Imaging", "Kernels"], swiftSettings: strictSwift),
         .target(name: "Fusion", dependencies: ["Vision", "Kernels"], swiftSettings: strictSwift),
         .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG"], swiftSettings: strictSwift),
@@ -74,6 +76,18 @@ let package = Package(
         .testTarget(
             name: "ImagingTests",
             dependencies: ["Imaging"],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "KernelsTests",
+            dependencies: ["Kernels"],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ModelArtifactTests",
+            dependencies: ["ModelArtifact"],
             exclude: ["Fixtures"],
             swiftSettings: strictSwift
         ),

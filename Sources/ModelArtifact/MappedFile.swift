@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A whole file mapped read-only into memory. The one place the loader makes POSIX calls; each
+/// failure becomes an `ArtifactError` that carries `strerror(errno)`.
+///
+/// Mapping rather than reading means weights cost no copy and no private memory: pages come from
+/// the page cache on first touch and are shared by every process (and stream) using the model.
+/// The mapping is never written, so it is safe to read from any thread; hence `@unchecked
+/// Sendable`. A file truncated by another process *after* mapping can still fault on access;
+/// that cannot be guarded against from user space, only avoided by replacing model files with an
+/// atomic rename (write elsewhere, then `rename(2)`) rather than overwriting them in place.
+final class MappedFile: @unchecked Sendable {
+    let path: String
+    let bytes: UnsafeRawBufferPointer
+
+    init(path: String) throws(ArtifactError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            throw .cannotOpen(file: path, reason: MappedFile.errnoText())
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) != 0 {
+            throw .cannotOpen(file: path, reason: MappedFile.errnoText())
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw .notARegularFile(file: path, kind: "folder")
+        default: throw .notARegularFile(file: path, kind: "special file (device, pipe or socket)")
+        }
+        let size = Int(info.st_size)
+        if size == 0 {
+            throw .emptyFile(file: path)
+        }
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw .mapFailed(file: path, reason: MappedFile.errnoText())
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+    }
+
+    deinit {
+        munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+    }
+
+    private static func errnoText() -> String {
+        String(cString: strerror(errno))
+    }
+}
