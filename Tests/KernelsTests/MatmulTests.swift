@@ -106,11 +106,11 @@ struct MatmulTests {
         expectClose(y.values, expected, atol: productTolerance, rtol: productTolerance, "residual linear")
     }
 
-    @Test("Dispatch: one row stays in Swift; BLAS from the threshold up")
+    @Test("Dispatch: tiny products in Swift, BLAS from the threshold up")
     func dispatch() {
-        #expect(Matmul.path(m: 1, n: 4096, k: 4096) == .swift)
-        #expect(Matmul.path(m: 4, n: 8, k: 8) == .swift)
-        #expect(Matmul.path(m: 32, n: 32, k: 32) == .blas)
+        #expect(Matmul.path(m: 1, n: 16, k: 16) == .swift)
+        #expect(Matmul.path(m: 1, n: 10, k: 32) == .swift)
+        #expect(Matmul.path(m: 1, n: 576, k: 192) == .blas)
         #expect(Matmul.path(m: 101, n: 576, k: 192) == .blas)
     }
 

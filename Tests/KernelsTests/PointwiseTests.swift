@@ -107,6 +107,25 @@ struct PointwiseTests {
         #expect(worst <= 4.5e-7, "max |erf error| \(worst)")
     }
 
+    @Test("The vectorised exp is within 2 ulp of the exact exp on [-87, 0], and 0 below")
+    func expAccuracy() {
+        var worstUlps: Float = 0
+        var x: Float = -87
+        while x <= 0 {
+            let v = SIMD8<Float>((0..<8).map { x + Float($0) / 65536 })
+            let e = Softmax.exp(v)
+            for lane in 0..<8 {
+                let exact = Float(Foundation.exp(Double(v[lane])))
+                worstUlps = max(worstUlps, abs(e[lane] - exact) / exact.ulp)
+            }
+            x += 1.0 / 512
+        }
+        #expect(worstUlps <= 2, "max error \(worstUlps) ulp")
+        let below = Softmax.exp(SIMD8<Float>(-.infinity, -1000, -88, -87.5, -90, -200, -1e30, -.infinity))
+        #expect(below == SIMD8<Float>(repeating: 0))
+        #expect(Softmax.exp(SIMD8<Float>(repeating: 0)) == SIMD8<Float>(repeating: 1))
+    }
+
     @Test("Softmax matches PyTorch: large logits, masked entries, one survivor")
     func softmaxMatchesPyTorch() throws {
         let t = try Fixtures.tensor("softmax_x", [4, 37])
