@@ -101,6 +101,28 @@ public final class SafetensorsFile: Sendable {
         }
     }
 
+    /// Throws `unexpectedTensors` when the file holds tensors outside `used` — the names the model
+    /// read. Call it after loading every weight: extra tensors mean the config and the weights
+    /// disagree, which shape checks alone would miss (e.g. a deeper checkpoint than the config).
+    public func checkAllUsed(_ used: Set<String>) throws(ArtifactError) {
+        let extra = names.filter { !used.contains($0) }
+        if !extra.isEmpty {
+            throw .unexpectedTensors(file: path, names: extra)
+        }
+    }
+
+    /// Throws `nonFiniteValue` for the first NaN or infinity in any tensor, by name order. One
+    /// pass over every weight (milliseconds for this project's model), and it touches every page
+    /// of the mapping, so it also brings the weights into memory before the first frame.
+    public func checkFinite() throws(ArtifactError) {
+        for name in names {
+            guard let values = storage.values[name] else { continue }
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw .nonFiniteValue(file: path, tensor: name, index: index, value: "\(values[index])")
+            }
+        }
+    }
+
     /// Up to three names that share the most leading characters with `name`, preferring ones
     /// that end the same way (`…attn.qkv.weight`), so a renamed prefix is easy to spot.
     private func similarNames(to name: String) -> [String] {
@@ -344,7 +366,7 @@ final class Storage: @unchecked Sendable {
         self.file = file
         let base = file.bytes.baseAddress! + dataStart
         func inPlace(_ t: TensorInfo) -> Bool {
-            t.dtype == .f32 && Int(bitPattern: base + t.byteRange.lowerBound) % MemoryLayout<Float>.alignment == 0
+            t.byteRange.isEmpty || (t.dtype == .f32 && Int(bitPattern: base + t.byteRange.lowerBound) % MemoryLayout<Float>.alignment == 0)
         }
         for t in tensors where t.dtype != .f32 {
             if !(options.convertHalfPrecision && (t.dtype == .f16 || t.dtype == .bf16)) {
@@ -358,6 +380,10 @@ final class Storage: @unchecked Sendable {
         for t in tensors {
             let count = t.byteRange.count / t.dtype.size
             let source = UnsafeRawPointer(base + t.byteRange.lowerBound)
+            if count == 0 {
+                values[t.name] = UnsafeBufferPointer(start: nil, count: 0)
+                continue
+            }
             if inPlace(t) {
                 values[t.name] = UnsafeBufferPointer(start: source.assumingMemoryBound(to: Float.self), count: count)
                 continue

@@ -91,6 +91,40 @@ struct SafetensorsReadingTests {
         #expect(Int(bitPattern: a.values.baseAddress!) % 4 == 0)
     }
 
+    @Test("Empty tensors at odd offsets and empty F16 tensors load as empty buffers")
+    func emptyTensorsAnywhere() throws {
+        let scratch = try ScratchFolder()
+        let header = #"{"e":{"dtype":"F32","shape":[0,4],"data_offsets":[0,0]},"h":{"dtype":"F16","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        let padded = header + String(repeating: " ", count: (4 - (8 + header.utf8.count) % 4) % 4 + 1)
+        let path = try scratch.write("empty-odd.safetensors", safetensorsBytes(header: padded, data: floatBytes([2])))
+        let file = try SafetensorsFile(path: path, options: SafetensorsOptions(convertHalfPrecision: true))
+        #expect(try file.tensor("e", shape: [0, 4]).values.isEmpty)
+        #expect(try file.tensor("h", shape: [0]).values.isEmpty)
+        #expect(Array(try file.tensor("a").values) == [2])
+    }
+
+    @Test("checkAllUsed names the tensors the model did not read")
+    func unusedTensors() throws {
+        let path = Fixtures.path("small.safetensors")
+        let file = try SafetensorsFile(path: path)
+        try file.checkAllUsed(Set(file.names))
+        #expect(throws: ArtifactError.unexpectedTensors(file: path, names: ["empty", "scale"])) {
+            try file.checkAllUsed(["enc.blocks.0.attn.qkv.weight", "enc.blocks.0.attn.qkv.bias", "enc.norm.weight"])
+        }
+    }
+
+    @Test("checkFinite finds a NaN or infinity and says where")
+    func nonFinite() throws {
+        try SafetensorsFile(path: Fixtures.path("small.safetensors")).checkFinite()
+        let scratch = try ScratchFolder()
+        let header = #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"# + "   "
+        let path = try scratch.write("nan.safetensors", safetensorsBytes(header: header, data: floatBytes([1, .nan, 3])))
+        let file = try SafetensorsFile(path: path)
+        #expect(throws: ArtifactError.nonFiniteValue(file: path, tensor: "a", index: 1, value: "nan")) {
+            try file.checkFinite()
+        }
+    }
+
     @Test("Brackets and quotes inside tensor names do not confuse the nesting check")
     func bracketsInNames() throws {
         let scratch = try ScratchFolder()

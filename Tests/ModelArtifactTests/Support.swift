@@ -51,6 +51,7 @@ func floatBytes(_ values: [Float]) -> [UInt8] {
 enum ErrorKind: Equatable {
     case cannotOpen, notARegularFile, emptyFile, truncated, headerTooLarge, malformedHeader, invalidTensor
     case overlappingTensors, uncoveredBytes, unsupportedDType, mapFailed, missingTensor, shapeMismatch
+    case unexpectedTensors, nonFiniteValue
 
     init(_ error: ArtifactError) {
         switch error {
@@ -67,6 +68,8 @@ enum ErrorKind: Equatable {
         case .mapFailed: self = .mapFailed
         case .missingTensor: self = .missingTensor
         case .shapeMismatch: self = .shapeMismatch
+        case .unexpectedTensors: self = .unexpectedTensors
+        case .nonFiniteValue: self = .nonFiniteValue
         }
     }
 }
