@@ -81,7 +81,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KernelsTests",
-            dependencies: ["Kernels"],
+            dependencies: ["Kernels", "ModelArtifact"],
             exclude: ["Fixtures"],
             swiftSettings: strictSwift
         ),

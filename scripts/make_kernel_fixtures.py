@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import save_file
 
 OUT = Path(__file__).resolve().parent.parent / "Tests" / "KernelsTests" / "Fixtures"
 manifest = {"torch": torch.__version__, "tensors": {}, "params": {}}
@@ -36,6 +38,103 @@ def attention(q, k, v, heads, causal):
         mask = torch.ones(T, S, dtype=torch.bool).tril(S - T)
         att = att.masked_fill(~mask, float("-inf"))
     return (att.softmax(-1) @ vh).transpose(0, 1).reshape(T, D)
+
+
+class Attention(nn.Module):
+    """Fused-qkv self-attention, as training/lttw/model.py's Attention (copied, so these fixtures
+    do not change when the model file does)."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.h = heads
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+
+    def forward(self, x, causal):
+        q, k, v = self.qkv(x).split(x.shape[-1], dim=-1)
+        return self.proj(attention(q, k, v, self.h, causal))
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.h = heads
+        self.q = nn.Linear(d, d)
+        self.kv = nn.Linear(d, 2 * d)
+        self.proj = nn.Linear(d, d)
+
+    def forward(self, x, vis):
+        k, v = self.kv(vis).split(x.shape[-1], dim=-1)
+        return self.proj(attention(self.q(x), k, v, self.h, causal=False))
+
+
+class MLP(nn.Module):
+    def __init__(self, d, ratio=4):
+        super().__init__()
+        self.fc1 = nn.Linear(d, d * ratio)
+        self.fc2 = nn.Linear(d * ratio, d)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class EncoderBlock(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(d, eps=1e-5), Attention(d, heads)
+        self.ln2, self.mlp = nn.LayerNorm(d, eps=1e-5), MLP(d)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x), causal=False)
+        return x + self.mlp(self.ln2(x))
+
+
+class DecoderBlock(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(d, eps=1e-5), Attention(d, heads)
+        self.ln2, self.cross = nn.LayerNorm(d, eps=1e-5), CrossAttention(d, heads)
+        self.ln3, self.mlp = nn.LayerNorm(d, eps=1e-5), MLP(d)
+
+    def forward(self, x, vis):
+        x = x + self.attn(self.ln1(x), causal=True)
+        x = x + self.cross(self.ln2(x), vis)
+        return x + self.mlp(self.ln3(x))
+
+
+def randomise(module, g):
+    """Non-trivial LayerNorm affines and biases, so a swapped gamma/beta or a dropped bias shows."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.endswith("weight") and p.dim() == 1:
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(p.shape[-1]))
+
+
+def blocks(g):
+    """A pre-norm encoder block (9 tokens, width 48, 4 heads) and a decoder block (6 tokens, width
+    32, 4 heads, 5 visual tokens), weights and inputs/outputs in one safetensors file each."""
+    enc = EncoderBlock(48, 4)
+    randomise(enc, g)
+    x = torch.randn(9, 48, generator=g)
+    with torch.no_grad():
+        y = enc(x)
+    save_file({**{f"block.{k}": v.contiguous() for k, v in enc.state_dict().items()}, "x": x, "y": y},
+              str(OUT / "encoder_block.safetensors"))
+
+    dec = DecoderBlock(32, 4)
+    randomise(dec, g)
+    x = torch.randn(6, 32, generator=g)
+    vis = torch.randn(5, 32, generator=g)
+    with torch.no_grad():
+        y = dec(x, vis)
+    save_file({**{f"block.{k}": v.contiguous() for k, v in dec.state_dict().items()}, "x": x, "vis": vis, "y": y},
+              str(OUT / "decoder_block.safetensors"))
+    manifest["params"]["encoder_block"] = {"width": 48, "heads": 4, "tokens": 9, "mlp_ratio": 4, "eps": 1e-5}
+    manifest["params"]["decoder_block"] = {"width": 32, "heads": 4, "tokens": 6, "visual_tokens": 5, "mlp_ratio": 4, "eps": 1e-5}
 
 
 def main():
@@ -91,6 +190,8 @@ def main():
     save("attn_xq", xq); save("attn_kv", kv)
     save("attn_cross", attention(xq, kv[:, :D], kv[:, D:], H, causal=False))
     manifest["params"]["attention"] = {"width": D, "heads": H}
+
+    blocks(g)
 
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
