@@ -18,14 +18,16 @@ public enum Matmul {
     /// Products with at least this many multiply-adds (m·n·k) go to BLAS.
     ///
     /// Measured, not assumed (single thread, 2-vCPU AMD EPYC with AVX2/FMA, Debian's pthread
-    /// OpenBLAS): the Swift loops win only below about 512 multiply-adds — 1x16x16 runs at
-    /// 10 GFLOP/s in Swift against 4 in OpenBLAS — and from 1x32x32 up OpenBLAS wins, matrix-vector
-    /// products included (1x576x192: 18 vs 50 GFLOP/s). ggml's rule of a separate
-    /// matrix-vector path pays off there because ggml's own kernels use AVX2; this package's Swift
-    /// is compiled for baseline x86-64 (SSE2, no FMA) so that it runs on any x86 board, while
-    /// OpenBLAS picks AVX2/FMA kernels at run time. The Swift path therefore serves the tiny
-    /// products of decoding (a new token's scores against a short cache, one head's `P·V`).
-    /// ARM boards (NEON on both sides) will cross over elsewhere: re-measure there.
+    /// OpenBLAS, a shared and noisy machine): the Swift loops win only below about 512
+    /// multiply-adds — 1x16x16 runs at 10 GFLOP/s in Swift against 4 in OpenBLAS — and from
+    /// 1x32x32 up OpenBLAS wins, matrix-vector products included (1x576x192: 18–29 against
+    /// 50 GFLOP/s). ggml's rule of a separate matrix-vector path pays off there because ggml's own
+    /// kernels use AVX2; this package's Swift is compiled for baseline x86-64 (SSE2, no FMA) so it
+    /// runs on any x86 board, while OpenBLAS picks AVX2/FMA kernels at run time. Even built with
+    /// `-Xswiftc -target-cpu -Xswiftc haswell` the Swift gemv reached ~45 against OpenBLAS's ~52.
+    /// The Swift path therefore serves the tiny products of decoding (a new token's scores against
+    /// a short cache, one head's `P·V`). ARM boards (NEON on both sides) will cross over
+    /// elsewhere: re-measure there.
     public static let blasThreshold = 512
 
     /// The path automatic dispatch takes for an `m` x `k` by `k` x `n` product.

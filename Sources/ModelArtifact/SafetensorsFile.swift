@@ -71,7 +71,7 @@ public final class SafetensorsFile: Sendable {
         let file = try MappedFile(path: path)
         let header = try Self.parseHeader(file, options: options)
         metadata = header.metadata
-        infos = Dictionary(uniqueKeysWithValues: header.tensors.map { ($0.name, $0) })
+        infos = Dictionary(header.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         storage = try Storage(file: file, dataStart: header.dataStart, tensors: header.tensors, options: options)
     }
 

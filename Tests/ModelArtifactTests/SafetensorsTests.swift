@@ -193,6 +193,17 @@ struct SafetensorsFailureTests {
         #expect(Array(try file.tensor("b", shape: [2]).values) == [5, 6])
     }
 
+    /// The JSON decoder keeps one entry per name, so the other entry's bytes are left unclaimed
+    /// and the layout check refuses the file.
+    @Test("A tensor name given twice fails the layout check, not a crash")
+    func duplicateNames() throws {
+        let scratch = try ScratchFolder()
+        let header = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        let path = try scratch.write("dup.safetensors", safetensorsBytes(header: header, data: floatBytes([1, 2])))
+        let error = try #require(openFailure(path))
+        #expect(ErrorKind(error) == .uncoveredBytes, "\(error)")
+    }
+
     @Test("A header that is not UTF-8 is malformed, not a crash")
     func invalidUTF8() throws {
         let scratch = try ScratchFolder()
