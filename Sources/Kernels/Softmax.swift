@@ -34,13 +34,15 @@ public enum Softmax {
             sumV += e
             i += 8
         }
-        var sum = sumV.sum()
-        while i < count {
-            let e = exp(SIMD8<Float>(repeating: p[i] - maximum))[0]
-            p[i] = e
-            sum += e
-            i += 1
+        if i < count {
+            // The last 1–7 values as one vector padded with −∞, whose exp is 0.
+            var tail = V(repeating: -.infinity)
+            for lane in 0..<(count - i) { tail[lane] = p[i + lane] }
+            let e = exp(tail - shift)
+            for lane in 0..<(count - i) { p[i + lane] = e[lane] }
+            sumV += e
         }
+        let sum = sumV.sum()
 
         let inv = 1 / sum
         let invV = V(repeating: inv)
@@ -62,7 +64,7 @@ public enum Softmax {
     static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
         typealias V = SIMD8<Float>
         let low: Float = -87.33654, high: Float = 88.72283
-        let x = input.clamped(lowerBound: V(repeating: low), upperBound: V(repeating: high))
+        let x = pointwiseMin(pointwiseMax(input, V(repeating: low)), V(repeating: high))
         // n = round(x / ln 2), by adding and subtracting 1.5·2²³.
         let magic = V(repeating: 12_582_912)
         let n = (x * V(repeating: 1.442695040888963) + magic) - magic
