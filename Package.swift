@@ -86,6 +86,18 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "KernelsTests",
+            dependencies: ["Kernels", "ModelArtifact"],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ModelArtifactTests",
+            dependencies: ["ModelArtifact"],
+            exclude: ["Fixtures"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "PipelineTests",
             dependencies: ["Pipeline", "Imaging", "Vision", "Narrator"],
             swiftSettings: strictSwift

@@ -26,7 +26,7 @@ public enum GELU: Sendable, Equatable {
     /// The activation of one value, for scalar code and tests.
     public func callAsFunction(_ x: Float) -> Float {
         switch self {
-        case .exact: return 0.5 * x * (1 + GELU.erf(x))
+        case .exact: return 0.5 * x * (1 + GELU.erf(x * 0.7071067811865476))
         case .tanh: return 0.5 * x * (1 + tanhf(GELU.tanhScale * (x + 0.044715 * x * x * x)))
         }
     }
@@ -59,7 +59,7 @@ public enum GELU: Sendable, Equatable {
     /// calling libm's `erff` per value would dominate the encoder's MLP time.
     @inline(__always)
     static func erf<V: SIMD>(_ input: V) -> V where V.Scalar == Float {
-        let x = input.clamped(lowerBound: V(repeating: -4), upperBound: V(repeating: 4))
+        let x = pointwiseMin(pointwiseMax(input, V(repeating: -4)), V(repeating: 4))
         let x2 = x * x
         var p = V(repeating: -2.72614225801306e-10)
         p = p * x2 + V(repeating: 2.77068142495902e-08)

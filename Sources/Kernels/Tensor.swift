@@ -36,10 +36,11 @@ public final class Tensor {
     /// The number of values (the product of the shape).
     public var count: Int { storage.count }
 
-    /// The tensor as a matrix whose rows are the last dimension (a vector is one row).
+    /// The tensor as a matrix whose rows are the last dimension (a vector is one row). The view
+    /// does not retain the tensor: keep the tensor alive (a stored property of the stream state,
+    /// or `withExtendedLifetime`) for as long as the view is used.
     public var matrix: MutableMatrixRef {
-        let columns = shape.last ?? 1
-        return MutableMatrixRef(storage.baseAddress!, rows: columns == 0 ? 0 : count / columns, columns: columns)
+        MutableMatrixRef(storage.baseAddress!, rows: shape.dropLast().reduce(1, *), columns: shape.last ?? 1)
     }
 
     /// The values as an array, for tests and debugging; allocates.

@@ -31,6 +31,12 @@ public enum ArtifactError: Error, Equatable, CustomStringConvertible {
     case missingTensor(file: String, tensor: String, similar: [String])
     /// A tensor's shape is not the one the model's config implies.
     case shapeMismatch(file: String, tensor: String, actual: [Int], expected: [Int])
+    /// The file holds tensors the model never asked for: the config describes a smaller model
+    /// than the weights, or names changed.
+    case unexpectedTensors(file: String, names: [String])
+    /// A weight is NaN or infinite (`value` as text, so the error stays `Equatable`): training
+    /// diverged or the file is damaged, and every output would be garbage.
+    case nonFiniteValue(file: String, tensor: String, index: Int, value: String)
 
     /// The file the error is about.
     public var file: String {
@@ -38,7 +44,8 @@ public enum ArtifactError: Error, Equatable, CustomStringConvertible {
         case .cannotOpen(let f, _), .notARegularFile(let f, _), .emptyFile(let f), .truncated(let f, _),
              .headerTooLarge(let f, _, _), .malformedHeader(let f, _), .invalidTensor(let f, _, _),
              .overlappingTensors(let f, _, _), .uncoveredBytes(let f, _, _), .unsupportedDType(let f, _, _),
-             .mapFailed(let f, _), .missingTensor(let f, _, _), .shapeMismatch(let f, _, _, _):
+             .mapFailed(let f, _), .missingTensor(let f, _, _), .shapeMismatch(let f, _, _, _),
+             .unexpectedTensors(let f, _), .nonFiniteValue(let f, _, _, _):
             return f
         }
     }
@@ -77,6 +84,11 @@ public enum ArtifactError: Error, Equatable, CustomStringConvertible {
             return "\(file): no tensor named '\(tensor)'\(hint); the checkpoint and the model definition disagree on names"
         case .shapeMismatch(let file, let tensor, let actual, let expected):
             return "\(file): tensor '\(tensor)' has shape \(actual), expected \(expected) from the model config; the weights and config.json are from different models"
+        case .unexpectedTensors(let file, let names):
+            let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? ", … (\(names.count) in all)" : "")
+            return "\(file): tensors the model does not use: \(shown); config.json describes a different model than these weights"
+        case .nonFiniteValue(let file, let tensor, let index, let value):
+            return "\(file): tensor '\(tensor)' holds \(value) at flat index \(index); the training run diverged or the file is damaged — export a good checkpoint"
         }
     }
 }

@@ -71,7 +71,7 @@ public final class SafetensorsFile: Sendable {
         let file = try MappedFile(path: path)
         let header = try Self.parseHeader(file, options: options)
         metadata = header.metadata
-        infos = Dictionary(uniqueKeysWithValues: header.tensors.map { ($0.name, $0) })
+        infos = Dictionary(header.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         storage = try Storage(file: file, dataStart: header.dataStart, tensors: header.tensors, options: options)
     }
 
@@ -98,6 +98,28 @@ public final class SafetensorsFile: Sendable {
     public static func check(_ tensor: WeightTensor, shape expected: [Int], file: String) throws(ArtifactError) {
         if tensor.shape != expected {
             throw .shapeMismatch(file: file, tensor: tensor.name, actual: tensor.shape, expected: expected)
+        }
+    }
+
+    /// Throws `unexpectedTensors` when the file holds tensors outside `used` — the names the model
+    /// read. Call it after loading every weight: extra tensors mean the config and the weights
+    /// disagree, which shape checks alone would miss (e.g. a deeper checkpoint than the config).
+    public func checkAllUsed(_ used: Set<String>) throws(ArtifactError) {
+        let extra = names.filter { !used.contains($0) }
+        if !extra.isEmpty {
+            throw .unexpectedTensors(file: path, names: extra)
+        }
+    }
+
+    /// Throws `nonFiniteValue` for the first NaN or infinity in any tensor, by name order. One
+    /// pass over every weight (milliseconds for this project's model), and it touches every page
+    /// of the mapping, so it also brings the weights into memory before the first frame.
+    public func checkFinite() throws(ArtifactError) {
+        for name in names {
+            guard let values = storage.values[name] else { continue }
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw .nonFiniteValue(file: path, tensor: name, index: index, value: "\(values[index])")
+            }
         }
     }
 
@@ -221,35 +243,53 @@ extension SafetensorsFile {
         guard let dtype = DType(rawValue: entry.dtype) else {
             throw .unsupportedDType(file: file, tensor: name, dtype: entry.dtype)
         }
+        let shapeText = "[\(entry.shape.map(number).joined(separator: ", "))]"
+        var shape: [Int] = []
         var count = 1
-        for dim in entry.shape {
-            if dim < 0 {
-                throw .invalidTensor(file: file, tensor: name, detail: "shape \(entry.shape) has a negative dimension")
+        for value in entry.shape {
+            guard let dim = exactInteger(value) else {
+                throw .invalidTensor(file: file, tensor: name, detail: "shape \(shapeText) has a dimension that is not a whole number below 2^53")
             }
+            if dim < 0 {
+                throw .invalidTensor(file: file, tensor: name, detail: "shape \(shapeText) has a negative dimension")
+            }
+            shape.append(dim)
             let (product, overflow) = count.multipliedReportingOverflow(by: dim)
             if overflow {
-                throw .invalidTensor(file: file, tensor: name, detail: "shape \(entry.shape) has more elements than memory can hold")
+                throw .invalidTensor(file: file, tensor: name, detail: "shape \(shapeText) has more elements than memory can hold")
             }
             count = product
         }
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.size)
         if overflow {
-            throw .invalidTensor(file: file, tensor: name, detail: "shape \(entry.shape) of \(dtype.rawValue) is larger than memory can hold")
+            throw .invalidTensor(file: file, tensor: name, detail: "shape \(shapeText) of \(dtype.rawValue) is larger than memory can hold")
         }
         guard entry.dataOffsets.count == 2 else {
             throw .invalidTensor(file: file, tensor: name, detail: "data_offsets has \(entry.dataOffsets.count) values, expected [begin, end]")
         }
-        let begin = entry.dataOffsets[0], end = entry.dataOffsets[1]
-        guard begin >= 0, begin <= end else {
-            throw .invalidTensor(file: file, tensor: name, detail: "data_offsets [\(begin), \(end)] is not an ordered, non-negative range")
+        let offsetsText = "[\(entry.dataOffsets.map(number).joined(separator: ", "))]"
+        guard let begin = exactInteger(entry.dataOffsets[0]), let end = exactInteger(entry.dataOffsets[1]), begin >= 0, begin <= end else {
+            throw .invalidTensor(file: file, tensor: name, detail: "data_offsets \(offsetsText) is not an ordered range of whole, non-negative numbers")
         }
         guard end <= dataSize else {
             throw .truncated(file: file, detail: "tensor '\(name)' ends at data byte \(end) but the data section has \(dataSize) bytes")
         }
         guard end - begin == byteCount else {
-            throw .invalidTensor(file: file, tensor: name, detail: "data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(entry.shape) of \(dtype.rawValue) needs \(byteCount)")
+            throw .invalidTensor(file: file, tensor: name, detail: "data_offsets [\(begin), \(end)] hold \(end - begin) bytes but shape \(shapeText) of \(dtype.rawValue) needs \(byteCount)")
         }
-        return TensorInfo(name: name, dtype: dtype, shape: entry.shape, byteRange: begin..<end)
+        return TensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
+    }
+
+    /// `value` as an Int when it is a whole number small enough (|value| ≤ 2^53) that the Double
+    /// held it exactly; nil otherwise.
+    static func exactInteger(_ value: Double) -> Int? {
+        guard value.rounded() == value, abs(value) <= 9_007_199_254_740_992 else { return nil }
+        return Int(value)
+    }
+
+    /// A JSON number as the file wrote it, near enough: whole numbers without a fraction.
+    static func number(_ value: Double) -> String {
+        exactInteger(value).map(String.init) ?? "\(value)"
     }
 
     /// Checks that the tensors tile the data section exactly: no overlap, no gap, nothing after.
@@ -299,10 +339,12 @@ struct RawHeader: Decodable {
     }
 }
 
+/// Numbers are decoded as Double, not Int, so that a fractional or astronomically large value is
+/// reported as a bad dimension of the named tensor rather than as a JSON syntax error.
 struct RawEntry: Decodable {
     var dtype: String
-    var shape: [Int]
-    var dataOffsets: [Int]
+    var shape: [Double]
+    var dataOffsets: [Double]
 
     enum CodingKeys: String, CodingKey {
         case dtype, shape
@@ -324,7 +366,7 @@ final class Storage: @unchecked Sendable {
         self.file = file
         let base = file.bytes.baseAddress! + dataStart
         func inPlace(_ t: TensorInfo) -> Bool {
-            t.dtype == .f32 && Int(bitPattern: base + t.byteRange.lowerBound) % MemoryLayout<Float>.alignment == 0
+            t.byteRange.isEmpty || (t.dtype == .f32 && Int(bitPattern: base + t.byteRange.lowerBound) % MemoryLayout<Float>.alignment == 0)
         }
         for t in tensors where t.dtype != .f32 {
             if !(options.convertHalfPrecision && (t.dtype == .f16 || t.dtype == .bf16)) {
@@ -338,6 +380,10 @@ final class Storage: @unchecked Sendable {
         for t in tensors {
             let count = t.byteRange.count / t.dtype.size
             let source = UnsafeRawPointer(base + t.byteRange.lowerBound)
+            if count == 0 {
+                values[t.name] = UnsafeBufferPointer(start: nil, count: 0)
+                continue
+            }
             if inPlace(t) {
                 values[t.name] = UnsafeBufferPointer(start: source.assumingMemoryBound(to: Float.self), count: count)
                 continue
