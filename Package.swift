@@ -77,6 +77,8 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "Vision"], swiftSettings: strictSwift),
+        .testTarget(name: "NarratorTests", dependencies: ["Narrator", "Fusion", "Vision"], swiftSettings: strictSwift),
     ],
     cxxLanguageStandard: .cxx17
 )
