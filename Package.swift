@@ -44,13 +44,19 @@ let package = Package(
             pkgConfig: "espeak-ng",
             providers: [.apt(["libespeak-ng-dev"])]
         ),
+        // ALSA rather than PulseAudio: a headless wearable has ALSA and rarely a sound server.
+        .systemLibrary(
+            name: "CALSA",
+            pkgConfig: "alsa",
+            providers: [.apt(["libasound2-dev"])]
+        ),
 
         // MARK: Libraries, in data-flow order.
         .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: strictSwift),
         .target(name: "Vision", dependencies: ["Imaging", "Kernels"], swiftSettings: strictSwift),
         .target(name: "Fusion", dependencies: ["Vision", "Kernels"], swiftSettings: strictSwift),
-        .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG"], swiftSettings: strictSwift),
+        .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG", "CALSA"], swiftSettings: strictSwift),
 
         // MARK: Programs.
         .executableTarget(
