@@ -42,7 +42,7 @@ public struct Voice: Sendable, Hashable {
 /// How one synthesis went, for latency and speed figures.
 public struct SynthesisReport: Sendable, Hashable {
     public var sampleRate: Int
-    /// Samples delivered to the caller.
+    /// Samples the caller took (a block it refused by asking to stop is not counted).
     public var samples: Int
     /// From the call into eSpeak-ng to the first audio sample handed over.
     public var firstSampleLatency: Duration?
@@ -217,11 +217,11 @@ private final class SynthesisContext {
         guard !stopped else { return 1 }
         guard let wav, count > 0 else { return 0 }
         if firstSample == nil { firstSample = ContinuousClock.now }
-        samples += count
-        if !receive(UnsafeBufferPointer(start: wav, count: count)) {
+        guard receive(UnsafeBufferPointer(start: wav, count: count)) else {
             stopped = true
             return 1
         }
+        samples += count
         return 0
     }
 }
