@@ -51,19 +51,27 @@ public final class SpeechQueue: Sendable {
 
     /// Queues `utterance`; returns at once.
     public func enqueue(_ utterance: Utterance) {
+        enqueue([utterance])
+    }
+
+    /// Queues several utterances at once (as `NarrationPolicy.narrate` returns them), so that
+    /// the speech thread sees them all before it picks the most urgent.
+    public func enqueue(_ utterances: [Utterance]) {
         var dropped: [Utterance] = []
         let startWorker = state.withLock { state -> Bool in
             guard !state.closed else { return false }
-            if utterance.interrupts {
-                dropped = state.pending.filter { $0.priority <= utterance.priority }
-                state.pending.removeAll { $0.priority <= utterance.priority }
-                if state.speaking != nil {
-                    stopCurrent.store(true, ordering: .releasing)
+            for utterance in utterances {
+                if utterance.interrupts {
+                    dropped += state.pending.filter { $0.priority <= utterance.priority }
+                    state.pending.removeAll { $0.priority <= utterance.priority }
+                    if state.speaking != nil {
+                        stopCurrent.store(true, ordering: .releasing)
+                    }
                 }
+                let index = state.pending.firstIndex { $0.priority < utterance.priority } ?? state.pending.endIndex
+                state.pending.insert(utterance, at: index)
             }
-            let index = state.pending.firstIndex { $0.priority < utterance.priority } ?? state.pending.endIndex
-            state.pending.insert(utterance, at: index)
-            guard !state.draining else { return false }
+            guard !state.draining, !state.pending.isEmpty else { return false }
             state.draining = true
             return true
         }
@@ -72,13 +80,6 @@ public final class SpeechQueue: Sendable {
         }
         if startWorker {
             worker.async { self.drain() }
-        }
-    }
-
-    /// Queues several utterances in order (as `NarrationPolicy.narrate` returns them).
-    public func enqueue(_ utterances: [Utterance]) {
-        for utterance in utterances {
-            enqueue(utterance)
         }
     }
 
