@@ -29,7 +29,8 @@ public struct SceneTracker: Sendable {
     private var obstacleTracks: [ObstacleKey: [ObstacleHit]] = [:]
     private var newestDescription: String?
 
-    /// Frames dropped because their capture time was not after the newest frame's.
+    /// Frames dropped because their capture time was not after the newest frame's (or was not a
+    /// number at all).
     public private(set) var outOfOrderFrames = 0
 
     /// Durations are compared with this slack so that frame times built by repeated addition
@@ -41,10 +42,14 @@ public struct SceneTracker: Sendable {
     }
 
     /// Takes one frame and returns the scene as of its capture time. Frames not newer than the
-    /// newest one are dropped (counted in `outOfOrderFrames`): a late frame must not rewrite the
-    /// present.
+    /// newest one, or with a non-finite time, are dropped (counted in `outOfOrderFrames`): a late
+    /// frame must not rewrite the present.
     @discardableResult
     public mutating func update(_ perception: Perception) -> TrackedScene {
+        guard perception.time.isFinite else {
+            outOfOrderFrames += 1
+            return scene(at: frames.last?.time ?? 0)
+        }
         if let newest = frames.last?.time {
             guard perception.time > newest else {
                 outOfOrderFrames += 1

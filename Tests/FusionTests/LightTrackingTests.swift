@@ -210,7 +210,7 @@ struct LightTrackingTests {
         #expect(announcements == 0)
     }
 
-    @Test("Frames not newer than the newest are dropped and counted")
+    @Test("Frames not newer than the newest, or with no valid time, are dropped and counted")
     func outOfOrderFrames() {
         var tracker = SceneTracker()
         tracker.update(Perception(time: 1.0, light: LightEvidence(state: .certain(.red)), crosswalk: .absent))
@@ -218,6 +218,9 @@ struct LightTrackingTests {
         #expect(tracker.outOfOrderFrames == 1)
         #expect(scene.light?.status == .red)
         #expect(scene.frameTime == 1.0)
+        tracker.update(Perception(time: .nan, light: LightEvidence(state: .certain(.green)), crosswalk: .absent))
+        #expect(tracker.outOfOrderFrames == 2)
+        #expect(tracker.scene(at: 1.0).frameTime == 1.0)
     }
 
     @Test("Scene facts: 'changing' reads unknown, kind and position come through, JSON keeps the contract's names")

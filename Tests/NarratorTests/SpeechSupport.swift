@@ -1,6 +1,13 @@
 import Foundation
 import Narrator
 import Synchronization
+import Testing
+
+/// Every test that uses the engine, one at a time. The engine is one lock around one C library:
+/// a gated sink in one test holds it, and tests in parallel would block every cooperative thread
+/// waiting for it, leaving none to let the gated test go on.
+@Suite("eSpeak-ng engine", .serialized, .timeLimit(.minutes(1)))
+struct EngineSuite {}
 
 /// The test process's one eSpeak-ng engine (libespeak-ng allows one per process), shared by
 /// every speech test; the engine serialises their calls.
@@ -10,19 +17,25 @@ enum SharedEngine {
     static func get() throws -> ESpeakEngine { try result.get() }
 }
 
-/// A sink that keeps what it is given, optionally sleeping per block the way a sound device
-/// takes audio in real time.
+/// A sink that keeps what it is given. A gated one holds its first write until `open()`, so a
+/// test can act while an utterance is certainly still being spoken, however loaded the machine.
 final class MemorySink: AudioSink {
     struct Record: Sendable {
         var calls: [String] = []
         var samples: [Int16] = []
+        var gateClosed: Bool
     }
 
-    private let record = Mutex(Record())
-    private let microsecondsPerBlock: UInt32
+    private let record: Mutex<Record>
+    private let gate = DispatchSemaphore(value: 0)
 
-    init(microsecondsPerBlock: UInt32 = 0) {
-        self.microsecondsPerBlock = microsecondsPerBlock
+    init(gated: Bool = false) {
+        record = Mutex(Record(gateClosed: gated))
+    }
+
+    /// Lets the held first write (and every later one) through.
+    func open() {
+        gate.signal()
     }
 
     var calls: [String] { record.withLock { $0.calls } }
@@ -33,8 +46,12 @@ final class MemorySink: AudioSink {
     }
 
     func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioSinkError) {
-        record.withLock { $0.samples += samples }
-        if microsecondsPerBlock > 0 { usleep(microsecondsPerBlock) }
+        let wait = record.withLock { record in
+            record.samples += samples
+            defer { record.gateClosed = false }
+            return record.gateClosed
+        }
+        if wait { gate.wait() }
     }
 
     func end() throws(AudioSinkError) {

@@ -74,104 +74,106 @@ struct SinkTests {
     }
 }
 
-@Suite("eSpeak-ng speech")
-struct SpeechTests {
-    @Test("The engine runs at eSpeak-ng's 22 050 Hz and finds its data")
-    func engine() throws {
-        let engine = try SharedEngine.get()
-        #expect(engine.sampleRate == 22_050)
-        #expect(FileManager.default.fileExists(atPath: engine.dataPath + "/phontab"))
-    }
-
-    @Test("A second engine, or a bad data path, is refused with a typed error before eSpeak-ng can exit")
-    func engineRefusals() throws {
-        _ = try SharedEngine.get()
-        #expect(throws: SpeechError.engineAlreadyExists) { try ESpeakEngine() }
-        #expect(throws: SpeechError.dataNotFound(path: "/nonexistent/espeak")) { try ESpeakEngine(dataPath: "/nonexistent/espeak") }
-    }
-
-    @Test("Unknown voices and out-of-range settings are refused")
-    func voiceErrors() throws {
-        let engine = try SharedEngine.get()
-        #expect(throws: SpeechError.voiceNotFound("no-such-voice")) {
-            try engine.synthesize("Wait.", voice: Voice(name: "no-such-voice")) { _ in true }
+extension EngineSuite {
+    @Suite("eSpeak-ng speech")
+    struct SpeechTests {
+        @Test("The engine runs at eSpeak-ng's 22 050 Hz and finds its data")
+        func engine() throws {
+            let engine = try SharedEngine.get()
+            #expect(engine.sampleRate == 22_050)
+            #expect(FileManager.default.fileExists(atPath: engine.dataPath + "/phontab"))
         }
-        #expect(throws: SpeechError.parameterOutOfRange(name: "rate", value: 20, range: 80...450)) {
-            try engine.synthesize("Wait.", voice: Voice(name: "en-us", rate: 20)) { _ in true }
+
+        @Test("A second engine, or a bad data path, is refused with a typed error before eSpeak-ng can exit")
+        func engineRefusals() throws {
+            _ = try SharedEngine.get()
+            #expect(throws: SpeechError.engineAlreadyExists) { try ESpeakEngine() }
+            #expect(throws: SpeechError.dataNotFound(path: "/nonexistent/espeak")) { try ESpeakEngine(dataPath: "/nonexistent/espeak") }
         }
-    }
 
-    @Test(
-        "English and Mandarin to WAV: header, sample rate, duration and loudness",
-        arguments: [
-            (Language.english, "Wait. Car on your left, close. Crosswalk ahead.", 1.5...5.0),
-            (Language.mandarin, "等待。左侧有汽车，很近。前方人行横道。", 2.0...7.0),
-        ]
-    )
-    func speakToWAV(language: Language, text: String, seconds: ClosedRange<Double>) throws {
-        let engine = try SharedEngine.get()
-        let path = temporaryPath("\(language.rawValue).wav")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let sink = try WAVFileSink(path: path)
-        let report = try engine.speak(text, language: language, to: sink)
-        try sink.close()
-
-        let file = try WAVFile(path: path)
-        #expect(file.tag(at: 0) == "RIFF")
-        #expect(file.u32(at: 4) == file.bytes.count - 8)
-        #expect(file.tag(at: 8) == "WAVE")
-        #expect(file.tag(at: 12) == "fmt ")
-        #expect(file.u32(at: 16) == 16)
-        #expect(file.u16(at: 20) == 1)
-        #expect(file.u16(at: 22) == 1)
-        #expect(file.u32(at: 24) == 22_050)
-        #expect(file.u32(at: 28) == 44_100)
-        #expect(file.u16(at: 32) == 2)
-        #expect(file.u16(at: 34) == 16)
-        #expect(file.tag(at: 36) == "data")
-        #expect(file.u32(at: 40) == file.bytes.count - 44)
-        #expect(file.u32(at: 40) == report.samples * 2)
-
-        let duration = Double(file.samples.count) / 22_050
-        #expect(seconds.contains(duration), "\(language) lasted \(duration) s")
-        #expect(file.rms > 500, "\(language) RMS \(file.rms)")
-        #expect(report.completed)
-    }
-
-    @Test("A faster rate gives shorter audio; louder volume gives more energy")
-    func rateAndVolume() throws {
-        let engine = try SharedEngine.get()
-        let text = "Signal flashing. Do not start crossing."
-        func render(_ voice: Voice) throws -> [Int16] {
-            let sink = MemorySink()
-            try engine.speak(text, language: .english, voice: voice, to: sink)
-            return sink.samples
-        }
-        let slow = try render(Voice(name: "en-us", rate: 120))
-        let fast = try render(Voice(name: "en-us", rate: 300))
-        #expect(Double(slow.count) > 1.8 * Double(fast.count))
-        func energy(_ samples: [Int16]) -> Double { samples.reduce(0.0) { $0 + abs(Double($1)) } / Double(samples.count) }
-        let quiet = try render(Voice(name: "en-us", volume: 40))
-        let loud = try render(Voice(name: "en-us", volume: 160))
-        #expect(energy(loud) > 2 * energy(quiet))
-    }
-
-    @Test("Stopping in the sample callback aborts synthesis and the sink discards")
-    func stopMidUtterance() throws {
-        let engine = try SharedEngine.get()
-        let sink = MemorySink()
-        var blocks = 0
-        let report = try engine.speak(
-            String(repeating: "Crosswalk ahead, slightly left. ", count: 20), language: .english, to: sink,
-            shouldStop: {
-                blocks += 1
-                return blocks > 2
+        @Test("Unknown voices and out-of-range settings are refused")
+        func voiceErrors() throws {
+            let engine = try SharedEngine.get()
+            #expect(throws: SpeechError.voiceNotFound("no-such-voice")) {
+                try engine.synthesize("Wait.", voice: Voice(name: "no-such-voice")) { _ in true }
             }
+            #expect(throws: SpeechError.parameterOutOfRange(name: "rate", value: 20, range: 80...450)) {
+                try engine.synthesize("Wait.", voice: Voice(name: "en-us", rate: 20)) { _ in true }
+            }
+        }
+
+        @Test(
+            "English and Mandarin to WAV: header, sample rate, duration and loudness",
+            arguments: [
+                (Language.english, "Wait. Car on your left, close. Crosswalk ahead.", 1.5...5.0),
+                (Language.mandarin, "等待。左侧有汽车，很近。前方人行横道。", 2.0...7.0),
+            ]
         )
-        #expect(!report.completed)
-        #expect(sink.calls == ["begin 22050", "discard"])
-        #expect(report.audioSeconds < 1)
-        #expect(sink.samples.count == report.samples)
-        #expect(report.samples > 0)
+        func speakToWAV(language: Language, text: String, seconds: ClosedRange<Double>) throws {
+            let engine = try SharedEngine.get()
+            let path = temporaryPath("\(language.rawValue).wav")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let sink = try WAVFileSink(path: path)
+            let report = try engine.speak(text, language: language, to: sink)
+            try sink.close()
+
+            let file = try WAVFile(path: path)
+            #expect(file.tag(at: 0) == "RIFF")
+            #expect(file.u32(at: 4) == file.bytes.count - 8)
+            #expect(file.tag(at: 8) == "WAVE")
+            #expect(file.tag(at: 12) == "fmt ")
+            #expect(file.u32(at: 16) == 16)
+            #expect(file.u16(at: 20) == 1)
+            #expect(file.u16(at: 22) == 1)
+            #expect(file.u32(at: 24) == 22_050)
+            #expect(file.u32(at: 28) == 44_100)
+            #expect(file.u16(at: 32) == 2)
+            #expect(file.u16(at: 34) == 16)
+            #expect(file.tag(at: 36) == "data")
+            #expect(file.u32(at: 40) == file.bytes.count - 44)
+            #expect(file.u32(at: 40) == report.samples * 2)
+
+            let duration = Double(file.samples.count) / 22_050
+            #expect(seconds.contains(duration), "\(language) lasted \(duration) s")
+            #expect(file.rms > 500, "\(language) RMS \(file.rms)")
+            #expect(report.completed)
+        }
+
+        @Test("A faster rate gives shorter audio; louder volume gives more energy")
+        func rateAndVolume() throws {
+            let engine = try SharedEngine.get()
+            let text = "Signal flashing. Do not start crossing."
+            func render(_ voice: Voice) throws -> [Int16] {
+                let sink = MemorySink()
+                try engine.speak(text, language: .english, voice: voice, to: sink)
+                return sink.samples
+            }
+            let slow = try render(Voice(name: "en-us", rate: 120))
+            let fast = try render(Voice(name: "en-us", rate: 300))
+            #expect(Double(slow.count) > 1.8 * Double(fast.count))
+            func energy(_ samples: [Int16]) -> Double { samples.reduce(0.0) { $0 + abs(Double($1)) } / Double(samples.count) }
+            let quiet = try render(Voice(name: "en-us", volume: 40))
+            let loud = try render(Voice(name: "en-us", volume: 160))
+            #expect(energy(loud) > 2 * energy(quiet))
+        }
+
+        @Test("Stopping in the sample callback aborts synthesis and the sink discards")
+        func stopMidUtterance() throws {
+            let engine = try SharedEngine.get()
+            let sink = MemorySink()
+            var blocks = 0
+            let report = try engine.speak(
+                String(repeating: "Crosswalk ahead, slightly left. ", count: 20), language: .english, to: sink,
+                shouldStop: {
+                    blocks += 1
+                    return blocks > 2
+                }
+            )
+            #expect(!report.completed)
+            #expect(sink.calls == ["begin 22050", "discard"])
+            #expect(report.audioSeconds < 1)
+            #expect(sink.samples.count == report.samples)
+            #expect(report.samples > 0)
+        }
     }
 }

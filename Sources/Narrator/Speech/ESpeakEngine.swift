@@ -75,8 +75,9 @@ extension Duration {
 /// libespeak-ng keeps all its state in process-wide variables, so every call is serialised by
 /// one lock, and a second engine cannot be created while one is alive
 /// (`SpeechError.engineAlreadyExists`). Create it explicitly at start-up and share it.
-/// Synthesis blocks the calling thread: call it from a speech thread (`SpeechQueue`), not from
-/// the vision loop or a Swift concurrency task.
+/// Synthesis blocks the calling thread and holds the engine for as long as the sink takes the
+/// audio (a sound device: the playing time): call it from a speech thread (`SpeechQueue`), not
+/// from the vision loop or a Swift concurrency task.
 public final class ESpeakEngine: Sendable {
     /// The only process-wide state here: whether an engine is alive. It mirrors the C library's
     /// own globals, which cannot be instantiated twice.
