@@ -63,6 +63,22 @@ struct SinkTests {
         #expect(Array(buffer[..<max(count, 0)]) == [0x01, 0x00, 0xFE, 0xFF, 0x02, 0x01])
     }
 
+    @Test("The ALSA sink drives ALSA's 'null' device: parameters, writes, drain, drop, and a new rate")
+    func alsaNullDevice() throws {
+        let sink = try ALSASink(device: "null")
+        #expect(sink.device == "null")
+        let tone = (0..<2205).map { Int16(8000 * sin(Double($0) * 2 * .pi * 440 / 22_050)) }
+        for (rate, interrupted) in [(22_050, false), (22_050, true), (16_000, false)] {
+            try sink.begin(format: PCMFormat(sampleRate: rate))
+            try tone.withUnsafeBufferPointer { samples throws(AudioSinkError) in try sink.write(samples) }
+            if interrupted {
+                sink.discard()
+            } else {
+                try sink.end()
+            }
+        }
+    }
+
     @Test("A missing sound device is a clear error that names the device and what to check")
     func noSoundDevice() {
         #expect {
