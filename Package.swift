@@ -48,6 +48,12 @@ let package = Package(
             pkgConfig: "espeak-ng",
             providers: [.apt(["libespeak-ng-dev"])]
         ),
+        // ALSA rather than PulseAudio: a headless wearable has ALSA and rarely a sound server.
+        .systemLibrary(
+            name: "CALSA",
+            pkgConfig: "alsa",
+            providers: [.apt(["libasound2-dev"])]
+        ),
 
         // MARK: Libraries, in data-flow order.
         .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
@@ -56,7 +62,7 @@ let package = Package(
         .target(name: "ModelArtifact", swiftSettings: strictSwift),
         .target(name: "Vision", dependencies: ["Imaging", "Kernels"], swiftSettings: strictSwift),
         .target(name: "Fusion", dependencies: ["Vision", "Kernels"], swiftSettings: strictSwift),
-        .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG"], swiftSettings: strictSwift),
+        .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG", "CALSA"], swiftSettings: strictSwift),
 
         .target(name: "Pipeline", dependencies: ["Imaging", "Kernels", "ModelArtifact", "Vision", "Fusion", "Narrator"], swiftSettings: strictSwift),
 
@@ -107,6 +113,8 @@ let package = Package(
             dependencies: ["listen", "assistd", "Imaging"],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "Vision"], swiftSettings: strictSwift),
+        .testTarget(name: "NarratorTests", dependencies: ["Narrator", "Fusion", "Vision"], swiftSettings: strictSwift),
     ],
     cxxLanguageStandard: .cxx17
 )

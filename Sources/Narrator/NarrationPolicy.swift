@@ -1,0 +1,237 @@
+import Fusion
+import Vision
+
+/// Decides what to say, from the tracked scene, so that the wearer hears a short, stable and
+/// honest stream rather than a caption per frame.
+///
+/// A value type with no clock of its own: it is told the time through each scene, so it is
+/// tested on scripted scenes exactly. The rules:
+/// - Danger first: the camera lost, a walk signal withdrawn, something near straight ahead.
+///   These interrupt whatever is being said.
+/// - One thing per topic is said once, and again only when it changes or after its cool-down.
+/// - Walk is said only for a tracker-confirmed green of a fresh scene (safety rule 1 and 2),
+///   and nothing the decoder writes can say it instead (see `describe(_:)`).
+/// - What is said unprompted depends on the mode and the verbosity.
+public struct NarrationPolicy: Sendable {
+    public var config: NarrationConfig
+
+    private var said: [UtteranceTopic: Said] = [:]
+    private var cameraLost = false
+
+    public init(config: NarrationConfig = NarrationConfig()) {
+        self.config = config
+    }
+
+    private var phrasebook: Phrasebook { Phrasebook(language: config.language, directions: config.directions) }
+
+    /// What to say now, most urgent first. Call with every tracked scene (each frame, or on a
+    /// timer while frames are missing so that a stall is heard).
+    public mutating func narrate(_ scene: TrackedScene) -> [Utterance] {
+        var out: [Utterance] = []
+        if scene.isStale {
+            let justLost = !cameraLost
+            cameraLost = true
+            // Whatever was said about the street no longer holds: after the camera comes back,
+            // every topic is said afresh.
+            said = said.filter { $0.key == .camera }
+            say(.cameraBlocked, topic: .camera, priority: .danger, interrupts: justLost,
+                repeatAfter: config.cameraRepeatInterval, now: scene.time, into: &out)
+            return out
+        }
+        cameraLost = false
+        said[.camera] = nil
+
+        narrateLight(scene, into: &out)
+        narrateObstacles(scene, into: &out)
+        narrateCrosswalk(scene, into: &out)
+        return out.enumerated()
+            .sorted { ($0.element.priority, -$0.offset) > ($1.element.priority, -$1.offset) }
+            .map(\.element)
+    }
+
+    /// The full description, on demand (the describe button): the signal as the tracker holds
+    /// it, then the decoder's caption with every sentence about the signal or about safety
+    /// removed, or, without a caption, the crosswalk and obstacles from the facts.
+    ///
+    /// The caption is a language model's guess from one frame; letting it say "green light"
+    /// would bypass the tracker's confirmation (safety rule 1), so only the tracker speaks
+    /// about the signal. Captions are used in English only until the decoder writes Mandarin.
+    public mutating func describe(_ scene: TrackedScene) -> [Utterance] {
+        let book = phrasebook
+        guard !scene.isStale else {
+            return [utterance(.cameraBlocked, topic: .camera, priority: .danger, interrupts: false)]
+        }
+        var parts: [String] = []
+        if let light = scene.light {
+            let message = Message.light(light.status, light.kind)
+            parts.append(book.text(for: message))
+            said[.light] = Said(message: message, time: scene.time)
+        }
+        let caption = scene.description.map(Self.removingSignalSentences) ?? ""
+        if config.language == .english, !caption.isEmpty {
+            parts.append(caption)
+        } else {
+            if let crosswalk = scene.crosswalk, crosswalk.present, let offset = crosswalk.offset {
+                parts.append(book.text(for: .crosswalk(offset)))
+                if let turn = turn(for: crosswalk.headingDegrees) {
+                    parts.append(book.text(for: .turn(turn)))
+                }
+            }
+            for obstacle in scene.obstacles.prefix(config.maxObstacles) {
+                parts.append(book.text(for: .obstacle(kind: obstacle.kind, position: obstacle.position, distance: obstacle.distance)))
+            }
+        }
+        let text = parts.joined(separator: config.language == .english ? " " : "")
+        return [
+            Utterance(message: .description(text), text: text, language: config.language, priority: .info, topic: .description, interrupts: false)
+        ]
+    }
+
+    // MARK: - Topics
+
+    private mutating func narrateLight(_ scene: TrackedScene, into out: inout [Utterance]) {
+        guard let light = scene.light else { return }
+        let message = Message.light(light.status, light.kind)
+        if case .light(.green, _)? = said[.light]?.message, light.status != .green {
+            // Walk withdrawn: always said, whatever the mode, before anything else.
+            say(message, topic: .light, priority: .danger, interrupts: true, repeatAfter: nil, now: scene.time, into: &out)
+            return
+        }
+        guard speaks(light.status) else {
+            said[.light] = nil
+            return
+        }
+        let repeats = light.status != .none && light.status != .changing
+        say(message, topic: .light, priority: .signal, interrupts: false,
+            repeatAfter: repeats ? config.lightRepeatInterval : nil, now: scene.time, into: &out)
+    }
+
+    private func speaks(_ status: LightStatus) -> Bool {
+        let core: Set<LightStatus> = [.green, .red, .yellow, .flashing, .unclear, .changing]
+        switch (config.mode, config.verbosity) {
+        case (.describe, _), (.walking, .minimal), (.walking, .normal): return false
+        case (.crossing, .minimal): return core.contains(status)
+        case (.crossing, .normal), (.walking, .verbose): return core.contains(status) || status == .off
+        case (.crossing, .verbose): return true
+        }
+    }
+
+    private mutating func narrateObstacles(_ scene: TrackedScene, into out: inout [Utterance]) {
+        let present = Set(scene.obstacles.map { UtteranceTopic.obstacle(kind: $0.kind, position: $0.position) })
+        // An obstacle gone for a full cool-down is forgotten, so its return is news; one that
+        // flickers out and back within it is not said twice.
+        said = said.filter { topic, last in
+            guard case .obstacle = topic, !present.contains(topic) else { return true }
+            return scene.time - last.time < config.obstacleRepeatInterval
+        }
+        var spoken = 0
+        for obstacle in scene.obstacles where spoken < config.maxObstacles {
+            let danger = obstacle.position == .ahead && obstacle.distance == .near
+            guard danger || speaks(obstacle.distance) else { continue }
+            spoken += 1
+            let topic = UtteranceTopic.obstacle(kind: obstacle.kind, position: obstacle.position)
+            let message = Message.obstacle(kind: obstacle.kind, position: obstacle.position, distance: obstacle.distance)
+            let isNew = said[topic] == nil
+            say(message, topic: topic, priority: danger ? .danger : .guidance, interrupts: danger && isNew,
+                repeatAfter: config.obstacleRepeatInterval, now: scene.time, into: &out)
+        }
+    }
+
+    private func speaks(_ distance: Distance) -> Bool {
+        switch (config.mode, config.verbosity) {
+        case (.describe, _), (.crossing, .minimal): false
+        case (.crossing, .normal), (.walking, .minimal): distance == .near
+        case (.walking, .normal): distance != .far
+        case (.crossing, .verbose), (.walking, .verbose): true
+        }
+    }
+
+    private mutating func narrateCrosswalk(_ scene: TrackedScene, into out: inout [Utterance]) {
+        guard config.mode != .describe else { return }
+        guard let crosswalk = scene.crosswalk, crosswalk.present, let offset = crosswalk.offset else {
+            said[.crosswalk] = nil
+            said[.alignment] = nil
+            return
+        }
+        if config.verbosity >= .normal {
+            say(.crosswalk(offset), topic: .crosswalk, priority: .guidance, interrupts: false,
+                repeatAfter: config.verbosity == .verbose ? config.crosswalkRepeatInterval : nil, now: scene.time, into: &out)
+        }
+        guard config.mode == .crossing else { return }
+        if let turn = turn(for: crosswalk.headingDegrees) {
+            say(.turn(turn), topic: .alignment, priority: .guidance, interrupts: false,
+                repeatAfter: config.crosswalkRepeatInterval, now: scene.time, into: &out)
+        } else {
+            said[.alignment] = nil
+        }
+    }
+
+    /// The alignment cue for a crosswalk heading (negative: it runs to the left), or `nil` when
+    /// the wearer already faces along it.
+    private func turn(for heading: Double?) -> Turn? {
+        guard let heading, abs(heading) >= config.alignmentDegrees else { return nil }
+        switch config.directions {
+        case .relative:
+            let strong = abs(heading) >= config.strongTurnDegrees
+            return heading < 0 ? (strong ? .left : .slightlyLeft) : (strong ? .right : .slightlyRight)
+        case .clockFace:
+            let hour = Phrasebook.hour(ofHeading: heading)
+            return hour == 12 ? nil : .towards(hour: hour)
+        }
+    }
+
+    // MARK: - Saying once
+
+    private mutating func say(
+        _ message: Message,
+        topic: UtteranceTopic,
+        priority: UtterancePriority,
+        interrupts: Bool,
+        repeatAfter: Double?,
+        now: Double,
+        into out: inout [Utterance]
+    ) {
+        if let last = said[topic], last.message == message {
+            guard let repeatAfter, now - last.time >= repeatAfter else { return }
+        }
+        said[topic] = Said(message: message, time: now)
+        out.append(utterance(message, topic: topic, priority: priority, interrupts: interrupts))
+    }
+
+    private func utterance(_ message: Message, topic: UtteranceTopic, priority: UtterancePriority, interrupts: Bool) -> Utterance {
+        Utterance(message: message, text: phrasebook.text(for: message), language: config.language,
+                  priority: priority, topic: topic, interrupts: interrupts)
+    }
+
+    /// The caption without any sentence that mentions the signal, walking, waiting or safety
+    /// (in English or Mandarin).
+    static func removingSignalSentences(_ caption: String) -> String {
+        let englishWords: Set<String> = [
+            "light", "lights", "signal", "signals", "walk", "green", "red", "yellow", "amber", "wait",
+            "safe", "safely", "safety", "go", "cross",
+        ]
+        let mandarinFragments = ["灯", "信号", "步行", "等待", "安全", "通行", "过马路"]
+        var sentences: [String] = []
+        var current = ""
+        for character in caption {
+            current.append(character)
+            if ".!?。！？".contains(character) {
+                sentences.append(current)
+                current = ""
+            }
+        }
+        sentences.append(current)
+        let kept = sentences.filter { sentence in
+            let words = sentence.lowercased().split { !$0.isLetter }.map(String.init)
+            return !words.contains(where: englishWords.contains)
+                && !mandarinFragments.contains(where: sentence.contains)
+                && !sentence.allSatisfy(\.isWhitespace)
+        }
+        return kept.map { String($0.drop { $0 == " " }) }.joined(separator: " ")
+    }
+}
+
+private struct Said: Sendable, Hashable {
+    var message: Message
+    var time: Double
+}

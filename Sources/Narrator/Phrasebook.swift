@@ -1,0 +1,170 @@
+import Fusion
+import Vision
+
+/// Puts messages into words, in the manner of accessible pedestrian signals: short, the same
+/// words every time, the instruction ("Wait.") before the detail.
+///
+/// Nothing here may ever tell the wearer a crossing is safe: the device sees a signal, not the
+/// traffic. The English and Mandarin wording follows the training captions
+/// (training/lttw/captions.py) so that the decoder and the policy speak alike.
+public struct Phrasebook: Sendable, Hashable {
+    public var language: Language
+    public var directions: DirectionStyle
+
+    public init(language: Language, directions: DirectionStyle = .relative) {
+        self.language = language
+        self.directions = directions
+    }
+
+    public func text(for message: Message) -> String {
+        switch language {
+        case .english: english(message)
+        case .mandarin: mandarin(message)
+        }
+    }
+
+    // MARK: - English
+
+    private func english(_ message: Message) -> String {
+        switch message {
+        case .cameraBlocked:
+            return "Camera blocked."
+        case let .light(status, kind):
+            return englishLight(status, kind)
+        case let .crosswalk(position):
+            switch directions {
+            case .relative:
+                return ["left": "Crosswalk on your left.", "ahead": "Crosswalk ahead.", "right": "Crosswalk on your right."][position.rawValue]!
+            case .clockFace:
+                return "Crosswalk at \(Self.hour(of: position)) o'clock."
+            }
+        case let .turn(turn):
+            switch turn {
+            case .slightlyLeft: return "Turn slightly left."
+            case .left: return "Turn left."
+            case .slightlyRight: return "Turn slightly right."
+            case .right: return "Turn right."
+            case let .towards(hour): return "Turn to \(hour) o'clock."
+            }
+        case let .obstacle(kind, position, distance):
+            let name = Self.englishKinds[kind] ?? Self.englishFallbackName(kind)
+            let place: String =
+                switch directions {
+                case .relative: ["left": "on your left", "ahead": "ahead", "right": "on your right"][position.rawValue]!
+                case .clockFace: "at \(Self.hour(of: position)) o'clock"
+                }
+            let tail = ["near": ", close", "mid": "", "far": ", far"][distance.rawValue]!
+            return "\(name) \(place)\(tail)."
+        case let .description(text):
+            return text
+        }
+    }
+
+    private func englishLight(_ status: LightStatus, _ kind: LightKind) -> String {
+        switch (status, kind) {
+        case (.green, .pedestrian): "Walk signal on."
+        case (.green, .vehicle): "Traffic light green."
+        case (.red, .pedestrian): "Wait."
+        case (.red, .vehicle): "Wait. Traffic light red."
+        case (.yellow, _): "Wait. Signal yellow."
+        case (.flashing, _): "Signal flashing. Do not start crossing."
+        case (.off, _): "Signal dark."
+        case (.none, _): "No signal in view."
+        case (.unclear, _): "Signal unclear."
+        case (.changing, _): "Signal changing."
+        }
+    }
+
+    private static let englishKinds = [
+        "car": "Car", "bicycle": "Bicycle", "scooter": "Scooter", "person": "Person", "pole": "Pole",
+        "bollard": "Bollard", "cone": "Cone", "bin": "Bin", "tree": "Tree", "sign": "Sign board",
+    ]
+
+    /// A label the phrasebook does not know yet is read as it is, so a new obstacle class is
+    /// still announced (in English it reads well enough; Mandarin says "obstacle").
+    private static func englishFallbackName(_ kind: String) -> String {
+        let words = String(kind.map { $0 == "_" ? " " : $0 })
+        return words.prefix(1).uppercased() + words.dropFirst()
+    }
+
+    // MARK: - Mandarin (Chinese characters; the speech layer converts them to pinyin)
+
+    private func mandarin(_ message: Message) -> String {
+        switch message {
+        case .cameraBlocked:
+            return "摄像头被挡住。"
+        case let .light(status, kind):
+            return mandarinLight(status, kind)
+        case let .crosswalk(position):
+            switch directions {
+            case .relative:
+                return ["left": "左侧有人行横道。", "ahead": "前方人行横道。", "right": "右侧有人行横道。"][position.rawValue]!
+            case .clockFace:
+                return "\(Self.mandarinHour(Self.hour(of: position)))方向有人行横道。"
+            }
+        case let .turn(turn):
+            switch turn {
+            case .slightlyLeft: return "稍微向左转。"
+            case .left: return "向左转。"
+            case .slightlyRight: return "稍微向右转。"
+            case .right: return "向右转。"
+            case let .towards(hour): return "转向\(Self.mandarinHour(hour))方向。"
+            }
+        case let .obstacle(kind, position, distance):
+            let name = Self.mandarinKinds[kind] ?? "障碍物"
+            let place: String =
+                switch directions {
+                case .relative: ["left": "左侧", "ahead": "前方", "right": "右侧"][position.rawValue]!
+                case .clockFace: Self.mandarinHour(Self.hour(of: position)) + "方向"
+                }
+            let tail = ["near": "，很近", "mid": "", "far": "，较远"][distance.rawValue]!
+            return "\(place)有\(name)\(tail)。"
+        case let .description(text):
+            return text
+        }
+    }
+
+    private func mandarinLight(_ status: LightStatus, _ kind: LightKind) -> String {
+        switch (status, kind) {
+        case (.green, .pedestrian): "步行信号亮。"
+        case (.green, .vehicle): "交通信号灯绿灯。"
+        case (.red, .pedestrian): "等待。"
+        case (.red, .vehicle): "等待。交通信号灯红灯。"
+        case (.yellow, _): "等待。信号灯黄灯。"
+        case (.flashing, _): "信号灯闪烁。不要开始过马路。"
+        case (.off, _): "信号灯熄灭。"
+        case (.none, _): "未见信号灯。"
+        case (.unclear, _): "信号不清。"
+        case (.changing, _): "信号正在变化。"
+        }
+    }
+
+    private static let mandarinKinds = [
+        "car": "汽车", "bicycle": "自行车", "scooter": "滑板车", "person": "行人", "pole": "杆子",
+        "bollard": "路桩", "cone": "锥桶", "bin": "垃圾桶", "tree": "树", "sign": "广告牌",
+    ]
+
+    // MARK: - Clock face
+
+    /// Left, ahead and right of the image as clock hours (see `DirectionStyle.clockFace`).
+    static func hour(of position: Position) -> Int {
+        switch position {
+        case .left: 11
+        case .ahead: 12
+        case .right: 1
+        }
+    }
+
+    /// A heading in degrees (negative to the left) as the nearest clock hour, 12 straight ahead.
+    static func hour(ofHeading degrees: Double) -> Int {
+        let hours = Int((degrees / 30).rounded())
+        let hour = ((hours % 12) + 12) % 12
+        return hour == 0 ? 12 : hour
+    }
+
+    /// "十一点钟", with 两 for two as spoken Mandarin says it.
+    static func mandarinHour(_ hour: Int) -> String {
+        let digits = ["", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
+        return digits[min(max(hour, 1), 12)] + "点钟"
+    }
+}

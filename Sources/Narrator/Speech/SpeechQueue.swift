@@ -1,0 +1,150 @@
+import Dispatch
+import Synchronization
+
+/// What happened to a queued utterance.
+public enum SpeechEvent: Sendable, Hashable {
+    case started(Utterance)
+    case finished(Utterance, SynthesisReport)
+    /// Cut off by an interrupting utterance (or `interrupt()`) while being spoken.
+    case interrupted(Utterance)
+    /// Removed from the queue by an interrupting utterance before it was spoken.
+    case dropped(Utterance)
+    case failed(Utterance, SpeechError)
+    /// Mandarin characters without a pinyin reading (spoken through the voice's dictionary);
+    /// add them to `MandarinPinyin`.
+    case missingPinyin(Utterance, [Character])
+}
+
+/// Speaks utterances one after another on its own thread, so that the vision loop only ever
+/// waits for a short lock when it hands one over.
+///
+/// Higher priorities go first; an utterance marked `interrupts` stops the one being spoken (the
+/// engine aborts synthesis at its next block of samples and the sink drops what it buffered)
+/// and drops queued ones of its priority or lower, which it makes out of date. What happens is
+/// reported on `events`.
+public final class SpeechQueue: Sendable {
+    public let events: AsyncStream<SpeechEvent>
+
+    private let engine: ESpeakEngine
+    private let sink: any AudioSink
+    private let voices: VoiceSet
+    private let continuation: AsyncStream<SpeechEvent>.Continuation
+    /// A serial queue of its own: synthesis blocks it (a sound device plays in real time), and
+    /// it must not block Swift concurrency's few cooperative threads.
+    private let worker = DispatchQueue(label: "ListenToTheWorld.speech", qos: .userInitiated)
+    private let state = Mutex(State())
+    private let stopCurrent = Atomic<Bool>(false)
+
+    private struct State {
+        var pending: [Utterance] = []
+        var speaking: Utterance?
+        var draining = false
+        var closed = false
+    }
+
+    public init(engine: ESpeakEngine, sink: any AudioSink, voices: VoiceSet = VoiceSet()) {
+        self.engine = engine
+        self.sink = sink
+        self.voices = voices
+        (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Queues `utterance`; returns at once.
+    public func enqueue(_ utterance: Utterance) {
+        enqueue([utterance])
+    }
+
+    /// Queues several utterances at once (as `NarrationPolicy.narrate` returns them), so that
+    /// the speech thread sees them all before it picks the most urgent.
+    public func enqueue(_ utterances: [Utterance]) {
+        var dropped: [Utterance] = []
+        let startWorker = state.withLock { state -> Bool in
+            guard !state.closed else { return false }
+            for utterance in utterances {
+                if utterance.interrupts {
+                    dropped += state.pending.filter { $0.priority <= utterance.priority }
+                    state.pending.removeAll { $0.priority <= utterance.priority }
+                    if state.speaking != nil {
+                        stopCurrent.store(true, ordering: .releasing)
+                    }
+                }
+                let index = state.pending.firstIndex { $0.priority < utterance.priority } ?? state.pending.endIndex
+                state.pending.insert(utterance, at: index)
+            }
+            guard !state.draining, !state.pending.isEmpty else { return false }
+            state.draining = true
+            return true
+        }
+        for utterance in dropped {
+            continuation.yield(.dropped(utterance))
+        }
+        if startWorker {
+            worker.async { self.drain() }
+        }
+    }
+
+    /// Stops what is being spoken and empties the queue (the wearer pressed "quiet").
+    public func interrupt() {
+        let dropped = state.withLock { state -> [Utterance] in
+            if state.speaking != nil {
+                stopCurrent.store(true, ordering: .releasing)
+            }
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
+        for utterance in dropped {
+            continuation.yield(.dropped(utterance))
+        }
+    }
+
+    /// Accepts nothing more; `events` ends once what is queued has been spoken.
+    public func close() {
+        let finishNow = state.withLock { state -> Bool in
+            state.closed = true
+            return !state.draining
+        }
+        if finishNow {
+            continuation.finish()
+        }
+    }
+
+    private func drain() {
+        while true {
+            let next = state.withLock { state -> Utterance? in
+                guard !state.pending.isEmpty else {
+                    state.speaking = nil
+                    state.draining = false
+                    return nil
+                }
+                let utterance = state.pending.removeFirst()
+                state.speaking = utterance
+                stopCurrent.store(false, ordering: .releasing)
+                return utterance
+            }
+            guard let next else {
+                if state.withLock({ $0.closed }) {
+                    continuation.finish()
+                }
+                return
+            }
+            speak(next)
+        }
+    }
+
+    private func speak(_ utterance: Utterance) {
+        let prepared = SpeechText(utterance.text, language: utterance.language)
+        if !prepared.missing.isEmpty {
+            continuation.yield(.missingPinyin(utterance, prepared.missing))
+        }
+        continuation.yield(.started(utterance))
+        do {
+            let report = try engine.speak(
+                utterance.text, language: utterance.language, voice: voices.voice(for: utterance.language), to: sink,
+                shouldStop: { stopCurrent.load(ordering: .acquiring) }
+            )
+            continuation.yield(report.completed ? .finished(utterance, report) : .interrupted(utterance))
+        } catch {
+            continuation.yield(.failed(utterance, error))
+        }
+    }
+}

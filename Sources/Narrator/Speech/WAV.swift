@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// The canonical 44-byte RIFF/WAVE header for integer PCM, written by hand so that the bytes are
+/// ours to test: "RIFF", size, "WAVE", a 16-byte "fmt " chunk (format 1 = PCM), "data", size.
+public enum WAVHeader {
+    public static let byteCount = 44
+
+    /// The header for `dataByteCount` bytes of 16-bit samples in `format`; `nil` when the sizes
+    /// do not fit the header's 32-bit fields.
+    public static func bytes(format: PCMFormat, dataByteCount: Int) -> [UInt8]? {
+        guard dataByteCount >= 0, dataByteCount <= Int(UInt32.max) - 36 else { return nil }
+        var header: [UInt8] = []
+        header.reserveCapacity(byteCount)
+        header += Array("RIFF".utf8)
+        append(UInt32(36 + dataByteCount), to: &header)
+        header += Array("WAVE".utf8)
+        header += Array("fmt ".utf8)
+        append(UInt32(16), to: &header)
+        append(UInt16(1), to: &header)
+        append(UInt16(format.channels), to: &header)
+        append(UInt32(format.sampleRate), to: &header)
+        append(UInt32(format.sampleRate * format.bytesPerFrame), to: &header)
+        append(UInt16(format.bytesPerFrame), to: &header)
+        append(UInt16(16), to: &header)
+        header += Array("data".utf8)
+        append(UInt32(dataByteCount), to: &header)
+        return header
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+    }
+}
+
+/// Writes every utterance, one after another, into one WAV file. The header is written first
+/// with zero sizes and completed by `close()`, so a file cut short by a crash is still a WAV
+/// file (of length zero) rather than garbage.
+public final class WAVFileSink: AudioSink {
+    public let path: String
+    private let state: Mutex<State>
+
+    private struct State {
+        var file: UnsafeMutablePointer<FILE>?
+        var format: PCMFormat?
+        var dataBytes = 0
+    }
+
+    public init(path: String) throws(AudioSinkError) {
+        guard let file = fopen(path, "wb") else {
+            throw .fileOpenFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+        self.path = path
+        state = Mutex(State(file: file))
+        try writePlaceholderHeader()
+    }
+
+    deinit {
+        try? close()
+    }
+
+    private func writePlaceholderHeader() throws(AudioSinkError) {
+        let header = WAVHeader.bytes(format: PCMFormat(sampleRate: 0), dataByteCount: 0) ?? []
+        try state.withLock { (state) throws(AudioSinkError) in
+            guard let file = state.file else { throw .closed }
+            guard fwrite(header, 1, header.count, file) == header.count else {
+                throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    public func begin(format: PCMFormat) throws(AudioSinkError) {
+        try state.withLock { (state) throws(AudioSinkError) in
+            guard state.file != nil else { throw .closed }
+            if let existing = state.format, existing != format {
+                throw .formatChanged(from: existing, to: format)
+            }
+            state.format = format
+        }
+    }
+
+    public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioSinkError) {
+        try state.withLock { (state) throws(AudioSinkError) in
+            guard let file = state.file else { throw .closed }
+            let bytes = samples.count * 2
+            guard state.dataBytes + bytes <= Int(UInt32.max) - 36 else { throw .fileTooLarge(path: path) }
+            let little = samples.map(\.littleEndian)
+            let written = little.withUnsafeBytes { fwrite($0.baseAddress, 1, bytes, file) }
+            guard written == bytes else {
+                throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            state.dataBytes += bytes
+        }
+    }
+
+    public func end() throws(AudioSinkError) {}
+
+    public func discard() {}
+
+    /// Completes the header with the sizes and closes the file. Later writes fail with `closed`.
+    public func close() throws(AudioSinkError) {
+        try state.withLock { (state) throws(AudioSinkError) in
+            guard let file = state.file else { return }
+            state.file = nil
+            let format = state.format ?? PCMFormat(sampleRate: 22_050)
+            let header = WAVHeader.bytes(format: format, dataByteCount: state.dataBytes) ?? []
+            let ok = fseek(file, 0, SEEK_SET) == 0 && fwrite(header, 1, header.count, file) == header.count
+            let reason = String(cString: strerror(errno))
+            let closed = fclose(file) == 0
+            guard ok, closed else { throw .writeFailed(path: path, reason: reason) }
+        }
+    }
+}
+
+/// Raw 16-bit little-endian mono samples on standard output, for piping into another program
+/// (`aplay -f S16_LE -r 22050`, a haptics bridge). Utterances follow each other with no gaps
+/// or headers.
+public final class StandardOutputSink: AudioSink {
+    private let fileDescriptor: Int32
+
+    /// `fileDescriptor` is standard output unless a test or a caller passes another.
+    public init(fileDescriptor: Int32 = 1) {
+        self.fileDescriptor = fileDescriptor
+    }
+
+    public func begin(format: PCMFormat) throws(AudioSinkError) {}
+
+    public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioSinkError) {
+        let little = samples.map(\.littleEndian)
+        let failure: AudioSinkError? = little.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = writeToDescriptor(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return .writeFailed(path: "standard output", reason: String(cString: strerror(errno)))
+                }
+                offset += written
+            }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    public func end() throws(AudioSinkError) {}
+
+    public func discard() {}
+}
+
+/// The C `write(2)`, named apart from `AudioSink.write(_:)`.
+private func writeToDescriptor(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(descriptor, bytes, count)
+}

@@ -1,0 +1,71 @@
+import Fusion
+import Vision
+
+/// How much an utterance matters. The speech queue speaks higher priorities first.
+public enum UtterancePriority: Int, Sendable, Hashable, Comparable, CaseIterable {
+    /// Descriptions and other context.
+    case info
+    /// Crosswalk position and alignment cues.
+    case guidance
+    /// The signal's state.
+    case signal
+    /// What the wearer must hear before anything else: the camera is lost, walk is withdrawn,
+    /// something is right in front of them.
+    case danger
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+}
+
+/// What an utterance is about. The policy says one thing per topic once, and again only when it
+/// changes or after that topic's cool-down.
+public enum UtteranceTopic: Sendable, Hashable {
+    case camera
+    case light
+    case crosswalk
+    case alignment
+    case obstacle(kind: String, position: Position)
+    case description
+}
+
+/// What is said, before it is put into words: the policy decides in messages and the phrasebook
+/// words them in the narration language, so both languages always say the same thing.
+public enum Message: Sendable, Hashable {
+    /// No fresh frame (safety rule 2: the light is not spoken about, the loss is).
+    case cameraBlocked
+    case light(LightStatus, LightKind)
+    /// A crosswalk is in view at this position.
+    case crosswalk(Position)
+    /// Turn towards the crosswalk's heading.
+    case turn(Turn)
+    case obstacle(kind: String, position: Position, distance: Distance)
+    /// A caption, already filtered (see `NarrationPolicy.describe(_:)`).
+    case description(String)
+}
+
+/// One thing to say.
+public struct Utterance: Sendable, Hashable {
+    public var message: Message
+    public var text: String
+    public var language: Language
+    public var priority: UtterancePriority
+    public var topic: UtteranceTopic
+    /// Stop whatever is being spoken and drop what is queued below this priority: the wearer
+    /// must hear this now (walk withdrawn, camera lost, danger ahead).
+    public var interrupts: Bool
+
+    public init(message: Message, text: String, language: Language, priority: UtterancePriority, topic: UtteranceTopic, interrupts: Bool) {
+        self.message = message
+        self.text = text
+        self.language = language
+        self.priority = priority
+        self.topic = topic
+        self.interrupts = interrupts
+    }
+}
+
+/// An alignment cue, bucketed so that a heading wobbling inside one bucket is one message.
+public enum Turn: Sendable, Hashable {
+    case slightlyLeft, left, slightlyRight, right
+    /// Clock-face form: turn to face this hour (1…12).
+    case towards(hour: Int)
+}

@@ -1,0 +1,63 @@
+import Fusion
+import Vision
+
+/// Builds scripted frame sequences at a fixed frame rate, the way a camera delivers them.
+struct Script {
+    var frameInterval = 0.1
+    private(set) var frames: [Perception] = []
+    /// The index of the next frame; runs ahead of `frames.count` after `skip(_:)`.
+    private(set) var nextIndex = 0
+
+    /// The capture time of frame `index` (computed by multiplication so times do not drift).
+    func time(ofFrame index: Int) -> Double { Double(index) * frameInterval }
+
+    /// Appends `count` frames each certain of `state` at `confidence`.
+    mutating func add(
+        _ state: FrameLightClass,
+        confidence: Double = 0.95,
+        count: Int = 1,
+        crosswalk: CrosswalkEvidence = .absent,
+        obstacles: [ObstacleDetection] = []
+    ) {
+        for _ in 0..<count {
+            frames.append(
+                Perception(
+                    time: time(ofFrame: nextIndex),
+                    light: LightEvidence(state: .certain(state, confidence: confidence)),
+                    crosswalk: crosswalk,
+                    obstacles: obstacles
+                )
+            )
+            nextIndex += 1
+        }
+    }
+
+    /// Leaves out `count` frames: the camera stalled.
+    mutating func skip(_ count: Int) {
+        nextIndex += count
+    }
+
+    /// Runs the frames through a tracker and returns the light status after each one.
+    func statuses(config: SceneTrackerConfig = SceneTrackerConfig()) -> [LightStatus?] {
+        var tracker = SceneTracker(config: config)
+        return frames.map { tracker.update($0).light?.status }
+    }
+}
+
+/// Indices at which the status became `status` (an announcement, for the policy).
+func onsets(of status: LightStatus, in statuses: [LightStatus?]) -> [Int] {
+    statuses.indices.filter { statuses[$0] == status && ($0 == 0 || statuses[$0 - 1] != status) }
+}
+
+/// A small deterministic generator (SplitMix64) so randomised sequences are the same every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

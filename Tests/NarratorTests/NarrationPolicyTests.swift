@@ -1,0 +1,241 @@
+import Fusion
+import Narrator
+import Testing
+import Vision
+
+/// A tracked scene as the tracker would hand it over.
+private func scene(
+    _ time: Double,
+    _ status: LightStatus? = nil,
+    kind: LightKind = .pedestrian,
+    crosswalk: SceneFacts.Crosswalk? = nil,
+    obstacles: [SceneFacts.Obstacle] = [],
+    description: String? = nil,
+    stale: Bool = false
+) -> TrackedScene {
+    TrackedScene(
+        time: time,
+        frameTime: stale ? nil : time,
+        isStale: stale,
+        light: stale ? nil : status.map { TrackedLight(status: $0, kind: kind, position: .ahead, confidence: 0.95, since: time) },
+        crosswalk: stale ? nil : crosswalk,
+        obstacles: stale ? [] : obstacles,
+        description: description,
+        lightChanged: false
+    )
+}
+
+private func obstacle(_ kind: String, _ position: Position, _ distance: Distance) -> SceneFacts.Obstacle {
+    SceneFacts.Obstacle(kind: kind, position: position, distance: distance, confidence: 0.9)
+}
+
+private func crosswalk(_ offset: Position, heading: Double = 0) -> SceneFacts.Crosswalk {
+    SceneFacts.Crosswalk(present: true, offset: offset, headingDegrees: heading, confidence: 0.9)
+}
+
+@Suite("Narration policy")
+struct NarrationPolicyTests {
+    @Test("A steady red is said once, then again only after the 10 s cool-down")
+    func repetitionAndCoolDown() {
+        var policy = NarrationPolicy()
+        var spokenAt: [Double] = []
+        for tenth in 0...250 {
+            let time = Double(tenth) / 10
+            if !policy.narrate(scene(time, .red)).isEmpty {
+                spokenAt.append(time)
+            }
+        }
+        #expect(spokenAt == [0, 10, 20])
+    }
+
+    @Test("Changes are said at once; walk→wait is danger and interrupts")
+    func changesAndInterruption() {
+        var policy = NarrationPolicy()
+        let wait = policy.narrate(scene(0, .red))
+        let walk = policy.narrate(scene(1, .green))
+        let again = policy.narrate(scene(2, .green))
+        let withdrawn = policy.narrate(scene(3, .red))
+        #expect(wait.map(\.text) == ["Wait."])
+        #expect(walk.map(\.text) == ["Walk signal on."])
+        #expect(walk.first?.interrupts == false)
+        #expect(again.isEmpty)
+        #expect(withdrawn.map(\.text) == ["Wait."])
+        #expect(withdrawn.first?.priority == .danger)
+        #expect(withdrawn.first?.interrupts == true)
+    }
+
+    @Test("Walk withdrawn by flashing or by the light leaving view is said even in walking mode")
+    func walkWithdrawnAlwaysSaid() {
+        var crossing = NarrationPolicy()
+        _ = crossing.narrate(scene(0, .green))
+        #expect(crossing.narrate(scene(1, .flashing)).map(\.text) == ["Signal flashing. Do not start crossing."])
+
+        var walking = NarrationPolicy(config: NarrationConfig(mode: .walking, verbosity: .minimal))
+        #expect(walking.describe(scene(0, .green)).map(\.text) == ["Walk signal on."])
+        let gone = walking.narrate(scene(1, NarrationPolicyTests.none))
+        #expect(gone.map(\.text) == ["No signal in view."])
+        #expect(gone.first?.interrupts == true)
+    }
+
+    /// `LightStatus.none`, spelled out so it is not read as `Optional.none`.
+    private static let none = LightStatus.none
+
+    @Test("Danger first: a near obstacle ahead, then the signal, then the crosswalk and the turn cue")
+    func priorityOrder() {
+        var policy = NarrationPolicy()
+        let said = policy.narrate(
+            scene(0, .red, crosswalk: crosswalk(.left, heading: -15), obstacles: [obstacle("pole", .ahead, .near)])
+        )
+        #expect(said.map(\.text) == ["Pole ahead, close.", "Wait.", "Crosswalk on your left.", "Turn slightly left."])
+        #expect(said.map(\.priority) == [.danger, .signal, .guidance, .guidance])
+        #expect(said.map(\.interrupts) == [true, false, false, false])
+    }
+
+    @Test("Camera lost interrupts once, repeats after its cool-down, and the street is said afresh after it")
+    func cameraLost() {
+        var policy = NarrationPolicy()
+        _ = policy.narrate(scene(0, .green, crosswalk: crosswalk(.ahead)))
+        let lost = policy.narrate(scene(1, stale: true))
+        #expect(lost.map(\.text) == ["Camera blocked."])
+        #expect(lost.first?.interrupts == true)
+        #expect(lost.first?.priority == .danger)
+        #expect(policy.narrate(scene(5, stale: true)).isEmpty)
+        let reminder = policy.narrate(scene(11, stale: true))
+        #expect(reminder.map(\.text) == ["Camera blocked."])
+        #expect(reminder.first?.interrupts == false)
+        // The tracker restarts after a stall, so the light comes back unconfirmed first.
+        #expect(policy.narrate(scene(12, .changing, crosswalk: crosswalk(.ahead))).map(\.text) == ["Signal changing.", "Crosswalk ahead."])
+    }
+
+    @Test("A stale scene is never spoken about as a light, whatever was said before")
+    func staleSaysNoLight() {
+        var policy = NarrationPolicy(config: NarrationConfig(verbosity: .verbose))
+        _ = policy.narrate(scene(0, .red))
+        for time in stride(from: 1.0, through: 60, by: 0.5) {
+            for utterance in policy.narrate(scene(time, stale: true)) {
+                #expect(utterance.message == .cameraBlocked)
+            }
+        }
+    }
+
+    @Test("Walking mode: obstacles near and mid, the crosswalk's presence, no signal and no turn cues")
+    func walkingMode() {
+        var policy = NarrationPolicy(config: NarrationConfig(mode: .walking))
+        let said = policy.narrate(
+            scene(
+                0, .red, crosswalk: crosswalk(.right, heading: 20),
+                obstacles: [obstacle("bicycle", .right, .near), obstacle("car", .left, .mid), obstacle("tree", .ahead, .far)]
+            )
+        )
+        #expect(said.map(\.text) == ["Bicycle on your right, close.", "Car on your left.", "Crosswalk on your right."])
+    }
+
+    @Test("Describe mode: silent but for danger; describe() gives the tracker's signal and the filtered caption")
+    func describeMode() {
+        var policy = NarrationPolicy(config: NarrationConfig(mode: .describe))
+        let caption = "Safe to cross now. Green light. Car on your left. Crosswalk ahead, slightly left."
+        let busy = scene(0, .red, crosswalk: crosswalk(.ahead), obstacles: [obstacle("car", .left, .mid)], description: caption)
+        #expect(policy.narrate(busy).isEmpty)
+        #expect(policy.narrate(scene(1, .red, obstacles: [obstacle("cone", .ahead, .near)])).map(\.text) == ["Cone ahead, close."])
+        #expect(policy.describe(busy).map(\.text) == ["Wait. Car on your left. Crosswalk ahead, slightly left."])
+        #expect(policy.describe(scene(2, stale: true)).map(\.text) == ["Camera blocked."])
+    }
+
+    @Test("Verbosity: minimal keeps to the signal and danger; verbose adds far obstacles and 'no signal'")
+    func verbosity() {
+        let street = [obstacle("bin", .right, .near), obstacle("car", .left, .far)]
+        var minimal = NarrationPolicy(config: NarrationConfig(verbosity: .minimal))
+        #expect(minimal.narrate(scene(0, .red, crosswalk: crosswalk(.ahead), obstacles: street)).map(\.text) == ["Wait."])
+        #expect(minimal.narrate(scene(1, .off)).isEmpty)
+
+        var normal = NarrationPolicy()
+        #expect(normal.narrate(scene(0, NarrationPolicyTests.none, crosswalk: crosswalk(.ahead), obstacles: street)).map(\.text)
+            == ["Bin on your right, close.", "Crosswalk ahead."])
+
+        var verbose = NarrationPolicy(config: NarrationConfig(verbosity: .verbose))
+        #expect(verbose.narrate(scene(0, NarrationPolicyTests.none, crosswalk: crosswalk(.ahead), obstacles: street)).map(\.text)
+            == ["No signal in view.", "Bin on your right, close.", "Car on your left, far.", "Crosswalk ahead."])
+    }
+
+    @Test("Alignment cues: slight and strong turns; said again only when the bucket changes")
+    func alignment() {
+        var policy = NarrationPolicy(config: NarrationConfig(verbosity: .minimal))
+        #expect(policy.narrate(scene(0, crosswalk: crosswalk(.ahead, heading: 12))).map(\.text) == ["Turn slightly right."])
+        #expect(policy.narrate(scene(1, crosswalk: crosswalk(.ahead, heading: 18))).isEmpty)
+        #expect(policy.narrate(scene(2, crosswalk: crosswalk(.ahead, heading: -40))).map(\.text) == ["Turn left."])
+        #expect(policy.narrate(scene(3, crosswalk: crosswalk(.ahead, heading: 2))).isEmpty)
+        #expect(policy.narrate(scene(4, crosswalk: crosswalk(.ahead, heading: -40))).map(\.text) == ["Turn left."])
+    }
+
+    @Test("Clock-face directions in English and Mandarin")
+    func clockFace() {
+        let busy = scene(0, crosswalk: crosswalk(.left, heading: -35), obstacles: [obstacle("bicycle", .right, .near)])
+        var english = NarrationPolicy(config: NarrationConfig(directions: .clockFace))
+        #expect(english.narrate(busy).map(\.text) == ["Bicycle at 1 o'clock, close.", "Crosswalk at 11 o'clock.", "Turn to 11 o'clock."])
+        var mandarin = NarrationPolicy(config: NarrationConfig(language: .mandarin, directions: .clockFace))
+        #expect(mandarin.narrate(busy).map(\.text) == ["一点钟方向有自行车，很近。", "十一点钟方向有人行横道。", "转向十一点钟方向。"])
+        // Headings round to the nearest hour; one within 15° of ahead gives no clock cue.
+        var nearAhead = NarrationPolicy(config: NarrationConfig(directions: .clockFace))
+        #expect(nearAhead.narrate(scene(0, crosswalk: crosswalk(.ahead, heading: 14))).map(\.text) == ["Crosswalk at 12 o'clock."])
+        #expect(nearAhead.narrate(scene(1, crosswalk: crosswalk(.ahead, heading: 75))).map(\.text) == ["Turn to 3 o'clock."])
+    }
+
+    @Test("Mandarin wording of the signal states, in Chinese characters")
+    func mandarinWording() {
+        var policy = NarrationPolicy(config: NarrationConfig(language: .mandarin))
+        #expect(policy.narrate(scene(0, .red)).map(\.text) == ["等待。"])
+        #expect(policy.narrate(scene(1, .green)).map(\.text) == ["步行信号亮。"])
+        #expect(policy.narrate(scene(2, .flashing)).map(\.text) == ["信号灯闪烁。不要开始过马路。"])
+        #expect(policy.narrate(scene(3, .unclear)).map(\.text) == ["信号不清。"])
+        #expect(policy.narrate(scene(4, stale: true)).map(\.text) == ["摄像头被挡住。"])
+        #expect(policy.narrate(scene(5, .red, obstacles: [obstacle("scooter", .left, .near)])).map(\.text) == ["等待。", "左侧有滑板车，很近。"])
+        #expect(policy.narrate(scene(6, .red, obstacles: [obstacle("scooter", .left, .near)])).allSatisfy { $0.language == .mandarin })
+    }
+
+    @Test("Walk is said only for a confirmed green: 'changing' and 'unclear' never say walk")
+    func unconfirmedGreenIsNotWalk() {
+        var policy = NarrationPolicy()
+        #expect(policy.narrate(scene(0, .changing)).map(\.text) == ["Signal changing."])
+        #expect(policy.narrate(scene(1, .unclear)).map(\.text) == ["Signal unclear."])
+        #expect(policy.narrate(scene(2, .green, kind: .vehicle)).map(\.text) == ["Traffic light green."])
+    }
+
+    @Test("Nothing ever says 'safe': every message in both languages and directions, and filtered captions")
+    func neverSafe() {
+        var messages: [Message] = [.cameraBlocked]
+        for status in LightStatus.allCases {
+            for kind in LightKind.allCases {
+                messages.append(.light(status, kind))
+            }
+        }
+        for position in Position.allCases {
+            messages.append(.crosswalk(position))
+            for distance in Distance.allCases {
+                for kind in ["car", "bicycle", "scooter", "person", "pole", "bollard", "cone", "bin", "tree", "sign", "wheelie_bin"] {
+                    messages.append(.obstacle(kind: kind, position: position, distance: distance))
+                }
+            }
+        }
+        messages += [.turn(.left), .turn(.slightlyLeft), .turn(.right), .turn(.slightlyRight)]
+        messages += (1...12).map { .turn(.towards(hour: $0)) }
+        var texts: [String] = []
+        for language in Language.allCases {
+            for directions in DirectionStyle.allCases {
+                let book = Phrasebook(language: language, directions: directions)
+                texts += messages.map(book.text(for:))
+            }
+        }
+        for mode in NarrationMode.allCases {
+            var policy = NarrationPolicy(config: NarrationConfig(mode: mode, verbosity: .verbose))
+            for status in LightStatus.allCases {
+                let captioned = scene(0, status, description: "It is safe to cross. Safely go now! Green light ahead. Bench on the right.")
+                texts += policy.describe(captioned).map(\.text)
+                texts += policy.narrate(captioned).map(\.text)
+            }
+        }
+        #expect(texts.count > 300)
+        #expect(texts.allSatisfy { !$0.lowercased().contains("safe") && !$0.contains("安全") })
+        #expect(texts.contains("Bench on the right.") == false)
+        #expect(texts.contains { $0.hasSuffix("Bench on the right.") })
+    }
+}

@@ -1,0 +1,129 @@
+import Fusion
+import Narrator
+import Testing
+
+private func utterance(_ text: String, _ priority: UtterancePriority, interrupts: Bool = false, language: Language = .english) -> Utterance {
+    Utterance(message: .description(text), text: text, language: language, priority: priority, topic: .description, interrupts: interrupts)
+}
+
+/// An event reduced to what the tests compare: what happened, to which text.
+private func summary(_ event: SpeechEvent) -> String {
+    switch event {
+    case let .started(utterance): "started \(utterance.text)"
+    case let .finished(utterance, _): "finished \(utterance.text)"
+    case let .interrupted(utterance): "interrupted \(utterance.text)"
+    case let .dropped(utterance): "dropped \(utterance.text)"
+    case let .failed(utterance, error): "failed \(utterance.text): \(error)"
+    case let .missingPinyin(utterance, characters): "missing \(String(characters)) in \(utterance.text)"
+    }
+}
+
+/// A long utterance: many blocks of samples, so that an interruption lands inside it.
+private let longText = String(repeating: "Bicycle on your right, far. ", count: 12).trimmingSuffixSpace
+
+extension String {
+    fileprivate var trimmingSuffixSpace: String { hasSuffix(" ") ? String(dropLast()) : self }
+}
+
+extension EngineSuite {
+    @Suite("Speech queue")
+    struct SpeechQueueTests {
+        @Test("Queued utterances are spoken by priority once the current one ends")
+        func priorityOrder() async throws {
+            let sink = MemorySink(gated: true)
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            var events = queue.events.makeAsyncIterator()
+            queue.enqueue(utterance(longText, .guidance))
+            #expect(await events.next().map(summary) == "started \(longText)")
+            queue.enqueue(utterance("Tree ahead, far.", .info))
+            queue.enqueue(utterance("Wait.", .signal))
+            queue.enqueue(utterance("Pole ahead, close.", .danger))
+            queue.close()
+            sink.open()
+            var seen: [String] = []
+            while let event = await events.next() {
+                seen.append(summary(event))
+            }
+            #expect(seen == [
+                "finished \(longText)",
+                "started Pole ahead, close.", "finished Pole ahead, close.",
+                "started Wait.", "finished Wait.",
+                "started Tree ahead, far.", "finished Tree ahead, far.",
+            ])
+            #expect(sink.calls.filter { $0 == "end" }.count == 4)
+        }
+
+        @Test("An interrupting utterance cuts the current one short and drops what it makes out of date")
+        func interruption() async throws {
+            let sink = MemorySink(gated: true)
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            var events = queue.events.makeAsyncIterator()
+            queue.enqueue(utterance(longText, .info))
+            #expect(await events.next().map(summary) == "started \(longText)")
+            queue.enqueue(utterance("Crosswalk ahead.", .guidance))
+            queue.enqueue(utterance("Camera blocked.", .danger, interrupts: true))
+            queue.close()
+            sink.open()
+            var seen: [String] = []
+            while let event = await events.next() {
+                seen.append(summary(event))
+            }
+            #expect(seen == [
+                "dropped Crosswalk ahead.",
+                "interrupted \(longText)",
+                "started Camera blocked.", "finished Camera blocked.",
+            ])
+            #expect(sink.calls == ["begin 22050", "discard", "begin 22050", "end"])
+        }
+
+        @Test("interrupt() silences the current utterance and empties the queue")
+        func interruptAll() async throws {
+            let sink = MemorySink(gated: true)
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            var events = queue.events.makeAsyncIterator()
+            queue.enqueue(utterance(longText, .info))
+            #expect(await events.next().map(summary) == "started \(longText)")
+            queue.enqueue(utterance("Wait.", .signal))
+            queue.interrupt()
+            queue.close()
+            sink.open()
+            var seen: [String] = []
+            while let event = await events.next() {
+                seen.append(summary(event))
+            }
+            #expect(seen == ["dropped Wait.", "interrupted \(longText)"])
+        }
+
+        @Test("Mandarin is spoken through pinyin; characters without a reading are reported, still spoken")
+        func mandarinInQueue() async throws {
+            let sink = MemorySink()
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            queue.enqueue(utterance("前方有狗。", .guidance, language: .mandarin))
+            queue.close()
+            var seen: [String] = []
+            for await event in queue.events {
+                seen.append(summary(event))
+            }
+            #expect(seen == ["missing 狗 in 前方有狗。", "started 前方有狗。", "finished 前方有狗。"])
+            #expect(sink.samples.count > 22_050 / 2)
+        }
+
+        @Test("A sink failure is reported on the utterance and the queue goes on")
+        func sinkFailure() async throws {
+            let path = temporaryPath("closed.wav")
+            let sink = try WAVFileSink(path: path)
+            try sink.close()
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            queue.enqueue([utterance("Wait.", .signal), utterance("Crosswalk ahead.", .guidance)])
+            queue.close()
+            var seen: [String] = []
+            for await event in queue.events {
+                seen.append(summary(event))
+            }
+            #expect(seen == [
+                "started Wait.", "failed Wait.: The audio sink was already closed.",
+                "started Crosswalk ahead.", "failed Crosswalk ahead.: The audio sink was already closed.",
+            ])
+        }
+    }
+}
