@@ -205,7 +205,7 @@ public struct NarrationPolicy: Sendable {
 
     /// The caption without any sentence that mentions the signal, walking, waiting or safety
     /// (in English or Mandarin).
-    static func removingSignalSentences(_ caption: String) -> String {
+    public static func removingSignalSentences(_ caption: String) -> String {
         let englishWords: Set<String> = [
             "light", "lights", "signal", "signals", "walk", "green", "red", "yellow", "amber", "wait",
             "safe", "safely", "safety", "go", "cross",

@@ -30,6 +30,10 @@ public struct ModelConfiguration: Sendable, Decodable {
         public var encMlpRatio: Double
         public var useCls: Bool
         public var headHidden: Int
+        /// Heads also see the max over the patches (absent in older configs: false).
+        public var headMaxPool: Bool?
+        /// Heads also see mean (and max) over the left / ahead / right column bands.
+        public var headRegionPool: Bool?
         public var pool: Int
         public var decWidth: Int
         public var decDepth: Int
@@ -47,6 +51,25 @@ public struct ModelConfiguration: Sendable, Decodable {
         /// Tokens the decoder attends to: the class token, then the pooled grid row by row.
         public var visualTokens: Int { (useCls ? 1 : 0) + (grid / pool) * (grid / pool) }
         public var encMlpWidth: Int { Int(Double(encWidth) * encMlpRatio) }
+        /// Vectors the heads' feature concatenates, each `encWidth` wide.
+        public var headFeatureParts: Int {
+            let perPool = headMaxPool == true ? 2 : 1
+            return (useCls ? 1 : 0) + perPool + (headRegionPool == true ? 3 * perPool : 0)
+        }
+        /// Patch-grid column ranges for left / ahead / right: a column whose centre lies left of
+        /// 0.36 of the width is left, right of 0.64 is right (the position labels' cut-offs).
+        public var columnBands: [Range<Int>] {
+            let g = grid
+            let labels = (0..<g).map { c -> Int in
+                let centre = (Double(c) + 0.5) / Double(g)
+                return centre < 0.36 ? 0 : centre > 0.64 ? 2 : 1
+            }
+            return (0..<3).map { band in
+                let first = labels.firstIndex(of: band) ?? 0
+                let last = labels.lastIndex(of: band) ?? -1
+                return first..<(last + 1)
+            }
+        }
         public var decMlpWidth: Int { Int(Double(decWidth) * decMlpRatio) }
     }
 

@@ -6,7 +6,8 @@ import Kernels
 /// Small heads on the encoder output that read the scene directly: the light (state, kind,
 /// position), the crosswalk (presence, offset, heading) and obstacles by position.
 ///
-/// Their input is the class token next to the mean of the patch tokens; a shared GELU trunk feeds
+/// Their input is the class token next to the mean (and max) of the patch tokens, and of the
+/// left / ahead / right column bands where the model pools by region; a shared GELU trunk feeds
 /// one linear layer per head. Probabilities are calibrated with the temperatures in config.json,
 /// so 0.9 means right nine times in ten on the validation scenes.
 public struct PerceptionHeads: @unchecked Sendable {
@@ -17,7 +18,7 @@ public struct PerceptionHeads: @unchecked Sendable {
     public init(_ source: some WeightSource, configuration c: ModelConfiguration) throws {
         configuration = c
         let a = c.architecture
-        let features = a.encWidth * (a.useCls ? 2 : 1)
+        let features = a.encWidth * a.headFeatureParts
         trunk = try LinearWeights(source, "heads.trunk", inputs: features, outputs: a.headHidden)
         outputs = try c.headOrder.map { name in
             (name, try LinearWeights(source, "heads.out.\(name)", inputs: a.headHidden, outputs: c.heads[name]!.size))
@@ -33,7 +34,7 @@ public struct PerceptionHeads: @unchecked Sendable {
 
         public init(_ c: ModelConfiguration) {
             let a = c.architecture
-            features = Tensor(shape: [1, a.encWidth * (a.useCls ? 2 : 1)])
+            features = Tensor(shape: [1, a.encWidth * a.headFeatureParts])
             hidden = Tensor(shape: [1, a.headHidden])
             probabilities = c.headOrder.map { Tensor(shape: [1, c.heads[$0]!.size]) }
         }
@@ -43,17 +44,17 @@ public struct PerceptionHeads: @unchecked Sendable {
     public func run(_ encoded: MatrixRef, state: State) {
         let a = configuration.architecture
         let d = a.encWidth
-        let features = state.features.storage
+        var out = state.features.storage.baseAddress!
         let first = a.useCls ? 1 : 0
-        if a.useCls { features.baseAddress!.update(from: encoded.row(0), count: d) }
-        let mean = features.baseAddress! + first * d
-        mean.update(repeating: 0, count: d)
-        for row in first..<encoded.rows {
-            let token = encoded.row(row)
-            for i in 0..<d { mean[i] += token[i] }
+        if a.useCls {
+            out.update(from: encoded.row(0), count: d)
+            out += d
         }
-        let count = Float(encoded.rows - first)
-        for i in 0..<d { mean[i] /= count }
+        let allColumns = 0..<a.grid
+        for columns in [allColumns] + (a.headRegionPool == true ? a.columnBands : []) {
+            pool(encoded, first: first, columns: columns, mean: out, max: a.headMaxPool == true ? out + d : nil)
+            out += a.headMaxPool == true ? 2 * d : d
+        }
 
         trunk.apply(state.features.matrix.readOnly, into: state.hidden.matrix)
         GELU.exact.apply(state.hidden.matrix)
@@ -62,6 +63,26 @@ public struct PerceptionHeads: @unchecked Sendable {
             head.weights.apply(state.hidden.matrix.readOnly, into: out.matrix)
             calibrate(head.name, out.storage)
         }
+    }
+
+    /// Mean (and max) over the patches in `columns` of the grid, written to `mean` and `max`.
+    private func pool(
+        _ encoded: MatrixRef, first: Int, columns: Range<Int>, mean: UnsafeMutablePointer<Float>,
+        max: UnsafeMutablePointer<Float>?
+    ) {
+        let a = configuration.architecture
+        let d = a.encWidth
+        mean.update(repeating: 0, count: d)
+        max?.update(repeating: -.infinity, count: d)
+        for row in 0..<a.grid {
+            for column in columns {
+                let token = encoded.row(first + row * a.grid + column)
+                for i in 0..<d { mean[i] += token[i] }
+                if let max { for i in 0..<d where token[i] > max[i] { max[i] = token[i] } }
+            }
+        }
+        let count = Float(a.grid * columns.count)
+        for i in 0..<d { mean[i] /= count }
     }
 
     /// Logits to probabilities, as training/lttw/artifact.py's `Predictor.probs` does.

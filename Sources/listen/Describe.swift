@@ -22,6 +22,7 @@ struct Describe: ParsableCommand {
               listen describe samples/
               listen describe --json samples/images/00_pedestrian_red_street.jpg
               listen describe --lang zh --overlay out/ samples/
+              listen describe samples/ --wav narration.wav
             """
     )
 
@@ -39,6 +40,12 @@ struct Describe: ParsableCommand {
     @Option(help: ArgumentHelp("Write a PNG per image with the facts drawn on it, into this folder.", valueName: "dir"))
     var overlay: String?
 
+    @Option(help: ArgumentHelp("Speak every description, one after another, into this WAV file.", valueName: "file"))
+    var wav: String?
+
+    @Flag(help: "Speak every description on the sound device (ALSA 'default').")
+    var speak = false
+
     func validate() throws {
         guard Language(rawValue: lang) != nil else { throw ValidationError("--lang must be en or zh") }
     }
@@ -54,6 +61,13 @@ struct Describe: ParsableCommand {
                 printError("\(overlay): cannot create the overlay folder: \(error)")
                 throw ExitCode.failure
             }
+        }
+        let speech: Narration?
+        do {
+            speech = try Narration(wav: wav, speak: speak, language: language)
+        } catch {
+            printError("\(error)")
+            throw ExitCode.failure
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -79,9 +93,12 @@ struct Describe: ParsableCommand {
                 let image = try Image.decode(file: path)
                 try stream.preprocess(image)
                 stream.perceive()
-                let description = stream.caption(language)
-                let facts = FrameReading(stream.heads, configuration: model.configuration)
-                    .facts(time: 0, configuration: model.configuration, description: description)
+                let caption = stream.caption(language)
+                var facts = FrameReading(stream.heads, configuration: model.configuration)
+                    .facts(time: 0, configuration: model.configuration)
+                let description = StillDescription.compose(facts: facts, caption: caption, language: language)
+                facts.description = description
+                try speech?.say(description)
                 if json {
                     var line = String(decoding: try encoder.encode(DescribedFrame(file: path, facts: facts)), as: UTF8.self)
                     line = line.replacingOccurrences(of: "\n", with: " ")
@@ -99,6 +116,12 @@ struct Describe: ParsableCommand {
             }
         }
         progress.finish()
+        do {
+            try speech?.finish()
+        } catch {
+            printError("\(error)")
+            failures += 1
+        }
         if failures > 0 {
             printError("\(failures) of \(inputs.count) input(s) failed.")
             throw ExitCode.failure

@@ -53,13 +53,7 @@ struct ParityTests {
         try NumpyArray(contentsOf: referenceFolder.appendingPathComponent(sample.files[key]!))
     }
 
-    static var fixturesPresent: Bool {
-        FileManager.default.fileExists(atPath: referenceFolder.appendingPathComponent("index.json").path)
-    }
-
-    @Test(
-        "Preprocessing, encoder, heads, projector and decoder match PyTorch on every reference image",
-        .enabled(if: fixturesPresent, "reference fixtures not generated yet (training/lttw/fixtures.py)"))
+    @Test("Preprocessing, encoder, heads, projector and decoder match PyTorch on every reference image")
     func stagesMatch() throws {
         let model = try Self.model()
         let stream = StreetModel.Stream(model)

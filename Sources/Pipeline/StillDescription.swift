@@ -1,0 +1,33 @@
+import Fusion
+import Narrator
+import Vision
+
+/// The description of a single still image: the light as the heads decided it (with the green
+/// threshold, and "signal unclear" when unsure), then the decoder's caption with every sentence
+/// about the signal removed, so free text from the decoder can never announce a walk signal the
+/// heads did not see (DESIGN.md safety rules 1 and 3).
+public enum StillDescription {
+    public static func compose(facts: SceneFacts, caption: String, language: Language) -> String {
+        let phrasebook = Phrasebook(language: language)
+        var parts: [String] = []
+        if let light = facts.light, light.state != .none {
+            parts.append(phrasebook.text(for: .light(status(of: light.state), light.kind ?? .pedestrian)))
+        }
+        let rest = NarrationPolicy.removingSignalSentences(caption)
+        if !rest.isEmpty { parts.append(rest) }
+        if parts.isEmpty { parts.append(phrasebook.text(for: .light(.none, .pedestrian))) }
+        return parts.joined(separator: language == .english ? " " : "")
+    }
+
+    static func status(of state: LightState) -> LightStatus {
+        switch state {
+        case .red: .red
+        case .green: .green
+        case .yellow: .yellow
+        case .flashing: .flashing
+        case .off: .off
+        case .none: .none
+        case .unknown: .unclear
+        }
+    }
+}
