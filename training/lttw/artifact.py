@@ -261,7 +261,7 @@ def main():
     tok = default_tokenizer()
     out = export(model, a.out, tok, temps, thr, stats,
                  extra={"training": {"run": a.run, "checkpoint": a.ckpt, "step": ck["step"], "seed": cfg["seed"],
-                                     "n_train": cfg["n_train"], "command": "python -m lttw.train --config training/configs/cpu_default.json"}})
+                                     "n_train": cfg["n_train"], "command": "python -m lttw.train --config training/configs/cpu_default.json && python -m lttw.train --config training/configs/cpu_default.json --resume --set steps=4500"}})
     print(json.dumps({"temperatures": temps, "green_threshold": thr, "stats": stats, "params": out["params"]}, indent=1))
     print("round-trip OK:", a.out)
 
