@@ -19,6 +19,6 @@ struct Listen: ParsableCommand {
               listen inspect clip.mp4                 size, rate and length of a video
               listen model info                       the shipped model's architecture
             """,
-        subcommands: [Describe.self, Bench.self, Inspect.self, ModelCommand.self]
+        subcommands: [Describe.self, Evaluate.self, Bench.self, Inspect.self, ModelCommand.self]
     )
 }

@@ -1,0 +1,143 @@
+import Foundation
+import Vision
+
+/// One line of a labelled-scenes set's labels.jsonl (DESIGN.md). Missing or null fields are
+/// "not labelled" and are not scored.
+public struct LabelledScene: Sendable, Decodable {
+    public var file: String
+    public var pedestrianLight: String?
+    public var lightKind: String?
+    public var crosswalk: String?
+    public var obstacles: [LabelledObstacle]?
+
+    public struct LabelledObstacle: Sendable, Decodable {
+        public var kind: String?
+        public var `class`: String?
+        public var position: String?
+    }
+
+    /// Reads labels.jsonl; a bad line is an error naming the file and line.
+    public static func load(set folder: URL) throws -> [LabelledScene] {
+        let url = folder.appendingPathComponent("labels.jsonl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw EvaluationError.missingLabels(url.path)
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        var scenes: [LabelledScene] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            do {
+                scenes.append(try decoder.decode(LabelledScene.self, from: Data(line.utf8)))
+            } catch {
+                throw EvaluationError.badLine(url.path, number + 1, "\(error)")
+            }
+        }
+        guard !scenes.isEmpty else { throw EvaluationError.emptySet(url.path) }
+        return scenes
+    }
+}
+
+public enum EvaluationError: Error, CustomStringConvertible {
+    case missingLabels(String)
+    case badLine(String, Int, String)
+    case emptySet(String)
+
+    public var description: String {
+        switch self {
+        case .missingLabels(let path): "\(path): no labels file (a labelled-scenes set has images and labels.jsonl)"
+        case .badLine(let path, let line, let reason): "\(path):\(line): not a labelled scene: \(reason)"
+        case .emptySet(let path): "\(path): no labelled scenes"
+        }
+    }
+}
+
+/// Scores per-frame facts against labels with exactly the definitions of training/lttw/evaluate.py,
+/// so the Swift and Python figures can be compared. The false-green rate comes first:
+/// predicted green while the truth is red, yellow or off_or_none, over the labelled non-green items.
+public struct Evaluation: Sendable {
+    public static let truthClasses = ["red", "green", "yellow", "off_or_none"]
+    public static let predictedClasses = truthClasses + ["unknown"]
+    static let kindAliases = ["tree_trunk": "tree", "movable_signage": "sign", "traffic_sign": "pole", "bike": "bicycle",
+                              "pedestrian": "person", "trash_can": "bin", "bus": "car", "truck": "car"]
+    static let positionAliases = ["center": "ahead", "centre": "ahead", "middle": "ahead", "front": "ahead"]
+
+    /// [truth][prediction] counts, rows `truthClasses`, columns `predictedClasses`.
+    public private(set) var confusion = Array(repeating: Array(repeating: 0, count: 5), count: 4)
+    public private(set) var n = 0
+    public private(set) var falseGreens: [String] = []
+    public private(set) var nonGreen = 0
+    public private(set) var crosswalkLabelled = 0
+    public private(set) var crosswalkCorrect = 0
+    public private(set) var obstaclesMatched = 0
+    public private(set) var obstaclesLabelled = 0
+    public private(set) var obstaclesPredicted = 0
+    /// Files whose light decision was wrong, for the report.
+    public private(set) var lightMistakes: [(file: String, truth: String, predicted: String)] = []
+
+    public init() {}
+
+    public mutating func add(_ scene: LabelledScene, _ facts: SceneFacts) {
+        n += 1
+        let state = facts.light?.state ?? .none
+        let predicted = switch state {
+        case .none, .off: "off_or_none"
+        case .red: "red"
+        case .green: "green"
+        case .yellow: "yellow"
+        case .flashing, .unknown: "unknown"
+        }
+        if let truth = scene.pedestrianLight, let row = Self.truthClasses.firstIndex(of: truth) {
+            confusion[row][Self.predictedClasses.firstIndex(of: predicted)!] += 1
+            if truth != predicted { lightMistakes.append((scene.file, truth, predicted)) }
+            if truth != "green" {
+                nonGreen += 1
+                if predicted == "green" { falseGreens.append(scene.file) }
+            }
+        }
+        if let truth = scene.crosswalk, truth == "yes" || truth == "no" {
+            crosswalkLabelled += 1
+            if (truth == "yes") == (facts.crosswalk?.present ?? false) { crosswalkCorrect += 1 }
+        }
+        if let labelled = scene.obstacles {
+            var used = Array(repeating: false, count: facts.obstacles.count)
+            for obstacle in labelled {
+                let rawKind = obstacle.kind ?? obstacle.class ?? ""
+                let kind = Self.kindAliases[rawKind] ?? rawKind
+                let position = obstacle.position.map { Self.positionAliases[$0] ?? $0 }
+                if let match = facts.obstacles.indices.first(where: { index in
+                    !used[index] && facts.obstacles[index].kind == kind
+                        && (position == nil || facts.obstacles[index].position.rawValue == position)
+                }) {
+                    used[match] = true
+                    obstaclesMatched += 1
+                }
+            }
+            obstaclesLabelled += labelled.count
+            obstaclesPredicted += facts.obstacles.count
+        }
+    }
+
+    public var lightLabelled: Int { confusion.reduce(0) { $0 + $1.reduce(0, +) } }
+    public var falseGreenRate: Double? { nonGreen > 0 ? Double(falseGreens.count) / Double(nonGreen) : nil }
+    public var lightAccuracy: Double? {
+        lightLabelled > 0 ? Double((0..<4).reduce(0) { $0 + confusion[$1][$1] }) / Double(lightLabelled) : nil
+    }
+    public var abstentionRate: Double? {
+        lightLabelled > 0 ? Double(confusion.reduce(0) { $0 + $1[4] }) / Double(lightLabelled) : nil
+    }
+    public var crosswalkAccuracy: Double? {
+        crosswalkLabelled > 0 ? Double(crosswalkCorrect) / Double(crosswalkLabelled) : nil
+    }
+    public var obstacleRecall: Double? { obstaclesLabelled > 0 ? Double(obstaclesMatched) / Double(obstaclesLabelled) : nil }
+    public var obstaclePrecision: Double? { obstaclesPredicted > 0 ? Double(obstaclesMatched) / Double(obstaclesPredicted) : nil }
+
+    /// Precision and recall of one truth class (nil where undefined).
+    public func precisionRecall(_ index: Int) -> (precision: Double?, recall: Double?, support: Int) {
+        let truePositives = confusion[index][index]
+        let predicted = confusion.reduce(0) { $0 + $1[index] }
+        let support = confusion[index].reduce(0, +)
+        return (predicted > 0 ? Double(truePositives) / Double(predicted) : nil,
+                support > 0 ? Double(truePositives) / Double(support) : nil, support)
+    }
+}

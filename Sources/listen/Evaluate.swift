@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Imaging
+import Pipeline
+import Vision
+
+/// `listen eval`: the model on a labelled-scenes set, false-green rate first.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Score the model on a labelled-scenes set (images + labels.jsonl); the false-green rate comes first.",
+        discussion: """
+            Runs every labelled image through the engine and scores the per-frame facts with the \
+            definitions of training/lttw/evaluate.py, so the figures agree with the Python \
+            evaluator. False green: the model says green (p ≥ the operating threshold) while the \
+            label is red, yellow or off_or_none, over all labelled non-green items. Abstentions \
+            ("unknown") count as wrong in the light accuracy. Only labelled fields are scored.
+
+            Examples:
+              listen eval ../shared/eval/real-dev
+              listen eval --json some-set/
+              listen eval --report report/ some-set/      markdown report and pictures of mistakes
+            """
+    )
+
+    @Argument(help: "A labelled-scenes folder.", completion: .directory)
+    var set: String
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Flag(help: "Print one JSON object with the metrics.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Write report.md, metrics.json and overlays of the light mistakes here.", valueName: "dir"))
+    var report: String?
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: set)
+        let scenes: [LabelledScene]
+        do { scenes = try LabelledScene.load(set: folder) } catch {
+            printError("\(error)")
+            throw ExitCode.failure
+        }
+        let model = try modelOptions.load()
+        let stream = StreetModel.Stream(model)
+        var evaluation = Evaluation()
+        var failures = 0
+        var factsByFile: [String: SceneFacts] = [:]
+        let progress = Progress(total: scenes.count, label: "eval")
+        for scene in scenes {
+            defer { progress.advance() }
+            let path = folder.appendingPathComponent(scene.file).path
+            do {
+                let image = try Image.decode(file: path)
+                try stream.preprocess(image)
+                stream.perceive()
+                let facts = FrameReading(stream.heads, configuration: model.configuration)
+                    .facts(time: 0, configuration: model.configuration)
+                evaluation.add(scene, facts)
+                if report != nil { factsByFile[scene.file] = facts }
+            } catch {
+                failures += 1
+                progress.print("listen: \(error)")
+            }
+        }
+        progress.finish()
+        let metrics = metricsObject(evaluation, failures: failures)
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(text(evaluation, failures: failures))
+        }
+        if let report { try writeReport(report, evaluation, metrics: metrics, facts: factsByFile, folder: folder) }
+        if failures > 0 { throw ExitCode.failure }
+    }
+
+    private func metricsObject(_ e: Evaluation, failures: Int) -> [String: Any] {
+        func value(_ x: Double?) -> Any { x ?? NSNull() }
+        var perClass: [String: Any] = [:]
+        for (i, name) in Evaluation.truthClasses.enumerated() {
+            let r = e.precisionRecall(i)
+            perClass[name] = ["precision": value(r.precision), "recall": value(r.recall), "support": r.support]
+        }
+        return [
+            "false_green_rate": value(e.falseGreenRate), "false_green_count": e.falseGreens.count,
+            "false_green_denominator": e.nonGreen, "light_accuracy": value(e.lightAccuracy),
+            "crosswalk_accuracy": value(e.crosswalkAccuracy), "obstacle_recall": value(e.obstacleRecall),
+            "obstacle_precision": value(e.obstaclePrecision), "abstention_rate": value(e.abstentionRate), "n": e.n,
+            "light_per_class": perClass, "light_confusion": e.confusion, "unreadable_images": failures,
+            "counts": ["light_labelled": e.lightLabelled, "crosswalk_labelled": e.crosswalkLabelled,
+                       "obstacles_labelled": e.obstaclesLabelled],
+        ]
+    }
+
+    private func text(_ e: Evaluation, failures: Int) -> String {
+        func pct(_ x: Double?) -> String { x.map { String(format: "%.2f %%", 100 * $0) } ?? "n/a" }
+        var lines = [
+            "false-green rate:   \(pct(e.falseGreenRate)) (\(e.falseGreens.count) of \(e.nonGreen) labelled non-green)",
+            "light accuracy:     \(pct(e.lightAccuracy)) of \(e.lightLabelled) labelled (abstentions count as wrong)",
+            "abstention rate:    \(pct(e.abstentionRate))",
+        ]
+        for (i, name) in Evaluation.truthClasses.enumerated() {
+            let r = e.precisionRecall(i)
+            lines.append("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) precision \(pct(r.precision))  recall \(pct(r.recall))  (\(r.support) labelled)")
+        }
+        lines.append("crosswalk accuracy: \(pct(e.crosswalkAccuracy)) of \(e.crosswalkLabelled) labelled")
+        lines.append("obstacles:          recall \(pct(e.obstacleRecall)), precision \(pct(e.obstaclePrecision)) (\(e.obstaclesLabelled) labelled)")
+        lines.append("scenes:             \(e.n) scored\(failures > 0 ? ", \(failures) unreadable" : "")")
+        if !e.falseGreens.isEmpty { lines.append("false greens:       \(e.falseGreens.joined(separator: ", "))") }
+        return lines.joined(separator: "\n")
+    }
+
+    private func writeReport(
+        _ path: String, _ e: Evaluation, metrics: [String: Any], facts: [String: SceneFacts], folder: URL
+    ) throws {
+        let out = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: out.appendingPathComponent("mistakes"), withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .prettyPrinted])
+            .write(to: out.appendingPathComponent("metrics.json"))
+        var md = "# Evaluation of \(modelOptions.folder.path) on \(folder.path)\n\n```\n\(text(e, failures: 0))\n```\n\n"
+        md += "## Light confusion (rows: truth, columns: prediction)\n\n| truth \\ predicted | "
+            + Evaluation.predictedClasses.joined(separator: " | ") + " |\n|---|" + String(repeating: "---|", count: 5) + "\n"
+        for (i, name) in Evaluation.truthClasses.enumerated() {
+            md += "| \(name) | " + e.confusion[i].map(String.init).joined(separator: " | ") + " |\n"
+        }
+        md += "\n## Light mistakes (false greens first)\n\n"
+        let ordered = e.lightMistakes.sorted { ($0.predicted == "green" ? 0 : 1) < ($1.predicted == "green" ? 0 : 1) }
+        for mistake in ordered.prefix(24) {
+            let name = mistake.file.replacingOccurrences(of: "/", with: "_") + ".png"
+            if let f = facts[mistake.file], let image = try? Image.decode(file: folder.appendingPathComponent(mistake.file).path) {
+                try? Overlay.draw(f, on: image, maxWidth: 480).write(to: out.appendingPathComponent("mistakes/\(name)").path)
+            }
+            md += "- `\(mistake.file)`: truth \(mistake.truth), predicted \(mistake.predicted)  \n  ![](mistakes/\(name))\n"
+        }
+        try md.write(to: out.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
+    }
+}

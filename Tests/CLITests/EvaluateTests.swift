@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+@Suite("listen eval")
+struct EvaluateTests {
+    /// The samples are a labelled-scenes set already: samples/expected.jsonl uses the DESIGN.md keys.
+    static func sampleSet() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("eval-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let samples = Programs.repository.appendingPathComponent("samples")
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent("images"), withDestinationURL: samples.appendingPathComponent("images"))
+        try FileManager.default.copyItem(
+            at: samples.appendingPathComponent("expected.jsonl"), to: folder.appendingPathComponent("labels.jsonl"))
+        return folder
+    }
+
+    @Test("The report starts with the false-green rate, and --json has the agreed keys")
+    func samples() throws {
+        let set = try Self.sampleSet()
+        defer { try? FileManager.default.removeItem(at: set) }
+        let text = try Programs.run("listen", ["eval", set.path])
+        #expect(text.status == 0, "\(text.errors)")
+        #expect(text.output.hasPrefix("false-green rate:"))
+        let run = try Programs.run("listen", ["eval", "--json", set.path])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+        for key in ["false_green_rate", "light_accuracy", "crosswalk_accuracy", "obstacle_recall", "obstacle_precision", "abstention_rate", "n"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        #expect(object["n"] as? Int == 16)
+        #expect(object["false_green_count"] as? Int == 0)
+        let accuracy = try #require(object["light_accuracy"] as? Double)
+        #expect(accuracy >= 0.4)
+    }
+
+    @Test("--report writes a markdown report, metrics and pictures of the mistakes")
+    func report() throws {
+        let set = try Self.sampleSet()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+        defer {
+            try? FileManager.default.removeItem(at: set)
+            try? FileManager.default.removeItem(at: out)
+        }
+        let run = try Programs.run("listen", ["eval", "--report", out.path, set.path])
+        #expect(run.status == 0, "\(run.errors)")
+        let markdown = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("Light confusion"))
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("metrics.json").path))
+    }
+
+    @Test("A folder without labels.jsonl, or with a broken line, is refused by name")
+    func badSets() throws {
+        let missing = try Programs.run("listen", ["eval", "/nonexistent/set"])
+        #expect(missing.status == 1)
+        #expect(missing.errors.contains("/nonexistent/set/labels.jsonl: no labels file"))
+        let set = try Self.sampleSet()
+        defer { try? FileManager.default.removeItem(at: set) }
+        try Data("{\"file\": 3}\n".utf8).write(to: set.appendingPathComponent("labels.jsonl"))
+        let broken = try Programs.run("listen", ["eval", set.path])
+        #expect(broken.status == 1)
+        #expect(broken.errors.contains("labels.jsonl:1: not a labelled scene"))
+    }
+}
