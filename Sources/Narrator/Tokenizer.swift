@@ -9,6 +9,8 @@ public struct Tokenizer: Sendable {
     public let endID: Int32
     public let unknownID: Int32
     private let languageIDs: [Language: Int32]
+    /// Built once, so starting a caption does not allocate.
+    private let prompts: [Language: [Int32]]
     private let index: [String: Int32]
     /// Ids below this are special tokens, never spoken.
     private let specialCount: Int
@@ -36,6 +38,7 @@ public struct Tokenizer: Sendable {
         self.endID = 2
         self.unknownID = 3
         self.languageIDs = [.english: 4, .mandarin: 5]
+        self.prompts = [.english: [1, 4], .mandarin: [1, 5]]
         self.specialCount = Self.specialTokens.count
     }
 
@@ -61,7 +64,7 @@ public struct Tokenizer: Sendable {
     }
 
     /// The prompt the decoder starts from: <bos> <lang>.
-    public func prompt(_ language: Language) -> [Int32] { [beginID, languageID(language)] }
+    public func prompt(_ language: Language) -> [Int32] { prompts[language]! }
 
     /// Text from generated ids: stops at <eos>, drops special tokens, joins by the language's rule.
     public func decode(_ ids: some Sequence<Int32>, language: Language) -> String {
