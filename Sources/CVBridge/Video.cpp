@@ -3,6 +3,7 @@
 
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/core/utils/logger.hpp>
 
 #include <cerrno>
 #include <chrono>
@@ -33,6 +34,16 @@ bool exists(const char *path) {
     return ::stat(path, &info) == 0;
 }
 
+/// OpenCV's backends log every failed probe (GStreamer after FFmpeg) as warnings on stderr; the
+/// caller gets the failure as an error value with a message, so only OpenCV's errors are shown.
+void quietVideoLogs() {
+    static const bool quiet = [] {
+        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+        return true;
+    }();
+    (void)quiet;
+}
+
 }  // namespace
 
 extern "C" cvb_status cvb_video_open_file(const char *path, cvb_video **out, cvb_error *error) {
@@ -45,6 +56,7 @@ extern "C" cvb_status cvb_video_open_file(const char *path, cvb_video **out, cvb
     }
     if (S_ISDIR(info.st_mode)) return cvb::fail(error, CVB_ERR_UNREADABLE, "is a folder, not a video file");
     if (info.st_size == 0) return cvb::fail(error, CVB_ERR_EMPTY, "the file is empty (0 bytes)");
+    quietVideoLogs();
     return cvb::guarded(error, "open video", [&]() -> cvb_status {
         auto *video = new cvb_video();
         if (!video->capture.open(path, cv::CAP_ANY) || !video->capture.isOpened()) {
@@ -67,6 +79,7 @@ extern "C" cvb_status cvb_video_open_camera(const char *path, int32_t index, int
         return cvb::fail(error, CVB_ERR_NOT_FOUND, "no such camera device (is it plugged in?)");
     }
     if (path == nullptr && index < 0) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "open camera: negative index");
+    quietVideoLogs();
     return cvb::guarded(error, "open camera", [&]() -> cvb_status {
         auto *video = new cvb_video();
         video->isCamera = true;

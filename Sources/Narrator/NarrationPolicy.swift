@@ -55,7 +55,8 @@ public struct NarrationPolicy: Sendable {
     ///
     /// The caption is a language model's guess from one frame; letting it say "green light"
     /// would bypass the tracker's confirmation (safety rule 1), so only the tracker speaks
-    /// about the signal. Captions are used in English only until the decoder writes Mandarin.
+    /// about the signal. A caption in another language than the policy's (written just before a
+    /// language change) is replaced by the facts.
     public mutating func describe(_ scene: TrackedScene) -> [Utterance] {
         let book = phrasebook
         guard !scene.isStale else {
@@ -68,7 +69,7 @@ public struct NarrationPolicy: Sendable {
             said[.light] = Said(message: message, time: scene.time)
         }
         let caption = scene.description.map(Self.removingSignalSentences) ?? ""
-        if config.language == .english, !caption.isEmpty {
+        if !caption.isEmpty, Self.isWritten(caption, in: config.language) {
             parts.append(caption)
         } else {
             if let crosswalk = scene.crosswalk, crosswalk.present, let offset = crosswalk.offset {
@@ -201,6 +202,13 @@ public struct NarrationPolicy: Sendable {
     private func utterance(_ message: Message, topic: UtteranceTopic, priority: UtterancePriority, interrupts: Bool) -> Utterance {
         Utterance(message: message, text: phrasebook.text(for: message), language: config.language,
                   priority: priority, topic: topic, interrupts: interrupts)
+    }
+
+    /// Whether `text` is in `language`, judged by its script: Mandarin has CJK ideographs, English
+    /// none.
+    static func isWritten(_ text: String, in language: Language) -> Bool {
+        let hasIdeographs = text.unicodeScalars.contains { (0x4E00...0x9FFF).contains($0.value) }
+        return language == .mandarin ? hasIdeographs : !hasIdeographs
     }
 
     /// The caption without any sentence that mentions the signal, walking, waiting or safety

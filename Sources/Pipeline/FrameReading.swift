@@ -59,7 +59,16 @@ public struct FrameReading: Sendable {
             offset: present ? Position(rawValue: c.positions[Self.argmax(crosswalkOffsetProbabilities)]) : nil,
             headingDegrees: present ? (Double(crosswalkHeadingDegrees) * 10).rounded() / 10 : nil,
             confidence: Self.rounded(present ? crosswalkProbability : 1 - crosswalkProbability))
-        var obstacles: [SceneFacts.Obstacle] = []
+        let obstacles = obstacleDetections(c).map {
+            SceneFacts.Obstacle(kind: $0.kind, position: $0.position, distance: $0.distance, confidence: Self.rounded(Float($0.confidence)))
+        }
+        return SceneFacts(time: time, light: light, crosswalk: crosswalk, obstacles: obstacles, description: description)
+    }
+
+    /// Every obstacle at or above the model's operating threshold, at the most likely distance
+    /// for its position.
+    func obstacleDetections(_ c: ModelConfiguration) -> [ObstacleDetection] {
+        var obstacles: [ObstacleDetection] = []
         let kinds = c.obstacleKinds.count, groups = c.distances.count
         for (p, positionName) in c.positions.enumerated() {
             guard let position = Position(rawValue: positionName) else { continue }
@@ -68,11 +77,11 @@ public struct FrameReading: Sendable {
             for (k, kind) in c.obstacleKinds.enumerated() {
                 let confidence = obstacleProbabilities[p * kinds + k]
                 if confidence >= c.thresholds.obstacle {
-                    obstacles.append(SceneFacts.Obstacle(kind: kind, position: position, distance: distance, confidence: Self.rounded(confidence)))
+                    obstacles.append(ObstacleDetection(kind: kind, position: position, distance: distance, confidence: Double(confidence)))
                 }
             }
         }
-        return SceneFacts(time: time, light: light, crosswalk: crosswalk, obstacles: obstacles, description: description)
+        return obstacles
     }
 
     /// Four decimals are plenty for a confidence and keep JSON output readable.

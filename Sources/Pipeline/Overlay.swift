@@ -35,10 +35,13 @@ public enum Overlay {
             }
             let radians = (crosswalk.headingDegrees ?? 0) * .pi / 180
             let length = Double(h) * 0.35
-            let end = (startX + Int(sin(radians) * length), h - 20 - Int(cos(radians) * length))
-            try canvas.drawArrow(from: (startX, h - 20), to: end, color: .yellow, thickness: max(2, Int(4 * scale)))
+            let baseY = h - Int(44 * scale)
+            let end = (startX + Int(sin(radians) * length), baseY - Int(cos(radians) * length))
+            try canvas.drawArrow(from: (startX, baseY), to: end, color: .yellow, thickness: max(2, Int(4 * scale)))
             let label = String(format: "crosswalk %@ %+.0f deg", (crosswalk.offset ?? .ahead).rawValue, crosswalk.headingDegrees ?? 0)
-            try canvas.drawLabel(label, at: (max(4, min(w - 200, startX - 80)), h - 28), scale: 0.5 * scale, color: .black, background: .yellow)
+            try canvas.drawLabel(
+                label, at: (max(4, min(w - Int(200 * scale), end.0 - Int(80 * scale))), max(Int(60 * scale), end.1 - Int(12 * scale))),
+                scale: 0.5 * scale, color: .black, background: .yellow)
         }
 
         var rowsUsed: [Position: Int] = [:]
@@ -59,7 +62,7 @@ public enum Overlay {
         if let description = facts.description, !description.isEmpty {
             let ascii = String(description.unicodeScalars.filter { $0.isASCII }.map(Character.init))
             if !ascii.trimmingCharacters(in: .whitespaces).isEmpty {
-                try canvas.drawLabel(ascii, at: (8, h - Int(50 * scale)), scale: 0.5 * scale, color: .white, background: .black)
+                try canvas.drawLabel(ascii, at: (8, h - Int(12 * scale)), scale: 0.5 * scale, color: .white, background: .black)
             }
         }
         return canvas

@@ -15,6 +15,23 @@ public struct SceneFacts: Sendable, Hashable, Codable {
         self.description = description
     }
 
+    /// The facts with times to the millisecond, confidences to four decimals and the heading to
+    /// a tenth of a degree: more digits are noise, and they make JSON output hard to read.
+    public func rounded() -> SceneFacts {
+        func round(_ value: Double, _ scale: Double) -> Double { (value * scale).rounded() / scale }
+        var copy = self
+        copy.time = round(time, 1_000)
+        copy.light?.confidence = round(light?.confidence ?? 0, 10_000)
+        copy.crosswalk?.confidence = round(crosswalk?.confidence ?? 0, 10_000)
+        copy.crosswalk?.headingDegrees = crosswalk?.headingDegrees.map { round($0, 10) }
+        copy.obstacles = obstacles.map {
+            var obstacle = $0
+            obstacle.confidence = round($0.confidence, 10_000)
+            return obstacle
+        }
+        return copy
+    }
+
     public struct Light: Sendable, Hashable, Codable {
         /// Absent when no light is in view (state `none`).
         public var kind: LightKind?

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Fusion
 import Imaging
 import Narrator
 import Pipeline
@@ -8,7 +9,7 @@ import Vision
 /// `listen describe`: what the model sees in images, one line (or one JSON object) per input.
 struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe the street in images: the light, the crosswalk and what is in the way.",
+        abstract: "Describe the street in images and videos: the light, the crosswalk and what is in the way.",
         discussion: """
             Each image goes through the shipped model (or --model): the perception heads give the \
             scene facts, the language decoder writes the description. Folders are searched \
@@ -16,13 +17,18 @@ struct Describe: ParsableCommand {
             on; the exit status is 1 if any failed.
 
             A still image is one frame: a green light in it is what the model saw, not a confirmed \
-            walk signal. The daemon and video narration confirm green over several frames.
+            walk signal. A video is narrated as a walk would be, through the same scene tracker \
+            and narration policy as the daemon: green is said only once confirmed over several \
+            frames, and a line is printed (and spoken) only when there is something to say. \
+            Its narration in --wav starts at the moment of the video it is about; --overlay \
+            writes an overlay video (MJPEG .avi) of the tracked facts.
 
             Examples:
               listen describe samples/
               listen describe --json samples/images/00_pedestrian_red_street.jpg
               listen describe --lang zh --overlay out/ samples/
               listen describe samples/ --wav narration.wav
+              listen describe walk.mp4 --rate 5 --wav walk.wav --overlay out/
             """
     )
 
@@ -46,8 +52,29 @@ struct Describe: ParsableCommand {
     @Flag(help: "Speak every description on the sound device (ALSA 'default').")
     var speak = false
 
+    @Option(help: ArgumentHelp("Videos: frames per second of video to narrate (default 10).", valueName: "fps"))
+    var rate: Double?
+
+    @Option(help: ArgumentHelp("Videos: narrate every N-th frame instead of a rate.", valueName: "n"))
+    var every: Int?
+
+    @Option(help: "Videos: what the walker is doing, which decides what is said: crossing, walking or describe.")
+    var mode: NarrationMode = .crossing
+
+    @Option(help: "Videos: how much is said unprompted: minimal, normal or verbose.")
+    var verbosity: Verbosity = .normal
+
     func validate() throws {
         guard Language(rawValue: lang) != nil else { throw ValidationError("--lang must be en or zh") }
+        if rate != nil, every != nil { throw ValidationError("give --rate or --every, not both") }
+        if let rate, !(rate > 0 && rate <= 120) { throw ValidationError("--rate must be between 0 and 120 frames a second") }
+        if let every, every < 1 { throw ValidationError("--every must be 1 or more") }
+    }
+
+    /// Which frames of a video are narrated.
+    var sampling: VideoNarration.Sampling {
+        if let every { return .everyNth(every) }
+        return .rate(rate ?? 10)
     }
 
     func run() throws {
@@ -69,8 +96,7 @@ struct Describe: ParsableCommand {
             printError("\(error)")
             throw ExitCode.failure
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.factsLines
         var failures = 0
         let inputs = Array(InputCollection(paths: paths))
         let progress = Progress(total: inputs.count, label: "describe")
@@ -83,8 +109,16 @@ struct Describe: ParsableCommand {
                 printError(problem.description)
                 continue
             case .success(.video(let video)):
-                failures += 1
-                printError("\(video): videos are narrated by `listen narrate`; describe takes images")
+                let narration = VideoNarration(
+                    path: video, model: model, sampling: sampling,
+                    narration: NarrationConfig(language: language, mode: mode, verbosity: verbosity),
+                    json: json, overlayFolder: overlay)
+                do {
+                    try narration.run(speech: speech, progress: progress)
+                } catch {
+                    failures += 1
+                    printError("\(error)")
+                }
                 continue
             case .success(.image(let image)):
                 path = image
@@ -100,9 +134,7 @@ struct Describe: ParsableCommand {
                 facts.description = description
                 try speech?.say(description)
                 if json {
-                    var line = String(decoding: try encoder.encode(DescribedFrame(file: path, facts: facts)), as: UTF8.self)
-                    line = line.replacingOccurrences(of: "\n", with: " ")
-                    progress.print(line)
+                    progress.print(try encoder.line(DescribedFrame(file: path, facts: facts)))
                 } else {
                     progress.print("\(path): \(description)")
                 }
@@ -129,16 +161,51 @@ struct Describe: ParsableCommand {
     }
 }
 
-/// One line of `describe --json`: the file and its facts, keys as in DESIGN.md.
+/// One line of `describe --json`: the file and its facts, keys as in DESIGN.md. For a video, one
+/// line per narration, with what was said and how urgent it was.
 struct DescribedFrame: Encodable {
     var file: String
     var facts: SceneFacts
+    var said: [Utterance] = []
 
     func encode(to encoder: any Encoder) throws {
         try facts.encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(file, forKey: .file)
+        if !said.isEmpty {
+            try container.encode(said.map { Said(text: $0.text, priority: "\($0.priority)", interrupts: $0.interrupts) }, forKey: .said)
+        }
     }
 
-    enum Key: String, CodingKey { case file }
+    struct Said: Encodable {
+        var text: String
+        var priority: String
+        var interrupts: Bool
+    }
+
+    enum Key: String, CodingKey { case file, said }
+}
+
+extension JSONEncoder {
+    /// Sorted keys, unescaped slashes: one readable JSON object per line.
+    static var factsLines: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    func line(_ value: some Encodable) throws -> String {
+        String(decoding: try encode(value), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+extension NarrationMode: ExpressibleByArgument {}
+
+extension Verbosity: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let match = Self.allCases.first(where: { "\($0)" == argument }) else { return nil }
+        self = match
+    }
+
+    public static var allValueStrings: [String] { allCases.map { "\($0)" } }
 }

@@ -101,6 +101,32 @@ public final class WAVFileSink: AudioSink {
 
     public func discard() {}
 
+    /// Seconds of audio written so far (0 before the first `begin`).
+    public var duration: Double {
+        state.withLock { state in
+            guard let format = state.format, format.sampleRate > 0 else { return 0 }
+            return Double(state.dataBytes / format.bytesPerFrame) / Double(format.sampleRate)
+        }
+    }
+
+    /// Appends silence so that the file lasts at least `seconds`: narration of a video is placed
+    /// at the moment of the video it speaks about. Needs `begin(format:)` first; does nothing
+    /// when the file is already that long.
+    public func extendWithSilence(to seconds: Double) throws(AudioSinkError) {
+        let (format, written) = state.withLock { ($0.format, $0.dataBytes) }
+        guard let format else { return }
+        let target = Int((seconds * Double(format.sampleRate)).rounded()) * format.channels
+        var missing = target - written / 2
+        let block = [Int16](repeating: 0, count: 4096)
+        try block.withUnsafeBufferPointer { (zeros) throws(AudioSinkError) in
+            while missing > 0 {
+                let count = min(missing, zeros.count)
+                try write(UnsafeBufferPointer(rebasing: zeros[0..<count]))
+                missing -= count
+            }
+        }
+    }
+
     /// Completes the header with the sizes and closes the file. Later writes fail with `closed`.
     public func close() throws(AudioSinkError) {
         try state.withLock { (state) throws(AudioSinkError) in

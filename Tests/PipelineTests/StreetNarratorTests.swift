@@ -1,0 +1,78 @@
+import Foundation
+import Fusion
+import Imaging
+import Narrator
+import Pipeline
+import Testing
+import Vision
+
+/// The glue between the model and the tracker, on the shipped model and the sample scenes.
+@Suite("StreetNarrator")
+struct StreetNarratorTests {
+    static func sample(_ name: String) throws -> Image {
+        try Image.decode(file: Programs.repository.appendingPathComponent("samples/images/\(name)").path)
+    }
+
+    @Test("The tracker's evidence is the heads' distribution, unchanged, and its per-frame facts agree")
+    func perceptionCarriesTheHeads() throws {
+        let model = try ParityTests.model()
+        let c = model.configuration
+        let stream = StreetModel.Stream(model)
+        try stream.preprocess(try Self.sample("05_vehicle_red.jpg"))
+        stream.perceive()
+        let reading = FrameReading(stream.heads, configuration: c)
+        let perception = reading.perception(time: 1.5, configuration: c)
+        #expect(perception.time == 1.5)
+        for (label, p) in zip(c.lightStates, reading.lightProbabilities) {
+            let frameClass = try #require(FrameLightClass(rawValue: label))
+            #expect(perception.light.state[frameClass] == Double(p))
+        }
+        #expect(perception.light.kind == .vehicle)
+        #expect(perception.crosswalk.presence == Double(reading.crosswalkProbability))
+        let facts = reading.facts(time: 1.5, configuration: c)
+        #expect(perception.obstacles.map(\.kind) == facts.obstacles.map(\.kind))
+        #expect(perception.light.position == facts.light?.position)
+    }
+
+    @Test("A green frame counts towards confirmation only at the model's own green threshold")
+    func trackerUsesTheModelsGreenThreshold() throws {
+        let model = try ParityTests.model()
+        let tuned = SceneTrackerConfig.tuned(for: model.configuration, frameRate: 2)
+        #expect(tuned.greenFrameProbability == max(SceneTrackerConfig().greenFrameProbability, Double(model.configuration.thresholds.green)))
+        #expect(tuned.freshness.maxAge == 0.75)
+        #expect(SceneTrackerConfig.tuned(for: model.configuration, frameRate: 30).freshness.maxAge == SceneTrackerConfig().freshness.maxAge)
+    }
+
+    @Test("Red is said on the first frame; a stalled camera makes the scene stale and is said at once")
+    func redThenStall() throws {
+        let narrator = StreetNarrator(model: try ParityTests.model())
+        let red = try Self.sample("00_pedestrian_red_street.jpg")
+        let first = try narrator.observe(red, at: 0)
+        #expect(first.scene.light?.status == .red)
+        #expect(first.utterances.first?.text == "Wait.")
+        for frame in 1...5 {
+            #expect(try narrator.observe(red, at: Double(frame) * 0.1).utterances.isEmpty)
+        }
+        let stalled = narrator.idle(at: 1.2)
+        #expect(stalled.scene.isStale && stalled.scene.light == nil)
+        #expect(stalled.utterances.map(\.message) == [.cameraBlocked])
+        #expect(stalled.utterances.first?.interrupts == true)
+        let described = narrator.describe(at: 1.2)
+        #expect(described.utterances.map(\.message) == [.cameraBlocked])
+    }
+
+    @Test("Describe now speaks the tracked light and the caption without its signal sentences, in the chosen language")
+    func describeNow() throws {
+        let narrator = StreetNarrator(model: try ParityTests.model())
+        let red = try Self.sample("10_crosswalk_right_with_light.jpg")
+        let times = [0.0, 0.1, 0.2, 0.3]
+        for time in times { _ = try narrator.observe(red, at: time) }
+        let english = narrator.describe(at: 0.3).utterances.map(\.text).joined(separator: " ")
+        #expect(english.hasPrefix("Wait."))
+        #expect(!english.contains("Walk"))
+        narrator.narration.language = .mandarin
+        _ = try narrator.observe(red, at: 0.4)
+        let mandarin = narrator.describe(at: 0.4).utterances.map(\.text).joined()
+        #expect(!mandarin.isEmpty && mandarin.unicodeScalars.contains { $0.value >= 0x4E00 })
+    }
+}
