@@ -33,6 +33,39 @@ struct EvaluateTests {
         #expect(accuracy >= 0.4)
     }
 
+    @Test("Scores agree with the Python evaluator (training/lttw/evaluate.py) on the same model and set")
+    func agreesWithPython() throws {
+        let set = try Self.sampleSet()
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyeval-\(UUID().uuidString)")
+        defer {
+            try? FileManager.default.removeItem(at: set)
+            try? FileManager.default.removeItem(at: out)
+        }
+        let python = Programs.repository.appendingPathComponent(".venv/bin/python").path
+        try #require(FileManager.default.isExecutableFile(atPath: python), "no .venv: run scripts/setup.sh first")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-m", "lttw.evaluate", "--model", "../models/default", "--set", set.path, "--out", out.path, "--captions", "no"]
+        process.currentDirectoryURL = Programs.repository.appendingPathComponent("training")
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0)
+        let reference = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [String: Any])
+
+        let run = try Programs.run("listen", ["eval", "--json", set.path])
+        #expect(run.status == 0, "\(run.errors)")
+        let swift = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+        for key in ["false_green_rate", "light_accuracy", "crosswalk_accuracy", "obstacle_recall", "obstacle_precision", "abstention_rate"] {
+            let expected = try #require(reference[key] as? Double, "Python has no \(key)")
+            let actual = try #require(swift[key] as? Double, "listen has no \(key)")
+            #expect(abs(actual - expected) < 1e-9, "\(key): listen \(actual), Python \(expected)")
+        }
+        #expect(swift["false_green_count"] as? Int == reference["false_green_count"] as? Int)
+    }
+
     @Test("--report writes a markdown report, metrics and pictures of the mistakes")
     func report() throws {
         let set = try Self.sampleSet()
