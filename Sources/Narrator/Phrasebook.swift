@@ -27,6 +27,8 @@ public struct Phrasebook: Sendable, Hashable {
 
     private func english(_ message: Message) -> String {
         switch message {
+        case .ready:
+            return "Ready."
         case .cameraBlocked:
             return "Camera blocked."
         case let .light(status, kind):
@@ -91,6 +93,8 @@ public struct Phrasebook: Sendable, Hashable {
 
     private func mandarin(_ message: Message) -> String {
         switch message {
+        case .ready:
+            return "准备好了。"
         case .cameraBlocked:
             return "摄像头被挡住。"
         case let .light(status, kind):

@@ -30,6 +30,8 @@ public enum UtteranceTopic: Sendable, Hashable {
 /// What is said, before it is put into words: the policy decides in messages and the phrasebook
 /// words them in the narration language, so both languages always say the same thing.
 public enum Message: Sendable, Hashable {
+    /// The daemon has started and is watching (said once at start, so the wearer knows).
+    case ready
     /// No fresh frame (safety rule 2: the light is not spoken about, the loss is).
     case cameraBlocked
     case light(LightStatus, LightKind)

@@ -13,15 +13,42 @@ public final class StreetNarrator {
     public let stream: StreetModel.Stream
     public private(set) var tracker: SceneTracker
     public private(set) var policy: NarrationPolicy
-    /// The newest frame's facts as the heads decided them alone (for debugging and overlays;
-    /// never spoken: only the tracker speaks about the light).
+    /// The newest frame's facts as the heads decided them alone, with the caption stripped of
+    /// signal sentences (for debugging; never spoken: only the tracker speaks about the light).
     public private(set) var lastFrameFacts: SceneFacts?
+
+    /// How long the newest frame's stages took, in seconds.
+    public struct StageTimes: Sendable, Hashable {
+        public var preprocess = 0.0
+        /// Encoder, heads, projector and the decoder's cross-attention keys and values.
+        public var perceive = 0.0
+        public var caption = 0.0
+        /// Scene tracker and narration policy.
+        public var narrate = 0.0
+        public var total: Double { preprocess + perceive + caption + narrate }
+    }
+
+    public private(set) var lastStageTimes = StageTimes()
 
     /// What one step produced: the scene as the tracker holds it and what to say now, most
     /// urgent first.
     public struct Moment: Sendable {
         public var scene: TrackedScene
         public var utterances: [Utterance]
+
+        public init(scene: TrackedScene, utterances: [Utterance]) {
+            self.scene = scene
+            self.utterances = utterances
+        }
+
+        /// The scene facts (DESIGN.md) to hand to other programs: the tracked light, crosswalk
+        /// and obstacles, and a description that states the light as the tracker holds it
+        /// followed by the caption (which carries no signal sentences).
+        public func facts(language: Language) -> SceneFacts {
+            var facts = scene.facts
+            facts.description = scene.isStale ? nil : StillDescription.compose(facts: facts, caption: scene.description ?? "", language: language)
+            return facts
+        }
     }
 
     /// `frameRate` is the rate frames will arrive at (nil: the tracker's default of about 10 a
@@ -41,14 +68,28 @@ public final class StreetNarrator {
 
     /// Runs one frame captured at `time` (seconds, capture clock; must increase).
     public func observe(_ image: Image, at time: Double) throws(ImagingError) -> Moment {
+        let clock = ContinuousClock()
+        let start = clock.now
         try stream.preprocess(image)
+        let preprocessed = clock.now
         stream.perceive()
-        let caption = stream.caption(policy.config.language)
+        let perceived = clock.now
+        // The decoder's sentences about the signal are dropped before anything else sees the
+        // caption: only the tracker may state the light (safety rule 1).
+        let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language))
+        let captioned = clock.now
         let reading = FrameReading(stream.heads, configuration: model.configuration)
         lastFrameFacts = reading.facts(time: time, configuration: model.configuration, description: caption)
-        let scene = tracker.update(reading.perception(time: time, configuration: model.configuration, description: caption))
-        return Moment(scene: scene, utterances: policy.narrate(scene))
+        let scene = tracker.update(reading.perception(
+            time: time, configuration: model.configuration, description: caption.isEmpty ? nil : caption))
+        let moment = Moment(scene: scene, utterances: policy.narrate(scene))
+        lastStageTimes = StageTimes(
+            preprocess: Self.seconds(preprocessed - start), perceive: Self.seconds(perceived - preprocessed),
+            caption: Self.seconds(captioned - perceived), narrate: Self.seconds(clock.now - captioned))
+        return moment
     }
+
+    static func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 
     /// The scene at `now` when no new frame came: once the newest frame is too old the scene is
     /// stale and the policy says the camera is blocked (safety rule 2).
@@ -61,5 +102,13 @@ public final class StreetNarrator {
     public func describe(at now: Double) -> Moment {
         let scene = tracker.scene(at: now)
         return Moment(scene: scene, utterances: policy.describe(scene))
+    }
+}
+
+extension Duration {
+    /// The duration as a number of seconds.
+    public var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }

@@ -1,17 +1,27 @@
 import ArgumentParser
 import Foundation
-import Imaging
+import Hummingbird
+import Kernels
+import Logging
+import Narrator
+import Pipeline
+import ServiceLifecycle
 
 @main
-struct AssistDaemon: ParsableCommand {
+struct AssistDaemon: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assistd",
         abstract: "The ListenToTheWorld daemon: watches the street through a camera and narrates it.",
         discussion: """
             assistd runs all day on the wearable. It reads frames from a camera, a video file or a \
-            folder of images at a steady rate, always working on the newest frame and dropping \
-            older ones, so nothing it reports is stale. When the camera disappears it says so and \
-            reconnects with backoff when it comes back. SIGTERM or SIGINT stop it cleanly.
+            folder of images, always working on the newest frame and dropping older ones, runs the \
+            model, tracks the scene over time and speaks: the signal (walk only once confirmed), \
+            the crosswalk and what is in the way. A frame too old is never spoken about; when the \
+            camera disappears it says so and reconnects with backoff when it comes back. SIGTERM or \
+            SIGINT stop it cleanly; SIGHUP reloads the config file.
+
+            Settings come from --config FILE (YAML; deploy/assistd.yaml documents every key and \
+            its default), then from the flags below, which win.
 
             Sources:
               --source 0                   camera index 0 (/dev/video0) through V4L2
@@ -19,45 +29,106 @@ struct AssistDaemon: ParsableCommand {
               --source walk.mp4 --loop     a video file, played at its own pace, looping
               --source frames/             a folder of images, in sorted order
 
+            Local API (loopback HTTP and/or a Unix socket, mode 0600): GET /status /facts /events \
+            /metrics; POST /pause /resume /describe /repeat /mode/M /verbosity/V /language/L.
+
             Examples:
-              assistd --source 0 --rate 5 --width 640 --height 480
-              assistd --source samples/ --rate 2 --max-frames 10
+              assistd --config /etc/assistd.yaml
+              assistd --source 0 --rate 5 --speech alsa
+              assistd --source walk.mp4 --loop --speech none --http 127.0.0.1:0
+              curl -s localhost:8377/status; curl -N localhost:8377/events
             """
     )
 
+    @Option(help: ArgumentHelp("YAML configuration file.", valueName: "file"))
+    var config: String?
+
     @Option(help: "Camera index, /dev/videoN, a video file or a folder of images.")
-    var source: String = "0"
+    var source: String?
 
     @Option(help: "Frames per second to analyse; the camera may deliver more, which are dropped.")
-    var rate: Double = 5
+    var rate: Double?
 
     @Option(help: "Requested camera width in pixels (0: the camera's default).")
-    var width: Int = 0
+    var width: Int?
 
     @Option(help: "Requested camera height in pixels (0: the camera's default).")
-    var height: Int = 0
+    var height: Int?
 
     @Flag(help: "Start a video file or folder again when it ends.")
     var loop = false
 
-    @Option(help: "Stop after this many frames (0: run until stopped).")
+    @Option(help: "Longest wait between camera reconnection attempts, in seconds.")
+    var maxBackoff: Double?
+
+    @Option(help: "Stop after analysing this many frames (0: run until stopped).")
     var maxFrames: Int = 0
 
-    @Option(help: "Longest wait between camera reconnection attempts, in seconds.")
-    var maxBackoff: Double = 5
+    @Option(help: ArgumentHelp("Model folder (default: the shipped model).", valueName: "dir"))
+    var model: String?
+
+    @Option(help: "Threads for the numeric kernels.")
+    var threads: Int?
+
+    @Option(help: "Narration language: en or zh.")
+    var lang: String?
+
+    @Option(help: "crossing, walking or describe.")
+    var mode: String?
+
+    @Option(help: "minimal, normal or verbose.")
+    var verbosity: String?
+
+    @Option(help: ArgumentHelp("Where speech goes: alsa, none or wav:PATH.", valueName: "output"))
+    var speech: String?
+
+    @Option(help: ArgumentHelp("HTTP API address, HOST:PORT (port 0: any free port; empty: off).", valueName: "address"))
+    var http: String?
+
+    @Option(help: ArgumentHelp("Unix domain socket for the API (mode 0600).", valueName: "path"))
+    var socket: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    @Flag(help: "Check the configuration, print it and exit.")
+    var checkConfig = false
 
     func validate() throws {
-        guard rate > 0, rate <= 120 else { throw ValidationError("--rate must be between 0 and 120 frames per second") }
-        guard width >= 0, height >= 0 else { throw ValidationError("--width and --height must not be negative") }
         guard maxFrames >= 0 else { throw ValidationError("--max-frames must not be negative") }
-        guard maxBackoff >= 0.1 else { throw ValidationError("--max-backoff must be at least 0.1 seconds") }
     }
 
-    func run() throws {
-        let stop = StopSignal()
-        let capture = CaptureLoop(
-            source: source, rate: rate, settings: CaptureSettings(width: width, height: height, fps: rate),
-            loop: loop, maxFrames: maxFrames, maxBackoff: maxBackoff, stop: stop)
-        try capture.run()
+    /// The flags that override the configuration file.
+    var overrides: ConfigurationOverrides {
+        ConfigurationOverrides(
+            source: source, rate: rate, width: width, height: height, loop: loop ? true : nil, maxBackoff: maxBackoff,
+            model: model, threads: threads, language: lang, mode: mode, verbosity: verbosity, speech: speech,
+            http: http, socket: socket, logLevel: logLevel)
+    }
+
+    func run() async throws {
+        let settings: DaemonConfiguration
+        do {
+            settings = try DaemonConfiguration.effective(file: config, overrides: overrides)
+        } catch {
+            FileHandle.standardError.write(Data("assistd: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if checkConfig {
+            print(settings.summary)
+            return
+        }
+        umask(0o077)
+        let level = Logger.Level(rawValue: settings.log.level) ?? .info
+        LoggingSystem.bootstrap { JournalLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "assistd")
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(settings: settings, maxFrames: maxFrames, configPath: config, overrides: overrides, logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(3)
+        }
+        try await daemon.run()
     }
 }

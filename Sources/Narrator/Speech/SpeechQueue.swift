@@ -7,7 +7,8 @@ public enum SpeechEvent: Sendable, Hashable {
     case finished(Utterance, SynthesisReport)
     /// Cut off by an interrupting utterance (or `interrupt()`) while being spoken.
     case interrupted(Utterance)
-    /// Removed from the queue by an interrupting utterance before it was spoken.
+    /// Removed from the queue by an interrupting utterance before it was spoken, or no longer
+    /// true when its turn came (see `SpeechQueue.init`'s `stillTrue`).
     case dropped(Utterance)
     case failed(Utterance, SpeechError)
     /// Mandarin characters without a pinyin reading (spoken through the voice's dictionary);
@@ -28,6 +29,7 @@ public final class SpeechQueue: Sendable {
     private let engine: ESpeakEngine
     private let sink: any AudioSink
     private let voices: VoiceSet
+    private let stillTrue: @Sendable (Utterance) -> Bool
     private let continuation: AsyncStream<SpeechEvent>.Continuation
     /// A serial queue of its own: synthesis blocks it (a sound device plays in real time), and
     /// it must not block Swift concurrency's few cooperative threads.
@@ -42,10 +44,17 @@ public final class SpeechQueue: Sendable {
         var closed = false
     }
 
-    public init(engine: ESpeakEngine, sink: any AudioSink, voices: VoiceSet = VoiceSet()) {
+    /// `stillTrue` is asked just before each utterance is spoken: an utterance that waited in
+    /// the queue while the world changed (a light state, once the scene went stale or the light
+    /// changed) is dropped instead of spoken (safety rule 2).
+    public init(
+        engine: ESpeakEngine, sink: any AudioSink, voices: VoiceSet = VoiceSet(),
+        stillTrue: @escaping @Sendable (Utterance) -> Bool = { _ in true }
+    ) {
         self.engine = engine
         self.sink = sink
         self.voices = voices
+        self.stillTrue = stillTrue
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
@@ -126,6 +135,10 @@ public final class SpeechQueue: Sendable {
                     continuation.finish()
                 }
                 return
+            }
+            guard stillTrue(next) else {
+                continuation.yield(.dropped(next))
+                continue
             }
             speak(next)
         }

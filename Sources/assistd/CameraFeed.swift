@@ -1,0 +1,197 @@
+import Foundation
+import Imaging
+import Logging
+import Synchronization
+
+/// The newest frame from the camera and when it was captured, on the daemon's clock.
+struct CapturedFrame: Sendable {
+    var image: Image
+    var capturedAt: Double
+    /// Increases by one per captured frame, so the worker can tell a new frame from one it has
+    /// already analysed.
+    var sequence: Int
+}
+
+/// Reads the camera on a thread of its own, as fast as it delivers (a video file at its own
+/// pace, a folder at the analysis rate), and keeps only the newest frame: the pipeline always
+/// works on the present and never on a queue of old frames. When the source fails or vanishes
+/// it reports the loss and reconnects with exponential backoff.
+final class CameraFeed: Sendable {
+    struct Settings: Sendable {
+        var source: String
+        var rate: Double
+        var capture: CaptureSettings
+        var loop: Bool
+        var maxBackoff: Double
+    }
+
+    private let settings: Settings
+    private let state: DaemonState
+    private let hub: EventHub
+    private let metrics: DaemonMetrics
+    private let logger: Logger
+    private let latest = Mutex<CapturedFrame?>(nil)
+    private let stopRequested = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+
+    init(settings: Settings, state: DaemonState, hub: EventHub, metrics: DaemonMetrics, logger: Logger) {
+        self.settings = settings
+        self.state = state
+        self.hub = hub
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func start() {
+        running.store(true, ordering: .releasing)
+        let thread = Thread { [self] in
+            run()
+            running.store(false, ordering: .releasing)
+        }
+        thread.name = "assistd.camera"
+        thread.start()
+    }
+
+    /// Asks the thread to release the camera and end; `isRunning` turns false once it has.
+    func stop() { stopRequested.store(true, ordering: .releasing) }
+
+    var isRunning: Bool { running.load(ordering: .acquiring) }
+
+    func newest() -> CapturedFrame? { latest.withLock { $0 } }
+
+    private var stopped: Bool { stopRequested.load(ordering: .acquiring) }
+
+    // MARK: - The capture thread
+
+    /// Why reading stopped.
+    private enum Interruption: Error {
+        case ended
+        case lost(String)
+    }
+
+    private func run() {
+        var backoff = 0.25
+        var sequence = 0
+        while !stopped {
+            do {
+                try capture(sequence: &sequence, onOpen: { backoff = 0.25 })
+                return
+            } catch {
+                switch error {
+                case .ended:
+                    if settings.loop, !stopped { continue }
+                    report(.ended, detail: "\(settings.source) ended")
+                    return
+                case .lost(let detail):
+                    report(.lost, detail: detail)
+                    logger.warning("camera lost, retrying", metadata: ["source": "\(settings.source)", "reason": "\(detail)", "retry_s": "\(backoff)"])
+                    wait(seconds: backoff)
+                    backoff = min(backoff * 2, settings.maxBackoff)
+                }
+            }
+        }
+    }
+
+    /// Opens the source and reads until it ends, fails or a stop is asked for (returns).
+    private func capture(sequence: inout Int, onOpen: () -> Void) throws(Interruption) {
+        var isFolder: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: settings.source, isDirectory: &isFolder)
+        if exists, isFolder.boolValue {
+            try captureFolder(sequence: &sequence, onOpen: onOpen)
+            return
+        }
+        let input = FrameInput(parsing: settings.source)
+        let source: FrameSource
+        do {
+            source = try FrameSource(input, settings: settings.capture)
+        } catch {
+            throw .lost("\(error)")
+        }
+        onOpen()
+        report(.running, detail: "\(input) \(source.width)×\(source.height)")
+        let interval = input.isCamera || source.fps <= 0 ? 0 : 1 / source.fps
+        while !stopped {
+            let started = state.now
+            if !input.isCamera, !FileManager.default.fileExists(atPath: settings.source) {
+                throw .lost("\(settings.source) was removed")
+            }
+            let frame: Frame
+            do {
+                frame = try source.next()
+            } catch {
+                if case .endOfStream = error { throw .ended }
+                throw .lost("\(error)")
+            }
+            publish(frame.image, sequence: &sequence)
+            if interval > 0 { wait(seconds: interval - (state.now - started)) }
+        }
+    }
+
+    private func captureFolder(sequence: inout Int, onOpen: () -> Void) throws(Interruption) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.source)) ?? []
+        let images = names.sorted().filter { ImageFormat(pathExtensionOf: $0) != nil }
+        guard !images.isEmpty else { throw .lost("\(settings.source): the folder holds no images") }
+        onOpen()
+        report(.running, detail: "\(settings.source): \(images.count) images")
+        for name in images {
+            guard !stopped else { return }
+            let started = state.now
+            let path = "\(settings.source)/\(name)"
+            guard FileManager.default.fileExists(atPath: settings.source) else { throw .lost("\(settings.source) was removed") }
+            do {
+                publish(try Image.decode(file: path), sequence: &sequence)
+            } catch {
+                logger.warning("skipping a frame that cannot be read", metadata: ["error": "\(error)"])
+            }
+            wait(seconds: 1 / settings.rate - (state.now - started))
+        }
+        throw .ended
+    }
+
+    private func publish(_ image: Image, sequence: inout Int) {
+        sequence += 1
+        let frame = CapturedFrame(image: image, capturedAt: state.now, sequence: sequence)
+        latest.withLock { $0 = frame }
+        state.update { $0.framesCaptured += 1 }
+        metrics.framesCaptured.increment()
+    }
+
+    private func report(_ camera: CameraState, detail: String) {
+        let now = state.now
+        let changed = state.update { snapshot -> Bool in
+            guard snapshot.camera != camera else { return false }
+            snapshot.camera = camera
+            snapshot.cameraDetail = detail
+            if camera == .lost {
+                snapshot.cameraLostAt = now
+                snapshot.cameraLosses += 1
+            } else if camera == .running {
+                snapshot.cameraLostAt = nil
+            }
+            return true
+        }
+        guard changed else { return }
+        if camera == .lost {
+            metrics.cameraLosses.increment()
+            // The frame from before the loss must not be analysed once the camera is back.
+            latest.withLock { $0 = nil }
+        }
+        metrics.cameraUp.record(camera == .running ? 1 : 0)
+        logger.notice("camera \(camera.rawValue)", metadata: ["detail": "\(detail)"])
+        hub.publish("camera", CameraEvent(state: camera, detail: detail, time: now))
+    }
+
+    /// Sleeps in short steps, so that a stop is honoured within 50 ms.
+    private func wait(seconds: Double) {
+        let end = state.now + seconds
+        while !stopped, state.now < end {
+            Thread.sleep(forTimeInterval: min(0.05, max(0, end - state.now)))
+        }
+    }
+}
+
+struct CameraEvent: Encodable {
+    var state: CameraState
+    var detail: String
+    var time: Double
+}

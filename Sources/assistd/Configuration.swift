@@ -1,0 +1,323 @@
+import Foundation
+import Narrator
+import Yams
+
+/// Everything assistd can be told, with the defaults a wearer at a crossing needs. Read from a
+/// YAML file (`deploy/assistd.yaml` documents every key), then overridden by command-line flags.
+/// `validated()` refuses impossible values with the key and the reason.
+struct DaemonConfiguration: Equatable, Sendable {
+    var camera = Camera()
+    var model = Model()
+    var narration = Narration()
+    var speech = Speech()
+    var api = API()
+    var log = Log()
+
+    struct Camera: Equatable, Sendable {
+        /// A camera index, /dev/videoN, a video file or a folder of images.
+        var source = "0"
+        /// Frames analysed per second; the camera may deliver more, which are dropped.
+        var rate = 5.0
+        var width = 0
+        var height = 0
+        /// Start a video file or a folder again when it ends.
+        var loop = false
+        /// The longest wait between reconnection attempts, in seconds.
+        var maxBackoff = 5.0
+    }
+
+    struct Model: Equatable, Sendable {
+        /// A model folder; empty for the shipped default.
+        var folder = ""
+        var threads = 2
+    }
+
+    struct Narration: Equatable, Sendable {
+        var language = "en"
+        var mode = "crossing"
+        var verbosity = "normal"
+        var directions = "relative"
+    }
+
+    struct Speech: Equatable, Sendable {
+        /// `alsa` (the sound device), `none` (synthesise and discard: for tests and for an
+        /// integrator that only reads the API) or `wav:PATH`.
+        var output = "alsa"
+        /// The ALSA device for `alsa`.
+        var device = "default"
+    }
+
+    struct API: Equatable, Sendable {
+        /// HOST:PORT for HTTP; empty turns it off. Port 0 picks a free port (logged at start).
+        var http = "127.0.0.1:8377"
+        /// A Unix domain socket path (created with mode 0600); empty turns it off.
+        var socket = ""
+        /// HTTP on a non-loopback address must be asked for explicitly: the API controls what
+        /// a blind person hears.
+        var allowPublic = false
+    }
+
+    struct Log: Equatable, Sendable {
+        /// trace, debug, info, notice, warning, error or critical.
+        var level = "info"
+    }
+
+    init() {}
+
+    /// The keys of each section, as written in the file.
+    static let schema: [String: [String]] = [
+        "camera": ["source", "rate", "width", "height", "loop", "max_backoff"],
+        "model": ["folder", "threads"],
+        "narration": ["language", "mode", "verbosity", "directions"],
+        "speech": ["output", "device"],
+        "api": ["http", "socket", "allow_public"],
+        "log": ["level"],
+    ]
+
+    /// Reads `path` over the defaults: missing sections and keys keep their defaults; unknown
+    /// keys and wrong types are refused with the file, the key and what was expected (a typo
+    /// in a key would otherwise be silently ignored).
+    static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw .unreadable(path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file")
+        }
+        let tree: Any?
+        do {
+            tree = try Yams.load(yaml: text)
+        } catch {
+            throw .invalid(path, problem: "not valid YAML: \(error)")
+        }
+        var configuration = DaemonConfiguration()
+        guard let tree else { return configuration }
+        guard let root = tree as? [String: Any] else {
+            throw .invalid(path, problem: "expected sections (camera:, model:, narration:, speech:, api:, log:)")
+        }
+        do {
+            try configuration.apply(root)
+        } catch {
+            throw .invalid(path, problem: error.description)
+        }
+        return configuration
+    }
+
+    /// Sets every key present in `root` (the parsed YAML).
+    mutating func apply(_ root: [String: Any]) throws(ConfigurationError) {
+        for (name, value) in root {
+            guard let keys = Self.schema[name] else { throw .unknownKey(name, allowed: Self.schema.keys.sorted()) }
+            guard let section = value as? [String: Any] else {
+                if value is NSNull { continue }
+                throw .badValue(name, "must be a section of key: value lines")
+            }
+            for key in section.keys where !keys.contains(key) {
+                throw .unknownKey("\(name).\(key)", allowed: keys)
+            }
+            let reader = SectionReader(name: name, values: section)
+            switch name {
+            case "camera":
+                camera.source = try reader.text("source") ?? camera.source
+                camera.rate = try reader.number("rate") ?? camera.rate
+                camera.width = try reader.whole("width") ?? camera.width
+                camera.height = try reader.whole("height") ?? camera.height
+                camera.loop = try reader.flag("loop") ?? camera.loop
+                camera.maxBackoff = try reader.number("max_backoff") ?? camera.maxBackoff
+            case "model":
+                model.folder = try reader.text("folder") ?? model.folder
+                model.threads = try reader.whole("threads") ?? model.threads
+            case "narration":
+                narration.language = try reader.text("language") ?? narration.language
+                narration.mode = try reader.text("mode") ?? narration.mode
+                narration.verbosity = try reader.text("verbosity") ?? narration.verbosity
+                narration.directions = try reader.text("directions") ?? narration.directions
+            case "speech":
+                speech.output = try reader.text("output") ?? speech.output
+                speech.device = try reader.text("device") ?? speech.device
+            case "api":
+                api.http = try reader.text("http") ?? api.http
+                api.socket = try reader.text("socket") ?? api.socket
+                api.allowPublic = try reader.flag("allow_public") ?? api.allowPublic
+            default:
+                log.level = try reader.text("level") ?? log.level
+            }
+        }
+    }
+
+    /// The configuration if every value is usable.
+    func validated() throws(ConfigurationError) -> DaemonConfiguration {
+        func check(_ ok: Bool, _ key: String, _ problem: String) throws(ConfigurationError) {
+            if !ok { throw .badValue(key, problem) }
+        }
+        try check(!camera.source.isEmpty, "camera.source", "must name a camera, a video file or a folder")
+        try check(camera.rate > 0 && camera.rate <= 120, "camera.rate", "must be between 0 and 120 frames per second")
+        try check(camera.width >= 0 && camera.height >= 0, "camera.width/height", "must not be negative")
+        try check(camera.maxBackoff >= 0.1, "camera.max_backoff", "must be at least 0.1 seconds")
+        try check(model.threads >= 1 && model.threads <= 64, "model.threads", "must be between 1 and 64")
+        try check(Language(rawValue: narration.language) != nil, "narration.language", "must be en or zh")
+        try check(NarrationMode(rawValue: narration.mode) != nil, "narration.mode", "must be crossing, walking or describe")
+        try check(Verbosity(name: narration.verbosity) != nil, "narration.verbosity", "must be minimal, normal or verbose")
+        try check(DirectionStyle(rawValue: narration.directions) != nil, "narration.directions", "must be relative or clockFace")
+        try check(SpeechOutputKind(parsing: speech.output) != nil, "speech.output", "must be alsa, none or wav:PATH")
+        try check(!api.http.isEmpty || !api.socket.isEmpty, "api", "needs http or socket (or both)")
+        if !api.http.isEmpty {
+            guard let (host, port) = Self.hostAndPort(api.http) else {
+                throw .badValue("api.http", "must be HOST:PORT, e.g. 127.0.0.1:8377")
+            }
+            try check((0...65535).contains(port), "api.http", "port must be 0–65535")
+            try check(api.allowPublic || ["127.0.0.1", "localhost", "::1"].contains(host), "api.http",
+                      "\(host) is not a loopback address; set api.allow_public: true to serve other machines")
+        }
+        try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(log.level), "log.level",
+                  "must be trace, debug, info, notice, warning, error or critical")
+        return self
+    }
+
+    var narrationConfig: NarrationConfig {
+        NarrationConfig(
+            language: Language(rawValue: narration.language) ?? .english,
+            mode: NarrationMode(rawValue: narration.mode) ?? .crossing,
+            verbosity: Verbosity(name: narration.verbosity) ?? .normal,
+            directions: DirectionStyle(rawValue: narration.directions) ?? .relative)
+    }
+
+    static func hostAndPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}
+
+/// Typed reads of one section's values, with messages that name the key.
+struct SectionReader {
+    var name: String
+    var values: [String: Any]
+
+    func text(_ key: String) throws(ConfigurationError) -> String? {
+        guard let value = values[key], !(value is NSNull) else { return nil }
+        if let text = value as? String { return text }
+        if let number = value as? Int { return String(number) }
+        throw .badValue("\(name).\(key)", "must be text")
+    }
+
+    func number(_ key: String) throws(ConfigurationError) -> Double? {
+        guard let value = values[key], !(value is NSNull) else { return nil }
+        if let number = value as? Double { return number }
+        if let number = value as? Int { return Double(number) }
+        throw .badValue("\(name).\(key)", "must be a number")
+    }
+
+    func whole(_ key: String) throws(ConfigurationError) -> Int? {
+        guard let value = values[key], !(value is NSNull) else { return nil }
+        if let number = value as? Int { return number }
+        throw .badValue("\(name).\(key)", "must be a whole number")
+    }
+
+    func flag(_ key: String) throws(ConfigurationError) -> Bool? {
+        guard let value = values[key], !(value is NSNull) else { return nil }
+        if let flag = value as? Bool { return flag }
+        throw .badValue("\(name).\(key)", "must be true or false")
+    }
+}
+
+extension Verbosity {
+    init?(name: String) {
+        guard let match = Self.allCases.first(where: { "\($0)" == name }) else { return nil }
+        self = match
+    }
+}
+
+/// A configuration that cannot be used, with the file or key and what to change.
+enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    case unreadable(String, reason: String)
+    case invalid(String, problem: String)
+    case unknownKey(String, allowed: [String])
+    case badValue(String, String)
+
+    var description: String {
+        switch self {
+        case .unreadable(let path, let reason): "\(path): \(reason)"
+        case .invalid(let path, let problem): "\(path): \(problem)"
+        case .unknownKey(let key, let allowed): "unknown key '\(key)' (expected one of: \(allowed.joined(separator: ", ")))"
+        case .badValue(let key, let problem): "\(key) \(problem)"
+        }
+    }
+}
+
+/// Command-line values that win over the configuration file (nil: not given).
+struct ConfigurationOverrides: Sendable {
+    var source: String?
+    var rate: Double?
+    var width: Int?
+    var height: Int?
+    var loop: Bool?
+    var maxBackoff: Double?
+    var model: String?
+    var threads: Int?
+    var language: String?
+    var mode: String?
+    var verbosity: String?
+    var speech: String?
+    var http: String?
+    var socket: String?
+    var logLevel: String?
+
+    func apply(to c: inout DaemonConfiguration) {
+        if let source { c.camera.source = source }
+        if let rate { c.camera.rate = rate }
+        if let width { c.camera.width = width }
+        if let height { c.camera.height = height }
+        if let loop { c.camera.loop = loop }
+        if let maxBackoff { c.camera.maxBackoff = maxBackoff }
+        if let model { c.model.folder = model }
+        if let threads { c.model.threads = threads }
+        if let language { c.narration.language = language }
+        if let mode { c.narration.mode = mode }
+        if let verbosity { c.narration.verbosity = verbosity }
+        if let speech { c.speech.output = speech }
+        if let http { c.api.http = http }
+        if let socket { c.api.socket = socket }
+        if let logLevel { c.log.level = logLevel }
+    }
+}
+
+extension DaemonConfiguration {
+    /// The file's settings (or the defaults) with the flags on top, validated.
+    static func effective(file: String?, overrides: ConfigurationOverrides) throws(ConfigurationError) -> DaemonConfiguration {
+        var configuration = DaemonConfiguration()
+        if let file { configuration = try load(path: file) }
+        overrides.apply(to: &configuration)
+        return try configuration.validated()
+    }
+
+    /// The settings as YAML, for --check-config and the start-up log.
+    var summary: String {
+        """
+        camera:
+          source: "\(camera.source)"
+          rate: \(camera.rate)
+          width: \(camera.width)
+          height: \(camera.height)
+          loop: \(camera.loop)
+          max_backoff: \(camera.maxBackoff)
+        model:
+          folder: "\(model.folder)"
+          threads: \(model.threads)
+        narration:
+          language: \(narration.language)
+          mode: \(narration.mode)
+          verbosity: \(narration.verbosity)
+          directions: \(narration.directions)
+        speech:
+          output: "\(speech.output)"
+          device: "\(speech.device)"
+        api:
+          http: "\(api.http)"
+          socket: "\(api.socket)"
+          allow_public: \(api.allowPublic)
+        log:
+          level: \(log.level)
+        """
+    }
+}

@@ -1,0 +1,142 @@
+import Dispatch
+import Foundation
+import Hummingbird
+import Kernels
+import Logging
+import Narrator
+import NIOCore
+import Pipeline
+import ServiceLifecycle
+
+/// The daemon put together: model, camera feed, narration worker, speech, the local API and the
+/// service group that starts and stops them.
+struct Daemon {
+    let settings: DaemonConfiguration
+    let logger: Logger
+    let state: DaemonState
+    let hub: EventHub
+    let metrics: DaemonMetrics
+    let feed: CameraFeed
+    let worker: NarrationWorker
+    let speech: SpeechQueue
+    let api: ControlAPI
+    let configPath: String?
+    let overrides: ConfigurationOverrides
+
+    init(settings: DaemonConfiguration, maxFrames: Int, configPath: String?, overrides: ConfigurationOverrides, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        self.configPath = configPath
+        self.overrides = overrides
+        KernelThreads.set(settings.model.threads)
+        let folder = settings.model.folder.isEmpty ? StreetModel.defaultFolder : URL(fileURLWithPath: settings.model.folder)
+        let model = try StreetModel.load(folder: folder)
+        logger.info("model loaded", metadata: ["folder": "\(folder.path)", "parameters": "\(model.configuration.params ?? 0)"])
+
+        let narrator = StreetNarrator(model: model, narration: settings.narrationConfig, frameRate: settings.camera.rate)
+        state = DaemonState(narration: settings.narrationConfig)
+        hub = EventHub()
+        metrics = DaemonMetrics(registry: DaemonMetrics.bootstrap())
+        let truth = SpokenTruth(state: state, maxFrameAge: narrator.tracker.config.freshness.maxAge)
+        let output = SpeechOutput.sink(SpeechOutputKind(parsing: settings.speech.output) ?? .none, device: settings.speech.device, logger: logger)
+        speech = SpeechQueue(engine: try ESpeakEngine(), sink: output.sink, stillTrue: truth.isStillTrue)
+        feed = CameraFeed(
+            settings: .init(
+                source: settings.camera.source, rate: settings.camera.rate,
+                capture: .init(width: settings.camera.width, height: settings.camera.height, fps: settings.camera.rate),
+                loop: settings.camera.loop, maxBackoff: settings.camera.maxBackoff),
+            state: state, hub: hub, metrics: metrics, logger: logger)
+        worker = NarrationWorker(
+            narrator: narrator, feed: feed, truth: truth, speech: speech, state: state, hub: hub, metrics: metrics,
+            logger: logger, rate: settings.camera.rate, maxFrames: maxFrames)
+        api = ControlAPI(
+            state: state, hub: hub, worker: worker, metrics: metrics,
+            info: .init(model: folder.path, modelParameters: model.configuration.params, source: settings.camera.source,
+                        rate: settings.camera.rate, speech: output.status))
+    }
+
+    func run() async throws {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        for address in bindAddresses() {
+            let application = Application(
+                router: api.router(),
+                configuration: .init(address: address.bind, serverName: "assistd"),
+                onServerRunning: { [logger] channel in
+                    if let path = address.socketPath {
+                        chmod(path, 0o600)
+                        logger.notice("api listening", metadata: ["socket": "\(path)"])
+                    } else {
+                        let port = channel.localAddress?.port ?? 0
+                        logger.notice("api listening", metadata: ["address": "\(address.host):\(port)"])
+                    }
+                },
+                logger: logger)
+            services.append(.init(service: application, successTerminationBehavior: .gracefullyShutdownGroup,
+                                  failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        // Last in the list, so it is the first to be shut down: the event streams end before
+        // the servers wait for open requests.
+        services.append(.init(
+            service: PipelineService(feed: feed, worker: worker, speech: speech, state: state, hub: hub, logger: logger),
+            successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(configuration: .init(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let reload = watchForReload()
+        defer { reload.cancel() }
+        logger.notice("started", metadata: ["source": "\(settings.camera.source)", "rate": "\(settings.camera.rate)"])
+        try await group.run()
+    }
+
+    struct Address {
+        var bind: BindAddress
+        var host: String
+        var socketPath: String?
+    }
+
+    private func bindAddresses() -> [Address] {
+        var addresses: [Address] = []
+        if let (host, port) = DaemonConfiguration.hostAndPort(settings.api.http), !settings.api.http.isEmpty {
+            addresses.append(Address(bind: .hostname(host, port: port), host: host))
+        }
+        if !settings.api.socket.isEmpty {
+            var info = stat()
+            if lstat(settings.api.socket, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK {
+                unlink(settings.api.socket)
+            }
+            addresses.append(Address(bind: .unixDomainSocket(path: settings.api.socket), host: "unix", socketPath: settings.api.socket))
+        }
+        return addresses
+    }
+
+    /// SIGHUP reloads the configuration file: narration settings apply at once; a change to the
+    /// camera, model, speech or API is logged as needing a restart. An invalid file is refused
+    /// and the running settings stay.
+    private func watchForReload() -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        let (configPath, overrides, running, worker, logger) = (configPath, overrides, settings, worker, logger)
+        source.setEventHandler {
+            let next: DaemonConfiguration
+            do {
+                next = try DaemonConfiguration.effective(file: configPath, overrides: overrides)
+            } catch {
+                logger.error("reload refused; keeping the running settings", metadata: ["error": "\(error)"])
+                return
+            }
+            Task {
+                _ = await worker.perform(.narration(next.narrationConfig))
+                var restartNeeded: [String] = []
+                if next.camera != running.camera { restartNeeded.append("camera") }
+                if next.model != running.model { restartNeeded.append("model") }
+                if next.speech != running.speech { restartNeeded.append("speech") }
+                if next.api != running.api { restartNeeded.append("api") }
+                logger.notice("configuration reloaded", metadata: [
+                    "file": "\(configPath ?? "(none)")",
+                    "needs_restart": "\(restartNeeded.isEmpty ? "nothing" : restartNeeded.joined(separator: ","))",
+                ])
+            }
+        }
+        source.resume()
+        return source
+    }
+}

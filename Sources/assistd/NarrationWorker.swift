@@ -1,0 +1,302 @@
+import Foundation
+import Fusion
+import Logging
+import Narrator
+import Pipeline
+import Synchronization
+import Vision
+
+/// What the API can ask of the pipeline.
+enum DaemonCommand: Sendable {
+    case pause
+    case resume
+    case mode(NarrationMode)
+    case verbosity(Verbosity)
+    case language(Language)
+    /// All narration settings at once (a configuration reload).
+    case narration(NarrationConfig)
+    case describeNow
+    case repeatLast
+}
+
+/// Runs the model, the tracker and the policy on the newest frame at the analysis rate, on a
+/// thread of its own, and hands what to say to the speech queue and the event stream.
+///
+/// Frames are never queued: each tick takes the newest captured frame, and a frame older than
+/// the tracker's freshness limit is not analysed at all (a stalled camera or a lagging pipeline
+/// never produces a light state, safety rule 2); the scene then turns stale and the policy says
+/// the camera is blocked.
+final class NarrationWorker: Sendable {
+    private struct PendingCommand: Sendable {
+        var command: DaemonCommand
+        var reply: CheckedContinuation<[Utterance], Never>
+    }
+
+    /// Only the worker thread touches the narrator (it holds the model's per-stream buffers).
+    private final class ThreadOwned: @unchecked Sendable {
+        let narrator: StreetNarrator
+        init(_ narrator: StreetNarrator) { self.narrator = narrator }
+    }
+
+    private let owned: ThreadOwned
+    private let feed: CameraFeed
+    private let truth: SpokenTruth
+    private let speech: SpeechQueue
+    private let state: DaemonState
+    private let hub: EventHub
+    private let metrics: DaemonMetrics
+    private let logger: Logger
+    private let rate: Double
+    private let maxFrames: Int
+    private let commands = Mutex<[PendingCommand]>([])
+    private let stopRequested = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+
+    init(
+        narrator: StreetNarrator, feed: CameraFeed, truth: SpokenTruth, speech: SpeechQueue, state: DaemonState, hub: EventHub,
+        metrics: DaemonMetrics, logger: Logger, rate: Double, maxFrames: Int
+    ) {
+        owned = ThreadOwned(narrator)
+        self.feed = feed
+        self.truth = truth
+        self.speech = speech
+        self.state = state
+        self.hub = hub
+        self.metrics = metrics
+        self.logger = logger
+        self.rate = rate
+        self.maxFrames = maxFrames
+    }
+
+    /// How old a frame may be when it is analysed.
+    private var maxFrameAge: Double { truth.maxFrameAge }
+
+    func start() {
+        running.store(true, ordering: .releasing)
+        let thread = Thread { [self] in
+            run()
+            running.store(false, ordering: .releasing)
+        }
+        thread.name = "assistd.narration"
+        thread.start()
+    }
+
+    func stop() { stopRequested.store(true, ordering: .releasing) }
+
+    var isRunning: Bool { running.load(ordering: .acquiring) }
+
+    /// Queues a command for the worker thread and returns what it said in answer (describe and
+    /// repeat speak; the others say nothing).
+    func perform(_ command: DaemonCommand) async -> [Utterance] {
+        await withCheckedContinuation { reply in
+            let accepted = commands.withLock { pending -> Bool in
+                guard !stopRequested.load(ordering: .acquiring) else { return false }
+                pending.append(PendingCommand(command: command, reply: reply))
+                return true
+            }
+            if !accepted { reply.resume(returning: []) }
+        }
+    }
+
+    // MARK: - The worker thread
+
+    private var stopped: Bool { stopRequested.load(ordering: .acquiring) }
+
+    /// While the camera is still being opened for the first time, "camera blocked" waits this
+    /// long (seconds since start): a camera takes a moment to deliver its first frame.
+    static let startGrace = 3.0
+
+    private func run() {
+        let narrator = owned.narrator
+        var lastSequence = 0
+        var analysed = 0
+        say([Utterance(message: .ready, text: Phrasebook(language: narrator.narration.language).text(for: .ready),
+                       language: narrator.narration.language, priority: .info, topic: .camera, interrupts: false)])
+        state.update { $0.activity = .running }
+        while !stopped {
+            let tickStart = state.now
+            handleCommands(narrator)
+            if state.read().activity == .paused {
+                wait(until: tickStart + 1 / rate)
+                continue
+            }
+            let moment: StreetNarrator.Moment
+            if let frame = feed.newest(), frame.sequence != lastSequence {
+                lastSequence = frame.sequence
+                let now = state.now
+                if now - frame.capturedAt > maxFrameAge {
+                    metrics.staleFrames.increment()
+                    moment = narrator.idle(at: now)
+                } else {
+                    do {
+                        moment = try narrator.observe(frame.image, at: frame.capturedAt)
+                        analysed += 1
+                        record(narrator.lastStageTimes, at: state.now)
+                    } catch {
+                        logger.warning("frame could not be analysed", metadata: ["error": "\(error)"])
+                        moment = narrator.idle(at: state.now)
+                    }
+                }
+            } else {
+                moment = narrator.idle(at: state.now)
+            }
+            state.update { $0.scene = moment.scene }
+            hub.publish("facts", FactsEvent(moment, language: narrator.narration.language, now: state.now))
+            let waitingForFirstFrame = moment.scene.frameTime == nil && state.read().camera == .starting && state.now < Self.startGrace
+            if !waitingForFirstFrame { say(moment.utterances) }
+            if maxFrames > 0, analysed >= maxFrames {
+                logger.notice("analysed the requested number of frames", metadata: ["frames": "\(analysed)"])
+                break
+            }
+            wait(until: tickStart + 1 / rate)
+        }
+        let leftover = commands.withLock { pending -> [PendingCommand] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        for command in leftover { command.reply.resume(returning: []) }
+    }
+
+    private func record(_ times: StreetNarrator.StageTimes, at now: Double) {
+        let captured = state.update { snapshot -> Int in
+            snapshot.framesAnalysed += 1
+            snapshot.lastFrameAt = now
+            snapshot.stages.record(times)
+            snapshot.analysedTimes.append(now)
+            if snapshot.analysedTimes.count > 256 { snapshot.analysedTimes.removeFirst(snapshot.analysedTimes.count - 256) }
+            snapshot.framesDropped = max(0, snapshot.framesCaptured - snapshot.framesAnalysed)
+            return snapshot.framesCaptured
+        }
+        _ = captured
+        metrics.framesAnalysed.increment()
+        let values = [times.preprocess, times.perceive, times.caption, times.narrate, times.total]
+        for (stage, value) in zip(StageWindow.stages, values) {
+            metrics.stageSeconds[stage]?.recordNanoseconds(Int64(value * 1e9))
+        }
+    }
+
+    private func say(_ utterances: [Utterance]) {
+        guard !utterances.isEmpty else { return }
+        let now = state.now
+        speech.enqueue(utterances)
+        state.update { snapshot in
+            snapshot.lastSaid = utterances.first
+            snapshot.lastSaidAt = now
+        }
+        for utterance in utterances {
+            metrics.utterances.increment()
+            logger.info("say", metadata: ["text": "\(utterance.text)", "priority": "\(utterance.priority)"])
+            hub.publish("utterance", UtteranceEvent(utterance, time: now))
+        }
+    }
+
+    private func handleCommands(_ narrator: StreetNarrator) {
+        let pending = commands.withLock { pending -> [PendingCommand] in
+            defer { pending.removeAll() }
+            return pending
+        }
+        for item in pending {
+            var said: [Utterance] = []
+            switch item.command {
+            case .pause:
+                speech.interrupt()
+                state.update { $0.activity = .paused }
+            case .resume:
+                state.update { $0.activity = .running }
+            case .mode(let mode):
+                narrator.narration.mode = mode
+            case .verbosity(let verbosity):
+                narrator.narration.verbosity = verbosity
+            case .language(let language):
+                narrator.narration.language = language
+            case .narration(let settings):
+                narrator.narration = settings
+            case .describeNow:
+                said = narrator.describe(at: state.now).utterances
+            case .repeatLast:
+                said = repeatLast(narrator)
+            }
+            let narration = narrator.narration
+            state.update { $0.narration = narration }
+            logger.info("command", metadata: ["command": "\(item.command)"])
+            say(said)
+            item.reply.resume(returning: said)
+        }
+    }
+
+    /// The last utterance again if it still holds; otherwise what holds now about the same
+    /// thing (a light state is never repeated from an old scene).
+    private func repeatLast(_ narrator: StreetNarrator) -> [Utterance] {
+        guard let last = state.read().lastSaid else { return [] }
+        if truth.isStillTrue(last) { return [last] }
+        return Array(narrator.describe(at: state.now).utterances.prefix(1))
+    }
+
+    private func wait(until end: Double) {
+        while !stopped, state.now < end {
+            Thread.sleep(forTimeInterval: min(0.02, max(0, end - state.now)))
+        }
+    }
+}
+
+/// Decides whether something queued for speech still holds when its turn comes.
+struct SpokenTruth: Sendable {
+    let state: DaemonState
+    /// How old a frame may be when it is analysed or its facts spoken (the tracker's limit).
+    let maxFrameAge: Double
+
+    /// A light state only while the scene is fresh and the tracker still holds that state;
+    /// "camera blocked" only while it still is; anything else (obstacles, descriptions) as is.
+    func isStillTrue(_ utterance: Utterance) -> Bool {
+        let snapshot = state.read()
+        let now = state.now
+        let fresh = snapshot.lastFrameAt.map { now - $0 <= maxFrameAge } ?? false
+        switch utterance.message {
+        case .light(let status, _):
+            guard fresh, let scene = snapshot.scene, !scene.isStale, let light = scene.light else { return false }
+            return light.status == status
+        case .cameraBlocked:
+            return !fresh
+        default:
+            return true
+        }
+    }
+}
+
+/// The tracked scene as the event stream and `/facts` carry it.
+struct FactsEvent: Encodable {
+    var facts: SceneFacts
+    var stale: Bool
+    var lightStatus: String?
+    var frameAge: Double?
+
+    init(_ moment: StreetNarrator.Moment, language: Language, now: Double) {
+        let scene = moment.scene
+        facts = moment.facts(language: language).rounded()
+        stale = scene.isStale
+        lightStatus = scene.light?.status.rawValue
+        frameAge = scene.frameTime.map { ((now - $0) * 1000).rounded() / 1000 }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case facts, stale
+        case lightStatus = "light_status"
+        case frameAge = "frame_age_s"
+    }
+}
+
+struct UtteranceEvent: Encodable {
+    var text: String
+    var language: String
+    var priority: String
+    var interrupts: Bool
+    var time: Double
+
+    init(_ utterance: Utterance, time: Double) {
+        text = utterance.text
+        language = utterance.language.rawValue
+        priority = "\(utterance.priority)"
+        interrupts = utterance.interrupts
+        self.time = (time * 1000).rounded() / 1000
+    }
+}
