@@ -62,6 +62,14 @@ struct AssistdTests {
         #expect(run.output.contains("source: \"walk.mp4\"") && run.output.contains("rate: 6.0") && run.output.contains("language: zh"))
     }
 
+    @Test("deploy/assistd.yaml documents exactly the defaults")
+    func documentedDefaults() throws {
+        let documented = try Programs.run("assistd", ["--config", "deploy/assistd.yaml", "--check-config"])
+        let defaults = try Programs.run("assistd", ["--check-config"])
+        #expect(documented.status == 0 && defaults.status == 0, "\(documented.errors)")
+        #expect(documented.output == defaults.output)
+    }
+
     @Test("Waits for a missing camera, reports it, and exits 0 within a second of SIGTERM")
     func sigtermWhileWaitingForCamera() throws {
         let folder = try Self.folder()
