@@ -32,7 +32,7 @@ struct ControlAPI: Sendable {
         assistd local API
           GET  /status              state, fps, per-stage latency, camera, model, narration
           GET  /facts               the tracked scene facts (DESIGN.md schema) and whether they are stale
-          GET  /events              server-sent events: facts, utterance, camera
+          GET  /events              server-sent events: facts, utterance, speech, camera
           GET  /metrics             Prometheus text format
           POST /pause  /resume      stop and restart narration (pause also stops speech at once)
           POST /mode/{crossing|walking|describe}

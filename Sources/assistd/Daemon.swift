@@ -83,6 +83,15 @@ struct Daemon {
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let reload = watchForReload()
         defer { reload.cancel() }
+        let speechEvents = Task { [speech, hub, metrics, state, logger] in
+            for await event in speech.events {
+                let report = SpeechReport(event, time: state.now)
+                if report.kind == "dropped" { metrics.utterancesDropped.increment() }
+                if report.kind == "failed" { logger.error("speech failed", metadata: ["text": "\(report.text)", "error": "\(report.detail ?? "")"]) }
+                hub.publish("speech", report)
+            }
+        }
+        defer { speechEvents.cancel() }
         logger.notice("started", metadata: ["source": "\(settings.camera.source)", "rate": "\(settings.camera.rate)"])
         try await group.run()
     }
@@ -138,5 +147,26 @@ struct Daemon {
         }
         source.resume()
         return source
+    }
+}
+
+/// What happened to an utterance in the speech queue, for the event stream (a haptic device can
+/// follow what is being said).
+struct SpeechReport: Encodable {
+    var kind: String
+    var text: String
+    var detail: String?
+    var time: Double
+
+    init(_ event: SpeechEvent, time: Double) {
+        self.time = (time * 1000).rounded() / 1000
+        switch event {
+        case .started(let utterance): (kind, text) = ("started", utterance.text)
+        case .finished(let utterance, _): (kind, text) = ("finished", utterance.text)
+        case .interrupted(let utterance): (kind, text) = ("interrupted", utterance.text)
+        case .dropped(let utterance): (kind, text) = ("dropped", utterance.text)
+        case .failed(let utterance, let error): (kind, text, detail) = ("failed", utterance.text, "\(error)")
+        case .missingPinyin(let utterance, let characters): (kind, text, detail) = ("missing_pinyin", utterance.text, String(characters))
+        }
     }
 }

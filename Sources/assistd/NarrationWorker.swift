@@ -158,17 +158,18 @@ final class NarrationWorker: Sendable {
     }
 
     private func record(_ times: StreetNarrator.StageTimes, at now: Double) {
-        let captured = state.update { snapshot -> Int in
+        let newlyDropped = state.update { snapshot -> Int in
             snapshot.framesAnalysed += 1
             snapshot.lastFrameAt = now
             snapshot.stages.record(times)
             snapshot.analysedTimes.append(now)
             if snapshot.analysedTimes.count > 256 { snapshot.analysedTimes.removeFirst(snapshot.analysedTimes.count - 256) }
-            snapshot.framesDropped = max(0, snapshot.framesCaptured - snapshot.framesAnalysed)
-            return snapshot.framesCaptured
+            let dropped = max(0, snapshot.framesCaptured - snapshot.framesAnalysed)
+            defer { snapshot.framesDropped = dropped }
+            return max(0, dropped - snapshot.framesDropped)
         }
-        _ = captured
         metrics.framesAnalysed.increment()
+        if newlyDropped > 0 { metrics.framesDropped.increment(by: Int64(newlyDropped)) }
         let values = [times.preprocess, times.perceive, times.caption, times.narrate, times.total]
         for (stage, value) in zip(StageWindow.stages, values) {
             metrics.stageSeconds[stage]?.recordNanoseconds(Int64(value * 1e9))

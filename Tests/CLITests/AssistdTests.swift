@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Synchronization
 import Testing
 
 @Suite("assistd", .serialized)
@@ -130,8 +131,21 @@ struct AssistdTests {
         }
         #expect(try daemon.api.post("/mode/jogging").status == 400)
         _ = try daemon.wait { ($0["frames_analysed"] as? Int ?? 0) > analysed + 2 }
+        let listened = Mutex<[(name: String, data: String)]>([])
+        let listener = Thread { [api = daemon.api!] in
+            let events = (try? api.events(for: 2.5)) ?? []
+            listened.withLock { $0 = events }
+        }
+        listener.start()
+        Thread.sleep(forTimeInterval: 0.4)
         let described = try #require(try daemon.api.post("/describe").json?["said"] as? [[String: Any]])
         #expect(!described.isEmpty && described.allSatisfy { $0["language"] as? String == "zh" })
+        Thread.sleep(forTimeInterval: 2.4)
+        let heard = listened.withLock { $0 }
+        let text = try #require(described.first?["text"] as? String)
+        #expect(heard.contains { $0.name == "utterance" && $0.data.contains(text) }, "no utterance event for the description")
+        #expect(heard.contains { $0.name == "speech" && $0.data.contains("\"started\"") && $0.data.contains(text) })
+        #expect(heard.contains { $0.name == "speech" && $0.data.contains("\"finished\"") && $0.data.contains(text) })
         let repeated = try #require(try daemon.api.post("/repeat").json?["said"] as? [[String: Any]])
         #expect(repeated.count == 1)
 
@@ -140,6 +154,9 @@ struct AssistdTests {
         for name in ["assistd_frames_analysed_total", "assistd_camera_up", "assistd_stage_seconds", "assistd_utterances_total"] {
             #expect(metrics.body.contains(name), "metrics lack \(name)")
         }
+        // A 10 fps video analysed at 5 fps: about every other frame is dropped, never queued.
+        let dropped = metrics.body.firstMatch(of: /assistd_frames_dropped_total (\d+)/).flatMap { Int($0.1) } ?? 0
+        #expect(dropped > 0)
 
         var info = stat()
         #expect(lstat(socket, &info) == 0 && info.st_mode & 0o777 == 0o600, "socket mode \(String(info.st_mode & 0o777, radix: 8))")
