@@ -31,8 +31,7 @@ final class CameraFeed: Sendable {
     private let metrics: DaemonMetrics
     private let logger: Logger
     private let latest = Mutex<CapturedFrame?>(nil)
-    private let stopRequested = Atomic<Bool>(false)
-    private let running = Atomic<Bool>(false)
+    private let thread = DaemonThread(name: "assistd.camera")
 
     init(settings: Settings, state: DaemonState, hub: EventHub, metrics: DaemonMetrics, logger: Logger) {
         self.settings = settings
@@ -42,24 +41,16 @@ final class CameraFeed: Sendable {
         self.logger = logger
     }
 
-    func start() {
-        running.store(true, ordering: .releasing)
-        let thread = Thread { [self] in
-            run()
-            running.store(false, ordering: .releasing)
-        }
-        thread.name = "assistd.camera"
-        thread.start()
-    }
+    func start() { thread.start { [self] in run() } }
 
     /// Asks the thread to release the camera and end; `isRunning` turns false once it has.
-    func stop() { stopRequested.store(true, ordering: .releasing) }
+    func stop() { thread.stop() }
 
-    var isRunning: Bool { running.load(ordering: .acquiring) }
+    var isRunning: Bool { thread.isRunning }
 
     func newest() -> CapturedFrame? { latest.withLock { $0 } }
 
-    private var stopped: Bool { stopRequested.load(ordering: .acquiring) }
+    private var stopped: Bool { thread.isStopRequested }
 
     // MARK: - The capture thread
 

@@ -49,8 +49,7 @@ final class NarrationWorker: Sendable {
     private let rate: Double
     private let maxFrames: Int
     private let commands = Mutex<[PendingCommand]>([])
-    private let stopRequested = Atomic<Bool>(false)
-    private let running = Atomic<Bool>(false)
+    private let thread = DaemonThread(name: "assistd.narration")
 
     init(
         narrator: StreetNarrator, feed: CameraFeed, truth: SpokenTruth, speech: SpeechQueue, state: DaemonState, hub: EventHub,
@@ -71,26 +70,18 @@ final class NarrationWorker: Sendable {
     /// How old a frame may be when it is analysed.
     private var maxFrameAge: Double { truth.maxFrameAge }
 
-    func start() {
-        running.store(true, ordering: .releasing)
-        let thread = Thread { [self] in
-            run()
-            running.store(false, ordering: .releasing)
-        }
-        thread.name = "assistd.narration"
-        thread.start()
-    }
+    func start() { thread.start { [self] in run() } }
 
-    func stop() { stopRequested.store(true, ordering: .releasing) }
+    func stop() { thread.stop() }
 
-    var isRunning: Bool { running.load(ordering: .acquiring) }
+    var isRunning: Bool { thread.isRunning }
 
     /// Queues a command for the worker thread and returns what it said in answer (describe and
     /// repeat speak; the others say nothing).
     func perform(_ command: DaemonCommand) async -> [Utterance] {
         await withCheckedContinuation { reply in
             let accepted = commands.withLock { pending -> Bool in
-                guard !stopRequested.load(ordering: .acquiring) else { return false }
+                guard !thread.isStopRequested else { return false }
                 pending.append(PendingCommand(command: command, reply: reply))
                 return true
             }
@@ -100,7 +91,7 @@ final class NarrationWorker: Sendable {
 
     // MARK: - The worker thread
 
-    private var stopped: Bool { stopRequested.load(ordering: .acquiring) }
+    private var stopped: Bool { thread.isStopRequested }
 
     /// While the camera is still being opened for the first time, "camera blocked" waits this
     /// long (seconds since start): a camera takes a moment to deliver its first frame.
