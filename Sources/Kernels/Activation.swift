@@ -59,7 +59,7 @@ public enum GELU: Sendable, Equatable {
     /// calling libm's `erff` per value would dominate the encoder's MLP time.
     @inline(__always)
     static func erf<V: SIMD>(_ input: V) -> V where V.Scalar == Float {
-        let x = pointwiseMin(pointwiseMax(input, V(repeating: -4)), V(repeating: 4))
+        let x = SmallProducts.clamp(input, V(repeating: -4), V(repeating: 4))
         let x2 = x * x
         var p = V(repeating: -2.72614225801306e-10)
         p = p * x2 + V(repeating: 2.77068142495902e-08)

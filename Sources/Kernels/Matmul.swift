@@ -115,6 +115,20 @@ enum SmallProducts {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
     }
 
+    /// Lane-wise maximum. The standard library's `pointwiseMax` is a generic lane-by-lane loop
+    /// that stays an out-of-line call; a compare and select compiles to a few vector instructions.
+    @inline(__always)
+    static func maximum<W: SIMD>(_ a: W, _ b: W) -> W where W.Scalar: FloatingPoint {
+        a.replacing(with: b, where: a .< b)
+    }
+
+    /// `x` clamped lane-wise to `[low, high]`.
+    @inline(__always)
+    static func clamp<W: SIMD>(_ x: W, _ low: W, _ high: W) -> W where W.Scalar: FloatingPoint {
+        let raised = x.replacing(with: low, where: x .< low)
+        return raised.replacing(with: high, where: high .< raised)
+    }
+
     @inline(__always)
     static func finish(_ sum: Float, _ c: UnsafeMutablePointer<Float>, alpha: Float, beta: Float) {
         c.pointee = beta == 0 ? alpha * sum : alpha * sum + beta * c.pointee
