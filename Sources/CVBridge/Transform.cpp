@@ -3,7 +3,10 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <cstring>
 
 namespace {
 
@@ -77,9 +80,186 @@ extern "C" cvb_status cvb_convert_color(const cvb_view *src, const cvb_view *dst
     });
 }
 
+struct cvb_scratch {
+    std::vector<uchar> resized;
+    std::vector<cvb::AreaTab> tables;
+    std::vector<int> offsets;
+    std::vector<float> rows;
+};
+
+extern "C" cvb_scratch *cvb_scratch_create(int32_t input_size, int32_t max_side) {
+    auto *scratch = new (std::nothrow) cvb_scratch();
+    if (scratch == nullptr) return nullptr;
+    try {
+        const size_t size = size_t(std::max(input_size, 1)), side = size_t(std::max(max_side, 1));
+        scratch->resized.resize(size * size * 3);
+        scratch->rows.resize(size * 3 * 2);
+        scratch->tables.resize(side * 4);
+        // Whole-number shrink factors: one offset per source pixel of a block.
+        const size_t factor = side / size + 1;
+        scratch->offsets.resize(factor * factor);
+    } catch (...) {
+        delete scratch;
+        return nullptr;
+    }
+    return scratch;
+}
+
+extern "C" void cvb_scratch_free(cvb_scratch *scratch) { delete scratch; }
+
+namespace {
+
+template <typename T>
+T *reserve(std::vector<T> &buffer, size_t count) {
+    if (buffer.size() < count) buffer.resize(count);
+    return buffer.data();
+}
+
+/// OpenCV's saturate_cast<uchar>(float): round half to even (cvRound), then clamp.
+inline uchar saturateByte(float value) {
+    const long rounded = std::lrint(value);
+    return static_cast<uchar>(rounded < 0 ? 0 : (rounded > 255 ? 255 : rounded));
+}
+
+/// computeResizeAreaTab from OpenCV 4.6's imgproc/src/resize.cpp: for each output column (or
+/// row), the source columns it covers and the fraction of each.
+int areaTable(int ssize, int dsize, int cn, double scale, cvb::AreaTab *tab) {
+    int k = 0;
+    for (int dx = 0; dx < dsize; dx++) {
+        const double fsx1 = dx * scale;
+        const double fsx2 = fsx1 + scale;
+        const double cellWidth = std::min(scale, ssize - fsx1);
+        int sx1 = static_cast<int>(std::ceil(fsx1)), sx2 = static_cast<int>(std::floor(fsx2));
+        sx2 = std::min(sx2, ssize - 1);
+        sx1 = std::min(sx1, sx2);
+        if (sx1 - fsx1 > 1e-3) {
+            tab[k].di = dx * cn;
+            tab[k].si = (sx1 - 1) * cn;
+            tab[k++].alpha = static_cast<float>((sx1 - fsx1) / cellWidth);
+        }
+        for (int sx = sx1; sx < sx2; sx++) {
+            tab[k].di = dx * cn;
+            tab[k].si = sx * cn;
+            tab[k++].alpha = static_cast<float>(1.0 / cellWidth);
+        }
+        if (fsx2 - sx2 > 1e-3) {
+            tab[k].di = dx * cn;
+            tab[k].si = sx2 * cn;
+            tab[k++].alpha = static_cast<float>(std::min(std::min(fsx2 - sx2, 1.), cellWidth) / cellWidth);
+        }
+    }
+    return k;
+}
+
+/// INTER_AREA when both scales are whole numbers (resizeAreaFast_ with ResizeAreaFastVec): the
+/// mean of each block. 2×2 blocks of 1, 3 or 4 channels take OpenCV's vector path, (sum + 2) >> 2;
+/// other blocks take its scalar path, sum · (1 / area) rounded.
+void areaWhole(const cv::Mat &in, uchar *out, int dw, int dh, int sx, int sy, int *offsets) {
+    const int cn = in.channels();
+    const size_t step = in.step;
+    const int area = sx * sy;
+    const float scale = 1.f / static_cast<float>(area);
+    const int rowValues = dw * cn;
+    if (sx == 2 && sy == 2 && (cn == 1 || cn == 3 || cn == 4)) {
+        for (int dy = 0; dy < dh; dy++) {
+            const uchar *s0 = in.ptr<uchar>(2 * dy), *s1 = s0 + step;
+            uchar *d = out + size_t(dy) * rowValues;
+            for (int dx = 0; dx < rowValues; dx += cn) {
+                const int index = dx * 2;
+                for (int c = 0; c < cn; c++) {
+                    d[dx + c] = static_cast<uchar>((s0[index + c] + s0[index + cn + c] + s1[index + c] + s1[index + cn + c] + 2) >> 2);
+                }
+            }
+        }
+        return;
+    }
+    for (int y = 0, k = 0; y < sy; y++)
+        for (int x = 0; x < sx; x++) offsets[k++] = static_cast<int>(y * step + x * cn);
+    for (int dy = 0; dy < dh; dy++) {
+        const uchar *row = in.ptr<uchar>(dy * sy);
+        uchar *d = out + size_t(dy) * rowValues;
+        for (int dx = 0; dx < rowValues; dx++) {
+            const int j = dx / cn, c = dx % cn;
+            const uchar *s = row + j * sx * cn + c;
+            int sum = 0;
+            int k = 0;
+            for (; k <= area - 4; k += 4) sum += s[offsets[k]] + s[offsets[k + 1]] + s[offsets[k + 2]] + s[offsets[k + 3]];
+            for (; k < area; k++) sum += s[offsets[k]];
+            d[dx] = saturateByte(static_cast<float>(sum) * scale);
+        }
+    }
+}
+
+/// INTER_AREA otherwise (resizeArea_ with ResizeArea_Invoker): each source row is spread over
+/// the output columns with the column table's weights, and the rows are summed with the row
+/// table's weights, in float32, in OpenCV's order.
+void areaFractional(const cv::Mat &in, uchar *out, int dw, int dh, double scaleX, double scaleY, cvb_scratch &scratch) {
+    const int cn = in.channels();
+    const int sw = in.cols, sh = in.rows;
+    cvb::AreaTab *xtab = reserve(scratch.tables, size_t(sw + sh) * 2);
+    cvb::AreaTab *ytab = xtab + sw * 2;
+    const int xsize = areaTable(sw, dw, cn, scaleX, xtab);
+    const int ysize = areaTable(sh, dh, 1, scaleY, ytab);
+    const int rowValues = dw * cn;
+    float *buf = reserve(scratch.rows, size_t(rowValues) * 2);
+    float *sum = buf + rowValues;
+    for (int dx = 0; dx < rowValues; dx++) sum[dx] = 0.f;
+    int previous = ytab[0].di;
+    for (int j = 0; j < ysize; j++) {
+        const float beta = ytab[j].alpha;
+        const int dy = ytab[j].di;
+        const uchar *s = in.ptr<uchar>(ytab[j].si);
+        for (int dx = 0; dx < rowValues; dx++) buf[dx] = 0.f;
+        if (cn == 1) {
+            for (int k = 0; k < xsize; k++) buf[xtab[k].di] += s[xtab[k].si] * xtab[k].alpha;
+        } else {
+            for (int k = 0; k < xsize; k++) {
+                const int sxn = xtab[k].si, dxn = xtab[k].di;
+                const float alpha = xtab[k].alpha;
+                for (int c = 0; c < cn; c++) buf[dxn + c] = buf[dxn + c] + s[sxn + c] * alpha;
+            }
+        }
+        if (dy != previous) {
+            uchar *d = out + size_t(previous) * rowValues;
+            for (int dx = 0; dx < rowValues; dx++) {
+                d[dx] = saturateByte(sum[dx]);
+                sum[dx] = beta * buf[dx];
+            }
+            previous = dy;
+        } else {
+            for (int dx = 0; dx < rowValues; dx++) sum[dx] += beta * buf[dx];
+        }
+    }
+    uchar *d = out + size_t(previous) * rowValues;
+    for (int dx = 0; dx < rowValues; dx++) d[dx] = saturateByte(sum[dx]);
+}
+
+/// cv::resize's choice of INTER_AREA code path, from the same doubles; false when OpenCV would
+/// not take a shrinking area path (then the caller uses cv::resize itself).
+bool resizeAreaExact(const cv::Mat &in, uchar *out, int dw, int dh, cvb_scratch &scratch) {
+    const int sw = in.cols, sh = in.rows;
+    if (sw == dw && sh == dh) {
+        for (int y = 0; y < sh; y++) std::memcpy(out + size_t(y) * dw * in.channels(), in.ptr<uchar>(y), size_t(dw) * in.channels());
+        return true;
+    }
+    const double scaleX = 1. / (static_cast<double>(dw) / sw), scaleY = 1. / (static_cast<double>(dh) / sh);
+    if (!(scaleX >= 1 && scaleY >= 1)) return false;
+    const int wholeX = static_cast<int>(std::lrint(scaleX)), wholeY = static_cast<int>(std::lrint(scaleY));
+    const bool whole = std::abs(scaleX - wholeX) < DBL_EPSILON && std::abs(scaleY - wholeY) < DBL_EPSILON;
+    if (whole) {
+        areaWhole(in, out, dw, dh, wholeX, wholeY, reserve(scratch.offsets, size_t(wholeX) * wholeY));
+    } else {
+        if (in.channels() > 4) return false;
+        areaFractional(in, out, dw, dh, scaleX, scaleY, scratch);
+    }
+    return true;
+}
+
+}  // namespace
+
 extern "C" cvb_status cvb_preprocess(const cvb_view *src, int32_t size, cvb_interpolation interpolation,
                                      const float *mean, const float *std, float *out, size_t out_count,
-                                     cvb_error *error) {
+                                     cvb_scratch *scratch, cvb_error *error) {
     cv::Mat in;
     if (!cvb::matFromView(src, in)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "preprocess: bad source image");
     if (size <= 0 || mean == nullptr || std == nullptr || out == nullptr) {
@@ -95,9 +275,16 @@ extern "C" cvb_status cvb_preprocess(const cvb_view *src, int32_t size, cvb_inte
         if (!(std[c] > 0.0f)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "preprocess: std[%d] is not positive", c);
     }
     return cvb::guarded(error, "preprocess", [&]() -> cvb_status {
-        // Reused per thread so that steady-state preprocessing does not allocate.
-        thread_local cv::Mat resized;
-        cv::resize(in, resized, cv::Size(size, size), 0, 0, interpolationFlag(interpolation));
+        cvb_scratch local;
+        cvb_scratch &memory = scratch != nullptr ? *scratch : local;
+        cv::Mat resized(size, size, CV_8UC(channels), reserve(memory.resized, plane * size_t(channels)));
+        const bool exact = scratch != nullptr && interpolation == CVB_INTERP_AREA &&
+                           resizeAreaExact(in, resized.data, size, size, memory);
+        if (!exact) {
+            const uchar *before = resized.data;
+            cv::resize(in, resized, cv::Size(size, size), 0, 0, interpolationFlag(interpolation));
+            if (resized.data != before) return cvb::fail(error, CVB_ERR_INTERNAL, "preprocess: OpenCV reallocated the target");
+        }
         // Same float32 operations, in the same order, as numpy: (u8 / 255 - mean) / std.
         for (int c = 0; c < channels; ++c) {
             const float m = mean[c];
