@@ -117,14 +117,15 @@ enum SmallProducts {
 
     /// Lane-wise maximum. The standard library's `pointwiseMax` is a generic lane-by-lane loop
     /// that stays an out-of-line call; a compare and select compiles to a few vector instructions.
+    /// Concrete on purpose: in generic code `.<` resolves to the protocol's lane loop too.
     @inline(__always)
-    static func maximum<W: SIMD>(_ a: W, _ b: W) -> W where W.Scalar: FloatingPoint {
+    static func maximum(_ a: V, _ b: V) -> V {
         a.replacing(with: b, where: a .< b)
     }
 
     /// `x` clamped lane-wise to `[low, high]`.
     @inline(__always)
-    static func clamp<W: SIMD>(_ x: W, _ low: W, _ high: W) -> W where W.Scalar: FloatingPoint {
+    static func clamp(_ x: V, _ low: V, _ high: V) -> V {
         let raised = x.replacing(with: low, where: x .< low)
         return raised.replacing(with: high, where: high .< raised)
     }
