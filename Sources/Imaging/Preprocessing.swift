@@ -54,6 +54,42 @@ public struct Preprocessing: Sendable, Hashable {
         }
     }
 
+    /// Whether `write(_:into:rows:scratch:)` can do this image in row ranges, one per thread:
+    /// when the bridge's own area resize does it (a shrinking or same-size `.area` resize).
+    public func splitsByRows(_ image: Image) -> Bool {
+        guard inputSize > 0, image.channels == mean.count else { return false }
+        return image.withView { view in cvb_preprocess_splits(view, Int32(inputSize), interpolation.bridged) == 1 }
+    }
+
+    /// Writes the output rows `rows` (of `inputSize`, every channel) of the tensor for `image`, as
+    /// `write(_:into:scratch:)` would: for several threads sharing one image, each with its own
+    /// scratch. Only when `splitsByRows(image)`.
+    public func write(
+        _ image: Image, into output: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, scratch: PreprocessingScratch
+    ) throws(ImagingError) {
+        guard inputSize > 0, mean.count == std.count, !mean.isEmpty else {
+            throw .invalidArgument("preprocessing needs a positive size and one mean and std per channel")
+        }
+        guard image.channels == mean.count else {
+            throw .invalidArgument("preprocessing expects \(mean.count)-channel images, got \(image.channels)")
+        }
+        guard output.count >= tensorCount, let base = output.baseAddress else {
+            throw .invalidArgument("preprocessing output holds \(output.count) floats, needs \(tensorCount)")
+        }
+        let memory = scratch.handle
+        try image.withView { view throws(ImagingError) in
+            try mean.withUnsafeBufferPointer { mean throws(ImagingError) in
+                try std.withUnsafeBufferPointer { std throws(ImagingError) in
+                    try Bridge.call("preprocess") {
+                        cvb_preprocess_rows(
+                            view, Int32(inputSize), interpolation.bridged, mean.baseAddress, std.baseAddress,
+                            base, output.count, Int32(rows.lowerBound), Int32(rows.upperBound), memory, $0)
+                    }
+                }
+            }
+        }
+    }
+
     /// The tensor for `image` as a new array (CHW).
     public func tensor(from image: Image) throws(ImagingError) -> [Float] {
         var tensor = [Float](repeating: 0, count: tensorCount)

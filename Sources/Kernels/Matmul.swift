@@ -87,13 +87,20 @@ public enum Matmul {
         _ x: MatrixRef, weight: MatrixRef, bias: UnsafeBufferPointer<Float>?,
         into y: MutableMatrixRef, accumulate: Bool = false, path: Path? = nil
     ) {
-        if let bias {
-            precondition(bias.count == weight.rows, "Matmul.linear: bias has \(bias.count) values for \(weight.rows) outputs")
+        guard let bias, let b = bias.baseAddress else {
+            multiplyTransposed(x, weight, into: y, alpha: 1, beta: accumulate ? 1 : 0, path: path)
+            return
         }
-        multiplyTransposed(x, weight, into: y, alpha: 1, beta: accumulate ? 1 : 0, path: path)
-        if let bias, let b = bias.baseAddress {
+        precondition(bias.count == weight.rows, "Matmul.linear: bias has \(bias.count) values for \(weight.rows) outputs")
+        precondition(y.columns == weight.rows, "Matmul.linear: y has \(y.columns) columns for \(weight.rows) outputs")
+        // The bias goes in first and the product is accumulated onto it, as PyTorch's addmm does:
+        // one pass over y fewer than zeroing it, multiplying, then adding the bias.
+        if accumulate {
             Elementwise.addRowVector(b, to: y)
+        } else {
+            for r in 0..<y.rows { y.row(r).update(from: b, count: y.columns) }
         }
+        multiplyTransposed(x, weight, into: y, alpha: 1, beta: 1, path: path)
     }
 }
 

@@ -51,7 +51,9 @@ public final class StreetModel: Sendable {
         /// more beams than the stream was made for.
         public private(set) var decoder: CaptionDecoder.State
         let preprocessing: Preprocessing
-        let preprocessingScratch: PreprocessingScratch
+        /// One per kernel lane: preprocessing splits the output rows across the lanes.
+        let preprocessingScratch: [PreprocessingScratch]
+        let preprocessingErrors: UnsafeMutableBufferPointer<ImagingError?>
 
         /// A stream whose decoder holds `beamWidth` beams' KV caches from the start, so beam
         /// search up to that width allocates nothing per frame.
@@ -59,7 +61,9 @@ public final class StreetModel: Sendable {
             let c = model.configuration
             self.model = model
             preprocessing = c.imagePreprocessing
-            preprocessingScratch = PreprocessingScratch(inputSize: c.architecture.imageSize)
+            preprocessingScratch = (0..<Parallel.lanes).map { _ in PreprocessingScratch(inputSize: c.architecture.imageSize) }
+            preprocessingErrors = .allocate(capacity: preprocessingScratch.count)
+            preprocessingErrors.initialize(repeating: nil)
             input = Tensor(shape: [3, c.architecture.imageSize, c.architecture.imageSize])
             encoder = PatchEncoder.State(c.architecture)
             heads = PerceptionHeads.State(c)
@@ -67,9 +71,46 @@ public final class StreetModel: Sendable {
             decoder = CaptionDecoder.State(c.architecture, beamCapacity: max(1, beamWidth))
         }
 
-        /// Preprocesses `image` exactly as training did, into `input`.
+        deinit {
+            preprocessingErrors.deinitialize()
+            preprocessingErrors.deallocate()
+        }
+
+        /// Preprocesses `image` exactly as training did, into `input`: in row ranges across the
+        /// kernel lanes when the resize allows it.
         public func preprocess(_ image: Image) throws(ImagingError) {
-            try preprocessing.write(image, into: input.storage, scratch: preprocessingScratch)
+            guard Parallel.lanes > 1, Parallel.lanes <= preprocessingScratch.count, preprocessing.splitsByRows(image) else {
+                try preprocessing.write(image, into: input.storage, scratch: preprocessingScratch[0])
+                return
+            }
+            Parallel.run(PreprocessingWork(stream: self, image: image))
+            for lane in preprocessingErrors.indices {
+                if let error = preprocessingErrors[lane] {
+                    for other in preprocessingErrors.indices { preprocessingErrors[other] = nil }
+                    throw error
+                }
+            }
+        }
+
+        private struct PreprocessingWork: ParallelWork {
+            let stream: Stream
+            let image: Image
+
+            func run(_ lane: Lane) {
+                let size = stream.preprocessing.inputSize
+                let scratches = stream.preprocessingScratch
+                // More lanes than scratches (the lanes were changed after the stream was made):
+                // lane 0 does it all.
+                let split = lane.count <= scratches.count
+                guard split || lane.index == 0 else { return }
+                do {
+                    try stream.preprocessing.write(
+                        image, into: stream.input.storage, rows: split ? lane.part(size) : 0..<size,
+                        scratch: scratches[lane.index])
+                } catch {
+                    stream.preprocessingErrors[lane.index] = error
+                }
+            }
         }
 
         /// Runs the encoder, the heads and the projector on `input`, and prepares the decoder's

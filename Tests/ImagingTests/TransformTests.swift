@@ -138,6 +138,21 @@ struct ExactAreaResizeTests {
                     let differing = zip(exact, reference).filter { $0.bitPattern != $1.bitPattern }.count
                     #expect(differing == 0,
                             "\(width)x\(height)x\(channels) to \(size), \(noise ? "noise" : "gradient"): \(differing) values differ")
+                    // In row ranges, each with its own scratch, as a stream's lanes do it.
+                    let shrinks = width >= size && height >= size
+                    #expect(preprocessing.splitsByRows(image) == shrinks)
+                    if shrinks {
+                        var split = [Float](repeating: .nan, count: preprocessing.tensorCount)
+                        let cuts = [0, size / 3, size / 3 + 1, size]
+                        try split.withUnsafeMutableBufferPointer { buffer in
+                            for part in 0..<(cuts.count - 1) {
+                                try preprocessing.write(image, into: buffer, rows: cuts[part]..<cuts[part + 1],
+                                                        scratch: PreprocessingScratch(inputSize: 8, maxSide: 16))
+                            }
+                        }
+                        let differingSplit = zip(split, reference).filter { $0.bitPattern != $1.bitPattern }.count
+                        #expect(differingSplit == 0, "\(width)x\(height)x\(channels) to \(size) in rows: \(differingSplit) values differ")
+                    }
                 }
             }
         }

@@ -149,6 +149,19 @@ cvb_status cvb_preprocess(const cvb_view *src, int32_t size, cvb_interpolation i
                           const float *mean, const float *std, float *out, size_t out_count,
                           cvb_scratch *scratch, cvb_error *error);
 
+/**
+ * cvb_preprocess for the output rows [row_begin, row_end) only (every channel),
+ * so that several threads, each with its own scratch, can share one image.
+ * Only when cvb_preprocess_splits says so; otherwise rows must be 0..size.
+ */
+cvb_status cvb_preprocess_rows(const cvb_view *src, int32_t size, cvb_interpolation interpolation,
+                               const float *mean, const float *std, float *out, size_t out_count,
+                               int32_t row_begin, int32_t row_end, cvb_scratch *scratch,
+                               cvb_error *error);
+
+/** 1 when cvb_preprocess_rows (with a scratch) can split this resize by rows, else 0. */
+int cvb_preprocess_splits(const cvb_view *src, int32_t size, cvb_interpolation interpolation);
+
 /* ---- Drawing (for debug overlays), in place ------------------------------ */
 
 /** thickness < 0 fills the rectangle. Colours are RGB (gray images use color[0]). */
