@@ -45,7 +45,8 @@ let package = Package(
         .target(
             name: "CVBridge",
             cxxSettings: [
-                .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-fno-fast-math"]),
+                // No FMA contraction: the area resize must round exactly as OpenCV's x86 build does.
+                .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-fno-fast-math", "-ffp-contract=off"]),
             ],
             linkerSettings: openCVLibraries.map { .linkedLibrary($0) }
         ),

@@ -15,6 +15,15 @@ struct cvb_image {
     cv::Mat pixels;  // RGB8 or GRAY8, continuous
 };
 
+namespace cvb {
+/// One entry of an INTER_AREA table (OpenCV's DecimateAlpha): output index, source index, weight.
+struct AreaTab {
+    int si;
+    int di;
+    float alpha;
+};
+}  // namespace cvb
+
 struct cvb_buffer {
     std::vector<uchar> bytes;
 };

@@ -58,8 +58,9 @@ public enum GELU: Sendable, Equatable {
     /// exact erf (checked in the tests), far inside the parity tolerance, and it vectorises where
     /// calling libm's `erff` per value would dominate the encoder's MLP time.
     @inline(__always)
-    static func erf<V: SIMD>(_ input: V) -> V where V.Scalar == Float {
-        let x = pointwiseMin(pointwiseMax(input, V(repeating: -4)), V(repeating: 4))
+    static func erf(_ input: SmallProducts.V) -> SmallProducts.V {
+        typealias V = SmallProducts.V
+        let x = SmallProducts.clamp(input, V(repeating: -4), V(repeating: 4))
         let x2 = x * x
         var p = V(repeating: -2.72614225801306e-10)
         p = p * x2 + V(repeating: 2.77068142495902e-08)
@@ -80,6 +81,6 @@ public enum GELU: Sendable, Equatable {
     /// The scalar form of `erf(_:)`, so the tail of a row gets the same values as its body.
     @inline(__always)
     static func erf(_ x: Float) -> Float {
-        erf(SIMD2<Float>(x, 0))[0]
+        erf(SmallProducts.V(repeating: x))[0]
     }
 }

@@ -137,6 +137,19 @@ public final class KVCache {
     /// Forgets every token.
     public func reset() { count = 0 }
 
+    /// Makes this cache hold exactly the tokens `other` holds (same width; capacity enough):
+    /// copies the `other.count` rows of keys and values, nothing more.
+    public func copy(from other: KVCache) {
+        precondition(other.width == width && other.count <= capacity,
+                     "KVCache.copy: \(other.count) tokens of width \(other.width) into capacity \(capacity), width \(width)")
+        if other !== self {
+            let rows = 0..<other.count
+            Elementwise.copy(other.keys, to: keyStorage.matrix.rows(rows))
+            Elementwise.copy(other.values, to: valueStorage.matrix.rows(rows))
+        }
+        count = other.count
+    }
+
     /// Keeps only the first `length` tokens.
     public func truncate(to length: Int) {
         precondition(length >= 0 && length <= count, "KVCache.truncate: \(length) outside 0...\(count)")

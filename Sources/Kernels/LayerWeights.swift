@@ -28,6 +28,13 @@ public struct LinearWeights: @unchecked Sendable {
     public var inputs: Int { weight.columns }
     public var outputs: Int { weight.rows }
 
+    /// The layer restricted to the outputs `range` (rows of the weight, entries of the bias): one
+    /// lane's share of a product split by output columns.
+    @inlinable
+    public func outputs(_ range: Range<Int>) -> LinearWeights {
+        LinearWeights(weight: weight.rows(range), bias: bias.map { UnsafeBufferPointer(rebasing: $0[range]) })
+    }
+
     /// `y = x·Wᵀ + b`, or `y += x·Wᵀ + b` with `accumulate` (a residual connection for free).
     @inlinable
     public func apply(_ x: MatrixRef, into y: MutableMatrixRef, accumulate: Bool = false) {

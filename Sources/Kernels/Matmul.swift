@@ -87,13 +87,20 @@ public enum Matmul {
         _ x: MatrixRef, weight: MatrixRef, bias: UnsafeBufferPointer<Float>?,
         into y: MutableMatrixRef, accumulate: Bool = false, path: Path? = nil
     ) {
-        if let bias {
-            precondition(bias.count == weight.rows, "Matmul.linear: bias has \(bias.count) values for \(weight.rows) outputs")
+        guard let bias, let b = bias.baseAddress else {
+            multiplyTransposed(x, weight, into: y, alpha: 1, beta: accumulate ? 1 : 0, path: path)
+            return
         }
-        multiplyTransposed(x, weight, into: y, alpha: 1, beta: accumulate ? 1 : 0, path: path)
-        if let bias, let b = bias.baseAddress {
+        precondition(bias.count == weight.rows, "Matmul.linear: bias has \(bias.count) values for \(weight.rows) outputs")
+        precondition(y.columns == weight.rows, "Matmul.linear: y has \(y.columns) columns for \(weight.rows) outputs")
+        // The bias goes in first and the product is accumulated onto it, as PyTorch's addmm does:
+        // one pass over y fewer than zeroing it, multiplying, then adding the bias.
+        if accumulate {
             Elementwise.addRowVector(b, to: y)
+        } else {
+            for r in 0..<y.rows { y.row(r).update(from: b, count: y.columns) }
         }
+        multiplyTransposed(x, weight, into: y, alpha: 1, beta: 1, path: path)
     }
 }
 
@@ -113,6 +120,21 @@ enum SmallProducts {
     @inline(__always)
     static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// Lane-wise maximum. The standard library's `pointwiseMax` is a generic lane-by-lane loop
+    /// that stays an out-of-line call; a compare and select compiles to a few vector instructions.
+    /// Concrete on purpose: in generic code `.<` resolves to the protocol's lane loop too.
+    @inline(__always)
+    static func maximum(_ a: V, _ b: V) -> V {
+        a.replacing(with: b, where: a .< b)
+    }
+
+    /// `x` clamped lane-wise to `[low, high]`.
+    @inline(__always)
+    static func clamp(_ x: V, _ low: V, _ high: V) -> V {
+        let raised = x.replacing(with: low, where: x .< low)
+        return raised.replacing(with: high, where: high .< raised)
     }
 
     @inline(__always)

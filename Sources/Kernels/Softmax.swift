@@ -15,7 +15,7 @@ public enum Softmax {
         var i = 0
         var maxV = V(repeating: -.infinity)
         while i + 8 <= count {
-            maxV = pointwiseMax(maxV, SmallProducts.load(p + i))
+            maxV = SmallProducts.maximum(maxV, SmallProducts.load(p + i))
             i += 8
         }
         var maximum = maxV.max()
@@ -64,7 +64,7 @@ public enum Softmax {
     static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
         typealias V = SIMD8<Float>
         let low: Float = -87.33654, high: Float = 88.72283
-        let x = pointwiseMin(pointwiseMax(input, V(repeating: low)), V(repeating: high))
+        let x = SmallProducts.clamp(input, V(repeating: low), V(repeating: high))
         // n = round(x / ln 2), by adding and subtracting 1.5·2²³.
         let magic = V(repeating: 12_582_912)
         let n = (x * V(repeating: 1.442695040888963) + magic) - magic

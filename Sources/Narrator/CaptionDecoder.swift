@@ -58,10 +58,11 @@ public struct CaptionDecoder: @unchecked Sendable {
     static let maxPromptTokens = 2
 
     /// One stream's decoding state: per-frame cross keys/values, the KV caches and scratch, all
-    /// sized at creation for the longest caption the model allows.
+    /// sized at creation for the longest caption the model allows and the widest beam asked for.
     public final class State {
         let crossKeyValues: [Tensor]
-        let caches: [KVCache]
+        /// `caches[layer][slot]`: greedy decoding uses slot 0; beam search one slot per live beam.
+        let caches: [[KVCache]]
         let residual: Tensor
         let normed: Tensor
         let qkv: Tensor
@@ -69,15 +70,26 @@ public struct CaptionDecoder: @unchecked Sendable {
         let query: Tensor
         let hidden: Tensor
         let scores: Tensor
-        /// The logits of the last token fed: [vocabulary].
+        /// Logits, one row per sequence fed: row 0 holds the last token's after a prompt or a
+        /// greedy step; row i holds beam i's after a beam step.
         public let logits: Tensor
+        /// The tokens of one `feed(token:)` call.
+        let token: UnsafeMutableBufferPointer<Int32>
+        /// The widest beam this state can search.
+        public let beamCapacity: Int
+        let beams: BeamScratch
         /// Tokens fed so far (the next token's position).
         public private(set) var position = 0
 
-        public init(_ a: ModelConfiguration.Architecture) {
-            let d = a.decWidth, rows = CaptionDecoder.maxPromptTokens
+        /// A state for greedy decoding and beam search up to `beamCapacity` beams.
+        public init(_ a: ModelConfiguration.Architecture, beamCapacity: Int = 1) {
+            precondition(beamCapacity >= 1, "CaptionDecoder.State: beam capacity \(beamCapacity)")
+            let d = a.decWidth, rows = max(CaptionDecoder.maxPromptTokens, beamCapacity)
+            self.beamCapacity = beamCapacity
             crossKeyValues = (0..<a.decDepth).map { _ in Tensor(shape: [a.visualTokens, 2 * d]) }
-            caches = (0..<a.decDepth).map { _ in KVCache(capacity: a.decMaxLen, width: d) }
+            caches = (0..<a.decDepth).map { _ in
+                (0..<beamCapacity).map { _ in KVCache(capacity: a.decMaxLen, width: d) }
+            }
             residual = Tensor(shape: [rows, d])
             normed = Tensor(shape: [rows, d])
             qkv = Tensor(shape: [rows, 3 * d])
@@ -87,12 +99,23 @@ public struct CaptionDecoder: @unchecked Sendable {
             scores = Tensor(shape: [max(
                 Attention.scratchCount(queries: rows, keys: a.decMaxLen),
                 Attention.scratchCount(queries: rows, keys: a.visualTokens))])
-            logits = Tensor(shape: [1, a.vocabSize])
+            logits = Tensor(shape: [rows, a.vocabSize])
+            token = .allocate(capacity: 1)
+            token.initialize(repeating: 0)
+            beams = BeamScratch(width: beamCapacity, maxLength: a.decMaxLen)
+        }
+
+        deinit { token.deallocate() }
+
+        /// The logits of row `row` of the last `feed`.
+        public func logits(row: Int) -> UnsafeBufferPointer<Float> {
+            let v = logits.shape[1]
+            return UnsafeBufferPointer(rebasing: logits.storage[(row * v)..<((row + 1) * v)])
         }
 
         func restart() {
             position = 0
-            for cache in caches { cache.reset() }
+            for layer in caches { for cache in layer { cache.reset() } }
         }
 
         func advance(by count: Int) { position += count }
@@ -107,18 +130,43 @@ public struct CaptionDecoder: @unchecked Sendable {
         state.restart()
     }
 
-    /// Feeds tokens at the next positions and leaves the last one's logits in `state.logits`.
-    public func feed(_ tokens: some Collection<Int32>, state: State) {
+    /// Feeds one token at the next position of the sequence in cache slot 0 and leaves its
+    /// logits in row 0 of `state.logits`.
+    public func feed(token: Int32, state: State) {
+        state.token[0] = token
+        feed(UnsafeBufferPointer(state.token), state: state)
+    }
+
+    /// Feeds tokens at the next positions of the sequence in cache slot 0 (a prompt) and leaves
+    /// the last one's logits in row 0 of `state.logits`.
+    public func feed(_ tokens: UnsafeBufferPointer<Int32>, state: State) {
+        feed(tokens, slots: nil, state: state)
+    }
+
+    /// Feeds one token for each of several sequences at the same next position: token `i`
+    /// continues the sequence in cache slot `slots[i]`, and its logits go to row `i` of
+    /// `state.logits`. Beam search's step: the beams share every matrix product and the
+    /// cross-attention, and each attends to its own cache.
+    public func feed(_ tokens: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>, state: State) {
+        feed(tokens, slots: Optional(slots), state: state)
+    }
+
+    private func feed(_ tokens: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>?, state: State) {
         let a = architecture
         let count = tokens.count
-        precondition(count >= 1 && count <= Self.maxPromptTokens, "CaptionDecoder.feed: \(count) tokens at once")
-        precondition(state.position + count <= a.decMaxLen, "CaptionDecoder.feed: past the \(a.decMaxLen)-token limit")
+        let rows = state.residual.shape[0]
+        precondition(count >= 1 && count <= rows, "CaptionDecoder.feed: \(count) tokens at once (at most \(rows))")
+        let positions = slots == nil ? count : 1
+        precondition(state.position + positions <= a.decMaxLen, "CaptionDecoder.feed: past the \(a.decMaxLen)-token limit")
+        if let slots {
+            precondition(slots.count == count, "CaptionDecoder.feed: \(count) tokens for \(slots.count) slots")
+        }
         let d = a.decWidth
         let x = state.residual.matrix.rows(0..<count)
-        for (row, token) in tokens.enumerated() {
+        for row in 0..<count {
             let out = x.row(row)
-            let embedding = tokenEmbedding.row(Int(token))
-            let place = positionEmbedding.row(state.position + row)
+            let embedding = tokenEmbedding.row(Int(tokens[row]))
+            let place = positionEmbedding.row(state.position + (slots == nil ? row : 0))
             for i in 0..<d { out[i] = embedding[i] + place[i] }
         }
         let normed = state.normed.matrix.rows(0..<count)
@@ -129,8 +177,17 @@ public struct CaptionDecoder: @unchecked Sendable {
         for (index, block) in blocks.enumerated() {
             block.norm1.apply(x.readOnly, into: normed)
             block.qkv.apply(normed.readOnly, into: qkv)
-            Attention.causalSelfAttention(
-                qkv: qkv.readOnly, cache: state.caches[index], heads: a.decHeads, scores: state.scores.storage, into: attended)
+            if let slots {
+                for row in 0..<count {
+                    Attention.causalSelfAttention(
+                        qkv: qkv.readOnly.rows(row..<(row + 1)), cache: state.caches[index][Int(slots[row])],
+                        heads: a.decHeads, scores: state.scores.storage, into: attended.rows(row..<(row + 1)))
+                }
+            } else {
+                Attention.causalSelfAttention(
+                    qkv: qkv.readOnly, cache: state.caches[index][0], heads: a.decHeads, scores: state.scores.storage,
+                    into: attended)
+            }
             block.projection.apply(attended.readOnly, into: x, accumulate: true)
             block.norm2.apply(x.readOnly, into: normed)
             block.crossQuery.apply(normed.readOnly, into: query)
@@ -143,10 +200,21 @@ public struct CaptionDecoder: @unchecked Sendable {
             GELU.exact.apply(hidden)
             block.down.apply(hidden.readOnly, into: x, accumulate: true)
         }
-        let last = normed.rows((count - 1)..<count)
-        finalNorm.apply(x.readOnly.rows((count - 1)..<count), into: last)
-        output.apply(last.readOnly, into: state.logits.matrix)
-        state.advance(by: count)
+        if slots == nil {
+            let last = normed.rows((count - 1)..<count)
+            finalNorm.apply(x.readOnly.rows((count - 1)..<count), into: last)
+            output.apply(last.readOnly, into: state.logits.matrix.rows(0..<1))
+        } else {
+            finalNorm.apply(x.readOnly, into: normed)
+            output.apply(normed.readOnly, into: state.logits.matrix.rows(0..<count))
+        }
+        state.advance(by: positions)
+    }
+
+    /// Copies the cached keys and values of slot `source` into slot `target`, every layer: a
+    /// beam that continues another beam's sequence in a different slot.
+    func copyCaches(from source: Int, to target: Int, state: State) {
+        for layer in state.caches { layer[target].copy(from: layer[source]) }
     }
 }
 

@@ -47,23 +47,70 @@ public final class StreetModel: Sendable {
         public let encoder: PatchEncoder.State
         public let heads: PerceptionHeads.State
         public let projector: Projector.State
-        public let decoder: CaptionDecoder.State
+        /// The decoder's caches and scratch; replaced once by a wider one if a caption asks for
+        /// more beams than the stream was made for.
+        public private(set) var decoder: CaptionDecoder.State
         let preprocessing: Preprocessing
+        /// One per kernel lane: preprocessing splits the output rows across the lanes.
+        let preprocessingScratch: [PreprocessingScratch]
+        let preprocessingErrors: UnsafeMutableBufferPointer<ImagingError?>
 
-        public init(_ model: StreetModel) {
+        /// A stream whose decoder holds `beamWidth` beams' KV caches from the start, so beam
+        /// search up to that width allocates nothing per frame.
+        public init(_ model: StreetModel, beamWidth: Int = 1) {
             let c = model.configuration
             self.model = model
             preprocessing = c.imagePreprocessing
+            preprocessingScratch = (0..<Parallel.lanes).map { _ in PreprocessingScratch(inputSize: c.architecture.imageSize) }
+            preprocessingErrors = .allocate(capacity: preprocessingScratch.count)
+            preprocessingErrors.initialize(repeating: nil)
             input = Tensor(shape: [3, c.architecture.imageSize, c.architecture.imageSize])
             encoder = PatchEncoder.State(c.architecture)
             heads = PerceptionHeads.State(c)
             projector = Projector.State(c.architecture)
-            decoder = CaptionDecoder.State(c.architecture)
+            decoder = CaptionDecoder.State(c.architecture, beamCapacity: max(1, beamWidth))
         }
 
-        /// Preprocesses `image` exactly as training did, into `input`.
+        deinit {
+            preprocessingErrors.deinitialize()
+            preprocessingErrors.deallocate()
+        }
+
+        /// Preprocesses `image` exactly as training did, into `input`: in row ranges across the
+        /// kernel lanes when the resize allows it.
         public func preprocess(_ image: Image) throws(ImagingError) {
-            try preprocessing.write(image, into: input.storage)
+            guard Parallel.lanes > 1, Parallel.lanes <= preprocessingScratch.count, preprocessing.splitsByRows(image) else {
+                try preprocessing.write(image, into: input.storage, scratch: preprocessingScratch[0])
+                return
+            }
+            Parallel.run(PreprocessingWork(stream: self, image: image))
+            for lane in preprocessingErrors.indices {
+                if let error = preprocessingErrors[lane] {
+                    for other in preprocessingErrors.indices { preprocessingErrors[other] = nil }
+                    throw error
+                }
+            }
+        }
+
+        private struct PreprocessingWork: ParallelWork {
+            let stream: Stream
+            let image: Image
+
+            func run(_ lane: Lane) {
+                let size = stream.preprocessing.inputSize
+                let scratches = stream.preprocessingScratch
+                // More lanes than scratches (the lanes were changed after the stream was made):
+                // lane 0 does it all.
+                let split = lane.count <= scratches.count
+                guard split || lane.index == 0 else { return }
+                do {
+                    try stream.preprocessing.write(
+                        image, into: stream.input.storage, rows: split ? lane.part(size) : 0..<size,
+                        scratch: scratches[lane.index])
+                } catch {
+                    stream.preprocessingErrors[lane.index] = error
+                }
+            }
         }
 
         /// Runs the encoder, the heads and the projector on `input`, and prepares the decoder's
@@ -79,32 +126,57 @@ public final class StreetModel: Sendable {
         /// Greedy decoding from <bos> <language>, as training/lttw/model.py's `generate`: the
         /// most likely token each step, until <eos> or the model's length limit. Calls
         /// `stepLogits` with each step's logits (for parity tests). Needs `perceive()` first.
+        /// Allocates nothing when `tokens` has room for `decMaxLen` tokens.
         public func caption(
-            _ language: Language, into tokens: inout [Int32], stepLogits: ((UnsafeBufferPointer<Float>) -> Void)? = nil
+            _ language: Language, into tokens: inout [Int32], stepLogits: (UnsafeBufferPointer<Float>) -> Void = { _ in }
         ) {
             let decoder = model.decoder
             let tokenizer = model.tokenizer
             let maxLength = model.configuration.architecture.decMaxLen
             self.decoder.restartCaption()
             tokens.removeAll(keepingCapacity: true)
-            decoder.feed(tokenizer.prompt(language), state: self.decoder)
-            var position = 2
+            tokenizer.prompt(language).withUnsafeBufferPointer { decoder.feed($0, state: self.decoder) }
+            var position = self.decoder.position
             while true {
-                let logits = UnsafeBufferPointer(self.decoder.logits.storage)
-                stepLogits?(logits)
+                let logits = self.decoder.logits(row: 0)
+                stepLogits(logits)
                 let next = Int32(Self.argmax(logits))
                 tokens.append(next)
                 if next == tokenizer.endID || position >= maxLength { break }
-                decoder.feed(CollectionOfOne(next), state: self.decoder)
+                decoder.feed(token: next, state: self.decoder)
                 position += 1
             }
         }
 
-        /// The caption as text.
-        public func caption(_ language: Language) -> String {
+        /// Beam search from <bos> <language>, as training/lttw/model.py's `beam_search` (see
+        /// `BeamSearch` for the rules and the length normalisation); width 1 gives exactly the
+        /// greedy tokens. Needs `perceive()` first. Allocates nothing when `beamWidth` is within
+        /// the width the stream was made with and `tokens` has room for `decMaxLen` tokens; a
+        /// wider beam grows the decoder state once.
+        public func caption(
+            _ language: Language, beamWidth: Int, lengthPenalty: Double = BeamSearch.defaultLengthPenalty,
+            into tokens: inout [Int32]
+        ) {
+            precondition(beamWidth >= 1, "Stream.caption: beam width \(beamWidth)")
+            if beamWidth > decoder.beamCapacity {
+                decoder = CaptionDecoder.State(model.configuration.architecture, beamCapacity: beamWidth)
+                model.decoder.prepare(visualTokens: projector.visualTokens.matrix.readOnly, state: decoder)
+            }
+            let search = BeamSearch(width: beamWidth, lengthPenalty: lengthPenalty)
+            model.tokenizer.prompt(language).withUnsafeBufferPointer { prompt in
+                model.decoder.beamSearch(prompt: prompt, endID: model.tokenizer.endID, search: search, state: decoder, into: &tokens)
+            }
+        }
+
+        /// The caption as text: greedy with `beamWidth` 1, else beam search.
+        public func caption(_ language: Language, beamWidth: Int = 1) -> String {
             var tokens: [Int32] = []
             tokens.reserveCapacity(model.configuration.architecture.decMaxLen)
-            caption(language, into: &tokens)
+            if beamWidth > 1 {
+                caption(language, beamWidth: beamWidth, into: &tokens)
+            } else {
+                caption(language, into: &tokens)
+            }
             return model.tokenizer.decode(tokens, language: language)
         }
 

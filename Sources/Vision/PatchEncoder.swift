@@ -71,48 +71,105 @@ public struct PatchEncoder: @unchecked Sendable {
     }
 
     /// Encodes one preprocessed image (CHW float32, `3 × size × size`) into `state.output`.
+    ///
+    /// One dispatch over the kernel lanes (`Parallel`); each lane calls the single-threaded BLAS
+    /// on its share. How each step is split follows what OpenBLAS packs on every call — the whole
+    /// weight, and the whole activation: the big projections (qkv, MLP up) split the weight's
+    /// outputs, so each weight is packed once in all; the small ones (patch embedding, attention
+    /// output, MLP down) and everything row-wise (layer norms, attention) split the token rows,
+    /// which lets a lane run several steps on its rows without waiting. The lanes meet at three
+    /// barriers per block.
     public func encode(_ image: UnsafeBufferPointer<Float>, state: State) {
         let a = architecture
         precondition(image.count == 3 * a.imageSize * a.imageSize, "PatchEncoder: image has \(image.count) values")
-        gatherPatches(image, into: state.patches.storage)
+        Parallel.run(Pass(encoder: self, image: image, state: state))
+    }
 
-        let x = state.residual.matrix
-        let first = a.useCls ? 1 : 0
-        patchEmbedding.apply(state.patches.matrix.readOnly, into: x.rows(first..<a.encoderTokens))
-        if let classToken {
-            x.row(0).update(from: classToken.baseAddress!, count: a.encWidth)
+    private struct Pass: ParallelWork {
+        let encoder: PatchEncoder
+        let image: UnsafeBufferPointer<Float>
+        let state: State
+
+        func run(_ lane: Lane) {
+            encoder.encode(image, state: state, lane: lane)
         }
-        Elementwise.add(positions, to: x)
+    }
 
-        let normed = state.normed.matrix, qkv = state.qkv.matrix, attended = state.attended.matrix
-        let hidden = state.hidden.matrix
-        for block in blocks {
-            block.norm1.apply(x.readOnly, into: normed)
-            block.qkv.apply(normed.readOnly, into: qkv)
-            Attention.selfAttention(qkv: qkv.readOnly, heads: a.encHeads, scores: state.scores.storage, into: attended)
+    /// `lane`'s share of `encode`.
+    private func encode(_ image: UnsafeBufferPointer<Float>, state: State, lane: Lane) {
+        let a = architecture
+        let d = a.encWidth, s = a.encoderTokens
+        let rows = lane.part(s)
+        let x = state.residual.matrix.rows(rows)
+        let normed = state.normed.matrix.rows(rows)
+        let attended = state.attended.matrix.rows(rows)
+        let qkvColumns = lane.part(3 * d, granule: 16)
+        let hiddenColumns = lane.part(a.encMlpWidth, granule: 16)
+        let scores = UnsafeMutableBufferPointer(
+            rebasing: state.scores.storage[(rows.lowerBound * s)..<(rows.upperBound * s)])
+
+        embed(image, rows: rows, state: state)
+        blocks[0].norm1.apply(x.readOnly, into: normed)
+        for (index, block) in blocks.enumerated() {
+            lane.barrier()  // every row's normed input is ready
+            block.qkv.outputs(qkvColumns).apply(
+                state.normed.matrix.readOnly, into: state.qkv.matrix.columns(qkvColumns))
+            lane.barrier()  // every row's keys and values are ready
+            let qkv = state.qkv.matrix.readOnly
+            Attention.attend(
+                queries: qkv.rows(rows).columns(0..<d), keys: qkv.columns(d..<(2 * d)),
+                values: qkv.columns((2 * d)..<(3 * d)), heads: a.encHeads, mask: .none, scores: scores, into: attended)
             block.projection.apply(attended.readOnly, into: x, accumulate: true)
             block.norm2.apply(x.readOnly, into: normed)
-            block.up.apply(normed.readOnly, into: hidden)
+            lane.barrier()  // every row's normed input is ready
+            let hidden = state.hidden.matrix.columns(hiddenColumns)
+            block.up.outputs(hiddenColumns).apply(state.normed.matrix.readOnly, into: hidden)
             GELU.exact.apply(hidden)
-            block.down.apply(hidden.readOnly, into: x, accumulate: true)
+            lane.barrier()  // every hidden column is ready
+            block.down.apply(state.hidden.matrix.readOnly.rows(rows), into: x, accumulate: true)
+            if index + 1 < blocks.count {
+                blocks[index + 1].norm1.apply(x.readOnly, into: normed)
+            } else {
+                norm.apply(x.readOnly, into: state.output.matrix.rows(rows))
+            }
         }
-        norm.apply(x.readOnly, into: state.output.matrix)
+    }
+
+    /// Patch embedding, class token and positions for the token rows `rows`.
+    private func embed(_ image: UnsafeBufferPointer<Float>, rows: Range<Int>, state: State) {
+        let a = architecture
+        let first = a.useCls ? 1 : 0
+        let x = state.residual.matrix
+        let patchRows = max(rows.lowerBound, first) - first..<(max(rows.upperBound, first) - first)
+        if !patchRows.isEmpty {
+            gatherPatches(image, patches: patchRows, into: state.patches.storage)
+            patchEmbedding.apply(
+                state.patches.matrix.readOnly.rows(patchRows),
+                into: x.rows((patchRows.lowerBound + first)..<(patchRows.upperBound + first)))
+        }
+        if let classToken, rows.contains(0) {
+            x.row(0).update(from: classToken.baseAddress!, count: a.encWidth)
+        }
+        Elementwise.add(positions.rows(rows), to: x.rows(rows))
     }
 
     /// im2col for non-overlapping patches: row n is patch n (row-major over the grid), its values
-    /// in the conv kernel's order (channel, then row, then column within the patch).
-    private func gatherPatches(_ image: UnsafeBufferPointer<Float>, into patches: UnsafeMutableBufferPointer<Float>) {
+    /// in the conv kernel's order (channel, then row, then column within the patch). Writes the
+    /// rows `patches` only.
+    private func gatherPatches(
+        _ image: UnsafeBufferPointer<Float>, patches: Range<Int>, into storage: UnsafeMutableBufferPointer<Float>
+    ) {
         let a = architecture
         let size = a.imageSize, p = a.patchSize, grid = a.grid
-        guard let source = image.baseAddress, var target = patches.baseAddress else { return }
-        for gy in 0..<grid {
-            for gx in 0..<grid {
-                for c in 0..<3 {
-                    let plane = source + c * size * size
-                    for py in 0..<p {
-                        target.update(from: plane + (gy * p + py) * size + gx * p, count: p)
-                        target += p
-                    }
+        guard let source = image.baseAddress, let base = storage.baseAddress else { return }
+        var target = base + patches.lowerBound * 3 * p * p
+        for patch in patches {
+            let gy = patch / grid, gx = patch % grid
+            for c in 0..<3 {
+                let plane = source + c * size * size
+                for py in 0..<p {
+                    target.update(from: plane + (gy * p + py) * size + gx * p, count: p)
+                    target += p
                 }
             }
         }

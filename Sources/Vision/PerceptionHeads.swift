@@ -14,12 +14,16 @@ public struct PerceptionHeads: @unchecked Sendable {
     public let configuration: ModelConfiguration
     let trunk: LinearWeights
     let outputs: [(name: String, weights: LinearWeights)]
+    /// The grid columns of each pooled feature: all of them, then the left / ahead / right bands
+    /// when the model pools by region. Built once, so a frame allocates nothing.
+    let pools: [Range<Int>]
 
     public init(_ source: some WeightSource, configuration c: ModelConfiguration) throws {
         configuration = c
         let a = c.architecture
         let features = a.encWidth * a.headFeatureParts
         trunk = try LinearWeights(source, "heads.trunk", inputs: features, outputs: a.headHidden)
+        pools = [0..<a.grid] + (a.headRegionPool == true ? a.columnBands : [])
         outputs = try c.headOrder.map { name in
             (name, try LinearWeights(source, "heads.out.\(name)", inputs: a.headHidden, outputs: c.heads[name]!.size))
         }
@@ -50,8 +54,7 @@ public struct PerceptionHeads: @unchecked Sendable {
             out.update(from: encoded.row(0), count: d)
             out += d
         }
-        let allColumns = 0..<a.grid
-        for columns in [allColumns] + (a.headRegionPool == true ? a.columnBands : []) {
+        for columns in pools {
             pool(encoded, first: first, columns: columns, mean: out, max: a.headMaxPool == true ? out + d : nil)
             out += a.headMaxPool == true ? 2 * d : d
         }

@@ -13,7 +13,8 @@ struct Bench: ParsableCommand {
             Runs the images (default: samples/) frame after frame through one stream, the way the \
             daemon does, and prints p50/p95 per stage: preprocess, encoder, heads, projector (with \
             the decoder's cross-attention keys and values), decoder per token, caption and the \
-            whole frame. Then the encoder's achieved GFLOP/s against cblas_sgemm's on a 1024³ \
+            whole frame; with --beams N also a beam-search caption per frame (not counted in the \
+            frame). Then the encoder's achieved GFLOP/s against cblas_sgemm's on a 1024³ \
             product, peak RSS, and heap allocations per frame (counted by preloading \
             libAllocationCounter.so from the build folder; build it with `swift build -c release`).
 
@@ -26,6 +27,7 @@ struct Bench: ParsableCommand {
               swift build -c release && .build/release/listen bench
               listen bench --threads 1 --frames 100
               listen bench --no-peers --json
+              listen bench --beams 3
             """
     )
 
@@ -43,6 +45,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Caption language: en or zh.")
     var lang: String = "en"
 
+    @Option(help: "Also decode every frame's caption by beam search of this width and time it (1: greedy only).")
+    var beams: Int = 1
+
     @Flag(inversion: .prefixedNo, help: "Also run PyTorch and ONNX Runtime on the same model.")
     var peers = true
 
@@ -56,6 +61,7 @@ struct Bench: ParsableCommand {
         guard frames >= 5 else { throw ValidationError("--frames must be at least 5") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
         guard Language(rawValue: lang) != nil else { throw ValidationError("--lang must be en or zh") }
+        guard beams >= 1, beams <= 16 else { throw ValidationError("--beams must be between 1 and 16") }
     }
 
     func run() throws {
@@ -69,7 +75,8 @@ struct Bench: ParsableCommand {
             printError("no images to benchmark under \(images.joined(separator: ", "))")
             throw ExitCode.failure
         }
-        let benchmark = EngineBenchmark(model: model, frames: frames, warmup: warmup, language: Language(rawValue: lang)!)
+        let benchmark = EngineBenchmark(
+            model: model, frames: frames, warmup: warmup, language: Language(rawValue: lang)!, beamWidth: beams)
         let progress = Progress(total: frames + warmup, label: "swift")
         let ours = try benchmark.run(images: decoded) { _ in progress.advance() }
         progress.finish()
@@ -122,7 +129,8 @@ struct Bench: ParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-m", "lttw.bench", "--model", modelOptions.folder.path, "--threads", String(modelOptions.threads),
-                             "--frames", String(frames), "--warmup", String(warmup), "--lang", lang, "--json", "--images"] + images
+                             "--frames", String(frames), "--warmup", String(warmup), "--lang", lang, "--beams", String(beams),
+                             "--json", "--images"] + images
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = "training"
         environment.removeValue(forKey: "LD_PRELOAD")
@@ -173,9 +181,13 @@ struct Bench: ParsableCommand {
         let ortBlock = peers?.p50("onnxruntime", "encoder_heads_projector")
         lines.append("\("encoder+heads+projector".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(encoderBlock))          - \(f(torchBlock)) \(f(ortBlock))   \(ratio(torchBlock, encoderBlock))   \(ratio(ortBlock, encoderBlock))")
         row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
-        row("caption", "caption", torch: "caption", ort: "caption")
+        row("caption (greedy)", "caption", torch: "caption", ort: "caption")
+        if let width = ours.beamWidth {
+            row("caption (beam \(width))", "caption_beam", torch: "caption_beam", ort: nil)
+        }
         row("frame, end to end", "frame", torch: "frame", ort: "frame")
-        lines.append(String(format: "tokens per caption: %.1f", ours.tokensPerCaption))
+        lines.append(String(format: "tokens per caption: %.1f", ours.tokensPerCaption)
+            + (ours.tokensPerBeamCaption.map { String(format: " (beam: %.1f)", $0) } ?? ""))
         lines.append(String(format: "sgemm 1024³: %.1f GFLOP/s; encoder: %.2f GFLOP in %.3f ms = %.1f GFLOP/s = %.0f%% of sgemm",
                             ours.sgemmPeakGflops, ours.encoderFlops / 1e9, s["encoder"]!.p50, ours.encoderGflops,
                             100 * ours.encoderGflops / ours.sgemmPeakGflops))

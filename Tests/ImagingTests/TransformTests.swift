@@ -93,3 +93,79 @@ struct TransformTests {
         #expect(throws: ImagingError.self) { try Image(width: 2, height: 2, pixels: [1, 2, 3]) }
     }
 }
+
+@Suite("Preprocessing with a scratch computes cv::resize's INTER_AREA byte for byte")
+struct ExactAreaResizeTests {
+    /// Noise (every rounding tie the tables can produce) or a smooth gradient.
+    static func image(width: Int, height: Int, channels: Int, seed: UInt64, noise: Bool) throws -> Image {
+        var state = seed
+        var pixels = [UInt8](repeating: 0, count: width * height * channels)
+        for y in 0..<height {
+            for x in 0..<width {
+                for c in 0..<channels {
+                    let i = (y * width + x) * channels + c
+                    if noise {
+                        state &+= 0x9E37_79B9_7F4A_7C15
+                        var z = state
+                        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                        pixels[i] = UInt8(truncatingIfNeeded: z ^ (z >> 31))
+                    } else {
+                        pixels[i] = UInt8((x * 255 / max(width - 1, 1) + y * 3 + c * 40) % 256)
+                    }
+                }
+            }
+        }
+        return try Image(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    @Test("Whole, fractional, mixed and unit scale factors; 1 and 3 channels; growth past the planned size", arguments: [
+        (320, 240), (640, 480), (640, 640), (480, 640), (360, 640), (427, 640), (1280, 720), (161, 160), (160, 160),
+        (320, 160), (161, 999), (1000, 333), (4800, 161), (100, 80), (150, 170),
+    ])
+    func matchesOpenCV(width: Int, height: Int) throws {
+        let scratch = PreprocessingScratch(inputSize: 32, maxSide: 640)
+        for channels in [3, 1] {
+            for noise in [true, false] {
+                let image = try Self.image(width: width, height: height, channels: channels, seed: UInt64(width * 7919 + height), noise: noise)
+                for size in [160, 32, 7] {
+                    let preprocessing = Preprocessing(
+                        inputSize: size, mean: Array(Fixtures.mean.prefix(channels)), std: Array(Fixtures.std.prefix(channels)))
+                    var reference = [Float](repeating: .nan, count: preprocessing.tensorCount)
+                    var exact = [Float](repeating: .nan, count: preprocessing.tensorCount)
+                    try reference.withUnsafeMutableBufferPointer { try preprocessing.write(image, into: $0) }
+                    try exact.withUnsafeMutableBufferPointer { try preprocessing.write(image, into: $0, scratch: scratch) }
+                    let differing = zip(exact, reference).filter { $0.bitPattern != $1.bitPattern }.count
+                    #expect(differing == 0,
+                            "\(width)x\(height)x\(channels) to \(size), \(noise ? "noise" : "gradient"): \(differing) values differ")
+                    // In row ranges, each with its own scratch, as a stream's lanes do it.
+                    let shrinks = width >= size && height >= size
+                    #expect(preprocessing.splitsByRows(image) == shrinks)
+                    if shrinks {
+                        var split = [Float](repeating: .nan, count: preprocessing.tensorCount)
+                        let cuts = [0, size / 3, size / 3 + 1, size]
+                        try split.withUnsafeMutableBufferPointer { buffer in
+                            for part in 0..<(cuts.count - 1) {
+                                try preprocessing.write(image, into: buffer, rows: cuts[part]..<cuts[part + 1],
+                                                        scratch: PreprocessingScratch(inputSize: 8, maxSide: 16))
+                            }
+                        }
+                        let differingSplit = zip(split, reference).filter { $0.bitPattern != $1.bitPattern }.count
+                        #expect(differingSplit == 0, "\(width)x\(height)x\(channels) to \(size) in rows: \(differingSplit) values differ")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("The cv2 fixture tensor comes out of the scratch path too")
+    func fixture() throws {
+        let preprocessing = Preprocessing(inputSize: 32, interpolation: .area, mean: Fixtures.mean, std: Fixtures.std)
+        var tensor = [Float](repeating: .nan, count: preprocessing.tensorCount)
+        try tensor.withUnsafeMutableBufferPointer {
+            try preprocessing.write(try Fixtures.scene(), into: $0, scratch: PreprocessingScratch())
+        }
+        let reference = try Fixtures.floats("scene_preprocess_32.f32")
+        #expect(zip(tensor, reference).filter { $0.bitPattern != $1.bitPattern }.isEmpty && tensor.count == reference.count)
+    }
+}

@@ -53,7 +53,7 @@ struct WorkspaceTests {
         #expect(WorkspacePlan.padded(1) == 16 && WorkspacePlan.padded(16) == 16 && WorkspacePlan.padded(0) == 0)
     }
 
-    @Test("KernelThreads sets the BLAS pool size")
+    @Test("KernelThreads sets the number of kernel lanes")
     func threads() {
         let before = KernelThreads.current
         KernelThreads.set(1)

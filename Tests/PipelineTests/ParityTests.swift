@@ -110,3 +110,57 @@ struct ParityTests {
         }
     }
 }
+
+/// Beam search against training/lttw/model.py's `beam_search` on the reference scenes
+/// (Tests/Fixtures/reference/beam.json, written by lttw.fixtures).
+@Suite("Beam search parity with PyTorch")
+struct BeamParityTests {
+    struct Beams: Decodable {
+        var lengthPenalty: Double
+        var widths: [Int]
+        var samples: [Sample]
+    }
+
+    struct Sample: Decodable {
+        var name: String
+        var tokenIds: [String: [String: [Int32]]]
+        var captions: [String: [String: String]]
+    }
+
+    static func beams() throws -> Beams {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Beams.self, from: Data(contentsOf: ParityTests.referenceFolder.appendingPathComponent("beam.json")))
+    }
+
+    @Test("Beam captions (widths 3 and 5, both languages) are PyTorch's, token for token; width 1 is greedy")
+    func beamsMatch() throws {
+        let model = try ParityTests.model()
+        let beams = try Self.beams()
+        // One stream made for the widest beam, one that grows on first use.
+        let streams = [StreetModel.Stream(model, beamWidth: beams.widths.max()!), StreetModel.Stream(model)]
+        let index = try ParityTests.index()
+        for stream in streams {
+            for (sample, reference) in zip(index.samples, beams.samples) {
+                #expect(sample.name == reference.name)
+                let image = try Image.decode(file: ParityTests.referenceFolder.appendingPathComponent(sample.files["image"]!).path)
+                try stream.preprocess(image)
+                stream.perceive()
+                for language in Language.allCases {
+                    var tokens: [Int32] = []
+                    stream.caption(language, beamWidth: 1, lengthPenalty: beams.lengthPenalty, into: &tokens)
+                    #expect(tokens == sample.greedyTokenIds[language.rawValue], "\(sample.name) \(language) width 1")
+                    for width in beams.widths {
+                        stream.caption(language, beamWidth: width, lengthPenalty: beams.lengthPenalty, into: &tokens)
+                        #expect(tokens == reference.tokenIds[String(width)]![language.rawValue]!,
+                                "\(sample.name) \(language) width \(width)")
+                        #expect(model.tokenizer.decode(tokens, language: language) == reference.captions[String(width)]![language.rawValue]!)
+                    }
+                    // The greedy caption after a beam search is still the greedy one.
+                    stream.caption(language, into: &tokens)
+                    #expect(tokens == sample.greedyTokenIds[language.rawValue], "\(sample.name) \(language) greedy after beams")
+                }
+            }
+        }
+    }
+}

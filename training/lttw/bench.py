@@ -5,7 +5,7 @@
 Runs the model artifact through PyTorch (inference mode) and through ONNX Runtime with graph
 optimisations on and the decoder exported "with past" (one token per call, KV cache in and out),
 frame by frame as a wearable would: preprocess, encoder + heads + projector (+ cross-attention
-keys/values), then greedy captioning. Prints per-stage p50/p95 in milliseconds as JSON, which
+keys/values), then greedy captioning (with --beams N also beam search, PyTorch only). Prints per-stage p50/p95 in milliseconds as JSON, which
 `listen bench` reads to print ratios against the Swift engine.
 """
 import argparse
@@ -43,8 +43,9 @@ def list_images(paths):
 
 
 @torch.inference_mode()
-def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang):
-    stages = {k: [] for k in ("preprocess", "encoder", "heads", "projector", "decoder_token", "caption", "frame")}
+def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang, beams=1):
+    stages = {k: [] for k in ("preprocess", "encoder", "heads", "projector", "decoder_token", "caption", "caption_beam",
+                              "frame")}
     tokens_per_caption = []
     lang_id = tok.lang_id[lang]
     dec = model.decoder
@@ -73,7 +74,12 @@ def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang)
             steps.append((time.perf_counter() - s) * 1e3)
             pos += 1
         t5 = time.perf_counter()
+        if beams > 1:  # not part of the frame, as in `listen bench --beams`
+            model.beam_search(vis, lang_id, tok.bos, tok.eos, beams)
+        t6 = time.perf_counter()
         if i >= warmup:
+            if beams > 1:
+                stages["caption_beam"].append((t6 - t5) * 1e3)
             stages["preprocess"].append((t1 - t0) * 1e3)
             stages["encoder"].append((t2 - t1) * 1e3)
             stages["heads"].append((t3 - t2) * 1e3)
@@ -145,6 +151,7 @@ def main():
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--lang", default="en", choices=["en", "zh"])
+    ap.add_argument("--beams", type=int, default=1, help="also time beam search of this width (PyTorch only)")
     ap.add_argument("--onnx-dir", default=None, help="reuse an export (default: export to a temporary folder)")
     ap.add_argument("--json", action="store_true", help="print only the JSON result")
     a = ap.parse_args()
@@ -158,7 +165,7 @@ def main():
     images = [load_bgr(f) for f in list_images(a.images)]
 
     result = {"threads": a.threads, "frames": a.frames, "images": len(images), "torch": torch.__version__}
-    result["pytorch"] = bench_pytorch(model, tok, images, size, mean, std, a.frames, a.warmup, a.lang)
+    result["pytorch"] = bench_pytorch(model, tok, images, size, mean, std, a.frames, a.warmup, a.lang, a.beams)
     with tempfile.TemporaryDirectory() as scratch:
         onnx_dir = a.onnx_dir or scratch
         if not os.path.exists(os.path.join(onnx_dir, "encoder.onnx")):

@@ -1,6 +1,7 @@
 """Reference fixtures for the Swift engine: Tests/Fixtures/reference/.
 
   PYTHONPATH=training .venv/bin/python -m lttw.fixtures --model models/default --out Tests/Fixtures/reference
+  (add --beam-only to rewrite only beam.json)
 
 For each of 4 generated scenes (PNG, lossless, so decoding is exact on both sides):
   <name>.png                     input image (BGR file as written by cv2.imwrite)
@@ -12,6 +13,8 @@ For each of 4 generated scenes (PNG, lossless, so decoding is exact on both side
   <name>.decoder_logits_en.npy   float32 [K,V] logits of the first K greedy steps, English
   <name>.decoder_logits_zh.npy   float32 [K,V] same for Mandarin
 index.json describes every file, the decoding protocol and the greedy captions / token ids.
+beam.json holds beam-search captions / token ids (StreetVLM.beam_search, GNMT alpha 0.6) for the
+same scenes, widths BEAM_WIDTHS, both languages; `--beam-only` rewrites just that file.
 """
 import argparse
 import json
@@ -28,6 +31,8 @@ from .preprocess import preprocess, resize_small
 SEEDS = [("red_pedestrian", 3_100_000), ("green_pedestrian", 3_100_001), ("vehicle_light", 3_100_002),
          ("crosswalk_obstacles", 3_100_003)]
 K_STEPS = 4
+BEAM_WIDTHS = (3, 5)
+LENGTH_PENALTY = 0.6
 
 
 def pick(seed0, pred, long_side=320):
@@ -103,13 +108,46 @@ def make(model_dir, out):
         json.dump(index, f, indent=1, ensure_ascii=False)
 
 
+@torch.no_grad()
+def make_beam(model_dir, out):
+    """beam.json: beam-search token ids and captions for every scene in index.json."""
+    P = Predictor(model_dir)
+    m, tok, S = P.model, P.tok, P.size
+    with open(os.path.join(out, "index.json"), encoding="utf-8") as f:
+        index = json.load(f)
+    beam = {"model": index["model"], "length_penalty": LENGTH_PENALTY, "widths": list(BEAM_WIDTHS),
+            "protocol": "StreetVLM.beam_search from [<bos>, <lang>]: float32 log-prob sums, candidates ranked by "
+                        "(score, logit, -flat index), GNMT length penalty ((5 + n) / 6) ** alpha; ids end in <eos>",
+            "samples": []}
+    for sample in index["samples"]:
+        bgr = cv2.imread(os.path.join(out, sample["files"]["image"]), cv2.IMREAD_COLOR)
+        x = torch.from_numpy(preprocess(bgr, S, P.mean, P.std)[None])
+        vis = m.projector(m.encoder(x))
+        entry = {"name": sample["name"], "token_ids": {}, "captions": {}}
+        for width in BEAM_WIDTHS:
+            ids_w, caps_w = {}, {}
+            for lang in ("en", "zh"):
+                ids = m.beam_search(vis, tok.lang_id[lang], tok.bos, tok.eos, width, length_penalty=LENGTH_PENALTY)
+                ids_w[lang] = ids
+                caps_w[lang] = tok.decode(ids, lang)
+            entry["token_ids"][str(width)] = ids_w
+            entry["captions"][str(width)] = caps_w
+        beam["samples"].append(entry)
+        print(sample["name"], entry["captions"])
+    with open(os.path.join(out, "beam.json"), "w", encoding="utf-8") as f:
+        json.dump(beam, f, indent=1, ensure_ascii=False)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/default")
     ap.add_argument("--out", default="Tests/Fixtures/reference")
+    ap.add_argument("--beam-only", action="store_true", help="only (re)write beam.json from the existing index.json")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    make(a.model, a.out)
+    if not a.beam_only:
+        make(a.model, a.out)
+    make_beam(a.model, a.out)
 
 
 if __name__ == "__main__":

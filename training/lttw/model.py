@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -314,8 +315,15 @@ class StreetVLM(nn.Module):
         return head_logits, logits
 
     @torch.no_grad()
-    def generate(self, vis, lang_id: int, bos: int, eos: int, max_len: Optional[int] = None, return_logits=False):
-        """Greedy decoding with a KV cache. Starts from [<bos>, <lang>]; stops at <eos> or max_len."""
+    def generate(self, vis, lang_id: int, bos: int, eos: int, max_len: Optional[int] = None, return_logits=False,
+                 beams: int = 1, length_penalty: float = 0.6):
+        """Greedy decoding with a KV cache. Starts from [<bos>, <lang>]; stops at <eos> or max_len.
+
+        With beams > 1 (one image at a time): beam search, see `beam_search`; returns [1, L]."""
+        if beams > 1:
+            assert vis.shape[0] == 1 and not return_logits, "beam search decodes one image and returns tokens only"
+            ids = self.beam_search(vis, lang_id, bos, eos, beams, max_len=max_len, length_penalty=length_penalty)
+            return torch.tensor([ids], dtype=torch.long)
         max_len = max_len or self.config.dec_max_len
         B = vis.shape[0]
         ckv = self.decoder.cross_kv(vis)
@@ -337,6 +345,78 @@ class StreetVLM(nn.Module):
             pos += 1
         seq = torch.stack(out, 1)
         return (seq, torch.stack(step_logits, 1)) if return_logits else seq
+
+
+    @torch.no_grad()
+    def beam_search(self, vis, lang_id: int, bos: int, eos: int, beams: int, max_len: Optional[int] = None,
+                    length_penalty: float = 0.6) -> List[int]:
+        """Beam search for one image (vis [1, Tv, D]); the reference for the Swift engine's.
+
+        - Each live beam's score is the float32 sum of its tokens' log-probabilities,
+          log_softmax written out as (x - max) - log(sum(exp(x - max))).
+        - Candidates (beam, token) are ranked by score, then raw logit, then beam * V + token
+          (highest, highest, lowest): width 1 is then exactly greedy decoding, ties included.
+        - Walking the ranking from the top, a candidate ending in <eos> becomes a finished
+          hypothesis, any other a live beam of the next step, until `beams` beams are live.
+        - Stops once `beams` hypotheses have finished, or at the length limit (the same place
+          as greedy decoding), where the live beams finish as they are, without <eos>.
+        - The winner has the best GNMT length-normalised score, log P / ((5 + n) / 6) ** alpha,
+          n = generated tokens including <eos> (alpha = length_penalty; 0 = plain log P);
+          the earlier-finished hypothesis wins a tie.
+        Returns the winning token ids (ending in <eos> unless the length limit cut it)."""
+        assert vis.shape[0] == 1 and beams >= 1
+        max_len = max_len or self.config.dec_max_len
+        cross = self.decoder.cross_kv(vis)
+        logits, past = self.decoder(torch.tensor([[bos, lang_id]], device=vis.device), cross_kv=cross)
+        logits = logits[:, -1].float()
+        live_tokens: List[List[int]] = [[]]
+        live_scores = torch.zeros(1, dtype=torch.float32)
+        finished: List[Tuple[float, List[int]]] = []
+
+        def normalized(score, n):
+            return float(score) / ((5 + n) / 6) ** length_penalty
+
+        pos = 2
+        while True:
+            vocab = logits.shape[-1]
+            shifted = logits - logits.max(-1, keepdim=True).values
+            logp = shifted - torch.log(torch.exp(shifted).sum(-1, keepdim=True))
+            scores = (live_scores[:, None] + logp).reshape(-1).numpy()
+            raw = logits.reshape(-1).numpy()
+            order = np.lexsort((np.arange(scores.size), -raw, -scores))
+            parents, tokens, kept = [], [], []
+            for flat in order:
+                if len(tokens) == beams:
+                    break
+                parent, token = divmod(int(flat), vocab)
+                if token == eos:
+                    seq = live_tokens[parent] + [eos]
+                    finished.append((normalized(scores[flat], len(seq)), seq))
+                else:
+                    parents.append(parent)
+                    tokens.append(token)
+                    kept.append(scores[flat])
+            if pos >= max_len:
+                for parent, token, score in zip(parents, tokens, kept):
+                    seq = live_tokens[parent] + [token]
+                    finished.append((normalized(score, len(seq)), seq))
+                break
+            if len(finished) >= beams or not tokens:
+                break
+            index = torch.tensor(parents, dtype=torch.long)
+            past = [(k.index_select(0, index), v.index_select(0, index)) for k, v in past]
+            ckv = [(k.expand(len(parents), -1, -1, -1), v.expand(len(parents), -1, -1, -1)) for k, v in cross]
+            logits, past = self.decoder(torch.tensor(tokens, dtype=torch.long)[:, None], cross_kv=ckv, past=past,
+                                        start_pos=pos)
+            logits = logits[:, -1].float()
+            live_tokens = [live_tokens[p] + [t] for p, t in zip(parents, tokens)]
+            live_scores = torch.tensor(np.array(kept, dtype=np.float32))
+            pos += 1
+        best = finished[0]
+        for item in finished[1:]:
+            if item[0] > best[0]:
+                best = item
+        return best[1]
 
 
 def count_params(m: nn.Module) -> int:

@@ -73,3 +73,28 @@ def test_evaluator_tiny_set(tiny_run, tmp_path):
         assert os.path.exists(tmp_path / "out" / f)
     lines = open(tmp_path / "out" / "report.md").read().splitlines()
     assert "False-green rate" in "\n".join(lines[:3])
+
+
+def test_beam_search(tiny_run):
+    """Width 1 is greedy decoding exactly; wider beams stop at <eos> or the length limit, and
+    generate(beams=N) returns beam_search's ids."""
+    from lttw.preprocess import preprocess
+    model, cfg, tok = load_artifact(tiny_run["artifact"])
+    c = model.config
+    with torch.no_grad():
+        for i in range(3):
+            x = torch.from_numpy(preprocess(generate(9_005_000 + i).bgr, c.image_size)[None])
+            _, _, vis = model.encode(x)
+            for lang in ("en", "zh"):
+                for max_len in (6, 12, None):
+                    greedy = model.generate(vis, tok.lang_id[lang], tok.bos, tok.eos, max_len=max_len)[0].tolist()
+                    greedy = greedy[:greedy.index(tok.eos) + 1] if tok.eos in greedy else greedy
+                    assert model.beam_search(vis, tok.lang_id[lang], tok.bos, tok.eos, 1, max_len=max_len) == greedy
+                    limit = (max_len or c.dec_max_len) - 1
+                    for beams in (2, 4):
+                        ids = model.beam_search(vis, tok.lang_id[lang], tok.bos, tok.eos, beams, max_len=max_len)
+                        assert 1 <= len(ids) <= limit
+                        assert ids[-1] == tok.eos or len(ids) == limit
+                        assert tok.eos not in ids[:-1]
+                        assert model.generate(vis, tok.lang_id[lang], tok.bos, tok.eos, max_len=max_len,
+                                              beams=beams)[0].tolist() == ids

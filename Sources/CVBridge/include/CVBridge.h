@@ -121,14 +121,46 @@ cvb_status cvb_letterbox(const cvb_view *src, const cvb_view *dst, cvb_interpola
 cvb_status cvb_convert_color(const cvb_view *src, const cvb_view *dst, cvb_error *error);
 
 /**
+ * Working memory for cvb_preprocess, owned by the caller (one per stream, not
+ * shared between threads): the resized pixels and the resize's tables, sized
+ * at creation for model inputs up to input_size and source images up to
+ * max_side pixels on each side (about 24 bytes per pixel of width + height).
+ * A larger image grows it once; after that, preprocessing allocates nothing.
+ * NULL when out of memory.
+ */
+typedef struct cvb_scratch cvb_scratch;
+cvb_scratch *cvb_scratch_create(int32_t input_size, int32_t max_side);
+void cvb_scratch_free(cvb_scratch *scratch);
+
+/**
  * The model's input: resize src to size×size (squash, no letterbox), then per
  * channel x = (u8 / 255 - mean[c]) / std[c] in float32, written planar (CHW)
  * into out, which holds channels*size*size floats. This is exactly what the
  * training code does with cv2.resize and numpy float32 arithmetic.
+ *
+ * With a scratch, a shrinking CVB_INTERP_AREA resize (the model's) runs the
+ * bridge's own copy of OpenCV 4.6's INTER_AREA arithmetic — same tables, same
+ * float32 operations in the same order, byte-identical output — in the
+ * scratch's memory, because cv::resize allocates its tables and row buffers on
+ * every call. Everything else, and every call without a scratch (scratch
+ * NULL), goes through cv::resize.
  */
 cvb_status cvb_preprocess(const cvb_view *src, int32_t size, cvb_interpolation interpolation,
                           const float *mean, const float *std, float *out, size_t out_count,
-                          cvb_error *error);
+                          cvb_scratch *scratch, cvb_error *error);
+
+/**
+ * cvb_preprocess for the output rows [row_begin, row_end) only (every channel),
+ * so that several threads, each with its own scratch, can share one image.
+ * Only when cvb_preprocess_splits says so; otherwise rows must be 0..size.
+ */
+cvb_status cvb_preprocess_rows(const cvb_view *src, int32_t size, cvb_interpolation interpolation,
+                               const float *mean, const float *std, float *out, size_t out_count,
+                               int32_t row_begin, int32_t row_end, cvb_scratch *scratch,
+                               cvb_error *error);
+
+/** 1 when cvb_preprocess_rows (with a scratch) can split this resize by rows, else 0. */
+int cvb_preprocess_splits(const cvb_view *src, int32_t size, cvb_interpolation interpolation);
 
 /* ---- Drawing (for debug overlays), in place ------------------------------ */
 

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// `listen bench`'s allocation count, from the real program with libAllocationCounter.so preloaded
+/// (the bench does that itself). Counts, not times: nothing here depends on the machine's speed.
+///
+/// Allocation counts mean something only in an optimized build — a debug build's unspecialized
+/// generics allocate thousands of times per frame — so this runs the release `listen` in
+/// `.build/release`, when that build is at least as new as every source file. scripts/test.sh
+/// builds it before running the tests; after editing sources, `swift build -c release` again.
+@Suite("listen bench", .serialized)
+struct BenchTests {
+    static let release = Programs.repository.appendingPathComponent(".build/release")
+
+    static var releaseIsFresh: Bool {
+        let files = FileManager.default
+        func modified(_ url: URL) -> Date? {
+            (try? files.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date
+        }
+        guard let built = modified(release.appendingPathComponent("listen")),
+              files.fileExists(atPath: release.appendingPathComponent("libAllocationCounter.so").path)
+        else { return false }
+        var newest = modified(Programs.repository.appendingPathComponent("Package.swift")) ?? .distantPast
+        let sources = files.enumerator(at: Programs.repository.appendingPathComponent("Sources"), includingPropertiesForKeys: nil)
+        while let url = sources?.nextObject() as? URL {
+            if let date = modified(url), date > newest { newest = date }
+        }
+        return built >= newest
+    }
+
+    static func bench(_ arguments: [String]) throws -> [String: Any] {
+        let process = Process()
+        process.executableURL = release.appendingPathComponent("listen")
+        process.arguments = ["bench", "--no-peers", "--json"] + arguments
+        process.currentDirectoryURL = Programs.repository
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let messages = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(String(decoding: messages, as: UTF8.self))")
+        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
+    }
+
+    @Test("Steady state allocates nothing per frame: preprocessing to greedy and beam captions, 1 and 2 threads",
+          .enabled(if: releaseIsFresh, "needs an up-to-date release build: swift build -c release (scripts/test.sh does it)"),
+          arguments: [1, 2])
+    func zeroAllocations(threads: Int) throws {
+        // The sample images come in several sizes, and the measured frames include sizes the
+        // warm-up did not see: a frame of a new size must not allocate either.
+        for language in ["en", "zh"] {
+            let result = try Self.bench([
+                "--threads", String(threads), "--frames", "8", "--warmup", "2", "--beams", "3", "--lang", language,
+            ])
+            let allocations = result["allocationsPerFrame"] as? Double
+            let figure = allocations.map { String($0) } ?? "not counted"
+            #expect(allocations == 0, "\(language), \(threads) thread(s): \(figure) allocations per frame")
+            #expect((result["tokensPerBeamCaption"] as? Double ?? 0) > 0)
+        }
+    }
+}
