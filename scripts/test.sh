@@ -12,7 +12,7 @@ failed=()
 # The allocation test (Tests/CLITests/BenchTests) runs the release `listen`: counts from a
 # debug build mean nothing.
 printf '\n== Release build\n'
-swift build -c release || failed+=("release build")
+swift build -c release --product listen && swift build -c release --product AllocationCounter || failed+=("release build")
 
 printf '\n== Swift tests\n'
 swift test || failed+=("swift")

@@ -11,6 +11,7 @@ import Vision
 public final class StreetNarrator {
     public let model: StreetModel
     public let stream: StreetModel.Stream
+    public let beamWidth: Int
     public private(set) var tracker: SceneTracker
     public private(set) var policy: NarrationPolicy
     /// The newest frame's facts as the heads decided them alone, with the caption stripped of
@@ -53,9 +54,11 @@ public final class StreetNarrator {
 
     /// `frameRate` is the rate frames will arrive at (nil: the tracker's default of about 10 a
     /// second); it sets how long a gap means a stalled camera.
-    public init(model: StreetModel, narration: NarrationConfig = NarrationConfig(), frameRate: Double? = nil) {
+    /// `beamWidth` 1 captions greedily, more with beam search.
+    public init(model: StreetModel, narration: NarrationConfig = NarrationConfig(), frameRate: Double? = nil, beamWidth: Int = 1) {
         self.model = model
-        stream = StreetModel.Stream(model)
+        self.beamWidth = max(1, beamWidth)
+        stream = StreetModel.Stream(model, beamWidth: self.beamWidth)
         tracker = SceneTracker(config: .tuned(for: model.configuration, frameRate: frameRate))
         policy = NarrationPolicy(config: narration)
     }
@@ -76,7 +79,7 @@ public final class StreetNarrator {
         let perceived = clock.now
         // The decoder's sentences about the signal are dropped before anything else sees the
         // caption: only the tracker may state the light (safety rule 1).
-        let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language))
+        let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language, beamWidth: beamWidth))
         let captioned = clock.now
         let reading = FrameReading(stream.heads, configuration: model.configuration)
         lastFrameFacts = reading.facts(time: time, configuration: model.configuration, description: caption)

@@ -52,6 +52,9 @@ struct Describe: ParsableCommand {
     @Flag(help: "Speak every description on the sound device (ALSA 'default').")
     var speak = false
 
+    @Option(help: ArgumentHelp("Caption with beam search of this width (1: greedy, the default).", valueName: "n"))
+    var beams: Int = 1
+
     @Option(help: ArgumentHelp("Videos: frames per second of video to narrate (default 10).", valueName: "fps"))
     var rate: Double?
 
@@ -69,6 +72,7 @@ struct Describe: ParsableCommand {
         if rate != nil, every != nil { throw ValidationError("give --rate or --every, not both") }
         if let rate, !(rate > 0 && rate <= 120) { throw ValidationError("--rate must be between 0 and 120 frames a second") }
         if let every, every < 1 { throw ValidationError("--every must be 1 or more") }
+        if !(1...8).contains(beams) { throw ValidationError("--beams must be between 1 and 8") }
     }
 
     /// Which frames of a video are narrated.
@@ -80,7 +84,7 @@ struct Describe: ParsableCommand {
     func run() throws {
         let language = Language(rawValue: lang)!
         let model = try modelOptions.load()
-        let stream = StreetModel.Stream(model)
+        let stream = StreetModel.Stream(model, beamWidth: beams)
         if let overlay {
             do {
                 try FileManager.default.createDirectory(atPath: overlay, withIntermediateDirectories: true)
@@ -110,7 +114,7 @@ struct Describe: ParsableCommand {
                 continue
             case .success(.video(let video)):
                 let narration = VideoNarration(
-                    path: video, model: model, sampling: sampling,
+                    path: video, model: model, sampling: sampling, beams: beams,
                     narration: NarrationConfig(language: language, mode: mode, verbosity: verbosity),
                     json: json, overlayFolder: overlay)
                 do {
@@ -127,7 +131,7 @@ struct Describe: ParsableCommand {
                 let image = try Image.decode(file: path)
                 try stream.preprocess(image)
                 stream.perceive()
-                let caption = stream.caption(language)
+                let caption = stream.caption(language, beamWidth: beams)
                 var facts = FrameReading(stream.heads, configuration: model.configuration)
                     .facts(time: 0, configuration: model.configuration)
                 let description = StillDescription.compose(facts: facts, caption: caption, language: language)

@@ -20,6 +20,7 @@ struct VideoNarration {
     var path: String
     var model: StreetModel
     var sampling: Sampling
+    var beams: Int
     var narration: NarrationConfig
     var json: Bool
     var overlayFolder: String?
@@ -34,7 +35,7 @@ struct VideoNarration {
         case .rate(let rate): source.fps > 0 ? max(1, Int((source.fps / rate).rounded())) : 1
         }
         let frameRate = source.fps > 0 ? source.fps / Double(step) : nil
-        let narrator = StreetNarrator(model: model, narration: narration, frameRate: frameRate)
+        let narrator = StreetNarrator(model: model, narration: narration, frameRate: frameRate, beamWidth: beams)
         let encoder = JSONEncoder.factsLines
         let separator = narration.language == .english ? " " : ""
         var overlay: VideoWriter?

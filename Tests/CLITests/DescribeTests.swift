@@ -36,6 +36,18 @@ struct DescribeTests {
         #expect((object["description"] as? String)?.isEmpty == false)
     }
 
+    @Test("--beams captions with beam search; a red light still says wait and never walk; bad widths are refused")
+    func beams() throws {
+        let run = try Programs.run("listen", ["describe", "--beams", "3", "samples/images/00_pedestrian_red_street.jpg", "samples/images/10_crosswalk_right_with_light.jpg"])
+        #expect(run.status == 0, "\(run.errors)")
+        let lines = run.output.split(separator: "\n")
+        #expect(lines.count == 2 && lines.allSatisfy { $0.contains(": Wait.") && !$0.contains("Walk") })
+        for width in ["0", "9"] {
+            let refused = try Programs.run("listen", ["describe", "--beams", width, "samples"])
+            #expect(refused.status == 64 && refused.errors.contains("--beams must be between 1 and 8"))
+        }
+    }
+
     @Test("--wav writes speech for every description, in English and Mandarin")
     func wav() throws {
         let folder = try Self.temporaryFolder()
