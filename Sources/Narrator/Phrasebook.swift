@@ -31,6 +31,8 @@ public struct Phrasebook: Sendable, Hashable {
             return "Ready."
         case .cameraBlocked:
             return "Camera blocked."
+        case .cameraLost:
+            return "Camera lost."
         case let .light(status, kind):
             return englishLight(status, kind)
         case let .crosswalk(position):
@@ -97,6 +99,8 @@ public struct Phrasebook: Sendable, Hashable {
             return "准备好了。"
         case .cameraBlocked:
             return "摄像头被挡住。"
+        case .cameraLost:
+            return "摄像头断开了。"
         case let .light(status, kind):
             return mandarinLight(status, kind)
         case let .crosswalk(position):

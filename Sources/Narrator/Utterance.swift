@@ -34,6 +34,9 @@ public enum Message: Sendable, Hashable {
     case ready
     /// No fresh frame (safety rule 2: the light is not spoken about, the loss is).
     case cameraBlocked
+    /// No fresh frame because the camera itself is gone (unplugged, failed); the daemon says this
+    /// instead of `cameraBlocked` when it knows, since the wearer's remedy differs.
+    case cameraLost
     case light(LightStatus, LightKind)
     /// A crosswalk is in view at this position.
     case crosswalk(Position)

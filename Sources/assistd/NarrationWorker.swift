@@ -133,7 +133,8 @@ final class NarrationWorker: Sendable {
             }
             state.update { $0.scene = moment.scene }
             hub.publish("facts", FactsEvent(moment, language: narrator.narration.language, now: state.now))
-            let waitingForFirstFrame = moment.scene.frameTime == nil && state.read().camera == .starting && state.now < Self.startGrace
+            let camera = state.read().camera
+            let waitingForFirstFrame = moment.scene.frameTime == nil && camera == .starting && state.now < Self.startGrace
             if !waitingForFirstFrame { say(moment.utterances) }
             if maxFrames > 0, analysed >= maxFrames {
                 logger.notice("analysed the requested number of frames", metadata: ["frames": "\(analysed)"])
@@ -169,6 +170,7 @@ final class NarrationWorker: Sendable {
 
     private func say(_ utterances: [Utterance]) {
         guard !utterances.isEmpty else { return }
+        let utterances = state.read().camera == .lost ? utterances.map(naming(lost: owned.narrator)) : utterances
         let now = state.now
         speech.enqueue(utterances)
         state.update { snapshot in
@@ -179,6 +181,18 @@ final class NarrationWorker: Sendable {
             metrics.utterances.increment()
             logger.info("say", metadata: ["text": "\(utterance.text)", "priority": "\(utterance.priority)"])
             hub.publish("utterance", UtteranceEvent(utterance, time: now))
+        }
+    }
+
+    /// With the camera known to be gone, "camera blocked" becomes "camera lost".
+    private func naming(lost narrator: StreetNarrator) -> (Utterance) -> Utterance {
+        let book = Phrasebook(language: narrator.narration.language, directions: narrator.narration.directions)
+        return { utterance in
+            guard utterance.message == .cameraBlocked else { return utterance }
+            var renamed = utterance
+            renamed.message = .cameraLost
+            renamed.text = book.text(for: .cameraLost)
+            return renamed
         }
     }
 
@@ -247,7 +261,7 @@ struct SpokenTruth: Sendable {
         case .light(let status, _):
             guard fresh, let scene = snapshot.scene, !scene.isStale, let light = scene.light else { return false }
             return light.status == status
-        case .cameraBlocked:
+        case .cameraBlocked, .cameraLost:
             return !fresh
         default:
             return true

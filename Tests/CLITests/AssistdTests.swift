@@ -187,7 +187,7 @@ struct AssistdTests {
         let whileLost = try daemon.api.events(for: 1.2)
         let said = whileLost.filter { $0.name == "utterance" }.map(\.data)
         #expect(!said.contains { $0.contains("Wait") || $0.contains("Walk") || $0.contains("Signal") }, "light spoken while the camera was lost: \(said)")
-        #expect(daemon.logText.contains("Camera blocked."))
+        #expect(daemon.logText.contains("Camera lost."))
 
         try FileManager.default.moveItem(atPath: hidden, toPath: video)
         let back = try daemon.wait { ($0["camera"] as? [String: Any])?["state"] as? String == "running" }

@@ -5,7 +5,7 @@ import Vision
 
 /// Every Mandarin sentence the phrasebook can produce, in both direction styles.
 private func phrasebookSentences() -> [String] {
-    var messages: [Message] = [.cameraBlocked]
+    var messages: [Message] = [.ready, .cameraBlocked, .cameraLost]
     for status in LightStatus.allCases {
         for kind in LightKind.allCases {
             messages.append(.light(status, kind))

@@ -202,7 +202,7 @@ struct NarrationPolicyTests {
 
     @Test("Nothing ever says 'safe': every message in both languages and directions, and filtered captions")
     func neverSafe() {
-        var messages: [Message] = [.cameraBlocked]
+        var messages: [Message] = [.ready, .cameraBlocked, .cameraLost]
         for status in LightStatus.allCases {
             for kind in LightKind.allCases {
                 messages.append(.light(status, kind))
