@@ -101,6 +101,9 @@ public final class StreetNarrator {
         return Moment(scene: scene, utterances: policy.narrate(scene))
     }
 
+    /// The scene at `now`, without asking the policy what to say.
+    public func scene(at now: Double) -> TrackedScene { tracker.scene(at: now) }
+
     /// The full description on request (the "describe now" button).
     public func describe(at now: Double) -> Moment {
         let scene = tracker.scene(at: now)

@@ -11,6 +11,8 @@ struct ControlAPI: Sendable {
     let hub: EventHub
     let worker: NarrationWorker
     let metrics: DaemonMetrics
+    /// The tracker's freshness limit: older facts are served as stale.
+    let maxFrameAge: Double
     let info: StaticInfo
 
     /// What does not change while the daemon runs.
@@ -53,7 +55,7 @@ struct ControlAPI: Sendable {
                 return try Self.json(Problem(error: "no scene yet: the first frame has not been analysed"), status: .serviceUnavailable)
             }
             let moment = StreetNarrator.Moment(scene: scene, utterances: [])
-            return try Self.json(FactsEvent(moment, language: snapshot.narration.language, now: state.now))
+            return try Self.json(FactsEvent(moment, language: snapshot.narration.language, now: state.now, maxAge: maxFrameAge))
         }
         router.get("metrics") { _, _ in
             Response(

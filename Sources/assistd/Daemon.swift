@@ -50,7 +50,7 @@ struct Daemon {
             narrator: narrator, feed: feed, truth: truth, speech: speech, state: state, hub: hub, metrics: metrics,
             logger: logger, rate: settings.camera.rate, maxFrames: maxFrames)
         api = ControlAPI(
-            state: state, hub: hub, worker: worker, metrics: metrics,
+            state: state, hub: hub, worker: worker, metrics: metrics, maxFrameAge: truth.maxFrameAge,
             info: .init(model: folder.path, modelParameters: model.configuration.params, source: settings.camera.source,
                         rate: settings.camera.rate, speech: output.status))
     }

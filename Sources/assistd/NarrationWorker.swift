@@ -128,14 +128,15 @@ final class NarrationWorker: Sendable {
                         moment = narrator.idle(at: state.now)
                     }
                 }
+            } else if state.read().camera == .starting, state.now < Self.startGrace {
+                // The camera is still opening: nothing to say yet, not even "camera blocked".
+                moment = StreetNarrator.Moment(scene: narrator.scene(at: state.now), utterances: [])
             } else {
                 moment = narrator.idle(at: state.now)
             }
             state.update { $0.scene = moment.scene }
-            hub.publish("facts", FactsEvent(moment, language: narrator.narration.language, now: state.now))
-            let camera = state.read().camera
-            let waitingForFirstFrame = moment.scene.frameTime == nil && camera == .starting && state.now < Self.startGrace
-            if !waitingForFirstFrame { say(moment.utterances) }
+            hub.publish("facts", FactsEvent(moment, language: narrator.narration.language, now: state.now, maxAge: maxFrameAge))
+            say(moment.utterances)
             if maxFrames > 0, analysed >= maxFrames {
                 logger.notice("analysed the requested number of frames", metadata: ["frames": "\(analysed)"])
                 break
@@ -276,9 +277,15 @@ struct FactsEvent: Encodable {
     var lightStatus: String?
     var frameAge: Double?
 
-    init(_ moment: StreetNarrator.Moment, language: Language, now: Double) {
-        let scene = moment.scene
-        facts = moment.facts(language: language).rounded()
+    /// `maxAge`: a scene whose newest frame is older than this at `now` is reported stale, with
+    /// no light, crosswalk or obstacles (a paused or stalled pipeline's last scene is not news).
+    init(_ moment: StreetNarrator.Moment, language: Language, now: Double, maxAge: Double) {
+        var scene = moment.scene
+        if let frameTime = scene.frameTime, now - frameTime > maxAge {
+            scene = TrackedScene(time: now, frameTime: frameTime, isStale: true, light: nil, crosswalk: nil,
+                                 obstacles: [], description: nil, lightChanged: false)
+        }
+        facts = StreetNarrator.Moment(scene: scene, utterances: []).facts(language: language).rounded()
         stale = scene.isStale
         lightStatus = scene.light?.status.rawValue
         frameAge = scene.frameTime.map { ((now - $0) * 1000).rounded() / 1000 }

@@ -120,6 +120,10 @@ struct AssistdTests {
         let analysed = try daemon.wait { $0["state"] as? String == "paused" }["frames_analysed"] as? Int ?? 0
         Thread.sleep(forTimeInterval: 0.6)
         #expect(try daemon.api.get("/status").json?["frames_analysed"] as? Int == analysed, "analysis went on while paused")
+        // The last scene from before the pause is old now: served as stale, with no light.
+        let pausedFacts = try #require(try daemon.api.get("/facts").json)
+        #expect(pausedFacts["stale"] as? Bool == true)
+        #expect((pausedFacts["facts"] as? [String: Any])?["light"] == nil)
         let resumed = try #require(try daemon.api.post("/resume").json)
         #expect((resumed["status"] as? [String: Any])?["state"] as? String == "running")
 
