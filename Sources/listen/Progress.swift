@@ -1,18 +1,22 @@
 import Foundation
 
-/// A one-line progress bar on standard error, shown only when there are more than a few inputs
-/// and standard error is a terminal; results still go to standard output line by line.
+/// A one-line progress bar on standard error, shown only when standard error is a terminal and
+/// there are more than a few inputs or a video is being read; results still go to standard
+/// output line by line.
 final class Progress {
     private let total: Int
     private let label: String
     private let enabled: Bool
     private var done = 0
     private let started = Date()
+    private let terminal = isatty(STDERR_FILENO) == 1
+    /// Progress within the current input (a video's frames), shown after the bar.
+    private var detail = ""
 
     init(total: Int, label: String) {
         self.total = total
         self.label = label
-        enabled = total > 3 && isatty(STDERR_FILENO) == 1
+        enabled = total > 3 && terminal
         draw()
     }
 
@@ -23,10 +27,22 @@ final class Progress {
 
     /// Prints a result line without tearing the bar.
     func print(_ line: String) {
-        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if enabled || !detail.isEmpty, terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         Swift.print(line)
         fflush(nil)
         draw()
+    }
+
+    /// Shows how far the current input has got ("walk.mp4 frame 120/900"); an empty string
+    /// clears it. Drawn even for a single input, since one video can take minutes.
+    func show(_ text: String) {
+        guard terminal else { return }
+        detail = text
+        if enabled {
+            draw()
+        } else {
+            FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+        }
     }
 
     func finish() {
@@ -40,7 +56,7 @@ final class Progress {
         let elapsed = Date().timeIntervalSince(started)
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let text = String(format: "\r%@ [%@] %d/%d  %.1f/s", label, bar, done, total, rate)
+        let text = String(format: "\r\u{1B}[K%@ [%@] %d/%d  %.1f/s  %@", label, bar, done, total, rate, detail)
         FileHandle.standardError.write(Data(text.utf8))
     }
 }

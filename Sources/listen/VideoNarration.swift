@@ -44,7 +44,13 @@ struct VideoNarration {
         var narrated = 0
         speech?.startVideo()
 
+        let expected = source.frameCount.map { ($0 + step - 1) / step }
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        defer { progress.show("") }
         while let frame = try Self.nextFrame(source, narrated: narrated, step: step) {
+            if narrated % 10 == 0 {
+                progress.show("\(name) frame \(narrated)" + (expected.map { "/\($0)" } ?? ""))
+            }
             let time = Self.time(of: frame, after: previousTime, frameRate: frameRate)
             previousTime = time
             narrated += 1
