@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["listen", "assistd", "Imaging"],
+            dependencies: ["listen", "assistd", "Imaging", "Fusion", "Narrator", "Pipeline", "Vision"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "Vision"], swiftSettings: strictSwift),
