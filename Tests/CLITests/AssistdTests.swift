@@ -63,6 +63,22 @@ struct AssistdTests {
         #expect(run.output.contains("source: \"walk.mp4\"") && run.output.contains("rate: 6.0") && run.output.contains("language: zh"))
     }
 
+    @Test("A missing or broken model folder stops start-up with the file named, exit 3")
+    func badModel() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let broken = folder.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: broken.appendingPathComponent("config.json"))
+        try Data().write(to: broken.appendingPathComponent("tokenizer.json"))
+        try Data().write(to: broken.appendingPathComponent("model.safetensors"))
+        for (model, message) in [(folder.appendingPathComponent("absent").path, "not a model folder"), (broken.path, "config.json")] {
+            let run = try Programs.run("assistd", ["--model", model, "--speech", "none", "--http", "127.0.0.1:0"])
+            #expect(run.status == 3)
+            #expect(run.errors.contains("cannot start") && run.errors.contains(model) && run.errors.contains(message), "\(run.errors)")
+        }
+    }
+
     @Test("deploy/assistd.yaml documents exactly the defaults")
     func documentedDefaults() throws {
         let documented = try Programs.run("assistd", ["--config", "deploy/assistd.yaml", "--check-config"])
