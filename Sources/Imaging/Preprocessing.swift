@@ -31,15 +31,7 @@ public struct Preprocessing: Sendable, Hashable {
     public func write(
         _ image: Image, into output: UnsafeMutableBufferPointer<Float>, scratch: PreprocessingScratch? = nil
     ) throws(ImagingError) {
-        guard inputSize > 0, mean.count == std.count, !mean.isEmpty else {
-            throw .invalidArgument("preprocessing needs a positive size and one mean and std per channel")
-        }
-        guard image.channels == mean.count else {
-            throw .invalidArgument("preprocessing expects \(mean.count)-channel images, got \(image.channels)")
-        }
-        guard output.count >= tensorCount, let base = output.baseAddress else {
-            throw .invalidArgument("preprocessing output holds \(output.count) floats, needs \(tensorCount)")
-        }
+        let base = try validated(image, output)
         let memory = scratch?.handle
         try image.withView { view throws(ImagingError) in
             try mean.withUnsafeBufferPointer { mean throws(ImagingError) in
@@ -52,6 +44,21 @@ public struct Preprocessing: Sendable, Hashable {
                 }
             }
         }
+    }
+
+    /// The output's base address, once the recipe, the image's channels and the output's size
+    /// are known to fit.
+    private func validated(_ image: Image, _ output: UnsafeMutableBufferPointer<Float>) throws(ImagingError) -> UnsafeMutablePointer<Float> {
+        guard inputSize > 0, mean.count == std.count, !mean.isEmpty else {
+            throw .invalidArgument("preprocessing needs a positive size and one mean and std per channel")
+        }
+        guard image.channels == mean.count else {
+            throw .invalidArgument("preprocessing expects \(mean.count)-channel images, got \(image.channels)")
+        }
+        guard output.count >= tensorCount, let base = output.baseAddress else {
+            throw .invalidArgument("preprocessing output holds \(output.count) floats, needs \(tensorCount)")
+        }
+        return base
     }
 
     /// Whether `write(_:into:rows:scratch:)` can do this image in row ranges, one per thread:
@@ -67,15 +74,7 @@ public struct Preprocessing: Sendable, Hashable {
     public func write(
         _ image: Image, into output: UnsafeMutableBufferPointer<Float>, rows: Range<Int>, scratch: PreprocessingScratch
     ) throws(ImagingError) {
-        guard inputSize > 0, mean.count == std.count, !mean.isEmpty else {
-            throw .invalidArgument("preprocessing needs a positive size and one mean and std per channel")
-        }
-        guard image.channels == mean.count else {
-            throw .invalidArgument("preprocessing expects \(mean.count)-channel images, got \(image.channels)")
-        }
-        guard output.count >= tensorCount, let base = output.baseAddress else {
-            throw .invalidArgument("preprocessing output holds \(output.count) floats, needs \(tensorCount)")
-        }
+        let base = try validated(image, output)
         let memory = scratch.handle
         try image.withView { view throws(ImagingError) in
             try mean.withUnsafeBufferPointer { mean throws(ImagingError) in

@@ -17,6 +17,15 @@ public enum Verbosity: Int, Sendable, Hashable, Codable, CaseIterable, Comparabl
     case verbose
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// The name people type and read ("minimal", "normal", "verbose"): in flags, config files
+    /// and the API.
+    public var name: String { "\(self)" }
+
+    public init?(name: String) {
+        guard let match = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = match
+    }
 }
 
 /// How directions are spoken.

@@ -14,10 +14,6 @@ public final class StreetNarrator {
     public let beamWidth: Int
     public private(set) var tracker: SceneTracker
     public private(set) var policy: NarrationPolicy
-    /// The newest frame's facts as the heads decided them alone, with the caption stripped of
-    /// signal sentences (for debugging; never spoken: only the tracker speaks about the light).
-    public private(set) var lastFrameFacts: SceneFacts?
-
     /// How long the newest frame's stages took, in seconds.
     public struct StageTimes: Sendable, Hashable {
         public var preprocess = 0.0
@@ -82,17 +78,14 @@ public final class StreetNarrator {
         let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language, beamWidth: beamWidth))
         let captioned = clock.now
         let reading = FrameReading(stream.heads, configuration: model.configuration)
-        lastFrameFacts = reading.facts(time: time, configuration: model.configuration, description: caption)
         let scene = tracker.update(reading.perception(
             time: time, configuration: model.configuration, description: caption.isEmpty ? nil : caption))
         let moment = Moment(scene: scene, utterances: policy.narrate(scene))
         lastStageTimes = StageTimes(
-            preprocess: Self.seconds(preprocessed - start), perceive: Self.seconds(perceived - preprocessed),
-            caption: Self.seconds(captioned - perceived), narrate: Self.seconds(clock.now - captioned))
+            preprocess: (preprocessed - start).inSeconds, perceive: (perceived - preprocessed).inSeconds,
+            caption: (captioned - perceived).inSeconds, narrate: (clock.now - captioned).inSeconds)
         return moment
     }
-
-    static func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 
     /// The scene at `now` when no new frame came: once the newest frame is too old the scene is
     /// stale and the policy says the camera is blocked (safety rule 2).

@@ -221,13 +221,6 @@ struct SectionReader {
     }
 }
 
-extension Verbosity {
-    init?(name: String) {
-        guard let match = Self.allCases.first(where: { "\($0)" == name }) else { return nil }
-        self = match
-    }
-}
-
 /// A configuration that cannot be used, with the file or key and what to change.
 enum ConfigurationError: Error, CustomStringConvertible, Equatable {
     case unreadable(String, reason: String)

@@ -177,7 +177,7 @@ struct ControlAPI: Sendable {
                 lostFor: snapshot.cameraLostAt.map { round3(now - $0) }, losses: snapshot.cameraLosses),
             narration: .init(
                 language: snapshot.narration.language.rawValue, mode: snapshot.narration.mode.rawValue,
-                verbosity: "\(snapshot.narration.verbosity)"),
+                verbosity: snapshot.narration.verbosity.name),
             lastSaid: snapshot.lastSaid?.text,
             info: info)
     }

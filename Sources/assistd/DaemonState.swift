@@ -133,12 +133,15 @@ final class EventHub: Sendable {
         return stream
     }
 
+    /// Encodes `value` once for all subscribers, and not at all when there are none (the
+    /// narration worker publishes every tick).
     func publish(_ name: String, _ value: some Encodable) {
+        let targets = subscribers.withLock { Array($0.continuations.values) }
+        guard !targets.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return }
         let event = Event(name: name, json: String(decoding: data, as: UTF8.self))
-        let targets = subscribers.withLock { Array($0.continuations.values) }
         for continuation in targets { continuation.yield(event) }
     }
 

@@ -206,10 +206,7 @@ extension JSONEncoder {
 extension NarrationMode: ExpressibleByArgument {}
 
 extension Verbosity: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let match = Self.allCases.first(where: { "\($0)" == argument }) else { return nil }
-        self = match
-    }
+    public init?(argument: String) { self.init(name: argument) }
 
-    public static var allValueStrings: [String] { allCases.map { "\($0)" } }
+    public static var allValueStrings: [String] { allCases.map(\.name) }
 }

@@ -5,22 +5,7 @@ import Vision
 
 /// Every Mandarin sentence the phrasebook can produce, in both direction styles.
 private func phrasebookSentences() -> [String] {
-    var messages: [Message] = [.ready, .cameraBlocked, .cameraLost]
-    for status in LightStatus.allCases {
-        for kind in LightKind.allCases {
-            messages.append(.light(status, kind))
-        }
-    }
-    for position in Position.allCases {
-        messages.append(.crosswalk(position))
-        for distance in Distance.allCases {
-            for kind in ["car", "bicycle", "scooter", "person", "pole", "bollard", "cone", "bin", "tree", "sign", "other"] {
-                messages.append(.obstacle(kind: kind, position: position, distance: distance))
-            }
-        }
-    }
-    messages += [.turn(.left), .turn(.slightlyLeft), .turn(.right), .turn(.slightlyRight)]
-    messages += (1...12).map { .turn(.towards(hour: $0)) }
+    let messages = PhrasebookMessages.all
     var sentences: Set<String> = []
     for directions in DirectionStyle.allCases {
         let book = Phrasebook(language: .mandarin, directions: directions)

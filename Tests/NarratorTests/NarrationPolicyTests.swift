@@ -202,22 +202,7 @@ struct NarrationPolicyTests {
 
     @Test("Nothing ever says 'safe': every message in both languages and directions, and filtered captions")
     func neverSafe() {
-        var messages: [Message] = [.ready, .cameraBlocked, .cameraLost]
-        for status in LightStatus.allCases {
-            for kind in LightKind.allCases {
-                messages.append(.light(status, kind))
-            }
-        }
-        for position in Position.allCases {
-            messages.append(.crosswalk(position))
-            for distance in Distance.allCases {
-                for kind in ["car", "bicycle", "scooter", "person", "pole", "bollard", "cone", "bin", "tree", "sign", "wheelie_bin"] {
-                    messages.append(.obstacle(kind: kind, position: position, distance: distance))
-                }
-            }
-        }
-        messages += [.turn(.left), .turn(.slightlyLeft), .turn(.right), .turn(.slightlyRight)]
-        messages += (1...12).map { .turn(.towards(hour: $0)) }
+        let messages = PhrasebookMessages.all
         var texts: [String] = []
         for language in Language.allCases {
             for directions in DirectionStyle.allCases {
