@@ -14,7 +14,7 @@ grayscale / desaturation / colour shift, pixelation, varied aspect ratio (squash
 """
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -36,6 +36,9 @@ class Scene:
     bgr: np.ndarray
     facts: Dict
     captions: Dict[str, str]
+    # The lit signal's housing in image pixels (x0, y0, x1, y1), after camera roll; None without
+    # a lit signal. Not part of the facts: it labels the signal expert's lamp candidates.
+    light_box: Optional[Tuple[float, float, float, float]] = None
 
     def labelled_record(self, file: str) -> Dict:
         """DESIGN.md labelled-scenes record (+ informational extras)."""
@@ -546,7 +549,9 @@ POS_U = {"left": (0.06, 0.3), "ahead": (0.42, 0.58), "right": (0.7, 0.94)}
 
 
 # ----------------------------------------------------------------------------- effects
-def _post(rng, img, tod, framing):
+def _post(rng, img, tod, framing, boxes=None):
+    """Weather, blur, roll, colour, noise, compression. Boxes (x0, y0, x1, y1) in `boxes` are
+    moved with the camera roll, in place."""
     H, W = img.shape[:2]
     cond = {}
     if rng.random() < 0.15:  # fog
@@ -586,6 +591,9 @@ def _post(rng, img, tod, framing):
         ang = _u(rng, -12, 12)
         M = cv2.getRotationMatrix2D((W / 2, H / 2), ang, _u(rng, 1.0, 1.15))
         img = cv2.warpAffine(img, M, (W, H), borderMode=cv2.BORDER_REFLECT)
+        for i, (x0, y0, x1, y1) in enumerate(boxes or []):
+            pts = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], np.float64) @ M.T
+            boxes[i] = (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
     # colour
     r = rng.random()
     if r < 0.12:
@@ -667,6 +675,7 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
 
     emit = np.zeros((H, W, 3), np.float32)
     light_pos = None
+    boxes: List[Tuple[float, float, float, float]] = []  # the lit housing, if any
     cw_facts = {"present": False, "offset": None, "heading_deg": None}
     obstacles: List[Dict] = []
 
@@ -722,6 +731,8 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
             pc = (_u(rng, 50, 120),) * 3
             _rect(base, cx - ww * 0.06, cy, cx + ww * 0.06, H * 1.2, pc)
             draw_signal(base, emit, rng, kind, state, cx - ww / 2, cy - hh / 2, ww, hh)
+            if state in ("red", "green", "yellow"):
+                boxes.append((cx - ww / 2, cy - hh / 2, cx + ww / 2, cy + hh / 2))
             if rng.random() < 0.15:  # partial occlusion by a leaf blob / sign from one side
                 side = -1 if rng.random() < 0.5 else 1
                 _ellipse(base, cx + side * ww * 0.7, cy + _u(rng, -0.3, 0.3) * hh, ww * 0.45, hh * 0.35, _rand_col(rng, 10, 120))
@@ -745,6 +756,8 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
             ox = cx + (ww * 1.1 if rng.random() < 0.5 else -ww * 1.1)
             draw_signal(base, np.zeros_like(emit), rng, k, "off", ox - ww / 2, cy - hh / 2, ww, hh)
         draw_signal(base, emit, rng, k, st, cx - ww / 2, cy - hh / 2, ww, hh)
+        if st in ("red", "green", "yellow"):
+            boxes.append((cx - ww / 2, cy - hh / 2, cx + ww / 2, cy + hh / 2))
         if state == "none":  # closeup of something that is NOT a light: wipe the housing with a distractor
             base = _background(rng, H, W, horizon, tod, emit)
             emit[:] = 0
@@ -779,17 +792,21 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
         crop = cv2.resize(np.clip(crop, 0, 255), (tiny_s, max(8, int(tiny_s * _u(rng, 0.8, 1.6)))), interpolation=cv2.INTER_AREA)
         img = cv2.resize(crop, (W, H), interpolation=cv2.INTER_LINEAR if rng.random() < 0.6 else cv2.INTER_NEAREST)
         light_pos = "ahead"
-        img, cond = _post(rng, img.astype(np.float32), tod, framing)
-        return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond)
+        if state in ("red", "green", "yellow"):
+            side = int(cs)
+            boxes.append(((cx - ww / 2 - x0) * W / side, (cy - hh / 2 - y0) * H / side,
+                          (cx + ww / 2 - x0) * W / side, (cy + hh / 2 - y0) * H / side))
+        img, cond = _post(rng, img.astype(np.float32), tod, framing, boxes)
+        return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, boxes)
 
     if framing != "tiny":
         glow = {"day": (_u(rng, 0, 2), 0.3), "dusk": (_u(rng, 1, 4), 0.6), "night": (_u(rng, 2, 6), 1.0)}[tod]
         img = _compose(base, emit, ambient, tint, glow[0] * max(1.0, min(H, W) / 200), glow[1])
-    img, cond = _post(rng, img, tod, framing)
-    return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond)
+    img, cond = _post(rng, img, tod, framing, boxes)
+    return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, boxes)
 
 
-def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond):
+def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond, boxes=()):
     light = {"kind": kind, "state": state, "position": light_pos}
     if state == "none":
         light = {"kind": None, "state": "none", "position": None}
@@ -797,4 +814,5 @@ def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond
              "conditions": dict(framing=framing, time_of_day=tod, **cond)}
     caps = make_captions(facts)
     facts["description"] = caps["en"]
-    return Scene(seed=int(seed), bgr=np.ascontiguousarray(rgb[..., ::-1]), facts=facts, captions=caps)
+    return Scene(seed=int(seed), bgr=np.ascontiguousarray(rgb[..., ::-1]), facts=facts, captions=caps,
+                 light_box=boxes[0] if boxes else None)

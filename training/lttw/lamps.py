@@ -1,0 +1,242 @@
+"""Lamp candidates: where a lit signal lamp may be, found on the full frame at native resolution,
+and the fixed-size crops the signal expert reads.
+
+A pedestrian signal across the street is a few pixels in the scene expert's 160 px input, so the
+signal expert looks at the frame itself: coloured, bright, compact blobs are proposed here and
+each is read, with its surroundings (housing, the other lamp, the figure, countdown digits), by a
+small patch encoder (`lttw.signal_model`).
+
+Bit-exact contract with Sources/CVBridge/Lamps.cpp — integer arithmetic only, so Python and the
+Swift runtime propose the same boxes and read the same crop values:
+
+1. Proposal image. f = ceil(max(W, H) / PROPOSAL_LONG_SIDE); the RGB frame is box-averaged by f
+   (W1 = W // f, H1 = H // f, pixel = (sum of its f×f block + f²//2) // f², per channel; f = 1 is
+   the frame itself). The second scale box-averages that image again by 2 (W2 = W1 // 2, ...), so
+   neighbouring dots of an LED figure and a lamp's halo merge.
+2. Lit pixels, per scale: mx = max(r,g,b), mn = min(r,g,b), c = mx - mn; a pixel is lit when
+   mx >= MIN_BRIGHTNESS and 100·c >= MIN_SATURATION_PCT·mx. Its colour (hue in degrees, compared
+   by cross-multiplication, ties resolved r, then g, then b as the maximum):
+     mx == r:  d = 60·(g - b):  red if -30c <= d < 25c;  amber if d >= 25c
+     mx == g:  d = 60·(b - r):  amber if d < -55c;  green if d >= -40c
+     mx == b:  d = 60·(r - g):  green if d < -40c
+   (red covers hue 330°–25°, amber 25°–65°, green/teal/cyan 80°–200°; other lit pixels are none).
+3. Each colour's mask is dilated by a 3×3 square (outside the image counts as unlit) and split
+   into 8-connected components. A component's box is its dilated extent; `lit` counts its
+   undilated pixels of that colour and `chroma` sums their c.
+4. A component is a candidate when lit >= MIN_LIT, 2·max(w,h) <= min(Ws,Hs) (not half the frame),
+   max(w,h) <= 4·min(w,h), and 100·lit >= MIN_FILL_PCT·w·h. Score = chroma·256 // lit.
+5. Boxes go to frame pixels (×f, ×2f at the second scale: x0·F, (x1+1)·F exclusive), are ordered
+   by (score desc, scale, colour, y0, x0), and kept greedily unless one already kept overlaps them
+   with 2·intersection > union (IoU above ½); at most MAX_BLOBS are kept.
+6. The whole frame is one more candidate (a close-up that is one signal head) when
+   max(W,H) <= WHOLE_FRAME_MAX_SIDE or a kept blob's longer side is at least 1/8 of the frame's
+   shorter side (8·max(w,h) >= min(W,H)).
+
+Crop (`crop_rect`, `read_crop`): a blob's crop is the square of side max(4·max(w,h), 16) frame
+pixels centred on its box (floor division); the whole-frame candidate's crop is the frame. It is
+sampled to CROP_SIZE×CROP_SIZE by integer box averaging: output row i covers source rows
+[y0 + i·h//S, y0 + (i+1)·h//S) (one row, the first, when that is empty), the same for columns;
+pixels outside the frame count as black; value = float32(sum) / float32(count), then
+(value / 255 - mean) / std in float32, CHW — `preprocess.normalize_small`'s arithmetic.
+"""
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+
+PROPOSAL_LONG_SIDE = 640
+MIN_BRIGHTNESS = 100
+MIN_SATURATION_PCT = 35
+MIN_LIT = 3
+MIN_FILL_PCT = 12
+MAX_BLOBS = 12
+WHOLE_FRAME_MAX_SIDE = 320
+CROP_SIZE = 32
+CROP_CONTEXT = 4
+CROP_MIN_SIDE = 16
+
+COLOURS = ["none", "red", "amber", "green"]  # colour class ids 0..3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A place that may hold a lit lamp. Box in frame pixels, x1/y1 exclusive."""
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    colour: int      # 1 red, 2 amber, 3 green; 0 for the whole frame
+    score: int       # mean chroma × 256; -1 for the whole frame
+    scale: int       # 1 or 2; 0 for the whole frame
+    whole: bool = False
+
+    @property
+    def w(self):
+        return self.x1 - self.x0
+
+    @property
+    def h(self):
+        return self.y1 - self.y0
+
+    def as_list(self):
+        return [self.x0, self.y0, self.x1, self.y1, self.colour, self.score, self.scale, int(self.whole)]
+
+
+def box_average(rgb: np.ndarray, f: int) -> np.ndarray:
+    """(sum of each f×f block + f²//2) // f², dropping a partial last block (uint8 out)."""
+    if f == 1:
+        return rgb
+    H, W = rgb.shape[0] // f, rgb.shape[1] // f
+    s = rgb[:H * f, :W * f].astype(np.int64).reshape(H, f, W, f, 3).sum(axis=(1, 3))
+    return ((s + (f * f) // 2) // (f * f)).astype(np.uint8)
+
+
+def colour_classes(rgb: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per pixel colour class (0 none, 1 red, 2 amber, 3 green) and chroma c (int64)."""
+    x = rgb.astype(np.int64)
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    mx = np.maximum(np.maximum(r, g), b)
+    mn = np.minimum(np.minimum(r, g), b)
+    c = mx - mn
+    lit = (mx >= MIN_BRIGHTNESS) & (100 * c >= MIN_SATURATION_PCT * mx) & (c > 0)
+    is_r = r == mx
+    is_g = ~is_r & (g == mx)
+    is_b = ~is_r & ~is_g
+    cls = np.zeros(r.shape, np.uint8)
+    d = 60 * (g - b)
+    cls[lit & is_r & (d >= -30 * c) & (d < 25 * c)] = 1
+    cls[lit & is_r & (d >= 25 * c)] = 2
+    d = 60 * (b - r)
+    cls[lit & is_g & (d < -55 * c)] = 2
+    cls[lit & is_g & (d >= -40 * c)] = 3
+    d = 60 * (r - g)
+    cls[lit & is_b & (d < -40 * c)] = 3
+    return cls, c
+
+
+def _dilate3(mask: np.ndarray) -> np.ndarray:
+    p = np.pad(mask, 1)
+    out = np.zeros_like(mask)
+    H, W = mask.shape
+    for dy in range(3):
+        for dx in range(3):
+            out |= p[dy:dy + H, dx:dx + W]
+    return out
+
+
+def _blobs(img: np.ndarray, scale: int, F: int) -> List[Candidate]:
+    Hs, Ws = img.shape[:2]
+    cls, c = colour_classes(img)
+    found = []
+    for colour in (1, 2, 3):
+        own = cls == colour
+        if not own.any():
+            continue
+        dil = _dilate3(own.astype(np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(dil, connectivity=8, ltype=cv2.CV_32S)
+        if n <= 1:
+            continue
+        lab = labels[own]
+        lit = np.bincount(lab, minlength=n)
+        chroma = np.bincount(lab, weights=c[own].astype(np.float64), minlength=n).astype(np.int64)
+        for k in range(1, n):
+            x, y, w, h = (int(v) for v in stats[k, :4])
+            L = int(lit[k])
+            if L < MIN_LIT or 2 * max(w, h) > min(Ws, Hs) or max(w, h) > 4 * min(w, h):
+                continue
+            if 100 * L < MIN_FILL_PCT * w * h:
+                continue
+            score = int(chroma[k]) * 256 // L
+            found.append(Candidate(x * F, y * F, (x + w) * F, (y + h) * F, colour, score, scale))
+    return found
+
+
+def _iou_over_half(a: Candidate, b: Candidate) -> bool:
+    iw = min(a.x1, b.x1) - max(a.x0, b.x0)
+    ih = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if iw <= 0 or ih <= 0:
+        return False
+    inter = iw * ih
+    union = a.w * a.h + b.w * b.h - inter
+    return 2 * inter > union
+
+
+def propose(rgb: np.ndarray) -> List[Candidate]:
+    """RGB uint8 H×W×3 frame -> candidates (blobs by rank, then the whole frame if it qualifies)."""
+    H, W = rgb.shape[:2]
+    f = -(-max(W, H) // PROPOSAL_LONG_SIDE)
+    s1 = box_average(rgb, f)
+    s2 = box_average(s1, 2)
+    found = _blobs(s1, 1, f)
+    if min(s2.shape[:2]) >= 4:
+        found += _blobs(s2, 2, 2 * f)
+    found.sort(key=lambda k: (-k.score, k.scale, k.colour, k.y0, k.x0))
+    kept: List[Candidate] = []
+    for k in found:
+        if len(kept) >= MAX_BLOBS:
+            break
+        if not any(_iou_over_half(k, o) for o in kept):
+            kept.append(k)
+    if max(W, H) <= WHOLE_FRAME_MAX_SIDE or any(8 * max(k.w, k.h) >= min(W, H) for k in kept):
+        kept.append(Candidate(0, 0, W, H, 0, -1, 0, True))
+    return kept
+
+
+def crop_rect(k: Candidate, W: int, H: int, context: int = CROP_CONTEXT) -> Tuple[int, int, int, int]:
+    """(x0, y0, w, h) in frame pixels of the region the crop reader sees for candidate k."""
+    if k.whole:
+        return 0, 0, W, H
+    side = max(context * max(k.w, k.h), CROP_MIN_SIDE)
+    return (k.x0 + k.x1 - side) // 2, (k.y0 + k.y1 - side) // 2, side, side
+
+
+def sample_rect(rgb: np.ndarray, rect: Tuple[int, int, int, int], size: int = CROP_SIZE) -> np.ndarray:
+    """Integer box averaging of a frame rectangle (may extend past the frame: black there) to
+    size×size; float32 values 0..255 (the sums divided by the counts), HWC."""
+    H, W = rgb.shape[:2]
+    x0, y0, w, h = rect
+    i = np.arange(size)
+    ys, ye = y0 + i * h // size, y0 + (i + 1) * h // size
+    ye = np.maximum(ye, ys + 1)
+    xs, xe = x0 + i * w // size, x0 + (i + 1) * w // size
+    xe = np.maximum(xe, xs + 1)
+    # Summed-area table over the frame padded with black where the rectangle leaves it.
+    lo_y, hi_y = min(0, int(ys.min())), max(H, int(ye.max()))
+    lo_x, hi_x = min(0, int(xs.min())), max(W, int(xe.max()))
+    pad = np.zeros((hi_y - lo_y, hi_x - lo_x, 3), np.int64)
+    pad[-lo_y:-lo_y + H, -lo_x:-lo_x + W] = rgb
+    sat = np.zeros((pad.shape[0] + 1, pad.shape[1] + 1, 3), np.int64)
+    sat[1:, 1:] = pad.cumsum(0).cumsum(1)
+    ys, ye, xs, xe = ys - lo_y, ye - lo_y, xs - lo_x, xe - lo_x
+    s = (sat[ye][:, xe] - sat[ys][:, xe] - sat[ye][:, xs] + sat[ys][:, xs])
+    count = ((ye - ys)[:, None] * (xe - xs)[None, :]).astype(np.float32)
+    return s.astype(np.float32) / count[..., None]
+
+
+def normalise_crop(values: np.ndarray, mean, std) -> np.ndarray:
+    """float32 HWC 0..255 -> float32 CHW, as preprocess.normalize_small does for uint8."""
+    x = values.astype(np.float32) / np.float32(255.0)
+    x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return np.ascontiguousarray(np.moveaxis(x, -1, -3))
+
+
+def read_crops(rgb: np.ndarray, cands: List[Candidate], mean, std, size: int = CROP_SIZE) -> np.ndarray:
+    """The crop reader's input for every candidate: float32 [N, 3, size, size]."""
+    H, W = rgb.shape[:2]
+    out = np.zeros((len(cands), 3, size, size), np.float32)
+    for n, k in enumerate(cands):
+        out[n] = normalise_crop(sample_rect(rgb, crop_rect(k, W, H), size), mean, std)
+    return out
+
+
+def position_of(k: Candidate, W: int) -> str:
+    """left / ahead / right from the box centre (the position labels' 0.36 / 0.64 cut-offs)."""
+    if k.whole:
+        return "ahead"
+    centre2 = k.x0 + k.x1  # twice the centre
+    if 100 * centre2 < 72 * W:
+        return "left"
+    if 100 * centre2 > 128 * W:
+        return "right"
+    return "ahead"
