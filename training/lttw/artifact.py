@@ -1,6 +1,7 @@
 """Model artifact (config.json + model.safetensors + tokenizer.json): export, load, inference.
 
   python -m lttw.artifact export --run training/runs/default --out models/default
+  python -m lttw.artifact merge-signal --run training/runs/signal --model models/default
 
 Export = load checkpoint -> fit temperatures on the synthetic validation split -> choose the green
 operating threshold (zero false greens on validation) -> write the three files -> reload and compare.
@@ -146,11 +147,84 @@ def load_artifact(path):
         raise ValueError(f"{path}/tokenizer.json: vocab size {len(tok)} != config vocab_size {mc.vocab_size}")
     model = StreetVLM(mc)
     sd = load_file(os.path.join(path, "model.safetensors"))
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+    scene = {k: v for k, v in sd.items() if not k.startswith(SIGNAL_PREFIX)}
+    missing, unexpected = model.load_state_dict(scene, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}/model.safetensors: missing {missing} unexpected {unexpected}")
     model.eval()
+    # Kept beside the scene model, not registered as its submodule: the scene model's state dict
+    # stays what export writes.
+    model.__dict__["signal_expert"] = load_signal_expert(cfg, sd, path)
     return model, cfg, tok
+
+
+# ----------------------------------------------------------------------------- signal expert
+SIGNAL_PREFIX = "signal."
+
+
+def load_signal_expert(cfg, sd, path):
+    """The config's signal expert with its weights (prefix `signal.`), or None when the model
+    folder has none (the light then comes from the scene heads)."""
+    from .signal_model import SignalConfig, SignalReader
+    se = cfg.get("signal_expert")
+    own = {k[len(SIGNAL_PREFIX):]: v for k, v in sd.items() if k.startswith(SIGNAL_PREFIX)}
+    if se is None:
+        if own:
+            raise ValueError(f"{path}/model.safetensors: signal expert weights but no signal_expert in config.json")
+        return None
+    reader = SignalReader(SignalConfig(**se["architecture"], classes=se["classes"]))
+    missing, unexpected = reader.load_state_dict(own, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{path}/model.safetensors: signal expert missing {missing} unexpected {unexpected}")
+    return reader.eval()
+
+
+def signal_expert_config(reader, calibration, run):
+    """config.json's `signal_expert` section: architecture, the proposal contract's constants
+    (Swift refuses a model whose constants differ from the ones it was built with), the
+    calibrated temperature and thresholds."""
+    from . import lamps
+    c = reader.c
+    return {
+        "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
+        "classes": list(c.classes),
+        "weights_prefix": SIGNAL_PREFIX,
+        "feature": "concat(CLS, max over patches) of the final layer norm; head = Linear(2*width, classes)",
+        "proposals": {"long_side": lamps.PROPOSAL_LONG_SIDE, "min_brightness": lamps.MIN_BRIGHTNESS,
+                      "min_saturation_pct": lamps.MIN_SATURATION_PCT, "min_lit": lamps.MIN_LIT,
+                      "min_fill_pct": lamps.MIN_FILL_PCT, "max_blobs": lamps.MAX_BLOBS,
+                      "whole_frame_max_side": lamps.WHOLE_FRAME_MAX_SIDE, "crop_size": lamps.CROP_SIZE,
+                      "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE},
+        "temperature": round(float(calibration["temperature"]), 4),
+        "thresholds": {k: float(v) for k, v in calibration["thresholds"].items()},
+        "calibration": {"stats": calibration["stats"],
+                        "method": "temperature: NLL on the validation crops (real val split + generated validation scenes); "
+                                  "green: halfway between the largest green mass the decision rule announces on a non-green "
+                                  "validation frame and 1 (at least 0.9); signal, abstain and red_veto are fixed"},
+        "rule": "lit = signal >= thresholds.signal; pedestrian candidates first; disagreement -> unknown; green needs mass >= "
+                "thresholds.green and no same-kind red >= thresholds.red_veto anywhere; red/yellow need mass >= thresholds.abstain",
+        "training": {"run": run, "step": calibration.get("step")},
+    }
+
+
+def merge_signal(run, model_dir, ckpt="best.pt"):
+    """Puts a trained, calibrated signal expert into a model folder (replacing one already there)."""
+    from .signal_model import SignalConfig, SignalReader
+    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    reader = SignalReader(SignalConfig(**ck["config"]))
+    reader.load_state_dict(ck["model"])
+    with open(os.path.join(run, "calibration.json")) as f:
+        calibration = json.load(f)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(SIGNAL_PREFIX)}
+    sd.update({SIGNAL_PREFIX + k: v.detach().float().contiguous().clone() for k, v in reader.state_dict().items()})
+    cfg["signal_expert"] = signal_expert_config(reader, calibration, run)
+    cfg["signal_expert"]["params"] = count_params(reader)
+    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    return cfg
 
 
 @torch.no_grad()
@@ -177,6 +251,11 @@ class Predictor:
         self.size = self.cfg["preprocessing"]["input_size"]
         self.mean = np.asarray(self.cfg["preprocessing"]["mean"], np.float32)
         self.std = np.asarray(self.cfg["preprocessing"]["std"], np.float32)
+        self.signal = None
+        if self.model.signal_expert is not None:
+            from .signal_model import SignalExpertRunner
+            se = self.cfg["signal_expert"]
+            self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std)
 
     def probs(self, head_logits) -> Dict[str, np.ndarray]:
         P = {}
@@ -223,12 +302,28 @@ class Predictor:
                     obs.append({"kind": kind, "position": pos, "distance": d, "confidence": round(p, 4)})
         return {"light": light, "crosswalk": cw, "obstacles": obs}
 
+    def signal_light(self, bgr):
+        """The frame's light from the signal expert (DESIGN.md facts, plus what decided it)."""
+        if bgr.ndim == 2:
+            import cv2
+            bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+        d = self.signal.read(np.ascontiguousarray(bgr[..., ::-1]))
+        light = {"state": d["state"], "confidence": round(float(d["confidence"]), 4), "candidates": d["candidates"]}
+        if d["state"] != "none":
+            light["kind"] = d["kind"]
+            light["position"] = d["position"]
+            light["box"] = d["box"]
+        return light
+
     @torch.no_grad()
     def run_batch(self, bgr_list: List[np.ndarray], captions=True):
         x = torch.from_numpy(np.stack([preprocess(b, self.size, self.mean, self.std) for b in bgr_list]))
         tokens, hl, vis = self.model.encode(x)
         P = self.probs(hl)
         facts = [self.facts_from_probs(P, i) for i in range(len(bgr_list))]
+        if self.signal is not None:
+            for f, bgr in zip(facts, bgr_list):
+                f["light"] = self.signal_light(bgr)
         if captions:
             for lang in ("en", "zh"):
                 seq = self.model.generate(vis, self.tok.lang_id[lang], self.tok.bos, self.tok.eos)
@@ -247,8 +342,16 @@ def main():
     e.add_argument("--ckpt", default="best.pt")
     e.add_argument("--out", default="models/default")
     e.add_argument("--cache_root", default=None)
+    m = sub.add_parser("merge-signal", help="put a trained signal expert (lttw.signal_train) into a model folder")
+    m.add_argument("--run", default="training/runs/signal")
+    m.add_argument("--ckpt", default="best.pt")
+    m.add_argument("--model", default="models/default")
     a = ap.parse_args()
     torch.set_num_threads(2)
+    if a.cmd == "merge-signal":
+        cfg = merge_signal(a.run, a.model, a.ckpt)
+        print(json.dumps({k: cfg["signal_expert"][k] for k in ("temperature", "thresholds", "params")}, indent=1))
+        return
     from .data import build_cache
     ck = torch.load(os.path.join(a.run, a.ckpt), map_location="cpu", weights_only=False)
     mc = ModelConfig(**ck["model_config"])

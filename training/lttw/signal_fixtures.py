@@ -1,0 +1,88 @@
+"""Reference fixtures for the Swift signal expert: Tests/Fixtures/signal/.
+
+  PYTHONPATH=training .venv/bin/python -m lttw.signal_fixtures --model models/default --out Tests/Fixtures/signal
+
+For each scene (PNG, lossless, so decoding is exact on both sides):
+  <name>.png                 input image (BGR file as written by cv2.imwrite)
+  <name>.candidates.json     lamps.propose output: [x0, y0, x1, y1, colour, score, scale, whole] per candidate
+  <name>.features.npy        float32 [N, 2·width] candidate embeddings (CLS, max over patches)
+  <name>.probabilities.npy   float32 [N, classes] calibrated class probabilities
+  <name>.decision.json       the frame decision (signal_model.decide)
+index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
+"""
+import argparse
+import json
+import os
+
+import cv2
+import numpy as np
+import torch
+
+from . import lamps
+from .artifact import load_artifact
+from .generator import generate
+from .signal_model import decide
+
+SCENES = [
+    ("red_closeup", 3_200_000, lambda f: f["light"]["state"] == "red" and f["light"]["kind"] == "pedestrian" and f["conditions"]["framing"] == "closeup"),
+    ("green_closeup", 3_200_100, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian" and f["conditions"]["framing"] == "closeup"),
+    ("green_street", 3_200_200, lambda f: f["light"]["state"] == "green" and f["conditions"]["framing"] == "street"),
+    ("vehicle_tiny", 3_200_300, lambda f: f["light"]["kind"] == "vehicle" and f["light"]["state"] in ("red", "yellow") and f["conditions"]["framing"] == "tiny"),
+    ("no_signal_street", 3_200_400, lambda f: f["light"]["state"] == "none" and f["conditions"]["framing"] == "street"),
+]
+
+
+def pick(seed0, pred, long_side=480):
+    s = seed0
+    while True:
+        sc = generate(s, long_side=long_side)
+        rgb = sc.bgr[..., ::-1]
+        if pred(sc.facts) and not sc.facts["conditions"].get("grayscale") and len(lamps.propose(np.ascontiguousarray(rgb))) > 1:
+            return s, sc
+        s += 1
+
+
+@torch.no_grad()
+def make(model_dir, out):
+    model, cfg, _ = load_artifact(model_dir)
+    reader = model.signal_expert
+    if reader is None:
+        raise SystemExit(f"{model_dir}: no signal expert in this model")
+    se = cfg["signal_expert"]
+    mean = np.asarray(cfg["preprocessing"]["mean"], np.float32)
+    std = np.asarray(cfg["preprocessing"]["std"], np.float32)
+    os.makedirs(out, exist_ok=True)
+    index = {"tolerance": {"features": 1e-4, "probabilities": 1e-5}, "scenes": []}
+    for name, seed0, pred in SCENES:
+        seed, sc = pick(seed0, pred)
+        path = os.path.join(out, f"{name}.png")
+        cv2.imwrite(path, sc.bgr)
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+        rgb = np.ascontiguousarray(bgr[..., ::-1])
+        cands = lamps.propose(rgb)
+        x = torch.from_numpy(lamps.read_crops(rgb, cands, mean, std))
+        feats = reader.features(x)
+        p = torch.softmax(reader.head(feats) / float(se["temperature"]), -1)
+        d = decide(p.numpy(), cands, rgb.shape[1], se["thresholds"])
+        with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
+            json.dump([k.as_list() for k in cands], f)
+        np.save(os.path.join(out, f"{name}.features.npy"), feats.numpy().astype(np.float32))
+        np.save(os.path.join(out, f"{name}.probabilities.npy"), p.numpy().astype(np.float32))
+        with open(os.path.join(out, f"{name}.decision.json"), "w") as f:
+            json.dump({k: v for k, v in d.items()}, f, indent=1)
+        index["scenes"].append({"name": name, "seed": seed, "truth": sc.facts["light"], "candidates": len(cands), "decision": d["state"]})
+        print(name, seed, sc.facts["light"]["state"], "->", d["state"], len(cands), "candidates")
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(index, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="models/default")
+    ap.add_argument("--out", default="Tests/Fixtures/signal")
+    a = ap.parse_args()
+    make(a.model, a.out)
+
+
+if __name__ == "__main__":
+    main()

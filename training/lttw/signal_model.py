@@ -1,0 +1,140 @@
+"""The signal expert: a small ViT reading each lamp candidate's crop, and the frame's light
+decided from all candidates.
+
+    crop [3, 32, 32] -> Encoder (the scene encoder's blocks: 8×8 patches, CLS, pre-norm blocks)
+                     -> feature = concat(CLS, max over patches)   (the candidate embedding)
+                     -> Linear -> 6 classes (not a signal, pedestrian red/green,
+                                             vehicle red/yellow/green)
+
+The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
+`SignalExpert.decide`; keep them identical:
+
+  p = softmax(logits / T) per candidate; signal = 1 - p[not_signal]
+  lit = candidates with signal >= thresholds.signal; none lit -> state "none"
+  pedestrian candidates (p_ped_red + p_ped_green >= vehicle mass) are preferred; the chosen set
+  is the lit pedestrian candidates, else all lit ones; the best is the one most likely a signal
+  (first on ties); each candidate's state is the argmax of red (ped + veh red), yellow, green
+  (ped + veh green), first on ties in that order.
+  - the chosen set disagrees on the state            -> "unknown"
+  - best says green: needs green mass >= thresholds.green, and no candidate at all that is red
+    of the same kind with mass >= thresholds.red_veto (a red lamp anywhere in view vetoes)
+                                                     -> else "unknown"
+  - red / yellow: needs that mass >= thresholds.abstain -> else "unknown"
+  position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
+  the pedestrian set.
+"""
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from . import lamps
+from .model import Encoder, ModelConfig
+
+CLASSES = ["not_signal", "ped_red", "ped_green", "veh_red", "veh_yellow", "veh_green"]
+
+
+@dataclass
+class SignalConfig:
+    crop_size: int = lamps.CROP_SIZE
+    patch_size: int = 8
+    width: int = 64
+    depth: int = 3
+    heads: int = 2
+    mlp_ratio: float = 4.0
+    ln_eps: float = 1e-5
+    classes: List[str] = field(default_factory=lambda: list(CLASSES))
+
+    def encoder_config(self) -> ModelConfig:
+        return ModelConfig(image_size=self.crop_size, patch_size=self.patch_size, enc_width=self.width,
+                           enc_depth=self.depth, enc_heads=self.heads, enc_mlp_ratio=self.mlp_ratio,
+                           use_cls=True, ln_eps=self.ln_eps)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class SignalReader(nn.Module):
+    def __init__(self, c: SignalConfig):
+        super().__init__()
+        self.c = c
+        self.encoder = Encoder(c.encoder_config())
+        self.head = nn.Linear(2 * c.width, len(c.classes))
+
+    def features(self, x):  # [B,3,S,S] -> [B, 2·width]: the candidate embedding
+        t = self.encoder(x)
+        return torch.cat([t[:, 0], t[:, 1:].amax(1)], dim=-1)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, float]) -> Dict:
+    """The frame's light from its candidates' calibrated class probabilities p [N, 6]."""
+    if len(cands) == 0:
+        return {"state": "none", "confidence": 1.0, "candidate": None}
+    p = np.asarray(p, np.float64)
+    signal = 1.0 - p[:, 0]
+    ped = p[:, 1] + p[:, 2]
+    veh = p[:, 3] + p[:, 4] + p[:, 5]
+    red = p[:, 1] + p[:, 3]
+    yellow = p[:, 4]
+    green = p[:, 2] + p[:, 5]
+    lit = [n for n in range(len(cands)) if signal[n] >= thr["signal"]]
+    if not lit:
+        return {"state": "none", "confidence": float(1.0 - signal.max()), "candidate": None}
+    pedestrian = [n for n in lit if ped[n] >= veh[n]]
+    chosen = pedestrian or lit
+    best = max(chosen, key=lambda n: (signal[n], -n))
+    states = {}
+    for n in chosen:
+        masses = (red[n], yellow[n], green[n])
+        states[n] = ("red", "yellow", "green")[int(np.argmax(masses))]
+    state = states[best]
+    out = {"kind": "pedestrian" if pedestrian else "vehicle", "position": lamps.position_of(cands[best], W),
+           "candidate": best, "signal": float(signal[best])}
+    mass = {"red": red[best], "yellow": yellow[best], "green": green[best]}[state]
+    out["confidence"] = float(mass)
+    if any(s != state for s in states.values()):
+        return {**out, "state": "unknown", "why": "candidates disagree"}
+    if state == "green":
+        if mass < thr["green"]:
+            return {**out, "state": "unknown", "why": "green below threshold"}
+        same_kind_red = p[:, 1] if pedestrian else red
+        if float(same_kind_red.max()) >= thr["red_veto"]:
+            return {**out, "state": "unknown", "why": "a red lamp in view"}
+        return {**out, "state": "green"}
+    if mass < thr["abstain"]:
+        return {**out, "state": "unknown", "why": "unsure"}
+    return {**out, "state": state}
+
+
+class SignalExpertRunner:
+    """Python reference of the runtime signal expert: propose, crop, read, decide."""
+
+    def __init__(self, model: SignalReader, temperature: float, thresholds: Dict[str, float], mean, std):
+        self.model = model.eval()
+        self.T = float(temperature)
+        self.thr = dict(thresholds)
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+
+    @torch.no_grad()
+    def probabilities(self, rgb: np.ndarray):
+        cands = lamps.propose(rgb)
+        if not cands:
+            return cands, np.zeros((0, len(CLASSES)), np.float32)
+        x = torch.from_numpy(lamps.read_crops(rgb, cands, self.mean, self.std))
+        logits = self.model(x)
+        return cands, torch.softmax(logits / self.T, -1).numpy()
+
+    def read(self, rgb: np.ndarray) -> Dict:
+        cands, p = self.probabilities(rgb)
+        d = decide(p, cands, rgb.shape[1], self.thr)
+        d["candidates"] = len(cands)
+        if d.get("candidate") is not None:
+            k = cands[d["candidate"]]
+            d["box"] = [k.x0, k.y0, k.x1, k.y1]
+        return d

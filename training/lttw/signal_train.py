@@ -1,0 +1,217 @@
+"""Trains the signal expert's crop reader on the crops `lttw.signal_data` built, calibrates it on
+validation frames (real val split + generated validation scenes, never ../shared/eval) and
+writes a checkpoint that `lttw.artifact merge-signal` puts into a model folder.
+
+    python -m lttw.signal_train --data training/data/signal --run training/runs/signal
+    python -m lttw.signal_train --run training/runs/signal --resume          # continue
+    python -m lttw.signal_train --run training/runs/signal --calibrate-only  # thresholds again
+
+Calibration (frames, not crops): the temperature minimises the validation crops' NLL; the green
+threshold is halfway between the largest green mass the decision rule would announce on any
+non-green validation frame and 1 (at least GREEN_FLOOR), so the validation frames have no false
+green with a margin; the red veto and the signal threshold are fixed design values.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import lamps
+from .generator import generate
+from .preprocess import MEAN, STD
+from .signal_data import REAL_ROOT, SEEDS, real_rows
+from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader, decide
+
+GREEN_FLOOR = 0.9
+FIXED_THRESHOLDS = {"signal": 0.5, "abstain": 0.5, "red_veto": 0.3}
+
+
+def to_input(x_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 NHWC crops -> normalised float NCHW, preprocess.normalize_small's arithmetic."""
+    x = x_uint8.float() / 255.0
+    x = (x - torch.from_numpy(MEAN)) / torch.from_numpy(STD)
+    return x.permute(0, 3, 1, 2).contiguous()
+
+
+def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Lighting, colour cast, noise, blur-free flips and a little grayscale on uint8 NHWC crops.
+    Never a hue change: the colour is the label."""
+    B = x.shape[0]
+    x = x.float()
+    flip = torch.rand(B, generator=g) < 0.5
+    x[flip] = x[flip].flip(2)
+    gain = 0.65 + 0.7 * torch.rand(B, 1, 1, 1, generator=g)
+    cast = 0.9 + 0.2 * torch.rand(B, 1, 1, 3, generator=g)
+    bias = (torch.rand(B, 1, 1, 1, generator=g) - 0.5) * 40
+    x = x * gain * cast + bias
+    noisy = (torch.rand(B, 1, 1, 1, generator=g) < 0.3).float()
+    x = x + noisy * torch.randn(x.shape, generator=g) * (3 + 10 * torch.rand(B, 1, 1, 1, generator=g))
+    gray = torch.rand(B, generator=g) < 0.04
+    if gray.any():
+        y = (x[gray] * torch.tensor([0.299, 0.587, 0.114])).sum(-1, keepdim=True)
+        x[gray] = y.expand(-1, -1, -1, 3)
+    return x.clamp(0, 255).round().to(torch.uint8)
+
+
+def load(path):
+    d = np.load(path)
+    return torch.from_numpy(d["x"]), torch.from_numpy(d["y"]), torch.from_numpy(d["source"])
+
+
+@torch.no_grad()
+def crop_metrics(model, x, y, batch=1024, T=1.0):
+    model.eval()
+    logits = torch.cat([model(to_input(x[i:i + batch])) for i in range(0, len(x), batch)])
+    nll = float(F.cross_entropy(logits / T, y))
+    acc = float((logits.argmax(1) == y).float().mean())
+    return logits, nll, acc
+
+
+def fit_temperature(logits, y):
+    best = (1e9, 1.0)
+    for T in np.exp(np.linspace(math.log(0.5), math.log(4.0), 60)):
+        nll = float(F.cross_entropy(logits / float(T), y))
+        best = min(best, (nll, float(T)))
+    return best[1]
+
+
+def calibration_frames(n_generated: int):
+    """(rgb, truth state, source) for the real val split's light-labelled frames and generated
+    validation scenes."""
+    for r in real_rows("val"):
+        t = r.get("pedestrian_light")
+        if t is None:
+            continue
+        bgr = cv2.imread(os.path.join(REAL_ROOT, r["file"]), cv2.IMREAD_COLOR)
+        yield np.ascontiguousarray(bgr[..., ::-1]), t, "real_val"
+    for s in range(SEEDS["val"], SEEDS["val"] + n_generated):
+        sc = generate(s)
+        st = sc.facts["light"]["state"]
+        yield np.ascontiguousarray(sc.bgr[..., ::-1]), st if st in ("red", "green", "yellow") else "off_or_none", "generated_val"
+
+
+def calibrate(model, T, n_generated):
+    """Green threshold from validation frames; returns (thresholds, stats)."""
+    runner = SignalExpertRunner(model, T, {**FIXED_THRESHOLDS, "green": 0.0}, MEAN, STD)
+    rows = []
+    for rgb, truth, src in calibration_frames(n_generated):
+        cands, p = runner.probabilities(rgb)
+        d = decide(p, cands, rgb.shape[1], {**FIXED_THRESHOLDS, "green": 0.0})
+        rows.append((truth, src, d))
+    worst = max([d["confidence"] for t, s, d in rows if t != "green" and d["state"] == "green"] + [0.0])
+    green_thr = max(GREEN_FLOOR, (worst + 1.0) / 2)
+    thr = {**FIXED_THRESHOLDS, "green": float(green_thr)}
+    stats = {"frames": len(rows), "max_green_mass_on_non_green": float(worst)}
+    for src in ("real_val", "generated_val"):
+        sub = [(t, d) for t, s, d in rows if s == src]
+        greens = [d for t, d in sub if t == "green"]
+        stats[src] = {
+            "n": len(sub),
+            "green_recall_at_threshold": (sum(d["state"] == "green" and d["confidence"] >= green_thr for d in greens) / len(greens)) if greens else None,
+            "false_greens_at_threshold": sum(t != "green" and d["state"] == "green" and d["confidence"] >= green_thr for t, d in sub),
+        }
+    return thr, stats
+
+
+def train(a):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.run, exist_ok=True)
+    xt, yt, st = load(os.path.join(a.data, "train.npz"))
+    xv, yv, sv = load(os.path.join(a.data, "val.npz"))
+    c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads)
+    model = SignalReader(c)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    counts = torch.bincount(yt, minlength=len(CLASSES)).float()
+    weights = (counts.sum() / counts.clamp(min=1)).sqrt()
+    weights = weights / weights.mean()
+    # Real crops count double: they are the domain the product meets.
+    sample_w = torch.where(st == 0, 2.0, 1.0)
+    steps_per_epoch = max(1, len(xt) // a.batch)
+    total = steps_per_epoch * a.epochs
+    step, log, best = 0, [], (1e9, -1)
+    ck_path = os.path.join(a.run, "last.pt")
+    if a.resume and os.path.exists(ck_path):
+        ck = torch.load(ck_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, log, best = ck["step"], ck["log"], tuple(ck["best"])
+    g = torch.Generator().manual_seed(a.seed + step)
+    t0 = time.time()
+    while step < total:
+        model.train()
+        perm = torch.randperm(len(xt), generator=g)
+        for i in range(0, len(perm) - a.batch + 1, a.batch):
+            if step >= total:
+                break
+            idx = perm[i:i + a.batch]
+            lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / total)) if step > 100 else a.lr * step / 100
+            for group in opt.param_groups:
+                group["lr"] = lr
+            x = to_input(augment(xt[idx], g))
+            logits = model(x)
+            loss = (F.cross_entropy(logits, yt[idx], weight=weights, reduction="none") * sample_w[idx]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            if step % steps_per_epoch == 0 or step == total:
+                _, nll, acc = crop_metrics(model, xv, yv)
+                real = sv == 0
+                _, nll_r, acc_r = crop_metrics(model, xv[real], yv[real])
+                row = {"step": step, "epoch": step / steps_per_epoch, "loss": float(loss), "val_nll": nll, "val_acc": acc,
+                       "val_real_nll": nll_r, "val_real_acc": acc_r, "minutes": (time.time() - t0) / 60}
+                log.append(row)
+                print(json.dumps(row), flush=True)
+                if nll < best[0]:
+                    best = (nll, step)
+                    torch.save({"model": model.state_dict(), "config": c.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
+                torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "config": c.to_dict(), "step": step,
+                            "log": log, "best": list(best)}, ck_path)
+    with open(os.path.join(a.run, "log.json"), "w") as f:
+        json.dump(log, f, indent=1)
+    return model
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Train and calibrate the signal expert's crop reader.")
+    ap.add_argument("--data", default="training/data/signal")
+    ap.add_argument("--run", default="training/runs/signal")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--width", type=int, default=64)
+    ap.add_argument("--depth", type=int, default=3)
+    ap.add_argument("--patch", type=int, default=8)
+    ap.add_argument("--heads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--calibration_scenes", type=int, default=1000)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    if not a.calibrate_only:
+        train(a)
+    ck = torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)
+    model = SignalReader(SignalConfig(**ck["config"]))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    xv, yv, _ = load(os.path.join(a.data, "val.npz"))
+    logits, _, acc = crop_metrics(model, xv, yv)
+    T = fit_temperature(logits, yv)
+    thr, stats = calibrate(model, T, a.calibration_scenes)
+    out = {"temperature": T, "thresholds": thr, "stats": {**stats, "val_crop_accuracy": acc}, "step": ck["step"]}
+    with open(os.path.join(a.run, "calibration.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
