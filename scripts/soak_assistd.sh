@@ -28,7 +28,7 @@ out.release()
 PY
 
 .build/release/assistd --source "$work/walk.avi" --loop --rate "$rate" --speech none --http 127.0.0.1:0 \
-    2>"$work/assistd.log" &
+    --socket "$work/api.sock" --token-file "$work/api.token" 2>"$work/assistd.log" &
 pid=$!
 port=""
 for _ in $(seq 100); do
@@ -49,7 +49,7 @@ while [ "$elapsed" -lt "$seconds" ]; do
     echo "  ${elapsed} s: RSS $(rss) kB"
 done
 rss_end=$(rss)
-status=$(.venv/bin/python -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/status').read().decode())")
+status=$(.venv/bin/python -c "import urllib.request; print(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:$port/status', headers={'Authorization': 'Bearer ' + open('$work/api.token').read().strip()})).read().decode())")
 kill -TERM "$pid"
 start=$EPOCHREALTIME
 wait "$pid"; code=$?

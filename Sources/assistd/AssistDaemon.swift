@@ -29,14 +29,19 @@ struct AssistDaemon: AsyncParsableCommand {
               --source walk.mp4 --loop     a video file, played at its own pace, looping
               --source frames/             a folder of images, in sorted order
 
-            Local API (loopback HTTP and/or a Unix socket, mode 0600): GET /status /facts /events \
-            /metrics; POST /pause /resume /describe /repeat /mode/M /verbosity/V /language/L.
+            Local API: GET /status /facts /events /metrics; POST /pause /resume /describe /repeat \
+            /mode/M /verbosity/V /language/L. By default only on the Unix socket \
+            /run/assistd/api.sock (mode 0600: the daemon's own user). HTTP is off unless --http \
+            is given, and then every request needs "Authorization: Bearer TOKEN" with the token \
+            from --token-file (created, mode 0600, at the first start), a loopback Host and no \
+            foreign Origin.
 
             Examples:
-              assistd --config /etc/assistd.yaml
-              assistd --source 0 --rate 5 --speech alsa
-              assistd --source walk.mp4 --loop --speech none --http 127.0.0.1:0
-              curl -s localhost:8377/status; curl -N localhost:8377/events
+              assistd --config /etc/assistd/assistd.yaml
+              assistd --source 0 --rate 5 --speech alsa --socket /tmp/assistd.sock
+              curl -s --unix-socket /tmp/assistd.sock http://localhost/status
+              assistd --source walk.mp4 --loop --speech none --http 127.0.0.1:8377 --token-file ~/.assistd-token
+              curl -s -H "Authorization: Bearer $(cat ~/.assistd-token)" localhost:8377/status
             """
     )
 
@@ -82,11 +87,14 @@ struct AssistDaemon: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where speech goes: alsa, none or wav:PATH.", valueName: "output"))
     var speech: String?
 
-    @Option(help: ArgumentHelp("HTTP API address, HOST:PORT (port 0: any free port; empty: off).", valueName: "address"))
+    @Option(help: ArgumentHelp("HTTP API address, HOST:PORT (port 0: any free port; empty: off, the default). Needs the bearer token.", valueName: "address"))
     var http: String?
 
-    @Option(help: ArgumentHelp("Unix domain socket for the API (mode 0600).", valueName: "path"))
+    @Option(help: ArgumentHelp("Unix domain socket for the API (mode 0600; empty: off).", valueName: "path"))
     var socket: String?
+
+    @Option(help: ArgumentHelp("File holding the HTTP API's bearer token (created, mode 0600, when missing).", valueName: "path"))
+    var tokenFile: String?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String?
@@ -103,7 +111,7 @@ struct AssistDaemon: AsyncParsableCommand {
         ConfigurationOverrides(
             source: source, rate: rate, width: width, height: height, loop: loop ? true : nil, maxBackoff: maxBackoff,
             model: model, threads: threads, language: lang, mode: mode, verbosity: verbosity, speech: speech,
-            http: http, socket: socket, logLevel: logLevel)
+            http: http, socket: socket, tokenFile: tokenFile, logLevel: logLevel)
     }
 
     func run() async throws {

@@ -99,7 +99,9 @@ final class CameraFeed: Sendable {
             throw .lost("\(error)")
         }
         onOpen()
-        report(.running, detail: "\(input) \(source.width)×\(source.height)")
+        // Running only once a frame has come: a camera marked running while its first frame is
+        // still on the way made the worker say "camera blocked" just after "ready".
+        var delivered = false
         let interval = input.isCamera || source.fps <= 0 ? 0 : 1 / source.fps
         while !stopped {
             let started = state.now
@@ -114,6 +116,10 @@ final class CameraFeed: Sendable {
                 throw .lost("\(error)")
             }
             publish(frame.image, sequence: &sequence)
+            if !delivered {
+                delivered = true
+                report(.running, detail: "\(input) \(source.width)×\(source.height)")
+            }
             if interval > 0 { wait(seconds: interval - (state.now - started)) }
         }
     }
@@ -123,7 +129,7 @@ final class CameraFeed: Sendable {
         let images = names.sorted().filter { ImageFormat(pathExtensionOf: $0) != nil }
         guard !images.isEmpty else { throw .lost("\(settings.source): the folder holds no images") }
         onOpen()
-        report(.running, detail: "\(settings.source): \(images.count) images")
+        var delivered = false
         for name in images {
             guard !stopped else { return }
             let started = state.now
@@ -131,6 +137,10 @@ final class CameraFeed: Sendable {
             guard FileManager.default.fileExists(atPath: settings.source) else { throw .lost("\(settings.source) was removed") }
             do {
                 publish(try Image.decode(file: path), sequence: &sequence)
+                if !delivered {
+                    delivered = true
+                    report(.running, detail: "\(settings.source): \(images.count) images")
+                }
             } catch {
                 logger.warning("skipping a frame that cannot be read", metadata: ["error": "\(error)"])
             }

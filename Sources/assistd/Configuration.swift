@@ -1,3 +1,4 @@
+import CYaml
 import Foundation
 import Narrator
 import Yams
@@ -48,13 +49,30 @@ struct DaemonConfiguration: Equatable, Sendable {
     }
 
     struct API: Equatable, Sendable {
-        /// HOST:PORT for HTTP; empty turns it off. Port 0 picks a free port (logged at start).
-        var http = "127.0.0.1:8377"
-        /// A Unix domain socket path (created with mode 0600); empty turns it off.
-        var socket = ""
+        /// HOST:PORT for HTTP; empty (the default) turns it off. Off by default because any
+        /// local process and any web page in the wearer's browser can reach a loopback port,
+        /// and the API decides what a blind person hears; when on, every request needs the
+        /// bearer token from `tokenFile`. Port 0 picks a free port (logged at start).
+        var http = ""
+        /// A Unix domain socket path (created with mode 0600, so only the daemon's own user can
+        /// connect); empty turns it off. The default is the folder systemd creates for the unit
+        /// (`RuntimeDirectory=assistd`).
+        var socket = "/run/assistd/api.sock"
         /// HTTP on a non-loopback address must be asked for explicitly: the API controls what
         /// a blind person hears.
         var allowPublic = false
+        /// The bearer token HTTP clients must send, created (mode 0600) at the first start
+        /// with HTTP on. Kept across restarts so the wearer's own software keeps working.
+        var tokenFile = "/var/lib/assistd/api.token"
+        /// Open connections per listener; beyond it the oldest connection with no request in
+        /// progress is closed. Bounds the file descriptors a flood can take from the camera
+        /// and from eSpeak-ng's dictionaries.
+        var maxConnections = 16
+        /// Seconds a connection may wait with no request in progress before it is closed.
+        var idleTimeout = 30.0
+        /// Seconds from a request's first byte to the end of its headers (a client that
+        /// trickles its headers holds a connection slot for no purpose).
+        var headerTimeout = 5.0
     }
 
     struct Log: Equatable, Sendable {
@@ -70,20 +88,21 @@ struct DaemonConfiguration: Equatable, Sendable {
         "model": ["folder", "threads"],
         "narration": ["language", "mode", "verbosity", "directions"],
         "speech": ["output", "device"],
-        "api": ["http", "socket", "allow_public"],
+        "api": ["http", "socket", "allow_public", "token_file", "max_connections", "idle_timeout", "header_timeout"],
         "log": ["level"],
     ]
 
+    /// The largest configuration file read. The documented file with every key is under 4 KiB;
+    /// the cap keeps a mistaken path (a log, a device) from being read into memory.
+    static let maxFileSize = 64 * 1024
+
     /// Reads `path` over the defaults: missing sections and keys keep their defaults; unknown
     /// keys and wrong types are refused with the file, the key and what was expected (a typo
-    /// in a key would otherwise be silently ignored).
+    /// in a key would otherwise be silently ignored). Anchors and aliases are refused before
+    /// the YAML is built: a few hundred bytes of nested aliases expand to gigabytes.
     static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw .unreadable(path, reason: FileManager.default.fileExists(atPath: path) ? "cannot be read as UTF-8 text" : "no such file")
-        }
+        let text = try ConfigurationFile.read(path, limit: maxFileSize)
+        try ConfigurationFile.refuseAnchorsAndAliases(in: text, path: path)
         let tree: Any?
         do {
             tree = try Yams.load(yaml: text)
@@ -138,6 +157,10 @@ struct DaemonConfiguration: Equatable, Sendable {
                 api.http = try reader.text("http") ?? api.http
                 api.socket = try reader.text("socket") ?? api.socket
                 api.allowPublic = try reader.flag("allow_public") ?? api.allowPublic
+                api.tokenFile = try reader.text("token_file") ?? api.tokenFile
+                api.maxConnections = try reader.whole("max_connections") ?? api.maxConnections
+                api.idleTimeout = try reader.number("idle_timeout") ?? api.idleTimeout
+                api.headerTimeout = try reader.number("header_timeout") ?? api.headerTimeout
             default:
                 log.level = try reader.text("level") ?? log.level
             }
@@ -165,9 +188,13 @@ struct DaemonConfiguration: Equatable, Sendable {
                 throw .badValue("api.http", "must be HOST:PORT, e.g. 127.0.0.1:8377")
             }
             try check((0...65535).contains(port), "api.http", "port must be 0–65535")
-            try check(api.allowPublic || ["127.0.0.1", "localhost", "::1"].contains(host), "api.http",
+            try check(api.allowPublic || LoopbackNames.isLoopback(host: host), "api.http",
                       "\(host) is not a loopback address; set api.allow_public: true to serve other machines")
+            try check(!api.tokenFile.isEmpty, "api.token_file", "must name a file: HTTP is served only with a bearer token")
         }
+        try check((1...1024).contains(api.maxConnections), "api.max_connections", "must be between 1 and 1024")
+        try check(api.idleTimeout >= 1 && api.idleTimeout <= 3600, "api.idle_timeout", "must be between 1 and 3600 seconds")
+        try check(api.headerTimeout >= 0.1 && api.headerTimeout <= 60, "api.header_timeout", "must be between 0.1 and 60 seconds")
         try check(["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(log.level), "log.level",
                   "must be trace, debug, info, notice, warning, error or critical")
         return self
@@ -254,6 +281,7 @@ struct ConfigurationOverrides: Sendable {
     var speech: String?
     var http: String?
     var socket: String?
+    var tokenFile: String?
     var logLevel: String?
 
     func apply(to c: inout DaemonConfiguration) {
@@ -271,6 +299,7 @@ struct ConfigurationOverrides: Sendable {
         if let speech { c.speech.output = speech }
         if let http { c.api.http = http }
         if let socket { c.api.socket = socket }
+        if let tokenFile { c.api.tokenFile = tokenFile }
         if let logLevel { c.log.level = logLevel }
     }
 }
@@ -309,6 +338,10 @@ extension DaemonConfiguration {
           http: "\(api.http)"
           socket: "\(api.socket)"
           allow_public: \(api.allowPublic)
+          token_file: "\(api.tokenFile)"
+          max_connections: \(api.maxConnections)
+          idle_timeout: \(api.idleTimeout)
+          header_timeout: \(api.headerTimeout)
         log:
           level: \(log.level)
         """

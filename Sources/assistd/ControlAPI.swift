@@ -4,8 +4,8 @@ import Narrator
 import Pipeline
 
 /// The local control and status API: status, facts, a live event stream, metrics and commands.
-/// Served on loopback HTTP and/or a Unix domain socket (mode 0600), never on a public interface
-/// unless the configuration says so.
+/// Served on a Unix domain socket (mode 0600) and, only when configured, on loopback HTTP with a
+/// bearer token (`APIAccess`); never on a public interface unless the configuration says so.
 struct ControlAPI: Sendable {
     let state: DaemonState
     let hub: EventHub
@@ -14,6 +14,8 @@ struct ControlAPI: Sendable {
     /// The tracker's freshness limit: older facts are served as stale.
     let maxFrameAge: Double
     let info: StaticInfo
+    /// Each listener's connection guard, by name ("http", "socket"), for the status.
+    var listeners: [String: ConnectionGuard] = [:]
 
     /// What does not change while the daemon runs.
     struct StaticInfo: Sendable, Encodable {
@@ -42,11 +44,19 @@ struct ControlAPI: Sendable {
           POST /language/{en|zh}
           POST /describe            say the full description now
           POST /repeat              say the last thing again (or what holds now, if it changed)
+        Over HTTP every request needs "Authorization: Bearer TOKEN" (the token in api.token_file),
+        a loopback Host and no foreign Origin; the Unix socket (mode 0600) needs none of these.
 
         """
 
-    func router() -> Router<BasicRequestContext> {
+    /// The largest request body a command accepts. Commands take no body; reading it in full
+    /// before acting means a request whose body is malformed (a broken chunked encoding) fails
+    /// as a whole instead of running its command.
+    static let maxCommandBody = 1024
+
+    func router(access: APIAccess) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: APIAccessMiddleware(access: access))
         router.get("/") { _, _ in Self.text(Self.help) }
         router.get("status") { _, _ in try Self.json(status()) }
         router.get("facts") { _, _ in
@@ -74,36 +84,44 @@ struct ControlAPI: Sendable {
                     try await writer.finish(nil)
                 })
         }
-        router.post("pause") { _, _ in try await command(.pause) }
-        router.post("resume") { _, _ in try await command(.resume) }
-        router.post("describe") { _, _ in try await command(.describeNow) }
-        router.post("repeat") { _, _ in try await command(.repeatLast) }
-        router.post("mode/:value") { _, context in
+        router.post("pause") { request, _ in try await command(.pause, request) }
+        router.post("resume") { request, _ in try await command(.resume, request) }
+        router.post("describe") { request, _ in try await command(.describeNow, request) }
+        router.post("repeat") { request, _ in try await command(.repeatLast, request) }
+        router.post("mode/:value") { request, context in
             let value = try context.parameters.require("value")
             guard let mode = NarrationMode(rawValue: value) else {
                 return try Self.problem("mode must be crossing, walking or describe, not '\(value)'")
             }
-            return try await command(.mode(mode))
+            return try await command(.mode(mode), request)
         }
-        router.post("verbosity/:value") { _, context in
+        router.post("verbosity/:value") { request, context in
             let value = try context.parameters.require("value")
             guard let verbosity = Verbosity(name: value) else {
                 return try Self.problem("verbosity must be minimal, normal or verbose, not '\(value)'")
             }
-            return try await command(.verbosity(verbosity))
+            return try await command(.verbosity(verbosity), request)
         }
-        router.post("language/:value") { _, context in
+        router.post("language/:value") { request, context in
             let value = try context.parameters.require("value")
             guard let language = Language(rawValue: value) else {
                 return try Self.problem("language must be en or zh, not '\(value)'")
             }
-            return try await command(.language(language))
+            return try await command(.language(language), request)
         }
         return router
     }
 
-    private func command(_ command: DaemonCommand) async throws -> Response {
-        let said = await worker.perform(command)
+    /// Runs `command` once the whole request has arrived intact.
+    private func command(_ command: DaemonCommand, _ request: Request) async throws -> Response {
+        do {
+            _ = try await request.body.collect(upTo: Self.maxCommandBody)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return try Self.json(Problem(error: "commands take no body (at most \(Self.maxCommandBody) bytes are accepted)"), status: .contentTooLarge)
+        }
+        guard case .said(let said) = await worker.perform(command) else {
+            return try Self.json(Problem(error: "narration is paused, so nothing current can be said; POST /resume first"), status: .conflict)
+        }
         let now = state.now
         return try Self.json(CommandReply(ok: true, status: try status(), said: said.map { UtteranceEvent($0, time: now) }))
     }
@@ -126,7 +144,26 @@ struct ControlAPI: Sendable {
         var camera: Camera
         var narration: Narration
         var lastSaid: String?
+        var speech: Speech
+        var api: [String: ConnectionGuard.Counts]
         var info: StaticInfo
+
+        /// Whether speech is being heard: a failure (eSpeak-ng could not read its data, the
+        /// sound device failed) is reported here until an utterance is spoken again.
+        struct Speech: Encodable {
+            var state: String
+            var failures: Int
+            var lastError: String?
+            var lastFailedText: String?
+            var lastFailureAt: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case state, failures
+                case lastError = "last_error"
+                case lastFailedText = "last_failed_text"
+                case lastFailureAt = "last_failure_s"
+            }
+        }
 
         struct Camera: Encodable {
             var state: String
@@ -147,7 +184,7 @@ struct ControlAPI: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case state, fps, camera, narration, info
+            case state, fps, camera, narration, info, speech, api
             case uptime = "uptime_s"
             case framesAnalysed = "frames_analysed"
             case framesCaptured = "frames_captured"
@@ -179,6 +216,11 @@ struct ControlAPI: Sendable {
                 language: snapshot.narration.language.rawValue, mode: snapshot.narration.mode.rawValue,
                 verbosity: snapshot.narration.verbosity.name),
             lastSaid: snapshot.lastSaid?.text,
+            speech: .init(
+                state: snapshot.speechFailing ? "failing" : "ok", failures: snapshot.speechFailures,
+                lastError: snapshot.lastSpeechError, lastFailedText: snapshot.lastSpeechFailedText,
+                lastFailureAt: snapshot.lastSpeechFailureAt.map(round3)),
+            api: listeners.mapValues(\.counts),
             info: info)
     }
 

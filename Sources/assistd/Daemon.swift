@@ -20,6 +20,7 @@ struct Daemon {
     let worker: NarrationWorker
     let speech: SpeechQueue
     let api: ControlAPI
+    let listeners: [Listener]
     let configPath: String?
     let overrides: ConfigurationOverrides
 
@@ -49,25 +50,28 @@ struct Daemon {
         worker = NarrationWorker(
             narrator: narrator, feed: feed, truth: truth, speech: speech, state: state, hub: hub, metrics: metrics,
             logger: logger, rate: settings.camera.rate, maxFrames: maxFrames)
+        listeners = try Self.listeners(settings.api, logger: logger)
         api = ControlAPI(
             state: state, hub: hub, worker: worker, metrics: metrics, maxFrameAge: truth.maxFrameAge,
             info: .init(model: folder.path, modelParameters: model.configuration.params, source: settings.camera.source,
-                        rate: settings.camera.rate, speech: output.status))
+                        rate: settings.camera.rate, speech: output.status),
+            listeners: Dictionary(uniqueKeysWithValues: listeners.map { ($0.name, $0.connections) }))
     }
 
     func run() async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        for address in bindAddresses() {
+        for listener in listeners {
             let application = Application(
-                router: api.router(),
-                configuration: .init(address: address.bind, serverName: "assistd"),
+                router: api.router(access: listener.access),
+                server: listener.connections.http1Server(),
+                configuration: .init(address: listener.bind, serverName: "assistd"),
                 onServerRunning: { [logger] channel in
-                    if let path = address.socketPath {
+                    if let path = listener.socketPath {
                         chmod(path, 0o600)
                         logger.notice("api listening", metadata: ["socket": "\(path)"])
                     } else {
                         let port = channel.localAddress?.port ?? 0
-                        logger.notice("api listening", metadata: ["address": "\(address.host):\(port)"])
+                        logger.notice("api listening", metadata: ["address": "\(listener.host):\(port)"])
                     }
                 },
                 logger: logger)
@@ -86,8 +90,28 @@ struct Daemon {
         let speechEvents = Task { [speech, hub, metrics, state, logger] in
             for await event in speech.events {
                 let report = SpeechReport(event, time: state.now)
-                if report.kind == "dropped" { metrics.utterancesDropped.increment() }
-                if report.kind == "failed" { logger.error("speech failed", metadata: ["text": "\(report.text)", "error": "\(report.detail ?? "")"]) }
+                switch report.kind {
+                case "finished":
+                    state.update { $0.speechFailing = false }
+                    logger.info("said", metadata: ["text": "\(report.text)"])
+                case "failed":
+                    state.update { snapshot in
+                        snapshot.speechFailing = true
+                        snapshot.speechFailures += 1
+                        snapshot.lastSpeechError = report.detail
+                        snapshot.lastSpeechFailedText = report.text
+                        snapshot.lastSpeechFailureAt = report.time
+                    }
+                    metrics.speechFailures.increment()
+                    logger.error("speech failed; the wearer did not hear it", metadata: ["text": "\(report.text)", "error": "\(report.detail ?? "")"])
+                case "dropped":
+                    metrics.utterancesDropped.increment()
+                    logger.debug("not said: no longer true or made out of date", metadata: ["text": "\(report.text)"])
+                case "interrupted":
+                    logger.debug("cut off", metadata: ["text": "\(report.text)"])
+                default:
+                    break
+                }
                 hub.publish("speech", report)
             }
         }
@@ -96,25 +120,60 @@ struct Daemon {
         try await group.run()
     }
 
-    struct Address {
+    /// One place the API is served, who may use it and its connection limits.
+    struct Listener: Sendable {
+        var name: String
         var bind: BindAddress
         var host: String
         var socketPath: String?
+        var access: APIAccess
+        var connections: ConnectionGuard
     }
 
-    private func bindAddresses() -> [Address] {
-        var addresses: [Address] = []
-        if let (host, port) = DaemonConfiguration.hostAndPort(settings.api.http), !settings.api.http.isEmpty {
-            addresses.append(Address(bind: .hostname(host, port: port), host: host))
-        }
-        if !settings.api.socket.isEmpty {
-            var info = stat()
-            if lstat(settings.api.socket, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK {
-                unlink(settings.api.socket)
+    /// Why the API cannot be served as configured.
+    struct ListenerFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The Unix socket (no token: its mode 0600 admits only the daemon's user) and, when
+    /// configured, HTTP with the bearer token from `api.token_file` (created at the first start).
+    private static func listeners(_ api: DaemonConfiguration.API, logger: Logger) throws -> [Listener] {
+        let limits = ConnectionGuard.Limits(
+            maxConnections: api.maxConnections,
+            idleTimeout: .nanoseconds(Int64(api.idleTimeout * 1e9)),
+            headerTimeout: .nanoseconds(Int64(api.headerTimeout * 1e9)))
+        var listeners: [Listener] = []
+        if !api.socket.isEmpty {
+            let folder = (api.socket as NSString).deletingLastPathComponent
+            var isFolder: ObjCBool = false
+            guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) else {
+                throw ListenerFailure(description: """
+                    api.socket \(api.socket): the folder \(folder) does not exist (systemd creates /run/assistd for the \
+                    unit); pass --socket PATH in an existing folder
+                    """)
             }
-            addresses.append(Address(bind: .unixDomainSocket(path: settings.api.socket), host: "unix", socketPath: settings.api.socket))
+            var info = stat()
+            if lstat(api.socket, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK {
+                unlink(api.socket)
+            }
+            listeners.append(Listener(
+                name: "socket", bind: .unixDomainSocket(path: api.socket), host: "unix", socketPath: api.socket,
+                access: .socket, connections: ConnectionGuard(limits: limits, listener: "socket", logger: logger)))
         }
-        return addresses
+        if !api.http.isEmpty, let (host, port) = DaemonConfiguration.hostAndPort(api.http) {
+            let token: String
+            do {
+                token = try APITokenFile.loadOrCreate(api.tokenFile)
+            } catch {
+                throw ListenerFailure(description: error.description)
+            }
+            logger.notice("api token", metadata: ["file": "\(api.tokenFile)"])
+            listeners.append(Listener(
+                name: "http", bind: .hostname(host, port: port), host: host,
+                access: APIAccess(token: token, acceptsAddressHosts: api.allowPublic),
+                connections: ConnectionGuard(limits: limits, listener: "http", logger: logger)))
+        }
+        return listeners
     }
 
     /// SIGHUP reloads the configuration file: narration settings apply at once; a change to the

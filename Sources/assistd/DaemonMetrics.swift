@@ -13,6 +13,8 @@ struct DaemonMetrics: Sendable {
     let cameraUp: Metrics.Gauge
     let utterances: Metrics.Counter
     let utterancesDropped: Metrics.Counter
+    /// Utterances the wearer did not hear because synthesis or the sound device failed.
+    let speechFailures: Metrics.Counter
     let stageSeconds: [String: Metrics.Timer]
 
     /// Registers with `MetricsSystem`'s factory, which `bootstrap` set to Prometheus.
@@ -26,6 +28,7 @@ struct DaemonMetrics: Sendable {
         cameraUp = Metrics.Gauge(label: "assistd_camera_up")
         utterances = Metrics.Counter(label: "assistd_utterances_total")
         utterancesDropped = Metrics.Counter(label: "assistd_utterances_dropped_total")
+        speechFailures = Metrics.Counter(label: "assistd_speech_failures_total")
         var stages: [String: Metrics.Timer] = [:]
         for stage in StageWindow.stages {
             stages[stage] = Metrics.Timer(label: "assistd_stage_seconds", dimensions: [("stage", stage)], preferredDisplayUnit: .seconds)

@@ -40,6 +40,12 @@ final class DaemonState: Sendable {
         var lastSaid: Utterance?
         var lastSaidAt: Double?
         var speaking: Utterance?
+        /// True from a speech failure until an utterance is spoken in full again.
+        var speechFailing = false
+        var speechFailures = 0
+        var lastSpeechError: String?
+        var lastSpeechFailedText: String?
+        var lastSpeechFailureAt: Double?
         var stages = StageWindow()
         var analysedTimes: [Double] = []
     }

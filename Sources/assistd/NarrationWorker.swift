@@ -19,6 +19,15 @@ enum DaemonCommand: Sendable {
     case repeatLast
 }
 
+/// What a command did.
+enum CommandOutcome: Sendable {
+    /// Done; these utterances were queued in answer (as the wearer will hear them).
+    case said([Utterance])
+    /// Describe or repeat while narration is paused: nothing is analysed, so nothing current
+    /// can be said.
+    case paused
+}
+
 /// Runs the model, the tracker and the policy on the newest frame at the analysis rate, on a
 /// thread of its own, and hands what to say to the speech queue and the event stream.
 ///
@@ -29,7 +38,7 @@ enum DaemonCommand: Sendable {
 final class NarrationWorker: Sendable {
     private struct PendingCommand: Sendable {
         var command: DaemonCommand
-        var reply: CheckedContinuation<[Utterance], Never>
+        var reply: CheckedContinuation<CommandOutcome, Never>
     }
 
     /// Only the worker thread touches the narrator (it holds the model's per-stream buffers).
@@ -78,14 +87,14 @@ final class NarrationWorker: Sendable {
 
     /// Queues a command for the worker thread and returns what it said in answer (describe and
     /// repeat speak; the others say nothing).
-    func perform(_ command: DaemonCommand) async -> [Utterance] {
+    func perform(_ command: DaemonCommand) async -> CommandOutcome {
         await withCheckedContinuation { reply in
             let accepted = commands.withLock { pending -> Bool in
                 guard !thread.isStopRequested else { return false }
                 pending.append(PendingCommand(command: command, reply: reply))
                 return true
             }
-            if !accepted { reply.resume(returning: []) }
+            if !accepted { reply.resume(returning: .said([])) }
         }
     }
 
@@ -147,7 +156,7 @@ final class NarrationWorker: Sendable {
             defer { pending.removeAll() }
             return pending
         }
-        for command in leftover { command.reply.resume(returning: []) }
+        for command in leftover { command.reply.resume(returning: .said([])) }
     }
 
     private func record(_ times: StreetNarrator.StageTimes, at now: Double) {
@@ -169,8 +178,13 @@ final class NarrationWorker: Sendable {
         }
     }
 
-    private func say(_ utterances: [Utterance]) {
-        guard !utterances.isEmpty else { return }
+    /// Queues `utterances` for speech and returns them as they will be spoken (with the camera
+    /// gone, "camera blocked" is said as "camera lost"), so that an API reply names what the
+    /// wearer hears. The log says "queued" here; "said" is logged only once the audio was
+    /// produced (see `Daemon.run`), so a speech failure is never logged as said.
+    @discardableResult
+    private func say(_ utterances: [Utterance]) -> [Utterance] {
+        guard !utterances.isEmpty else { return [] }
         let utterances = state.read().camera == .lost ? utterances.map(naming(lost: owned.narrator)) : utterances
         let now = state.now
         speech.enqueue(utterances)
@@ -180,9 +194,10 @@ final class NarrationWorker: Sendable {
         }
         for utterance in utterances {
             metrics.utterances.increment()
-            logger.info("say", metadata: ["text": "\(utterance.text)", "priority": "\(utterance.priority)"])
+            logger.info("queued for speech", metadata: ["text": "\(utterance.text)", "priority": "\(utterance.priority)"])
             hub.publish("utterance", UtteranceEvent(utterance, time: now))
         }
+        return utterances
     }
 
     /// With the camera known to be gone, "camera blocked" becomes "camera lost".
@@ -218,16 +233,23 @@ final class NarrationWorker: Sendable {
                 narrator.narration.language = language
             case .narration(let settings):
                 narrator.narration = settings
-            case .describeNow:
-                said = narrator.describe(at: state.now).utterances
-            case .repeatLast:
-                said = repeatLast(narrator)
+            case .describeNow, .repeatLast:
+                // Paused, no frame is analysed, so the scene is stale and the policy would
+                // answer "camera blocked" about a camera that works: say nothing instead.
+                guard state.read().activity != .paused else {
+                    item.reply.resume(returning: .paused)
+                    continue
+                }
+                if case .describeNow = item.command {
+                    said = narrator.describe(at: state.now).utterances
+                } else {
+                    said = repeatLast(narrator)
+                }
             }
             let narration = narrator.narration
             state.update { $0.narration = narration }
             logger.info("command", metadata: ["command": "\(item.command)"])
-            say(said)
-            item.reply.resume(returning: said)
+            item.reply.resume(returning: .said(say(said)))
         }
     }
 

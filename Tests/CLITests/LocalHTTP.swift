@@ -23,12 +23,31 @@ struct LocalHTTP {
     }
 
     let endpoint: Endpoint
+    /// Sent as "Authorization: Bearer" (assistd's HTTP listener requires it).
+    var token: String?
 
     func get(_ path: String) throws -> Reply { try request("GET", path) }
     func post(_ path: String) throws -> Reply { try request("POST", path) }
 
-    func request(_ method: String, _ path: String, timeout: Double = 5) throws -> Reply {
-        let raw = try exchange("\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", readFor: timeout, untilClosed: true)
+    /// `headers` replace the defaults of the same name (Host, Authorization); a nil value
+    /// leaves that header out.
+    func request(_ method: String, _ path: String, headers: [String: String?] = [:], timeout: Double = 5) throws -> Reply {
+        var fields: [(String, String?)] = [("Host", "localhost"), ("Authorization", token.map { "Bearer \($0)" })]
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            if let index = fields.firstIndex(where: { $0.0 == name }) { fields[index].1 = value } else { fields.append((name, value)) }
+        }
+        let head = fields.compactMap { name, value in value.map { "\(name): \($0)\r\n" } }.joined()
+        return try Self.parse(try exchange(
+            "\(method) \(path) HTTP/1.1\r\n\(head)Content-Length: 0\r\nConnection: close\r\n\r\n", readFor: timeout, untilClosed: true))
+    }
+
+    /// Sends `bytes` as they are (a malformed request, say) and reads the reply until the
+    /// server closes the connection or `timeout` passes.
+    func raw(_ bytes: String, timeout: Double = 3) throws -> String {
+        try exchange(bytes, readFor: timeout, untilClosed: false)
+    }
+
+    static func parse(_ raw: String) throws -> Reply {
         guard let split = raw.range(of: "\r\n\r\n") else { throw Failure(description: "no HTTP header in \(raw.prefix(200))") }
         let head = raw[..<split.lowerBound]
         let statusLine = head.split(separator: "\r\n").first ?? ""
@@ -40,7 +59,9 @@ struct LocalHTTP {
 
     /// Server-sent events received on `path` within `seconds`: (event name, data).
     func events(_ path: String = "/events", for seconds: Double) throws -> [(name: String, data: String)] {
-        let raw = try exchange("GET \(path) HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n", readFor: seconds, untilClosed: false)
+        let authorization = token.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        let raw = try exchange(
+            "GET \(path) HTTP/1.1\r\nHost: localhost\r\n\(authorization)Accept: text/event-stream\r\n\r\n", readFor: seconds, untilClosed: false)
         var events: [(String, String)] = []
         var name: String?
         // "\r\n" is one Character in Swift: normalise line ends before splitting.
@@ -77,10 +98,12 @@ struct LocalHTTP {
             }
         }
         if untilClosed, Date() >= end { throw Failure(description: "no complete reply within \(seconds) s") }
+        if received.isEmpty, untilClosed { throw Failure(description: "the connection closed with no reply") }
         return String(decoding: received, as: UTF8.self)
     }
 
-    private func connect() throws -> Int32 {
+    /// An open connection with nothing sent on it (for flooding the server in tests).
+    func connect() throws -> Int32 {
         switch endpoint {
         case .port(let port):
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -5,20 +5,44 @@ import Foundation
 final class RunningDaemon {
     let process: Process
     let log: URL
+    /// The HTTP API on a free loopback port, with the daemon's bearer token.
     private(set) var api: LocalHTTP!
+    /// The API on the daemon's Unix socket (no token needed).
+    let socket: LocalHTTP
+    let socketPath: String
+    let tokenFile: String
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
 
-    /// Starts assistd with `arguments` (the HTTP API on a free loopback port, speech discarded
-    /// unless the arguments say otherwise) and waits for the API to listen.
-    init(_ arguments: [String], folder: URL) throws {
-        log = folder.appendingPathComponent("assistd-\(UUID().uuidString).log")
+    /// Starts assistd with `arguments` (the HTTP API on a free loopback port with its token file
+    /// and the Unix socket in `folder`, speech discarded, unless the arguments say otherwise)
+    /// and waits for the API to listen. `openFiles` runs it under that RLIMIT_NOFILE, as
+    /// systemd's LimitNOFILE would.
+    init(_ arguments: [String], folder: URL, openFiles: Int? = nil, environment: [String: String] = [:]) throws {
+        let name = UUID().uuidString
+        log = folder.appendingPathComponent("assistd-\(name).log")
+        func given(_ flag: String) -> String? { arguments.firstIndex(of: flag).map { arguments[$0 + 1] } }
+        socketPath = given("--socket") ?? folder.appendingPathComponent("\(name.prefix(8)).sock").path
+        tokenFile = given("--token-file") ?? folder.appendingPathComponent("api.token").path
+        socket = LocalHTTP(endpoint: .socket(socketPath))
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        var defaults: [String] = []
+        for (flag, value) in [("--http", "127.0.0.1:0"), ("--speech", "none"), ("--socket", socketPath), ("--token-file", tokenFile)]
+        where !arguments.contains(flag) {
+            defaults += [flag, value]
+        }
+        let assistd = Programs.folder.appendingPathComponent("assistd").path
         process = Process()
-        process.executableURL = Programs.folder.appendingPathComponent("assistd")
-        process.arguments = ["--http", "127.0.0.1:0", "--speech", "none"] + arguments
+        if let openFiles {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(openFiles) && exec \"$0\" \"$@\"", assistd] + defaults + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: assistd)
+            process.arguments = defaults + arguments
+        }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = Programs.repository
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
@@ -26,8 +50,12 @@ final class RunningDaemon {
         try process.run()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
+            if given("--http") == "", logText.contains("api listening socket=") {
+                return
+            }
             if let match = logText.firstMatch(of: /api listening address=127\.0\.0\.1:(\d+)/), let port = Int(match.1) {
-                api = LocalHTTP(endpoint: .port(port))
+                let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                api = LocalHTTP(endpoint: .port(port), token: token)
                 return
             }
             guard process.isRunning else { throw Failure(description: "assistd exited early:\n\(logText)") }
@@ -44,7 +72,7 @@ final class RunningDaemon {
         let deadline = Date().addingTimeInterval(seconds)
         var last: [String: Any] = [:]
         while Date() < deadline {
-            if let json = try? api.get(path).json {
+            if let json = try? (api ?? socket).get(path).json {
                 last = json
                 if condition(json) { return json }
             }

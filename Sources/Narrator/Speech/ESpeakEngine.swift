@@ -34,6 +34,10 @@ public struct Voice: Sendable, Hashable {
         }
     }
 
+    /// The name of the voice's dictionary in espeak-ng-data (`en` for "en-us", `cmn` for
+    /// "cmn-latn-pinyin"): the language code before the first hyphen, as eSpeak-ng names them.
+    var dictionary: String { String(name.prefix { $0 != "-" }) }
+
     static let rateRange = 80...450
     static let pitchRange = 0...100
     static let volumeRange = 0...200
@@ -187,6 +191,14 @@ public final class ESpeakEngine: Sendable {
             throw .parameterOutOfRange(name: name, value: value, range: range)
         }
         guard espeak_SetVoiceByName(voice.name) == EE_OK else { throw .voiceNotFound(voice.name) }
+        // eSpeak-ng re-reads the voice's dictionary here and, if it cannot (the file is gone, or
+        // the process is out of file descriptors), only prints to stderr and goes on to speak
+        // garbled or no words with EE_OK. The same read, done here, makes that a failure.
+        let folder = access(dataPath + "/phontab", R_OK) == 0 ? dataPath : dataPath + "/espeak-ng-data"
+        let dictionary = "\(folder)/\(voice.dictionary)_dict"
+        let descriptor = open(dictionary, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .dataUnreadable(path: dictionary, reason: String(cString: strerror(errno))) }
+        close(descriptor)
         espeak_SetParameter(espeakRATE, Int32(voice.rate), 0)
         espeak_SetParameter(espeakPITCH, Int32(voice.pitch), 0)
         espeak_SetParameter(espeakVOLUME, Int32(voice.volume), 0)

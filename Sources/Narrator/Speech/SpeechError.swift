@@ -12,6 +12,9 @@ public enum SpeechError: Error, Sendable, Hashable, CustomStringConvertible {
     case voiceNotFound(String)
     /// A rate, pitch or volume outside what eSpeak-ng accepts.
     case parameterOutOfRange(name: String, value: Int, range: ClosedRange<Int>)
+    /// eSpeak-ng's data for the voice (its dictionary) cannot be read: it would speak garbled
+    /// words or none and report success.
+    case dataUnreadable(path: String, reason: String)
     /// `espeak_Synth` returned an error code.
     case synthesisFailed(code: Int32)
     /// The sink refused the audio; synthesis was stopped.
@@ -29,6 +32,8 @@ public enum SpeechError: Error, Sendable, Hashable, CustomStringConvertible {
             "eSpeak-ng has no voice named '\(name)'; `espeak-ng --voices` lists the installed ones (Mandarin needs 'cmn-latn-pinyin')."
         case let .parameterOutOfRange(name, value, range):
             "Speech \(name) \(value) is outside \(range.lowerBound)…\(range.upperBound)."
+        case let .dataUnreadable(path, reason):
+            "eSpeak-ng cannot read '\(path)' (\(reason)), so nothing intelligible can be spoken; check that espeak-ng-data is installed and readable and that the process has file descriptors left."
         case let .synthesisFailed(code):
             "eSpeak-ng could not synthesise the text (code \(code))."
         case let .sink(error):
