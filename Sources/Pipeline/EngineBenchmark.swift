@@ -72,7 +72,7 @@ public struct EngineBenchmark {
         tokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         beamTokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         var samples: [String: [Double]] = [:]
-        for key in ["preprocess", "encoder", "heads", "projector", "decoder_token", "caption", "caption_beam", "frame"] {
+        for key in ["preprocess", "encoder", "heads", "projector", "signal", "decoder_token", "caption", "caption_beam", "frame"] {
             samples[key] = []
             samples[key]!.reserveCapacity(frames * model.configuration.architecture.decMaxLen)
         }
@@ -97,6 +97,8 @@ public struct EngineBenchmark {
             let t3 = clock.now
             model.projector.project(encoded, state: stream.projector)
             model.decoder.prepare(visualTokens: stream.projector.visualTokens.matrix.readOnly, state: stream.decoder)
+            let t3b = clock.now
+            try stream.readSignal(image)
             let t4 = clock.now
             var last = t4
             var steps = 0
@@ -115,7 +117,8 @@ public struct EngineBenchmark {
             samples["preprocess"]!.append(ms(t1 - t0))
             samples["encoder"]!.append(ms(t2 - t1))
             samples["heads"]!.append(ms(t3 - t2))
-            samples["projector"]!.append(ms(t4 - t3))
+            samples["projector"]!.append(ms(t3b - t3))
+            if model.signalExpert != nil { samples["signal"]!.append(ms(t4 - t3b)) }
             samples["caption"]!.append(ms(t5 - t4))
             samples["frame"]!.append(ms(t5 - t0))
             if beamWidth > 1 { samples["caption_beam"]!.append(ms(t6 - t5)) }

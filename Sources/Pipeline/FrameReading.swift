@@ -18,6 +18,15 @@ public struct FrameReading: Sendable {
     /// [position][kind] probabilities, positions in `configuration.positions` order.
     public var obstacleProbabilities: [Float]
     public var obstacleDistanceProbabilities: [Float]
+    /// The signal expert's decision; when present it, not the scene heads, gives the light.
+    public var signal: SignalDecision?
+
+    /// The frame as a stream last read it: the heads, and the signal expert's decision when the
+    /// model has one.
+    public init(_ stream: StreetModel.Stream) {
+        self.init(stream.heads, configuration: stream.model.configuration)
+        signal = stream.model.signalExpert == nil ? nil : stream.signalDecision
+    }
 
     /// Copies the calibrated head outputs out of a stream.
     public init(_ heads: PerceptionHeads.State, configuration c: ModelConfiguration) {
@@ -36,6 +45,7 @@ public struct FrameReading: Sendable {
     /// The light decision: the most likely state, "unknown" when unsure, and green only at or
     /// above the green operating threshold (safety rule 3: say unsure rather than guess).
     public func lightState(_ c: ModelConfiguration) -> LightState {
+        if let signal { return signal.state }
         let best = Self.argmax(lightProbabilities)
         let label = c.lightStates[best]
         let p = lightProbabilities[best]
@@ -48,11 +58,18 @@ public struct FrameReading: Sendable {
     public func facts(time: Double, configuration c: ModelConfiguration, description: String? = nil) -> SceneFacts {
         let state = lightState(c)
         let inView = state != .none
-        let light = SceneFacts.Light(
-            kind: inView ? LightKind(rawValue: c.lightKinds[Self.argmax(lightKindProbabilities)]) : nil,
-            state: state,
-            confidence: Self.rounded(lightProbabilities.max() ?? 0),
-            position: inView ? Position(rawValue: c.positions[Self.argmax(lightPositionProbabilities)]) : nil)
+        let light: SceneFacts.Light
+        if let signal {
+            light = SceneFacts.Light(
+                kind: inView ? signal.kind : nil, state: state, confidence: Self.rounded(Float(signal.confidence)),
+                position: inView ? signal.position : nil)
+        } else {
+            light = SceneFacts.Light(
+                kind: inView ? LightKind(rawValue: c.lightKinds[Self.argmax(lightKindProbabilities)]) : nil,
+                state: state,
+                confidence: Self.rounded(lightProbabilities.max() ?? 0),
+                position: inView ? Position(rawValue: c.positions[Self.argmax(lightPositionProbabilities)]) : nil)
+        }
         let present = crosswalkProbability >= c.thresholds.crosswalk
         let crosswalk = SceneFacts.Crosswalk(
             present: present,

@@ -36,6 +36,8 @@ extension StreetModel {
         let configuration = try ModelConfiguration(contentsOf: files[0])
         let tokenizer = try Tokenizer(contentsOf: files[1])
         let weights = try SafetensorsFile(path: files[2].path)
-        return try StreetModel(folder: folder, configuration: configuration, tokenizer: tokenizer, weights: weights, owner: weights)
+        let model = try StreetModel(folder: folder, configuration: configuration, tokenizer: tokenizer, weights: weights, owner: weights)
+        try ModelSelfTest.run(model)
+        return model
     }
 }

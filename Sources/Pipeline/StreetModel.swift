@@ -15,6 +15,9 @@ public final class StreetModel: Sendable {
     public let heads: PerceptionHeads
     public let projector: Projector
     public let decoder: CaptionDecoder
+    /// Reads the light near full resolution; nil for models without one (the scene heads then
+    /// give the light).
+    public let signalExpert: SignalExpert?
     /// Keeps the memory-mapped weights alive as long as the layers point into them.
     private let weightsOwner: any Sendable
 
@@ -37,6 +40,7 @@ public final class StreetModel: Sendable {
         heads = try PerceptionHeads(weights, configuration: configuration)
         projector = try Projector(weights, architecture: a)
         decoder = try CaptionDecoder(weights, architecture: a)
+        signalExpert = try configuration.signalExpert.map { try SignalExpert(weights, configuration: $0) }
         weightsOwner = owner
     }
 
@@ -50,6 +54,10 @@ public final class StreetModel: Sendable {
         /// The decoder's caches and scratch; replaced once by a wider one if a caption asks for
         /// more beams than the stream was made for.
         public private(set) var decoder: CaptionDecoder.State
+        /// The signal expert's candidates, crops and results (nil without a signal expert).
+        public let signal: SignalExpert.State?
+        /// The signal expert's decision for the last frame given to `readSignal`.
+        public private(set) var signalDecision: SignalDecision?
         let preprocessing: Preprocessing
         /// One per kernel lane: preprocessing splits the output rows across the lanes.
         let preprocessingScratch: [PreprocessingScratch]
@@ -69,6 +77,14 @@ public final class StreetModel: Sendable {
             heads = PerceptionHeads.State(c)
             projector = Projector.State(c.architecture)
             decoder = CaptionDecoder.State(c.architecture, beamCapacity: max(1, beamWidth))
+            signal = model.signalExpert.map { SignalExpert.State($0) }
+        }
+
+        /// Runs the signal expert on the full frame (before any resize): a far signal is a few
+        /// pixels even there. Does nothing for a model without a signal expert.
+        public func readSignal(_ image: Image) throws(ImagingError) {
+            guard let expert = model.signalExpert, let signal else { return }
+            signalDecision = try expert.read(image, mean: preprocessing.mean, std: preprocessing.std, state: signal)
         }
 
         deinit {
@@ -199,6 +215,7 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
     case missingFile(String)
     case mismatch(String, String)
     case invalid(String, String)
+    case selfTestFailed(String, expected: String, seen: String)
 
     public var description: String {
         switch self {
@@ -206,6 +223,8 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
         case .missingFile(let path): "\(path): missing from the model folder"
         case .mismatch(let path, let problem): "\(path): \(problem)"
         case .invalid(let path, let problem): "\(path): \(problem)"
+        case .selfTestFailed(let path, let expected, let seen):
+            "\(path): known-answer frame read as \(seen), not \(expected): the model is damaged or does not match this program, refusing to start"
         }
     }
 }

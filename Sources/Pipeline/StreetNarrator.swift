@@ -22,7 +22,9 @@ public final class StreetNarrator {
         public var caption = 0.0
         /// Scene tracker and narration policy.
         public var narrate = 0.0
-        public var total: Double { preprocess + perceive + caption + narrate }
+        /// The signal expert: lamp candidates on the full frame, their crops read.
+        public var signal = 0.0
+        public var total: Double { preprocess + perceive + caption + narrate + signal }
     }
 
     public private(set) var lastStageTimes = StageTimes()
@@ -73,17 +75,20 @@ public final class StreetNarrator {
         let preprocessed = clock.now
         stream.perceive()
         let perceived = clock.now
+        try stream.readSignal(image)
+        let signalRead = clock.now
         // The decoder's sentences about the signal are dropped before anything else sees the
         // caption: only the tracker may state the light (safety rule 1).
         let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language, beamWidth: beamWidth))
         let captioned = clock.now
-        let reading = FrameReading(stream.heads, configuration: model.configuration)
+        let reading = FrameReading(stream)
         let scene = tracker.update(reading.perception(
             time: time, configuration: model.configuration, description: caption.isEmpty ? nil : caption))
         let moment = Moment(scene: scene, utterances: policy.narrate(scene))
         lastStageTimes = StageTimes(
             preprocess: (preprocessed - start).inSeconds, perceive: (perceived - preprocessed).inSeconds,
-            caption: (captioned - perceived).inSeconds, narrate: (clock.now - captioned).inSeconds)
+            caption: (captioned - signalRead).inSeconds, narrate: (clock.now - captioned).inSeconds,
+            signal: (signalRead - perceived).inSeconds)
         return moment
     }
 

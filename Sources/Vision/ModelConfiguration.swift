@@ -20,6 +20,17 @@ public struct ModelConfiguration: Sendable, Decodable {
     public var thresholds: Thresholds
     public var languages: [String]
     public var params: Int?
+    /// The signal expert that reads the light near full resolution; without one (older models)
+    /// the light comes from the scene heads.
+    public var signalExpert: SignalExpertConfiguration?
+    /// Known-answer frames shipped with the model and run at every load (DESIGN.md safety
+    /// rule 6): files relative to the model folder and the light each must read as.
+    public var selfTest: [KnownAnswer]?
+
+    public struct KnownAnswer: Sendable, Decodable, Hashable {
+        public var file: String
+        public var light: String
+    }
 
     public struct Architecture: Sendable, Decodable, Hashable {
         public var imageSize: Int
@@ -71,6 +82,11 @@ public struct ModelConfiguration: Sendable, Decodable {
             }
         }
         public var decMlpWidth: Int { Int(Double(decWidth) * decMlpRatio) }
+        public var encoderGeometry: EncoderGeometry {
+            EncoderGeometry(
+                imageSize: imageSize, patchSize: patchSize, width: encWidth, depth: encDepth, heads: encHeads,
+                mlpWidth: encMlpWidth, useCls: useCls, lnEps: lnEps)
+        }
     }
 
     public struct PreprocessingSpec: Sendable, Decodable, Hashable {
@@ -150,6 +166,7 @@ public struct ModelConfiguration: Sendable, Decodable {
         }
         try require(lightStates.contains("green") && lightStates.contains("red"), "light_states lacks red or green")
         try require(thresholds.green > 0 && thresholds.green < 1, "thresholds.green must lie between 0 and 1")
+        try signalExpert?.validate(path: path)
     }
 
     static func expectedHeadSizes(_ c: ModelConfiguration) -> [(String, Int)] {

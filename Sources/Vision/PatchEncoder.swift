@@ -1,11 +1,48 @@
 import Kernels
 
-/// The ViT patch encoder: 16×16 patches embedded by a linear map (PyTorch's stride-16 conv),
-/// a class token, learned positions, pre-norm transformer blocks and a final layer norm.
+/// The shape of a ViT patch encoder. The scene encoder and the signal expert's crop reader are
+/// the same kind of encoder at different sizes, so they share one implementation.
+public struct EncoderGeometry: Sendable, Hashable {
+    public var imageSize: Int
+    public var patchSize: Int
+    public var width: Int
+    public var depth: Int
+    public var heads: Int
+    public var mlpWidth: Int
+    public var useCls: Bool
+    public var lnEps: Float
+
+    public init(imageSize: Int, patchSize: Int, width: Int, depth: Int, heads: Int, mlpWidth: Int, useCls: Bool, lnEps: Float) {
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.width = width
+        self.depth = depth
+        self.heads = heads
+        self.mlpWidth = mlpWidth
+        self.useCls = useCls
+        self.lnEps = lnEps
+    }
+
+    public var grid: Int { imageSize / patchSize }
+    public var patchCount: Int { grid * grid }
+    /// The sequence: the class token (if any), then patches row by row.
+    public var tokens: Int { patchCount + (useCls ? 1 : 0) }
+    /// Values of one preprocessed input image (CHW).
+    public var inputCount: Int { 3 * imageSize * imageSize }
+    /// Multiply-adds ×2 of one pass: the linear layers and the attention products.
+    public var flops: Int {
+        let t = tokens, d = width
+        let linear = patchCount * 3 * patchSize * patchSize * d + depth * t * (3 * d * d + d * d + 2 * d * mlpWidth)
+        return 2 * (linear + depth * 2 * t * t * d)
+    }
+}
+
+/// The ViT patch encoder: P×P patches embedded by a linear map (PyTorch's stride-P conv), a
+/// class token, learned positions, pre-norm transformer blocks and a final layer norm.
 ///
 /// Immutable and shared by every stream; the activations live in `PatchEncoder.State`.
 public struct PatchEncoder: @unchecked Sendable {
-    public let architecture: ModelConfiguration.Architecture
+    public let geometry: EncoderGeometry
     let patchEmbedding: LinearWeights
     let classToken: UnsafeBufferPointer<Float>?
     let positions: MatrixRef
@@ -21,28 +58,35 @@ public struct PatchEncoder: @unchecked Sendable {
         let down: LinearWeights
     }
 
-    public init(_ source: some WeightSource, architecture a: ModelConfiguration.Architecture) throws {
-        architecture = a
-        let d = a.encWidth
+    /// Reads the weights named `prefix.patch_embed.weight`, `prefix.blocks.N...` (the PyTorch
+    /// module names of training/lttw/model.py's `Encoder`).
+    public init(_ source: some WeightSource, geometry a: EncoderGeometry, prefix: String = "encoder") throws {
+        geometry = a
+        let d = a.width
         let patchValues = 3 * a.patchSize * a.patchSize
         // Conv2d weight [D, 3, P, P] read as [D, 3·P·P]: each output is a dot product with one patch.
-        let kernel = try source.values("encoder.patch_embed.weight", shape: [d, 3, a.patchSize, a.patchSize])
+        let kernel = try source.values("\(prefix).patch_embed.weight", shape: [d, 3, a.patchSize, a.patchSize])
         patchEmbedding = LinearWeights(
             weight: MatrixRef(kernel, rows: d, columns: patchValues),
-            bias: try source.values("encoder.patch_embed.bias", shape: [d]))
-        classToken = a.useCls ? try source.values("encoder.cls_token", shape: [1, 1, d]) : nil
-        positions = MatrixRef(try source.values("encoder.pos_embed", shape: [1, a.encoderTokens, d]), rows: a.encoderTokens, columns: d)
-        blocks = try (0..<a.encDepth).map { i in
-            let p = "encoder.blocks.\(i)"
+            bias: try source.values("\(prefix).patch_embed.bias", shape: [d]))
+        classToken = a.useCls ? try source.values("\(prefix).cls_token", shape: [1, 1, d]) : nil
+        positions = MatrixRef(try source.values("\(prefix).pos_embed", shape: [1, a.tokens, d]), rows: a.tokens, columns: d)
+        blocks = try (0..<a.depth).map { i in
+            let p = "\(prefix).blocks.\(i)"
             return Block(
                 norm1: try LayerNormWeights(source, "\(p).ln1", width: d, eps: a.lnEps),
                 qkv: try LinearWeights(source, "\(p).attn.qkv", inputs: d, outputs: 3 * d),
                 projection: try LinearWeights(source, "\(p).attn.proj", inputs: d, outputs: d),
                 norm2: try LayerNormWeights(source, "\(p).ln2", width: d, eps: a.lnEps),
-                up: try LinearWeights(source, "\(p).mlp.fc1", inputs: d, outputs: a.encMlpWidth),
-                down: try LinearWeights(source, "\(p).mlp.fc2", inputs: a.encMlpWidth, outputs: d))
+                up: try LinearWeights(source, "\(p).mlp.fc1", inputs: d, outputs: a.mlpWidth),
+                down: try LinearWeights(source, "\(p).mlp.fc2", inputs: a.mlpWidth, outputs: d))
         }
-        norm = try LayerNormWeights(source, "encoder.norm", width: d, eps: a.lnEps)
+        norm = try LayerNormWeights(source, "\(prefix).norm", width: d, eps: a.lnEps)
+    }
+
+    /// The scene encoder of a model's architecture.
+    public init(_ source: some WeightSource, architecture a: ModelConfiguration.Architecture) throws {
+        try self.init(source, geometry: a.encoderGeometry)
     }
 
     /// One stream's activations, sized once for the model's fixed sequence length.
@@ -57,16 +101,20 @@ public struct PatchEncoder: @unchecked Sendable {
         let hidden: Tensor
         let scores: Tensor
 
-        public init(_ a: ModelConfiguration.Architecture) {
-            let t = a.encoderTokens, d = a.encWidth
+        public init(_ a: EncoderGeometry) {
+            let t = a.tokens, d = a.width
             output = Tensor(shape: [t, d])
             patches = Tensor(shape: [a.patchCount, 3 * a.patchSize * a.patchSize])
             residual = Tensor(shape: [t, d])
             normed = Tensor(shape: [t, d])
             qkv = Tensor(shape: [t, 3 * d])
             attended = Tensor(shape: [t, d])
-            hidden = Tensor(shape: [t, a.encMlpWidth])
+            hidden = Tensor(shape: [t, a.mlpWidth])
             scores = Tensor(shape: [Attention.scratchCount(queries: t, keys: t)])
+        }
+
+        public convenience init(_ a: ModelConfiguration.Architecture) {
+            self.init(a.encoderGeometry)
         }
     }
 
@@ -80,9 +128,15 @@ public struct PatchEncoder: @unchecked Sendable {
     /// which lets a lane run several steps on its rows without waiting. The lanes meet at three
     /// barriers per block.
     public func encode(_ image: UnsafeBufferPointer<Float>, state: State) {
-        let a = architecture
-        precondition(image.count == 3 * a.imageSize * a.imageSize, "PatchEncoder: image has \(image.count) values")
+        precondition(image.count == geometry.inputCount, "PatchEncoder: image has \(image.count) values")
         Parallel.run(Pass(encoder: self, image: image, state: state))
+    }
+
+    /// Encodes one image on the calling thread alone: for many small inputs (the signal
+    /// expert's crops), one per lane beats splitting each small pass across the lanes.
+    public func encodeOnThisThread(_ image: UnsafeBufferPointer<Float>, state: State) {
+        precondition(image.count == geometry.inputCount, "PatchEncoder: image has \(image.count) values")
+        encode(image, state: state, lane: .single)
     }
 
     private struct Pass: ParallelWork {
@@ -97,14 +151,14 @@ public struct PatchEncoder: @unchecked Sendable {
 
     /// `lane`'s share of `encode`.
     private func encode(_ image: UnsafeBufferPointer<Float>, state: State, lane: Lane) {
-        let a = architecture
-        let d = a.encWidth, s = a.encoderTokens
+        let a = geometry
+        let d = a.width, s = a.tokens
         let rows = lane.part(s)
         let x = state.residual.matrix.rows(rows)
         let normed = state.normed.matrix.rows(rows)
         let attended = state.attended.matrix.rows(rows)
         let qkvColumns = lane.part(3 * d, granule: 16)
-        let hiddenColumns = lane.part(a.encMlpWidth, granule: 16)
+        let hiddenColumns = lane.part(a.mlpWidth, granule: 16)
         let scores = UnsafeMutableBufferPointer(
             rebasing: state.scores.storage[(rows.lowerBound * s)..<(rows.upperBound * s)])
 
@@ -118,7 +172,7 @@ public struct PatchEncoder: @unchecked Sendable {
             let qkv = state.qkv.matrix.readOnly
             Attention.attend(
                 queries: qkv.rows(rows).columns(0..<d), keys: qkv.columns(d..<(2 * d)),
-                values: qkv.columns((2 * d)..<(3 * d)), heads: a.encHeads, mask: .none, scores: scores, into: attended)
+                values: qkv.columns((2 * d)..<(3 * d)), heads: a.heads, mask: .none, scores: scores, into: attended)
             block.projection.apply(attended.readOnly, into: x, accumulate: true)
             block.norm2.apply(x.readOnly, into: normed)
             lane.barrier()  // every row's normed input is ready
@@ -137,7 +191,7 @@ public struct PatchEncoder: @unchecked Sendable {
 
     /// Patch embedding, class token and positions for the token rows `rows`.
     private func embed(_ image: UnsafeBufferPointer<Float>, rows: Range<Int>, state: State) {
-        let a = architecture
+        let a = geometry
         let first = a.useCls ? 1 : 0
         let x = state.residual.matrix
         let patchRows = max(rows.lowerBound, first) - first..<(max(rows.upperBound, first) - first)
@@ -148,7 +202,7 @@ public struct PatchEncoder: @unchecked Sendable {
                 into: x.rows((patchRows.lowerBound + first)..<(patchRows.upperBound + first)))
         }
         if let classToken, rows.contains(0) {
-            x.row(0).update(from: classToken.baseAddress!, count: a.encWidth)
+            x.row(0).update(from: classToken.baseAddress!, count: a.width)
         }
         Elementwise.add(positions.rows(rows), to: x.rows(rows))
     }
@@ -159,7 +213,7 @@ public struct PatchEncoder: @unchecked Sendable {
     private func gatherPatches(
         _ image: UnsafeBufferPointer<Float>, patches: Range<Int>, into storage: UnsafeMutableBufferPointer<Float>
     ) {
-        let a = architecture
+        let a = geometry
         let size = a.imageSize, p = a.patchSize, grid = a.grid
         guard let source = image.baseAddress, let base = storage.baseAddress else { return }
         var target = base + patches.lowerBound * 3 * p * p

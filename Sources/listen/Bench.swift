@@ -180,6 +180,14 @@ struct Bench: ParsableCommand {
         }
         let ortBlock = peers?.p50("onnxruntime", "encoder_heads_projector")
         lines.append("\("encoder+heads+projector".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(encoderBlock))          - \(f(torchBlock)) \(f(ortBlock))   \(ratio(torchBlock, encoderBlock))   \(ratio(ortBlock, encoderBlock))")
+        if s["signal"] != nil {
+            // The peers propose lamps in numpy (the Python reference, not a fast peer) and read
+            // the candidates' crops in one batch; their reading alone is `signal_reader`.
+            row("signal expert", "signal", torch: "signal", ort: "signal")
+            let torchReader = peers?.p50("pytorch", "signal_reader")
+            let ortReader = peers?.p50("onnxruntime", "signal_reader")
+            lines.append("\("  peers' crop reading only".padding(toLength: 25, withPad: " ", startingAt: 0))         -          - \(f(torchReader)) \(f(ortReader))")
+        }
         row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
         row("caption (greedy)", "caption", torch: "caption", ort: "caption")
         if let width = ours.beamWidth {

@@ -131,8 +131,9 @@ struct Describe: ParsableCommand {
                 let image = try Image.decode(file: path)
                 try stream.preprocess(image)
                 stream.perceive()
+                try stream.readSignal(image)
                 let caption = stream.caption(language, beamWidth: beams)
-                var facts = FrameReading(stream.heads, configuration: model.configuration)
+                var facts = FrameReading(stream)
                     .facts(time: 0, configuration: model.configuration)
                 let description = StillDescription.compose(facts: facts, caption: caption, language: language)
                 facts.description = description

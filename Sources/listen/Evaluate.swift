@@ -54,7 +54,8 @@ struct Evaluate: ParsableCommand {
                 let image = try Image.decode(file: path)
                 try stream.preprocess(image)
                 stream.perceive()
-                let facts = FrameReading(stream.heads, configuration: model.configuration)
+                try stream.readSignal(image)
+                let facts = FrameReading(stream)
                     .facts(time: 0, configuration: model.configuration)
                 evaluation.add(scene, facts)
                 if report != nil { factsByFile[scene.file] = facts }

@@ -5,7 +5,8 @@
 Runs the model artifact through PyTorch (inference mode) and through ONNX Runtime with graph
 optimisations on and the decoder exported "with past" (one token per call, KV cache in and out),
 frame by frame as a wearable would: preprocess, encoder + heads + projector (+ cross-attention
-keys/values), then greedy captioning (with --beams N also beam search, PyTorch only). Prints per-stage p50/p95 in milliseconds as JSON, which
+keys/values), the signal expert (lamp proposals in numpy — the reference, not a fast peer — then
+all candidate crops read in one batch: `signal_reader` times that batch alone), then greedy captioning (with --beams N also beam search, PyTorch only). Prints per-stage p50/p95 in milliseconds as JSON, which
 `listen bench` reads to print ratios against the Swift engine.
 """
 import argparse
@@ -19,7 +20,8 @@ import numpy as np
 import torch
 
 from .artifact import load_artifact
-from .onnx_export import export_onnx
+from . import lamps
+from .onnx_export import export_onnx, export_signal_onnx
 from .preprocess import load_bgr, preprocess
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -44,8 +46,8 @@ def list_images(paths):
 
 @torch.inference_mode()
 def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang, beams=1):
-    stages = {k: [] for k in ("preprocess", "encoder", "heads", "projector", "decoder_token", "caption", "caption_beam",
-                              "frame")}
+    stages = {k: [] for k in ("preprocess", "encoder", "heads", "projector", "signal", "signal_reader", "decoder_token",
+                              "caption", "caption_beam", "frame")}
     tokens_per_caption = []
     lang_id = tok.lang_id[lang]
     dec = model.decoder
@@ -60,6 +62,16 @@ def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang,
         t3 = time.perf_counter()
         vis = model.projector(tokens)
         ckv = dec.cross_kv(vis)
+        t3b = time.perf_counter()
+        reader_ms = None
+        if model.signal_expert is not None:
+            rgb = np.ascontiguousarray(bgr[..., ::-1])
+            cands = lamps.propose(rgb)
+            if cands:
+                crops = torch.from_numpy(lamps.read_crops(rgb, cands, mean, std))
+                r0 = time.perf_counter()
+                model.signal_expert(crops).softmax(-1)
+                reader_ms = (time.perf_counter() - r0) * 1e3
         t4 = time.perf_counter()
         ids = torch.tensor([[tok.bos, lang_id]])
         logits, past = dec(ids, cross_kv=ckv)
@@ -83,7 +95,11 @@ def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang,
             stages["preprocess"].append((t1 - t0) * 1e3)
             stages["encoder"].append((t2 - t1) * 1e3)
             stages["heads"].append((t3 - t2) * 1e3)
-            stages["projector"].append((t4 - t3) * 1e3)
+            stages["projector"].append((t3b - t3) * 1e3)
+            if model.signal_expert is not None:
+                stages["signal"].append((t4 - t3b) * 1e3)
+                if reader_ms is not None:
+                    stages["signal_reader"].append(reader_ms)
             stages["decoder_token"] += steps
             stages["caption"].append((t5 - t4) * 1e3)
             stages["frame"].append((t5 - t0) * 1e3)
@@ -102,10 +118,13 @@ def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames,
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     enc = ort.InferenceSession(os.path.join(onnx_dir, "encoder.onnx"), so, providers=["CPUExecutionProvider"])
     dec = ort.InferenceSession(os.path.join(onnx_dir, "decoder_with_past.onnx"), so, providers=["CPUExecutionProvider"])
+    signal_path = os.path.join(onnx_dir, "signal_reader.onnx")
+    reader = ort.InferenceSession(signal_path, so, providers=["CPUExecutionProvider"]) if os.path.exists(signal_path) else None
     c = model.config
     n, heads, hd = c.dec_depth, c.dec_heads, c.dec_width // c.dec_heads
     names = [o.name for o in enc.get_outputs()]
-    stages = {k: [] for k in ("preprocess", "encoder_heads_projector", "decoder_token", "caption", "frame")}
+    stages = {k: [] for k in ("preprocess", "encoder_heads_projector", "signal", "signal_reader", "decoder_token", "caption",
+                              "frame")}
     lang_id = tok.lang_id[lang]
     for i in range(warmup + frames):
         bgr = bgr_images[i % len(bgr_images)]
@@ -113,6 +132,16 @@ def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames,
         x = preprocess(bgr, size, mean, std)[None]
         t1 = time.perf_counter()
         o = dict(zip(names, enc.run(None, {"pixel_values": x})))
+        t1b = time.perf_counter()
+        reader_ms = None
+        if reader is not None:
+            rgb = np.ascontiguousarray(bgr[..., ::-1])
+            cands = lamps.propose(rgb)
+            if cands:
+                crops = lamps.read_crops(rgb, cands, mean, std)
+                r0 = time.perf_counter()
+                reader.run(None, {"crops": crops})
+                reader_ms = (time.perf_counter() - r0) * 1e3
         t2 = time.perf_counter()
         feeds = {f"cross_{t}_{j}": o[f"cross_{t}_{j}"] for j in range(n) for t in ("k", "v")}
         past = {f"past_{t}_{j}": np.zeros((1, heads, 0, hd), np.float32) for j in range(n) for t in ("k", "v")}
@@ -136,7 +165,11 @@ def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames,
         t3 = time.perf_counter()
         if i >= warmup:
             stages["preprocess"].append((t1 - t0) * 1e3)
-            stages["encoder_heads_projector"].append((t2 - t1) * 1e3)
+            stages["encoder_heads_projector"].append((t1b - t1) * 1e3)
+            if reader is not None:
+                stages["signal"].append((t2 - t1b) * 1e3)
+                if reader_ms is not None:
+                    stages["signal_reader"].append(reader_ms)
             stages["decoder_token"] += steps
             stages["caption"].append((t3 - t2) * 1e3)
             stages["frame"].append((t3 - t0) * 1e3)
@@ -170,6 +203,7 @@ def main():
         onnx_dir = a.onnx_dir or scratch
         if not os.path.exists(os.path.join(onnx_dir, "encoder.onnx")):
             export_onnx(a.model, onnx_dir)
+            export_signal_onnx(a.model, onnx_dir)
         import onnxruntime as ort
         result["onnxruntime_version"] = ort.__version__
         result["onnxruntime"] = bench_onnxruntime(onnx_dir, model, tok, images, size, mean, std, a.frames, a.warmup,

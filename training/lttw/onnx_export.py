@@ -88,6 +88,34 @@ def export_onnx(model_dir, out_dir, opset=17):
     return enc_path, dec_path
 
 
+class SignalReaderGraph(torch.nn.Module):
+    """crops [N,3,S,S] -> calibrated class probabilities [N,classes] and embeddings [N,2·width]."""
+
+    def __init__(self, reader, temperature):
+        super().__init__()
+        self.reader = reader
+        self.temperature = float(temperature)
+
+    def forward(self, crops):
+        f = self.reader.features(crops)
+        return torch.softmax(self.reader.head(f) / self.temperature, -1), f
+
+
+def export_signal_onnx(model_dir, out_dir, opset=17):
+    """The signal expert's crop reader, or None when the model has none."""
+    model, cfg, _ = load_artifact(model_dir)
+    if model.signal_expert is None:
+        return None
+    se = cfg["signal_expert"]
+    size = se["architecture"]["crop_size"]
+    path = os.path.join(out_dir, "signal_reader.onnx")
+    torch.onnx.export(SignalReaderGraph(model.signal_expert, se["temperature"]), (torch.zeros(3, 3, size, size),), path,
+                      input_names=["crops"], output_names=["probabilities", "features"],
+                      dynamic_axes={"crops": {0: "n"}, "probabilities": {0: "n"}, "features": {0: "n"}},
+                      opset_version=opset, dynamo=False, do_constant_folding=True)
+    return path
+
+
 def ort_greedy(enc_sess, dec_sess, pixel_values, lang_id, bos, eos, n_layers, heads, head_dim, max_len=64):
     outs = enc_sess.run(None, {"pixel_values": pixel_values})
     names = [o.name for o in enc_sess.get_outputs()]

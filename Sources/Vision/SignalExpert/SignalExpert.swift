@@ -1,0 +1,137 @@
+import Imaging
+import Kernels
+
+/// The signal expert: a pedestrian signal across the street is a few pixels in the scene
+/// encoder's input, so its state is read near full resolution instead. `LampProposer` finds the
+/// lit lamps on the frame; each candidate's crop (the lamp with its housing, the other lamp, the
+/// figure) is read by a small ViT; `SignalDecision` turns the candidates into the frame's light.
+///
+/// Immutable and shared by every stream, like the scene model; per-stream memory lives in
+/// `SignalExpert.State`. Mirrors training/lttw/signal_model.py.
+public struct SignalExpert: @unchecked Sendable {
+    public let configuration: SignalExpertConfiguration
+    public let reader: PatchEncoder
+    let head: LinearWeights
+
+    /// Candidates read per frame at most: the proposer's blobs and the whole frame.
+    public static var maxCandidates: Int { LampProposer.maxCandidates }
+
+    public init(_ source: some WeightSource, configuration c: SignalExpertConfiguration) throws {
+        configuration = c
+        let g = c.geometry
+        reader = try PatchEncoder(source, geometry: g, prefix: c.weightsPrefix + "encoder")
+        head = try LinearWeights(source, c.weightsPrefix + "head", inputs: 2 * g.width, outputs: c.classes.count)
+    }
+
+    /// Size of one candidate embedding: the crop reader's class token and its max over patches.
+    public var featureWidth: Int { 2 * configuration.architecture.width }
+
+    /// Multiply-adds ×2 of reading one candidate.
+    public var flopsPerCandidate: Int { configuration.geometry.flops + 2 * featureWidth * configuration.classes.count }
+
+    /// One stream's proposer scratch, crops, activations and results, sized once.
+    public final class State {
+        let proposer = LampProposer()
+        /// This frame's candidates, in the proposer's order.
+        public internal(set) var candidates: [LampCandidate]
+        let crops: Tensor
+        let lanes: [PatchEncoder.State]
+        /// Each candidate's embedding ([maxCandidates, featureWidth]; rows past `candidates.count`
+        /// are stale), for fusion with the scene expert.
+        public let features: Tensor
+        /// Each candidate's calibrated class probabilities ([maxCandidates, classes]).
+        public let probabilities: Tensor
+        public internal(set) var frameWidth = 0
+        public internal(set) var frameHeight = 0
+
+        public init(_ expert: SignalExpert) {
+            let g = expert.configuration.geometry
+            let n = SignalExpert.maxCandidates
+            candidates = []
+            candidates.reserveCapacity(n)
+            crops = Tensor(shape: [n, g.inputCount])
+            lanes = (0..<max(1, Parallel.lanes)).map { _ in PatchEncoder.State(g) }
+            features = Tensor(shape: [n, expert.featureWidth])
+            probabilities = Tensor(shape: [n, expert.configuration.classes.count])
+        }
+
+        /// The probabilities of candidate `index`.
+        public func probabilities(of index: Int) -> UnsafeBufferPointer<Float> {
+            let k = probabilities.shape[1]
+            return UnsafeBufferPointer(rebasing: probabilities.storage[(index * k)..<((index + 1) * k)])
+        }
+    }
+
+    /// Proposes, crops and reads every candidate of `image` (RGB), and decides the frame's light.
+    /// `mean` and `std` are the model's preprocessing (the crops are normalised as training did).
+    /// Allocates nothing once the stream has seen a frame this large.
+    public func read(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
+        try state.proposer.propose(image, into: &state.candidates)
+        state.frameWidth = image.width
+        state.frameHeight = image.height
+        let g = configuration.geometry
+        for (index, candidate) in state.candidates.enumerated() {
+            let crop = UnsafeMutableBufferPointer(rebasing: state.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])
+            try LampCrop.sample(image, candidate: candidate, size: g.imageSize, mean: mean, std: std, into: crop)
+        }
+        if !state.candidates.isEmpty {
+            let work = CandidateWork(expert: self, state: state)
+            if Parallel.lanes > 1, Parallel.lanes <= state.lanes.count, state.candidates.count > 1 {
+                Parallel.run(work)
+            } else {
+                work.run(.single)
+            }
+        }
+        return decide(state)
+    }
+
+    /// The decision for the candidates already read into `state`.
+    public func decide(_ state: State) -> SignalDecision {
+        SignalDecision(
+            candidates: state.candidates, probabilities: state.probabilities.storage,
+            classes: configuration.classes.count, frameWidth: state.frameWidth, thresholds: configuration.thresholds)
+    }
+
+    /// Candidates split round-robin over the lanes; each lane reads its crops alone (a crop is
+    /// too small a pass to split).
+    private struct CandidateWork: ParallelWork {
+        let expert: SignalExpert
+        let state: State
+
+        func run(_ lane: Lane) {
+            let encoderState = state.lanes[lane.index]
+            var index = lane.index
+            while index < state.candidates.count {
+                expert.readCandidate(index, state: state, encoder: encoderState)
+                index += lane.count
+            }
+        }
+    }
+
+    /// Reads the crop already sampled into row `index` of `state.crops`.
+    private func readCandidate(_ index: Int, state: State, encoder: PatchEncoder.State) {
+        let g = configuration.geometry
+        let crop = UnsafeBufferPointer(rebasing: state.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])
+        reader.encodeOnThisThread(crop, state: encoder)
+
+        // feature = [class token, max over the patch tokens]
+        let d = g.width
+        let tokens = encoder.output.matrix.readOnly
+        let feature = state.features.matrix.rows(index..<(index + 1))
+        let out = feature.row(0)
+        out.update(from: tokens.row(0), count: d)
+        let maxima = out + d
+        maxima.update(from: tokens.row(1), count: d)
+        for t in 2..<g.tokens {
+            let row = tokens.row(t)
+            for j in 0..<d where row[j] > maxima[j] { maxima[j] = row[j] }
+        }
+        let probabilities = state.probabilities.matrix.rows(index..<(index + 1))
+        head.apply(feature.readOnly, into: probabilities)
+        let k = configuration.classes.count
+        let p = probabilities.row(0)
+        let temperature = Float(configuration.temperature)
+        for j in 0..<k { p[j] /= temperature }
+        Softmax.applyRow(p, count: k)
+    }
+}

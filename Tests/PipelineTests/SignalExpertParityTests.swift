@@ -1,0 +1,83 @@
+import Foundation
+import Imaging
+import Pipeline
+import Testing
+import Vision
+
+/// The Swift signal expert against PyTorch on Tests/Fixtures/signal (training/lttw/signal_fixtures.py).
+///
+/// The candidates must be identical (the proposer is integer arithmetic on both sides), so the
+/// crops are too; the crop reader sums in a different order than PyTorch, so the embeddings may
+/// differ by float32 rounding (below 1e-4 on values of order 1 after three blocks) and the
+/// probabilities below 1e-5; the frame decision must be the same.
+@Suite("Signal expert parity with PyTorch")
+struct SignalExpertParityTests {
+    struct Index: Decodable {
+        var scenes: [Scene]
+    }
+
+    struct Scene: Decodable {
+        var name: String
+        var decision: String
+    }
+
+    struct Decision: Decodable {
+        var state: String
+        var kind: String?
+        var position: String?
+        var candidate: Int?
+    }
+
+    static let folder = Programs.repository.appendingPathComponent("Tests/Fixtures/signal")
+
+    @Test("Candidates, embeddings, probabilities and the decision match PyTorch on every fixture")
+    func matchesPyTorch() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert, "the shipped model has a signal expert")
+        let c = model.configuration
+        let state = SignalExpert.State(expert)
+        let index = try JSONDecoder().decode(Index.self, from: Data(contentsOf: Self.folder.appendingPathComponent("index.json")))
+        #expect(index.scenes.count >= 5)
+        for scene in index.scenes {
+            let image = try Image.decode(file: Self.folder.appendingPathComponent("\(scene.name).png").path)
+            let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+
+            let candidates = try JSONDecoder().decode(
+                [[Int]].self, from: Data(contentsOf: Self.folder.appendingPathComponent("\(scene.name).candidates.json")))
+            #expect(state.candidates.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == candidates.map { Array($0[0..<4]) }, "\(scene.name)")
+
+            let features = try NumpyArray(contentsOf: Self.folder.appendingPathComponent("\(scene.name).features.npy"))
+            let probabilities = try NumpyArray(contentsOf: Self.folder.appendingPathComponent("\(scene.name).probabilities.npy"))
+            let n = state.candidates.count
+            #expect(features.shape == [n, expert.featureWidth])
+            var worstFeature: Float = 0, worstProbability: Float = 0
+            for i in 0..<(n * expert.featureWidth) {
+                worstFeature = max(worstFeature, abs(state.features.storage[i] - features.floats[i]))
+            }
+            for i in 0..<(n * 6) {
+                worstProbability = max(worstProbability, abs(state.probabilities.storage[i] - probabilities.floats[i]))
+            }
+            #expect(worstFeature < 1e-4, "\(scene.name): embeddings differ by \(worstFeature)")
+            #expect(worstProbability < 1e-5, "\(scene.name): probabilities differ by \(worstProbability)")
+
+            let reference = try JSONDecoder().decode(
+                Decision.self, from: Data(contentsOf: Self.folder.appendingPathComponent("\(scene.name).decision.json")))
+            #expect(decision.state.rawValue == reference.state, "\(scene.name)")
+            #expect(decision.kind?.rawValue == reference.kind, "\(scene.name)")
+            #expect(decision.position?.rawValue == reference.position, "\(scene.name)")
+            #expect(decision.candidate == reference.candidate, "\(scene.name)")
+        }
+    }
+
+    @Test("A second frame of the same size reuses the stream's memory and reads the same")
+    func repeatable() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert)
+        let c = model.configuration
+        let state = SignalExpert.State(expert)
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("green_closeup.png").path)
+        let first = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        let second = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        #expect(first == second)
+    }
+}
