@@ -180,10 +180,18 @@ int32_t join(int32_t *parents, int32_t a, int32_t b) {
     return b;
 }
 
-/// The mask of one colour dilated by a 3×3 square (outside the image is unlit), in two passes.
-void dilate(const uint8_t *classes, uint8_t colour, int64_t w, int64_t h, uint8_t *rows, uint8_t *out) {
+/// A rectangle of a scale's image: where one colour's dilated mask can be set.
+struct Window {
+    int64_t x0, y0, width, height;
+};
+
+/// The mask of one colour dilated by a 3×3 square (outside the image is unlit), in two passes,
+/// over `window` only (it holds every own pixel and its neighbours); out is window-sized.
+void dilate(const uint8_t *classes, int64_t stride, uint8_t colour, const Window &window, uint8_t *rows,
+            uint8_t *out) {
+    const int64_t w = window.width, h = window.height;
     for (int64_t y = 0; y < h; ++y) {
-        const uint8_t *c = classes + size_t(y * w);
+        const uint8_t *c = classes + size_t((window.y0 + y) * stride + window.x0);
         uint8_t *r = rows + size_t(y * w);
         for (int64_t x = 0; x < w; ++x) {
             r[x] = uint8_t((c[x] == colour) | (x > 0 && c[x - 1] == colour) | (x + 1 < w && c[x + 1] == colour));
@@ -259,30 +267,43 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
     const int64_t w = image.width, h = image.height;
     uint8_t *classes = scratch.classes.data();
     uint8_t *chroma = scratch.chroma.data();
-    bool present[4] = {false, false, false, false};
+    // Each colour's own pixels' extent, so that its mask is dilated and labelled there only.
+    int64_t left[4] = {w, w, w, w}, right[4] = {-1, -1, -1, -1}, top[4] = {h, h, h, h}, bottom[4] = {-1, -1, -1, -1};
     for (int64_t y = 0; y < h; ++y) {
         const uint8_t *row = image.data + size_t(y) * image.stride;
         uint8_t *cls = classes + size_t(y * w);
         uint8_t *chr = chroma + size_t(y * w);
         for (int64_t x = 0; x < w; ++x) {
             int c = 0;
-            cls[x] = colourClass(row[x * 3], row[x * 3 + 1], row[x * 3 + 2], c);
+            const uint8_t colour = colourClass(row[x * 3], row[x * 3 + 1], row[x * 3 + 2], c);
+            cls[x] = colour;
             chr[x] = uint8_t(c);
-            present[cls[x]] = true;
+            if (colour == 0) continue;
+            left[colour] = std::min(left[colour], x);
+            right[colour] = std::max(right[colour], x);
+            top[colour] = std::min(top[colour], y);
+            bottom[colour] = y;
         }
     }
     const int64_t shorter = std::min(w, h);
     for (uint8_t colour = 1; colour <= 3; ++colour) {
-        if (!present[colour]) continue;
-        dilate(classes, colour, w, h, scratch.rows.data(), scratch.dilated.data());
-        const int32_t count = label(scratch.dilated.data(), w, h, scratch);
+        if (right[colour] < 0) continue;
+        const int64_t x0 = std::max(left[colour] - 1, int64_t(0)), y0 = std::max(top[colour] - 1, int64_t(0));
+        const Window window{x0, y0, std::min(right[colour] + 2, w) - x0, std::min(bottom[colour] + 2, h) - y0};
+        dilate(classes, w, colour, window, scratch.rows.data(), scratch.dilated.data());
+        const int32_t count = label(scratch.dilated.data(), window.width, window.height, scratch);
         Component *components = scratch.components.data();
         const int32_t *labels = scratch.labels.data();
-        for (int64_t i = 0; i < w * h; ++i) {
-            if (classes[i] != colour) continue;
-            Component &k = components[labels[i]];
-            k.lit += 1;
-            k.chroma += chroma[i];
+        for (int64_t y = 0; y < window.height; ++y) {
+            const size_t at = size_t((y0 + y) * w + x0);
+            const uint8_t *cls = classes + at, *chr = chroma + at;
+            const int32_t *l = labels + size_t(y * window.width);
+            for (int64_t x = 0; x < window.width; ++x) {
+                if (cls[x] != colour) continue;
+                Component &k = components[l[x]];
+                k.lit += 1;
+                k.chroma += chr[x];
+            }
         }
         for (int32_t n = 1; n <= count; ++n) {
             const Component &k = components[n];
@@ -291,9 +312,10 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
             if (k.lit < kMinLit || 2 * longer > shorter || longer > 4 * narrower) continue;
             if (100 * k.lit < kMinFillPct * cw * ch) continue;
             Blob &blob = scratch.blobs[blobCount];
-            blob.box = cvb_lamp_candidate{int32_t(k.x0 * factor), int32_t(k.y0 * factor),
-                                          int32_t((k.x0 + cw) * factor), int32_t((k.y0 + ch) * factor),
-                                          colour, int32_t(scale), int32_t(k.chroma * 256 / k.lit), 0};
+            const int64_t bx = x0 + k.x0, by = y0 + k.y0;
+            blob.box = cvb_lamp_candidate{int32_t(bx * factor), int32_t(by * factor), int32_t((bx + cw) * factor),
+                                          int32_t((by + ch) * factor), colour, int32_t(scale),
+                                          int32_t(k.chroma * 256 / k.lit), 0};
             blob.order = int32_t(blobCount);
             ++blobCount;
         }

@@ -94,6 +94,7 @@ struct LampTests {
         let cropCount = 3 * fixtures.cropSize * fixtures.cropSize
         #expect(reference.count == entry.candidates.count * cropCount)
         let candidates = try LampProposer().propose(image)
+        #expect(candidates.count == entry.candidates.count)
         var crop = [Float](repeating: .nan, count: cropCount)
         for (index, candidate) in candidates.enumerated() where (index + 1) * cropCount <= reference.count {
             try crop.withUnsafeMutableBufferPointer { buffer in
@@ -187,7 +188,7 @@ struct LampTests {
             let expected = (value / 255 - mean[channel]) / std[channel]
             #expect(crop[channel * 64..<(channel + 1) * 64].allSatisfy { $0 == expected })
         }
-        #expect(crop.suffix(4).allSatisfy(\.isNaN))
+        #expect(crop.suffix(4).allSatisfy { $0.isNaN })
         try crop.withUnsafeMutableBufferPointer { buffer in
             try LampCrop.sample(image, rect: PixelRect(x: -100, y: 60, width: 16, height: 16), size: 8, mean: mean, std: std, into: buffer)
         }
@@ -200,28 +201,29 @@ struct LampTests {
     func badArguments() throws {
         let image = try Image(width: 20, height: 20, color: .gray)
         let (mean, std) = (Fixtures.mean, Fixtures.std)
+        let rect = PixelRect(x: 0, y: 0, width: 10, height: 10)
         var crop = [Float](repeating: 0, count: 3 * 32 * 32)
-        func refused(_ body: (UnsafeMutableBufferPointer<Float>) throws(ImagingError) -> Void) -> Bool {
-            do {
-                try crop.withUnsafeMutableBufferPointer { buffer throws(ImagingError) in try body(buffer) }
-                return false
-            } catch {
-                if case .invalidArgument = error { return true }
-                return false
+        func sample(_ rect: PixelRect, size: Int = LampCrop.size, mean: [Float], std: [Float]) -> ImagingError? {
+            #expect(throws: ImagingError.self) {
+                try crop.withUnsafeMutableBufferPointer { buffer in
+                    try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: buffer)
+                }
             }
         }
-        let rect = PixelRect(x: 0, y: 0, width: 10, height: 10)
-        #expect(refused { try LampCrop.sample(image, rect: PixelRect(x: 0, y: 0, width: 0, height: 10), mean: mean, std: std, into: $0) })
-        #expect(refused { try LampCrop.sample(image, rect: rect, size: 0, mean: mean, std: std, into: $0) })
-        #expect(refused { try LampCrop.sample(image, rect: rect, size: 33, mean: mean, std: std, into: $0) })
-        #expect(refused { try LampCrop.sample(image, rect: rect, mean: [0.5], std: [0.5], into: $0) })
-        #expect(refused { try LampCrop.sample(image, rect: rect, mean: mean, std: [0.2, 0, 0.2], into: $0) })
-        #expect(refused { try LampCrop.sample(image, rect: PixelRect(x: Int(Int32.max) + 1, y: 0, width: 4, height: 4), mean: mean, std: std, into: $0) })
-        #expect(refused { _ in
-            _ = try LampCandidate(x0: 5, y0: 5, x1: 5, y1: 9, colour: .red, score: 1, scale: 1).cropRect(frameWidth: 20, frameHeight: 20)
-        })
-        #expect(refused { _ in
-            _ = try LampCandidate(x0: 0, y0: 0, x1: 4, y1: 4, colour: .red, score: 1, scale: 1).cropRect(frameWidth: 0, frameHeight: 20)
-        })
+        func isInvalidArgument(_ error: ImagingError?) -> Bool {
+            if case .invalidArgument? = error { true } else { false }
+        }
+        #expect(isInvalidArgument(sample(PixelRect(x: 0, y: 0, width: 0, height: 10), mean: mean, std: std)))
+        #expect(isInvalidArgument(sample(rect, size: 0, mean: mean, std: std)))
+        #expect(isInvalidArgument(sample(rect, size: 33, mean: mean, std: std)))  // 3·33·33 floats > 3·32·32
+        #expect(isInvalidArgument(sample(rect, mean: [0.5], std: [0.5])))
+        #expect(isInvalidArgument(sample(rect, mean: mean, std: [0.2, 0, 0.2])))
+        #expect(isInvalidArgument(sample(PixelRect(x: Int(Int32.max) + 1, y: 0, width: 4, height: 4), mean: mean, std: std)))
+        let emptyBox = LampCandidate(x0: 5, y0: 5, x1: 5, y1: 9, colour: .red, score: 1, scale: 1)
+        let emptyBoxError = #expect(throws: ImagingError.self) { try emptyBox.cropRect(frameWidth: 20, frameHeight: 20) }
+        #expect(isInvalidArgument(emptyBoxError))
+        let box = LampCandidate(x0: 0, y0: 0, x1: 4, y1: 4, colour: .red, score: 1, scale: 1)
+        let noFrameError = #expect(throws: ImagingError.self) { try box.cropRect(frameWidth: 0, frameHeight: 20) }
+        #expect(isInvalidArgument(noFrameError))
     }
 }
