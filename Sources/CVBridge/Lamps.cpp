@@ -96,7 +96,7 @@ bool validView(const cvb_view *view) {
 struct cvb_lamp_scratch {
     std::vector<uint8_t> first;       // the proposal image (f > 1), W1×H1 RGB
     std::vector<uint8_t> second;      // the second scale, W2×H2 RGB
-    std::vector<uint64_t> rowSums;    // one output row's block sums while box averaging
+    std::vector<uint32_t> columnSums; // one block row's column sums while box averaging
     std::vector<uint8_t> classes;     // colour class per pixel of the scale being searched
     std::vector<uint8_t> chroma;      // its c = max - min
     std::vector<uint8_t> rows;        // one colour's mask dilated along rows
@@ -113,7 +113,7 @@ struct cvb_lamp_scratch {
         const size_t w1 = size_t(width / f), h1 = size_t(height / f);
         const size_t pixels = w1 * h1;
         if (f > 1) sized(first, pixels * 3);
-        sized(rowSums, w1 * 3);
+        sized(columnSums, w1 * size_t(f) * 3);
         sized(classes, pixels);
         sized(chroma, pixels);
         sized(rows, pixels);
@@ -135,27 +135,29 @@ struct cvb_lamp_scratch {
 
 namespace {
 
-/// (sum of each f×f block + f²//2) // f², per channel, the partial last block dropped.
-void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint64_t *rowSums) {
+/// (sum of each f×f block + f²//2) // f², per channel, the partial last block dropped: the
+/// block's rows are summed column by column first (a loop that vectorises), then across.
+void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint32_t *columnSums) {
     const int64_t w = in.width / f, h = in.height / f;
     const uint64_t area = uint64_t(f) * uint64_t(f);
-    const size_t values = size_t(w) * 3;
+    const size_t columns = size_t(w * f) * 3;
     for (int64_t y = 0; y < h; ++y) {
-        std::fill(rowSums, rowSums + values, uint64_t(0));
+        std::fill(columnSums, columnSums + columns, uint32_t(0));
         for (int64_t dy = 0; dy < f; ++dy) {
             const uint8_t *row = in.data + size_t(y * f + dy) * in.stride;
-            for (int64_t x = 0; x < w; ++x) {
-                const uint8_t *block = row + size_t(x * f) * 3;
-                uint64_t *sum = rowSums + size_t(x) * 3;
-                for (int64_t dx = 0; dx < f; ++dx) {
-                    sum[0] += block[dx * 3];
-                    sum[1] += block[dx * 3 + 1];
-                    sum[2] += block[dx * 3 + 2];
-                }
-            }
+            for (size_t i = 0; i < columns; ++i) columnSums[i] += row[i];
         }
-        uint8_t *target = out + size_t(y) * values;
-        for (size_t i = 0; i < values; ++i) target[i] = uint8_t((rowSums[i] + area / 2) / area);
+        uint8_t *target = out + size_t(y * w) * 3;
+        for (int64_t x = 0; x < w; ++x) {
+            const uint32_t *block = columnSums + size_t(x * f) * 3;
+            uint64_t sums[3] = {0, 0, 0};
+            for (int64_t dx = 0; dx < f; ++dx) {
+                sums[0] += block[dx * 3];
+                sums[1] += block[dx * 3 + 1];
+                sums[2] += block[dx * 3 + 2];
+            }
+            for (int c = 0; c < 3; ++c) target[x * 3 + c] = uint8_t((sums[c] + area / 2) / area);
+        }
     }
 }
 
@@ -366,13 +368,13 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
             Plane first{frame->data, W, H, frame->stride};
             if (f > 1) {
-                boxAverage(first, f, scratch->first.data(), scratch->rowSums.data());
+                boxAverage(first, f, scratch->first.data(), scratch->columnSums.data());
                 first = Plane{scratch->first.data(), W / f, H / f, size_t(W / f) * 3};
             }
             Plane second{scratch->second.data(), first.width / 2, first.height / 2, size_t(first.width / 2) * 3};
             if (first.width > 0 && first.height > 0) findBlobs(first, 1, f, *scratch, blobCount);
             if (std::min(second.width, second.height) >= 4) {
-                boxAverage(first, 2, scratch->second.data(), scratch->rowSums.data());
+                boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
                 findBlobs(second, 2, 2 * f, *scratch, blobCount);
             }
         }
