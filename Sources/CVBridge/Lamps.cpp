@@ -44,6 +44,8 @@ struct Component {
 
 /// A blob that passed the filters, in frame pixels; `order` is its place in lamps.py's `found`
 /// list (scale, colour, then component label), which its stable sort keeps among equal keys.
+/// Only components of one mask with the same top-left corner can tie; one then lies nested in the
+/// other's corner and comes first both in cv2's labelling order and in first-pixel raster order.
 struct Blob {
     cvb_lamp_candidate box;
     int32_t order;
