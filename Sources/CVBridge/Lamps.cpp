@@ -137,11 +137,27 @@ struct cvb_lamp_scratch {
 
 namespace {
 
+/// floor(n / d) for a fixed d > 1 without a hardware divide per value when n and d fit 32 bits
+/// (Lemire, Kaser and Kurz's multiply-and-shift, exact there); a plain division otherwise.
+struct Divider {
+    uint64_t d;
+    uint64_t magic;
+    bool fast;
+
+    explicit Divider(uint64_t divisor, uint64_t largest)
+        : d(divisor), magic(UINT64_MAX / divisor + 1), fast(divisor > 1 && largest <= UINT32_MAX) {}
+
+    uint64_t operator()(uint64_t n) const {
+        return fast ? uint64_t((static_cast<unsigned __int128>(magic) * n) >> 64) : n / d;
+    }
+};
+
 /// (sum of each f×f block + f²//2) // f², per channel, the partial last block dropped: the
 /// block's rows are summed column by column first (a loop that vectorises), then across.
 void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint32_t *columnSums) {
     const int64_t w = in.width / f, h = in.height / f;
     const uint64_t area = uint64_t(f) * uint64_t(f);
+    const Divider divide(area, 255 * area + area / 2);
     const size_t columns = size_t(w * f) * 3;
     for (int64_t y = 0; y < h; ++y) {
         std::fill(columnSums, columnSums + columns, uint32_t(0));
@@ -158,7 +174,7 @@ void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint32_t *columnSums) 
                 sums[1] += block[dx * 3 + 1];
                 sums[2] += block[dx * 3 + 2];
             }
-            for (int c = 0; c < 3; ++c) target[x * 3 + c] = uint8_t((sums[c] + area / 2) / area);
+            for (int c = 0; c < 3; ++c) target[x * 3 + c] = uint8_t(divide(sums[c] + area / 2));
         }
     }
 }
