@@ -206,25 +206,30 @@ struct Window {
 };
 
 /// The mask of one colour dilated by a 3×3 square (outside the image is unlit), in two passes,
-/// over `window` only (it holds every own pixel and its neighbours); out is window-sized.
+/// over `window` only (it holds every own pixel and its neighbours); out is window-sized. The
+/// edges are done apart so that the inner loops have no branches and vectorise.
 void dilate(const uint8_t *classes, int64_t stride, uint8_t colour, const Window &window, uint8_t *rows,
             uint8_t *out) {
     const int64_t w = window.width, h = window.height;
     for (int64_t y = 0; y < h; ++y) {
         const uint8_t *c = classes + size_t((window.y0 + y) * stride + window.x0);
         uint8_t *r = rows + size_t(y * w);
-        for (int64_t x = 0; x < w; ++x) {
-            r[x] = uint8_t((c[x] == colour) | (x > 0 && c[x - 1] == colour) | (x + 1 < w && c[x + 1] == colour));
+        if (w == 1) {
+            r[0] = uint8_t(c[0] == colour);
+            continue;
         }
+        r[0] = uint8_t((c[0] == colour) | (c[1] == colour));
+        for (int64_t x = 1; x + 1 < w; ++x) {
+            r[x] = uint8_t((c[x - 1] == colour) | (c[x] == colour) | (c[x + 1] == colour));
+        }
+        r[w - 1] = uint8_t((c[w - 2] == colour) | (c[w - 1] == colour));
     }
     for (int64_t y = 0; y < h; ++y) {
-        const uint8_t *above = y > 0 ? rows + size_t((y - 1) * w) : nullptr;
         const uint8_t *row = rows + size_t(y * w);
-        const uint8_t *below = y + 1 < h ? rows + size_t((y + 1) * w) : nullptr;
+        const uint8_t *above = y > 0 ? row - w : row;
+        const uint8_t *below = y + 1 < h ? row + w : row;
         uint8_t *o = out + size_t(y * w);
-        for (int64_t x = 0; x < w; ++x) {
-            o[x] = uint8_t(row[x] | (above != nullptr && above[x]) | (below != nullptr && below[x]));
-        }
+        for (int64_t x = 0; x < w; ++x) o[x] = uint8_t(above[x] | row[x] | below[x]);
     }
 }
 
