@@ -347,6 +347,19 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
     }
 }
 
+/// Per channel sums of the frame's pixels in rows [rowFrom, rowTo) and columns [colFrom, colTo).
+template <int Channels>
+void sumBlock(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_t colFrom, int64_t colTo, int64_t *sums) {
+    for (int64_t row = rowFrom; row < rowTo; ++row) {
+        const uint8_t *pixel = frame.data + size_t(row) * frame.stride + size_t(colFrom) * Channels;
+        uint64_t rowSums[Channels] = {};
+        for (int64_t col = colFrom; col < colTo; ++col, pixel += Channels) {
+            for (int c = 0; c < Channels; ++c) rowSums[c] += pixel[c];
+        }
+        for (int c = 0; c < Channels; ++c) sums[c] += int64_t(rowSums[c]);
+    }
+}
+
 bool overlapsOverHalf(const cvb_lamp_candidate &a, const cvb_lamp_candidate &b) {
     const int64_t iw = int64_t(std::min(a.x1, b.x1)) - std::max(a.x0, b.x0);
     const int64_t ih = int64_t(std::min(a.y1, b.y1)) - std::max(a.y0, b.y0);
@@ -478,11 +491,10 @@ extern "C" cvb_status cvb_lamp_sample(const cvb_view *frame, int32_t x, int32_t 
             const int64_t xe = std::max(int64_t(x) + (j + 1) * width / size, xs + 1);
             const int64_t colFrom = std::max(xs, int64_t(0)), colTo = std::min(xe, W);
             int64_t sums[3] = {0, 0, 0};
-            for (int64_t row = rowFrom; row < rowTo; ++row) {
-                const uint8_t *pixel = frame->data + size_t(row) * frame->stride + size_t(colFrom) * channels;
-                for (int64_t col = colFrom; col < colTo; ++col, pixel += channels) {
-                    for (int c = 0; c < channels; ++c) sums[c] += pixel[c];
-                }
+            if (channels == 3) {
+                sumBlock<3>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
+            } else {
+                sumBlock<1>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
             }
             // numpy's float32 steps: sum / count, / 255, - mean, / std.
             const float count = static_cast<float>((ye - ys) * (xe - xs));
