@@ -6,7 +6,6 @@
 #include "Internal.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace {
 
