@@ -162,6 +162,64 @@ cvb_status cvb_preprocess_rows(const cvb_view *src, int32_t size, cvb_interpolat
 /** 1 when cvb_preprocess_rows (with a scratch) can split this resize by rows, else 0. */
 int cvb_preprocess_splits(const cvb_view *src, int32_t size, cvb_interpolation interpolation);
 
+/* ---- Lamp candidates for the signal expert -------------------------------- */
+
+/*
+ * training/lttw/lamps.py, integer for integer (its module docstring is the
+ * contract): lit-lamp candidates found on the full frame, and the fixed-size
+ * crops the signal expert reads around them. Same boxes, same order, same crop
+ * floats as the Python.
+ */
+
+/** At most 12 blobs and the whole frame. */
+#define CVB_LAMP_MAX_CANDIDATES 13
+
+typedef struct cvb_lamp_candidate {
+    int32_t x0, y0, x1, y1;  /* frame pixels, x1 and y1 exclusive */
+    int32_t colour;          /* 1 red, 2 amber, 3 green; 0 for the whole frame */
+    int32_t scale;           /* 1 or 2 (the proposal image, or it halved); 0 for the whole frame */
+    int32_t score;           /* mean chroma × 256 over the lit pixels; -1 for the whole frame */
+    int32_t whole;           /* 1 for the whole-frame candidate, else 0 */
+} cvb_lamp_candidate;
+
+/**
+ * Working memory for cvb_lamp_propose, owned by the caller (one per stream,
+ * not shared between threads): the downscaled images, colour classes, masks,
+ * labels, component statistics and blobs, sized at creation for frames up to
+ * max_width×max_height. A larger frame grows it once; after that, proposing
+ * allocates nothing. NULL when out of memory.
+ */
+typedef struct cvb_lamp_scratch cvb_lamp_scratch;
+cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t max_height);
+void cvb_lamp_scratch_free(cvb_lamp_scratch *scratch);
+
+/**
+ * lamps.propose: the kept blobs by rank, then the whole frame when it
+ * qualifies. out holds capacity >= CVB_LAMP_MAX_CANDIDATES entries; *count
+ * says how many were written. A gray frame (1 channel) has no lit colour, as
+ * an RGB frame with r = g = b has none: only the whole frame can come back.
+ */
+cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *scratch, cvb_lamp_candidate *out,
+                            size_t capacity, size_t *count, cvb_error *error);
+
+/**
+ * lamps.crop_rect: the square of side max(4·max(w,h), 16) centred on the box
+ * (Python's floor division), or the whole frame for the whole-frame candidate.
+ * It may extend past the frame.
+ */
+cvb_status cvb_lamp_crop_rect(const cvb_lamp_candidate *candidate, int32_t frame_width, int32_t frame_height,
+                              int32_t *x, int32_t *y, int32_t *width, int32_t *height, cvb_error *error);
+
+/**
+ * lamps.sample_rect then lamps.normalise_crop: the rectangle (which may extend
+ * past the frame; black there) box-averaged to size×size with integer sums,
+ * then per channel ((float)sum / (float)count / 255 - mean[c]) / std[c] in
+ * float32, planar (CHW) into out (channels*size*size floats). Allocates nothing.
+ */
+cvb_status cvb_lamp_sample(const cvb_view *frame, int32_t x, int32_t y, int32_t width, int32_t height,
+                           int32_t size, const float *mean, const float *std, float *out, size_t out_count,
+                           cvb_error *error);
+
 /* ---- Drawing (for debug overlays), in place ------------------------------ */
 
 /** thickness < 0 fills the rectangle. Colours are RGB (gray images use color[0]). */

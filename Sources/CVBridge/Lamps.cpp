@@ -1,0 +1,508 @@
+// The signal expert's lamp candidates and crops: training/lttw/lamps.py, integer for integer.
+//
+// Plain loops over the caller's scratch, no OpenCV: every step is integer arithmetic (the crop's
+// last three float32 operations excepted), so the boxes and crop values are the Python's exactly,
+// and a frame no larger than one seen before allocates nothing.
+#include "Internal.hpp"
+
+#include <algorithm>
+
+namespace {
+
+// lamps.py's constants; the contract is the module docstring there.
+constexpr int64_t kProposalLongSide = 640;
+constexpr int kMinBrightness = 100;
+constexpr int kMinSaturationPct = 35;
+constexpr int64_t kMinLit = 3;
+constexpr int64_t kMinFillPct = 12;
+constexpr size_t kMaxBlobs = 12;
+constexpr int64_t kWholeFrameMaxSide = 320;
+constexpr int64_t kCropContext = 4;
+constexpr int64_t kCropMinSide = 16;
+
+static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + 1, "the blobs and the whole frame");
+
+/// Python's floor division (C++ truncates towards zero); b > 0.
+inline int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/// An 8-bit RGB image somewhere in memory (the frame itself, or one of the scratch's).
+struct Plane {
+    const uint8_t *data = nullptr;
+    int64_t width = 0;
+    int64_t height = 0;
+    size_t stride = 0;
+};
+
+/// One connected component of a dilated colour mask: its dilated extent (inclusive) and its own
+/// pixels' count and chroma sum.
+struct Component {
+    int32_t x0, y0, x1, y1;
+    int64_t lit;
+    int64_t chroma;
+};
+
+/// A blob that passed the filters, in frame pixels; `order` is its place in lamps.py's `found`
+/// list (scale, colour, then component label), which its stable sort keeps among equal keys.
+/// Only components of one mask with the same top-left corner can tie; one then lies nested in the
+/// other's corner and comes first both in cv2's labelling order and in first-pixel raster order.
+struct Blob {
+    cvb_lamp_candidate box;
+    int32_t order;
+};
+
+bool before(const Blob &a, const Blob &b) {
+    if (a.box.score != b.box.score) return a.box.score > b.box.score;
+    if (a.box.scale != b.box.scale) return a.box.scale < b.box.scale;
+    if (a.box.colour != b.box.colour) return a.box.colour < b.box.colour;
+    if (a.box.y0 != b.box.y0) return a.box.y0 < b.box.y0;
+    if (a.box.x0 != b.box.x0) return a.box.x0 < b.box.x0;
+    return a.order < b.order;
+}
+
+/// Colour class of one pixel: 0 none, 1 red, 2 amber, 3 green (lamps.colour_classes).
+inline uint8_t colourClass(int r, int g, int b, int &chroma) {
+    const int mx = std::max(std::max(r, g), b);
+    const int mn = std::min(std::min(r, g), b);
+    const int c = mx - mn;
+    chroma = c;
+    if (mx < kMinBrightness || 100 * c < kMinSaturationPct * mx || c <= 0) return 0;
+    if (r == mx) {
+        const int d = 60 * (g - b);
+        if (d >= 25 * c) return 2;
+        return d >= -30 * c ? 1 : 0;
+    }
+    if (g == mx) {
+        const int d = 60 * (b - r);
+        if (d < -55 * c) return 2;
+        return d >= -40 * c ? 3 : 0;
+    }
+    const int d = 60 * (r - g);
+    return d < -40 * c ? 3 : 0;
+}
+
+template <typename T>
+T *sized(std::vector<T> &buffer, size_t count) {
+    if (buffer.size() < count) buffer.resize(count);
+    return buffer.data();
+}
+
+bool validView(const cvb_view *view) {
+    return view != nullptr && view->data != nullptr && view->width > 0 && view->height > 0 &&
+           (view->channels == 1 || view->channels == 3) &&
+           view->stride >= size_t(view->width) * size_t(view->channels);
+}
+
+}  // namespace
+
+struct cvb_lamp_scratch {
+    std::vector<uint8_t> first;       // the proposal image (f > 1), W1×H1 RGB
+    std::vector<uint8_t> second;      // the second scale, W2×H2 RGB
+    std::vector<uint32_t> columnSums; // one block row's column sums while box averaging
+    std::vector<uint8_t> classes;     // colour class per pixel of the scale being searched
+    std::vector<uint8_t> chroma;      // its c = max - min
+    std::vector<uint8_t> rows;        // one colour's mask dilated along rows
+    std::vector<uint8_t> dilated;     // and then along columns
+    std::vector<int32_t> labels;      // provisional, then final, component label per pixel
+    std::vector<int32_t> parents;     // union-find over the provisional labels
+    std::vector<int32_t> finals;      // provisional root -> final label (first-pixel raster order)
+    std::vector<Component> components;
+    std::vector<Blob> blobs;          // every blob that passed, both scales
+
+    /// Grows every buffer for a frame of width×height; nothing when it fits already.
+    void fit(int64_t width, int64_t height) {
+        const int64_t f = (std::max(width, height) + kProposalLongSide - 1) / kProposalLongSide;
+        const size_t w1 = size_t(width / f), h1 = size_t(height / f);
+        const size_t pixels = w1 * h1;
+        if (f > 1) sized(first, pixels * 3);
+        sized(columnSums, w1 * size_t(f) * 3);
+        sized(classes, pixels);
+        sized(chroma, pixels);
+        sized(rows, pixels);
+        sized(dilated, pixels);
+        sized(labels, pixels);
+        // A pixel opens a provisional label only when its left, upper-left, upper and upper-right
+        // neighbours are unset, so two such pixels are at least 2 apart: one per 2×2 cell at most.
+        const size_t provisional = ((w1 + 1) / 2) * ((h1 + 1) / 2) + 1;
+        sized(parents, provisional);
+        sized(finals, provisional);
+        sized(components, provisional);
+        // Pixels of one colour in two components of its dilated mask are at least 4 apart, so
+        // each scale has at most one blob per colour and 4×4 cell.
+        const size_t w2 = w1 / 2, h2 = h1 / 2;
+        sized(second, w2 * h2 * 3);
+        sized(blobs, 3 * (((w1 + 3) / 4) * ((h1 + 3) / 4) + ((w2 + 3) / 4) * ((h2 + 3) / 4)));
+    }
+};
+
+namespace {
+
+/// floor(n / d) for a fixed d > 1 without a hardware divide per value when n and d fit 32 bits
+/// (Lemire, Kaser and Kurz's multiply-and-shift, exact there); a plain division otherwise.
+struct Divider {
+    uint64_t d;
+    uint64_t magic;
+    bool fast;
+
+    explicit Divider(uint64_t divisor, uint64_t largest)
+        : d(divisor), magic(UINT64_MAX / divisor + 1), fast(divisor > 1 && largest <= UINT32_MAX) {}
+
+    uint64_t operator()(uint64_t n) const {
+        return fast ? uint64_t((static_cast<unsigned __int128>(magic) * n) >> 64) : n / d;
+    }
+};
+
+/// (sum of each f×f block + f²//2) // f², per channel, the partial last block dropped: the
+/// block's rows are summed column by column first (a loop that vectorises), then across.
+void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint32_t *columnSums) {
+    const int64_t w = in.width / f, h = in.height / f;
+    const uint64_t area = uint64_t(f) * uint64_t(f);
+    const Divider divide(area, 255 * area + area / 2);
+    const size_t columns = size_t(w * f) * 3;
+    for (int64_t y = 0; y < h; ++y) {
+        std::fill(columnSums, columnSums + columns, uint32_t(0));
+        for (int64_t dy = 0; dy < f; ++dy) {
+            const uint8_t *row = in.data + size_t(y * f + dy) * in.stride;
+            for (size_t i = 0; i < columns; ++i) columnSums[i] += row[i];
+        }
+        uint8_t *target = out + size_t(y * w) * 3;
+        for (int64_t x = 0; x < w; ++x) {
+            const uint32_t *block = columnSums + size_t(x * f) * 3;
+            uint64_t sums[3] = {0, 0, 0};
+            for (int64_t dx = 0; dx < f; ++dx) {
+                sums[0] += block[dx * 3];
+                sums[1] += block[dx * 3 + 1];
+                sums[2] += block[dx * 3 + 2];
+            }
+            for (int c = 0; c < 3; ++c) target[x * 3 + c] = uint8_t(divide(sums[c] + area / 2));
+        }
+    }
+}
+
+int32_t findRoot(int32_t *parents, int32_t label) {
+    while (parents[label] != label) {
+        parents[label] = parents[parents[label]];
+        label = parents[label];
+    }
+    return label;
+}
+
+/// Joins two provisional sets; the smaller root stays the root.
+int32_t join(int32_t *parents, int32_t a, int32_t b) {
+    a = findRoot(parents, a);
+    b = findRoot(parents, b);
+    if (a == b) return a;
+    if (a < b) {
+        parents[b] = a;
+        return a;
+    }
+    parents[a] = b;
+    return b;
+}
+
+/// A rectangle of a scale's image: where one colour's dilated mask can be set.
+struct Window {
+    int64_t x0, y0, width, height;
+};
+
+/// The mask of one colour dilated by a 3×3 square (outside the image is unlit), in two passes,
+/// over `window` only (it holds every own pixel and its neighbours); out is window-sized. The
+/// edges are done apart so that the inner loops have no branches and vectorise.
+void dilate(const uint8_t *classes, int64_t stride, uint8_t colour, const Window &window, uint8_t *rows,
+            uint8_t *out) {
+    const int64_t w = window.width, h = window.height;
+    for (int64_t y = 0; y < h; ++y) {
+        const uint8_t *c = classes + size_t((window.y0 + y) * stride + window.x0);
+        uint8_t *r = rows + size_t(y * w);
+        if (w == 1) {
+            r[0] = uint8_t(c[0] == colour);
+            continue;
+        }
+        r[0] = uint8_t((c[0] == colour) | (c[1] == colour));
+        for (int64_t x = 1; x + 1 < w; ++x) {
+            r[x] = uint8_t((c[x - 1] == colour) | (c[x] == colour) | (c[x + 1] == colour));
+        }
+        r[w - 1] = uint8_t((c[w - 2] == colour) | (c[w - 1] == colour));
+    }
+    for (int64_t y = 0; y < h; ++y) {
+        const uint8_t *row = rows + size_t(y * w);
+        const uint8_t *above = y > 0 ? row - w : row;
+        const uint8_t *below = y + 1 < h ? row + w : row;
+        uint8_t *o = out + size_t(y * w);
+        for (int64_t x = 0; x < w; ++x) o[x] = uint8_t(above[x] | row[x] | below[x]);
+    }
+}
+
+/// 8-connected components of a mask (two passes, union-find); labels ordered by each component's
+/// first pixel in raster order. Returns their number and fills `components` with their extent.
+int32_t label(const uint8_t *mask, int64_t w, int64_t h, cvb_lamp_scratch &scratch) {
+    int32_t *labels = scratch.labels.data();
+    int32_t *parents = scratch.parents.data();
+    int32_t next = 1;
+    for (int64_t y = 0; y < h; ++y) {
+        const uint8_t *m = mask + size_t(y * w);
+        int32_t *l = labels + size_t(y * w);
+        const int32_t *above = y > 0 ? l - w : nullptr;
+        for (int64_t x = 0; x < w; ++x) {
+            if (!m[x]) {
+                l[x] = 0;
+                continue;
+            }
+            int32_t found = 0;
+            const int32_t neighbours[4] = {x > 0 ? l[x - 1] : 0, above != nullptr && x > 0 ? above[x - 1] : 0,
+                                           above != nullptr ? above[x] : 0,
+                                           above != nullptr && x + 1 < w ? above[x + 1] : 0};
+            for (const int32_t n : neighbours) {
+                if (n == 0) continue;
+                found = found == 0 ? findRoot(parents, n) : join(parents, found, n);
+            }
+            if (found == 0) {
+                parents[next] = next;
+                found = next++;
+            }
+            l[x] = found;
+        }
+    }
+    int32_t *finals = scratch.finals.data();
+    std::fill(finals, finals + next, 0);
+    Component *components = scratch.components.data();
+    int32_t count = 0;
+    for (int64_t y = 0; y < h; ++y) {
+        int32_t *l = labels + size_t(y * w);
+        for (int64_t x = 0; x < w; ++x) {
+            if (l[x] == 0) continue;
+            const int32_t root = findRoot(parents, l[x]);
+            if (finals[root] == 0) {
+                finals[root] = ++count;
+                components[count] = Component{int32_t(x), int32_t(y), int32_t(x), int32_t(y), 0, 0};
+            }
+            const int32_t final = finals[root];
+            l[x] = final;
+            Component &k = components[final];
+            k.x0 = std::min(k.x0, int32_t(x));
+            k.x1 = std::max(k.x1, int32_t(x));
+            k.y1 = int32_t(y);
+        }
+    }
+    return count;
+}
+
+/// lamps._blobs for one scale: appends the passing components, in found-list order, as blobs.
+void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scratch &scratch, size_t &blobCount) {
+    const int64_t w = image.width, h = image.height;
+    uint8_t *classes = scratch.classes.data();
+    uint8_t *chroma = scratch.chroma.data();
+    // Each colour's own pixels' extent, so that its mask is dilated and labelled there only.
+    int64_t left[4] = {w, w, w, w}, right[4] = {-1, -1, -1, -1}, top[4] = {h, h, h, h}, bottom[4] = {-1, -1, -1, -1};
+    for (int64_t y = 0; y < h; ++y) {
+        const uint8_t *row = image.data + size_t(y) * image.stride;
+        uint8_t *cls = classes + size_t(y * w);
+        uint8_t *chr = chroma + size_t(y * w);
+        for (int64_t x = 0; x < w; ++x) {
+            int c = 0;
+            const uint8_t colour = colourClass(row[x * 3], row[x * 3 + 1], row[x * 3 + 2], c);
+            cls[x] = colour;
+            chr[x] = uint8_t(c);
+            if (colour == 0) continue;
+            left[colour] = std::min(left[colour], x);
+            right[colour] = std::max(right[colour], x);
+            top[colour] = std::min(top[colour], y);
+            bottom[colour] = y;
+        }
+    }
+    const int64_t shorter = std::min(w, h);
+    for (uint8_t colour = 1; colour <= 3; ++colour) {
+        if (right[colour] < 0) continue;
+        const int64_t x0 = std::max(left[colour] - 1, int64_t(0)), y0 = std::max(top[colour] - 1, int64_t(0));
+        const Window window{x0, y0, std::min(right[colour] + 2, w) - x0, std::min(bottom[colour] + 2, h) - y0};
+        dilate(classes, w, colour, window, scratch.rows.data(), scratch.dilated.data());
+        const int32_t count = label(scratch.dilated.data(), window.width, window.height, scratch);
+        Component *components = scratch.components.data();
+        const int32_t *labels = scratch.labels.data();
+        for (int64_t y = 0; y < window.height; ++y) {
+            const size_t at = size_t((y0 + y) * w + x0);
+            const uint8_t *cls = classes + at, *chr = chroma + at;
+            const int32_t *l = labels + size_t(y * window.width);
+            for (int64_t x = 0; x < window.width; ++x) {
+                if (cls[x] != colour) continue;
+                Component &k = components[l[x]];
+                k.lit += 1;
+                k.chroma += chr[x];
+            }
+        }
+        for (int32_t n = 1; n <= count; ++n) {
+            const Component &k = components[n];
+            const int64_t cw = int64_t(k.x1) - k.x0 + 1, ch = int64_t(k.y1) - k.y0 + 1;
+            const int64_t longer = std::max(cw, ch), narrower = std::min(cw, ch);
+            if (k.lit < kMinLit || 2 * longer > shorter || longer > 4 * narrower) continue;
+            if (100 * k.lit < kMinFillPct * cw * ch) continue;
+            Blob &blob = scratch.blobs[blobCount];
+            const int64_t bx = x0 + k.x0, by = y0 + k.y0;
+            blob.box = cvb_lamp_candidate{int32_t(bx * factor), int32_t(by * factor), int32_t((bx + cw) * factor),
+                                          int32_t((by + ch) * factor), colour, int32_t(scale),
+                                          int32_t(k.chroma * 256 / k.lit), 0};
+            blob.order = int32_t(blobCount);
+            ++blobCount;
+        }
+    }
+}
+
+/// Per channel sums of the frame's pixels in rows [rowFrom, rowTo) and columns [colFrom, colTo).
+template <int Channels>
+void sumBlock(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_t colFrom, int64_t colTo, int64_t *sums) {
+    for (int64_t row = rowFrom; row < rowTo; ++row) {
+        const uint8_t *pixel = frame.data + size_t(row) * frame.stride + size_t(colFrom) * Channels;
+        uint64_t rowSums[Channels] = {};
+        for (int64_t col = colFrom; col < colTo; ++col, pixel += Channels) {
+            for (int c = 0; c < Channels; ++c) rowSums[c] += pixel[c];
+        }
+        for (int c = 0; c < Channels; ++c) sums[c] += int64_t(rowSums[c]);
+    }
+}
+
+bool overlapsOverHalf(const cvb_lamp_candidate &a, const cvb_lamp_candidate &b) {
+    const int64_t iw = int64_t(std::min(a.x1, b.x1)) - std::max(a.x0, b.x0);
+    const int64_t ih = int64_t(std::min(a.y1, b.y1)) - std::max(a.y0, b.y0);
+    if (iw <= 0 || ih <= 0) return false;
+    const int64_t intersection = iw * ih;
+    const int64_t areaA = int64_t(a.x1 - a.x0) * (a.y1 - a.y0), areaB = int64_t(b.x1 - b.x0) * (b.y1 - b.y0);
+    return 2 * intersection > areaA + areaB - intersection;
+}
+
+}  // namespace
+
+extern "C" cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t max_height) {
+    auto *scratch = new (std::nothrow) cvb_lamp_scratch();
+    if (scratch == nullptr) return nullptr;
+    try {
+        scratch->fit(std::max(max_width, 1), std::max(max_height, 1));
+    } catch (...) {
+        delete scratch;
+        return nullptr;
+    }
+    return scratch;
+}
+
+extern "C" void cvb_lamp_scratch_free(cvb_lamp_scratch *scratch) { delete scratch; }
+
+extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *scratch, cvb_lamp_candidate *out,
+                                       size_t capacity, size_t *count, cvb_error *error) {
+    if (!validView(frame)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: bad frame");
+    if (scratch == nullptr || out == nullptr || count == nullptr) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: no scratch, output or count");
+    }
+    if (capacity < CVB_LAMP_MAX_CANDIDATES) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: output holds %zu candidates, needs %d",
+                         capacity, CVB_LAMP_MAX_CANDIDATES);
+    }
+    return cvb::guarded(error, "lamp proposal", [&]() -> cvb_status {
+        const int64_t W = frame->width, H = frame->height;
+        scratch->fit(W, H);
+        size_t blobCount = 0;
+        // A gray frame has no colour: every pixel has chroma 0, so only the whole frame can come.
+        if (frame->channels == 3) {
+            const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
+            Plane first{frame->data, W, H, frame->stride};
+            if (f > 1) {
+                boxAverage(first, f, scratch->first.data(), scratch->columnSums.data());
+                first = Plane{scratch->first.data(), W / f, H / f, size_t(W / f) * 3};
+            }
+            Plane second{scratch->second.data(), first.width / 2, first.height / 2, size_t(first.width / 2) * 3};
+            if (first.width > 0 && first.height > 0) findBlobs(first, 1, f, *scratch, blobCount);
+            if (std::min(second.width, second.height) >= 4) {
+                boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
+                findBlobs(second, 2, 2 * f, *scratch, blobCount);
+            }
+        }
+        Blob *blobs = scratch->blobs.data();
+        std::sort(blobs, blobs + blobCount, before);
+        size_t kept = 0;
+        for (size_t i = 0; i < blobCount && kept < kMaxBlobs; ++i) {
+            bool suppressed = false;
+            for (size_t j = 0; j < kept && !suppressed; ++j) suppressed = overlapsOverHalf(blobs[i].box, out[j]);
+            if (!suppressed) out[kept++] = blobs[i].box;
+        }
+        bool wholeFrame = std::max(W, H) <= kWholeFrameMaxSide;
+        for (size_t j = 0; j < kept && !wholeFrame; ++j) {
+            const int64_t longer = std::max(out[j].x1 - out[j].x0, out[j].y1 - out[j].y0);
+            wholeFrame = 8 * longer >= std::min(W, H);
+        }
+        if (wholeFrame) out[kept++] = cvb_lamp_candidate{0, 0, int32_t(W), int32_t(H), 0, 0, -1, 1};
+        *count = kept;
+        return cvb::ok(error);
+    });
+}
+
+extern "C" cvb_status cvb_lamp_crop_rect(const cvb_lamp_candidate *candidate, int32_t frame_width,
+                                         int32_t frame_height, int32_t *x, int32_t *y, int32_t *width,
+                                         int32_t *height, cvb_error *error) {
+    if (candidate == nullptr || x == nullptr || y == nullptr || width == nullptr || height == nullptr) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: no candidate or output");
+    }
+    if (frame_width <= 0 || frame_height <= 0) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: frame %d×%d", frame_width, frame_height);
+    }
+    if (candidate->whole) {
+        *x = 0, *y = 0, *width = frame_width, *height = frame_height;
+        return cvb::ok(error);
+    }
+    const int64_t w = int64_t(candidate->x1) - candidate->x0, h = int64_t(candidate->y1) - candidate->y0;
+    if (w <= 0 || h <= 0) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: empty box %lld×%lld", (long long)w, (long long)h);
+    }
+    const int64_t side = std::max(kCropContext * std::max(w, h), kCropMinSide);
+    const int64_t left = floorDiv(int64_t(candidate->x0) + candidate->x1 - side, 2);
+    const int64_t top = floorDiv(int64_t(candidate->y0) + candidate->y1 - side, 2);
+    if (side > INT32_MAX || left < INT32_MIN || top < INT32_MIN) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: box too large");
+    }
+    *x = int32_t(left), *y = int32_t(top), *width = int32_t(side), *height = int32_t(side);
+    return cvb::ok(error);
+}
+
+extern "C" cvb_status cvb_lamp_sample(const cvb_view *frame, int32_t x, int32_t y, int32_t width, int32_t height,
+                                      int32_t size, const float *mean, const float *std, float *out,
+                                      size_t out_count, cvb_error *error) {
+    if (!validView(frame)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: bad frame");
+    if (width <= 0 || height <= 0 || size <= 0) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: rectangle %d×%d to %d×%d", width, height,
+                         size, size);
+    }
+    if (mean == nullptr || std == nullptr || out == nullptr) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: no statistics or output");
+    }
+    const int channels = frame->channels;
+    const size_t plane = size_t(size) * size_t(size);
+    if (out_count < plane * size_t(channels)) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: output holds %zu floats, needs %zu", out_count,
+                         plane * size_t(channels));
+    }
+    for (int c = 0; c < channels; ++c) {
+        if (!(std[c] > 0.0f)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp crop: std[%d] is not positive", c);
+    }
+    const int64_t W = frame->width, H = frame->height;
+    for (int64_t i = 0; i < size; ++i) {
+        // Output row i covers source rows [ys, ye) (at least one); rows outside the frame are black.
+        const int64_t ys = y + i * height / size;
+        const int64_t ye = std::max(int64_t(y) + (i + 1) * height / size, ys + 1);
+        const int64_t rowFrom = std::max(ys, int64_t(0)), rowTo = std::min(ye, H);
+        for (int64_t j = 0; j < size; ++j) {
+            const int64_t xs = x + j * width / size;
+            const int64_t xe = std::max(int64_t(x) + (j + 1) * width / size, xs + 1);
+            const int64_t colFrom = std::max(xs, int64_t(0)), colTo = std::min(xe, W);
+            int64_t sums[3] = {0, 0, 0};
+            if (channels == 3) {
+                sumBlock<3>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
+            } else {
+                sumBlock<1>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
+            }
+            // numpy's float32 steps: sum / count, / 255, - mean, / std.
+            const float count = static_cast<float>((ye - ys) * (xe - xs));
+            for (int c = 0; c < channels; ++c) {
+                const float value = static_cast<float>(sums[c]) / count;
+                const float unit = value / 255.0f;
+                out[size_t(c) * plane + size_t(i) * size_t(size) + size_t(j)] = (unit - mean[c]) / std[c];
+            }
+        }
+    }
+    return cvb::ok(error);
+}

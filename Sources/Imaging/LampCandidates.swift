@@ -1,0 +1,213 @@
+import CVBridge
+
+/// The colour band of a candidate's lit pixels (lamps.py's hue bands), or the whole frame.
+public enum LampColour: Sendable, Hashable, CaseIterable {
+    /// Hue 330°–25°.
+    case red
+    /// Hue 25°–65°.
+    case amber
+    /// Hue 80°–200°: green, teal and cyan walk lamps.
+    case green
+    /// The whole-frame candidate: a close-up that may be one signal head.
+    case wholeFrame
+}
+
+/// Where a candidate sits across the frame, by the position labels' cut-offs (0.36 and 0.64 of
+/// the width). Imaging's own small type: the domain's position lives in Vision.
+public enum LampPosition: String, Sendable, Hashable, CaseIterable {
+    case left, ahead, right
+}
+
+/// A place on the frame that may hold a lit signal lamp, as training/lttw/lamps.py proposes it.
+///
+/// The box is in frame pixels, `x1` and `y1` exclusive. The signal expert reads a crop around
+/// it (`cropRect`), so the box only has to land on the lamp, not frame the housing.
+public struct LampCandidate: Sendable, Hashable {
+    public var x0: Int
+    public var y0: Int
+    public var x1: Int
+    public var y1: Int
+    public var colour: LampColour
+    /// Mean chroma × 256 over the lit pixels (0…65280): how vivid the blob is. -1 for the whole frame.
+    public var score: Int
+    /// 1 when found on the proposal image, 2 on that image halved (dotted LED figures merge
+    /// there); 0 for the whole frame.
+    public var scale: Int
+
+    public init(x0: Int, y0: Int, x1: Int, y1: Int, colour: LampColour, score: Int, scale: Int) {
+        self.x0 = x0
+        self.y0 = y0
+        self.x1 = x1
+        self.y1 = y1
+        self.colour = colour
+        self.score = score
+        self.scale = scale
+    }
+
+    /// The candidate that is the whole `width`×`height` frame.
+    public static func wholeFrame(width: Int, height: Int) -> LampCandidate {
+        LampCandidate(x0: 0, y0: 0, x1: width, y1: height, colour: .wholeFrame, score: -1, scale: 0)
+    }
+
+    public var isWholeFrame: Bool { colour == .wholeFrame }
+    public var width: Int { x1 - x0 }
+    public var height: Int { y1 - y0 }
+
+    /// The frame rectangle the signal expert reads for this candidate (lamps.crop_rect): a square
+    /// of side max(4 × the box's longer side, 16) centred on the box, which may extend past the
+    /// frame (black there); the frame itself for the whole-frame candidate.
+    public func cropRect(frameWidth: Int, frameHeight: Int) throws(ImagingError) -> PixelRect {
+        guard let frameWidth = Int32(exactly: frameWidth), let frameHeight = Int32(exactly: frameHeight) else {
+            throw .invalidArgument("lamp crop: frame \(frameWidth)×\(frameHeight) is too large")
+        }
+        var candidate = try bridged()
+        var x: Int32 = 0, y: Int32 = 0, width: Int32 = 0, height: Int32 = 0
+        try Bridge.call("lamp crop") {
+            cvb_lamp_crop_rect(&candidate, frameWidth, frameHeight, &x, &y, &width, &height, $0)
+        }
+        return PixelRect(x: Int(x), y: Int(y), width: Int(width), height: Int(height))
+    }
+
+    /// Left, ahead or right of the wearer, from the box's centre (lamps.position_of): the
+    /// whole frame is ahead.
+    public func position(frameWidth: Int) -> LampPosition {
+        if isWholeFrame { return .ahead }
+        let twiceCentre = x0 + x1
+        if 100 * twiceCentre < 72 * frameWidth { return .left }
+        if 100 * twiceCentre > 128 * frameWidth { return .right }
+        return .ahead
+    }
+
+    init(_ bridged: cvb_lamp_candidate) {
+        let colour: LampColour =
+            switch (bridged.whole, bridged.colour) {
+            case (0, 1): .red
+            case (0, 2): .amber
+            case (0, 3): .green
+            default: .wholeFrame
+            }
+        self.init(
+            x0: Int(bridged.x0), y0: Int(bridged.y0), x1: Int(bridged.x1), y1: Int(bridged.y1), colour: colour,
+            score: Int(bridged.score), scale: Int(bridged.scale))
+    }
+
+    func bridged() throws(ImagingError) -> cvb_lamp_candidate {
+        guard let x0 = Int32(exactly: x0), let y0 = Int32(exactly: y0), let x1 = Int32(exactly: x1),
+              let y1 = Int32(exactly: y1), let score = Int32(exactly: score), let scale = Int32(exactly: scale)
+        else { throw .invalidArgument("lamp candidate (\(x0), \(y0))–(\(x1), \(y1)) is out of range") }
+        let colour: Int32 =
+            switch self.colour {
+            case .red: 1
+            case .amber: 2
+            case .green: 3
+            case .wholeFrame: 0
+            }
+        return cvb_lamp_candidate(
+            x0: x0, y0: y0, x1: x1, y1: y1, colour: colour, scale: scale, score: score, whole: isWholeFrame ? 1 : 0)
+    }
+}
+
+/// Finds the lamp candidates of frames (lamps.propose), box for box and in the same order as
+/// the Python that labels and trains the signal expert.
+///
+/// Owns the working memory (downscaled images, masks, labels, component statistics), sized at
+/// creation for frames up to `maxWidth`×`maxHeight` and grown once by a larger frame, so that
+/// a stream's frames allocate nothing. One per stream; not for sharing between threads.
+public final class LampProposer {
+    /// At most 12 blobs and the whole frame.
+    public static let maxCandidates = Int(CVB_LAMP_MAX_CANDIDATES)
+
+    private let scratch: OpaquePointer
+    private let found: UnsafeMutablePointer<cvb_lamp_candidate>
+
+    public init(maxWidth: Int = 1920, maxHeight: Int = 1080) {
+        guard let scratch = cvb_lamp_scratch_create(Int32(clamping: maxWidth), Int32(clamping: maxHeight)) else {
+            fatalError("LampProposer: out of memory")
+        }
+        self.scratch = scratch
+        found = .allocate(capacity: Self.maxCandidates)
+        found.initialize(repeating: cvb_lamp_candidate(), count: Self.maxCandidates)
+    }
+
+    deinit {
+        found.deallocate()
+        cvb_lamp_scratch_free(scratch)
+    }
+
+    /// Replaces `candidates` with the frame's: the kept blobs by rank (at most 12), then the
+    /// whole frame when it qualifies (a frame of at most 320 px a side, or a blob at least 1/8 of
+    /// its shorter side).
+    ///
+    /// Allocates nothing when `candidates` has room for `maxCandidates` and the frame is no
+    /// larger than one seen before. A gray image has no lit colour (as an RGB image with equal
+    /// channels has none), so only the whole-frame candidate can come from it.
+    public func propose(_ image: Image, into candidates: inout [LampCandidate]) throws(ImagingError) {
+        candidates.removeAll(keepingCapacity: true)
+        var count = 0
+        try image.withView { view throws(ImagingError) in
+            try Bridge.call("lamp proposal") {
+                cvb_lamp_propose(view, scratch, found, Self.maxCandidates, &count, $0)
+            }
+        }
+        for index in 0..<count { candidates.append(LampCandidate(found[index])) }
+    }
+
+    /// The frame's candidates as a new array.
+    public func propose(_ image: Image) throws(ImagingError) -> [LampCandidate] {
+        var candidates: [LampCandidate] = []
+        candidates.reserveCapacity(Self.maxCandidates)
+        try propose(image, into: &candidates)
+        return candidates
+    }
+}
+
+/// The signal expert's input for one candidate (lamps.sample_rect and lamps.normalise_crop).
+///
+/// The crop rectangle is box-averaged to `size`×`size` with integer sums (pixels outside the
+/// frame count as black), then per channel `(sum / count / 255 - mean) / std` in float32, CHW:
+/// bit-identical to the Python, so the expert sees at run time exactly what it trained on.
+public enum LampCrop {
+    /// The signal expert's crop side (lamps.CROP_SIZE).
+    public static let size = 32
+
+    /// Writes the crop of `rect` (which may extend past the frame) into `output`, which holds at
+    /// least channels × size × size floats; `mean` and `std` have one value per channel of
+    /// `image`. Allocates nothing.
+    public static func sample(
+        _ image: Image, rect: PixelRect, size: Int = LampCrop.size, mean: [Float], std: [Float],
+        into output: UnsafeMutableBufferPointer<Float>
+    ) throws(ImagingError) {
+        guard size > 0, let side = Int32(exactly: size), rect.width > 0, rect.height > 0,
+              let x = Int32(exactly: rect.x), let y = Int32(exactly: rect.y),
+              let width = Int32(exactly: rect.width), let height = Int32(exactly: rect.height)
+        else {
+            throw .invalidArgument("lamp crop: \(rect.width)×\(rect.height) at (\(rect.x), \(rect.y)) to \(size)×\(size)")
+        }
+        guard mean.count == image.channels, std.count == image.channels else {
+            throw .invalidArgument("lamp crop: \(image.channels)-channel image needs \(image.channels) means and stds, got \(mean.count) and \(std.count)")
+        }
+        let needed = image.channels * size * size
+        guard output.count >= needed, let base = output.baseAddress else {
+            throw .invalidArgument("lamp crop: output holds \(output.count) floats, needs \(needed)")
+        }
+        try image.withView { view throws(ImagingError) in
+            try mean.withUnsafeBufferPointer { mean throws(ImagingError) in
+                try std.withUnsafeBufferPointer { std throws(ImagingError) in
+                    try Bridge.call("lamp crop") {
+                        cvb_lamp_sample(
+                            view, x, y, width, height, side, mean.baseAddress, std.baseAddress, base, output.count, $0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the crop the signal expert reads for `candidate` (its `cropRect`) into `output`.
+    public static func sample(
+        _ image: Image, candidate: LampCandidate, size: Int = LampCrop.size, mean: [Float], std: [Float],
+        into output: UnsafeMutableBufferPointer<Float>
+    ) throws(ImagingError) {
+        let rect = try candidate.cropRect(frameWidth: image.width, frameHeight: image.height)
+        try sample(image, rect: rect, size: size, mean: mean, std: std, into: output)
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Testing
+@testable import Imaging
+
+/// lamps.json, written by scripts/make_lamp_fixtures.py from training/lttw/lamps.py.
+struct LampFixtures: Decodable {
+    struct Entry: Decodable {
+        let file: String
+        let width: Int
+        let height: Int
+        /// lamps.Candidate.as_list(): x0, y0, x1, y1, colour, score, scale, whole.
+        let candidates: [[Int]]
+        let cropRects: [[Int]]
+        let positions: [String]
+        let crops: String
+    }
+
+    let cropSize: Int
+    let mean: [Float]
+    let std: [Float]
+    let images: [Entry]
+
+    static let shared: LampFixtures = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(LampFixtures.self, from: Data(try Fixtures.bytes("lamps/lamps.json")))
+        } catch {
+            fatalError("lamps/lamps.json: \(error)")
+        }
+    }()
+
+    static func entry(_ file: String) throws -> Entry {
+        try #require(shared.images.first { $0.file == file }, "\(file) is not in lamps.json")
+    }
+
+    static func image(_ file: String) throws -> Image { try Image.decode(file: Fixtures.path("lamps/\(file)")) }
+
+    static let files = [
+        "scene_10.png", "scene_12.png", "scene_58.png", "scene_35.png", "scene_57.png", "large_2000x1500.png",
+        "strip_641x37.png", "hues_400x120.png", "small_20x30.png", "tiny_9x7.png", "no_colour_400x300.png",
+    ]
+}
+
+extension LampCandidate {
+    /// The row lamps.Candidate.as_list() writes.
+    var pythonRow: [Int] {
+        let colourID =
+            switch colour {
+            case .red: 1
+            case .amber: 2
+            case .green: 3
+            case .wholeFrame: 0
+            }
+        return [x0, y0, x1, y1, colourID, score, scale, isWholeFrame ? 1 : 0]
+    }
+}
+
+/// A black RGB frame with filled rectangles of the given colours.
+func frame(width: Int, height: Int, boxes: [(PixelRect, RGB)] = []) throws -> Image {
+    var image = try Image(width: width, height: height, color: .black)
+    for (rect, colour) in boxes {
+        try image.drawRectangle(rect, color: colour, thickness: -1)
+    }
+    return image
+}
+
+@Suite("Lamp candidates and crops match lamps.py exactly")
+struct LampTests {
+    @Test("Candidates are lamps.propose's, in its order", arguments: LampFixtures.files)
+    func candidatesMatchPython(file: String) throws {
+        let entry = try LampFixtures.entry(file)
+        let image = try LampFixtures.image(file)
+        #expect(image.width == entry.width && image.height == entry.height)
+        let candidates = try LampProposer(maxWidth: 640, maxHeight: 480).propose(image)
+        #expect(candidates.map(\.pythonRow) == entry.candidates)
+        #expect(candidates.count <= LampProposer.maxCandidates)
+        let rects = try candidates.map { candidate throws(ImagingError) in
+            let rect = try candidate.cropRect(frameWidth: image.width, frameHeight: image.height)
+            return [rect.x, rect.y, rect.width, rect.height]
+        }
+        #expect(rects == entry.cropRects)
+        #expect(candidates.map { $0.position(frameWidth: image.width).rawValue } == entry.positions)
+    }
+
+    /// Bit-identical, not merely within 1e-6: the sums are integers and the four float32 steps
+    /// are numpy's, in its order, compiled without FMA contraction.
+    @Test("Crops are bit-identical to lamps.read_crops", arguments: LampFixtures.files)
+    func cropsBitIdentical(file: String) throws {
+        let fixtures = LampFixtures.shared
+        let entry = try LampFixtures.entry(file)
+        let image = try LampFixtures.image(file)
+        let reference = try Fixtures.floats("lamps/\(entry.crops)")
+        let cropCount = 3 * fixtures.cropSize * fixtures.cropSize
+        #expect(reference.count == entry.candidates.count * cropCount)
+        let candidates = try LampProposer().propose(image)
+        #expect(candidates.count == entry.candidates.count)
+        var crop = [Float](repeating: .nan, count: cropCount)
+        for (index, candidate) in candidates.enumerated() where (index + 1) * cropCount <= reference.count {
+            try crop.withUnsafeMutableBufferPointer { buffer in
+                try LampCrop.sample(
+                    image, candidate: candidate, size: fixtures.cropSize, mean: fixtures.mean, std: fixtures.std,
+                    into: buffer)
+            }
+            let expected = reference[index * cropCount..<(index + 1) * cropCount]
+            #expect(crop.map(\.bitPattern) == expected.map(\.bitPattern), "crop \(index) of \(file)")
+        }
+    }
+
+    @Test("A scratch reused for frames of the same and other sizes gives the same candidates")
+    func scratchReuse() throws {
+        let proposer = LampProposer(maxWidth: 32, maxHeight: 32)
+        var candidates: [LampCandidate] = []
+        candidates.reserveCapacity(LampProposer.maxCandidates)
+        let scene = try LampFixtures.image("scene_35.png")
+        try proposer.propose(scene, into: &candidates)
+        let first = candidates
+        #expect(first.map(\.pythonRow) == (try LampFixtures.entry("scene_35.png")).candidates)
+        try proposer.propose(scene, into: &candidates)
+        #expect(candidates == first)
+        let other = try LampFixtures.image("scene_57.png")
+        try proposer.propose(other, into: &candidates)
+        #expect(candidates.map(\.pythonRow) == (try LampFixtures.entry("scene_57.png")).candidates)
+        try proposer.propose(try LampFixtures.image("large_2000x1500.png"), into: &candidates)
+        try proposer.propose(scene, into: &candidates)
+        #expect(candidates == first)
+    }
+
+    @Test("The whole frame comes for a frame of at most 320 px a side, or with a blob 1/8 of its shorter side")
+    func wholeFrameRule() throws {
+        let proposer = LampProposer()
+        #expect(try proposer.propose(try frame(width: 320, height: 200)) == [.wholeFrame(width: 320, height: 200)])
+        #expect(try proposer.propose(try frame(width: 321, height: 200)).isEmpty)
+        // 640×480: f = 1, so a 60 px square is a 62 px dilated box: 8 × 62 >= 480.
+        let large = try proposer.propose(
+            try frame(width: 640, height: 480, boxes: [(PixelRect(x: 100, y: 100, width: 60, height: 60), RGB(240, 30, 30))]))
+        #expect(large.map(\.colour) == [.red, .wholeFrame])
+        #expect(large.first.map { [$0.x0, $0.y0, $0.x1, $0.y1] } == [99, 99, 161, 161])
+        #expect(large.last == .wholeFrame(width: 640, height: 480))
+        let small = try proposer.propose(
+            try frame(width: 640, height: 480, boxes: [(PixelRect(x: 100, y: 100, width: 40, height: 40), RGB(240, 30, 30))]))
+        #expect(small.map(\.colour) == [.red])
+        let whole = try #require(large.last)
+        #expect(whole.isWholeFrame && whole.score == -1 && whole.scale == 0)
+        #expect(try whole.cropRect(frameWidth: 640, frameHeight: 480) == PixelRect(x: 0, y: 0, width: 640, height: 480))
+        #expect(whole.position(frameWidth: 640) == .ahead)
+    }
+
+    @Test("A gray image has no lit colour: only the whole frame, as from its RGB copy", arguments: LampFixtures.files)
+    func grayImages(file: String) throws {
+        let gray = try LampFixtures.image(file).grayscale()
+        let proposer = LampProposer()
+        let candidates = try proposer.propose(gray)
+        let wholeBySize = max(gray.width, gray.height) <= 320
+        #expect(candidates == (wholeBySize ? [.wholeFrame(width: gray.width, height: gray.height)] : []))
+        #expect(candidates == (try proposer.propose(try gray.rgb())))
+    }
+
+    @Test("Crop rectangles are centred squares, floor-divided like Python's, past the frame's edge too")
+    func cropRects() throws {
+        let corner = LampCandidate(x0: 0, y0: 0, x1: 3, y1: 5, colour: .red, score: 100, scale: 1)
+        // side = max(4·5, 16) = 20; (0 + 3 - 20) // 2 = -9 (C would truncate to -8).
+        #expect(try corner.cropRect(frameWidth: 100, frameHeight: 100) == PixelRect(x: -9, y: -8, width: 20, height: 20))
+        let far = LampCandidate(x0: 95, y0: 90, x1: 100, y1: 100, colour: .green, score: 100, scale: 2)
+        #expect(try far.cropRect(frameWidth: 100, frameHeight: 100) == PixelRect(x: 77, y: 75, width: 40, height: 40))
+    }
+
+    @Test("Positions use the 0.36 and 0.64 cut-offs of the box centre")
+    func positions() {
+        func at(_ x0: Int, _ x1: Int) -> LampPosition {
+            LampCandidate(x0: x0, y0: 0, x1: x1, y1: 4, colour: .red, score: 1, scale: 1).position(frameWidth: 100)
+        }
+        #expect(at(30, 41) == .left)  // centre 35.5
+        #expect(at(30, 42) == .ahead)  // centre 36
+        #expect(at(60, 68) == .ahead)  // centre 64
+        #expect(at(60, 69) == .right)  // centre 64.5
+    }
+
+    @Test("A crop of a uniform frame is that colour normalised; outside the frame is black")
+    func uniformAndOutside() throws {
+        let image = try Image(width: 50, height: 40, color: RGB(200, 100, 50))
+        let mean: [Float] = [0.5, 0.5, 0.5], std: [Float] = [0.25, 0.5, 1]
+        var crop = [Float](repeating: .nan, count: 3 * 8 * 8 + 4)
+        try crop.withUnsafeMutableBufferPointer { buffer in
+            try LampCrop.sample(image, rect: PixelRect(x: 5, y: 5, width: 30, height: 20), size: 8, mean: mean, std: std, into: buffer)
+        }
+        for (channel, value) in [Float(200), 100, 50].enumerated() {
+            let expected = (value / 255 - mean[channel]) / std[channel]
+            #expect(crop[channel * 64..<(channel + 1) * 64].allSatisfy { $0 == expected })
+        }
+        #expect(crop.suffix(4).allSatisfy { $0.isNaN })
+        try crop.withUnsafeMutableBufferPointer { buffer in
+            try LampCrop.sample(image, rect: PixelRect(x: -100, y: 60, width: 16, height: 16), size: 8, mean: mean, std: std, into: buffer)
+        }
+        for channel in 0..<3 {
+            #expect(crop[channel * 64..<(channel + 1) * 64].allSatisfy { $0 == (0 - mean[channel]) / std[channel] })
+        }
+    }
+
+    @Test("Bad arguments are refused with invalidArgument")
+    func badArguments() throws {
+        let image = try Image(width: 20, height: 20, color: .gray)
+        let (mean, std) = (Fixtures.mean, Fixtures.std)
+        let rect = PixelRect(x: 0, y: 0, width: 10, height: 10)
+        var crop = [Float](repeating: 0, count: 3 * 32 * 32)
+        func sample(_ rect: PixelRect, size: Int = LampCrop.size, mean: [Float], std: [Float]) -> ImagingError? {
+            #expect(throws: ImagingError.self) {
+                try crop.withUnsafeMutableBufferPointer { buffer in
+                    try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: buffer)
+                }
+            }
+        }
+        func isInvalidArgument(_ error: ImagingError?) -> Bool {
+            if case .invalidArgument? = error { true } else { false }
+        }
+        #expect(isInvalidArgument(sample(PixelRect(x: 0, y: 0, width: 0, height: 10), mean: mean, std: std)))
+        #expect(isInvalidArgument(sample(rect, size: 0, mean: mean, std: std)))
+        #expect(isInvalidArgument(sample(rect, size: 33, mean: mean, std: std)))  // 3·33·33 floats > 3·32·32
+        #expect(isInvalidArgument(sample(rect, mean: [0.5], std: [0.5])))
+        #expect(isInvalidArgument(sample(rect, mean: mean, std: [0.2, 0, 0.2])))
+        #expect(isInvalidArgument(sample(PixelRect(x: Int(Int32.max) + 1, y: 0, width: 4, height: 4), mean: mean, std: std)))
+        let emptyBox = LampCandidate(x0: 5, y0: 5, x1: 5, y1: 9, colour: .red, score: 1, scale: 1)
+        let emptyBoxError = #expect(throws: ImagingError.self) { try emptyBox.cropRect(frameWidth: 20, frameHeight: 20) }
+        #expect(isInvalidArgument(emptyBoxError))
+        let box = LampCandidate(x0: 0, y0: 0, x1: 4, y1: 4, colour: .red, score: 1, scale: 1)
+        let noFrameError = #expect(throws: ImagingError.self) { try box.cropRect(frameWidth: 0, frameHeight: 20) }
+        #expect(isInvalidArgument(noFrameError))
+    }
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Writes the reference lamp candidates and crops that Tests/ImagingTests compares CVBridge against.
+
+training/lttw/lamps.py is the contract (integer arithmetic, so the Swift side must match it
+exactly). Each input is a lossless PNG, so both sides read the same pixels; lamps.json records,
+per image, `propose`'s candidates as lamps.Candidate.as_list() rows, each candidate's crop
+rectangle and position, and names a raw little-endian float32 file holding every candidate's
+crop ([N, 3, 32, 32], ImageNet statistics), read back from the PNG as the Swift tests read it.
+
+Inputs: a few generated scenes with lit signals (street, close-up and tiny framings) and
+synthetic frames for the corners of the contract: a 2000×1500 frame (proposal factor 4), a
+641×37 strip (factor 2, odd sizes), a hue sweep with more blobs than the cap of 12, equal scores
+and the brightness and saturation thresholds, tiny frames (the whole-frame rule, no second
+scale) and a frame with no lit colour.
+
+Run from the repository root:  .venv/bin/python scripts/make_lamp_fixtures.py
+"""
+import json
+import pathlib
+import sys
+
+import cv2
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "training"))
+
+from lttw import lamps  # noqa: E402
+from lttw.generator import generate  # noqa: E402
+from lttw.preprocess import MEAN, STD  # noqa: E402
+
+OUT = ROOT / "Tests" / "ImagingTests" / "Fixtures" / "lamps"
+
+# Generated scenes with a lit signal, small enough as PNG: framing, state, size.
+SEEDS = {
+    10: "street, green, 387×387: two blobs, no whole frame",
+    12: "tiny, green, 264×264: the whole frame only",
+    58: "street, red, 235×313: scale-2 blobs first",
+    35: "close-up, red, 293×220",
+    57: "close-up, green, 325×244: a large blob brings the whole frame",
+}
+
+
+def hue_rgb(hue_degrees: float, saturation: float, value: int) -> tuple:
+    """An RGB colour (uint8 values) from hue, saturation and value, through cv2's HSV."""
+    hsv = np.array([[[round(hue_degrees / 2) % 180, round(255 * saturation), value]]], np.uint8)
+    return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+
+
+def large_frame() -> np.ndarray:
+    """2000×1500 (f = 4): discs of each colour, an LED-dot figure, an elongated bar (refused by
+    its aspect ratio), magenta (no colour class) and teal (green by the g-before-b tie rule)."""
+    img = np.full((1500, 2000, 3), (18, 18, 24), np.uint8)
+    cv2.circle(img, (300, 400), 40, (255, 40, 30), -1, cv2.LINE_AA)
+    cv2.circle(img, (1500, 500), 30, (40, 230, 120), -1, cv2.LINE_AA)
+    cv2.circle(img, (1000, 1200), 25, (255, 190, 20), -1, cv2.LINE_AA)
+    cv2.circle(img, (620, 900), 22, (0, 200, 200), -1, cv2.LINE_AA)
+    cv2.circle(img, (800, 300), 30, (200, 0, 200), -1, cv2.LINE_AA)
+    for y in range(1000, 1120, 12):
+        for x in range(1700, 1760, 12):
+            cv2.circle(img, (x, y), 3, (60, 255, 140), -1)
+    cv2.rectangle(img, (200, 1380), (1100, 1420), (230, 30, 30), -1)
+    return img
+
+
+def strip() -> np.ndarray:
+    """641×37 (f = 2, odd width): squares of each colour at the edges and in the middle."""
+    img = np.full((37, 641, 3), (30, 30, 30), np.uint8)
+    img[0:8, 0:8] = (250, 60, 40)
+    img[14:22, 300:310] = (250, 200, 0)
+    img[29:37, 633:641] = (0, 240, 90)
+    img[10:20, 500:504] = (240, 20, 60)
+    return img
+
+
+def hue_sweep() -> np.ndarray:
+    """400×120: 8×8 squares, 5° of hue apart, at full value, at the brightness threshold and
+    just under it, and at the saturation threshold: more blobs than the cap, many equal scores."""
+    img = np.zeros((120, 400, 3), np.uint8)
+    rows = [(1.0, 255), (1.0, 100), (1.0, 99), (0.35, 255)]
+    for r, (saturation, value) in enumerate(rows):
+        for i in range(36):
+            x, y = 4 + 11 * i, 4 + 29 * r
+            img[y:y + 8, x:x + 8] = hue_rgb(10 * i + 5 * (r % 2), saturation, value)
+    return img
+
+
+def small() -> np.ndarray:
+    """20×30: a red square; the whole frame comes by size."""
+    img = np.zeros((30, 20, 3), np.uint8)
+    img[10:14, 8:12] = (255, 30, 30)
+    return img
+
+
+def tiny() -> np.ndarray:
+    """9×7: the second scale (4×3) is too small to search."""
+    img = np.zeros((7, 9, 3), np.uint8)
+    img[2:5, 3:6] = (20, 250, 80)
+    return img
+
+
+def no_colour() -> np.ndarray:
+    """400×300 of grays and a white disc: no lit colour, no candidate at all."""
+    ramp = np.tile(np.linspace(0, 255, 400).astype(np.uint8)[None, :, None], (300, 1, 3))
+    cv2.circle(ramp, (200, 150), 50, (255, 255, 255), -1)
+    return np.ascontiguousarray(ramp)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    frames = {f"scene_{seed}": np.ascontiguousarray(generate(seed).bgr[..., ::-1]) for seed in SEEDS}
+    frames.update({
+        "large_2000x1500": large_frame(),
+        "strip_641x37": strip(),
+        "hues_400x120": hue_sweep(),
+        "small_20x30": small(),
+        "tiny_9x7": tiny(),
+        "no_colour_400x300": no_colour(),
+    })
+    images = []
+    for name, rgb in frames.items():
+        png = f"{name}.png"
+        cv2.imwrite(str(OUT / png), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        decoded = cv2.cvtColor(cv2.imread(str(OUT / png), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        assert np.array_equal(decoded, rgb), name
+        H, W = decoded.shape[:2]
+        candidates = lamps.propose(decoded)
+        crops = lamps.read_crops(decoded, candidates, MEAN, STD)
+        crops_file = f"{name}_crops.f32"
+        (OUT / crops_file).write_bytes(crops.astype("<f4").tobytes())
+        images.append({
+            "file": png,
+            "width": W,
+            "height": H,
+            "candidates": [k.as_list() for k in candidates],
+            "crop_rects": [list(lamps.crop_rect(k, W, H)) for k in candidates],
+            "positions": [lamps.position_of(k, W) for k in candidates],
+            "crops": crops_file,
+        })
+    manifest = {
+        "generator": "scripts/make_lamp_fixtures.py",
+        "candidate_fields": ["x0", "y0", "x1", "y1", "colour", "score", "scale", "whole"],
+        "colours": lamps.COLOURS,
+        "crop_size": lamps.CROP_SIZE,
+        "mean": MEAN.tolist(),
+        "std": STD.tolist(),
+        "scenes": {f"scene_{seed}.png": about for seed, about in SEEDS.items()},
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+        "images": images,
+    }
+    (OUT / "lamps.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

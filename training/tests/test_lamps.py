@@ -1,0 +1,112 @@
+import cv2
+import numpy as np
+
+from lttw import lamps
+from lttw.preprocess import MEAN, STD
+
+
+def dark(W, H):
+    return np.full((H, W, 3), (15, 15, 20), np.uint8)
+
+
+def test_red_disc_is_found_where_it_is():
+    rgb = dark(640, 480)
+    cv2.circle(rgb, (500, 150), 12, (255, 30, 20), -1)
+    cands = lamps.propose(rgb)
+    assert cands, "no candidate for a lit red disc"
+    top = cands[0]
+    assert lamps.COLOURS[top.colour] == "red" and not top.whole and top.scale == 1
+    # The dilated extent: the disc (488..512) and one pixel of dilation each side.
+    assert (top.x0, top.y0, top.x1, top.y1) == (487, 137, 514, 164)
+    assert top.score == 235 * 256  # every lit pixel has chroma 255 - 20
+    assert lamps.position_of(top, 640) == "right"
+    # The same disc found again at the second scale overlaps it by more than half: suppressed.
+    assert [k for k in cands if not k.whole] == [top]
+    # 27 px is under 1/8 of 480: no whole-frame candidate for a 640 px frame.
+    assert not any(k.whole for k in cands)
+
+
+def test_colour_classes_and_thresholds():
+    pixels = np.array([[
+        (255, 0, 0), (255, 180, 0), (0, 255, 0), (0, 200, 200), (200, 0, 200),
+        (99, 0, 0), (100, 0, 0), (255, 170, 170), (255, 165, 165), (0, 0, 255),
+    ]], np.uint8)
+    cls, chroma = lamps.colour_classes(pixels)
+    # red, amber, green, teal (g before b) is green, magenta none, 99 too dark, 100 lit,
+    # 33 % saturation unlit, 35 % lit, blue none.
+    assert cls[0].tolist() == [1, 2, 3, 3, 0, 0, 1, 0, 1, 0]
+    assert chroma[0, :3].tolist() == [255, 255, 255]
+
+
+def test_uniform_gray_frame_has_no_blob():
+    assert lamps.propose(np.full((300, 400, 3), 128, np.uint8)) == []
+    # At most 320 px a side the whole frame is still a candidate (a close-up), but nothing else.
+    assert [k.as_list() for k in lamps.propose(np.full((150, 200, 3), 255, np.uint8))] == [[0, 0, 200, 150, 0, -1, 0, 1]]
+
+
+def test_whole_frame_when_a_blob_is_large():
+    rgb = dark(640, 480)
+    rgb[100:160, 100:160] = (240, 30, 30)
+    cands = lamps.propose(rgb)
+    assert [(k.colour, k.whole) for k in cands] == [(1, False), (0, True)]
+    assert cands[-1].as_list() == [0, 0, 640, 480, 0, -1, 0, 1]
+    assert lamps.crop_rect(cands[-1], 640, 480) == (0, 0, 640, 480)
+    assert lamps.position_of(cands[-1], 640) == "ahead"
+
+
+def test_at_most_twelve_blobs_best_first():
+    rgb = dark(600, 400)
+    for i in range(5):
+        for j in range(6):
+            value = 120 + 4 * (i * 6 + j)  # every disc a different brightness, so a different chroma
+            cv2.circle(rgb, (50 + 100 * j, 40 + 80 * i), 6, (value, 10, 10), -1)
+    cands = lamps.propose(rgb)
+    assert len(cands) == lamps.MAX_BLOBS
+    assert [k.score for k in cands] == sorted((k.score for k in cands), reverse=True)
+    # The brightest discs are the last rows: the kept ones are there.
+    assert min(k.y0 for k in cands) >= 40 + 80 * 2 - 8
+
+
+def test_large_frames_are_searched_downscaled():
+    rgb = dark(2000, 1500)  # f = ceil(2000 / 640) = 4
+    cv2.circle(rgb, (1000, 700), 30, (30, 230, 100), -1)
+    cands = lamps.propose(rgb)
+    top = cands[0]
+    assert lamps.COLOURS[top.colour] == "green"
+    assert top.x0 % 4 == 0 and top.x1 % 4 == 0 and top.y0 % 4 == 0 and top.y1 % 4 == 0
+    assert top.x0 <= 970 and top.x1 >= 1030 and top.y0 <= 670 and top.y1 >= 730
+    assert top.x1 - top.x0 <= 60 + 4 * 4
+
+
+def test_box_average_rounds_half_up():
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[0, 0:2, 0] = 1  # sum 2 over 4: (2 + 2) // 4 = 1
+    rgb[0, 2, 0] = 1  # sum 1: (1 + 2) // 4 = 0
+    small = lamps.box_average(rgb, 2)
+    assert small.shape == (2, 3, 3) and small[0, :2, 0].tolist() == [1, 0]
+
+
+def test_crop_rect_is_centred_and_floor_divided():
+    k = lamps.Candidate(0, 0, 3, 5, 1, 100, 1)
+    assert lamps.crop_rect(k, 100, 100) == (-9, -8, 20, 20)  # (3 - 20) // 2 == -9
+    k = lamps.Candidate(95, 90, 100, 100, 3, 100, 2)
+    assert lamps.crop_rect(k, 100, 100) == (77, 75, 40, 40)
+
+
+def test_crop_of_a_uniform_image_is_that_colour_normalised():
+    rgb = np.empty((40, 50, 3), np.uint8)
+    rgb[:] = (200, 100, 50)
+    crop = lamps.normalise_crop(lamps.sample_rect(rgb, (5, 5, 30, 20), 8), MEAN, STD)
+    assert crop.shape == (3, 8, 8) and crop.dtype == np.float32
+    expected = (np.array([200, 100, 50], np.float32) / np.float32(255) - MEAN) / STD
+    assert np.array_equal(crop, np.broadcast_to(expected[:, None, None], crop.shape))
+
+
+def test_sample_rect_outside_the_frame_is_black():
+    rgb = np.full((10, 10, 3), 255, np.uint8)
+    assert not lamps.sample_rect(rgb, (-40, 20, 16, 16), 4).any()
+    half = lamps.sample_rect(rgb, (-10, 0, 20, 10), 2)  # left half outside, right half inside
+    assert half[:, 0].max() == 0 and (half[:, 1] == 255).all()
+    # A rectangle smaller than the output repeats source rows and columns.
+    one = lamps.sample_rect(np.arange(12, dtype=np.uint8).reshape(2, 2, 3), (0, 0, 2, 2), 4)
+    assert one.shape == (4, 4, 3) and one[0, 0].tolist() == [0, 1, 2] and one[3, 3].tolist() == [9, 10, 11]
