@@ -506,3 +506,18 @@ extern "C" cvb_status cvb_lamp_sample(const cvb_view *frame, int32_t x, int32_t 
     }
     return cvb::ok(error);
 }
+
+extern "C" cvb_lamp_contract cvb_lamp_contract_constants(void) {
+    cvb_lamp_contract c;
+    c.long_side = static_cast<int32_t>(kProposalLongSide);
+    c.min_brightness = kMinBrightness;
+    c.min_saturation_pct = kMinSaturationPct;
+    c.min_lit = static_cast<int32_t>(kMinLit);
+    c.min_fill_pct = static_cast<int32_t>(kMinFillPct);
+    c.max_blobs = static_cast<int32_t>(kMaxBlobs);
+    c.whole_frame_max_side = static_cast<int32_t>(kWholeFrameMaxSide);
+    c.crop_size = 32;
+    c.crop_context = static_cast<int32_t>(kCropContext);
+    c.crop_min_side = static_cast<int32_t>(kCropMinSide);
+    return c;
+}

@@ -211,3 +211,30 @@ public enum LampCrop {
         try sample(image, rect: rect, size: size, mean: mean, std: std, into: output)
     }
 }
+
+extension LampProposer {
+    /// The proposal contract's constants as compiled (lamps.py's module constants).
+    public struct Constants: Sendable, Hashable {
+        public var longSide: Int
+        public var minBrightness: Int
+        public var minSaturationPercent: Int
+        public var minLit: Int
+        public var minFillPercent: Int
+        public var maxBlobs: Int
+        public var wholeFrameMaxSide: Int
+        public var cropSize: Int
+        public var cropContext: Int
+        public var cropMinSide: Int
+    }
+
+    /// What this program's proposer and crops were built with; a model trained with other
+    /// constants is refused at load.
+    public static var constants: Constants {
+        let c = cvb_lamp_contract_constants()
+        return Constants(
+            longSide: Int(c.long_side), minBrightness: Int(c.min_brightness), minSaturationPercent: Int(c.min_saturation_pct),
+            minLit: Int(c.min_lit), minFillPercent: Int(c.min_fill_pct), maxBlobs: Int(c.max_blobs),
+            wholeFrameMaxSide: Int(c.whole_frame_max_side), cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
+            cropMinSide: Int(c.crop_min_side))
+    }
+}

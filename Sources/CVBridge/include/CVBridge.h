@@ -174,6 +174,14 @@ int cvb_preprocess_splits(const cvb_view *src, int32_t size, cvb_interpolation i
 /** At most 12 blobs and the whole frame. */
 #define CVB_LAMP_MAX_CANDIDATES 13
 
+/* The proposal contract's constants (lamps.py's module constants), for a model's config to be
+ * checked against: a model trained with other constants reads crops it never saw. */
+typedef struct cvb_lamp_contract {
+    int32_t long_side, min_brightness, min_saturation_pct, min_lit, min_fill_pct, max_blobs,
+        whole_frame_max_side, crop_size, crop_context, crop_min_side;
+} cvb_lamp_contract;
+cvb_lamp_contract cvb_lamp_contract_constants(void);
+
 typedef struct cvb_lamp_candidate {
     int32_t x0, y0, x1, y1;  /* frame pixels, x1 and y1 exclusive */
     int32_t colour;          /* 1 red, 2 amber, 3 green; 0 for the whole frame */

@@ -51,6 +51,13 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         public var green: Double
         /// A red lamp of the same kind anywhere in view with this much mass vetoes green.
         public var redVeto: Double
+
+        public init(signal: Double, abstain: Double, green: Double, redVeto: Double) {
+            self.signal = signal
+            self.abstain = abstain
+            self.green = green
+            self.redVeto = redVeto
+        }
     }
 
     /// The crop reader's encoder.
