@@ -56,11 +56,20 @@ struct SignalDecisionTests {
         #expect(d.reason == .redLampInView)
     }
 
-    @Test("Pedestrian red and green together is unknown")
+    @Test("Pedestrian red and green together is unknown, whichever is stronger")
     func disagreement() {
-        let d = Self.decide([[0.01, 0, 0.99, 0, 0, 0], [0.01, 0.99, 0, 0, 0, 0]], [Self.candidate(300), Self.candidate(50)])
-        #expect(d.state == .unknown)
-        #expect(d.reason == .candidatesDisagree)
+        let greenFirst = Self.decide([[0.01, 0, 0.99, 0, 0, 0], [0.02, 0.98, 0, 0, 0, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(greenFirst.state == .unknown)
+        #expect(greenFirst.reason == .redLampInView)
+        let redFirst = Self.decide([[0.02, 0, 0.98, 0, 0, 0], [0.01, 0.99, 0, 0, 0, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(redFirst.state == .unknown)
+        #expect(redFirst.reason == .candidatesDisagree)
+    }
+
+    @Test("A red beside a weak green is red")
+    func redBesideWeakGreen() {
+        let d = Self.decide([[0.01, 0.99, 0, 0, 0, 0], [0.3, 0, 0.7, 0, 0, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(d.state == .red)
     }
 
     @Test("A pedestrian green wins over a red vehicle light for cross traffic")
@@ -70,10 +79,13 @@ struct SignalDecisionTests {
         #expect(d.kind == .pedestrian)
     }
 
-    @Test("Vehicle green next to a vehicle red is unknown")
+    @Test("Vehicle green next to a vehicle red or yellow is unknown")
     func vehicleDisagreement() {
-        let d = Self.decide([[0.01, 0, 0, 0, 0, 0.99], [0.01, 0, 0, 0.99, 0, 0]], [Self.candidate(300), Self.candidate(50)])
-        #expect(d.state == .unknown)
+        let red = Self.decide([[0.01, 0, 0, 0, 0, 0.99], [0.01, 0, 0, 0.99, 0, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(red.state == .unknown)
+        let yellow = Self.decide([[0.01, 0, 0, 0, 0, 0.99], [0.02, 0, 0, 0, 0.98, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(yellow.state == .unknown)
+        #expect(yellow.reason == .redLampInView)
     }
 
     @Test("Red needs its mass over the abstain threshold; a red frame carries no green evidence")

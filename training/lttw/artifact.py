@@ -189,7 +189,8 @@ def signal_expert_config(reader, calibration, run):
         "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
         "classes": list(c.classes),
         "weights_prefix": SIGNAL_PREFIX,
-        "feature": "concat(CLS, max over patches) of the final layer norm; head = Linear(2*width, classes)",
+        "feature": "concat(CLS, max over patches) of the final layer norm; head = fc2(GELU(fc1(concat(feature, geometry)))), "
+                   "geometry = " + ", ".join(lamps.GEOMETRY) + " as fractions of the frame",
         "proposals": {"long_side": lamps.PROPOSAL_LONG_SIDE, "min_brightness": lamps.MIN_BRIGHTNESS,
                       "min_saturation_pct": lamps.MIN_SATURATION_PCT, "min_lit": lamps.MIN_LIT,
                       "min_fill_pct": lamps.MIN_FILL_PCT, "max_blobs": lamps.MAX_BLOBS,
@@ -201,8 +202,9 @@ def signal_expert_config(reader, calibration, run):
                         "method": "temperature: NLL on the validation crops (real val split + generated validation scenes); "
                                   "green: halfway between the largest green mass the decision rule announces on a non-green "
                                   "validation frame and 1 (at least 0.9); signal, abstain and red_veto are fixed"},
-        "rule": "lit = signal >= thresholds.signal; pedestrian candidates first; disagreement -> unknown; green needs mass >= "
-                "thresholds.green and no same-kind red >= thresholds.red_veto anywhere; red/yellow need mass >= thresholds.abstain",
+        "rule": "lit = signal >= thresholds.signal; pedestrian candidates first; the strongest decides; green needs mass >= "
+                "thresholds.green and no same-kind stop mass >= thresholds.red_veto anywhere; red/yellow need mass >= "
+                "thresholds.abstain and no other chosen candidate green >= thresholds.green",
         "training": {"run": run, "step": calibration.get("step")},
     }
 

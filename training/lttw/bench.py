@@ -69,8 +69,9 @@ def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang,
             cands = lamps.propose(rgb)
             if cands:
                 crops = torch.from_numpy(lamps.read_crops(rgb, cands, mean, std))
+                geometry = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
                 r0 = time.perf_counter()
-                model.signal_expert(crops).softmax(-1)
+                model.signal_expert(crops, geometry).softmax(-1)
                 reader_ms = (time.perf_counter() - r0) * 1e3
         t4 = time.perf_counter()
         ids = torch.tensor([[tok.bos, lang_id]])
@@ -139,8 +140,9 @@ def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames,
             cands = lamps.propose(rgb)
             if cands:
                 crops = lamps.read_crops(rgb, cands, mean, std)
+                geometry = lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0])
                 r0 = time.perf_counter()
-                reader.run(None, {"crops": crops})
+                reader.run(None, {"crops": crops, "geometry": geometry})
                 reader_ms = (time.perf_counter() - r0) * 1e3
         t2 = time.perf_counter()
         feeds = {f"cross_{t}_{j}": o[f"cross_{t}_{j}"] for j in range(n) for t in ("k", "v")}

@@ -230,6 +230,22 @@ def read_crops(rgb: np.ndarray, cands: List[Candidate], mean, std, size: int = C
     return out
 
 
+GEOMETRY = ["centre_x", "centre_y", "width", "height", "whole_frame"]
+
+
+def geometry(k: Candidate, W: int, H: int) -> np.ndarray:
+    """Where the candidate sits and how big it is, as fractions of the frame (float32, one
+    division of exact integers each, as Swift computes them): a lamp on a pole is high and
+    small, a reflection on a wet road low; the crop alone cannot tell them apart."""
+    f = np.float32
+    return np.array([f(k.x0 + k.x1) / f(2 * W), f(k.y0 + k.y1) / f(2 * H), f(k.x1 - k.x0) / f(W),
+                     f(k.y1 - k.y0) / f(H), f(1.0 if k.whole else 0.0)], np.float32)
+
+
+def read_geometry(cands: List[Candidate], W: int, H: int) -> np.ndarray:
+    return np.stack([geometry(k, W, H) for k in cands]) if cands else np.zeros((0, len(GEOMETRY)), np.float32)
+
+
 def position_of(k: Candidate, W: int) -> str:
     """left / ahead / right from the box centre (the position labels' 0.36 / 0.64 cut-offs)."""
     if k.whole:

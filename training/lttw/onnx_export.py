@@ -89,16 +89,17 @@ def export_onnx(model_dir, out_dir, opset=17):
 
 
 class SignalReaderGraph(torch.nn.Module):
-    """crops [N,3,S,S] -> calibrated class probabilities [N,classes] and embeddings [N,2·width]."""
+    """crops [N,3,S,S], geometry [N,5] -> calibrated class probabilities [N,classes] and
+    embeddings [N,2·width]."""
 
     def __init__(self, reader, temperature):
         super().__init__()
         self.reader = reader
         self.temperature = float(temperature)
 
-    def forward(self, crops):
+    def forward(self, crops, geometry):
         f = self.reader.features(crops)
-        return torch.softmax(self.reader.head(f) / self.temperature, -1), f
+        return torch.softmax(self.reader.head(f, geometry) / self.temperature, -1), f
 
 
 def export_signal_onnx(model_dir, out_dir, opset=17):
@@ -109,9 +110,9 @@ def export_signal_onnx(model_dir, out_dir, opset=17):
     se = cfg["signal_expert"]
     size = se["architecture"]["crop_size"]
     path = os.path.join(out_dir, "signal_reader.onnx")
-    torch.onnx.export(SignalReaderGraph(model.signal_expert, se["temperature"]), (torch.zeros(3, 3, size, size),), path,
-                      input_names=["crops"], output_names=["probabilities", "features"],
-                      dynamic_axes={"crops": {0: "n"}, "probabilities": {0: "n"}, "features": {0: "n"}},
+    torch.onnx.export(SignalReaderGraph(model.signal_expert, se["temperature"]), (torch.zeros(3, 3, size, size), torch.zeros(3, 5)),
+                      path, input_names=["crops", "geometry"], output_names=["probabilities", "features"],
+                      dynamic_axes={"crops": {0: "n"}, "geometry": {0: "n"}, "probabilities": {0: "n"}, "features": {0: "n"}},
                       opset_version=opset, dynamo=False, do_constant_folding=True)
     return path
 

@@ -64,18 +64,21 @@ def jittered_rect(k: lamps.Candidate, W: int, H: int, rng: np.random.Generator) 
     return int(round(cx - side / 2)), int(round(cy - side / 2)), side, side
 
 
-def crops_of(rgb: np.ndarray, labelled: List[Tuple[lamps.Candidate, int]], copies: int, rng) -> Tuple[List, List]:
-    """copies = 0: the exact runtime crop; else that many jittered ones."""
+def crops_of(rgb: np.ndarray, labelled: List[Tuple[lamps.Candidate, int]], copies: int, rng) -> Tuple[List, List, List]:
+    """Crops, labels and the candidates' geometry; copies = 0: the exact runtime crop, else that
+    many jittered ones."""
     H, W = rgb.shape[:2]
-    xs, ys = [], []
+    xs, ys, gs = [], [], []
     for k, y in labelled:
         if y == SKIP:
             continue
         rects = [lamps.crop_rect(k, W, H)] if copies == 0 else [jittered_rect(k, W, H, rng) for _ in range(copies)]
+        g = lamps.geometry(k, W, H)
         for r in rects:
             xs.append(np.clip(np.rint(lamps.sample_rect(rgb, r)), 0, 255).astype(np.uint8))
             ys.append(y)
-    return xs, ys
+            gs.append(g)
+    return xs, ys, gs
 
 
 # ----------------------------------------------------------------------------- labelling
@@ -178,7 +181,7 @@ def composite(background: np.ndarray, lamp: np.ndarray, rng) -> Tuple[np.ndarray
 def _real_job(args):
     rows, copies, seed = args
     rng = np.random.default_rng(seed)
-    xs, ys = [], []
+    xs, ys, gs = [], [], []
     for row in rows:
         bgr = cv2.imread(os.path.join(REAL_ROOT, row["file"]), cv2.IMREAD_COLOR)
         if bgr is None:
@@ -187,28 +190,30 @@ def _real_job(args):
         lab = label_real(row, rgb)
         if copies and row.get("light_boxes") and row.get("pedestrian_light") in ("red", "green", "yellow"):
             lab += box_candidates(row, rgb.shape[1], rgb.shape[0], rng)
-        a, b = crops_of(rgb, lab, copies, rng)
+        a, b, c = crops_of(rgb, lab, copies, rng)
         xs += a
         ys += b
-    return xs, ys
+        gs += c
+    return xs, ys, gs
 
 
 def _gen_job(args):
     seeds, copies = args
     rng = np.random.default_rng(seeds[0])
-    xs, ys = [], []
+    xs, ys, gs = [], [], []
     for s in seeds:
         rgb, lab = label_generated(generate(s))
-        a, b = crops_of(rgb, lab, copies, rng)
+        a, b, c = crops_of(rgb, lab, copies, rng)
         xs += a
         ys += b
-    return xs, ys
+        gs += c
+    return xs, ys, gs
 
 
 def _composite_job(args):
     pairs, seed = args
     rng = np.random.default_rng(seed)
-    xs, ys = [], []
+    xs, ys, gs = [], [], []
     for bg_ref, lamp_ref, y in pairs:
         bg = _load_background(bg_ref)
         lamp = _load_lamp(lamp_ref)
@@ -224,11 +229,14 @@ def _composite_job(args):
             elif _overlaps(k, box):
                 lab.append((k, SKIP))
             else:
-                lab.append((k, NOT_SIGNAL if bg_ref[0] == "gen" else SKIP))
-        a, b = crops_of(frame, lab, 1, rng)
+                # Both kinds of background hold no signal (generated scenes without one, real
+                # frames labelled off_or_none): what else lights up there is a hard negative.
+                lab.append((k, NOT_SIGNAL))
+        a, b, c = crops_of(frame, lab, 1, rng)
         xs += a
         ys += b
-    return xs, ys
+        gs += c
+    return xs, ys, gs
 
 
 def _load_background(ref):
@@ -290,15 +298,17 @@ def build(split: str, n_generated: int, copies: int, n_composites: int = 0, work
             pairs.append((bgs[rng.integers(len(bgs))], lamp_ref, y))
         for i in range(0, len(pairs), 50):
             jobs_comp.append((pairs[i:i + 50], seed + 7 + i))
-    xs, ys, src = [], [], []
+    xs, ys, gs, src = [], [], [], []
     with Pool(workers) as pool:
         for name, fn, jobs in (("real", _real_job, jobs_real), ("generated", _gen_job, jobs_gen), ("composite", _composite_job, jobs_comp)):
-            for a, b in pool.imap(fn, jobs):
+            for a, b, c in pool.imap(fn, jobs):
                 xs += a
                 ys += b
+                gs += c
                 src += [name] * len(a)
     names = ["real", "generated", "composite"]
     return {"x": np.stack(xs) if xs else np.zeros((0, lamps.CROP_SIZE, lamps.CROP_SIZE, 3), np.uint8),
+            "geometry": np.stack(gs) if gs else np.zeros((0, len(lamps.GEOMETRY)), np.float32),
             "y": np.asarray(ys, np.int64), "source": np.asarray([names.index(s) for s in src], np.int64)}
 
 

@@ -6,6 +6,7 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.png                 input image (BGR file as written by cv2.imwrite)
   <name>.candidates.json     lamps.propose output: [x0, y0, x1, y1, colour, score, scale, whole] per candidate
   <name>.features.npy        float32 [N, 2·width] candidate embeddings (CLS, max over patches)
+  <name>.geometry.npy        float32 [N, 5] candidate geometry (lamps.geometry)
   <name>.probabilities.npy   float32 [N, classes] calibrated class probabilities
   <name>.decision.json       the frame decision (signal_model.decide)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
@@ -61,12 +62,14 @@ def make(model_dir, out):
         rgb = np.ascontiguousarray(bgr[..., ::-1])
         cands = lamps.propose(rgb)
         x = torch.from_numpy(lamps.read_crops(rgb, cands, mean, std))
+        geometry = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
         feats = reader.features(x)
-        p = torch.softmax(reader.head(feats) / float(se["temperature"]), -1)
+        p = torch.softmax(reader.head(feats, geometry) / float(se["temperature"]), -1)
         d = decide(p.numpy(), cands, rgb.shape[1], se["thresholds"])
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)
         np.save(os.path.join(out, f"{name}.features.npy"), feats.numpy().astype(np.float32))
+        np.save(os.path.join(out, f"{name}.geometry.npy"), geometry.numpy())
         np.save(os.path.join(out, f"{name}.probabilities.npy"), p.numpy().astype(np.float32))
         with open(os.path.join(out, f"{name}.decision.json"), "w") as f:
             json.dump({k: v for k, v in d.items()}, f, indent=1)

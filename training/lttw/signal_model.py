@@ -3,8 +3,9 @@ decided from all candidates.
 
     crop [3, 32, 32] -> Encoder (the scene encoder's blocks: 8×8 patches, CLS, pre-norm blocks)
                      -> feature = concat(CLS, max over patches)   (the candidate embedding)
-                     -> Linear -> 6 classes (not a signal, pedestrian red/green,
-                                             vehicle red/yellow/green)
+    [feature, geometry (lamps.geometry: centre, size, whole frame)]
+                     -> Linear -> GELU -> Linear -> 6 classes (not a signal, pedestrian red/green,
+                                                               vehicle red/yellow/green)
 
 The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
 `SignalExpert.decide`; keep them identical:
@@ -13,13 +14,16 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   lit = candidates with signal >= thresholds.signal; none lit -> state "none"
   pedestrian candidates (p_ped_red + p_ped_green >= vehicle mass) are preferred; the chosen set
   is the lit pedestrian candidates, else all lit ones; the best is the one most likely a signal
-  (first on ties); each candidate's state is the argmax of red (ped + veh red), yellow, green
-  (ped + veh green), first on ties in that order.
-  - the chosen set disagrees on the state            -> "unknown"
-  - best says green: needs green mass >= thresholds.green, and no candidate at all that is red
-    of the same kind with mass >= thresholds.red_veto (a red lamp anywhere in view vetoes)
-                                                     -> else "unknown"
-  - red / yellow: needs that mass >= thresholds.abstain -> else "unknown"
+  (first on ties); its state is the argmax of red (ped + veh red), yellow, green (ped + veh
+  green), first on ties in that order.
+  - best says green: needs green mass >= thresholds.green, and no candidate at all with a
+    "stop" mass (pedestrian: its red; vehicle: red + yellow) >= thresholds.red_veto — a red
+    lamp anywhere in view vetoes walk                 -> else "unknown"
+  - best says red / yellow: needs that mass >= thresholds.abstain, and no other chosen
+    candidate confidently green (green mass >= thresholds.green): two signals saying stop and
+    go is not something to guess on                  -> else "unknown"
+  (A weak green next to a red never makes the frame green; a red next to a weak green is red:
+  saying "wait" wrongly costs a cycle, saying "walk" wrongly can kill.)
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
   the pedestrian set.
 """
@@ -29,6 +33,7 @@ from typing import Dict, List
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from . import lamps
 from .model import Encoder, ModelConfig
@@ -45,6 +50,7 @@ class SignalConfig:
     heads: int = 2
     mlp_ratio: float = 4.0
     ln_eps: float = 1e-5
+    head_hidden: int = 64
     classes: List[str] = field(default_factory=lambda: list(CLASSES))
 
     def encoder_config(self) -> ModelConfig:
@@ -61,14 +67,18 @@ class SignalReader(nn.Module):
         super().__init__()
         self.c = c
         self.encoder = Encoder(c.encoder_config())
-        self.head = nn.Linear(2 * c.width, len(c.classes))
+        self.fc1 = nn.Linear(2 * c.width + len(lamps.GEOMETRY), c.head_hidden)
+        self.fc2 = nn.Linear(c.head_hidden, len(c.classes))
 
     def features(self, x):  # [B,3,S,S] -> [B, 2·width]: the candidate embedding
         t = self.encoder(x)
         return torch.cat([t[:, 0], t[:, 1:].amax(1)], dim=-1)
 
-    def forward(self, x):
-        return self.head(self.features(x))
+    def head(self, features, geometry):
+        return self.fc2(F.gelu(self.fc1(torch.cat([features, geometry], dim=-1))))
+
+    def forward(self, x, geometry):
+        return self.head(self.features(x), geometry)
 
 
 def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, float]) -> Dict:
@@ -88,26 +98,22 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     pedestrian = [n for n in lit if ped[n] >= veh[n]]
     chosen = pedestrian or lit
     best = max(chosen, key=lambda n: (signal[n], -n))
-    states = {}
-    for n in chosen:
-        masses = (red[n], yellow[n], green[n])
-        states[n] = ("red", "yellow", "green")[int(np.argmax(masses))]
-    state = states[best]
+    state = ("red", "yellow", "green")[int(np.argmax((red[best], yellow[best], green[best])))]
     out = {"kind": "pedestrian" if pedestrian else "vehicle", "position": lamps.position_of(cands[best], W),
            "candidate": best, "signal": float(signal[best])}
     mass = {"red": red[best], "yellow": yellow[best], "green": green[best]}[state]
     out["confidence"] = float(mass)
-    if any(s != state for s in states.values()):
-        return {**out, "state": "unknown", "why": "candidates disagree"}
     if state == "green":
         if mass < thr["green"]:
             return {**out, "state": "unknown", "why": "green below threshold"}
-        same_kind_red = p[:, 1] if pedestrian else red
-        if float(same_kind_red.max()) >= thr["red_veto"]:
+        stop = p[:, 1] if pedestrian else red + yellow
+        if float(stop.max()) >= thr["red_veto"]:
             return {**out, "state": "unknown", "why": "a red lamp in view"}
         return {**out, "state": "green"}
     if mass < thr["abstain"]:
         return {**out, "state": "unknown", "why": "unsure"}
+    if any(n != best and green[n] >= thr["green"] for n in chosen):
+        return {**out, "state": "unknown", "why": "candidates disagree"}
     return {**out, "state": state}
 
 
@@ -127,7 +133,8 @@ class SignalExpertRunner:
         if not cands:
             return cands, np.zeros((0, len(CLASSES)), np.float32)
         x = torch.from_numpy(lamps.read_crops(rgb, cands, self.mean, self.std))
-        logits = self.model(x)
+        g = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
+        logits = self.model(x, g)
         return cands, torch.softmax(logits / self.T, -1).numpy()
 
     def read(self, rgb: np.ndarray) -> Dict:

@@ -61,13 +61,14 @@ def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 def load(path):
     d = np.load(path)
-    return torch.from_numpy(d["x"]), torch.from_numpy(d["y"]), torch.from_numpy(d["source"])
+    return (torch.from_numpy(d["x"]), torch.from_numpy(d["geometry"]), torch.from_numpy(d["y"]),
+            torch.from_numpy(d["source"]))
 
 
 @torch.no_grad()
-def crop_metrics(model, x, y, batch=1024, T=1.0):
+def crop_metrics(model, x, geo, y, batch=1024, T=1.0):
     model.eval()
-    logits = torch.cat([model(to_input(x[i:i + batch])) for i in range(0, len(x), batch)])
+    logits = torch.cat([model(to_input(x[i:i + batch]), geo[i:i + batch]) for i in range(0, len(x), batch)])
     nll = float(F.cross_entropy(logits / T, y))
     acc = float((logits.argmax(1) == y).float().mean())
     return logits, nll, acc
@@ -123,8 +124,8 @@ def train(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    xt, yt, st = load(os.path.join(a.data, "train.npz"))
-    xv, yv, sv = load(os.path.join(a.data, "val.npz"))
+    xt, gt, yt, st = load(os.path.join(a.data, "train.npz"))
+    xv, gv, yv, sv = load(os.path.join(a.data, "val.npz"))
     c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads)
     model = SignalReader(c)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
@@ -155,16 +156,19 @@ def train(a):
             for group in opt.param_groups:
                 group["lr"] = lr
             x = to_input(augment(xt[idx], g))
-            logits = model(x)
+            geo = gt[idx].clone()
+            flipped = torch.rand(len(idx), generator=g) < 0.5  # the frame mirrored: centre_x too
+            geo[flipped, 0] = 1 - geo[flipped, 0]
+            logits = model(x, geo)
             loss = (F.cross_entropy(logits, yt[idx], weight=weights, reduction="none") * sample_w[idx]).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             step += 1
             if step % steps_per_epoch == 0 or step == total:
-                _, nll, acc = crop_metrics(model, xv, yv)
+                _, nll, acc = crop_metrics(model, xv, gv, yv)
                 real = sv == 0
-                _, nll_r, acc_r = crop_metrics(model, xv[real], yv[real])
+                _, nll_r, acc_r = crop_metrics(model, xv[real], gv[real], yv[real])
                 row = {"step": step, "epoch": step / steps_per_epoch, "loss": float(loss), "val_nll": nll, "val_acc": acc,
                        "val_real_nll": nll_r, "val_real_acc": acc_r, "minutes": (time.time() - t0) / 60}
                 log.append(row)
@@ -203,8 +207,8 @@ def main():
     model = SignalReader(SignalConfig(**ck["config"]))
     model.load_state_dict(ck["model"])
     model.eval()
-    xv, yv, _ = load(os.path.join(a.data, "val.npz"))
-    logits, _, acc = crop_metrics(model, xv, yv)
+    xv, gv, yv, _ = load(os.path.join(a.data, "val.npz"))
+    logits, _, acc = crop_metrics(model, xv, gv, yv)
     T = fit_temperature(logits, yv)
     thr, stats = calibrate(model, T, a.calibration_scenes)
     out = {"temperature": T, "thresholds": thr, "stats": {**stats, "val_crop_accuracy": acc}, "step": ck["step"]}

@@ -47,8 +47,17 @@ def test_a_faint_red_pedestrian_lamp_anywhere_vetoes_green():
 
 
 def test_pedestrian_red_and_green_together_is_unknown():
-    d = decide(probs((0.01, 0.0, 0.99, 0, 0, 0), (0.01, 0.99, 0.0, 0, 0, 0)), [cand(300), cand(50)], W, THR)
+    # The green is the strongest: the red lamp vetoes it.
+    d = decide(probs((0.01, 0.0, 0.99, 0, 0, 0), (0.02, 0.98, 0.0, 0, 0, 0)), [cand(300), cand(50)], W, THR)
+    assert d["state"] == "unknown" and d["why"] == "a red lamp in view"
+    # The red is the strongest: a confident green beside it makes it unknown.
+    d = decide(probs((0.02, 0.0, 0.98, 0, 0, 0), (0.01, 0.99, 0.0, 0, 0, 0)), [cand(300), cand(50)], W, THR)
     assert d["state"] == "unknown" and d["why"] == "candidates disagree"
+
+
+def test_red_beside_a_weak_green_is_red():
+    d = decide(probs((0.01, 0.99, 0.0, 0, 0, 0), (0.3, 0.0, 0.7, 0, 0, 0)), [cand(300), cand(50)], W, THR)
+    assert d["state"] == "red"
 
 
 def test_pedestrian_signal_wins_over_a_red_vehicle_light():
@@ -58,9 +67,11 @@ def test_pedestrian_signal_wins_over_a_red_vehicle_light():
     assert (d["state"], d["kind"]) == ("green", "pedestrian")
 
 
-def test_vehicle_green_with_a_vehicle_red_is_unknown():
+def test_vehicle_green_with_a_vehicle_red_or_yellow_is_unknown():
     d = decide(probs((0.01, 0, 0, 0, 0, 0.99), (0.01, 0, 0, 0.99, 0, 0)), [cand(300), cand(50)], W, THR)
     assert d["state"] == "unknown"
+    d = decide(probs((0.01, 0, 0, 0, 0, 0.99), (0.02, 0, 0, 0, 0.98, 0)), [cand(300), cand(50)], W, THR)
+    assert d["state"] == "unknown" and d["why"] == "a red lamp in view"
 
 
 def test_red_needs_its_mass_over_abstain():

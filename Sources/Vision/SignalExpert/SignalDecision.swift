@@ -4,11 +4,14 @@ import Imaging
 /// letter, so `listen eval` and the Python evaluator agree. The safety rules live here:
 ///
 /// - a candidate is a lit signal when p(a signal) ≥ `thresholds.signal`; none lit: no signal;
-/// - pedestrian candidates are preferred over vehicle ones; the chosen set must agree on the
-///   state, else "unknown" (two signals saying different things is not something to guess on);
-/// - green needs its mass ≥ `thresholds.green` *and* no red lamp of the same kind anywhere in
-///   view with mass ≥ `thresholds.redVeto` — a second, stricter check before walk;
-/// - red and yellow need their mass ≥ `thresholds.abstain`, else "unknown".
+/// - pedestrian candidates are preferred over vehicle ones; the strongest signal decides;
+/// - green needs its mass ≥ `thresholds.green` *and* no "stop" lamp anywhere in view (a
+///   pedestrian red; for vehicle signals red or yellow) with mass ≥ `thresholds.redVeto` — a
+///   second, stricter check before walk;
+/// - red and yellow need their mass ≥ `thresholds.abstain`, and no other chosen candidate may be
+///   confidently green (two signals saying stop and go is not something to guess on).
+/// A weak green beside a red never makes the frame green; a red beside a weak green is red:
+/// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
     public enum Reason: String, Sendable, Hashable {
         case candidatesDisagree = "candidates disagree"
@@ -78,15 +81,11 @@ public struct SignalDecision: Sendable, Equatable {
             return
         }
         func chosen(_ n: Int) -> Bool { signal(n) >= t.signal && (!anyPedestrian || isPedestrian(n)) }
-        func stateOf(_ n: Int) -> LightState {
-            // argmax of (red, yellow, green), the first on ties
-            let r = red(n), y = yellow(n), g = green(n)
-            if r >= y && r >= g { return .red }
-            return y >= g ? .yellow : .green
-        }
         var best = -1
         for n in candidates.indices where chosen(n) && (best < 0 || signal(n) > signal(best)) { best = n }
-        let decided = stateOf(best)
+        // argmax of (red, yellow, green), the first on ties
+        let r = red(best), y = yellow(best), g = green(best)
+        let decided: LightState = r >= y && r >= g ? .red : y >= g ? .yellow : .green
         kind = anyPedestrian ? .pedestrian : .vehicle
         position = Position(rawValue: candidates[best].position(frameWidth: frameWidth).rawValue)
         candidate = best
@@ -95,20 +94,15 @@ public struct SignalDecision: Sendable, Equatable {
         let mass = decided == .red ? red(best) : decided == .yellow ? yellow(best) : green(best)
         confidence = mass
         state = decided
-        if candidates.indices.contains(where: { chosen($0) && stateOf($0) != decided }) {
-            state = .unknown
-            reason = .candidatesDisagree
-            return
-        }
         if decided == .green {
             if mass < t.green {
                 state = .unknown
                 reason = .greenBelowThreshold
                 return
             }
-            var strongestRed = 0.0
-            for n in candidates.indices { strongestRed = max(strongestRed, anyPedestrian ? at(n, 1) : red(n)) }
-            if strongestRed >= t.redVeto {
+            var strongestStop = 0.0
+            for n in candidates.indices { strongestStop = max(strongestStop, anyPedestrian ? at(n, 1) : red(n) + yellow(n)) }
+            if strongestStop >= t.redVeto {
                 state = .unknown
                 reason = .redLampInView
             }
@@ -117,6 +111,11 @@ public struct SignalDecision: Sendable, Equatable {
         if mass < t.abstain {
             state = .unknown
             reason = .unsure
+            return
+        }
+        if candidates.indices.contains(where: { $0 != best && chosen($0) && green($0) >= t.green }) {
+            state = .unknown
+            reason = .candidatesDisagree
         }
     }
 }

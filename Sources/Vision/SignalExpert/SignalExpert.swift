@@ -11,7 +11,13 @@ import Kernels
 public struct SignalExpert: @unchecked Sendable {
     public let configuration: SignalExpertConfiguration
     public let reader: PatchEncoder
-    let head: LinearWeights
+    /// fc2(GELU(fc1([embedding, geometry]))).
+    let hidden: LinearWeights
+    let output: LinearWeights
+
+    /// The candidate's geometry values the head reads (lamps.GEOMETRY): centre x, centre y,
+    /// width, height as fractions of the frame, and 1 for the whole-frame candidate.
+    public static let geometryCount = 5
 
     /// Candidates read per frame at most: the proposer's blobs and the whole frame.
     public static var maxCandidates: Int { LampProposer.maxCandidates }
@@ -20,14 +26,19 @@ public struct SignalExpert: @unchecked Sendable {
         configuration = c
         let g = c.geometry
         reader = try PatchEncoder(source, geometry: g, prefix: c.weightsPrefix + "encoder")
-        head = try LinearWeights(source, c.weightsPrefix + "head", inputs: 2 * g.width, outputs: c.classes.count)
+        let width = c.architecture.headHidden
+        hidden = try LinearWeights(source, c.weightsPrefix + "fc1", inputs: 2 * g.width + Self.geometryCount, outputs: width)
+        output = try LinearWeights(source, c.weightsPrefix + "fc2", inputs: width, outputs: c.classes.count)
     }
 
     /// Size of one candidate embedding: the crop reader's class token and its max over patches.
     public var featureWidth: Int { 2 * configuration.architecture.width }
 
     /// Multiply-adds ×2 of reading one candidate.
-    public var flopsPerCandidate: Int { configuration.geometry.flops + 2 * featureWidth * configuration.classes.count }
+    public var flopsPerCandidate: Int {
+        let h = configuration.architecture.headHidden
+        return configuration.geometry.flops + 2 * h * (featureWidth + Self.geometryCount + configuration.classes.count)
+    }
 
     /// One stream's proposer scratch, crops, activations and results, sized once.
     public final class State {
@@ -36,9 +47,11 @@ public struct SignalExpert: @unchecked Sendable {
         public internal(set) var candidates: [LampCandidate]
         let crops: Tensor
         let lanes: [PatchEncoder.State]
-        /// Each candidate's embedding ([maxCandidates, featureWidth]; rows past `candidates.count`
-        /// are stale), for fusion with the scene expert.
+        /// Each candidate's embedding and geometry ([maxCandidates, featureWidth + 5]: the
+        /// embedding, then `geometryCount` values; rows past `candidates.count` are stale), for
+        /// the head and for fusion with the scene expert.
         public let features: Tensor
+        let hidden: Tensor
         /// Each candidate's calibrated class probabilities ([maxCandidates, classes]).
         public let probabilities: Tensor
         public internal(set) var frameWidth = 0
@@ -51,7 +64,8 @@ public struct SignalExpert: @unchecked Sendable {
             candidates.reserveCapacity(n)
             crops = Tensor(shape: [n, g.inputCount])
             lanes = (0..<max(1, Parallel.lanes)).map { _ in PatchEncoder.State(g) }
-            features = Tensor(shape: [n, expert.featureWidth])
+            features = Tensor(shape: [n, expert.featureWidth + SignalExpert.geometryCount])
+            hidden = Tensor(shape: [n, expert.configuration.architecture.headHidden])
             probabilities = Tensor(shape: [n, expert.configuration.classes.count])
         }
 
@@ -73,6 +87,13 @@ public struct SignalExpert: @unchecked Sendable {
         for (index, candidate) in state.candidates.enumerated() {
             let crop = UnsafeMutableBufferPointer(rebasing: state.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])
             try LampCrop.sample(image, candidate: candidate, size: g.imageSize, mean: mean, std: std, into: crop)
+            // lamps.geometry: one float32 division of exact integers each.
+            let geometry = state.features.matrix.row(index) + featureWidth
+            geometry[0] = Float(candidate.x0 + candidate.x1) / Float(2 * image.width)
+            geometry[1] = Float(candidate.y0 + candidate.y1) / Float(2 * image.height)
+            geometry[2] = Float(candidate.x1 - candidate.x0) / Float(image.width)
+            geometry[3] = Float(candidate.y1 - candidate.y0) / Float(image.height)
+            geometry[4] = candidate.isWholeFrame ? 1 : 0
         }
         if !state.candidates.isEmpty {
             let work = CandidateWork(expert: self, state: state)
@@ -126,8 +147,11 @@ public struct SignalExpert: @unchecked Sendable {
             let row = tokens.row(t)
             for j in 0..<d where row[j] > maxima[j] { maxima[j] = row[j] }
         }
+        let hiddenRow = state.hidden.matrix.rows(index..<(index + 1))
+        hidden.apply(feature.readOnly, into: hiddenRow)
+        GELU.exact.apply(hiddenRow)
         let probabilities = state.probabilities.matrix.rows(index..<(index + 1))
-        head.apply(feature.readOnly, into: probabilities)
+        output.apply(hiddenRow.readOnly, into: probabilities)
         let k = configuration.classes.count
         let p = probabilities.row(0)
         let temperature = Float(configuration.temperature)

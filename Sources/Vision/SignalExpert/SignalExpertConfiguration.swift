@@ -24,6 +24,8 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         public var heads: Int
         public var mlpRatio: Double
         public var lnEps: Float
+        /// Width of the head's hidden layer.
+        public var headHidden: Int
     }
 
     /// The proposal contract's constants (training/lttw/lamps.py); they must equal the ones this
@@ -85,6 +87,7 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
                     && a.width % a.heads == 0, "width \(a.width), depth \(a.depth) or heads \(a.heads) out of range")
         try require(a.mlpRatio.isFinite && a.mlpRatio >= 0.25 && a.mlpRatio <= 16, "mlp_ratio \(a.mlpRatio) outside 0.25…16")
         try require(a.lnEps.isFinite && a.lnEps > 0 && a.lnEps < 0.1, "ln_eps \(a.lnEps) outside (0, 0.1)")
+        try require((1...4096).contains(a.headHidden), "head_hidden \(a.headHidden) outside 1…4096")
         try require(proposals == LampProposer.contract,
                     "proposal constants \(proposals) differ from this program's lamp proposer (\(LampProposer.contract))")
         try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
