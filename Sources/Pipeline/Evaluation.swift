@@ -9,6 +9,8 @@ public struct LabelledScene: Sendable, Decodable {
     public var lightKind: String?
     public var crosswalk: String?
     public var obstacles: [LabelledObstacle]?
+    /// The set's own split (`train` / `val` in ../shared/train/real), when it has one.
+    public var split: String?
 
     public struct LabelledObstacle: Sendable, Decodable {
         public var kind: String?

@@ -20,6 +20,7 @@ struct Evaluate: ParsableCommand {
               listen eval ../shared/eval/real-dev
               listen eval --json some-set/
               listen eval --report report/ some-set/      markdown report and pictures of mistakes
+              listen eval --split val ../shared/train/real  only the rows of one split
             """
     )
 
@@ -34,11 +35,18 @@ struct Evaluate: ParsableCommand {
     @Option(help: ArgumentHelp("Write report.md, metrics.json and overlays of the light mistakes here.", valueName: "dir"))
     var report: String?
 
+    @Option(help: ArgumentHelp("Score only the rows whose `split` field is this (e.g. val).", valueName: "name"))
+    var split: String?
+
     func run() throws {
         let folder = URL(fileURLWithPath: set)
         let scenes: [LabelledScene]
-        do { scenes = try LabelledScene.load(set: folder) } catch {
+        do { scenes = try LabelledScene.load(set: folder).filter { split == nil || $0.split == split } } catch {
             printError("\(error)")
+            throw ExitCode.failure
+        }
+        if scenes.isEmpty, let split {
+            printError("\(folder.appendingPathComponent("labels.jsonl").path): no row has split \"\(split)\"")
             throw ExitCode.failure
         }
         let model = try modelOptions.load()

@@ -50,9 +50,17 @@ struct SignalExpertParityTests {
             let probabilities = try NumpyArray(contentsOf: Self.folder.appendingPathComponent("\(scene.name).probabilities.npy"))
             let n = state.candidates.count
             #expect(features.shape == [n, expert.featureWidth])
+            let geometry = try NumpyArray(contentsOf: Self.folder.appendingPathComponent("\(scene.name).geometry.npy"))
             var worstFeature: Float = 0, worstProbability: Float = 0
-            for i in 0..<(n * expert.featureWidth) {
-                worstFeature = max(worstFeature, abs(state.features.storage[i] - features.floats[i]))
+            let row = expert.featureWidth + SignalExpert.geometryCount
+            for c in 0..<n {
+                for j in 0..<expert.featureWidth {
+                    worstFeature = max(worstFeature, abs(state.features.storage[c * row + j] - features.floats[c * expert.featureWidth + j]))
+                }
+                for j in 0..<SignalExpert.geometryCount {
+                    // one float32 division of exact integers on both sides: identical
+                    #expect(state.features.storage[c * row + expert.featureWidth + j] == geometry.floats[c * SignalExpert.geometryCount + j])
+                }
             }
             for i in 0..<(n * 6) {
                 worstProbability = max(worstProbability, abs(state.probabilities.storage[i] - probabilities.floats[i]))

@@ -13,7 +13,7 @@ struct StreetNarratorTests {
         try Image.decode(file: Programs.repository.appendingPathComponent("samples/images/\(name)").path)
     }
 
-    @Test("The tracker's evidence is the heads' distribution, unchanged, and its per-frame facts agree")
+    @Test("Without a signal expert the tracker's evidence is the heads' distribution, unchanged")
     func perceptionCarriesTheHeads() throws {
         let model = try ParityTests.model()
         let c = model.configuration
@@ -21,6 +21,7 @@ struct StreetNarratorTests {
         try stream.preprocess(try Self.sample("05_vehicle_red.jpg"))
         stream.perceive()
         let reading = FrameReading(stream.heads, configuration: c)
+        #expect(reading.signal == nil)
         let perception = reading.perception(time: 1.5, configuration: c)
         #expect(perception.time == 1.5)
         for (label, p) in zip(c.lightStates, reading.lightProbabilities) {
@@ -34,11 +35,33 @@ struct StreetNarratorTests {
         #expect(perception.light.position == facts.light?.position)
     }
 
-    @Test("A green frame counts towards confirmation only at the model's own green threshold")
+    @Test("With the signal expert the light facts and the tracker's evidence come from its decision")
+    func perceptionCarriesTheSignalExpert() throws {
+        let model = try ParityTests.model()
+        let c = model.configuration
+        let stream = StreetModel.Stream(model)
+        let image = try Self.sample("02_pedestrian_red_closeup.jpg")
+        try stream.preprocess(image)
+        stream.perceive()
+        try stream.readSignal(image)
+        let reading = FrameReading(stream)
+        let decision = try #require(reading.signal)
+        #expect(decision.state == .red)
+        let facts = reading.facts(time: 0, configuration: c)
+        #expect(facts.light?.state == .red)
+        #expect(facts.light?.kind == .pedestrian)
+        #expect(facts.light?.position == decision.position)
+        let perception = reading.perception(time: 0, configuration: c)
+        #expect(perception.light.state.green == 0)
+        #expect(perception.light.state.mostLikely.state == .red)
+    }
+
+    @Test("A green frame counts towards confirmation only at the signal expert's own green threshold")
     func trackerUsesTheModelsGreenThreshold() throws {
         let model = try ParityTests.model()
         let tuned = SceneTrackerConfig.tuned(for: model.configuration, frameRate: 2)
-        #expect(tuned.greenFrameProbability == max(SceneTrackerConfig().greenFrameProbability, Double(model.configuration.thresholds.green)))
+        let green = try #require(model.configuration.signalExpert).thresholds.green
+        #expect(tuned.greenFrameProbability == max(SceneTrackerConfig().greenFrameProbability, green))
         #expect(tuned.freshness.maxAge == 0.75)
         #expect(SceneTrackerConfig.tuned(for: model.configuration, frameRate: 30).freshness.maxAge == SceneTrackerConfig().freshness.maxAge)
     }

@@ -6,8 +6,8 @@ does not reproduce them.
   PYTHONPATH=training .venv/bin/python -m lttw.selftest --model models/default
 
 Frames are generated scenes (PNG, lossless) searched from seed 3_300_000 upward; a frame is taken
-only when the model's decision equals the truth with room to spare (green at least 0.02 above
-its threshold and the best candidate's signal far from the signal threshold), so float32
+only when the model's decision equals the truth with room to spare (green at least halfway from
+its threshold to 1, the others 0.1 clear of theirs), so float32
 rounding between PyTorch and the Swift engine cannot flip it.
 """
 import argparse
@@ -31,13 +31,15 @@ def clear_enough(light, want, thr):
     if light["state"] != want:
         return False
     if want == "green":
-        return light["confidence"] >= thr["green"] + 0.02
+        return light["confidence"] >= thr["green"] + 0.5 * (1 - thr["green"])
     if want == "none":
-        return light["confidence"] >= 1 - thr["signal"] + 0.1
+        # A frame with lit blobs that are not signals: the expert must reject them, not just
+        # find nothing.
+        return light["confidence"] >= 1 - thr["signal"] + 0.1 and light["candidates"] >= 3
     return light["confidence"] >= thr["abstain"] + 0.1
 
 
-def make(model_dir, start=3_300_000, long_side=480):
+def make(model_dir, start=3_300_000, long_side=320):
     pred = Predictor(model_dir)
     if pred.signal is None:
         raise SystemExit(f"{model_dir}: no signal expert, nothing to self-test")
@@ -47,7 +49,7 @@ def make(model_dir, start=3_300_000, long_side=480):
     answers = []
     for want, pick in WANT:
         seed = start
-        while True:
+        while seed < start + 5000:
             sc = generate(seed, long_side=long_side)
             seed += 1
             if not pick(sc.facts) or sc.facts["conditions"].get("grayscale"):
@@ -59,6 +61,8 @@ def make(model_dir, start=3_300_000, long_side=480):
                 answers.append({"file": rel, "light": want, "seed": seed - 1, "confidence": light["confidence"]})
                 print(want, seed - 1, light)
                 break
+        else:
+            raise SystemExit(f"{model_dir}: no generated {want} frame read clearly enough in 5000 seeds")
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
     cfg["self_test"] = [{"file": a["file"], "light": a["light"]} for a in answers]
