@@ -11,7 +11,7 @@ $PY -m lttw.onnx_export --model models/default --out training/runs/onnx/default 
 [ -f training/data/sets/synthetic_test/labels.jsonl ] || \
   $PY -m lttw.make_set --out training/data/sets/synthetic_test --start 2000000 --n 2500
 $PY -m lttw.evaluate --model models/default --set training/data/sets/synthetic_test --out models/default/eval/synthetic_test
-for s in /work/shared/eval/*/; do
+for s in ../shared/eval/*/; do
   [ -f "$s/labels.jsonl" ] && $PY -m lttw.evaluate --model models/default --set "$s" --out "models/default/eval/$(basename "$s")"
 done
 $PY -m lttw.fixtures --model models/default --out Tests/Fixtures/reference

@@ -26,7 +26,23 @@ def main():
          f"Operating point: green announced only when calibrated p(green) ≥ {cfg['thresholds']['green']:.4f} "
          f"(chosen on the synthetic validation split, seeds 1,000,000–1,001,999: zero false greens there); "
          f"light abstains ('unknown') below max-probability {cfg['thresholds']['abstain']}; obstacle threshold {cfg['thresholds']['obstacle']}.",
-         f"Calibration temperatures: `{json.dumps(cfg['calibration']['temperatures'])}`; validation stats: `{json.dumps(cfg['calibration']['stats'])}`", "",
+         f"Calibration temperatures: `{json.dumps(cfg['calibration']['temperatures'])}`; validation stats: `{json.dumps(cfg['calibration']['stats'])}`", ""]
+    se = cfg.get("signal_expert")
+    if se:
+        ar = se["architecture"]
+        th = se["thresholds"]
+        L += ["## Signal expert (gives the light)", "",
+              f"Lamp candidates on the full frame (training/lttw/lamps.py = Sources/CVBridge/Lamps.cpp, at most "
+              f"{se['proposals']['max_blobs']} blobs + the whole frame), each crop ({ar['crop_size']}×{ar['crop_size']}, "
+              f"{se['proposals']['crop_context']}× the lamp) read by a ViT ({ar['patch_size']}×{ar['patch_size']} patches, width {ar['width']}, "
+              f"depth {ar['depth']}, {ar['heads']} heads) whose embedding and the candidate's place in the frame feed an MLP head "
+              f"({se.get('params', 0) / 1e3:.0f} k parameters): {', '.join(se['classes'])}.", "",
+              f"Operating point: green only when the chosen candidate's green mass ≥ {th['green']:.4f} and no red lamp of the same kind "
+              f"≥ {th['red_veto']} anywhere in view; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}. "
+              f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "
+              f"scenes (never on ../shared/eval): `{json.dumps(se['calibration']['stats'])}`.", "",
+              f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]
+    L += [
          "## Results (false-green rate first)", "",
          "| set | n | false-green rate | light acc. | abstention | crosswalk acc. | obstacle recall | obstacle precision | BLEU-4 en/zh | ROUGE-L en/zh |",
          "|---|---|---|---|---|---|---|---|---|---|"]

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The signal expert, end to end: crop sets, training, calibration, into models/default, known-answer
+# frames, Swift fixtures, evaluations and the model card. Run from the repository root; about
+# 15 minutes on 2 CPU cores (data 6, training 6–10), longer while other jobs run.
+#
+#   ./training/ship_signal.sh                 # the shipped recipe
+#   SKIP_DATA=1 ./training/ship_signal.sh     # reuse training/data/signal
+set -euo pipefail
+export PYTHONPATH=training
+PY=${PY:-.venv/bin/python}
+RUN=${RUN:-training/runs/signal}
+[ -n "${SKIP_DATA:-}" ] || $PY -m lttw.signal_data --out training/data/signal --n_generated 4000 --n_generated_val 1000 --composites 3000
+$PY -m lttw.signal_train --data training/data/signal --run "$RUN" --epochs "${EPOCHS:-10}" --width 64 --depth 3 --heads 2
+$PY -m lttw.artifact merge-signal --run "$RUN" --model models/default
+rm -rf models/default/selftest && $PY -m lttw.selftest --model models/default
+$PY -m lttw.signal_fixtures --model models/default --out Tests/Fixtures/signal
+[ -f training/data/sets/synthetic_test/labels.jsonl ] || \
+  $PY -m lttw.make_set --out training/data/sets/synthetic_test --start 2000000 --n 2500
+$PY -m lttw.evaluate --model models/default --set training/data/sets/synthetic_test --out models/default/eval/synthetic_test
+$PY -m lttw.evaluate --model models/default --set ../shared/train/real --split val --captions no --out models/default/eval/train-real-val
+for s in ../shared/eval/*/; do
+  [ -f "$s/labels.jsonl" ] && $PY -m lttw.evaluate --model models/default --set "$s" --out "models/default/eval/$(basename "$s")"
+done
+$PY -m lttw.model_info --model models/default > models/default/model_info.json
+$PY -m lttw.model_card --model models/default
