@@ -375,6 +375,11 @@ extern "C" cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t 
     if (scratch == nullptr) return nullptr;
     try {
         scratch->fit(std::max(max_width, 1), std::max(max_height, 1));
+        // Every per-pixel buffer is sized by the proposal image, whose long side is at most
+        // kProposalLongSide: a square frame of twice that covers all of them (and the box
+        // average's first image), so a stream whose frames change shape, portrait to square
+        // to landscape, never grows the scratch.
+        scratch->fit(2 * kProposalLongSide, 2 * kProposalLongSide);
     } catch (...) {
         delete scratch;
         return nullptr;
