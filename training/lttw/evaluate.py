@@ -100,12 +100,12 @@ def match_obstacles(gt, pred):
 
 
 # ----------------------------------------------------------------------------- main
-def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=None, quiet=False, predictor=None, split=None):
+def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=None, quiet=False, predictor=None, only_split=None):
     pred = predictor or Predictor(model_dir)
     with open(os.path.join(set_dir, "labels.jsonl"), encoding="utf-8") as f:
         recs = [json.loads(l) for l in f if l.strip()]
-    if split:
-        recs = [r for r in recs if r.get("split") == split]
+    if only_split:
+        recs = [r for r in recs if r.get("split") == only_split]
     if limit:
         recs = recs[:limit]
     want_caps = captions == "yes" or (captions == "auto" and any(isinstance(r.get("captions"), dict) for r in recs))
@@ -292,7 +292,7 @@ def main():
     ap.add_argument("--split", default=None, help="score only the rows whose `split` is this (e.g. val of ../shared/train/real)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    evaluate(a.model, a.set, a.out, a.batch, a.captions, a.limit, split=a.split)
+    evaluate(a.model, a.set, a.out, a.batch, a.captions, a.limit, only_split=a.split)
 
 
 if __name__ == "__main__":
