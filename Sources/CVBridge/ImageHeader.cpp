@@ -122,9 +122,20 @@ cvb_status probeTIFF(const uint8_t *d, size_t n, HeaderInfo &info, cvb_error *er
         size_t entry = ifd + 2 + size_t(i) * 12;
         uint16_t tag = u16(entry);
         uint16_t type = u16(entry + 2);
-        int64_t value = (type == 3) ? int64_t(u16(entry + 8)) : int64_t(u32(entry + 8));
-        if (tag == 256) info.width = value;
-        if (tag == 257) info.height = value;
+        if (tag != 256 && tag != 257) continue;
+        // The pixel limit is checked against these values, so they must be the ones libtiff
+        // uses: it keeps the first of two equal tags, this probe would keep the last, and a file
+        // could then declare 24 pixels here and decode 60,000 wide. Refuse the ambiguity.
+        int64_t &side = tag == 256 ? info.width : info.height;
+        if (side != 0) {
+            return fail(error, CVB_ERR_CORRUPT, "TIFF: the first directory gives the image %s twice",
+                        tag == 256 ? "width" : "length");
+        }
+        if (type != 3 && type != 4) {
+            return fail(error, CVB_ERR_CORRUPT, "TIFF: the image %s has field type %u, not SHORT or LONG",
+                        tag == 256 ? "width" : "length", type);
+        }
+        side = (type == 3) ? int64_t(u16(entry + 8)) : int64_t(u32(entry + 8));
     }
     if (info.width == 0 || info.height == 0) {
         return fail(error, CVB_ERR_CORRUPT, "TIFF: the first directory has no image width or length");

@@ -55,6 +55,11 @@ public struct Tokenizer: Sendable {
         let path = url.path
         let bytes: [UInt8]
         do { bytes = try RegularFile.read(path, limit: Self.maxFileBytes) } catch { throw .unreadable(path, error.reason) }
+        try self.init(json: bytes, path: path)
+    }
+
+    /// Checks and reads the bytes of a tokenizer.json read from `path` (named in every error).
+    public init(json bytes: [UInt8], path: String) throws(TokenizerError) {
         let tree: JSONValue
         do { tree = try StrictJSON.parse(bytes) } catch { throw .unreadable(path, "not valid JSON: \(error)") }
         guard case .array(let entries)? = tree["vocab"] else {

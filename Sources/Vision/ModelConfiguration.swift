@@ -121,6 +121,11 @@ public struct ModelConfiguration: Sendable, Decodable {
             if case .missing = error { throw .missing(path) }
             throw .unreadable(path, error.reason)
         }
+        try self.init(json: bytes, path: path)
+    }
+
+    /// Checks and decodes the bytes of a config.json read from `path` (named in every error).
+    public init(json bytes: [UInt8], path: String) throws(ModelConfigurationError) {
         let tree: JSONValue
         do { tree = try StrictJSON.parse(bytes) } catch { throw .invalid(path, "not valid JSON: \(error)") }
         guard case .object = tree else { throw .invalid(path, "the file holds \(tree.kindName), not a JSON object") }
