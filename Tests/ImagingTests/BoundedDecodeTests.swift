@@ -6,6 +6,14 @@ import Testing
 /// (issue 15, items 7 and 10), and one the fuzzer found.
 @Suite("Bounded decoding")
 struct BoundedDecodeTests {
+    /// The fuzz seeds (fuzz/corpus/cvbridge): a small progressive JPEG, and the TIFF the fuzzer
+    /// found, kept there as a regression seed.
+    static func seed(_ name: String) throws -> [UInt8] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fuzz/corpus/cvbridge/\(name)")
+        return [UInt8](try Data(contentsOf: url))
+    }
+
     /// The offset of the last start-of-scan marker of a JPEG.
     static func lastScan(_ bytes: [UInt8]) -> Int? {
         stride(from: bytes.count - 2, through: 2, by: -1).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA }
@@ -13,7 +21,7 @@ struct BoundedDecodeTests {
 
     @Test("A progressive JPEG with 20,000 scans is refused at once, naming the scan count")
     func manyScans() throws {
-        let original = try Fixtures.bytes("progressive.jpg")
+        let original = try Self.seed("progressive.jpg")
         #expect(try Image.decode(bytes: original).width == 32)
         let scan = try #require(Self.lastScan(original))
         #expect(Array(original.suffix(2)) == [0xFF, 0xD9])
@@ -60,7 +68,7 @@ struct BoundedDecodeTests {
 
     @Test("A TIFF that gives its width twice is refused: the probe and libtiff would read different sizes (found by fuzzing)")
     func duplicateTIFFWidth() throws {
-        let bytes = try Fixtures.bytes("tiff_duplicate_width.tiff")
+        let bytes = try Self.seed("regression-tiff-duplicate-width.tiff")
         #expect {
             _ = try Image.probe(bytes: bytes, name: "twice.tiff")
         } throws: { error in
