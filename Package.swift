@@ -73,9 +73,11 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug),
         // Reads and validates model files (safetensors, memory-mapped); no numeric code, no BLAS.
         .target(name: "ModelArtifact", swiftSettings: strictSwift),
-        .target(name: "Vision", dependencies: ["Imaging", "Kernels"], swiftSettings: strictSwift),
+        // Vision and Narrator read config.json and tokenizer.json through ModelArtifact's strict JSON
+        // parser and regular-file reader.
+        .target(name: "Vision", dependencies: ["Imaging", "Kernels", "ModelArtifact"], swiftSettings: strictSwift),
         .target(name: "Fusion", dependencies: ["Vision", "Kernels"], swiftSettings: strictSwift),
-        .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "CESpeakNG", "CALSA"], swiftSettings: strictSwift),
+        .target(name: "Narrator", dependencies: ["Fusion", "Kernels", "ModelArtifact", "CESpeakNG", "CALSA"], swiftSettings: strictSwift),
 
         .target(name: "Pipeline", dependencies: ["Imaging", "Kernels", "ModelArtifact", "Vision", "Fusion", "Narrator"], swiftSettings: strictSwift),
 

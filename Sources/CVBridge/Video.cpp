@@ -55,6 +55,11 @@ extern "C" cvb_status cvb_video_open_file(const char *path, cvb_video **out, cvb
         return cvb::fail(error, CVB_ERR_UNREADABLE, "cannot read it: %s", std::strerror(errno));
     }
     if (S_ISDIR(info.st_mode)) return cvb::fail(error, CVB_ERR_UNREADABLE, "is a folder, not a video file");
+    // A FIFO or device has no size (so it is not "empty") and opening it could block forever.
+    if (!S_ISREG(info.st_mode)) {
+        return cvb::fail(error, CVB_ERR_UNREADABLE, "is not a regular file but %s",
+                         S_ISFIFO(info.st_mode) ? "a named pipe (FIFO)" : S_ISSOCK(info.st_mode) ? "a socket" : "a device");
+    }
     if (info.st_size == 0) return cvb::fail(error, CVB_ERR_EMPTY, "the file is empty (0 bytes)");
     quietVideoLogs();
     return cvb::guarded(error, "open video", [&]() -> cvb_status {
@@ -214,4 +219,27 @@ extern "C" void cvb_video_writer_close(cvb_video_writer *writer) {
         // Finishing the file can fail on a full disk; nothing more can be done here.
     }
     delete writer;
+}
+
+extern "C" cvb_status cvb_video_check_frame_count(const char *path, int64_t frame_count, int32_t *readable,
+                                                  cvb_error *error) {
+    if (path == nullptr || readable == nullptr || frame_count < 1) {
+        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "check frame count: no path, no output or no count");
+    }
+    *readable = 0;
+    struct stat info {};
+    if (::stat(path, &info) != 0 || !S_ISREG(info.st_mode)) {
+        return cvb::fail(error, CVB_ERR_UNREADABLE, "check frame count: not a regular file");
+    }
+    quietVideoLogs();
+    return cvb::guarded(error, "check frame count", [&]() -> cvb_status {
+        cv::VideoCapture capture;
+        if (!capture.open(path, cv::CAP_ANY) || !capture.isOpened()) {
+            return cvb::fail(error, CVB_ERR_OPEN_VIDEO, "cannot be opened as a video");
+        }
+        // A seek past the data "succeeds"; only reading the frame tells whether it is there.
+        capture.set(cv::CAP_PROP_POS_FRAMES, double(frame_count - 1));
+        *readable = capture.grab() ? 1 : 0;
+        return cvb::ok(error);
+    });
 }

@@ -21,7 +21,9 @@ final class MappedFile: @unchecked Sendable {
 
     init(path: String) throws(ArtifactError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO named model.safetensors must not stop the loader in open(2); the
+        // fstat below then refuses it. It changes nothing for a regular file.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             throw .cannotOpen(file: path, reason: MappedFile.errnoText())
         }
@@ -30,10 +32,8 @@ final class MappedFile: @unchecked Sendable {
         if fstat(fd, &info) != 0 {
             throw .cannotOpen(file: path, reason: MappedFile.errnoText())
         }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw .notARegularFile(file: path, kind: "folder")
-        default: throw .notARegularFile(file: path, kind: "special file (device, pipe or socket)")
+        if let kind = RegularFile.kindName(info.st_mode) {
+            throw .notARegularFile(file: path, kind: kind)
         }
         let size = Int(info.st_size)
         if size == 0 {

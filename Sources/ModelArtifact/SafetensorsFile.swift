@@ -170,6 +170,11 @@ extension SafetensorsFile {
         }
         let json = UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)])
         try checkJSONShape(json, file: path)
+        // JSONDecoder keeps one of two entries with the same tensor name without a word; a file
+        // that names a tensor twice is ambiguous (another reader may take the other one).
+        do { _ = try StrictJSON.parse(json, maxDepth: maxJSONDepth) } catch {
+            throw .malformedHeader(file: path, detail: "\(error)")
+        }
 
         let raw: RawHeader
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import ModelArtifact
 
 /// The decoder's vocabulary: English split into words, digits and punctuation; Mandarin into
 /// characters; one shared list. The rules are training/lttw/tokenizer.py's, which wrote the file.
@@ -42,16 +43,74 @@ public struct Tokenizer: Sendable {
         self.specialCount = Self.specialTokens.count
     }
 
-    /// Reads tokenizer.json from a model folder.
+    /// The largest tokenizer.json read (the shipped one is 2 KB; a 250k-token vocabulary is a
+    /// few MB).
+    public static let maxFileBytes = 16 << 20
+
+    /// Reads tokenizer.json from a model folder: a regular file (a FIFO or device is refused
+    /// before any read), strict JSON (duplicate keys refused), and, when the file lists
+    /// `special_tokens` and `languages`, ids and names that agree with the vocabulary and with
+    /// the ids this engine uses, so an id outside the vocabulary can never reach the decoder.
     public init(contentsOf url: URL) throws(TokenizerError) {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .unreadable(url.path, "\(error)") }
-        struct File: Decodable { var vocab: [String] }
-        let file: File
-        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
-            throw .unreadable(url.path, "not a tokenizer file: \(error)")
+        let path = url.path
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.read(path, limit: Self.maxFileBytes) } catch { throw .unreadable(path, error.reason) }
+        try self.init(json: bytes, path: path)
+    }
+
+    /// Checks and reads the bytes of a tokenizer.json read from `path` (named in every error).
+    public init(json bytes: [UInt8], path: String) throws(TokenizerError) {
+        let tree: JSONValue
+        do { tree = try StrictJSON.parse(bytes) } catch { throw .unreadable(path, "not valid JSON: \(error)") }
+        guard case .array(let entries)? = tree["vocab"] else {
+            throw .unreadable(path, "not a tokenizer file: no \"vocab\" array")
         }
-        do { try self.init(vocabulary: file.vocab) } catch { throw error.located(at: url.path) }
+        var vocabulary: [String] = []
+        vocabulary.reserveCapacity(entries.count)
+        for (index, entry) in entries.enumerated() {
+            guard case .string(let token) = entry else {
+                throw .badFile(path, "vocab[\(index)] is \(entry.kindName), not a string")
+            }
+            vocabulary.append(token)
+        }
+        do { try self.init(vocabulary: vocabulary) } catch { throw error.located(at: path) }
+        try checkDeclaredIDs(tree, path: path)
+    }
+
+    /// Checks `special_tokens` ({name: id}) and `languages` ({code: token}) against the ids the
+    /// engine hard-codes; absent sections (older files) are not required.
+    private func checkDeclaredIDs(_ tree: JSONValue, path: String) throws(TokenizerError) {
+        if let special = tree["special_tokens"] {
+            guard case .object(let members) = special else {
+                throw .badFile(path, "special_tokens is \(special.kindName), not an object of token ids")
+            }
+            for member in members {
+                guard let expected = Self.specialTokens.firstIndex(of: member.key) else {
+                    throw .badFile(path, "special_tokens names \"\(member.key)\", which is not one of \(Self.specialTokens.joined(separator: " "))")
+                }
+                guard case .number(let text) = member.value, let id = Double(text), id.rounded() == id else {
+                    throw .badFile(path, "special token \(member.key) has id \(member.value.shortText), not a whole number")
+                }
+                guard id >= 0, id < Double(count) else {
+                    throw .badFile(path, "special token \(member.key) has id \(text), outside the vocabulary of \(count) tokens")
+                }
+                guard Int(id) == expected else {
+                    throw .badFile(path, "special token \(member.key) has id \(text), but the vocabulary holds it at \(expected)")
+                }
+            }
+        }
+        if let languages = tree["languages"] {
+            guard case .object(let members) = languages else {
+                throw .badFile(path, "languages is \(languages.kindName), not an object")
+            }
+            for member in members {
+                guard let language = Language(rawValue: member.key) else { continue }
+                let token = vocabulary[Int(languageID(language))]
+                guard member.value == .string(token) else {
+                    throw .badFile(path, "languages.\(member.key) is \(member.value.shortText), but the engine prompts \(member.key) with \(token)")
+                }
+            }
+        }
     }
 
     public var count: Int { vocabulary.count }

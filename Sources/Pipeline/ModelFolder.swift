@@ -36,8 +36,35 @@ extension StreetModel {
         let configuration = try ModelConfiguration(contentsOf: files[0])
         let tokenizer = try Tokenizer(contentsOf: files[1])
         let weights = try SafetensorsFile(path: files[2].path)
-        let model = try StreetModel(folder: folder, configuration: configuration, tokenizer: tokenizer, weights: weights, owner: weights)
+        // A NaN or infinite weight turns every output it touches into NaN, and NaN compares false
+        // with every threshold: a NaN light head read a red light as "No signal in view.".
+        try weights.checkFinite()
+        let usage = TensorUsage(weights)
+        let model = try StreetModel(folder: folder, configuration: configuration, tokenizer: tokenizer, weights: usage, owner: weights)
+        // Only now has every consumer (encoder, heads, projector, decoder and any expert the
+        // model builds) read its tensors; a tensor nobody read means the config describes a
+        // different model than the weights (a deeper checkpoint, a renamed module).
+        try weights.checkAllUsed(usage.names)
+        // Last, the known-answer frames: the model must read them as shipped (safety rule 6).
         try ModelSelfTest.run(model)
         return model
+    }
+}
+
+/// Passes tensor reads through to the file and notes every name read, so the loader can refuse
+/// weights that hold tensors no part of the model used. Used only during `StreetModel.init`, on
+/// one thread.
+final class TensorUsage: WeightSource {
+    private let file: SafetensorsFile
+    private(set) var names: Set<String> = []
+
+    init(_ file: SafetensorsFile) {
+        self.file = file
+    }
+
+    func values(_ name: String, shape: [Int]) throws -> UnsafeBufferPointer<Float> {
+        let values = try file.values(name, shape: shape)
+        names.insert(name)
+        return values
     }
 }

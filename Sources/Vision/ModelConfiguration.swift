@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import ModelArtifact
 
 /// A model folder's config.json: architecture, preprocessing, head labels, calibration and the
 /// operating thresholds. Written by training/lttw/artifact.py (format version 1).
@@ -121,18 +122,34 @@ public struct ModelConfiguration: Sendable, Decodable {
         Preprocessing(inputSize: preprocessing.inputSize, interpolation: .area, mean: preprocessing.mean, std: preprocessing.std)
     }
 
-    /// Reads and checks config.json.
+    /// The largest config.json read: the shipped one is 5 KB; the limit keeps a wrong path (a
+    /// video, a disk image) from being read into memory.
+    public static let maxFileBytes = 1 << 20
+
+    /// Reads and checks config.json: a regular file (never a FIFO or device, which could block or
+    /// never end), strict JSON without duplicate keys, every number within its documented range
+    /// (`ConfigurationLimits`) before it is decoded or used in arithmetic, then the relations
+    /// between the fields, the label sets and the memory the model will need.
     public init(contentsOf url: URL) throws(ModelConfigurationError) {
         let path = url.path
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw FileManager.default.fileExists(atPath: path)
-                ? .unreadable(path, "\(error)") : .missing(path)
+        let bytes: [UInt8]
+        do { bytes = try RegularFile.read(path, limit: Self.maxFileBytes) } catch {
+            if case .missing = error { throw .missing(path) }
+            throw .unreadable(path, error.reason)
         }
+        try self.init(json: bytes, path: path)
+    }
+
+    /// Checks and decodes the bytes of a config.json read from `path` (named in every error).
+    public init(json bytes: [UInt8], path: String) throws(ModelConfigurationError) {
+        let tree: JSONValue
+        do { tree = try StrictJSON.parse(bytes) } catch { throw .invalid(path, "not valid JSON: \(error)") }
+        guard case .object = tree else { throw .invalid(path, "the file holds \(tree.kindName), not a JSON object") }
+        try ConfigurationLimits.check(tree, file: path)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
-            self = try decoder.decode(ModelConfiguration.self, from: data)
+            self = try decoder.decode(ModelConfiguration.self, from: Data(bytes))
         } catch let error as DecodingError {
             throw .invalid(path, Self.explain(error))
         } catch {
@@ -164,6 +181,8 @@ public struct ModelConfiguration: Sendable, Decodable {
             guard let head = heads[name] else { throw .invalid(path, "head \"\(name)\" is missing") }
             try require(head.size == size, "head \"\(name)\" has \(head.size) outputs, expected \(size)")
         }
+        try ConfigurationLimits.checkLabels(self, file: path)
+        try ConfigurationLimits.checkMemory(self, file: path)
         try require(lightStates.contains("green") && lightStates.contains("red"), "light_states lacks red or green")
         try require(thresholds.green > 0 && thresholds.green < 1, "thresholds.green must lie between 0 and 1")
         try signalExpert?.validate(path: path)
@@ -187,7 +206,8 @@ public struct ModelConfiguration: Sendable, Decodable {
         case .keyNotFound(let missing, let context): return "missing key \(key(context.codingPath + [missing]))"
         case .typeMismatch(_, let context): return "wrong type at \(key(context.codingPath)): \(context.debugDescription)"
         case .valueNotFound(_, let context): return "missing value at \(key(context.codingPath))"
-        case .dataCorrupted(let context): return "not valid JSON: \(context.debugDescription)"
+        case .dataCorrupted(let context) where context.codingPath.isEmpty: return "not valid JSON: \(context.debugDescription)"
+        case .dataCorrupted(let context): return "wrong value at \(key(context.codingPath)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }
     }

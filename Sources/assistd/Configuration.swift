@@ -103,12 +103,7 @@ struct DaemonConfiguration: Equatable, Sendable {
     static func load(path: String) throws(ConfigurationError) -> DaemonConfiguration {
         let text = try ConfigurationFile.read(path, limit: maxFileSize)
         try ConfigurationFile.refuseAnchorsAndAliases(in: text, path: path)
-        let tree: Any?
-        do {
-            tree = try Yams.load(yaml: text)
-        } catch {
-            throw .invalid(path, problem: "not valid YAML: \(error)")
-        }
+        let tree = try YAMLTree.load(text, path: path)
         var configuration = DaemonConfiguration()
         guard let tree else { return configuration }
         guard let root = tree as? [String: Any] else {

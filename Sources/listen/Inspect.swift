@@ -34,7 +34,7 @@ struct Inspect: ParsableCommand {
                 printError(problem.description)
             case .success(let item):
                 do {
-                    print(try describe(item, limits: limits))
+                    print(DisplayName.escaped(try describe(item, limits: limits)))
                 } catch {
                     failures.append("\(error)")
                     printError("\(error)")
@@ -55,13 +55,22 @@ struct Inspect: ParsableCommand {
         case .video(let path):
             let source = try FrameSource(.videoFile(path))
             let first = try source.next()
-            let count = source.frameCount.map { "\($0) frames" } ?? "unknown length"
+            let count = Self.frameCountText(source.frameCount, path: path)
             let rate = source.fps > 0 ? String(format: "%.2f fps", source.fps) : "unknown fps"
             return "\(path): video \(first.image.width)×\(first.image.height), \(rate), \(count)"
         }
     }
+
+    /// The container's frame count, said as an estimate unless its last frame can be read.
+    static func frameCountText(_ count: Int?, path: String) -> String {
+        guard let count else { return "unknown length" }
+        if (try? FrameSource.lastFrameReadable(path: path, frameCount: count)) == true { return "\(count) frames" }
+        return "about \(count) frames (the container's count; frame \(count) cannot be read, so the file may be truncated)"
+    }
 }
 
+/// One line on standard error, control characters escaped: a file name can hold a newline, and
+/// printed raw it would forge a second line of output.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("listen: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("listen: \(DisplayName.escaped(message))\n".utf8))
 }

@@ -25,10 +25,11 @@ final class Progress {
         draw()
     }
 
-    /// Prints a result line without tearing the bar.
+    /// Prints a result line without tearing the bar, control characters escaped (a file name
+    /// with a newline must not forge a second result line).
     func print(_ line: String) {
         if enabled || !detail.isEmpty, terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        Swift.print(line)
+        Swift.print(DisplayName.escaped(line))
         fflush(nil)
         draw()
     }

@@ -193,15 +193,16 @@ struct SafetensorsFailureTests {
         #expect(Array(try file.tensor("b", shape: [2]).values) == [5, 6])
     }
 
-    /// The JSON decoder keeps one entry per name, so the other entry's bytes are left unclaimed
-    /// and the layout check refuses the file.
-    @Test("A tensor name given twice fails the layout check, not a crash")
+    /// The JSON decoder would keep one entry per name without a word; the strict parse before it
+    /// refuses the header, naming the tensor.
+    @Test("A tensor name given twice is refused as a malformed header naming it, not a crash")
     func duplicateNames() throws {
         let scratch = try ScratchFolder()
         let header = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
         let path = try scratch.write("dup.safetensors", safetensorsBytes(header: header, data: floatBytes([1, 2])))
         let error = try #require(openFailure(path))
-        #expect(ErrorKind(error) == .uncoveredBytes, "\(error)")
+        #expect(ErrorKind(error) == .malformedHeader, "\(error)")
+        #expect("\(error)".contains("duplicate key \"a\""), "\(error)")
     }
 
     @Test("A header that is not UTF-8 is malformed, not a crash")

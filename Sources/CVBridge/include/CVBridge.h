@@ -288,6 +288,15 @@ cvb_status cvb_video_writer_open(const char *path, const char *fourcc, double fp
 cvb_status cvb_video_writer_write(cvb_video_writer *writer, const cvb_view *frame, cvb_error *error);
 void cvb_video_writer_close(cvb_video_writer *writer);
 
+/**
+ * Whether the last frame a video file's container promises (frame `frame_count`, counted from 1)
+ * can be read. The count comes from the container's header or index, which a truncated file
+ * still carries (a cut AVI says 200 frames and holds 94); this opens its own capture, seeks and
+ * reads. Sets *readable to 1 or 0.
+ */
+cvb_status cvb_video_check_frame_count(const char *path, int64_t frame_count, int32_t *readable,
+                                       cvb_error *error);
+
 #ifdef __cplusplus
 }
 #endif

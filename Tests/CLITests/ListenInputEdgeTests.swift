@@ -1,0 +1,111 @@
+import Foundation
+import Imaging
+import Testing
+
+/// What `listen` says about inputs a careless or hostile folder holds (issue 15, item 10): each
+/// was misreported before (non-UTF-8 names as missing, unreadable subfolders skipped silently,
+/// newlines printed raw, a FIFO called empty, a truncated AVI's header count as fact).
+@Suite("listen input edges")
+struct ListenInputEdgeTests {
+    static func folder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("edges-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    static let sample = Programs.repository.appendingPathComponent("samples/images/00_pedestrian_red_street.jpg")
+
+    /// Runs `listen` through the shell, so that arguments can hold bytes a Swift String cannot.
+    static func shell(_ script: String) throws -> ProgramRun {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, Programs.folder.appendingPathComponent("listen").path]
+        process.currentDirectoryURL = Programs.repository
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ProgramRun(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
+    }
+
+    @Test("A file name that is not UTF-8 is reported as such, in a folder and as an argument, never as missing")
+    func nonUTF8Names() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let quoted = "'\(folder.path)'"
+        let run = try Self.shell("cp '\(Self.sample.path)' \(quoted)/\"$(printf 'red\\377.jpg')\" && \"$0\" inspect \(quoted) \(quoted)/\"$(printf 'red\\377.jpg')\"")
+        #expect(run.status == 1, "\(run.errors)")
+        let message = "\(folder.path)/red\\xFF.jpg: the file name is not valid UTF-8"
+        #expect(run.errors.components(separatedBy: message).count == 3, "\(run.errors)")
+        #expect(!run.errors.contains("no such file"), "\(run.errors)")
+    }
+
+    @Test("A name holding a newline is printed escaped, on one line")
+    func newlineNames() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Self.sample, to: folder.appendingPathComponent("a.jpg: Walk signal on.\nb.jpg"))
+        let run = try Programs.run("listen", ["describe", folder.path])
+        #expect(run.status == 0, "\(run.errors)")
+        let lines = run.output.split(separator: "\n")
+        #expect(lines.count == 1, "\(run.output)")
+        #expect(lines.first?.hasPrefix("\(folder.path)/a.jpg: Walk signal on.\\nb.jpg: ") == true, "\(run.output)")
+    }
+
+    @Test("A FIFO named like a video is 'not a regular file', in a folder and as an argument, and nothing blocks")
+    func fifoVideo() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("walk.mp4").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        try FileManager.default.copyItem(at: Self.sample, to: folder.appendingPathComponent("red.jpg"))
+        for arguments in [["inspect", folder.path], ["inspect", fifo], ["describe", fifo]] {
+            let run = try Programs.run("listen", arguments)
+            #expect(run.status == 1, "\(arguments): \(run.errors)")
+            #expect(run.errors.contains("\(fifo): is not a regular file but a named pipe (FIFO)"), "\(arguments): \(run.errors)")
+            #expect(!run.errors.contains("empty"), "\(arguments): \(run.errors)")
+        }
+    }
+
+    @Test("A subfolder that cannot be listed is reported, not skipped")
+    func unreadableSubfolder() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let locked = folder.appendingPathComponent("locked")
+        try FileManager.default.createDirectory(at: locked, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.sample, to: locked.appendingPathComponent("red.jpg"))
+        try FileManager.default.copyItem(at: Self.sample, to: folder.appendingPathComponent("red.jpg"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: locked.path)
+        // Root reads every folder: run as nobody, so that the 0700 folder is really unreadable.
+        let asOther = getuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : ""
+        if getuid() != 0 { try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: locked.path) }
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: locked.path) }
+        let run = try Self.shell("\(asOther)\"$0\" inspect '\(folder.path)'")
+        #expect(run.status == 1, "\(run.errors)")
+        #expect(run.output.contains("\(folder.path)/red.jpg: image"), "\(run.output) \(run.errors)")
+        #expect(run.errors.contains("\(locked.path): cannot list the folder (Permission denied); its files are not read"), "\(run.errors)")
+    }
+
+    @Test("A truncated AVI's frame count is called an estimate; a whole one's is stated")
+    func truncatedVideo() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let whole = folder.appendingPathComponent("whole.avi").path
+        let writer = try VideoWriter(path: whole, codec: "MJPG", fps: 10, width: 64, height: 48)
+        let frame = try Image(width: 64, height: 48, color: .gray)
+        for _ in 0..<200 { try writer.write(frame) }
+        writer.close()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let cut = folder.appendingPathComponent("cut.avi").path
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
+        let run = try Programs.run("listen", ["inspect", whole, cut])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("\(whole): video 64×48, 10.00 fps, 200 frames\n"), "\(run.output)")
+        #expect(run.output.contains("\(cut): video 64×48, 10.00 fps, about 200 frames (the container's count; frame 200 cannot be read, so the file may be truncated)"), "\(run.output)")
+    }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (fuzz/README.md) into .build-fuzz/, or the targets named.
+#   scripts/fuzz_build.sh                 # all targets
+#   scripts/fuzz_build.sh cvbridge_decode # one
+# C++: CVBridge's sources compiled with -fsanitize=fuzzer,address against the system OpenCV.
+# Swift: ModelArtifact and Vision compiled with -sanitize=fuzzer,address (their dependencies come
+# from the package's ordinary debug build, which this script runs first); the tokenizer and the
+# daemon's sources (for its YAML reader) are compiled into their harnesses, instrumented too, the
+# daemon's entry point renamed so that libFuzzer's main runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${FUZZ_BUILD:-.build-fuzz}
+ALL=(cvbridge_probe cvbridge_decode swift_config swift_tokenizer swift_safetensors swift_strictjson swift_yaml)
+TARGETS=("$@")
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
+mkdir -p "$OUT/obj"
+OPENCV=(-lopencv_core -lopencv_imgproc -lopencv_imgcodecs -lopencv_videoio)
+
+needs_swift=0
+for t in "${TARGETS[@]}"; do case $t in swift_*) needs_swift=1 ;; esac; done
+
+cvbridge_objects() {
+    for source in Sources/CVBridge/*.cpp; do
+        object="$OUT/obj/$(basename "$source" .cpp).o"
+        if [ ! -f "$object" ] || [ "$source" -nt "$object" ]; then
+            clang++ -std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address -fno-fast-math -ffp-contract=off \
+                -I Sources/CVBridge/include -I /usr/include/opencv4 -c "$source" -o "$object"
+        fi
+    done
+}
+
+if [ $needs_swift -eq 1 ]; then
+    swift build --target Narrator >/dev/null
+    swift build --product assistd >/dev/null 2>&1 || swift build --target assistd >/dev/null
+    DEBUG=$(swift build --show-bin-path)
+    SAN=(-sanitize=fuzzer,address -parse-as-library -g -Onone -enable-upcoming-feature ExistentialAny)
+    MAPS=(-Xcc -I -Xcc Sources/CVBridge/include
+          -Xcc -fmodule-map-file=Sources/COpenBLAS/module.modulemap -Xcc -fmodule-map-file=Sources/CESpeakNG/module.modulemap
+          -Xcc -fmodule-map-file=Sources/CALSA/module.modulemap)
+    # The C modules of the dependencies: their own module maps, and those SwiftPM generated.
+    for map in $(find .build/checkouts -path '*/Sources/*' -name module.modulemap -not -path '*Benchmarks*') \
+               $(find "$DEBUG" -maxdepth 2 -name module.modulemap); do
+        MAPS+=(-Xcc "-fmodule-map-file=$map" -Xcc -I -Xcc "$(dirname "$map")")
+    done
+    mkdir -p "$OUT/swift"
+    # Instrumented ModelArtifact and Vision, found before the debug build's copies. The module
+    # and the object are made by two commands: with -g, one command would write the object twice.
+    module() {
+        local name=$1
+        shift
+        swiftc "${SAN[@]}" -wmo -module-name "$name" -emit-module -emit-module-path "$OUT/swift/$name.swiftmodule" "$@"
+        swiftc "${SAN[@]}" -wmo -module-name "$name" -c -o "$OUT/swift/$name.o" "$@"
+    }
+    module ModelArtifact Sources/ModelArtifact/*.swift
+    module Vision -I "$OUT/swift" -I "$DEBUG/Modules" "${MAPS[@]}" $(find Sources/Vision -name '*.swift')
+    objects() { for target in "$@"; do find "$DEBUG/$target.build" -name '*.o'; done; }
+    # Every library target's objects (the daemon's config code reaches into Hummingbird and
+    # swift-log), less programs, tests, plugin tools, the malloc counter and the instrumented two.
+    library_objects() {
+        find "$DEBUG" -maxdepth 2 -name '*.build' -type d | grep -vE '/(listen|assistd|AllocationCounter|ModelArtifact|Vision|Imaging|Kernels|CVBridge)\.build$|Tests\.build$|-tool\.build$|Plugin' |
+            while read -r dir; do find "$dir" -name '*.o' -print0; done
+    }
+    BASE_OBJECTS=("$OUT/swift/ModelArtifact.o" "$OUT/swift/Vision.o" $(objects Imaging Kernels CVBridge))
+    BASE_LIBS=("${OPENCV[@]}" -lopenblas -lstdc++)
+fi
+
+for t in "${TARGETS[@]}"; do
+    echo "building $t"
+    case $t in
+        cvbridge_probe|cvbridge_decode)
+            cvbridge_objects
+            clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -I Sources/CVBridge/include "fuzz/cvbridge/$t.cpp" \
+                "$OUT"/obj/*.o "${OPENCV[@]}" -o "$OUT/$t" ;;
+        swift_config)
+            swiftc "${SAN[@]}" -D FUZZ_CONFIG -I "$OUT/swift" -I "$DEBUG/Modules" "${MAPS[@]}" fuzz/swift/Harness.swift \
+                "${BASE_OBJECTS[@]}" "${BASE_LIBS[@]}" -o "$OUT/$t" ;;
+        swift_tokenizer)
+            swiftc "${SAN[@]}" -D FUZZ_TOKENIZER -I "$OUT/swift" -I "$DEBUG/Modules" "${MAPS[@]}" fuzz/swift/Harness.swift \
+                Sources/Narrator/Tokenizer.swift Sources/Narrator/Language.swift "$OUT/swift/ModelArtifact.o" -o "$OUT/$t" ;;
+        swift_safetensors)
+            swiftc "${SAN[@]}" -D FUZZ_SAFETENSORS -I "$OUT/swift" fuzz/swift/Harness.swift "$OUT/swift/ModelArtifact.o" -o "$OUT/$t" ;;
+        swift_strictjson)
+            swiftc "${SAN[@]}" -D FUZZ_STRICTJSON -I "$OUT/swift" fuzz/swift/Harness.swift "$OUT/swift/ModelArtifact.o" -o "$OUT/$t" ;;
+        swift_yaml)
+            mapfile -d '' LIBRARY_OBJECTS < <(library_objects)
+            swiftc "${SAN[@]}" -D FUZZ_YAML -I "$OUT/swift" -I "$DEBUG/Modules" "${MAPS[@]}" fuzz/swift/Harness.swift \
+                Sources/assistd/*.swift -Xfrontend -entry-point-function-name -Xfrontend assistd_main "${BASE_OBJECTS[@]}" "${LIBRARY_OBJECTS[@]}" "${BASE_LIBS[@]}" -lespeak-ng -lasound \
+                -o "$OUT/$t" ;;
+        *) echo "unknown target $t (one of: ${ALL[*]})" >&2; exit 2 ;;
+    esac
+done
