@@ -22,6 +22,9 @@ if [ -d training/tests ]; then
     .venv/bin/python -m pytest training/tests -q || failed+=("python")
 fi
 
+printf '\n== Fuzz smoke (every libFuzzer target, 60 s each)\n'
+./scripts/fuzz_smoke.sh || failed+=("fuzz smoke")
+
 if [ ${#failed[@]} -gt 0 ]; then
     printf '\nFAILED: %s\n' "${failed[*]}"
     exit 1

@@ -59,5 +59,18 @@ struct ModelInfo: ParsableCommand {
             obstacles:      \(c.obstacleKinds.joined(separator: ", "))
             languages:      \(c.languages.joined(separator: ", "))
             """)
+        if let se = c.signalExpert {
+            let g = se.geometry
+            let t = se.thresholds
+            print("""
+                signal expert:  gives the light; lamp candidates on the full frame (≤ \(se.proposals.maxBlobs) + whole frame), \
+                crops \(g.imageSize)×\(g.imageSize) read by a ViT (patch \(g.patchSize), width \(g.width), depth \(g.depth), \
+                \(g.heads) heads) + geometry → MLP \(se.architecture.headHidden)
+                signal classes: \(se.classes.joined(separator: ", "))
+                signal rule:    green needs mass ≥ \(t.green) and no red lamp ≥ \(t.redVeto) in view; signal from \(t.signal); \
+                red/yellow need ≥ \(t.abstain); temperature \(se.temperature)
+                known answers:  \((c.selfTest ?? []).map { "\($0.light) (\($0.file))" }.joined(separator: ", ")), checked at every load
+                """)
+        }
     }
 }
