@@ -186,7 +186,7 @@ struct Bench: ParsableCommand {
             row("signal expert", "signal", torch: "signal", ort: "signal")
             let torchReader = peers?.p50("pytorch", "signal_reader")
             let ortReader = peers?.p50("onnxruntime", "signal_reader")
-            lines.append("\("  peers' crop reading only".padding(toLength: 25, withPad: " ", startingAt: 0))         -          - \(f(torchReader)) \(f(ortReader))")
+            lines.append("\("  peers: crop read only".padding(toLength: 25, withPad: " ", startingAt: 0))         -          - \(f(torchReader)) \(f(ortReader))")
         }
         row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
         row("caption (greedy)", "caption", torch: "caption", ort: "caption")
