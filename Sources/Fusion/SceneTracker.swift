@@ -86,14 +86,21 @@ public struct SceneTracker: Sendable {
                 obstacles: [], description: nil, lightChanged: false
             )
         }
+        let crosswalk = trackedCrosswalk()
+        let obstacles = trackedObstacles(at: newest.time)
         return TrackedScene(
             time: now,
             frameTime: newest.time,
             isStale: false,
             light: trackedLight(status: status, newest: newest),
-            crosswalk: trackedCrosswalk(),
-            obstacles: trackedObstacles(at: newest.time),
-            description: newestDescription,
+            crosswalk: crosswalk,
+            obstacles: obstacles,
+            // Only what the tracked facts back (safety rule 5): no crossing or obstacle the
+            // tracker does not hold reaches /facts, the event stream or "describe".
+            description: newestDescription.flatMap { caption in
+                let backed = CaptionGuard.supported(caption, crosswalk: crosswalk, obstacles: obstacles)
+                return backed.isEmpty ? nil : backed
+            },
             lightChanged: lightChanged
         )
     }

@@ -3,9 +3,9 @@ import Narrator
 import Vision
 
 /// The description of a single still image: the light as the heads decided it (with the green
-/// threshold, and "signal unclear" when unsure), then the decoder's caption with every sentence
-/// about the signal removed, so free text from the decoder can never announce a walk signal the
-/// heads did not see (DESIGN.md safety rules 1 and 3).
+/// threshold, and "signal unclear" when unsure), then only those sentences of the decoder's
+/// caption that the facts back (`CaptionGuard`): free text from the decoder can never announce a
+/// walk signal, a crossing or an obstacle the heads did not see (DESIGN.md safety rules 1, 3, 5).
 public enum StillDescription {
     public static func compose(facts: SceneFacts, caption: String, language: Language) -> String {
         let phrasebook = Phrasebook(language: language)
@@ -13,7 +13,7 @@ public enum StillDescription {
         if let light = facts.light, light.state != .none {
             parts.append(phrasebook.text(for: .light(status(of: light.state), light.kind ?? .pedestrian)))
         }
-        let rest = NarrationPolicy.removingSignalSentences(caption)
+        let rest = CaptionGuard.supported(caption, crosswalk: facts.crosswalk, obstacles: facts.obstacles)
         if !rest.isEmpty { parts.append(rest) }
         if parts.isEmpty { parts.append(phrasebook.text(for: .light(.none, .pedestrian))) }
         return parts.joined(separator: language == .english ? " " : "")

@@ -1,0 +1,71 @@
+/// Keeps only the caption sentences the facts back (DESIGN.md safety rule 5).
+///
+/// The decoder writes sentences from a closed set of templates (training/lttw/captions.py): a
+/// crosswalk and where it is, an obstacle with its side and distance, the signal. Its guess from
+/// one frame may disagree with the heads or the tracker — "Crosswalk ahead, slightly right."
+/// where the crosswalk head says there is none — and a blind pedestrian told of a crossing may
+/// step into the road. So a sentence survives only when it is, word for word, the sentence the
+/// facts themselves would give (either language); anything else — a crosswalk or obstacle the
+/// facts do not hold, one on another side or at another distance, every signal sentence (only
+/// the heads or the tracker state the light), free text — is dropped.
+public enum CaptionGuard {
+    /// `caption` without the sentences `crosswalk` and `obstacles` do not back.
+    public static func supported(_ caption: String, crosswalk: SceneFacts.Crosswalk?, obstacles: [SceneFacts.Obstacle]) -> String {
+        let backed = backedSentences(crosswalk: crosswalk, obstacles: obstacles)
+        let kept = sentences(of: caption).filter { backed.contains($0) }
+        let mandarin = kept.contains { $0.hasSuffix("。") }
+        return kept.joined(separator: mandarin ? "" : " ")
+    }
+
+    /// The sentences, trimmed, each with its closing mark.
+    static func sentences(of caption: String) -> [String] {
+        var result: [String] = []
+        var current = ""
+        for character in caption {
+            current.append(character)
+            if ".!?。！？".contains(character) {
+                result.append(current.trimmingSpaces)
+                current = ""
+            }
+        }
+        if !current.trimmingSpaces.isEmpty { result.append(current.trimmingSpaces) }
+        return result.filter { !$0.isEmpty }
+    }
+
+    /// What captions.py writes for these facts, in English and Mandarin.
+    static func backedSentences(crosswalk: SceneFacts.Crosswalk?, obstacles: [SceneFacts.Obstacle]) -> Set<String> {
+        var backed: Set<String> = []
+        if let crosswalk, crosswalk.present, let offset = crosswalk.offset {
+            switch offset {
+            case .left: backed.formUnion(["Crosswalk ahead, slightly left.", "前方人行横道，略偏左。"])
+            case .ahead: backed.formUnion(["Crosswalk ahead.", "前方人行横道。"])
+            case .right: backed.formUnion(["Crosswalk ahead, slightly right.", "前方人行横道，略偏右。"])
+            }
+        }
+        for obstacle in obstacles {
+            guard let english = englishKinds[obstacle.kind], let mandarin = mandarinKinds[obstacle.kind] else { continue }
+            let place = ["left": "on your left", "ahead": "ahead", "right": "on your right"][obstacle.position.rawValue]!
+            let tail = ["near": ", close", "mid": "", "far": ", far"][obstacle.distance.rawValue]!
+            backed.insert("\(english) \(place)\(tail).")
+            let side = ["left": "左侧", "ahead": "前方", "right": "右侧"][obstacle.position.rawValue]!
+            let mandarinTail = ["near": "，很近", "mid": "", "far": "，较远"][obstacle.distance.rawValue]!
+            backed.insert("\(side)有\(mandarin)\(mandarinTail)。")
+        }
+        return backed
+    }
+
+    static let englishKinds = [
+        "car": "Car", "bicycle": "Bicycle", "scooter": "Scooter", "person": "Person", "pole": "Pole",
+        "bollard": "Bollard", "cone": "Cone", "bin": "Bin", "tree": "Tree", "sign": "Sign board",
+    ]
+    static let mandarinKinds = [
+        "car": "汽车", "bicycle": "自行车", "scooter": "滑板车", "person": "行人", "pole": "杆子",
+        "bollard": "路桩", "cone": "锥桶", "bin": "垃圾桶", "tree": "树", "sign": "广告牌",
+    ]
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
