@@ -38,8 +38,8 @@ struct AssistDaemon: AsyncParsableCommand {
 
             Examples:
               assistd --config /etc/assistd/assistd.yaml
-              assistd --source 0 --rate 5 --speech alsa --socket /tmp/assistd.sock
-              curl -s --unix-socket /tmp/assistd.sock http://localhost/status
+              assistd --source 0 --rate 5 --speech alsa --socket assistd.sock
+              curl -s --unix-socket assistd.sock http://localhost/status
               assistd --source walk.mp4 --loop --speech none --http 127.0.0.1:8377 --token-file ~/.assistd-token
               curl -s -H "Authorization: Bearer $(cat ~/.assistd-token)" localhost:8377/status
             """

@@ -1,6 +1,6 @@
 """Score a model artifact on any labelled-scenes set (DESIGN.md format).
 
-  python -m lttw.evaluate --model models/default --set /work/shared/eval/real-dev --out models/default/eval/real-dev
+  python -m lttw.evaluate --model models/default --set ../shared/eval/real-dev --out models/default/eval/real-dev
 
 Prints the FALSE-GREEN RATE first. Definitions:
   false_green_rate = #(predicted green AND truth in {red, yellow, off_or_none}) / #(items whose
@@ -196,8 +196,8 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
                    "crosswalk_labelled": cw_n, "obstacle_labelled_items": n_obs_items,
                    "obstacles_labelled": o_gt, "obstacles_predicted_on_labelled_items": o_pred},
         "thresholds": pred.thr,
-        "model": os.path.abspath(model_dir) if model_dir else None,
-        "set": os.path.abspath(set_dir),
+        "model": os.path.relpath(model_dir) if model_dir else None,  # relative: no machine path in committed reports
+        "set": os.path.relpath(set_dir),
     }
     if want_caps and refs["en"]:
         for lang in ("en", "zh"):

@@ -1,6 +1,6 @@
 """Training: multi-task loss (perception heads + caption LM loss, both languages every step).
 
-  python -m lttw.train --config training/configs/cpu_default.json            # from /work/main
+  python -m lttw.train --config training/configs/cpu_default.json            # from the repository root
   python -m lttw.train --config training/configs/cpu_default.json --resume   # continue from last.pt
 
 Writes training/runs/<name>/: last.pt, best.pt, log.jsonl, log.csv, loss.png, config.json
