@@ -27,6 +27,7 @@ public struct SceneTracker: Sendable {
     private var crosswalkPresent = false
     private var crosswalkOffset = Position.ahead
     private var obstacleTracks: [ObstacleKey: [ObstacleHit]] = [:]
+    /// The newest frame's caption, only the sentences the tracked facts back.
     private var newestDescription: String?
 
     /// Frames dropped because their capture time was not after the newest frame's (or was not a
@@ -63,7 +64,6 @@ public struct SceneTracker: Sendable {
         frames.append(sample)
         let horizon = max(config.smoothingWindow, config.flashWindow, config.obstacleWindow)
         frames.removeAll { perception.time - $0.time > horizon + Self.timeTolerance }
-        newestDescription = perception.description
 
         updateGreenRun(with: sample)
         let next = nextLightStatus(newest: sample)
@@ -74,6 +74,14 @@ public struct SceneTracker: Sendable {
         }
         updateCrosswalk()
         updateObstacles(perception)
+        // Only what the tracked facts back (safety rule 5): no crossing or obstacle the tracker
+        // does not hold reaches /facts, the event stream or "describe". Checked once per frame;
+        // the facts it is checked against change only here.
+        newestDescription = perception.description.flatMap { caption in
+            let backed = CaptionGuard.supported(
+                caption, crosswalk: trackedCrosswalk(), obstacles: trackedObstacles(at: perception.time))
+            return backed.isEmpty ? nil : backed
+        }
         return scene(at: perception.time)
     }
 
@@ -86,21 +94,14 @@ public struct SceneTracker: Sendable {
                 obstacles: [], description: nil, lightChanged: false
             )
         }
-        let crosswalk = trackedCrosswalk()
-        let obstacles = trackedObstacles(at: newest.time)
         return TrackedScene(
             time: now,
             frameTime: newest.time,
             isStale: false,
             light: trackedLight(status: status, newest: newest),
-            crosswalk: crosswalk,
-            obstacles: obstacles,
-            // Only what the tracked facts back (safety rule 5): no crossing or obstacle the
-            // tracker does not hold reaches /facts, the event stream or "describe".
-            description: newestDescription.flatMap { caption in
-                let backed = CaptionGuard.supported(caption, crosswalk: crosswalk, obstacles: obstacles)
-                return backed.isEmpty ? nil : backed
-            },
+            crosswalk: trackedCrosswalk(),
+            obstacles: trackedObstacles(at: newest.time),
+            description: newestDescription,
             lightChanged: lightChanged
         )
     }

@@ -213,13 +213,14 @@ public enum LampCrop {
 }
 
 extension LampProposer {
-    /// The proposal contract's constants as compiled (lamps.py's module constants).
-    public struct Constants: Sendable, Hashable {
+    /// The proposal contract's constants as compiled (lamps.py's module constants); also the
+    /// form a model's config.json records them in (`signal_expert.proposals`).
+    public struct Constants: Sendable, Hashable, Decodable {
         public var longSide: Int
         public var minBrightness: Int
-        public var minSaturationPercent: Int
+        public var minSaturationPct: Int
         public var minLit: Int
-        public var minFillPercent: Int
+        public var minFillPct: Int
         public var maxBlobs: Int
         public var wholeFrameMaxSide: Int
         public var cropSize: Int
@@ -232,8 +233,8 @@ extension LampProposer {
     public static var constants: Constants {
         let c = cvb_lamp_contract_constants()
         return Constants(
-            longSide: Int(c.long_side), minBrightness: Int(c.min_brightness), minSaturationPercent: Int(c.min_saturation_pct),
-            minLit: Int(c.min_lit), minFillPercent: Int(c.min_fill_pct), maxBlobs: Int(c.max_blobs),
+            longSide: Int(c.long_side), minBrightness: Int(c.min_brightness), minSaturationPct: Int(c.min_saturation_pct),
+            minLit: Int(c.min_lit), minFillPct: Int(c.min_fill_pct), maxBlobs: Int(c.max_blobs),
             wholeFrameMaxSide: Int(c.whole_frame_max_side), cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
             cropMinSide: Int(c.crop_min_side))
     }

@@ -51,7 +51,7 @@ public struct Phrasebook: Sendable, Hashable {
             case let .towards(hour): return "Turn to \(hour) o'clock."
             }
         case let .obstacle(kind, position, distance):
-            let name = Self.englishKinds[kind] ?? Self.englishFallbackName(kind)
+            let name = ObstacleNames.english[kind] ?? Self.englishFallbackName(kind)
             let place: String =
                 switch directions {
                 case .relative: ["left": "on your left", "ahead": "ahead", "right": "on your right"][position.rawValue]!
@@ -78,11 +78,6 @@ public struct Phrasebook: Sendable, Hashable {
         case (.changing, _): "Signal changing."
         }
     }
-
-    private static let englishKinds = [
-        "car": "Car", "bicycle": "Bicycle", "scooter": "Scooter", "person": "Person", "pole": "Pole",
-        "bollard": "Bollard", "cone": "Cone", "bin": "Bin", "tree": "Tree", "sign": "Sign board",
-    ]
 
     /// A label the phrasebook does not know yet is read as it is, so a new obstacle class is
     /// still announced (in English it reads well enough; Mandarin says "obstacle").
@@ -119,7 +114,7 @@ public struct Phrasebook: Sendable, Hashable {
             case let .towards(hour): return "转向\(Self.mandarinHour(hour))方向。"
             }
         case let .obstacle(kind, position, distance):
-            let name = Self.mandarinKinds[kind] ?? "障碍物"
+            let name = ObstacleNames.mandarin[kind] ?? "障碍物"
             let place: String =
                 switch directions {
                 case .relative: ["left": "左侧", "ahead": "前方", "right": "右侧"][position.rawValue]!
@@ -146,11 +141,6 @@ public struct Phrasebook: Sendable, Hashable {
         case (.changing, _): "信号正在变化。"
         }
     }
-
-    private static let mandarinKinds = [
-        "car": "汽车", "bicycle": "自行车", "scooter": "滑板车", "person": "行人", "pole": "杆子",
-        "bollard": "路桩", "cone": "锥桶", "bin": "垃圾桶", "tree": "树", "sign": "广告牌",
-    ]
 
     // MARK: - Clock face
 

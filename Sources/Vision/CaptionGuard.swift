@@ -18,7 +18,7 @@ public enum CaptionGuard {
     }
 
     /// The sentences, trimmed, each with its closing mark.
-    static func sentences(of caption: String) -> [String] {
+    public static func sentences(of caption: String) -> [String] {
         var result: [String] = []
         var current = ""
         for character in caption {
@@ -43,7 +43,7 @@ public enum CaptionGuard {
             }
         }
         for obstacle in obstacles {
-            guard let english = englishKinds[obstacle.kind], let mandarin = mandarinKinds[obstacle.kind] else { continue }
+            guard let english = ObstacleNames.english[obstacle.kind], let mandarin = ObstacleNames.mandarin[obstacle.kind] else { continue }
             let place = ["left": "on your left", "ahead": "ahead", "right": "on your right"][obstacle.position.rawValue]!
             let tail = ["near": ", close", "mid": "", "far": ", far"][obstacle.distance.rawValue]!
             backed.insert("\(english) \(place)\(tail).")
@@ -53,15 +53,6 @@ public enum CaptionGuard {
         }
         return backed
     }
-
-    static let englishKinds = [
-        "car": "Car", "bicycle": "Bicycle", "scooter": "Scooter", "person": "Person", "pole": "Pole",
-        "bollard": "Bollard", "cone": "Cone", "bin": "Bin", "tree": "Tree", "sign": "Sign board",
-    ]
-    static let mandarinKinds = [
-        "car": "汽车", "bicycle": "自行车", "scooter": "滑板车", "person": "行人", "pole": "杆子",
-        "bollard": "路桩", "cone": "锥桶", "bin": "垃圾桶", "tree": "树", "sign": "广告牌",
-    ]
 }
 
 extension String {

@@ -60,7 +60,7 @@ struct CaptionGuardTests {
                 let described = StillDescription.compose(facts: facts, caption: caption, language: language)
                 if !present && described.contains(crossingWord) { contradictions.append("\(file) \(language): \(described)") }
                 let backed = CaptionGuard.supported(caption, crosswalk: facts.crosswalk, obstacles: facts.obstacles)
-                for sentence in CaptionGuardTests.sentences(backed) where !described.contains(sentence) {
+                for sentence in CaptionGuard.sentences(of: backed) where !described.contains(sentence) {
                     contradictions.append("\(file) \(language): lost \(sentence)")
                 }
             }
@@ -68,17 +68,5 @@ struct CaptionGuardTests {
         #expect(contradictions.isEmpty, "\(contradictions)")
         // The guard has work to do on these samples: the raw decoder claims crossings the heads deny.
         print("caption–facts contradictions on the samples: \(rawContradictions) in the decoder's captions, \(contradictions.count) spoken")
-    }
-
-    static func sentences(_ text: String) -> [String] {
-        var result: [String] = [], current = ""
-        for character in text {
-            current.append(character)
-            if ".。".contains(character) {
-                result.append(current.trimmingCharacters(in: .whitespaces))
-                current = ""
-            }
-        }
-        return result
     }
 }

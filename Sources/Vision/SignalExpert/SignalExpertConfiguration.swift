@@ -30,18 +30,7 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
 
     /// The proposal contract's constants (training/lttw/lamps.py); they must equal the ones this
     /// program's `LampProposer` was built with.
-    public struct Proposals: Sendable, Decodable, Hashable {
-        public var longSide: Int
-        public var minBrightness: Int
-        public var minSaturationPct: Int
-        public var minLit: Int
-        public var minFillPct: Int
-        public var maxBlobs: Int
-        public var wholeFrameMaxSide: Int
-        public var cropSize: Int
-        public var cropContext: Int
-        public var cropMinSide: Int
-    }
+    public typealias Proposals = LampProposer.Constants
 
     /// Doubles, as Python compares them, so the Swift and Python decisions agree exactly.
     public struct Thresholds: Sendable, Decodable, Hashable {
@@ -88,8 +77,8 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         try require(a.mlpRatio.isFinite && a.mlpRatio >= 0.25 && a.mlpRatio <= 16, "mlp_ratio \(a.mlpRatio) outside 0.25…16")
         try require(a.lnEps.isFinite && a.lnEps > 0 && a.lnEps < 0.1, "ln_eps \(a.lnEps) outside (0, 0.1)")
         try require((1...4096).contains(a.headHidden), "head_hidden \(a.headHidden) outside 1…4096")
-        try require(proposals == LampProposer.contract,
-                    "proposal constants \(proposals) differ from this program's lamp proposer (\(LampProposer.contract))")
+        try require(proposals == LampProposer.constants,
+                    "proposal constants \(proposals) differ from this program's lamp proposer (\(LampProposer.constants))")
         try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
         let t = thresholds
         try require(t.green.isFinite && t.green >= Self.lowestGreenThreshold && t.green < 1,
@@ -98,16 +87,5 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try require(value.isFinite && value > 0 && value < 1, "thresholds.\(name) \(value) is not between 0 and 1")
         }
         try require(!weightsPrefix.isEmpty, "weights_prefix is empty")
-    }
-}
-
-extension LampProposer {
-    /// The compiled proposal constants in config.json's form.
-    public static var contract: SignalExpertConfiguration.Proposals {
-        let c = LampProposer.constants
-        return SignalExpertConfiguration.Proposals(
-            longSide: c.longSide, minBrightness: c.minBrightness, minSaturationPct: c.minSaturationPercent,
-            minLit: c.minLit, minFillPct: c.minFillPercent, maxBlobs: c.maxBlobs, wholeFrameMaxSide: c.wholeFrameMaxSide,
-            cropSize: c.cropSize, cropContext: c.cropContext, cropMinSide: c.cropMinSide)
     }
 }
