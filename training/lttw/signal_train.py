@@ -5,6 +5,7 @@ writes a checkpoint that `lttw.artifact merge-signal` puts into a model folder.
     python -m lttw.signal_train --data training/data/signal --run training/runs/signal
     python -m lttw.signal_train --run training/runs/signal --resume          # continue
     python -m lttw.signal_train --run training/runs/signal --calibrate-only  # thresholds again
+    torchrun --nproc_per_node 2 -m lttw.signal_train --run_dir ...          # data-parallel (lttw.distributed)
 
 Calibration (frames, not crops): the temperature minimises the validation crops' NLL; the green
 threshold is halfway between the largest green mass the decision rule would announce on any
@@ -23,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from . import lamps
+from .distributed import World, join, leave
 from .generator import generate
 from .preprocess import MEAN, STD
 from .signal_data import REAL_ROOT, SEEDS, real_rows
@@ -120,14 +122,19 @@ def calibrate(model, T, n_generated):
     return thr, stats
 
 
-def train(a):
+def train(a, world: World):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
     xt, gt, yt, st = load(os.path.join(a.data, "train.npz"))
+    for extra in a.extra:  # e.g. hard examples from lttw.signal_mining
+        xe, ge, ye, se = load(extra)
+        xt, gt, yt, st = torch.cat([xt, xe]), torch.cat([gt, ge]), torch.cat([yt, ye]), torch.cat([st, se])
+        print(f"{extra}: {len(ye)} more training crops", flush=True)
     xv, gv, yv, sv = load(os.path.join(a.data, "val.npz"))
     c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads)
     model = SignalReader(c)
+    forward = world.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     counts = torch.bincount(yt, minlength=len(CLASSES)).float()
     weights = (counts.sum() / counts.clamp(min=1)).sqrt()
@@ -151,7 +158,7 @@ def train(a):
         for i in range(0, len(perm) - a.batch + 1, a.batch):
             if step >= total:
                 break
-            idx = perm[i:i + a.batch]
+            idx = world.shard(perm[i:i + a.batch])
             lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / total)) if step > 100 else a.lr * step / 100
             for group in opt.param_groups:
                 group["lr"] = lr
@@ -159,13 +166,13 @@ def train(a):
             geo = gt[idx].clone()
             flipped = torch.rand(len(idx), generator=g) < 0.5  # the frame mirrored: centre_x too
             geo[flipped, 0] = 1 - geo[flipped, 0]
-            logits = model(x, geo)
+            logits = forward(x, geo)
             loss = (F.cross_entropy(logits, yt[idx], weight=weights, reduction="none") * sample_w[idx]).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             step += 1
-            if step % steps_per_epoch == 0 or step == total:
+            if (step % steps_per_epoch == 0 or step == total) and world.is_main:
                 _, nll, acc = crop_metrics(model, xv, gv, yv)
                 real = sv == 0
                 _, nll_r, acc_r = crop_metrics(model, xv[real], gv[real], yv[real])
@@ -178,15 +185,18 @@ def train(a):
                     torch.save({"model": model.state_dict(), "config": c.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
                 torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "config": c.to_dict(), "step": step,
                             "log": log, "best": list(best)}, ck_path)
-    with open(os.path.join(a.run, "log.json"), "w") as f:
-        json.dump(log, f, indent=1)
+    if world.is_main:
+        with open(os.path.join(a.run, "log.json"), "w") as f:
+            json.dump(log, f, indent=1)
+    world.barrier()
     return model
 
 
 def main():
     ap = argparse.ArgumentParser(description="Train and calibrate the signal expert's crop reader.")
     ap.add_argument("--data", default="training/data/signal")
-    ap.add_argument("--run", default="training/runs/signal")
+    # --run_dir: under torchrun, "--run" would be taken for an abbreviation of its own --run-path.
+    ap.add_argument("--run_dir", "--run", dest="run", default="training/runs/signal")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -197,12 +207,19 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--calibration_scenes", type=int, default=1000)
+    ap.add_argument("--extra", nargs="*", default=[], help="more training crop sets (npz), e.g. mined hard examples")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    if not a.calibrate_only:
-        train(a)
+    world = join("cpu")
+    try:
+        if not a.calibrate_only:
+            train(a, world)
+    finally:
+        leave(world)
+    if not world.is_main:
+        return
     ck = torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)
     model = SignalReader(SignalConfig(**ck["config"]))
     model.load_state_dict(ck["model"])

@@ -2,6 +2,7 @@
 
   python -m lttw.train --config training/configs/cpu_default.json            # from the repository root
   python -m lttw.train --config training/configs/cpu_default.json --resume   # continue from last.pt
+  torchrun --nproc_per_node 2 -m lttw.train --config ...                    # data-parallel (lttw.distributed)
 
 Writes training/runs/<name>/: last.pt, best.pt, log.jsonl, log.csv, loss.png, config.json
 """
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import build_cache
+from .distributed import World, join, leave
 from .generator import OBSTACLE_KINDS, POSITIONS
 from .model import ModelConfig, StreetVLM, count_params
 from .preprocess import MEAN, STD, normalize_small
@@ -107,6 +109,18 @@ def step_forward(model, x, y):
     return head_logits, lm_logits
 
 
+class TrainingForward(torch.nn.Module):
+    """The whole training forward as one module's `forward`, so DistributedDataParallel sees every
+    parameter used between its forward and the backward."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, caps):
+        return step_forward(self.model, x, {"caps": caps})
+
+
 @torch.no_grad()
 def evaluate_cache(model, cache, device, batch=200):
     """Quick val metrics on a cache: argmax light acc, crosswalk acc, obstacle P/R at 0.5, LM loss."""
@@ -166,18 +180,25 @@ def plot_log(rows, path):
     plt.close(fig)
 
 
-def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None):
+def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None, world: World = None):
+    """Trains (alone, or as one rank of `world`); returns the model and the log rows."""
+    world = world or join(cfg["device"])
     torch.set_num_threads(int(cfg["threads"]))
     seed_all(cfg["seed"])
-    device = torch.device(cfg["device"])
+    device = world.device
+    quiet = quiet or not world.is_main
     run = os.path.join(cfg["runs_root"], cfg["name"])
     os.makedirs(run, exist_ok=True)
     tok = default_tokenizer()
     mc = model_config(cfg, len(tok))
-    if cache_train is None:
-        cache_train = build_cache(cfg["cache_root"], "train", cfg["n_train"], mc.image_size, cfg["render_workers"])
-    if cache_val is None:
-        cache_val = build_cache(cfg["cache_root"], "val", cfg["n_val"], mc.image_size, cfg["render_workers"])
+    # Rank 0 renders the caches; the others then read the finished chunks.
+    for turn in ((True, False) if world.distributed else (True,)):
+        if world.is_main == turn:
+            if cache_train is None:
+                cache_train = build_cache(cfg["cache_root"], "train", cfg["n_train"], mc.image_size, cfg["render_workers"])
+            if cache_val is None and world.is_main:
+                cache_val = build_cache(cfg["cache_root"], "val", cfg["n_val"], mc.image_size, cfg["render_workers"])
+        world.barrier()
     model = StreetVLM(mc).to(device)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "pos_embed" not in n and "wpe" not in n and "cls" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "pos_embed" not in n and "wpe" not in n and "cls" not in n)]
@@ -192,8 +213,10 @@ def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None):
         torch.set_rng_state(ck["torch_rng"])
         if not quiet:
             print(f"resumed from {last} at step {start}")
-    with open(os.path.join(run, "config.json"), "w") as f:
-        json.dump({"train": cfg, "model": mc.to_dict(), "params": count_params(model)}, f, indent=1)
+    if world.is_main:
+        with open(os.path.join(run, "config.json"), "w") as f:
+            json.dump({"train": cfg, "model": mc.to_dict(), "params": count_params(model), "processes": world.size}, f, indent=1)
+    forward = world.wrap(TrainingForward(model))
     N = len(cache_train["seeds"])
     B = cfg["batch"]
     per_epoch = N // B
@@ -211,9 +234,9 @@ def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None):
     for step in pbar:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
-        x, y = to_batch(cache_train, batch_idx(step), device)
+        x, y = to_batch(cache_train, world.shard(batch_idx(step)), device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(cfg["amp"])):
-            hl, lm = step_forward(model, x, y)
+            hl, lm = forward(x, y["caps"])
         total, L = losses({k: v.float() for k, v in hl.items()}, lm.float(), y, cfg)
         opt.zero_grad(set_to_none=True)
         total.backward()
@@ -229,7 +252,10 @@ def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None):
             rows.append(row)
             acc = {}
             pbar.set_postfix(loss=f"{row['loss']:.3f}", light=f"{row['light_state']:.3f}", lm=f"{row['lm']:.3f}")
-        if s1 % cfg["eval_every"] == 0 or s1 == cfg["steps"]:
+        if (s1 % cfg["eval_every"] == 0 or s1 == cfg["steps"]) and not world.is_main:
+            if stop_everywhere(world, False):
+                break
+        elif s1 % cfg["eval_every"] == 0 or s1 == cfg["steps"]:
             sub = {k: v[:cfg["n_val_eval"]] for k, v in cache_val.items()}
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(cfg["amp"])):
                 ev = evaluate_cache(model, sub, device)
@@ -246,11 +272,23 @@ def train(cfg, resume=False, quiet=False, cache_train=None, cache_val=None):
                 torch.save({"model": model.state_dict(), "step": s1, "model_config": mc.to_dict(), "cfg": cfg,
                             "val": ev}, os.path.join(run, "best.pt"))
             write_logs(rows, run)
-            if cfg["time_limit_min"] and (time.time() - t0) / 60 > cfg["time_limit_min"]:
+            over = bool(cfg["time_limit_min"]) and (time.time() - t0) / 60 > cfg["time_limit_min"]
+            if stop_everywhere(world, over):
                 tqdm.write(f"time limit {cfg['time_limit_min']} min reached at step {s1}: stopping (checkpoints saved)")
                 break
-    write_logs(rows, run)
+    if world.is_main:
+        write_logs(rows, run)
+    world.barrier()
     return model, rows
+
+
+def stop_everywhere(world: World, stop: bool) -> bool:
+    """Rank 0's decision to stop, shared with every rank (each rank's own clock would differ)."""
+    if not world.distributed:
+        return stop
+    flag = torch.tensor([1 if stop else 0], device=world.device)
+    torch.distributed.broadcast(flag, 0)
+    return bool(flag.item())
 
 
 def write_logs(rows, run):
@@ -283,7 +321,11 @@ def main():
         except json.JSONDecodeError:
             ov[k] = v
     cfg = load_config(a.config, ov)
-    train(cfg, resume=a.resume)
+    world = join(cfg["device"])
+    try:
+        train(cfg, resume=a.resume, world=world)
+    finally:
+        leave(world)
 
 
 if __name__ == "__main__":

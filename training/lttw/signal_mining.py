@@ -1,0 +1,143 @@
+"""Hard examples for the signal expert, mined with a trained reader (bootstrapping).
+
+The green threshold is set by the greenest non-green validation frame, so a handful of
+lamp-like distractors (a teal bin in sunlight, a green reflection on a wet road, an unlit LED
+figure) decide how many real walk signals the product can announce. This reads fresh generated
+training scenes and the real train split with a trained reader and keeps, with several jittered
+crops each:
+
+  - not-a-signal candidates the reader calls a signal or green (signal or green mass >= --min_mass),
+  - signal candidates it reads wrongly or weakly (true class mass < 0.9),
+
+labelled exactly as `lttw.signal_data` labels them (SKIP stays skipped: unknown is not
+negative). Seeds come from their own range, never the validation or test seeds.
+
+    python -m lttw.signal_mining --run training/runs/signal_v2 --out training/data/signal/mined.npz
+"""
+import argparse
+import json
+import os
+import time
+from multiprocessing import Pool
+
+import cv2
+import numpy as np
+import torch
+
+from . import lamps
+from .generator import generate
+from .preprocess import MEAN, STD
+from .signal_data import CLASSES, NOT_SIGNAL, REAL_ROOT, SKIP, crops_of, label_generated, label_real, real_rows
+from .signal_model import SignalConfig, SignalExpertRunner, SignalReader
+
+MINING_SEEDS = 4_200_000  # between the train (4,000,000+) and val (4,500,000+) scene ranges
+GREEN = (2, 5)
+
+_runner = None
+
+
+def _load_runner(run: str) -> SignalExpertRunner:
+    ck = torch.load(os.path.join(run, "best.pt"), map_location="cpu", weights_only=False)
+    cal = json.load(open(os.path.join(run, "calibration.json")))
+    model = SignalReader(SignalConfig(**ck["config"]))
+    model.load_state_dict(ck["model"])
+    return SignalExpertRunner(model, cal["temperature"], cal["thresholds"], MEAN, STD)
+
+
+def _init(run: str):
+    global _runner
+    torch.set_num_threads(1)
+    _runner = _load_runner(run)
+
+
+def hard(labelled, p: np.ndarray, min_mass: float):
+    """The labelled candidates the reader gets wrong or nearly wrong."""
+    out = []
+    for (k, y), q in zip(labelled, p):
+        if y == SKIP:
+            continue
+        if y == NOT_SIGNAL:
+            if 1.0 - q[0] >= min_mass or q[list(GREEN)].sum() >= min_mass:
+                out.append((k, y))
+        elif q[y] < 0.9:
+            out.append((k, y))
+    return out
+
+
+def _mine(rgb: np.ndarray, labelled, copies: int, min_mass: float, rng):
+    if not labelled:
+        return [], [], []
+    cands = [k for k, _ in labelled]
+    x = torch.from_numpy(lamps.read_crops(rgb, cands, _runner.mean, _runner.std))
+    g = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
+    with torch.no_grad():
+        p = torch.softmax(_runner.model(x, g) / _runner.T, -1).numpy()
+    return crops_of(rgb, hard(labelled, p, min_mass), copies, rng)
+
+
+def _generated_job(args):
+    seeds, copies, min_mass = args
+    rng = np.random.default_rng(seeds[0])
+    xs, ys, gs = [], [], []
+    for s in seeds:
+        rgb, lab = label_generated(generate(s))
+        a, b, c = _mine(rgb, lab, copies, min_mass, rng)
+        xs += a
+        ys += b
+        gs += c
+    return xs, ys, gs
+
+
+def _real_job(args):
+    rows, copies, min_mass, seed = args
+    rng = np.random.default_rng(seed)
+    xs, ys, gs = [], [], []
+    for row in rows:
+        bgr = cv2.imread(os.path.join(REAL_ROOT, row["file"]), cv2.IMREAD_COLOR)
+        if bgr is None:
+            continue
+        rgb = np.ascontiguousarray(bgr[..., ::-1])
+        a, b, c = _mine(rgb, label_real(row, rgb), copies, min_mass, rng)
+        xs += a
+        ys += b
+        gs += c
+    return xs, ys, gs
+
+
+def mine(run: str, n_generated: int, copies: int, min_mass: float, workers: int):
+    jobs_real = [(rows, copies, min_mass, 11 + i) for i, rows in enumerate(
+        [real_rows("train")[i:i + 40] for i in range(0, len(real_rows("train")), 40)])]
+    jobs_gen = [(list(range(MINING_SEEDS + i, MINING_SEEDS + min(n_generated, i + 100))), copies, min_mass)
+                for i in range(0, n_generated, 100)]
+    xs, ys, gs, src = [], [], [], []
+    with Pool(workers, initializer=_init, initargs=(run,)) as pool:
+        for name, fn, jobs in (("real", _real_job, jobs_real), ("generated", _generated_job, jobs_gen)):
+            for a, b, c in pool.imap(fn, jobs):
+                xs += a
+                ys += b
+                gs += c
+                src += [name] * len(a)
+    names = ["real", "generated", "composite"]
+    return {"x": np.stack(xs), "geometry": np.stack(gs), "y": np.asarray(ys, np.int64),
+            "source": np.asarray([names.index(s) for s in src], np.int64)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Mine hard signal-expert crops with a trained reader.")
+    ap.add_argument("--run", required=True, help="a signal_train run folder (best.pt, calibration.json)")
+    ap.add_argument("--out", default="training/data/signal/mined.npz")
+    ap.add_argument("--n_generated", type=int, default=6000)
+    ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--min_mass", type=float, default=0.3)
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    t = time.time()
+    d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers)
+    np.savez_compressed(a.out, **d)
+    counts = {c: {s: int(((d["y"] == i) & (d["source"] == j)).sum()) for j, s in enumerate(["real", "generated"])}
+              for i, c in enumerate(CLASSES)}
+    print(f"mined {len(d['y'])} crops in {time.time() - t:.0f} s; {json.dumps(counts)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
