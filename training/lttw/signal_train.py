@@ -134,6 +134,11 @@ def train(a, world: World):
     xv, gv, yv, sv = load(os.path.join(a.data, "val.npz"))
     c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads)
     model = SignalReader(c)
+    if a.init:  # a second round (e.g. on mined hard examples) starts from the first round's reader
+        ck = torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)
+        if ck["config"] != c.to_dict():
+            raise SystemExit(f"--init {a.init}: its reader is {ck['config']}, this run asks for {c.to_dict()}")
+        model.load_state_dict(ck["model"])
     forward = world.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     counts = torch.bincount(yt, minlength=len(CLASSES)).float()
@@ -207,6 +212,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--calibration_scenes", type=int, default=1000)
+    ap.add_argument("--init", help="a run folder whose best.pt the training starts from")
     ap.add_argument("--extra", nargs="*", default=[], help="more training crop sets (npz), e.g. mined hard examples")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
