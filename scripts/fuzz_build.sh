@@ -14,7 +14,8 @@ ALL=(cvbridge_probe cvbridge_decode swift_config swift_tokenizer swift_safetenso
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 mkdir -p "$OUT/obj"
-OPENCV=(-lopencv_core -lopencv_imgproc -lopencv_imgcodecs -lopencv_videoio)
+# CVBridge's libraries: four OpenCV modules and libjpeg, which decodes JPEGs itself.
+OPENCV=(-lopencv_core -lopencv_imgproc -lopencv_imgcodecs -lopencv_videoio -ljpeg)
 
 needs_swift=0
 for t in "${TARGETS[@]}"; do case $t in swift_*) needs_swift=1 ;; esac; done
