@@ -70,7 +70,7 @@ for t in "${TARGETS[@]}"; do
     case $t in
         cvbridge_probe|cvbridge_decode)
             cvbridge_objects
-            clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -I Sources/CVBridge/include "fuzz/cvbridge/$t.cpp" \
+            clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -I Sources/CVBridge/include -I /usr/include/opencv4 "fuzz/cvbridge/$t.cpp" \
                 "$OUT"/obj/*.o "${OPENCV[@]}" -o "$OUT/$t" ;;
         swift_config)
             swiftc "${SAN[@]}" -D FUZZ_CONFIG -I "$OUT/swift" -I "$DEBUG/Modules" "${MAPS[@]}" fuzz/swift/Harness.swift \

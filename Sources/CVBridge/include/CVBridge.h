@@ -13,6 +13,10 @@
  *  - Images are checked before decoding: file size, format magic, and the
  *    pixel count the header declares (decompression bombs), so no decoder is
  *    ever asked to allocate for a hostile header.
+ *  - JPEGs are decoded through libjpeg directly, to the same pixels as
+ *    OpenCV's IMREAD_COLOR (EXIF orientation included), and refused
+ *    (CVB_ERR_CORRUPT_DATA) at libjpeg's first corrupt-data warning, which
+ *    OpenCV only prints while returning the damaged picture.
  */
 #ifndef CVBRIDGE_H
 #define CVBRIDGE_H
