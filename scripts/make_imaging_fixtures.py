@@ -52,13 +52,13 @@ def jpeg_references() -> dict:
     through the decoder (grey, CMYK, EXIF orientation): size and CRC-32 of the RGB pixels.
     The bridge decodes JPEGs through libjpeg itself; these pin it to OpenCV's output."""
     jpeg = (OUT / "scene.jpg").read_bytes()
-    (OUT / "gray.jpg").write_bytes(cv2.imencode(".jpg", cv2.cvtColor(scene(), cv2.COLOR_BGR2GRAY), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-    Image.fromarray(cv2.cvtColor(scene(), cv2.COLOR_BGR2RGB)).convert("CMYK").save(OUT / "cmyk.jpg", quality=90)
+    (OUT / "jpeg").mkdir(exist_ok=True)
+    (OUT / "jpeg" / "gray.jpg").write_bytes(cv2.imencode(".jpg", cv2.cvtColor(scene(), cv2.COLOR_BGR2GRAY), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+    Image.fromarray(cv2.cvtColor(scene(), cv2.COLOR_BGR2RGB)).convert("CMYK").save(OUT / "jpeg" / "cmyk.jpg", quality=90)
     for orientation, byte_order in [(3, "MM"), (6, "II"), (8, "II")]:
-        (OUT / f"orientation-{orientation}.jpg").write_bytes(with_orientation(jpeg, orientation, byte_order))
+        (OUT / "jpeg" / f"orientation-{orientation}.jpg").write_bytes(with_orientation(jpeg, orientation, byte_order))
     root = OUT.parent.parent.parent
-    files = sorted((root / "samples" / "images").glob("*.jpg")) + [OUT / n for n in
-        ["scene.jpg", "gray.jpg", "cmyk.jpg", "orientation-3.jpg", "orientation-6.jpg", "orientation-8.jpg"]]
+    files = sorted((root / "samples" / "images").glob("*.jpg")) + [OUT / "scene.jpg"] + sorted((OUT / "jpeg").glob("*.jpg"))
     references = {}
     for path in files:
         rgb = np.ascontiguousarray(cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))

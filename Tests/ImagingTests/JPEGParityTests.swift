@@ -41,7 +41,7 @@ struct JPEGParityTests {
     func samplesMatchOpenCV() throws {
         let references = try Self.references()
         #expect(references.keys.filter { $0.hasPrefix("samples/") }.count >= 16)
-        #expect(references.keys.contains("Tests/ImagingTests/Fixtures/orientation-6.jpg"))
+        #expect(references.keys.contains("Tests/ImagingTests/Fixtures/jpeg/orientation-6.jpg"))
         for (file, reference) in references.sorted(by: { $0.key < $1.key }) {
             let image = try Image.decode(file: Self.repository.appendingPathComponent(file).path)
             #expect(image.width == reference.width && image.height == reference.height && image.channels == 3, "\(file)")
