@@ -48,7 +48,9 @@ let package = Package(
                 // No FMA contraction: the area resize must round exactly as OpenCV's x86 build does.
                 .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-fno-fast-math", "-ffp-contract=off"]),
             ],
-            linkerSettings: openCVLibraries.map { .linkedLibrary($0) }
+            // libjpeg(-turbo), the same one OpenCV uses: JPEGs are decoded through it directly so that
+            // its corrupt-data warnings refuse the file (Debian: libjpeg62-turbo-dev).
+            linkerSettings: (openCVLibraries + ["jpeg"]).map { .linkedLibrary($0) }
         ),
         .target(name: "AllocationCounter"),
         .systemLibrary(

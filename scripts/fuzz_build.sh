@@ -14,7 +14,8 @@ ALL=(cvbridge_probe cvbridge_decode swift_config swift_tokenizer swift_safetenso
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 mkdir -p "$OUT/obj"
-OPENCV=(-lopencv_core -lopencv_imgproc -lopencv_imgcodecs -lopencv_videoio)
+# CVBridge's libraries: four OpenCV modules and libjpeg, which decodes JPEGs itself.
+OPENCV=(-lopencv_core -lopencv_imgproc -lopencv_imgcodecs -lopencv_videoio -ljpeg)
 
 needs_swift=0
 for t in "${TARGETS[@]}"; do case $t in swift_*) needs_swift=1 ;; esac; done
@@ -69,7 +70,7 @@ for t in "${TARGETS[@]}"; do
     case $t in
         cvbridge_probe|cvbridge_decode)
             cvbridge_objects
-            clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -I Sources/CVBridge/include "fuzz/cvbridge/$t.cpp" \
+            clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -I Sources/CVBridge/include -I /usr/include/opencv4 "fuzz/cvbridge/$t.cpp" \
                 "$OUT"/obj/*.o "${OPENCV[@]}" -o "$OUT/$t" ;;
         swift_config)
             swiftc "${SAN[@]}" -D FUZZ_CONFIG -I "$OUT/swift" -I "$DEBUG/Modules" "${MAPS[@]}" fuzz/swift/Harness.swift \

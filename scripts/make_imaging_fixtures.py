@@ -10,9 +10,12 @@ Run from the repository root:  .venv/bin/python scripts/make_imaging_fixtures.py
 """
 import json
 import pathlib
+import struct
+import zlib
 
 import cv2
 import numpy as np
+from PIL import Image
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "ImagingTests" / "Fixtures"
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -33,6 +36,35 @@ def scene() -> np.ndarray:
     cv2.line(img, (0, 96), (122, 0), (255, 255, 255), 2)
     noise = rng.integers(-20, 21, size=img.shape)
     return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def with_orientation(jpeg: bytes, orientation: int, byte_order: str) -> bytes:
+    """The JPEG with an EXIF APP1 segment right after SOI holding only an orientation tag."""
+    order = "<" if byte_order == "II" else ">"
+    tiff = byte_order.encode() + struct.pack(order + "HI", 42, 8)
+    tiff += struct.pack(order + "H", 1) + struct.pack(order + "HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack(order + "I", 0)
+    payload = b"Exif\0\0" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def jpeg_references() -> dict:
+    """What cv2.imread(IMREAD_COLOR) makes of the samples and of JPEGs that take other paths
+    through the decoder (grey, CMYK, EXIF orientation): size and CRC-32 of the RGB pixels.
+    The bridge decodes JPEGs through libjpeg itself; these pin it to OpenCV's output."""
+    jpeg = (OUT / "scene.jpg").read_bytes()
+    (OUT / "jpeg").mkdir(exist_ok=True)
+    (OUT / "jpeg" / "gray.jpg").write_bytes(cv2.imencode(".jpg", cv2.cvtColor(scene(), cv2.COLOR_BGR2GRAY), [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+    Image.fromarray(cv2.cvtColor(scene(), cv2.COLOR_BGR2RGB)).convert("CMYK").save(OUT / "jpeg" / "cmyk.jpg", quality=90)
+    for orientation, byte_order in [(3, "MM"), (6, "II"), (8, "II")]:
+        (OUT / "jpeg" / f"orientation-{orientation}.jpg").write_bytes(with_orientation(jpeg, orientation, byte_order))
+    root = OUT.parent.parent.parent
+    files = sorted((root / "samples" / "images").glob("*.jpg")) + [OUT / "scene.jpg"] + sorted((OUT / "jpeg").glob("*.jpg"))
+    references = {}
+    for path in files:
+        rgb = np.ascontiguousarray(cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+        references[str(path.relative_to(root))] = {
+            "width": rgb.shape[1], "height": rgb.shape[0], "crc32": zlib.crc32(rgb.tobytes())}
+    return references
 
 
 def main() -> None:
@@ -67,6 +99,7 @@ def main() -> None:
         "files": {name: list(array.shape) for name, array in outputs.items()},
     }
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (OUT / "jpeg_decoded.json").write_text(json.dumps(jpeg_references(), indent=2) + "\n")
 
 
 if __name__ == "__main__":

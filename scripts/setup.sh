@@ -29,10 +29,12 @@ else
     exit 1
 fi
 
-# OpenCV (core, imgproc, imgcodecs, videoio), eSpeak-ng and its voices, OpenBLAS, ALSA for the
-# sound device, and Python for training and the reference tests.
+# OpenCV (core, imgproc, imgcodecs, videoio), libjpeg-turbo (JPEGs are decoded through it
+# directly), eSpeak-ng and its voices, OpenBLAS, ALSA for the sound device, and Python for
+# training and the reference tests.
 packages=(
-    pkg-config libopencv-dev libopenblas-dev libespeak-ng-dev espeak-ng espeak-ng-data libasound2-dev
+    pkg-config libopencv-dev libjpeg62-turbo-dev libopenblas-dev libespeak-ng-dev espeak-ng espeak-ng-data
+    libasound2-dev
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv python3-pip)

@@ -1,4 +1,5 @@
-// Image decoding: limits first, then OpenCV's decoders, then BGR→RGB.
+// Image decoding: limits first, then libjpeg for JPEG (JPEGDecoder.cpp) and OpenCV's decoders for
+// the other formats, then BGR→RGB.
 #include "Internal.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <sys/stat.h>
 
 namespace {
@@ -47,6 +49,14 @@ cvb_status decodeChecked(const uint8_t *data, size_t size, const Limits &limits,
     status = cvb::checkComplete(data, size, info, error);
     if (status != CVB_OK) return status;
 
+    if (info.format == CVB_FORMAT_JPEG) {
+        return cvb::guarded(error, "decode", [&]() -> cvb_status {
+            auto image = std::make_unique<cvb_image>();
+            status = cvb::decodeJPEG(data, size, cvb::jpegScanLimit(info), image->pixels, error);
+            if (status == CVB_OK) *out = image.release();
+            return status;
+        });
+    }
     return cvb::guarded(error, "decode", [&]() -> cvb_status {
         const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<uint8_t *>(data));
         cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);

@@ -224,9 +224,7 @@ cvb_status jpegComplete(const uint8_t *d, size_t n, const HeaderInfo &info, cvb_
     int scans = 0;
     uint64_t entropyBytes = 0;
     JPEGFrame frame;
-    const uint64_t pixels = uint64_t(info.width) * uint64_t(info.height);
-    const uint64_t scanLimit =
-        std::min<uint64_t>(kMaxJPEGScans, std::max<uint64_t>(1, kMaxJPEGScanPixels / std::max<uint64_t>(1, pixels)));
+    const uint64_t scanLimit = uint64_t(jpegScanLimit(info));
     while (pos + 2 <= n) {
         if (d[pos] != 0xFF) return fail(error, CVB_ERR_CORRUPT, "JPEG: expected a marker at byte %zu", pos);
         uint8_t marker = d[pos + 1];
@@ -319,6 +317,11 @@ cvb_status riffComplete(const uint8_t *d, size_t n, cvb_error *error) {
 }
 
 }  // namespace
+
+int jpegScanLimit(const HeaderInfo &info) {
+    const uint64_t pixels = uint64_t(info.width) * uint64_t(info.height);
+    return int(std::min<uint64_t>(kMaxJPEGScans, std::max<uint64_t>(1, kMaxJPEGScanPixels / std::max<uint64_t>(1, pixels))));
+}
 
 const char *formatName(cvb_image_format format) {
     switch (format) {

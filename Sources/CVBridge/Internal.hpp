@@ -97,4 +97,19 @@ cvb_status checkComplete(const uint8_t *data, size_t size, const HeaderInfo &inf
 
 const char *formatName(cvb_image_format format);
 
+/// The most scans (SOS segments) a JPEG of this size may have: the decode work they cost is bounded.
+int jpegScanLimit(const HeaderInfo &info);
+
+/// Decodes a JPEG to RGB8 through libjpeg, as OpenCV's IMREAD_COLOR would (EXIF orientation
+/// included), but refusing it (CVB_ERR_CORRUPT_DATA, libjpeg's words) at libjpeg's first
+/// corrupt-data warning, and refusing more than maxScans scans.
+cvb_status decodeJPEG(const uint8_t *data, size_t size, int maxScans, cv::Mat &rgb, cvb_error *error);
+
+/// The orientation (1–8, 0 when absent or unreadable) that OpenCV 4.6 reads from a JPEG's first
+/// APP1 segment (`app1` is the segment's data, after its length field).
+int exifOrientation(const uint8_t *app1, size_t length);
+
+/// Turns an image as OpenCV does for an EXIF orientation (flips and a transpose).
+void applyExifOrientation(int orientation, cv::Mat &image);
+
 }  // namespace cvb

@@ -28,6 +28,7 @@ enum Bridge {
         case CVB_ERR_TOO_MANY_PIXELS: .tooManyPixels(subject, detail: message)
         case CVB_ERR_UNSUPPORTED: .unsupportedFormat(subject, detail: message)
         case CVB_ERR_CORRUPT: .corrupt(subject, detail: message)
+        case CVB_ERR_CORRUPT_DATA: .corruptJPEGData(subject, libjpeg: message)
         case CVB_ERR_TRUNCATED: .truncated(subject, detail: message)
         case CVB_ERR_ENCODE: .encodingFailed(subject, detail: message)
         case CVB_ERR_OPEN_VIDEO: .cannotOpenVideo(subject, detail: message)

@@ -17,6 +17,11 @@ public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedFormat(String, detail: String)
     /// The header or pixel data is damaged.
     case corrupt(String, detail: String)
+    /// libjpeg warned that the compressed data is damaged ("Corrupt JPEG data: …", "Premature end
+    /// of JPEG file"). Decoders fill such damage with grey or smeared blocks and carry on; a
+    /// scene read from those pixels could place a crossing or an obstacle that is not there, so
+    /// the image is refused. The second value is libjpeg's own message.
+    case corruptJPEGData(String, libjpeg: String)
     /// The data ends before the image does.
     case truncated(String, detail: String)
     /// Encoding or writing an image or a video failed.
@@ -42,6 +47,7 @@ public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooManyPixels(let subject, let detail): "\(subject): image too large: \(detail)"
         case .unsupportedFormat(let subject, let detail): "\(subject): \(detail)"
         case .corrupt(let subject, let detail): "\(subject): corrupt image: \(detail)"
+        case .corruptJPEGData(let subject, let message): "\(subject): corrupt JPEG data (libjpeg: \(message))"
         case .truncated(let subject, let detail): "\(subject): truncated image: \(detail)"
         case .encodingFailed(let subject, let detail): "\(subject): \(detail)"
         case .cannotOpenVideo(let subject, let detail): "\(subject): \(detail)"

@@ -4,7 +4,8 @@ import Testing
 
 /// What `listen` says about inputs a careless or hostile folder holds (issue 15, item 10): each
 /// was misreported before (non-UTF-8 names as missing, unreadable subfolders skipped silently,
-/// newlines printed raw, a FIFO called empty, a truncated AVI's header count as fact).
+/// newlines printed raw, a FIFO called empty, a truncated AVI's header count as fact, a JPEG
+/// with damaged data read as a picture).
 @Suite("listen input edges")
 struct ListenInputEdgeTests {
     static func folder() throws -> URL {
@@ -30,6 +31,21 @@ struct ListenInputEdgeTests {
         let err = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return ProgramRun(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
+    }
+
+    @Test("A JPEG libjpeg finds corrupt is refused with its reason, in a folder and as an argument; the good one beside it is read")
+    func corruptJPEGData() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let corrupt = folder.appendingPathComponent("damaged.jpg")
+        try FileManager.default.copyItem(
+            at: Programs.repository.appendingPathComponent("fuzz/corpus/cvbridge/corrupt-bad-huffman.jpg"), to: corrupt)
+        try FileManager.default.copyItem(at: Self.sample, to: folder.appendingPathComponent("good.jpg"))
+        let run = try Programs.run("listen", ["inspect", folder.path, corrupt.path])
+        #expect(run.status == 1, "\(run.errors)")
+        let message = "\(corrupt.path): corrupt JPEG data (libjpeg: Corrupt JPEG data: bad Huffman code)"
+        #expect(run.errors.components(separatedBy: message).count == 3, "\(run.errors)")
+        #expect(run.output.contains("good.jpg: image 360×640"), "\(run.output)")
     }
 
     @Test("A file name that is not UTF-8 is reported as such, in a folder and as an argument, never as missing")

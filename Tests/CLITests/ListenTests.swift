@@ -22,8 +22,9 @@ struct ListenTests {
         #expect(run.status == 0, "\(run.errors)")
         let lines = run.output.split(separator: "\n").map(String.init)
         #expect(lines == lines.sorted())
-        // The lamp fixtures in lamps/ come first (sorted paths), then the two scene images.
-        let scenes = lines.filter { !$0.contains("/lamps/") }
+        // The JPEG parity fixtures in jpeg/ and the lamp fixtures in lamps/ come first (sorted
+        // paths), then the two scene images.
+        let scenes = lines.filter { !$0.contains("/jpeg/") && !$0.contains("/lamps/") }
         #expect(scenes.count == 2)
         #expect(scenes.first?.hasSuffix("scene.jpg: image 123×97") == true)
         #expect(scenes.last?.hasSuffix("scene.png: image 123×97") == true)

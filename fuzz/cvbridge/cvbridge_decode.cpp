@@ -1,12 +1,32 @@
 // libFuzzer target: CVBridge's full decode path (limits, header and completeness checks, the JPEG
-// scan cap and data-versus-header check, then OpenCV's decoders) on any bytes. The pixel limit is
-// lowered to 4 megapixels so each input decodes in milliseconds; the checks are the same.
-// What must hold: no crash or sanitizer report, every failure has a message, and a decoded image
-// has the size its header declared.
+// scan cap and data-versus-header check, then libjpeg for JPEG and OpenCV's decoders for the
+// rest) on any bytes. The pixel limit is lowered to 4 megapixels so each input decodes in
+// milliseconds; the checks are the same.
+// What must hold: no crash or sanitizer report, every failure has a message, a decoded image has
+// the size its header declared, and a JPEG the bridge accepts decodes to exactly the pixels
+// cv::imdecode(IMREAD_COLOR) gives (the bridge's libjpeg path must only ever refuse more).
 #include "CVBridge.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <cstdint>
 #include <cstdlib>
+
+namespace {
+
+/// The bridge's RGB pixels against OpenCV's own JPEG decode of the same bytes.
+bool sameAsOpenCV(const uint8_t *data, size_t size, const cvb_view &view) {
+    const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<uint8_t *>(data));
+    const cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
+    if (bgr.empty() || bgr.cols != view.width || bgr.rows != view.height) return false;
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    const cv::Mat ours(view.height, view.width, CV_8UC3, view.data, view.stride);
+    return cv::norm(ours, rgb, cv::NORM_INF) == 0;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cvb_decode_limits limits{};
@@ -26,6 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // EXIF orientation may turn a JPEG by 90°, swapping the sides.
     const bool same = (view.width == width && view.height == height) || (view.width == height && view.height == width);
     if (!same || view.channels != 3) std::abort();
+    if (format == CVB_FORMAT_JPEG && !sameAsOpenCV(data, size, view)) std::abort();
     cvb_image_free(image);
     return 0;
 }

@@ -13,6 +13,10 @@
  *  - Images are checked before decoding: file size, format magic, and the
  *    pixel count the header declares (decompression bombs), so no decoder is
  *    ever asked to allocate for a hostile header.
+ *  - JPEGs are decoded through libjpeg directly, to the same pixels as
+ *    OpenCV's IMREAD_COLOR (EXIF orientation included), and refused
+ *    (CVB_ERR_CORRUPT_DATA) at libjpeg's first corrupt-data warning, which
+ *    OpenCV only prints while returning the damaged picture.
  */
 #ifndef CVBRIDGE_H
 #define CVBRIDGE_H
@@ -40,7 +44,9 @@ typedef enum cvb_status {
     CVB_ERR_END_OF_STREAM = 12,    /* a video file has no more frames */
     CVB_ERR_DEVICE_LOST = 13,      /* a camera stopped delivering frames or vanished */
     CVB_ERR_OUT_OF_MEMORY = 14,
-    CVB_ERR_INTERNAL = 15          /* an OpenCV error we did not foresee; the message has OpenCV's text */
+    CVB_ERR_INTERNAL = 15,         /* an OpenCV error we did not foresee; the message has OpenCV's text */
+    CVB_ERR_CORRUPT_DATA = 16      /* the decoder found the compressed data damaged (a libjpeg warning);
+                                      the message is the decoder's own text */
 } cvb_status;
 
 /** Where a failure's text goes. The bridge writes at most sizeof(message) bytes, NUL-terminated. */
