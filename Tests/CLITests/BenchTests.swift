@@ -60,6 +60,8 @@ struct BenchTests {
             let figure = allocations.map { String($0) } ?? "not counted"
             #expect(allocations == 0, "\(language), \(threads) thread(s): \(figure) allocations per frame")
             #expect((result["tokensPerBeamCaption"] as? Double ?? 0) > 0)
+            #expect(result["kernel"] is String)
+            #expect((result["fmaPeakGflopsPerThread"] as? Double ?? 0) > 0)
         }
     }
 }
