@@ -74,7 +74,7 @@ let package = Package(
 
         // MARK: Libraries, in data-flow order.
         .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
-        .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"], exclude: ["README.md"], swiftSettings: optimisedInDebug),
         // Reads and validates model files (safetensors, memory-mapped); no numeric code, no BLAS.
         .target(name: "ModelArtifact", swiftSettings: strictSwift),
         // Vision and Narrator read config.json and tokenizer.json through ModelArtifact's strict JSON

@@ -15,7 +15,7 @@ struct MatmulTests {
         (1, 1, 1), (1, 7, 9), (1, 76, 100), (3, 5, 17), (5, 33, 65), (17, 4, 8), (64, 64, 64), (101, 40, 96),
     ]
 
-    @Test("a·bᵀ matches the Double reference on both paths, odd sizes included", arguments: MatmulTests.paths)
+    @Test("a·bᵀ matches the Double reference on every path, odd sizes included", arguments: MatmulTests.paths)
     func multiplyTransposedMatchesReference(path: Matmul.Path) {
         var random = SeededRandom(seed: 1)
         for (m, n, k) in Self.shapes {
@@ -27,7 +27,7 @@ struct MatmulTests {
         }
     }
 
-    @Test("a·b matches the Double reference on both paths", arguments: MatmulTests.paths)
+    @Test("a·b matches the Double reference on every path", arguments: MatmulTests.paths)
     func multiplyMatchesReference(path: Matmul.Path) {
         var random = SeededRandom(seed: 2)
         for (m, n, k) in Self.shapes {
@@ -80,7 +80,7 @@ struct MatmulTests {
         #expect(Reference.columns(wideC.values, rows: m, columns: 2 * n, 0..<n).allSatisfy { $0 == 7 }, "columns outside the view were written")
     }
 
-    @Test("linear matches PyTorch nn.Linear (fixture), batch and single row, both paths", arguments: MatmulTests.paths)
+    @Test("linear matches PyTorch nn.Linear (fixture), batch and single row, every path", arguments: MatmulTests.paths)
     func linearMatchesPyTorch(path: Matmul.Path) throws {
         let w = try Fixtures.tensor("linear_w", [76, 100])
         let b = try Fixtures.floats("linear_b")
