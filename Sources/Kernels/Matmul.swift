@@ -145,9 +145,9 @@ public enum Matmul {
 
 /// The Swift side of `Matmul`: register-blocked loops over contiguous rows, 8-wide SIMD.
 ///
-/// Written for the shapes decoding has (one query row, head widths of 32–64, short caches) and
-/// kept free of any allocation so they can sit on the per-token path; they also stand in for BLAS
-/// at any size when a caller forces `.swift` (tests, benchmarks, a board without a tuned BLAS).
+/// Once the decoder's path for tiny products; the kernels now serve every size, and these loops
+/// run only when a caller forces `.swift` (tests compare the kernels with them). Their SIMD
+/// helpers (`load`, `store`, `clamp`) also serve the Swift GELU, softmax and layer norm.
 enum SmallProducts {
     typealias V = SIMD8<Float>
 
