@@ -53,6 +53,10 @@ let package = Package(
             linkerSettings: (openCVLibraries + ["jpeg"]).map { .linkedLibrary($0) }
         ),
         .target(name: "AllocationCounter"),
+        // The matrix-product micro-kernels. Optimised in every configuration (like Kernels' hot
+        // loops); each x86 kernel carries its own target attribute, so the package stays
+        // baseline x86-64 and picks AVX2 or AVX-512 at run time.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -72,7 +76,7 @@ let package = Package(
 
         // MARK: Libraries, in data-flow order.
         .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
-        .target(name: "Kernels", dependencies: ["COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"], exclude: ["README.md"], swiftSettings: optimisedInDebug),
         // Reads and validates model files (safetensors, memory-mapped); no numeric code, no BLAS.
         .target(name: "ModelArtifact", swiftSettings: strictSwift),
         // Vision and Narrator read config.json and tokenizer.json through ModelArtifact's strict JSON
@@ -87,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "listen",
             dependencies: [
-                "Imaging", "Vision", "Fusion", "Narrator", "Pipeline",
+                "Imaging", "Kernels", "Vision", "Fusion", "Narrator", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -95,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "assistd",
             dependencies: [
-                "Imaging", "Vision", "Fusion", "Narrator", "Pipeline",
+                "Imaging", "Kernels", "Vision", "Fusion", "Narrator", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["listen", "assistd", "Imaging", "Fusion", "Narrator", "Pipeline", "Vision"],
+            dependencies: ["listen", "assistd", "Imaging", "Fusion", "Kernels", "Narrator", "Pipeline", "Vision"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "FusionTests", dependencies: ["Fusion", "Vision"], swiftSettings: strictSwift),

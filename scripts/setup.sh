@@ -30,11 +30,12 @@ else
 fi
 
 # OpenCV (core, imgproc, imgcodecs, videoio), libjpeg-turbo (JPEGs are decoded through it
-# directly), eSpeak-ng and its voices, OpenBLAS, ALSA for the sound device, and Python for
-# training and the reference tests.
+# directly), eSpeak-ng and its voices, OpenBLAS, ALSA for the sound device, Python for training
+# and the reference tests, and the AArch64 cross compiler and qemu that test the NEON kernels on
+# any machine (scripts/test_neon.sh).
 packages=(
     pkg-config libopencv-dev libjpeg62-turbo-dev libopenblas-dev libespeak-ng-dev espeak-ng espeak-ng-data
-    libasound2-dev
+    libasound2-dev gcc-aarch64-linux-gnu qemu-user-static
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv python3-pip)

@@ -17,6 +17,9 @@ swift build -c release --product listen && swift build -c release --product Allo
 printf '\n== Swift tests\n'
 swift test || failed+=("swift")
 
+printf '\n== C kernels: NEON under qemu, and natively\n'
+./scripts/test_neon.sh || failed+=("C kernels")
+
 if [ -d training/tests ]; then
     printf '\n== Python tests\n'
     .venv/bin/python -m pytest training/tests -q || failed+=("python")

@@ -50,8 +50,7 @@ public struct Projector: @unchecked Sendable {
                 for i in 0..<d { out[i] *= scale }
             }
         }
-        up.apply(pooled.readOnly, into: state.hidden.matrix)
-        GELU.exact.apply(state.hidden.matrix)
+        up.apply(pooled.readOnly, into: state.hidden.matrix, activation: .exact)
         down.apply(state.hidden.matrix.readOnly, into: state.visualTokens.matrix)
     }
 }

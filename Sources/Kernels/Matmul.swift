@@ -1,39 +1,37 @@
+import CKernels
 import COpenBLAS
 
-/// Matrix products: `cblas_sgemm` where the product is large enough to pay for the call, and
-/// Swift loops over contiguous rows for the products so small that the BLAS call's fixed cost
-/// (argument checks, dispatch, packing) is larger than the arithmetic. Where the line between
-/// them lies is `blasThreshold`.
+/// Matrix products. Every product of the model runs on the engine's own kernels (CKernels, the
+/// instruction set chosen from the CPU's features: `GEMMKernel.selected`): weights through
+/// `linear(_:packed:...)` on panels packed at load, attention's `Q·Kᵀ` and `P·V` through
+/// `multiplyTransposed` and `multiply` on the operands as they lie.
+///
+/// OpenBLAS stays reachable as `.blas`, for tests and for the benchmark's reference figure only:
+/// Debian 12's build chooses its kernels from a CPU table and falls back to generic SSE3 code on
+/// CPUs it does not know (a 6× loss, measured on an AVX-512 Xeon), and its threaded calls allocate.
 public enum Matmul {
     /// Which implementation computes a product.
     public enum Path: Sendable, Equatable, CustomStringConvertible {
+        /// The engine's micro-kernels on one instruction set.
+        case kernel(GEMMKernel)
         /// `cblas_sgemm`.
         case blas
-        /// The Swift SIMD loops (`gemv` shape when the left side has one row).
+        /// The Swift SIMD loops (baseline SSE2 on x86), kept as a second reference for tests.
         case swift
 
-        public var description: String { self == .blas ? "blas" : "swift" }
+        public var description: String {
+            switch self {
+            case .kernel(let kernel): "kernel(\(kernel.rawValue))"
+            case .blas: "blas"
+            case .swift: "swift"
+            }
+        }
     }
 
-    /// Products with at least this many multiply-adds (m·n·k) go to BLAS.
-    ///
-    /// Measured, not assumed (single thread, 2-vCPU AMD EPYC with AVX2/FMA, Debian's pthread
-    /// OpenBLAS, a shared and noisy machine): the Swift loops win only below about 512
-    /// multiply-adds — 1x16x16 runs at 10 GFLOP/s in Swift against 4 in OpenBLAS — and from
-    /// 1x32x32 up OpenBLAS wins, matrix-vector products included (1x576x192: 18–29 against
-    /// 50 GFLOP/s). ggml's rule of a separate matrix-vector path pays off there because ggml's own
-    /// kernels use AVX2; this package's Swift is compiled for baseline x86-64 (SSE2, no FMA) so it
-    /// runs on any x86 board, while OpenBLAS picks AVX2/FMA kernels at run time. Even built with
-    /// `-Xswiftc -target-cpu -Xswiftc haswell` the Swift gemv reached ~45 against OpenBLAS's ~52.
-    /// The Swift path therefore serves the tiny products of decoding (a new token's scores against
-    /// a short cache, one head's `P·V`). ARM boards (NEON on both sides) will cross over
-    /// elsewhere: re-measure there.
-    public static let blasThreshold = 512
-
-    /// The path automatic dispatch takes for an `m` x `k` by `k` x `n` product.
-    public static func path(m: Int, n: Int, k: Int) -> Path {
-        m * n * k >= blasThreshold ? .blas : .swift
-    }
+    /// The path automatic dispatch takes: the selected kernel, at every size. Measured on a
+    /// 2-vCPU AVX-512 Xeon: the kernels' fixed cost (one C call, no packing for row-major
+    /// operands) is below the Swift loops' from the decoder's 1x16x16 products up.
+    public static var automaticPath: Path { .kernel(.selected) }
 
     /// `c = alpha · a · bᵀ + beta · c`, with `a` as [m, k] and `b` as [n, k] — the layout of a
     /// PyTorch `nn.Linear` weight and of the keys in `Q·Kᵀ`. When `beta` is 0, `c` is not read
@@ -47,7 +45,9 @@ public enum Matmul {
         precondition(c.rows == a.rows && c.columns == b.rows, "Matmul.multiplyTransposed: c is \(c.rows)x\(c.columns), expected \(a.rows)x\(b.rows)")
         let m = a.rows, n = b.rows, k = a.columns
         if m == 0 || n == 0 { return }
-        switch path ?? Matmul.path(m: m, n: n, k: k) {
+        switch path ?? automaticPath {
+        case .kernel(let kernel):
+            run(kernel, a, b.base, ldb: b.rowStride, layout: LTTW_B_TRANSPOSED, n: n, c, alpha: alpha, beta: beta, bias: nil, gelu: false)
         case .blas:
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
@@ -68,7 +68,9 @@ public enum Matmul {
         precondition(c.rows == a.rows && c.columns == b.columns, "Matmul.multiply: c is \(c.rows)x\(c.columns), expected \(a.rows)x\(b.columns)")
         let m = a.rows, n = b.columns, k = a.columns
         if m == 0 || n == 0 { return }
-        switch path ?? Matmul.path(m: m, n: n, k: k) {
+        switch path ?? automaticPath {
+        case .kernel(let kernel):
+            run(kernel, a, b.base, ldb: b.rowStride, layout: LTTW_B_ROWS, n: n, c, alpha: alpha, beta: beta, bias: nil, gelu: false)
         case .blas:
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
@@ -93,6 +95,13 @@ public enum Matmul {
         }
         precondition(bias.count == weight.rows, "Matmul.linear: bias has \(bias.count) values for \(weight.rows) outputs")
         precondition(y.columns == weight.rows, "Matmul.linear: y has \(y.columns) columns for \(weight.rows) outputs")
+        if case .kernel(let kernel) = path ?? automaticPath {
+            precondition(x.columns == weight.columns && y.rows == x.rows, "Matmul.linear: x is \(x.rows)x\(x.columns), weight \(weight.rows)x\(weight.columns), y \(y.rows)x\(y.columns)")
+            if y.rows == 0 || y.columns == 0 { return }
+            run(kernel, x, weight.base, ldb: weight.rowStride, layout: LTTW_B_TRANSPOSED, n: weight.rows, y,
+                alpha: 1, beta: accumulate ? 1 : 0, bias: b, gelu: false)
+            return
+        }
         // The bias goes in first and the product is accumulated onto it, as PyTorch's addmm does:
         // one pass over y fewer than zeroing it, multiplying, then adding the bias.
         if accumulate {
@@ -102,13 +111,43 @@ public enum Matmul {
         }
         multiplyTransposed(x, weight, into: y, alpha: 1, beta: 1, path: path)
     }
+
+    /// `y = x · Wᵀ + bias`, `y += x · Wᵀ + bias` with `accumulate`, and GELU(x · Wᵀ + bias) with
+    /// `gelu` — the model's layers, on weights packed at load. The bias, the residual and the
+    /// activation are applied to each tile while it is still in registers, so none of them costs
+    /// a pass over `y`. `x` is [rows, in], `y` [rows, out] and must not overlap `x`; the product
+    /// runs on the kernel the weights were packed for.
+    public static func linear(
+        _ x: MatrixRef, packed weight: PackedMatrix, bias: UnsafeBufferPointer<Float>?,
+        into y: MutableMatrixRef, accumulate: Bool = false, gelu: Bool = false
+    ) {
+        precondition(!(accumulate && gelu), "Matmul.linear: GELU applies to a layer's own output, not to a residual sum")
+        precondition(x.columns == weight.inputs, "Matmul.linear: x has \(x.columns) columns for \(weight.inputs) inputs")
+        precondition(y.rows == x.rows && y.columns == weight.outputs, "Matmul.linear: y is \(y.rows)x\(y.columns), expected \(x.rows)x\(weight.outputs)")
+        precondition(bias.map { $0.count == weight.outputs } ?? true, "Matmul.linear: bias has \(bias?.count ?? 0) values for \(weight.outputs) outputs")
+        if y.rows == 0 || y.columns == 0 { return }
+        run(weight.kernel, x, weight.base, ldb: 0, layout: LTTW_B_PACKED, n: weight.outputs, y,
+            alpha: 1, beta: accumulate ? 1 : 0, bias: bias?.baseAddress, gelu: gelu)
+    }
+
+    /// One product on a kernel; the C side needs no allocation and no threads.
+    private static func run(
+        _ kernel: GEMMKernel, _ a: MatrixRef, _ b: UnsafePointer<Float>, ldb: Int, layout: lttw_b_layout, n: Int,
+        _ c: MutableMatrixRef, alpha: Float, beta: Float, bias: UnsafePointer<Float>?, gelu: Bool
+    ) {
+        precondition(kernel.isSupported, "Matmul: this CPU cannot run the \(kernel) kernel")
+        var product = lttw_gemm(
+            m: a.rows, n: n, k: a.columns, a: a.base, lda: a.rowStride, b: b, ldb: ldb, b_layout: layout,
+            c: c.base, ldc: c.rowStride, alpha: alpha, beta: beta, bias: bias, gelu: gelu ? 1 : 0)
+        lttw_sgemm(kernel.c, &product)
+    }
 }
 
 /// The Swift side of `Matmul`: register-blocked loops over contiguous rows, 8-wide SIMD.
 ///
-/// Written for the shapes decoding has (one query row, head widths of 32–64, short caches) and
-/// kept free of any allocation so they can sit on the per-token path; they also stand in for BLAS
-/// at any size when a caller forces `.swift` (tests, benchmarks, a board without a tuned BLAS).
+/// Once the decoder's path for tiny products; the kernels now serve every size, and these loops
+/// run only when a caller forces `.swift` (tests compare the kernels with them). Their SIMD
+/// helpers (`load`, `store`, `clamp`) also serve the Swift GELU, softmax and layer norm.
 enum SmallProducts {
     typealias V = SIMD8<Float>
 

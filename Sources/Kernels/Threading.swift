@@ -11,12 +11,12 @@ import Synchronization
 /// How many threads the numeric kernels may use: the lanes of `Parallel`, a pool of worker
 /// threads the package owns. Set once at start-up (by `--threads`), not per call.
 ///
-/// OpenBLAS itself is kept at one thread. Its own threading mallocs a job table on every threaded
-/// level-3 call (`USE_ALLOC_HEAP` in driver/level3/level3_thread.c, which Debian's build has), so
-/// a frame that let OpenBLAS split its products allocated once per product. Instead the model
-/// code splits its work into row ranges, one per lane, and each lane calls the single-threaded
-/// `cblas_sgemm` on its rows: no allocation, and the layer norms, GELUs and softmaxes between the
-/// products run in parallel too.
+/// The model code splits its work into row or output-column ranges, one per lane, and each lane
+/// runs the single-threaded kernels (`Matmul`) on its share: no allocation, and the layer norms,
+/// softmaxes and attention between the products run in parallel too. OpenBLAS, which only the
+/// benchmark's reference sgemm still calls, is kept at one thread outside `withBLASThreads`: its
+/// own threading mallocs a job table on every threaded level-3 call (`USE_ALLOC_HEAP` in
+/// driver/level3/level3_thread.c, which Debian's build has).
 public enum KernelThreads {
     /// Sets the number of lanes; values below 1 mean 1. Replaces the pool (joining its threads),
     /// so call it before streams run, not while they do.
@@ -75,8 +75,8 @@ public struct Lane {
     public static var single: Lane { Lane(index: 0, count: 1, pool: nil) }
 
     /// This lane's part of `0..<total`: contiguous, as even as possible, every boundary but the
-    /// last on a multiple of `granule` (e.g. 16 columns, so each lane's columns start on a cache
-    /// line and fill whole BLAS micro-tiles). Parts may be empty when there are few items.
+    /// last on a multiple of `granule` (e.g. `LinearWeights.columnGranule` columns, so each lane's
+    /// outputs start on a packed weight panel). Parts may be empty when there are few items.
     public func part(_ total: Int, granule: Int = 1) -> Range<Int> {
         let chunks = (total + granule - 1) / granule
         let base = chunks / count, extra = chunks % count

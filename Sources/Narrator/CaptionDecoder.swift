@@ -196,8 +196,7 @@ public struct CaptionDecoder: @unchecked Sendable {
                 scores: state.scores.storage, into: attended)
             block.crossProjection.apply(attended.readOnly, into: x, accumulate: true)
             block.norm3.apply(x.readOnly, into: normed)
-            block.up.apply(normed.readOnly, into: hidden)
-            GELU.exact.apply(hidden)
+            block.up.apply(normed.readOnly, into: hidden, activation: .exact)
             block.down.apply(hidden.readOnly, into: x, accumulate: true)
         }
         if slots == nil {

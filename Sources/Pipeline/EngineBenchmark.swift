@@ -41,11 +41,24 @@ public struct EngineBenchmark {
         /// Heap allocations per frame in the steady state (preprocess to caption), when counted.
         public var allocationsPerFrame: Double?
         public var peakResidentMiB: Double
-        /// `cblas_sgemm` on a 1024³ product with the same threads, in GFLOP/s.
+        /// The instruction set every model product ran on (`GEMMKernel.rawValue`).
+        public var kernel: String
+        /// The single-precision FMA peak of one thread on that kernel's vectors, in GFLOP/s
+        /// (a register-only loop: the ceiling, not a library's figure).
+        public var fmaPeakGflopsPerThread: Double
+        /// The kernel lanes the engine ran with.
+        public var threads: Int
+        /// OpenBLAS's `cblas_sgemm` on a 1024³ product with the same threads, in GFLOP/s: a
+        /// reference figure only (no model product uses OpenBLAS).
         public var sgemmPeakGflops: Double
+        /// `openblas_get_corename()`, and whether it is below what the CPU can run.
+        public var blasCore: String
+        public var blasCoreMismatch: Bool
         /// Multiply-adds ×2 of the encoder's matrix products for one frame.
         public var encoderFlops: Double
         public var encoderGflops: Double { encoderFlops / (stages["encoder"]!.p50 / 1000) / 1e9 }
+        /// The encoder's GFLOP/s as a share of the FMA peak of all its threads.
+        public var encoderShareOfPeak: Double { encoderGflops / (fmaPeakGflopsPerThread * Double(threads)) }
     }
 
     public var model: StreetModel
@@ -135,7 +148,12 @@ public struct EngineBenchmark {
             tokensPerBeamCaption: beamWidth > 1 ? Double(beamTokenCounts) / Double(frames) : nil,
             allocationsPerFrame: counter == nil ? nil : Double(allocations) / Double(frames),
             peakResidentMiB: Self.peakResidentMiB(),
+            kernel: GEMMKernel.selected.rawValue,
+            fmaPeakGflopsPerThread: GEMMKernel.selected.peakGflops(),
+            threads: KernelThreads.current,
             sgemmPeakGflops: Self.sgemmPeak(),
+            blasCore: BLASCore.current.name,
+            blasCoreMismatch: BLASCore.current.isMismatch,
             encoderFlops: Self.encoderFlops(model.configuration.architecture))
     }
 

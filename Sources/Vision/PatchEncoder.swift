@@ -120,13 +120,12 @@ public struct PatchEncoder: @unchecked Sendable {
 
     /// Encodes one preprocessed image (CHW float32, `3 × size × size`) into `state.output`.
     ///
-    /// One dispatch over the kernel lanes (`Parallel`); each lane calls the single-threaded BLAS
-    /// on its share. How each step is split follows what OpenBLAS packs on every call — the whole
-    /// weight, and the whole activation: the big projections (qkv, MLP up) split the weight's
-    /// outputs, so each weight is packed once in all; the small ones (patch embedding, attention
-    /// output, MLP down) and everything row-wise (layer norms, attention) split the token rows,
-    /// which lets a lane run several steps on its rows without waiting. The lanes meet at three
-    /// barriers per block.
+    /// One dispatch over the kernel lanes (`Parallel`); each lane runs the single-threaded
+    /// kernels on its share. The big projections (qkv, MLP up, with its GELU fused) split the
+    /// weight's outputs on packed-panel boundaries, so each lane streams only its own panels; the
+    /// small ones (patch embedding, attention output, MLP down) and everything row-wise (layer
+    /// norms, attention) split the token rows, which lets a lane run several steps on its rows
+    /// without waiting. The lanes meet at three barriers per block.
     public func encode(_ image: UnsafeBufferPointer<Float>, state: State) {
         precondition(image.count == geometry.inputCount, "PatchEncoder: image has \(image.count) values")
         Parallel.run(Pass(encoder: self, image: image, state: state))
@@ -157,8 +156,8 @@ public struct PatchEncoder: @unchecked Sendable {
         let x = state.residual.matrix.rows(rows)
         let normed = state.normed.matrix.rows(rows)
         let attended = state.attended.matrix.rows(rows)
-        let qkvColumns = lane.part(3 * d, granule: 16)
-        let hiddenColumns = lane.part(a.mlpWidth, granule: 16)
+        let qkvColumns = lane.part(3 * d, granule: LinearWeights.columnGranule)
+        let hiddenColumns = lane.part(a.mlpWidth, granule: LinearWeights.columnGranule)
         let scores = UnsafeMutableBufferPointer(
             rebasing: state.scores.storage[(rows.lowerBound * s)..<(rows.upperBound * s)])
 
@@ -177,8 +176,7 @@ public struct PatchEncoder: @unchecked Sendable {
             block.norm2.apply(x.readOnly, into: normed)
             lane.barrier()  // every row's normed input is ready
             let hidden = state.hidden.matrix.columns(hiddenColumns)
-            block.up.outputs(hiddenColumns).apply(state.normed.matrix.readOnly, into: hidden)
-            GELU.exact.apply(hidden)
+            block.up.outputs(hiddenColumns).apply(state.normed.matrix.readOnly, into: hidden, activation: .exact)
             lane.barrier()  // every hidden column is ready
             block.down.apply(state.hidden.matrix.readOnly.rows(rows), into: x, accumulate: true)
             if index + 1 < blocks.count {

@@ -59,8 +59,7 @@ public struct PerceptionHeads: @unchecked Sendable {
             out += a.headMaxPool == true ? 2 * d : d
         }
 
-        trunk.apply(state.features.matrix.readOnly, into: state.hidden.matrix)
-        GELU.exact.apply(state.hidden.matrix)
+        trunk.apply(state.features.matrix.readOnly, into: state.hidden.matrix, activation: .exact)
         for (index, head) in outputs.enumerated() {
             let out = state.probabilities[index]
             head.weights.apply(state.hidden.matrix.readOnly, into: out.matrix)

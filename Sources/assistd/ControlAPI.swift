@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Kernels
 import Narrator
 import Pipeline
 
@@ -24,11 +25,27 @@ struct ControlAPI: Sendable {
         var source: String
         var rate: Double
         var speech: String
+        var engine = Engine()
         var version = "1"
 
         enum CodingKeys: String, CodingKey {
-            case model, source, rate, speech, version
+            case model, source, rate, speech, engine, version
             case modelParameters = "model_parameters"
+        }
+    }
+
+    /// Which kernels run the model, and whether the linked OpenBLAS chose a core below this CPU
+    /// (it is not used by the model; a board with a mismatch is still reported, never silent).
+    struct Engine: Sendable, Encodable {
+        var kernel = GEMMKernel.selected.rawValue
+        var openBLASCore = BLASCore.current.name
+        var openBLASMismatch = BLASCore.current.isMismatch
+        var note = BLASCore.current.summary
+
+        enum CodingKeys: String, CodingKey {
+            case kernel, note
+            case openBLASCore = "openblas_core"
+            case openBLASMismatch = "openblas_mismatch"
         }
     }
 

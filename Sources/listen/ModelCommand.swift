@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Pipeline
 
 /// `listen model`: facts about model folders.
@@ -58,6 +59,8 @@ struct ModelInfo: ParsableCommand {
             light kinds:    \(c.lightKinds.joined(separator: ", "))
             obstacles:      \(c.obstacleKinds.joined(separator: ", "))
             languages:      \(c.languages.joined(separator: ", "))
+            engine:         matrix products on \(GEMMKernel.selected) kernels, chosen from the CPU's features
+            openblas:       \(BLASCore.current.summary)
             """)
         if let se = c.signalExpert {
             let g = se.geometry

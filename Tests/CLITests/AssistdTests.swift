@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Kernels
 import Synchronization
 import Testing
 
@@ -116,6 +117,9 @@ struct AssistdTests {
             #expect((latency[stage]?["p50"] ?? 0) > 0, "no latency for \(stage)")
         }
         #expect((status["info"] as? [String: Any])?["model_parameters"] as? Int ?? 0 > 1_000_000)
+        let engine = (status["info"] as? [String: Any])?["engine"] as? [String: Any]
+        #expect(engine?["kernel"] as? String == GEMMKernel.selected.rawValue)
+        #expect(engine?["openblas_mismatch"] as? Bool == BLASCore.current.isMismatch)
 
         let facts = try #require(try daemon.api.get("/facts").json)
         #expect(facts["stale"] as? Bool == false)

@@ -125,7 +125,7 @@ struct DescribeTests {
     func modelInfo() throws {
         let run = try Programs.run("listen", ["model", "info"])
         #expect(run.status == 0, "\(run.errors)")
-        for expected in ["ViT 160×160, patch 16", "GPT-2 style", "sha256 ", "languages:      en, zh"] {
+        for expected in ["ViT 160×160, patch 16", "GPT-2 style", "sha256 ", "languages:      en, zh", "engine:         matrix products on", "openblas:       OpenBLAS core"] {
             #expect(run.output.contains(expected), "missing \(expected)")
         }
     }

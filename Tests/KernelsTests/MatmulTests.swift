@@ -8,11 +8,14 @@ private let productTolerance: Float = 1e-5
 
 @Suite("Matmul")
 struct MatmulTests {
+    /// Every implementation this CPU can run: the Swift loops, OpenBLAS, and each kernel.
+    static let paths: [Matmul.Path] = [.swift, .blas] + GEMMKernel.supported.map { .kernel($0) }
+
     static let shapes: [(m: Int, n: Int, k: Int)] = [
         (1, 1, 1), (1, 7, 9), (1, 76, 100), (3, 5, 17), (5, 33, 65), (17, 4, 8), (64, 64, 64), (101, 40, 96),
     ]
 
-    @Test("a·bᵀ matches the Double reference on both paths, odd sizes included", arguments: [Matmul.Path.swift, .blas])
+    @Test("a·bᵀ matches the Double reference on every path, odd sizes included", arguments: MatmulTests.paths)
     func multiplyTransposedMatchesReference(path: Matmul.Path) {
         var random = SeededRandom(seed: 1)
         for (m, n, k) in Self.shapes {
@@ -24,7 +27,7 @@ struct MatmulTests {
         }
     }
 
-    @Test("a·b matches the Double reference on both paths", arguments: [Matmul.Path.swift, .blas])
+    @Test("a·b matches the Double reference on every path", arguments: MatmulTests.paths)
     func multiplyMatchesReference(path: Matmul.Path) {
         var random = SeededRandom(seed: 2)
         for (m, n, k) in Self.shapes {
@@ -39,7 +42,7 @@ struct MatmulTests {
         }
     }
 
-    @Test("alpha and beta: beta 0 ignores NaN already in c, beta 1 accumulates", arguments: [Matmul.Path.swift, .blas])
+    @Test("alpha and beta: beta 0 ignores NaN already in c, beta 1 accumulates", arguments: MatmulTests.paths)
     func alphaBeta(path: Matmul.Path) {
         var random = SeededRandom(seed: 3)
         let (m, n, k) = (6, 10, 12)
@@ -61,7 +64,7 @@ struct MatmulTests {
         expectClose(e.values, product.map { Float(0.5 * $0) }, atol: productTolerance, rtol: productTolerance, "multiply beta 0")
     }
 
-    @Test("Strided views: column slices of wider buffers in and out", arguments: [Matmul.Path.swift, .blas])
+    @Test("Strided views: column slices of wider buffers in and out", arguments: MatmulTests.paths)
     func stridedViews(path: Matmul.Path) {
         var random = SeededRandom(seed: 4)
         let (m, n, k) = (9, 12, 20)
@@ -77,7 +80,7 @@ struct MatmulTests {
         #expect(Reference.columns(wideC.values, rows: m, columns: 2 * n, 0..<n).allSatisfy { $0 == 7 }, "columns outside the view were written")
     }
 
-    @Test("linear matches PyTorch nn.Linear (fixture), batch and single row, both paths", arguments: [Matmul.Path.swift, .blas])
+    @Test("linear matches PyTorch nn.Linear (fixture), batch and single row, every path", arguments: MatmulTests.paths)
     func linearMatchesPyTorch(path: Matmul.Path) throws {
         let w = try Fixtures.tensor("linear_w", [76, 100])
         let b = try Fixtures.floats("linear_b")
@@ -106,12 +109,12 @@ struct MatmulTests {
         expectClose(y.values, expected, atol: productTolerance, rtol: productTolerance, "residual linear")
     }
 
-    @Test("Dispatch: tiny products in Swift, BLAS from the threshold up")
+    @Test("Dispatch: every product on the kernel chosen from the CPU's features")
     func dispatch() {
-        #expect(Matmul.path(m: 1, n: 16, k: 16) == .swift)
-        #expect(Matmul.path(m: 1, n: 10, k: 32) == .swift)
-        #expect(Matmul.path(m: 1, n: 576, k: 192) == .blas)
-        #expect(Matmul.path(m: 101, n: 576, k: 192) == .blas)
+        #expect(Matmul.automaticPath == .kernel(GEMMKernel.selected))
+        #expect(GEMMKernel.selected.isSupported)
+        #expect(GEMMKernel.supported.first == GEMMKernel.selected)
+        #expect(GEMMKernel.supported.contains(.portable))
     }
 
     @Test("Empty products leave c alone")

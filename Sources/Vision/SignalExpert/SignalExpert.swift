@@ -148,8 +148,7 @@ public struct SignalExpert: @unchecked Sendable {
             for j in 0..<d where row[j] > maxima[j] { maxima[j] = row[j] }
         }
         let hiddenRow = state.hidden.matrix.rows(index..<(index + 1))
-        hidden.apply(feature.readOnly, into: hiddenRow)
-        GELU.exact.apply(hiddenRow)
+        hidden.apply(feature.readOnly, into: hiddenRow, activation: .exact)
         let probabilities = state.probabilities.matrix.rows(index..<(index + 1))
         output.apply(hiddenRow.readOnly, into: probabilities)
         let k = configuration.classes.count

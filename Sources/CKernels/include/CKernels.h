@@ -1,0 +1,81 @@
+/*
+ * The engine's single-precision matrix products: micro-kernels for AVX-512, AVX2+FMA, NEON and
+ * portable C, one cache-blocked driver around them, and the CPU feature checks that choose among
+ * them at run time. Swift sees only this header (through Kernels); nothing here allocates.
+ */
+#ifndef LTTW_CKERNELS_H
+#define LTTW_CKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* An instruction set the products can run on. */
+typedef enum {
+    LTTW_KERNEL_PORTABLE = 0,
+    LTTW_KERNEL_AVX2 = 1,
+    LTTW_KERNEL_AVX512 = 2,
+    LTTW_KERNEL_NEON = 3,
+} lttw_kernel;
+
+/* How the right-hand operand b is laid out. */
+typedef enum {
+    /* Panels of lttw_panel_width columns x k, made by lttw_pack (a weight packed at load). */
+    LTTW_B_PACKED = 0,
+    /* b is [k, n], row-major with stride ldb (attention's P·V). */
+    LTTW_B_ROWS = 1,
+    /* b is [n, k], row-major with stride ldb: the product is a·bᵀ (attention's Q·Kᵀ). */
+    LTTW_B_TRANSPOSED = 2,
+} lttw_b_layout;
+
+/* c = gelu?(alpha · a·b + beta · c + bias), a [m, k]; c [m, n]. When beta is 0, c is not read. */
+typedef struct {
+    long m, n, k;
+    const float *a;
+    long lda;
+    /* For LTTW_B_PACKED: the panel holding column 0 of this product (a panel boundary). */
+    const float *b;
+    long ldb;
+    lttw_b_layout b_layout;
+    float *c;
+    long ldc;
+    float alpha, beta;
+    /* n values added to every row, or NULL. */
+    const float *bias;
+    /* Non-zero: the exact (erf) GELU on the result, as PyTorch's nn.GELU(). */
+    int gelu;
+} lttw_gemm;
+
+/* Whether this CPU (and its operating system) can run `kernel`: cpuid and xgetbv on x86,
+ * HWCAP on Arm. Never reads the environment. */
+int lttw_kernel_supported(lttw_kernel kernel);
+
+/* The fastest kernel this CPU supports. */
+lttw_kernel lttw_kernel_best(void);
+
+/* Columns per packed panel (the micro-kernel's NR); always divides 32. */
+long lttw_panel_width(lttw_kernel kernel);
+
+/* Values lttw_pack writes for an [n, k] weight. */
+long lttw_packed_count(lttw_kernel kernel, long n, long k);
+
+/* Copies the [n, k] weight w (row stride ldw) into panels of lttw_panel_width(kernel) columns:
+ * panel q holds columns q·NR ..< q·NR+NR, k rows of NR values, zero past column n. */
+void lttw_pack(lttw_kernel kernel, const float *w, long ldw, long n, long k, float *packed);
+
+/* The product described by `g` on `kernel`, which must be supported (and, for LTTW_B_PACKED,
+ * the kernel the weight was packed for). Single-threaded; the caller splits work. */
+void lttw_sgemm(lttw_kernel kernel, const lttw_gemm *g);
+
+/* Runs a register-only loop of independent fused multiply-adds (plain multiply-adds for the
+ * portable kernel) `iterations` times on `kernel`'s widest vectors; returns the floating-point
+ * operations done (2 per multiply-add). For measuring the CPU's peak per thread. */
+double lttw_fma_loop(lttw_kernel kernel, long iterations);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
