@@ -45,6 +45,14 @@ final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// Lets the kernel drop this mapping's resident pages. Nothing is lost: the mapping is
+    /// read-only and never written, so a page read again comes back from the page cache. Worth
+    /// calling once a consumer has copied what it needs (the engine packs every weight matrix at
+    /// load), so the process does not hold both copies. Advice only: a failure changes nothing.
+    func releaseResidentPages() {
+        _ = madvise(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count, MADV_DONTNEED)
+    }
+
     deinit {
         munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
     }

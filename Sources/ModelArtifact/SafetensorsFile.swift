@@ -78,6 +78,13 @@ public final class SafetensorsFile: Sendable {
     /// Tensor names, sorted.
     public var names: [String] { infos.keys.sorted() }
 
+    /// Drops the mapped file's resident pages (see `MappedFile.releaseResidentPages`): call it
+    /// once the model has packed its weight matrices, so their mapped originals stop counting in
+    /// the process's memory. Tensors still read in place fault back in from the page cache.
+    public func releaseResidentPages() {
+        storage.file.releaseResidentPages()
+    }
+
     /// The tensor `name` as Float32.
     public func tensor(_ name: String) throws(ArtifactError) -> WeightTensor {
         guard let info = infos[name], let values = storage.values[name] else {

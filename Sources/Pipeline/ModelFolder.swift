@@ -47,6 +47,9 @@ extension StreetModel {
         try weights.checkAllUsed(usage.names)
         // Last, the known-answer frames: the model must read them as shipped (safety rule 6).
         try ModelSelfTest.run(model)
+        // The engine has packed every weight matrix into its own panels; the mapped originals
+        // would otherwise stay resident beside them (~15 MB).
+        weights.releaseResidentPages()
         return model
     }
 }
