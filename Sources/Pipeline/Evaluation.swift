@@ -74,6 +74,11 @@ public struct Evaluation: Sendable {
     public private(set) var obstaclesMatched = 0
     public private(set) var obstaclesLabelled = 0
     public private(set) var obstaclesPredicted = 0
+    /// Captions scored (`addCaption`), and how many of them claim a crossing or an obstacle the
+    /// facts do not back: in the decoder's raw caption and in the description that is spoken.
+    public private(set) var captionsScored = 0
+    public private(set) var rawCaptionContradictions = 0
+    public private(set) var spokenContradictions = 0
     /// Files whose light decision was wrong, for the report.
     public private(set) var lightMistakes: [(file: String, truth: String, predicted: String)] = []
 
@@ -117,6 +122,19 @@ public struct Evaluation: Sendable {
             }
             obstaclesLabelled += labelled.count
             obstaclesPredicted += facts.obstacles.count
+        }
+    }
+
+    /// Scores one caption against the frame's own facts (DESIGN.md rule 5: nothing spoken may
+    /// contradict the facts). `raw` is the decoder's caption, `spoken` the description built from
+    /// it and the facts.
+    public mutating func addCaption(raw: String, spoken: String, facts: SceneFacts) {
+        captionsScored += 1
+        if !CaptionGuard.unbackedClaims(raw, crosswalk: facts.crosswalk, obstacles: facts.obstacles).isEmpty {
+            rawCaptionContradictions += 1
+        }
+        if !CaptionGuard.unbackedClaims(spoken, crosswalk: facts.crosswalk, obstacles: facts.obstacles).isEmpty {
+            spokenContradictions += 1
         }
     }
 

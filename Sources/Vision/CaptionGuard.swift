@@ -17,6 +17,23 @@ public enum CaptionGuard {
         return kept.joined(separator: mandarin ? "" : " ")
     }
 
+    /// The sentences of `caption` that claim a crossing or an obstacle the facts do not back:
+    /// what `supported` drops other than signal sentences and free text. `listen eval --captions`
+    /// counts them in the decoder's raw captions, where they measure how far the decoder and the
+    /// heads disagree, and in the final descriptions, where there must be none.
+    public static func unbackedClaims(_ caption: String, crosswalk: SceneFacts.Crosswalk?, obstacles: [SceneFacts.Obstacle]) -> [String] {
+        let backed = backedSentences(crosswalk: crosswalk, obstacles: obstacles)
+        return sentences(of: caption).filter { !backed.contains($0) && claimsCrossingOrObstacle($0) }
+    }
+
+    /// Whether a sentence speaks of a crossing or an obstacle (the captions' templates: the
+    /// crosswalk sentences, and an obstacle's name first in English, after its side in Mandarin).
+    static func claimsCrossingOrObstacle(_ sentence: String) -> Bool {
+        sentence.hasPrefix("Crosswalk") || sentence.contains("人行横道")
+            || ObstacleNames.english.values.contains { sentence.hasPrefix($0 + " ") }
+            || ObstacleNames.mandarin.values.contains { sentence.contains("有" + $0) }
+    }
+
     /// The sentences, trimmed, each with its closing mark.
     public static func sentences(of caption: String) -> [String] {
         var result: [String] = []

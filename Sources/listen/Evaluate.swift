@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Imaging
+import Narrator
 import Pipeline
 import Vision
 
@@ -21,6 +22,13 @@ struct Evaluate: ParsableCommand {
               listen eval --json some-set/
               listen eval --report report/ some-set/      markdown report and pictures of mistakes
               listen eval --split val ../shared/train/real  only the rows of one split
+              listen eval --captions both some-set/       also caption every frame and count \
+            contradictions
+
+            With --captions, every frame is also captioned (greedy) and the caption scored \
+            against the frame's own facts: how many of the decoder's raw captions claim a \
+            crossing or an obstacle the facts do not back, and how many spoken descriptions do \
+            (the caption guard keeps that at 0; DESIGN.md rule 5).
             """
     )
 
@@ -37,6 +45,21 @@ struct Evaluate: ParsableCommand {
 
     @Option(help: ArgumentHelp("Score only the rows whose `split` field is this (e.g. val).", valueName: "name"))
     var split: String?
+
+    @Option(help: ArgumentHelp("Also caption every frame in this language (en, zh or both) and count caption–facts contradictions.", valueName: "lang"))
+    var captions: CaptionLanguages?
+
+    enum CaptionLanguages: String, ExpressibleByArgument, CaseIterable {
+        case en, zh, both
+
+        var languages: [Language] {
+            switch self {
+            case .en: [.english]
+            case .zh: [.mandarin]
+            case .both: [.english, .mandarin]
+            }
+        }
+    }
 
     func run() throws {
         let folder = URL(fileURLWithPath: set)
@@ -66,6 +89,10 @@ struct Evaluate: ParsableCommand {
                 let facts = FrameReading(stream)
                     .facts(time: 0, configuration: model.configuration)
                 evaluation.add(scene, facts)
+                for language in captions?.languages ?? [] {
+                    let raw = stream.caption(language)
+                    evaluation.addCaption(raw: raw, spoken: StillDescription.compose(facts: facts, caption: raw, language: language), facts: facts)
+                }
                 if report != nil { factsByFile[scene.file] = facts }
             } catch {
                 failures += 1
@@ -99,6 +126,8 @@ struct Evaluate: ParsableCommand {
             "light_per_class": perClass, "light_confusion": e.confusion, "unreadable_images": failures,
             "counts": ["light_labelled": e.lightLabelled, "crosswalk_labelled": e.crosswalkLabelled,
                        "obstacles_labelled": e.obstaclesLabelled],
+            "captions": ["scored": e.captionsScored, "raw_contradictions": e.rawCaptionContradictions,
+                         "spoken_contradictions": e.spokenContradictions],
         ]
     }
 
@@ -115,6 +144,9 @@ struct Evaluate: ParsableCommand {
         }
         lines.append("crosswalk accuracy: \(pct(e.crosswalkAccuracy)) of \(e.crosswalkLabelled) labelled")
         lines.append("obstacles:          recall \(pct(e.obstacleRecall)), precision \(pct(e.obstaclePrecision)) (\(e.obstaclesLabelled) labelled)")
+        if e.captionsScored > 0 {
+            lines.append("captions vs facts:  \(e.rawCaptionContradictions) of \(e.captionsScored) raw decoder captions claim a crossing or obstacle the facts deny; spoken: \(e.spokenContradictions)")
+        }
         lines.append("scenes:             \(e.n) scored\(failures > 0 ? ", \(failures) unreadable" : "")")
         if !e.falseGreens.isEmpty { lines.append("false greens:       \(e.falseGreens.joined(separator: ", "))") }
         return lines.joined(separator: "\n")

@@ -36,6 +36,17 @@ struct CaptionGuardTests {
         #expect(CaptionGuard.supported("步行信号亮。前方人行横道，略偏左。", crosswalk: Self.crosswalkLeft, obstacles: []) == "前方人行横道，略偏左。")
     }
 
+    @Test("Unbacked claims are the crossing and obstacle sentences the facts deny, in either language; signal sentences are not claims")
+    func unbackedClaims() {
+        let caption = "Wait. Crosswalk ahead, slightly right. Car on your right, close. Sign board on your left."
+        #expect(CaptionGuard.unbackedClaims(caption, crosswalk: Self.noCrosswalk, obstacles: [Self.carRightNear])
+            == ["Crosswalk ahead, slightly right.", "Sign board on your left."])
+        #expect(CaptionGuard.unbackedClaims("Walk signal on. Red pedestrian signal ahead.", crosswalk: nil, obstacles: []).isEmpty)
+        #expect(CaptionGuard.unbackedClaims("等待。前方人行横道。右侧有汽车，很近。左侧有行人。", crosswalk: Self.crosswalkLeft, obstacles: [Self.carRightNear])
+            == ["前方人行横道。", "左侧有行人。"])
+        #expect(CaptionGuard.unbackedClaims("Crosswalk ahead, slightly left.", crosswalk: Self.crosswalkLeft, obstacles: []).isEmpty)
+    }
+
     @Test("On every sample, in both languages, the spoken description contradicts none of its facts")
     func samplesHaveNoContradictions() throws {
         let model = try ParityTests.model()
