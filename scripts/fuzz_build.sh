@@ -3,8 +3,9 @@
 #   scripts/fuzz_build.sh                 # all targets
 #   scripts/fuzz_build.sh cvbridge_decode # one
 # C++: CVBridge's sources compiled with -fsanitize=fuzzer,address against the system OpenCV.
-# Swift: ModelArtifact and Vision compiled with -sanitize=fuzzer,address (their dependencies come
-# from the package's ordinary debug build, which this script runs first); the tokenizer and the
+# Swift: ModelArtifact and Vision compiled with -sanitize=fuzzer,address (their dependencies, the
+# GEMM kernels in CKernels among them, come from the package's ordinary debug build, which this
+# script runs first); the tokenizer and the
 # daemon's sources (for its YAML reader) are compiled into their harnesses, instrumented too, the
 # daemon's entry point renamed so that libFuzzer's main runs.
 set -euo pipefail
@@ -58,10 +59,10 @@ if [ $needs_swift -eq 1 ]; then
     # Every library target's objects (the daemon's config code reaches into Hummingbird and
     # swift-log), less programs, tests, plugin tools, the malloc counter and the instrumented two.
     library_objects() {
-        find "$DEBUG" -maxdepth 2 -name '*.build' -type d | grep -vE '/(listen|assistd|AllocationCounter|ModelArtifact|Vision|Imaging|Kernels|CVBridge)\.build$|Tests\.build$|-tool\.build$|Plugin' |
+        find "$DEBUG" -maxdepth 2 -name '*.build' -type d | grep -vE '/(listen|assistd|AllocationCounter|ModelArtifact|Vision|Imaging|Kernels|CKernels|CVBridge)\.build$|Tests\.build$|-tool\.build$|Plugin' |
             while read -r dir; do find "$dir" -name '*.o' -print0; done
     }
-    BASE_OBJECTS=("$OUT/swift/ModelArtifact.o" "$OUT/swift/Vision.o" $(objects Imaging Kernels CVBridge))
+    BASE_OBJECTS=("$OUT/swift/ModelArtifact.o" "$OUT/swift/Vision.o" $(objects Imaging Kernels CKernels CVBridge))
     BASE_LIBS=("${OPENCV[@]}" -lopenblas -lstdc++)
 fi
 
