@@ -31,20 +31,9 @@ struct BenchTests {
     }
 
     static func bench(_ arguments: [String]) throws -> [String: Any] {
-        let process = Process()
-        process.executableURL = release.appendingPathComponent("listen")
-        process.arguments = ["bench", "--no-peers", "--json"] + arguments
-        process.currentDirectoryURL = Programs.repository
-        process.standardInput = FileHandle.nullDevice
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let messages = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(String(decoding: messages, as: UTF8.self))")
-        let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let run = try Programs.run(executable: release.appendingPathComponent("listen"), ["bench", "--no-peers", "--json"] + arguments)
+        #expect(run.status == 0, "\(run.errors)")
+        let line = run.output.split(separator: "\n").last.map(String.init) ?? ""
         return try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
     }
 

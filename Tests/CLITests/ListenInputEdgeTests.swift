@@ -18,19 +18,7 @@ struct ListenInputEdgeTests {
 
     /// Runs `listen` through the shell, so that arguments can hold bytes a Swift String cannot.
     static func shell(_ script: String) throws -> ProgramRun {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script, Programs.folder.appendingPathComponent("listen").path]
-        process.currentDirectoryURL = Programs.repository
-        process.standardInput = FileHandle.nullDevice
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ProgramRun(status: process.terminationStatus, output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
+        try Programs.run(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script, Programs.folder.appendingPathComponent("listen").path])
     }
 
     @Test("A JPEG libjpeg finds corrupt is refused with its reason, in a folder and as an argument; the good one beside it is read")

@@ -24,9 +24,14 @@ enum Programs {
         repository.appendingPathComponent("Tests/ImagingTests/Fixtures/\(name)").path
     }
 
-    /// Runs a program to completion with no standard input.
+    /// Runs a program of this build to completion with no standard input.
     static func run(_ name: String, _ arguments: [String]) throws -> ProgramRun {
-        let process = try start(name, arguments)
+        try run(executable: folder.appendingPathComponent(name), arguments)
+    }
+
+    /// Runs any executable to completion in the repository, with no standard input.
+    static func run(executable: URL, _ arguments: [String]) throws -> ProgramRun {
+        let process = try start(executable: executable, arguments)
         let output = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
         let errors = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -37,8 +42,12 @@ enum Programs {
     }
 
     static func start(_ name: String, _ arguments: [String]) throws -> Process {
+        try start(executable: folder.appendingPathComponent(name), arguments)
+    }
+
+    static func start(executable: URL, _ arguments: [String]) throws -> Process {
         let process = Process()
-        process.executableURL = folder.appendingPathComponent(name)
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = repository
         process.standardInput = FileHandle.nullDevice

@@ -178,15 +178,19 @@ def composite(background: np.ndarray, lamp: np.ndarray, rng) -> Tuple[np.ndarray
 
 
 # ----------------------------------------------------------------------------- building
+def real_frames(rows):
+    """(row, RGB frame) for each readable photo of `rows`."""
+    for row in rows:
+        bgr = cv2.imread(os.path.join(REAL_ROOT, row["file"]), cv2.IMREAD_COLOR)
+        if bgr is not None:
+            yield row, np.ascontiguousarray(bgr[..., ::-1])
+
+
 def _real_job(args):
     rows, copies, seed = args
     rng = np.random.default_rng(seed)
     xs, ys, gs = [], [], []
-    for row in rows:
-        bgr = cv2.imread(os.path.join(REAL_ROOT, row["file"]), cv2.IMREAD_COLOR)
-        if bgr is None:
-            continue
-        rgb = np.ascontiguousarray(bgr[..., ::-1])
+    for row, rgb in real_frames(rows):
         lab = label_real(row, rgb)
         if copies and row.get("light_boxes") and row.get("pedestrian_light") in ("red", "green", "yellow"):
             lab += box_candidates(row, rgb.shape[1], rgb.shape[0], rng)

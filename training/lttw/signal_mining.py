@@ -20,14 +20,13 @@ import os
 import time
 from multiprocessing import Pool
 
-import cv2
 import numpy as np
 import torch
 
 from . import lamps
 from .generator import generate
 from .preprocess import MEAN, STD
-from .signal_data import CLASSES, NOT_SIGNAL, REAL_ROOT, SKIP, crops_of, label_generated, label_real, real_rows
+from .signal_data import CLASSES, NOT_SIGNAL, SKIP, crops_of, label_generated, label_real, real_frames, real_rows
 from .signal_model import SignalConfig, SignalExpertRunner, SignalReader
 
 MINING_SEEDS = 4_200_000  # between the train (4,000,000+) and val (4,500,000+) scene ranges
@@ -92,11 +91,7 @@ def _real_job(args):
     rows, copies, min_mass, seed = args
     rng = np.random.default_rng(seed)
     xs, ys, gs = [], [], []
-    for row in rows:
-        bgr = cv2.imread(os.path.join(REAL_ROOT, row["file"]), cv2.IMREAD_COLOR)
-        if bgr is None:
-            continue
-        rgb = np.ascontiguousarray(bgr[..., ::-1])
+    for row, rgb in real_frames(rows):
         a, b, c = _mine(rgb, label_real(row, rgb), copies, min_mass, rng)
         xs += a
         ys += b
@@ -105,8 +100,8 @@ def _real_job(args):
 
 
 def mine(run: str, n_generated: int, copies: int, min_mass: float, workers: int):
-    jobs_real = [(rows, copies, min_mass, 11 + i) for i, rows in enumerate(
-        [real_rows("train")[i:i + 40] for i in range(0, len(real_rows("train")), 40)])]
+    rows = real_rows("train")
+    jobs_real = [(rows[i:i + 40], copies, min_mass, 11 + i // 40) for i in range(0, len(rows), 40)]
     jobs_gen = [(list(range(MINING_SEEDS + i, MINING_SEEDS + min(n_generated, i + 100))), copies, min_mass)
                 for i in range(0, n_generated, 100)]
     xs, ys, gs, src = [], [], [], []
