@@ -26,7 +26,7 @@ LIGHT_KINDS = ["pedestrian", "vehicle"]
 POSITIONS = ["left", "ahead", "right"]
 DISTANCES = ["near", "mid", "far"]
 OBSTACLE_KINDS = ["car", "bicycle", "scooter", "person", "pole", "bollard", "cone", "bin", "tree", "sign"]
-GENERATOR_VERSION = 1  # bump whenever rendering changes (invalidates caches)
+GENERATOR_VERSION = 2  # bump whenever rendering changes (invalidates caches)
 ASPECTS = [(4, 3), (16, 9), (1, 1), (3, 4), (3, 2), (9, 16)]
 
 
@@ -79,10 +79,16 @@ def _lit_colour(rng, state, kind):
 
 
 def _dark_colour(rng, state):
-    base = {"red": (70, 22, 20), "yellow": (70, 55, 15), "green": (15, 60, 50)}[state]
-    k = _u(rng, 0.35, 1.0)
-    g = _u(rng, 18, 40)
-    return tuple(float(g + k * (c - 20)) for c in base)
+    """An unlit lamp: dark grey with at most a faint tint of its colour, as an unlit LED lens looks;
+    one in five is a sunlit lens whose figure shows as a paler neutral grey. (Generator v1 drew
+    saturated dark teal and red figures that a reader could not tell from dim lit ones: its "off"
+    close-ups were the generated frames that set the green threshold.)"""
+    tint = {"red": (1.0, 0.1, 0.0), "yellow": (0.9, 0.6, 0.0), "green": (0.0, 0.8, 0.6)}[state]
+    if rng.random() < 0.2:
+        g, k = _u(rng, 50, 90), _u(rng, 0.0, 6.0)
+    else:
+        g, k = _u(rng, 14, 45), _u(rng, 0.0, 10.0)
+    return tuple(float(g + k * t) for t in tint)
 
 
 # ----------------------------------------------------------------------------- shapes

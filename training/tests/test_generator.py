@@ -49,3 +49,17 @@ def test_preprocess_contract():
     small = cv2.resize(rgb, (160, 160), interpolation=cv2.INTER_AREA)
     ref = ((small.astype(np.float32) / np.float32(255.0)) - MEAN) / STD
     assert np.array_equal(x, ref.transpose(2, 0, 1))
+
+
+def test_unlit_lamps_are_grey_not_dim_lit():
+    """An unlit lamp must not look like a dim lit one: generator v1's saturated dark teal "off"
+    figures were read as walk signals and set the signal expert's green threshold. Unlit lamps
+    are dark or pale grey with at most a faint tint, far from every lit colour."""
+    from lttw.generator import _dark_colour, _lit_colour
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        for state in ("red", "yellow", "green"):
+            unlit = np.array(_dark_colour(rng, state))
+            assert unlit.max() - unlit.min() <= 10.0 and unlit.max() <= 100.0
+            lit = np.array(_lit_colour(rng, state, "vehicle"))
+            assert np.abs(lit - unlit).max() >= 100.0
