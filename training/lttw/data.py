@@ -45,6 +45,21 @@ def scene_labels(facts):
     return lab
 
 
+MAX_OBSTACLES = 3  # the generator labels at most three per scene
+
+
+def obstacle_box_rows(scene):
+    """[MAX_OBSTACLES, 7] float32: kind, position, distance (label indices), x0, y0, x1, y1 (box in
+    0-1 of the frame) per labelled obstacle, rows of -1 after the last: the obstacle map's dense
+    targets."""
+    H, W = scene.bgr.shape[:2]
+    rows = np.full((MAX_OBSTACLES, 7), -1.0, np.float32)
+    for i, (o, (x0, y0, x1, y1)) in enumerate(zip(scene.facts["obstacles"], scene.obstacle_boxes)):
+        rows[i] = (OBSTACLE_KINDS.index(o["kind"]), POSITIONS.index(o["position"]), DISTANCES.index(o["distance"]),
+                   x0 / W, y0 / H, x1 / W, y1 / H)
+    return rows
+
+
 def _render_chunk(args):
     seeds, size, path = args
     import torch
@@ -59,6 +74,7 @@ def _render_chunk(args):
         imgs.append(resize_small(sc.bgr, size))
         for k, v in scene_labels(sc.facts).items():
             cols.setdefault(k, []).append(v)
+        cols.setdefault("obstacle_boxes", []).append(obstacle_box_rows(sc))
         for lang in ("en", "zh"):
             ids = tok.encode(sc.captions[lang], lang)[:MAX_TOK]
             caps[lang].append(ids + [tok.pad] * (MAX_TOK - len(ids)))

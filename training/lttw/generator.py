@@ -39,6 +39,10 @@ class Scene:
     # The lit signal's housing in image pixels (x0, y0, x1, y1), after camera roll; None without
     # a lit signal. Not part of the facts: it labels the signal expert's lamp candidates.
     light_box: Optional[Tuple[float, float, float, float]] = None
+    # Each labelled obstacle's box in image pixels (same order as facts["obstacles"]), after camera
+    # roll, *not* clipped: a near tree or car reaches past the frame, and its centre, where it
+    # stands, is what its position label says. Not part of the facts: the scene expert's targets.
+    obstacle_boxes: Tuple[Tuple[float, float, float, float], ...] = ()
 
     def labelled_record(self, file: str) -> Dict:
         """DESIGN.md labelled-scenes record (+ informational extras)."""
@@ -459,7 +463,8 @@ def _crosswalk(rng, img, cam, offset):
 
 # ----------------------------------------------------------------------------- obstacles
 def _draw_obstacle(rng, base, emit, kind, cx, by, s, tod):
-    """cx: centre x, by: ground y, s: pixels per metre."""
+    """cx: centre x, by: ground y, s: pixels per metre. Returns the box (x0, y0, x1, y1) it drew,
+    in canvas pixels, so the obstacle can be found where it is (the scene expert's dense targets)."""
     c = _rand_col(rng, 20, 230)
     if kind == "car":
         w, h = 1.8 * s, 1.45 * s
@@ -479,6 +484,7 @@ def _draw_obstacle(rng, base, emit, kind, cx, by, s, tod):
             for sx in (-1, 1):
                 x = cx + sx * w * 0.4
                 _rect(emit if tod != "day" else base, x - w * 0.07, by - h * 0.48, x + w * 0.07, by - h * 0.38, (255, 250, 220))
+        return (cx - w / 2, by - h, cx + w / 2, by)
     elif kind == "bicycle":
         r = 0.33 * s
         col = _rand_col(rng, 0, 255)
@@ -490,8 +496,11 @@ def _draw_obstacle(rng, base, emit, kind, cx, by, s, tod):
         mid = (cx, by - r)
         for a, b in [(p1, mid), (mid, seat), (seat, p1), (mid, bar), (bar, p2), (seat, (cx + 0.35 * s, by - 0.9 * s))]:
             _line(base, a, b, col, t)
+        box = (cx - 0.55 * s - r, by - 1.1 * s, cx + 0.55 * s + r, by)
         if rng.random() < 0.5:  # rider
-            _draw_obstacle(rng, base, emit, "person", cx - 0.05 * s, by - 0.55 * s, s * 0.85, tod)
+            rider = _draw_obstacle(rng, base, emit, "person", cx - 0.05 * s, by - 0.55 * s, s * 0.85, tod)
+            box = (box[0], min(box[1], rider[1]), box[2], box[3])
+        return box
     elif kind == "scooter":
         t = max(1.0, 0.06 * s)
         col = _rand_col(rng, 0, 255)
@@ -500,6 +509,7 @@ def _draw_obstacle(rng, base, emit, kind, cx, by, s, tod):
         _rect(base, cx - 0.45 * s, by - 0.2 * s, cx + 0.4 * s, by - 0.12 * s, col)
         _line(base, (cx + 0.4 * s, by - 0.15 * s), (cx + 0.3 * s, by - 1.1 * s), col, t)
         _line(base, (cx + 0.15 * s, by - 1.1 * s), (cx + 0.45 * s, by - 1.1 * s), (20, 20, 20), t)
+        return (cx - 0.5 * s, by - 1.1 * s, cx + 0.45 * s, by)
     elif kind == "person":
         h = _u(rng, 1.5, 1.85) * s
         shirt = (_u(rng, 180, 240), _u(rng, 10, 50), _u(rng, 10, 50)) if rng.random() < 0.25 else _rand_col(rng, 10, 240)
@@ -511,12 +521,14 @@ def _draw_obstacle(rng, base, emit, kind, cx, by, s, tod):
         _rect(base, cx + h * 0.01, by - h * 0.47, cx + h * 0.11, by, pants)
         _rect(base, cx - h * 0.18, by - h * 0.82, cx - h * 0.13, by - h * 0.5, shirt)
         _rect(base, cx + h * 0.13, by - h * 0.82, cx + h * 0.18, by - h * 0.5, shirt)
+        return (cx - h * 0.18, by - h, cx + h * 0.18, by)
     elif kind == "pole":
         w = _u(rng, 0.1, 0.3) * s
         col = (_u(rng, 80, 180),) * 3 if rng.random() < 0.7 else _rand_col(rng, 30, 200)
         _rect(base, cx - w / 2, by - 6 * s, cx + w / 2, by, col)
         if rng.random() < 0.4:  # traffic sign on the pole
             _circle(base, cx, by - _u(rng, 2.0, 2.6) * s, 0.35 * s, _rand_col(rng, 0, 255))
+        return (cx - w / 2, by - 6 * s, cx + w / 2, by)
     elif kind == "bollard":
         w, h = 0.2 * s, _u(rng, 0.6, 1.0) * s
         col = _rand_col(rng, 30, 230)
@@ -524,17 +536,20 @@ def _draw_obstacle(rng, base, emit, kind, cx, by, s, tod):
         _ellipse(base, cx, by - h, w / 2, w / 4, tuple(v * 0.8 for v in col))
         if rng.random() < 0.5:
             _rect(base, cx - w / 2, by - h * 0.8, cx + w / 2, by - h * 0.7, (240, 240, 240) if rng.random() < 0.5 else (240, 200, 0))
+        return (cx - w / 2, by - h - w / 4, cx + w / 2, by)
     elif kind == "cone":
         h = _u(rng, 0.5, 0.8) * s
         col = (255, _u(rng, 80, 140), _u(rng, 0, 40))
         _poly(base, [(cx - 0.22 * h, by), (cx + 0.22 * h, by), (cx + 0.04 * h, by - h), (cx - 0.04 * h, by - h)], col)
         _rect(base, cx - 0.3 * h, by - 0.06 * h, cx + 0.3 * h, by, tuple(v * 0.8 for v in col))
         _poly(base, [(cx - 0.14 * h, by - 0.45 * h), (cx + 0.14 * h, by - 0.45 * h), (cx + 0.1 * h, by - 0.6 * h), (cx - 0.1 * h, by - 0.6 * h)], (245, 245, 245))
+        return (cx - 0.3 * h, by - h, cx + 0.3 * h, by)
     elif kind == "bin":
         w, h = _u(rng, 0.5, 0.8) * s, _u(rng, 0.8, 1.1) * s
         col = [(40, 110, 50), (70, 70, 75), (30, 70, 160), (180, 150, 40), (120, 60, 30)][rng.integers(5)]
         _poly(base, [(cx - w / 2, by - h), (cx + w / 2, by - h), (cx + w * 0.42, by), (cx - w * 0.42, by)], col)
         _rect(base, cx - w * 0.55, by - h * 1.08, cx + w * 0.55, by - h * 0.95, tuple(v * 0.7 for v in col))
+        return (cx - w * 0.55, by - h * 1.08, cx + w * 0.55, by)
     elif kind == "tree":
         w = _u(rng, 0.25, 0.5) * s
         trunk = (_u(rng, 50, 110), _u(rng, 35, 70), _u(rng, 20, 50))
@@ -542,12 +557,14 @@ def _draw_obstacle(rng, base, emit, kind, cx, by, s, tod):
         for _ in range(5):
             _circle(base, cx + _u(rng, -1, 1) * s, by - _u(rng, 3, 4.5) * s, _u(rng, 0.6, 1.2) * s,
                     (_u(rng, 20, 90), _u(rng, 70, 170), _u(rng, 20, 80)))
+        return (cx - 2.2 * s, by - 5.7 * s, cx + 2.2 * s, by)
     elif kind == "sign":  # A-frame sandwich board / movable signage
         w, h = _u(rng, 0.5, 0.8) * s, _u(rng, 0.8, 1.2) * s
         col = _rand_col(rng, 20, 250)
         _poly(base, [(cx - w / 2, by), (cx + w / 2, by), (cx + w * 0.4, by - h), (cx - w * 0.4, by - h)], col)
         for i in range(3):
             _rect(base, cx - w * 0.3, by - h * (0.8 - 0.22 * i), cx + w * 0.3, by - h * (0.7 - 0.22 * i), _rand_col(rng))
+        return (cx - w / 2, by - h, cx + w / 2, by)
 
 
 DIST_Z = {"near": (1.6, 3.8), "mid": (4.5, 8.0), "far": (9.5, 16.0)}
@@ -684,6 +701,7 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
     boxes: List[Tuple[float, float, float, float]] = []  # the lit housing, if any
     cw_facts = {"present": False, "offset": None, "heading_deg": None}
     obstacles: List[Dict] = []
+    obstacle_boxes: List[Tuple[float, float, float, float]] = []  # one per labelled obstacle
 
     if framing in ("street", "ground"):
         horizon = H * (_u(rng, 0.25, 0.6) if framing == "street" else _u(rng, -0.4, 0.25))
@@ -721,7 +739,7 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
             by = cam.hz + cam.f * cam.h / Z
             if by < 0.05 * H or by - 0.5 * s > H:  # would be out of frame: neither drawn nor labelled
                 continue
-            _draw_obstacle(rng, base, emit, kind_o, u, by, s, tod)
+            obstacle_boxes.append(_draw_obstacle(rng, base, emit, kind_o, u, by, s, tod))
             obstacles.append({"kind": kind_o, "position": pos, "distance": dist})
         # other people as distractors far away are not labelled: keep them tiny (>16 m)
         if rng.random() < 0.3:
@@ -808,11 +826,13 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
     if framing != "tiny":
         glow = {"day": (_u(rng, 0, 2), 0.3), "dusk": (_u(rng, 1, 4), 0.6), "night": (_u(rng, 2, 6), 1.0)}[tod]
         img = _compose(base, emit, ambient, tint, glow[0] * max(1.0, min(H, W) / 200), glow[1])
-    img, cond = _post(rng, img, tod, framing, boxes)
-    return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, boxes)
+    moved = boxes + obstacle_boxes  # the camera roll moves both
+    img, cond = _post(rng, img, tod, framing, moved)
+    return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, moved[:len(boxes)],
+                   moved[len(boxes):])
 
 
-def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond, boxes=()):
+def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond, boxes=(), obstacle_boxes=()):
     light = {"kind": kind, "state": state, "position": light_pos}
     if state == "none":
         light = {"kind": None, "state": "none", "position": None}
@@ -821,4 +841,4 @@ def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond
     caps = make_captions(facts)
     facts["description"] = caps["en"]
     return Scene(seed=int(seed), bgr=np.ascontiguousarray(rgb[..., ::-1]), facts=facts, captions=caps,
-                 light_box=boxes[0] if boxes else None)
+                 light_box=boxes[0] if boxes else None, obstacle_boxes=tuple(obstacle_boxes))
