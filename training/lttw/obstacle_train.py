@@ -36,11 +36,75 @@ def v1_obstacles(head_logits, i, temperature=1.0):
 
 
 @torch.no_grad()
+def encoded_patches(vlm, cache, batch=200):
+    """The frozen encoder's patch tokens for every frame of `cache` [N, g*g, D] (float16 to halve
+    the memory; the map reads them back as float32)."""
+    vlm.eval()
+    out = []
+    for i in range(0, len(cache["seeds"]), batch):
+        x, _ = to_batch(cache, np.arange(i, min(len(cache["seeds"]), i + batch)), "cpu", lang_both=False)
+        out.append(vlm.encoder(x)[:, 1:].to(torch.float16))
+    return torch.cat(out)
+
+
+def truth_of(cache):
+    return [[{"kind": OBSTACLE_KINDS[int(k)], "position": POSITIONS[int(p)], "distance": DISTANCES[int(d)]}
+             for k, p, d, *_ in rows if k >= 0] for rows in cache["obstacle_boxes"]]
+
+
+@torch.no_grad()
+def evaluate_frozen(omap, patches, cache, grid, batch=500):
+    omap.eval()
+    logits = np.concatenate([omap(patches[i:i + batch].float()).numpy() for i in range(0, len(patches), batch)])
+    omap.train()
+    truth = truth_of(cache)
+    return {f"map@{t}": score([read(l, grid, t) for l in logits], truth) for t in THRESHOLDS}
+
+
+def train_frozen(a, vlm, train_c, val_c):
+    """Only the map learns, on the shipped encoder's patch tokens (computed once): the scene
+    model, its parity fixtures and its captions stay exactly as shipped."""
+    grid = vlm.config.grid
+    t0 = time.time()
+    train_p, val_p = encoded_patches(vlm, train_c), encoded_patches(vlm, val_c)
+    print(f"encoded {len(train_p)} + {len(val_p)} frames in {time.time() - t0:.0f} s", flush=True)
+    heat, dist = targets(train_c["obstacle_boxes"], grid)
+    heat, dist = torch.from_numpy(heat), torch.from_numpy(dist)
+    omap = ObstacleMap(vlm.config.enc_width, a.hidden)
+    opt = torch.optim.AdamW(omap.parameters(), lr=a.lr, weight_decay=0.05)
+    g = torch.Generator().manual_seed(a.seed)
+    N, log, best = len(train_p), [], -1.0
+    total = a.steps
+    for step in range(total):
+        lr = a.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / total))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        idx = torch.randint(0, N, (a.batch,), generator=g)
+        focal, dl = map_loss(omap(train_p[idx].float()), heat[idx], dist[idx])
+        opt.zero_grad(set_to_none=True)
+        (focal + 0.5 * dl).backward()
+        opt.step()
+        if (step + 1) % a.eval_every == 0 or step + 1 == total:
+            ev = evaluate_frozen(omap, val_p, val_c, grid)
+            f1 = {k: 2 * e["recall"] * e["precision"] / max(1e-9, e["recall"] + e["precision"]) for k, e in ev.items()}
+            log.append({"step": step + 1, "focal": float(focal.detach()), "distance": float(dl.detach()), "eval": ev})
+            print(json.dumps({"step": step + 1, "focal": round(float(focal.detach()), 4), "min": round((time.time() - t0) / 60, 1),
+                              **{k: {m: round(e[m], 3) for m in ("recall", "precision", "distance_accuracy")}
+                                 for k, e in ev.items()}}), flush=True)
+            if max(f1.values()) > best:
+                best = max(f1.values())
+                torch.save({"map": omap.state_dict(), "step": step + 1, "hidden": a.hidden, "frozen": True,
+                            "val": ev}, os.path.join(a.run, "best.pt"))
+            with open(os.path.join(a.run, "log.json"), "w") as f:
+                json.dump(log, f, indent=1)
+
+
+@torch.no_grad()
 def evaluate(vlm, omap, cache, batch=200):
     """Map obstacles at each threshold and the v1 head, scored on (position, kind)."""
     vlm.eval(); omap.eval()
     grid = vlm.config.grid
-    logits, v1, truth = [], [], []
+    logits, v1 = [], []
     for i in range(0, len(cache["seeds"]), batch):
         idx = np.arange(i, min(len(cache["seeds"]), i + batch))
         x, _ = to_batch(cache, idx, "cpu", lang_both=False)
@@ -48,9 +112,7 @@ def evaluate(vlm, omap, cache, batch=200):
         logits.append(omap(tokens[:, 1:]).float().numpy())
         v1 += [v1_obstacles(hl, j) for j in range(len(idx))]
     logits = np.concatenate(logits)
-    for rows in cache["obstacle_boxes"]:
-        truth.append([{"kind": OBSTACLE_KINDS[int(k)], "position": POSITIONS[int(p)], "distance": DISTANCES[int(d)]}
-                      for k, p, d, *_ in rows if k >= 0])
+    truth = truth_of(cache)
     out = {"v1_head": score(v1, truth)}
     for t in THRESHOLDS:
         out[f"map@{t}"] = score([read(l, grid, t) for l in logits], truth)
@@ -70,11 +132,13 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--hidden", type=int, default=96)
     ap.add_argument("--map_weight", type=float, default=1.0)
+    ap.add_argument("--map_lr_scale", type=float, default=10.0, help="the new map's learning rate over the model's")
     ap.add_argument("--eval_every", type=int, default=250)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--freeze", action="store_true", help="train the map alone on the shipped encoder's tokens")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -83,9 +147,14 @@ def main():
     mc = vlm.config
     train_c = build_cache(a.cache_root, "train", a.n_train, mc.image_size, a.workers)
     val_c = build_cache(a.cache_root, "val", a.n_val, mc.image_size, a.workers)
+    if a.freeze:
+        return train_frozen(a, vlm, train_c, val_c)
     omap = ObstacleMap(mc.enc_width, a.hidden)
     params = list(vlm.parameters()) + list(omap.parameters())
-    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.05, betas=(0.9, 0.98))
+    # The new map starts from nothing and learns at map_lr_scale times the trained model's rate.
+    opt = torch.optim.AdamW([{"params": list(vlm.parameters()), "scale": 1.0},
+                             {"params": list(omap.parameters()), "scale": a.map_lr_scale}],
+                            lr=a.lr, weight_decay=0.05, betas=(0.9, 0.98))
     step, log, best = 0, [], -1.0
     last = os.path.join(a.run, "last.pt")
     if a.resume and os.path.exists(last):
@@ -104,7 +173,7 @@ def main():
     while step < a.steps:
         lr = a.lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g["scale"]
         idx = np.sort(rng.choice(N, a.batch, replace=False))
         x, y = to_batch(train_c, idx, "cpu")
         tokens, hl, vis = vlm.encode(x)
