@@ -23,16 +23,17 @@ from .generator import DISTANCES, OBSTACLE_KINDS, POSITIONS
 from .obstacle_map import ObstacleMap, loss as map_loss, read, score, targets
 from .train import losses, to_batch
 
-THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 
 
-def v1_obstacles(head_logits, i, temperature=1.0):
-    """The v1 head's obstacles for frame i at its 0.5 operating point (as `listen` reads them)."""
+def v1_obstacles(head_logits, i, temperature: float, threshold: float):
+    """The v1 head's obstacles for frame i as `listen` reads them: calibrated temperature and the
+    model's `thresholds.obstacle`."""
     p = torch.sigmoid(head_logits["obstacles"][i] / temperature).numpy()
     d = head_logits["obstacle_distance"][i].view(len(POSITIONS), len(DISTANCES)).argmax(-1).numpy()
     K = len(OBSTACLE_KINDS)
     return [{"kind": OBSTACLE_KINDS[j % K], "position": POSITIONS[j // K], "distance": DISTANCES[d[j // K]]}
-            for j in np.nonzero(p >= 0.5)[0]]
+            for j in np.nonzero(p >= threshold)[0]]
 
 
 @torch.no_grad()
@@ -100,8 +101,9 @@ def train_frozen(a, vlm, train_c, val_c):
 
 
 @torch.no_grad()
-def evaluate(vlm, omap, cache, batch=200):
-    """Map obstacles at each threshold and the v1 head, scored on (position, kind)."""
+def evaluate(vlm, omap, cache, v1_operating_point, batch=200):
+    """Map obstacles at each threshold and the v1 head (at `v1_operating_point`: temperature,
+    threshold), scored on (position, kind)."""
     vlm.eval(); omap.eval()
     grid = vlm.config.grid
     logits, v1 = [], []
@@ -110,7 +112,7 @@ def evaluate(vlm, omap, cache, batch=200):
         x, _ = to_batch(cache, idx, "cpu", lang_both=False)
         tokens, hl, _ = vlm.encode(x)
         logits.append(omap(tokens[:, 1:]).float().numpy())
-        v1 += [v1_obstacles(hl, j) for j in range(len(idx))]
+        v1 += [v1_obstacles(hl, j, *v1_operating_point) for j in range(len(idx))]
     logits = np.concatenate(logits)
     truth = truth_of(cache)
     out = {"v1_head": score(v1, truth)}
@@ -143,7 +145,8 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    vlm, _, _ = load_artifact(a.model)
+    vlm, model_cfg, _ = load_artifact(a.model)
+    v1_point = (model_cfg["calibration"]["temperatures"].get("obstacles", 1.0), model_cfg["thresholds"]["obstacle"])
     mc = vlm.config
     train_c = build_cache(a.cache_root, "train", a.n_train, mc.image_size, a.workers)
     val_c = build_cache(a.cache_root, "val", a.n_val, mc.image_size, a.workers)
@@ -162,7 +165,7 @@ def main():
         vlm.load_state_dict(ck["scene"]); omap.load_state_dict(ck["map"]); opt.load_state_dict(ck["opt"])
         step, log, best = ck["step"], ck["log"], ck["best"]
     if step == 0:
-        ev = evaluate(vlm, omap, val_c)
+        ev = evaluate(vlm, omap, val_c, v1_point)
         log.append({"step": 0, "eval": ev})
         print(json.dumps({"step": 0, "v1_head": {k: ev["v1_head"][k] for k in ("recall", "precision")}}), flush=True)
     rng = np.random.default_rng([a.seed, step])
@@ -196,7 +199,7 @@ def main():
                               **{k: round(v / 25, 4) for k, v in acc.items()}}), flush=True)
             acc = {}
         if step % a.eval_every == 0 or step == a.steps:
-            ev = evaluate(vlm, omap, val_c)
+            ev = evaluate(vlm, omap, val_c, v1_point)
             f1 = max(2 * e["recall"] * e["precision"] / max(1e-9, e["recall"] + e["precision"])
                      for k, e in ev.items() if k.startswith("map@"))
             log.append({"step": step, "eval": ev, "best_map_f1": f1})
