@@ -68,6 +68,50 @@ public struct LampCandidate: Sendable, Hashable {
         return PixelRect(x: Int(x), y: Int(y), width: Int(width), height: Int(height))
     }
 
+    /// The green confirmation's views (lamps.CONFIRMATION_VIEWS), in the order
+    /// `confirmationRect` numbers them.
+    public static let confirmationViews = ["context 3", "context 5", "right 1/10", "left 1/10", "down 1/10", "up 1/10"]
+
+    /// View `view` (0 ..< `confirmationViews.count`) of this candidate for the green
+    /// confirmation (lamps.confirmation_rects, integer for integer): the square at 3 and 5 times
+    /// the box's longer side, then the usual crop moved by a tenth of its side right, left, down
+    /// and up — all within the jitter the reader was trained on. The whole frame: trimmed by a
+    /// sixteenth on every side, by half that, then on the left, right, top or bottom only.
+    public func confirmationRect(_ view: Int, frameWidth: Int, frameHeight: Int) -> PixelRect {
+        precondition((0..<Self.confirmationViews.count).contains(view), "confirmation view \(view)")
+        if isWholeFrame {
+            let dx = frameWidth / 16, dy = frameHeight / 16
+            switch view {
+            case 0: return PixelRect(x: dx, y: dy, width: frameWidth - 2 * dx, height: frameHeight - 2 * dy)
+            case 1: return PixelRect(x: dx / 2, y: dy / 2, width: frameWidth - 2 * (dx / 2), height: frameHeight - 2 * (dy / 2))
+            case 2: return PixelRect(x: dx, y: 0, width: frameWidth - dx, height: frameHeight)
+            case 3: return PixelRect(x: 0, y: 0, width: frameWidth - dx, height: frameHeight)
+            case 4: return PixelRect(x: 0, y: dy, width: frameWidth, height: frameHeight - dy)
+            default: return PixelRect(x: 0, y: 0, width: frameWidth, height: frameHeight - dy)
+            }
+        }
+        let constants = LampProposer.constants
+        func square(_ context: Int) -> PixelRect {
+            let side = max(context * max(width, height), constants.cropMinSide)
+            // >> 1 is floor division by 2, as Python's // for negative numbers too
+            return PixelRect(x: (x0 + x1 - side) >> 1, y: (y0 + y1 - side) >> 1, width: side, height: side)
+        }
+        switch view {
+        case 0: return square(3)
+        case 1: return square(5)
+        default:
+            var r = square(constants.cropContext)
+            let shift = r.width / 10
+            switch view {
+            case 2: r.x += shift
+            case 3: r.x -= shift
+            case 4: r.y += shift
+            default: r.y -= shift
+            }
+            return r
+        }
+    }
+
     /// Left, ahead or right of the wearer, from the box's centre (lamps.position_of): the
     /// whole frame is ahead.
     public func position(frameWidth: Int) -> LampPosition {

@@ -106,4 +106,44 @@ struct SignalDecisionTests {
         #expect(d.position == .ahead)
         #expect(d.state == .red)
     }
+
+    @Test("Green stands only when every confirmation view reads green; other states pass unchanged")
+    func greenConfirmation() {
+        var kept = Self.decide([[0.01, 0, 0.99, 0, 0, 0]], [Self.candidate(300)])
+        #expect(kept.state == .green)
+        kept.confirmGreen(smallestViewGreen: 0.96, thresholds: Self.thresholds)
+        #expect(kept.state == .green)
+        #expect(kept.confidence == 0.96)
+        var lost = Self.decide([[0.01, 0, 0.99, 0, 0, 0]], [Self.candidate(300)])
+        lost.confirmGreen(smallestViewGreen: 0.4, thresholds: Self.thresholds)
+        #expect(lost.state == .unknown)
+        #expect(lost.reason == .greenNotConfirmed)
+        #expect(lost.confidence == 0.4)
+        let red = Self.decide([[0.01, 0.99, 0, 0, 0, 0]], [Self.candidate(300)])
+        var after = red
+        after.confirmGreen(smallestViewGreen: 0, thresholds: Self.thresholds)
+        #expect(after == red)
+    }
+
+    @Test("Confirmation views: the crop at 3× and 5× the box, then moved by a tenth (lamps.confirmation_rects)")
+    func confirmationRects() {
+        let k = LampCandidate(x0: 100, y0: 50, x1: 110, y1: 70, colour: .green, score: 100, scale: 1)
+        let rects = (0..<LampCandidate.confirmationViews.count).map { k.confirmationRect($0, frameWidth: 640, frameHeight: 480) }
+        #expect(rects[0] == PixelRect(x: 75, y: 30, width: 60, height: 60))
+        #expect(rects[1] == PixelRect(x: 55, y: 10, width: 100, height: 100))
+        #expect(rects[2] == PixelRect(x: 73, y: 20, width: 80, height: 80))
+        #expect(rects[3] == PixelRect(x: 57, y: 20, width: 80, height: 80))
+        #expect(rects[4] == PixelRect(x: 65, y: 28, width: 80, height: 80))
+        #expect(rects[5] == PixelRect(x: 65, y: 12, width: 80, height: 80))
+        // An odd sum near the edge floors like Python's //: (1 + 4 - 16) >> 1 == -6.
+        let edge = LampCandidate(x0: 1, y0: 0, x1: 4, y1: 3, colour: .red, score: 1, scale: 1)
+        #expect(edge.confirmationRect(0, frameWidth: 640, frameHeight: 480) == PixelRect(x: -6, y: -7, width: 16, height: 16))
+        let whole = LampCandidate.wholeFrame(width: 640, height: 480)
+        let trimmed = (0..<LampCandidate.confirmationViews.count).map { whole.confirmationRect($0, frameWidth: 640, frameHeight: 480) }
+        #expect(trimmed == [
+            PixelRect(x: 40, y: 30, width: 560, height: 420), PixelRect(x: 20, y: 15, width: 600, height: 450),
+            PixelRect(x: 40, y: 0, width: 600, height: 480), PixelRect(x: 0, y: 0, width: 600, height: 480),
+            PixelRect(x: 0, y: 30, width: 640, height: 450), PixelRect(x: 0, y: 0, width: 640, height: 450),
+        ])
+    }
 }

@@ -26,6 +26,8 @@ struct SignalExpertParityTests {
         var kind: String?
         var position: String?
         var candidate: Int?
+        var confidence: Double
+        var why: String?
     }
 
     static let folder = Programs.repository.appendingPathComponent("Tests/Fixtures/signal")
@@ -68,9 +70,32 @@ struct SignalExpertParityTests {
             #expect(worstFeature < 1e-4, "\(scene.name): embeddings differ by \(worstFeature)")
             #expect(worstProbability < 1e-5, "\(scene.name): probabilities differ by \(worstProbability)")
 
+            // The green confirmation's views: the same integer rectangles for every candidate, and
+            // where PyTorch read them (a green to confirm), the same probabilities.
+            let rects = try JSONDecoder().decode(
+                [[[Int]]].self, from: Data(contentsOf: Self.folder.appendingPathComponent("\(scene.name).confirmation_rects.json")))
+            #expect(rects.count == n)
+            for (candidate, expected) in zip(state.candidates, rects) {
+                let swift = (0..<LampCandidate.confirmationViews.count).map {
+                    let r = candidate.confirmationRect($0, frameWidth: image.width, frameHeight: image.height)
+                    return [r.x, r.y, r.width, r.height]
+                }
+                #expect(swift == expected, "\(scene.name)")
+            }
+            let viewsFile = Self.folder.appendingPathComponent("\(scene.name).views.npy")
+            if FileManager.default.fileExists(atPath: viewsFile.path) {
+                let views = try NumpyArray(contentsOf: viewsFile)
+                #expect(views.shape == [LampCandidate.confirmationViews.count, 6])
+                var worst: Float = 0
+                for i in 0..<views.floats.count { worst = max(worst, abs(state.viewProbabilities.storage[i] - views.floats[i])) }
+                #expect(worst < 1e-5, "\(scene.name): confirmation view probabilities differ by \(worst)")
+            }
+
             let reference = try JSONDecoder().decode(
                 Decision.self, from: Data(contentsOf: Self.folder.appendingPathComponent("\(scene.name).decision.json")))
             #expect(decision.state.rawValue == reference.state, "\(scene.name)")
+            #expect(decision.reason?.rawValue == reference.why, "\(scene.name)")
+            #expect(abs(decision.confidence - reference.confidence) < 1e-5, "\(scene.name)")
             #expect(decision.kind?.rawValue == reference.kind, "\(scene.name)")
             #expect(decision.position?.rawValue == reference.position, "\(scene.name)")
             #expect(decision.candidate == reference.candidate, "\(scene.name)")

@@ -196,15 +196,19 @@ def signal_expert_config(reader, calibration, run):
                       "min_fill_pct": lamps.MIN_FILL_PCT, "max_blobs": lamps.MAX_BLOBS,
                       "whole_frame_max_side": lamps.WHOLE_FRAME_MAX_SIDE, "crop_size": lamps.CROP_SIZE,
                       "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE},
+        **({"green_confirmation": list(calibration["green_confirmation"])} if calibration.get("green_confirmation") else {}),
         "temperature": round(float(calibration["temperature"]), 4),
         "thresholds": {k: float(v) for k, v in calibration["thresholds"].items()},
         "calibration": {"stats": calibration["stats"],
                         "method": "temperature: NLL on the validation crops (real val split + generated validation scenes); "
                                   "green: halfway between the largest green mass the decision rule announces on a non-green "
-                                  "validation frame and 1 (at least 0.9); signal, abstain and red_veto are fixed"},
+                                  "validation frame (after the green confirmation, when listed) and 1 (at least 0.9); "
+                                  "signal, abstain and red_veto are fixed"},
         "rule": "lit = signal >= thresholds.signal; pedestrian candidates first; the strongest decides; green needs mass >= "
-                "thresholds.green and no same-kind stop mass >= thresholds.red_veto anywhere; red/yellow need mass >= "
-                "thresholds.abstain and no other chosen candidate green >= thresholds.green",
+                "thresholds.green and no same-kind stop mass >= thresholds.red_veto anywhere"
+                + (", then its smallest green mass over the green_confirmation views >= thresholds.green"
+                   if calibration.get("green_confirmation") else "")
+                + "; red/yellow need mass >= thresholds.abstain and no other chosen candidate green >= thresholds.green",
         "training": {"run": run, "step": calibration.get("step")},
     }
 
@@ -255,9 +259,14 @@ class Predictor:
         self.std = np.asarray(self.cfg["preprocessing"]["std"], np.float32)
         self.signal = None
         if self.model.signal_expert is not None:
+            from . import lamps
             from .signal_model import SignalExpertRunner
             se = self.cfg["signal_expert"]
-            self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std)
+            views = se.get("green_confirmation") or []
+            if views and views != lamps.CONFIRMATION_VIEWS:
+                raise ValueError(f"{path}/config.json: green_confirmation {views} is not this code's {lamps.CONFIRMATION_VIEWS}")
+            self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std,
+                                             confirmation=bool(views))
 
     def probs(self, head_logits) -> Dict[str, np.ndarray]:
         P = {}

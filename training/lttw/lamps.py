@@ -230,6 +230,32 @@ def read_crops(rgb: np.ndarray, cands: List[Candidate], mean, std, size: int = C
     return out
 
 
+# The green confirmation's views of one candidate (`confirmation_rects`), in this order. Swift
+# refuses a model whose config.json lists other views.
+CONFIRMATION_VIEWS = ["context 3", "context 5", "right 1/10", "left 1/10", "down 1/10", "up 1/10"]
+
+
+def confirmation_rects(k: Candidate, W: int, H: int) -> List[Tuple[int, int, int, int]]:
+    """The other ways the crop reader can look at candidate k before walk is said: the square at
+    3 and 5 times the box's longer side instead of 4 (less and more housing and street), and the
+    usual square moved by a tenth of its side right, left, down and up. A real walk lamp reads
+    green in all of them; a green-looking patch of sign, foliage or paint rarely does. Every view
+    lies inside the training crops' jitter (signal_data.jittered_rect: context 3-5.2, centre
+    ±0.12 of the side; the whole frame trimmed by up to 8 % a side), so the reader knows them.
+
+    Integers only (floor division, as crop_rect). The whole-frame candidate's views: the frame
+    trimmed by W//16 and H//16 on every side, by half that, then on one side only (left, right,
+    top, bottom)."""
+    if k.whole:
+        dx, dy = W // 16, H // 16
+        return [(dx, dy, W - 2 * dx, H - 2 * dy), (dx // 2, dy // 2, W - 2 * (dx // 2), H - 2 * (dy // 2)),
+                (dx, 0, W - dx, H), (0, 0, W - dx, H), (0, dy, W, H - dy), (0, 0, W, H - dy)]
+    x0, y0, side, _ = crop_rect(k, W, H)
+    s = side // 10
+    return [crop_rect(k, W, H, 3), crop_rect(k, W, H, 5),
+            (x0 + s, y0, side, side), (x0 - s, y0, side, side), (x0, y0 + s, side, side), (x0, y0 - s, side, side)]
+
+
 GEOMETRY = ["centre_x", "centre_y", "width", "height", "whole_frame"]
 
 

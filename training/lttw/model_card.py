@@ -37,7 +37,9 @@ def main():
               f"{se['proposals']['crop_context']}× the lamp) read by a ViT ({ar['patch_size']}×{ar['patch_size']} patches, width {ar['width']}, "
               f"depth {ar['depth']}, {ar['heads']} heads) whose embedding and the candidate's place in the frame feed an MLP head "
               f"({se.get('params', 0) / 1e3:.0f} k parameters): {', '.join(se['classes'])}.", "",
-              f"Operating point: green only when the chosen candidate's green mass ≥ {th['green']:.4f} and no red lamp of the same kind "
+              f"Operating point: green only when the chosen candidate's green mass ≥ {th['green']:.4f}"
+              + (f" in its own crop and in every confirmation view ({', '.join(se['green_confirmation'])})" if se.get("green_confirmation") else "")
+              + f" and no red lamp of the same kind "
               f"≥ {th['red_veto']} anywhere in view; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}. "
               f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "
               f"scenes (never on ../shared/eval): `{json.dumps(se['calibration']['stats'])}`.", "",

@@ -8,7 +8,10 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.features.npy        float32 [N, 2·width] candidate embeddings (CLS, max over patches)
   <name>.geometry.npy        float32 [N, 5] candidate geometry (lamps.geometry)
   <name>.probabilities.npy   float32 [N, classes] calibrated class probabilities
-  <name>.decision.json       the frame decision (signal_model.decide)
+  <name>.confirmation_rects.json  lamps.confirmation_rects of every candidate: [[x, y, w, h] × views] per candidate
+  <name>.views.npy           float32 [views, classes] probabilities of the decided candidate in each confirmation
+                             view (only when decide says green and the model confirms greens)
+  <name>.decision.json       the frame decision (signal_model.decide, then confirm_green)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
 """
 import argparse
@@ -22,7 +25,7 @@ import torch
 from . import lamps
 from .artifact import load_artifact
 from .generator import generate
-from .signal_model import decide
+from .signal_model import confirm_green, decide
 
 SCENES = [
     ("red_closeup", 3_200_000, lambda f: f["light"]["state"] == "red" and f["light"]["kind"] == "pedestrian" and f["conditions"]["framing"] == "closeup"),
@@ -30,7 +33,11 @@ SCENES = [
     ("green_street", 3_200_200, lambda f: f["light"]["state"] == "green" and f["conditions"]["framing"] == "street"),
     ("vehicle_tiny", 3_200_300, lambda f: f["light"]["kind"] == "vehicle" and f["light"]["state"] in ("red", "yellow") and f["conditions"]["framing"] == "tiny"),
     ("no_signal_street", 3_200_400, lambda f: f["light"]["state"] == "none" and f["conditions"]["framing"] == "street"),
+    # A walk signal the model announces: the green confirmation's views are read and compared.
+    ("green_walk", 3_200_500, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
 ]
+# Scenes that are kept only when the model decides this state on them (the first such seed).
+DECIDED = {"green_walk": "green"}
 
 
 def pick(seed0, pred, long_side=480):
@@ -41,6 +48,15 @@ def pick(seed0, pred, long_side=480):
         if pred(sc.facts) and not sc.facts["conditions"].get("grayscale") and len(lamps.propose(np.ascontiguousarray(rgb))) > 1:
             return s, sc
         s += 1
+
+
+@torch.no_grad()
+def decide_scene(reader, se, mean, std, rgb):
+    """The Python reference decision for one frame (decide, then confirm_green)."""
+    from .signal_model import SignalExpertRunner
+    runner = SignalExpertRunner(reader, se["temperature"], se["thresholds"], mean, std,
+                                confirmation=bool(se.get("green_confirmation")))
+    return runner.read(rgb)
 
 
 @torch.no_grad()
@@ -56,6 +72,11 @@ def make(model_dir, out):
     index = {"tolerance": {"features": 1e-4, "probabilities": 1e-5}, "scenes": []}
     for name, seed0, pred in SCENES:
         seed, sc = pick(seed0, pred)
+        while name in DECIDED:
+            d = decide_scene(reader, se, mean, std, np.ascontiguousarray(sc.bgr[..., ::-1]))
+            if d["state"] == DECIDED[name]:
+                break
+            seed, sc = pick(seed + 1, pred)
         path = os.path.join(out, f"{name}.png")
         cv2.imwrite(path, sc.bgr)
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -66,8 +87,22 @@ def make(model_dir, out):
         feats = reader.features(x)
         p = torch.softmax(reader.head(feats, geometry) / float(se["temperature"]), -1)
         d = decide(p.numpy(), cands, rgb.shape[1], se["thresholds"])
+        views_path = os.path.join(out, f"{name}.views.npy")
+        if os.path.exists(views_path):
+            os.remove(views_path)
+        if se.get("green_confirmation") and d["state"] == "green":
+            k = cands[d["candidate"]]
+            W, H = rgb.shape[1], rgb.shape[0]
+            xv = np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r), mean, std) for r in lamps.confirmation_rects(k, W, H)])
+            gv = torch.from_numpy(np.repeat(lamps.read_geometry([k], W, H), len(xv), 0))
+            pv = torch.softmax(reader.head(reader.features(torch.from_numpy(xv)), gv) / float(se["temperature"]), -1).numpy()
+            np.save(views_path, pv.astype(np.float32))
+            pv64 = pv.astype(np.float64)
+            d = confirm_green(d, pv64[:, 2] + pv64[:, 5], se["thresholds"])
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)
+        with open(os.path.join(out, f"{name}.confirmation_rects.json"), "w") as f:
+            json.dump([[list(r) for r in lamps.confirmation_rects(k, rgb.shape[1], rgb.shape[0])] for k in cands], f)
         np.save(os.path.join(out, f"{name}.features.npy"), feats.numpy().astype(np.float32))
         np.save(os.path.join(out, f"{name}.geometry.npy"), geometry.numpy())
         np.save(os.path.join(out, f"{name}.probabilities.npy"), p.numpy().astype(np.float32))

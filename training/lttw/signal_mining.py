@@ -7,7 +7,8 @@ training scenes and the real train split with a trained reader and keeps, with s
 crops each:
 
   - not-a-signal candidates the reader calls a signal or green (signal or green mass >= --min_mass),
-  - signal candidates it reads wrongly or weakly (true class mass < 0.9),
+  - signal candidates it reads wrongly or weakly (true class mass < 0.9; for the green classes
+    < --green_hard, since a green below the operating threshold is as unspoken as a wrong one),
 
 labelled exactly as `lttw.signal_data` labels them (SKIP stays skipped: unknown is not
 negative). Seeds come from their own range, never the validation or test seeds.
@@ -49,7 +50,7 @@ def _init(run: str):
     _runner = _load_runner(run)
 
 
-def hard(labelled, p: np.ndarray, min_mass: float):
+def hard(labelled, p: np.ndarray, min_mass: float, green_hard: float = 0.9):
     """The labelled candidates the reader gets wrong or nearly wrong."""
     out = []
     for (k, y), q in zip(labelled, p):
@@ -58,12 +59,12 @@ def hard(labelled, p: np.ndarray, min_mass: float):
         if y == NOT_SIGNAL:
             if 1.0 - q[0] >= min_mass or q[list(GREEN)].sum() >= min_mass:
                 out.append((k, y))
-        elif q[y] < 0.9:
+        elif q[y] < (green_hard if y in GREEN else 0.9):
             out.append((k, y))
     return out
 
 
-def _mine(rgb: np.ndarray, labelled, copies: int, min_mass: float, rng):
+def _mine(rgb: np.ndarray, labelled, copies: int, min_mass: float, green_hard: float, rng):
     if not labelled:
         return [], [], []
     cands = [k for k, _ in labelled]
@@ -71,16 +72,16 @@ def _mine(rgb: np.ndarray, labelled, copies: int, min_mass: float, rng):
     g = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
     with torch.no_grad():
         p = torch.softmax(_runner.model(x, g) / _runner.T, -1).numpy()
-    return crops_of(rgb, hard(labelled, p, min_mass), copies, rng)
+    return crops_of(rgb, hard(labelled, p, min_mass, green_hard), copies, rng)
 
 
 def _generated_job(args):
-    seeds, copies, min_mass = args
+    seeds, copies, min_mass, green_hard = args
     rng = np.random.default_rng(seeds[0])
     xs, ys, gs = [], [], []
     for s in seeds:
         rgb, lab = label_generated(generate(s))
-        a, b, c = _mine(rgb, lab, copies, min_mass, rng)
+        a, b, c = _mine(rgb, lab, copies, min_mass, green_hard, rng)
         xs += a
         ys += b
         gs += c
@@ -88,21 +89,22 @@ def _generated_job(args):
 
 
 def _real_job(args):
-    rows, copies, min_mass, seed = args
+    rows, copies, min_mass, green_hard, seed = args
     rng = np.random.default_rng(seed)
     xs, ys, gs = [], [], []
     for row, rgb in real_frames(rows):
-        a, b, c = _mine(rgb, label_real(row, rgb), copies, min_mass, rng)
+        a, b, c = _mine(rgb, label_real(row, rgb), copies, min_mass, green_hard, rng)
         xs += a
         ys += b
         gs += c
     return xs, ys, gs
 
 
-def mine(run: str, n_generated: int, copies: int, min_mass: float, workers: int):
+def mine(run: str, n_generated: int, copies: int, min_mass: float, workers: int, green_hard: float = 0.9,
+         first_seed: int = MINING_SEEDS):
     rows = real_rows("train")
-    jobs_real = [(rows[i:i + 40], copies, min_mass, 11 + i // 40) for i in range(0, len(rows), 40)]
-    jobs_gen = [(list(range(MINING_SEEDS + i, MINING_SEEDS + min(n_generated, i + 100))), copies, min_mass)
+    jobs_real = [(rows[i:i + 40], copies, min_mass, green_hard, first_seed - MINING_SEEDS + 11 + i // 40) for i in range(0, len(rows), 40)]
+    jobs_gen = [(list(range(first_seed + i, first_seed + min(n_generated, i + 100))), copies, min_mass, green_hard)
                 for i in range(0, n_generated, 100)]
     xs, ys, gs, src = [], [], [], []
     with Pool(workers, initializer=_init, initargs=(run,)) as pool:
@@ -125,9 +127,16 @@ def main():
     ap.add_argument("--copies", type=int, default=4)
     ap.add_argument("--min_mass", type=float, default=0.3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--green_hard", type=float, default=0.9,
+                    help="a green lamp counts as hard while its class mass is below this (e.g. the operating threshold)")
+    ap.add_argument("--first_seed", type=int, default=MINING_SEEDS,
+                    help="first generated scene; a later round takes fresh scenes (between 4,200,000 and 4,500,000)")
     a = ap.parse_args()
+    if not (MINING_SEEDS <= a.first_seed and a.first_seed + a.n_generated <= 4_500_000):
+        raise SystemExit(f"--first_seed {a.first_seed}: mining scenes must lie in [4,200,000, 4,500,000), "
+                         "between the training and validation ranges")
     t = time.time()
-    d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers)
+    d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers, a.green_hard, a.first_seed)
     np.savez_compressed(a.out, **d)
     counts = {c: {s: int(((d["y"] == i) & (d["source"] == j)).sum()) for j, s in enumerate(["real", "generated"])}
               for i, c in enumerate(CLASSES)}

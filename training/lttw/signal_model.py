@@ -24,6 +24,12 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
     go is not something to guess on                  -> else "unknown"
   (A weak green next to a red never makes the frame green; a red next to a weak green is red:
   saying "wait" wrongly costs a cycle, saying "walk" wrongly can kill.)
+  - green confirmation (`confirm_green`, when the model lists `green_confirmation` views): the
+    chosen candidate is read again through lamps.confirmation_rects (other context sizes, moved
+    by a tenth); the frame is green only when the smallest green mass over the first read and
+    every view is >= thresholds.green (confidence: that smallest mass) -> else "unknown".
+    One lucky crop of a distractor no longer sets the threshold; calibration uses the same
+    smallest mass.
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
   the pedestrian set.
 """
@@ -117,15 +123,46 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     return {**out, "state": state}
 
 
-class SignalExpertRunner:
-    """Python reference of the runtime signal expert: propose, crop, read, decide."""
+def confirm_green(d: Dict, view_green: np.ndarray, thr: Dict[str, float]) -> Dict:
+    """`decide`'s green, checked against the chosen candidate's green mass in every confirmation
+    view (float64 [V]); other decisions pass unchanged."""
+    if d["state"] != "green":
+        return d
+    mass = float(min(d["confidence"], float(np.min(view_green))))
+    out = {**d, "confidence": mass}
+    if mass < thr["green"]:
+        return {**out, "state": "unknown", "why": "green not confirmed by every view"}
+    return out
 
-    def __init__(self, model: SignalReader, temperature: float, thresholds: Dict[str, float], mean, std):
+
+class SignalExpertRunner:
+    """Python reference of the runtime signal expert: propose, crop, read, decide, confirm."""
+
+    def __init__(self, model: SignalReader, temperature: float, thresholds: Dict[str, float], mean, std,
+                 confirmation: bool = False):
         self.model = model.eval()
         self.T = float(temperature)
         self.thr = dict(thresholds)
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
+        self.confirmation = confirmation
+
+    @torch.no_grad()
+    def view_green(self, rgb: np.ndarray, k: lamps.Candidate) -> np.ndarray:
+        """Green mass (pedestrian + vehicle) of candidate k in each confirmation view."""
+        H, W = rgb.shape[:2]
+        x = np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r), self.mean, self.std)
+                      for r in lamps.confirmation_rects(k, W, H)])
+        g = np.repeat(lamps.read_geometry([k], W, H), len(x), 0)
+        p = torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g)) / self.T, -1).numpy().astype(np.float64)
+        return p[:, 2] + p[:, 5]
+
+    def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float]) -> Dict:
+        """decide, then (with confirmation) confirm_green on the chosen candidate's views."""
+        d = decide(p, cands, rgb.shape[1], thr)
+        if self.confirmation and d["state"] == "green":
+            d = confirm_green(d, self.view_green(rgb, cands[d["candidate"]]), thr)
+        return d
 
     @torch.no_grad()
     def probabilities(self, rgb: np.ndarray):
@@ -139,7 +176,7 @@ class SignalExpertRunner:
 
     def read(self, rgb: np.ndarray) -> Dict:
         cands, p = self.probabilities(rgb)
-        d = decide(p, cands, rgb.shape[1], self.thr)
+        d = self.decide_frame(rgb, cands, p, self.thr)
         d["candidates"] = len(cands)
         if d.get("candidate") is not None:
             k = cands[d["candidate"]]

@@ -28,7 +28,7 @@ from .distributed import World, join, leave
 from .generator import generate
 from .preprocess import MEAN, STD
 from .signal_data import REAL_ROOT, SEEDS, real_rows
-from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader, decide
+from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader
 
 GREEN_FLOOR = 0.9
 FIXED_THRESHOLDS = {"signal": 0.5, "abstain": 0.5, "red_veto": 0.3}
@@ -99,13 +99,14 @@ def calibration_frames(n_generated: int):
         yield np.ascontiguousarray(sc.bgr[..., ::-1]), st if st in ("red", "green", "yellow") else "off_or_none", "generated_val"
 
 
-def calibrate(model, T, n_generated):
-    """Green threshold from validation frames; returns (thresholds, stats)."""
-    runner = SignalExpertRunner(model, T, {**FIXED_THRESHOLDS, "green": 0.0}, MEAN, STD)
+def calibrate(model, T, n_generated, confirmation=True):
+    """Green threshold from validation frames (with the green confirmation's smallest mass when
+    `confirmation`); returns (thresholds, stats)."""
+    runner = SignalExpertRunner(model, T, {**FIXED_THRESHOLDS, "green": 0.0}, MEAN, STD, confirmation=confirmation)
     rows = []
     for rgb, truth, src in calibration_frames(n_generated):
         cands, p = runner.probabilities(rgb)
-        d = decide(p, cands, rgb.shape[1], {**FIXED_THRESHOLDS, "green": 0.0})
+        d = runner.decide_frame(rgb, cands, p, {**FIXED_THRESHOLDS, "green": 0.0})
         rows.append((truth, src, d))
     worst = max([d["confidence"] for t, s, d in rows if t != "green" and d["state"] == "green"] + [0.0])
     green_thr = max(GREEN_FLOOR, (worst + 1.0) / 2)
@@ -216,6 +217,8 @@ def main():
     ap.add_argument("--extra", nargs="*", default=[], help="more training crop sets (npz), e.g. mined hard examples")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
+    ap.add_argument("--no-confirmation", dest="no_confirmation", action="store_true",
+                    help="calibrate (and ship) without the green confirmation views (models before v5)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     world = join("cpu")
@@ -233,8 +236,9 @@ def main():
     xv, gv, yv, _ = load(os.path.join(a.data, "val.npz"))
     logits, _, acc = crop_metrics(model, xv, gv, yv)
     T = fit_temperature(logits, yv)
-    thr, stats = calibrate(model, T, a.calibration_scenes)
-    out = {"temperature": T, "thresholds": thr, "stats": {**stats, "val_crop_accuracy": acc}, "step": ck["step"]}
+    thr, stats = calibrate(model, T, a.calibration_scenes, confirmation=not a.no_confirmation)
+    out = {"temperature": T, "thresholds": thr, "stats": {**stats, "val_crop_accuracy": acc}, "step": ck["step"],
+           "green_confirmation": [] if a.no_confirmation else list(lamps.CONFIRMATION_VIEWS)}
     with open(os.path.join(a.run, "calibration.json"), "w") as f:
         json.dump(out, f, indent=1)
     print(json.dumps(out, indent=1))

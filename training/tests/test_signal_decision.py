@@ -2,8 +2,9 @@
 Swift's SignalDecision mirrors it; Tests/PipelineTests/SignalDecisionTests.swift checks the same cases."""
 import numpy as np
 
+from lttw import lamps
 from lttw.lamps import Candidate
-from lttw.signal_model import decide
+from lttw.signal_model import confirm_green, decide
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -84,3 +85,36 @@ def test_red_needs_its_mass_over_abstain():
 def test_the_strongest_signal_is_chosen_and_the_whole_frame_is_ahead():
     d = decide(probs((0.3, 0.7, 0, 0, 0, 0), (0.05, 0.95, 0, 0, 0, 0)), [cand(10), cand(0, whole=True)], W, THR)
     assert d["candidate"] == 1 and d["position"] == "ahead" and d["state"] == "red"
+
+
+def test_green_stands_only_when_every_confirmation_view_reads_green():
+    d = decide(probs([0.01, 0, 0.99, 0, 0, 0]), [cand(300)], W, THR)
+    assert d["state"] == "green"
+    kept = confirm_green(d, np.array([0.98, 0.97, 0.99, 0.96, 0.99, 0.98]), THR)
+    assert kept["state"] == "green" and kept["confidence"] == 0.96
+    lost = confirm_green(d, np.array([0.98, 0.97, 0.99, 0.40, 0.99, 0.98]), THR)
+    assert lost["state"] == "unknown" and lost["why"] == "green not confirmed by every view"
+    assert lost["confidence"] == 0.40
+
+
+def test_confirmation_leaves_every_other_decision_alone():
+    red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, THR)
+    assert confirm_green(red, np.zeros(6), THR) == red
+
+
+def test_confirmation_views_are_the_crop_resized_and_moved():
+    k = Candidate(100, 50, 110, 70, 3, 100, 1)  # 10×20: the usual crop is 80 px square
+    W_, H_ = 640, 480
+    x0, y0, side, _ = lamps.crop_rect(k, W_, H_)
+    assert side == 80
+    rects = lamps.confirmation_rects(k, W_, H_)
+    assert len(rects) == len(lamps.CONFIRMATION_VIEWS)
+    assert rects[0][2] == 60 and rects[1][2] == 100  # 3× and 5× the longer side
+    for r in rects[:2]:  # centred on the box like the usual crop
+        assert r[0] + r[2] // 2 == 105 and r[1] + r[3] // 2 == 60
+    assert rects[2:] == [(x0 + 8, y0, 80, 80), (x0 - 8, y0, 80, 80), (x0, y0 + 8, 80, 80), (x0, y0 - 8, 80, 80)]
+    whole = lamps.confirmation_rects(Candidate(0, 0, W_, H_, 0, -1, 0, True), W_, H_)
+    assert whole == [(40, 30, 560, 420), (20, 15, 600, 450), (40, 0, 600, 480), (0, 0, 600, 480), (0, 30, 640, 450),
+                     (0, 0, 640, 450)]
+    for x, y, w, h in whole:  # never past the frame: the whole-frame crops were only ever trimmed
+        assert x >= 0 and y >= 0 and x + w <= W_ and y + h <= H_

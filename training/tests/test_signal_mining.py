@@ -24,3 +24,14 @@ def test_keeps_confident_mistakes_and_near_misses_only():
     ])
     kept = hard(labelled, p, min_mass=0.3)
     assert [(k.x0, y) for k, y in kept] == [(10, NOT_SIGNAL), (30, 2), (50, NOT_SIGNAL)]
+
+
+def test_green_below_the_operating_threshold_is_hard_when_asked():
+    """A walk signal read at 0.98 is never announced under a 0.998 threshold: round 3 mines it."""
+    labelled = [(_cand(0), 2), (_cand(10), 1)]
+    p = np.array([
+        [0.01, 0.0, 0.98, 0.0, 0.0, 0.01],    # green at 0.98
+        [0.01, 0.98, 0.0, 0.0, 0.0, 0.01],    # red at 0.98: the red criterion stays 0.9
+    ])
+    assert hard(labelled, p, min_mass=0.3) == []
+    assert [(k.x0, y) for k, y in hard(labelled, p, min_mass=0.3, green_hard=0.998)] == [(0, 2)]

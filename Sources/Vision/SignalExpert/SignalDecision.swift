@@ -9,7 +9,9 @@ import Imaging
 ///   pedestrian red; for vehicle signals red or yellow) with mass ≥ `thresholds.redVeto` — a
 ///   second, stricter check before walk;
 /// - red and yellow need their mass ≥ `thresholds.abstain`, and no other chosen candidate may be
-///   confidently green (two signals saying stop and go is not something to guess on).
+///   confidently green (two signals saying stop and go is not something to guess on);
+/// - with green confirmation (`confirmGreen`), a green must also hold, at `thresholds.green`, in
+///   every other view of the chosen candidate: one lucky crop of a sign or a bush is not walk.
 /// A weak green beside a red never makes the frame green; a red beside a weak green is red:
 /// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
@@ -17,6 +19,7 @@ public struct SignalDecision: Sendable, Equatable {
         case candidatesDisagree = "candidates disagree"
         case greenBelowThreshold = "green below threshold"
         case redLampInView = "a red lamp in view"
+        case greenNotConfirmed = "green not confirmed by every view"
         case unsure
     }
 
@@ -39,6 +42,18 @@ public struct SignalDecision: Sendable, Equatable {
         a.state == b.state && a.kind == b.kind && a.position == b.position && a.confidence == b.confidence
             && a.candidate == b.candidate && a.box == b.box && a.candidateCount == b.candidateCount && a.reason == b.reason
             && a.masses == b.masses
+    }
+
+    /// signal_model.confirm_green: a green stands only when the smallest green mass over the
+    /// first read and every confirmation view (`smallestViewGreen`) reaches `thresholds.green`;
+    /// the confidence becomes that smallest mass. Other states pass unchanged.
+    public mutating func confirmGreen(smallestViewGreen: Double, thresholds t: SignalExpertConfiguration.Thresholds) {
+        guard state == .green else { return }
+        confidence = min(confidence, smallestViewGreen)
+        if confidence < t.green {
+            state = .unknown
+            reason = .greenNotConfirmed
+        }
     }
 
     /// Decides from `classes` probabilities per candidate, candidates in rows of `probabilities`

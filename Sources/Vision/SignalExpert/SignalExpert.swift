@@ -54,6 +54,12 @@ public struct SignalExpert: @unchecked Sendable {
         let hidden: Tensor
         /// Each candidate's calibrated class probabilities ([maxCandidates, classes]).
         public let probabilities: Tensor
+        /// The green confirmation's crops, embeddings, hidden rows and probabilities, one row per
+        /// view of the decided candidate ([views, …]; read only when a green needs confirming).
+        let viewCrops: Tensor
+        let viewFeatures: Tensor
+        let viewHidden: Tensor
+        public let viewProbabilities: Tensor
         public internal(set) var frameWidth = 0
         public internal(set) var frameHeight = 0
 
@@ -67,7 +73,16 @@ public struct SignalExpert: @unchecked Sendable {
             features = Tensor(shape: [n, expert.featureWidth + SignalExpert.geometryCount])
             hidden = Tensor(shape: [n, expert.configuration.architecture.headHidden])
             probabilities = Tensor(shape: [n, expert.configuration.classes.count])
+            let views = LampCandidate.confirmationViews.count
+            viewCrops = Tensor(shape: [views, g.inputCount])
+            viewFeatures = Tensor(shape: [views, expert.featureWidth + SignalExpert.geometryCount])
+            viewHidden = Tensor(shape: [views, expert.configuration.architecture.headHidden])
+            viewProbabilities = Tensor(shape: [views, expert.configuration.classes.count])
         }
+
+        /// The rows one batch of crops is read through.
+        var candidateRows: Rows { Rows(crops: crops, features: features, hidden: hidden, probabilities: probabilities) }
+        var viewRows: Rows { Rows(crops: viewCrops, features: viewFeatures, hidden: viewHidden, probabilities: viewProbabilities) }
 
         /// The probabilities of candidate `index`.
         public func probabilities(of index: Int) -> UnsafeBufferPointer<Float> {
@@ -76,9 +91,10 @@ public struct SignalExpert: @unchecked Sendable {
         }
     }
 
-    /// Proposes, crops and reads every candidate of `image` (RGB), and decides the frame's light.
-    /// `mean` and `std` are the model's preprocessing (the crops are normalised as training did).
-    /// Allocates nothing once the stream has seen a frame this large.
+    /// Proposes, crops and reads every candidate of `image` (RGB), decides the frame's light and,
+    /// when the model confirms greens, reads a green's candidate again through every
+    /// confirmation view. `mean` and `std` are the model's preprocessing (the crops are
+    /// normalised as training did). Allocates nothing once the stream has seen a frame this large.
     public func read(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
         try state.proposer.propose(image, into: &state.candidates)
         state.frameWidth = image.width
@@ -95,15 +111,50 @@ public struct SignalExpert: @unchecked Sendable {
             geometry[3] = Float(candidate.y1 - candidate.y0) / Float(image.height)
             geometry[4] = candidate.isWholeFrame ? 1 : 0
         }
-        if !state.candidates.isEmpty {
-            let work = CandidateWork(expert: self, state: state)
-            if Parallel.lanes > 1, Parallel.lanes <= state.lanes.count, state.candidates.count > 1 {
-                Parallel.run(work)
-            } else {
-                work.run(.single)
-            }
+        readRows(state.candidateRows, count: state.candidates.count, state: state)
+        var decision = decide(state)
+        if configuration.confirmsGreen, decision.state == .green, let best = decision.candidate {
+            decision.confirmGreen(
+                smallestViewGreen: try smallestViewGreen(of: best, image, mean: mean, std: std, state: state),
+                thresholds: configuration.thresholds)
         }
-        return decide(state)
+        return decision
+    }
+
+    /// Reads candidate `index` through every confirmation view (its own geometry each time) and
+    /// returns the smallest green mass (pedestrian + vehicle) among them.
+    private func smallestViewGreen(
+        of index: Int, _ image: Image, mean: [Float], std: [Float], state: State
+    ) throws(ImagingError) -> Double {
+        let g = configuration.geometry
+        let candidate = state.candidates[index]
+        let views = LampCandidate.confirmationViews.count
+        let geometry = state.features.matrix.row(index) + featureWidth
+        for view in 0..<views {
+            let crop = UnsafeMutableBufferPointer(rebasing: state.viewCrops.storage[(view * g.inputCount)..<((view + 1) * g.inputCount)])
+            let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
+            try LampCrop.sample(image, rect: rect, size: g.imageSize, mean: mean, std: std, into: crop)
+            (state.viewFeatures.matrix.row(view) + featureWidth).update(from: geometry, count: Self.geometryCount)
+        }
+        readRows(state.viewRows, count: views, state: state)
+        let k = configuration.classes.count
+        var smallest = Double.infinity
+        for view in 0..<views {
+            let p = state.viewProbabilities.storage
+            smallest = min(smallest, Double(p[view * k + 2]) + Double(p[view * k + 5]))
+        }
+        return smallest
+    }
+
+    /// Reads the first `count` crops of `rows`, split over the lanes when there is more than one.
+    private func readRows(_ rows: Rows, count: Int, state: State) {
+        guard count > 0 else { return }
+        let work = CandidateWork(expert: self, state: state, rows: rows, count: count)
+        if Parallel.lanes > 1, Parallel.lanes <= state.lanes.count, count > 1 {
+            Parallel.run(work)
+        } else {
+            work.run(.single)
+        }
     }
 
     /// The decision for the candidates already read into `state`.
@@ -113,24 +164,36 @@ public struct SignalExpert: @unchecked Sendable {
             classes: configuration.classes.count, frameWidth: state.frameWidth, thresholds: configuration.thresholds)
     }
 
-    /// Candidates split round-robin over the lanes; each lane reads its crops alone (a crop is
-    /// too small a pass to split).
+    /// One batch of crops and where their embeddings, hidden rows and probabilities go: the
+    /// candidates, or the confirmation views.
+    struct Rows {
+        let crops: Tensor
+        let features: Tensor
+        let hidden: Tensor
+        let probabilities: Tensor
+    }
+
+    /// Crops split round-robin over the lanes; each lane reads its crops alone (a crop is too
+    /// small a pass to split).
     private struct CandidateWork: ParallelWork {
         let expert: SignalExpert
         let state: State
+        let rows: Rows
+        let count: Int
 
         func run(_ lane: Lane) {
             let encoderState = state.lanes[lane.index]
             var index = lane.index
-            while index < state.candidates.count {
-                expert.readCandidate(index, state: state, encoder: encoderState)
+            while index < count {
+                expert.readCrop(index, of: rows, encoder: encoderState)
                 index += lane.count
             }
         }
     }
 
-    /// Reads the crop already sampled into row `index` of `state.crops`.
-    private func readCandidate(_ index: Int, state: State, encoder: PatchEncoder.State) {
+    /// Reads the crop already sampled into row `index` of `rows.crops` (its geometry already in
+    /// the features row).
+    private func readCrop(_ index: Int, of state: Rows, encoder: PatchEncoder.State) {
         let g = configuration.geometry
         let crop = UnsafeBufferPointer(rebasing: state.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])
         reader.encodeOnThisThread(crop, state: encoder)

@@ -15,6 +15,13 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
     public var proposals: Proposals
     public var temperature: Double
     public var thresholds: Thresholds
+    /// The views the decided green candidate is read through again before walk is said
+    /// (lamps.CONFIRMATION_VIEWS); absent or empty in models calibrated without them.
+    public var greenConfirmation: [String]?
+
+    /// Whether a green must also hold in every confirmation view (thresholds.green was then
+    /// calibrated on the smallest green mass over the views).
+    public var confirmsGreen: Bool { !(greenConfirmation ?? []).isEmpty }
 
     public struct Architecture: Sendable, Decodable, Hashable {
         public var cropSize: Int
@@ -87,5 +94,10 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try require(value.isFinite && value > 0 && value < 1, "thresholds.\(name) \(value) is not between 0 and 1")
         }
         try require(!weightsPrefix.isEmpty, "weights_prefix is empty")
+        if let views = greenConfirmation, !views.isEmpty {
+            try require(views == LampCandidate.confirmationViews,
+                        "green_confirmation \(views) differs from the views this program reads (\(LampCandidate.confirmationViews)): "
+                            + "its green threshold was calibrated on other crops")
+        }
     }
 }
