@@ -146,4 +146,21 @@ struct SignalDecisionTests {
             PixelRect(x: 0, y: 30, width: 640, height: 450), PixelRect(x: 0, y: 0, width: 640, height: 450),
         ])
     }
+
+    @Test("A red overruled by a green beside it stands once that green fails its views")
+    func disagreementResolved() {
+        var d = Self.decide([[0.01, 0.99, 0, 0, 0, 0], [0.02, 0, 0.98, 0, 0, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(d.state == .unknown)
+        #expect(d.reason == .candidatesDisagree)
+        #expect(d.disagreeingGreens == 0b10)
+        #expect(d.overruled == .red)
+        d.resolveDisagreement()
+        #expect(d.state == .red)
+        #expect(d.reason == nil)
+        #expect(d.candidate == 0)
+        var green = Self.decide([[0.01, 0, 0.99, 0, 0, 0]], [Self.candidate(300)])
+        let before = green
+        green.resolveDisagreement()
+        #expect(green == before)
+    }
 }

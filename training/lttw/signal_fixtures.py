@@ -11,7 +11,7 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.confirmation_rects.json  lamps.confirmation_rects of every candidate: [[x, y, w, h] × views] per candidate
   <name>.views.npy           float32 [views, classes] probabilities of the decided candidate in each confirmation
                              view (only when decide says green and the model confirms greens)
-  <name>.decision.json       the frame decision (signal_model.decide, then confirm_green)
+  <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_green / confirm_disagreement)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
 """
 import argparse
@@ -25,7 +25,7 @@ import torch
 from . import lamps
 from .artifact import load_artifact
 from .generator import generate
-from .signal_model import confirm_green, decide
+from .signal_model import decide
 
 SCENES = [
     ("red_closeup", 3_200_000, lambda f: f["light"]["state"] == "red" and f["light"]["kind"] == "pedestrian" and f["conditions"]["framing"] == "closeup"),
@@ -97,8 +97,9 @@ def make(model_dir, out):
             gv = torch.from_numpy(np.repeat(lamps.read_geometry([k], W, H), len(xv), 0))
             pv = torch.softmax(reader.head(reader.features(torch.from_numpy(xv)), gv) / float(se["temperature"]), -1).numpy()
             np.save(views_path, pv.astype(np.float32))
-            pv64 = pv.astype(np.float64)
-            d = confirm_green(d, pv64[:, 2] + pv64[:, 5], se["thresholds"])
+        # The whole rule (confirm_green, confirm_disagreement) as the runtime applies it.
+        d = decide_scene(reader, se, mean, std, rgb)
+        d = {k: v for k, v in d.items() if k not in ("candidates", "box")}
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)
         with open(os.path.join(out, f"{name}.confirmation_rects.json"), "w") as f:

@@ -24,6 +24,8 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
     go is not something to guess on                  -> else "unknown"
   (A weak green next to a red never makes the frame green; a red next to a weak green is red:
   saying "wait" wrongly costs a cycle, saying "walk" wrongly can kill.)
+  - with green confirmation, "candidates disagree" needs a green that holds in every view too
+    (`confirm_disagreement`); otherwise the red / yellow stands.
   - green confirmation (`confirm_green`, when the model lists `green_confirmation` views): the
     chosen candidate is read again through lamps.confirmation_rects (other context sizes, moved
     by a tenth); the frame is green only when the smallest green mass over the first read and
@@ -118,9 +120,20 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
         return {**out, "state": "green"}
     if mass < thr["abstain"]:
         return {**out, "state": "unknown", "why": "unsure"}
-    if any(n != best and green[n] >= thr["green"] for n in chosen):
-        return {**out, "state": "unknown", "why": "candidates disagree"}
+    greens = [n for n in chosen if n != best and green[n] >= thr["green"]]
+    if greens:
+        return {**out, "state": "unknown", "why": "candidates disagree", "decided": state, "greens": greens}
     return {**out, "state": state}
+
+
+def confirm_disagreement(d: Dict, smallest_view_green: List[float], thr: Dict[str, float]) -> Dict:
+    """A red or yellow left "unknown" because other candidates read green (`d["greens"]`) stands
+    after all when none of those greens holds in every confirmation view (`smallest_view_green`:
+    each one's smallest green mass over its own read and its views): only a green the expert
+    would announce disagrees with a stop."""
+    if d.get("why") != "candidates disagree" or any(g >= thr["green"] for g in smallest_view_green):
+        return d
+    return {k: v for k, v in d.items() if k not in ("why", "decided", "greens")} | {"state": d["decided"]}
 
 
 def confirm_green(d: Dict, view_green: np.ndarray, thr: Dict[str, float]) -> Dict:
@@ -158,10 +171,15 @@ class SignalExpertRunner:
         return p[:, 2] + p[:, 5]
 
     def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float]) -> Dict:
-        """decide, then (with confirmation) confirm_green on the chosen candidate's views."""
+        """decide, then (with confirmation) confirm_green on the chosen candidate's views, or
+        confirm_disagreement on the views of the greens that disagree with a stop."""
         d = decide(p, cands, rgb.shape[1], thr)
         if self.confirmation and d["state"] == "green":
             d = confirm_green(d, self.view_green(rgb, cands[d["candidate"]]), thr)
+        elif self.confirmation and d.get("why") == "candidates disagree":
+            q = np.asarray(p, np.float64)
+            smallest = [min(float(q[n, 2] + q[n, 5]), float(np.min(self.view_green(rgb, cands[n])))) for n in d["greens"]]
+            d = confirm_disagreement(d, smallest, thr)
         return d
 
     @torch.no_grad()

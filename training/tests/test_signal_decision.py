@@ -4,7 +4,7 @@ import numpy as np
 
 from lttw import lamps
 from lttw.lamps import Candidate
-from lttw.signal_model import confirm_green, decide
+from lttw.signal_model import confirm_disagreement, confirm_green, decide
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -118,3 +118,12 @@ def test_confirmation_views_are_the_crop_resized_and_moved():
                      (0, 0, 640, 450)]
     for x, y, w, h in whole:  # never past the frame: the whole-frame crops were only ever trimmed
         assert x >= 0 and y >= 0 and x + w <= W_ and y + h <= H_
+
+
+def test_a_red_stands_when_the_green_beside_it_fails_its_views():
+    p = probs([0.01, 0.99, 0, 0, 0, 0], [0.02, 0, 0.98, 0, 0, 0])
+    d = decide(p, [cand(300), cand(50)], W, THR)
+    assert d["state"] == "unknown" and d["why"] == "candidates disagree" and d["greens"] == [1]
+    assert confirm_disagreement(d, [0.97], THR) == d  # the green holds in every view: still unknown
+    stands = confirm_disagreement(d, [0.40], THR)
+    assert stands["state"] == "red" and "why" not in stands and stands["candidate"] == 0

@@ -11,7 +11,9 @@ import Imaging
 /// - red and yellow need their mass ≥ `thresholds.abstain`, and no other chosen candidate may be
 ///   confidently green (two signals saying stop and go is not something to guess on);
 /// - with green confirmation (`confirmGreen`), a green must also hold, at `thresholds.green`, in
-///   every other view of the chosen candidate: one lucky crop of a sign or a bush is not walk.
+///   every other view of the chosen candidate: one lucky crop of a sign or a bush is not walk;
+///   and a green that disagrees with a red must hold in its views too (`resolveDisagreement`
+///   when none does).
 /// A weak green beside a red never makes the frame green; a red beside a weak green is red:
 /// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
@@ -37,11 +39,25 @@ public struct SignalDecision: Sendable, Equatable {
     public var reason: Reason?
     /// The chosen candidate's masses: not a signal, red, green, yellow (sums to 1).
     public var masses: (none: Double, red: Double, green: Double, yellow: Double)
+    /// When a red or yellow is unknown because other candidates read green: those candidates
+    /// (bit n = candidate n) and the state they overrule; for `resolveDisagreement`.
+    public private(set) var disagreeingGreens: UInt32 = 0
+    public private(set) var overruled: LightState?
 
     public static func == (a: SignalDecision, b: SignalDecision) -> Bool {
         a.state == b.state && a.kind == b.kind && a.position == b.position && a.confidence == b.confidence
             && a.candidate == b.candidate && a.box == b.box && a.candidateCount == b.candidateCount && a.reason == b.reason
-            && a.masses == b.masses
+            && a.masses == b.masses && a.disagreeingGreens == b.disagreeingGreens && a.overruled == b.overruled
+    }
+
+    /// signal_model.confirm_disagreement: none of the disagreeing greens held in every
+    /// confirmation view, so the red or yellow they overruled stands.
+    public mutating func resolveDisagreement() {
+        guard reason == .candidatesDisagree, let overruled else { return }
+        state = overruled
+        reason = nil
+        disagreeingGreens = 0
+        self.overruled = nil
     }
 
     /// signal_model.confirm_green: a green stands only when the smallest green mass over the
@@ -128,7 +144,10 @@ public struct SignalDecision: Sendable, Equatable {
             reason = .unsure
             return
         }
-        if candidates.indices.contains(where: { $0 != best && chosen($0) && green($0) >= t.green }) {
+        precondition(candidates.count <= UInt32.bitWidth, "more candidates than the disagreement mask holds")
+        for n in candidates.indices where n != best && chosen(n) && green(n) >= t.green { disagreeingGreens |= 1 << UInt32(n) }
+        if disagreeingGreens != 0 {
+            overruled = decided
             state = .unknown
             reason = .candidatesDisagree
         }

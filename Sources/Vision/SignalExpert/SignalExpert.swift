@@ -113,10 +113,20 @@ public struct SignalExpert: @unchecked Sendable {
         }
         readRows(state.candidateRows, count: state.candidates.count, state: state)
         var decision = decide(state)
-        if configuration.confirmsGreen, decision.state == .green, let best = decision.candidate {
+        guard configuration.confirmsGreen else { return decision }
+        let t = configuration.thresholds
+        if decision.state == .green, let best = decision.candidate {
             decision.confirmGreen(
-                smallestViewGreen: try smallestViewGreen(of: best, image, mean: mean, std: std, state: state),
-                thresholds: configuration.thresholds)
+                smallestViewGreen: try smallestViewGreen(of: best, image, mean: mean, std: std, state: state), thresholds: t)
+        } else if decision.reason == .candidatesDisagree {
+            // Only a green that would be announced disagrees with a stop.
+            var held = false
+            for n in state.candidates.indices where !held && decision.disagreeingGreens & (1 << UInt32(n)) != 0 {
+                let p = state.probabilities(of: n)
+                let own = Double(p[2]) + Double(p[5])
+                held = min(own, try smallestViewGreen(of: n, image, mean: mean, std: std, state: state)) >= t.green
+            }
+            if !held { decision.resolveDisagreement() }
         }
         return decision
     }
