@@ -208,7 +208,8 @@ def signal_expert_config(reader, calibration, run):
                 "thresholds.green and no same-kind stop mass >= thresholds.red_veto anywhere"
                 + (", then its smallest green mass over the green_confirmation views >= thresholds.green"
                    if calibration.get("green_confirmation") else "")
-                + "; red/yellow need mass >= thresholds.abstain and no other chosen candidate green >= thresholds.green",
+                + "; red/yellow need mass >= thresholds.abstain and no other chosen candidate green >= thresholds.green"
+                + (" (with confirmation: a green that also holds in its views)" if calibration.get("green_confirmation") else ""),
         "training": {"run": run, "step": calibration.get("step")},
     }
 

@@ -25,7 +25,7 @@ import torch
 from . import lamps
 from .artifact import load_artifact
 from .generator import generate
-from .signal_model import decide
+from .signal_model import SignalExpertRunner, decide
 
 SCENES = [
     ("red_closeup", 3_200_000, lambda f: f["light"]["state"] == "red" and f["light"]["kind"] == "pedestrian" and f["conditions"]["framing"] == "closeup"),
@@ -51,15 +51,6 @@ def pick(seed0, pred, long_side=480):
 
 
 @torch.no_grad()
-def decide_scene(reader, se, mean, std, rgb):
-    """The Python reference decision for one frame (decide, then confirm_green)."""
-    from .signal_model import SignalExpertRunner
-    runner = SignalExpertRunner(reader, se["temperature"], se["thresholds"], mean, std,
-                                confirmation=bool(se.get("green_confirmation")))
-    return runner.read(rgb)
-
-
-@torch.no_grad()
 def make(model_dir, out):
     model, cfg, _ = load_artifact(model_dir)
     reader = model.signal_expert
@@ -68,12 +59,16 @@ def make(model_dir, out):
     se = cfg["signal_expert"]
     mean = np.asarray(cfg["preprocessing"]["mean"], np.float32)
     std = np.asarray(cfg["preprocessing"]["std"], np.float32)
+    # The Python reference of the runtime expert: the decision (decide, then confirm_green /
+    # confirm_disagreement) and the confirmation views' probabilities come from it.
+    runner = SignalExpertRunner(reader, se["temperature"], se["thresholds"], mean, std,
+                                confirmation=bool(se.get("green_confirmation")))
     os.makedirs(out, exist_ok=True)
     index = {"tolerance": {"features": 1e-4, "probabilities": 1e-5}, "scenes": []}
     for name, seed0, pred in SCENES:
         seed, sc = pick(seed0, pred)
         while name in DECIDED:
-            d = decide_scene(reader, se, mean, std, np.ascontiguousarray(sc.bgr[..., ::-1]))
+            d = runner.read(np.ascontiguousarray(sc.bgr[..., ::-1]))
             if d["state"] == DECIDED[name]:
                 break
             seed, sc = pick(seed + 1, pred)
@@ -90,16 +85,9 @@ def make(model_dir, out):
         views_path = os.path.join(out, f"{name}.views.npy")
         if os.path.exists(views_path):
             os.remove(views_path)
-        if se.get("green_confirmation") and d["state"] == "green":
-            k = cands[d["candidate"]]
-            W, H = rgb.shape[1], rgb.shape[0]
-            xv = np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r), mean, std) for r in lamps.confirmation_rects(k, W, H)])
-            gv = torch.from_numpy(np.repeat(lamps.read_geometry([k], W, H), len(xv), 0))
-            pv = torch.softmax(reader.head(reader.features(torch.from_numpy(xv)), gv) / float(se["temperature"]), -1).numpy()
-            np.save(views_path, pv.astype(np.float32))
-        # The whole rule (confirm_green, confirm_disagreement) as the runtime applies it.
-        d = decide_scene(reader, se, mean, std, rgb)
-        d = {k: v for k, v in d.items() if k not in ("candidates", "box")}
+        if runner.confirmation and d["state"] == "green":
+            np.save(views_path, runner.view_probabilities(rgb, cands[d["candidate"]]).astype(np.float32))
+        d = {k: v for k, v in runner.read(rgb).items() if k not in ("candidates", "box")}
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)
         with open(os.path.join(out, f"{name}.confirmation_rects.json"), "w") as f:

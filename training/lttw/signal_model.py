@@ -136,9 +136,9 @@ def confirm_disagreement(d: Dict, smallest_view_green: List[float], thr: Dict[st
     return {k: v for k, v in d.items() if k not in ("why", "decided", "greens")} | {"state": d["decided"]}
 
 
-def confirm_green(d: Dict, view_green: np.ndarray, thr: Dict[str, float]) -> Dict:
-    """`decide`'s green, checked against the chosen candidate's green mass in every confirmation
-    view (float64 [V]); other decisions pass unchanged."""
+def confirm_green(d: Dict, view_green, thr: Dict[str, float]) -> Dict:
+    """`decide`'s green, checked against the chosen candidate's green mass in the confirmation
+    views (float64: one per view, or already their smallest); other decisions pass unchanged."""
     if d["state"] != "green":
         return d
     mass = float(min(d["confidence"], float(np.min(view_green))))
@@ -161,25 +161,28 @@ class SignalExpertRunner:
         self.confirmation = confirmation
 
     @torch.no_grad()
-    def view_green(self, rgb: np.ndarray, k: lamps.Candidate) -> np.ndarray:
-        """Green mass (pedestrian + vehicle) of candidate k in each confirmation view."""
+    def view_probabilities(self, rgb: np.ndarray, k: lamps.Candidate) -> np.ndarray:
+        """Calibrated class probabilities of candidate k in each confirmation view [V, classes]."""
         H, W = rgb.shape[:2]
         x = np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r), self.mean, self.std)
                       for r in lamps.confirmation_rects(k, W, H)])
         g = np.repeat(lamps.read_geometry([k], W, H), len(x), 0)
-        p = torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g)) / self.T, -1).numpy().astype(np.float64)
-        return p[:, 2] + p[:, 5]
+        return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g)) / self.T, -1).numpy()
+
+    def smallest_green(self, rgb: np.ndarray, cands, p, n: int) -> float:
+        """Candidate n's smallest green mass (pedestrian + vehicle, float64) over its own read
+        (row n of p) and every confirmation view."""
+        q = np.concatenate([np.asarray(p[n:n + 1], np.float64), self.view_probabilities(rgb, cands[n]).astype(np.float64)])
+        return float(np.min(q[:, 2] + q[:, 5]))
 
     def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float]) -> Dict:
         """decide, then (with confirmation) confirm_green on the chosen candidate's views, or
         confirm_disagreement on the views of the greens that disagree with a stop."""
         d = decide(p, cands, rgb.shape[1], thr)
         if self.confirmation and d["state"] == "green":
-            d = confirm_green(d, self.view_green(rgb, cands[d["candidate"]]), thr)
+            d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"]), thr)
         elif self.confirmation and d.get("why") == "candidates disagree":
-            q = np.asarray(p, np.float64)
-            smallest = [min(float(q[n, 2] + q[n, 5]), float(np.min(self.view_green(rgb, cands[n])))) for n in d["greens"]]
-            d = confirm_disagreement(d, smallest, thr)
+            d = confirm_disagreement(d, [self.smallest_green(rgb, cands, p, n) for n in d["greens"]], thr)
         return d
 
     @torch.no_grad()

@@ -61,7 +61,8 @@ public struct SignalDecision: Sendable, Equatable {
     }
 
     /// signal_model.confirm_green: a green stands only when the smallest green mass over the
-    /// first read and every confirmation view (`smallestViewGreen`) reaches `thresholds.green`;
+    /// first read and every confirmation view (`smallestViewGreen`, which may already include the
+    /// first read) reaches `thresholds.green`;
     /// the confidence becomes that smallest mass. Other states pass unchanged.
     public mutating func confirmGreen(smallestViewGreen: Double, thresholds t: SignalExpertConfiguration.Thresholds) {
         guard state == .green else { return }

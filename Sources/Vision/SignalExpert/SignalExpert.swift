@@ -117,23 +117,25 @@ public struct SignalExpert: @unchecked Sendable {
         let t = configuration.thresholds
         if decision.state == .green, let best = decision.candidate {
             decision.confirmGreen(
-                smallestViewGreen: try smallestViewGreen(of: best, image, mean: mean, std: std, state: state), thresholds: t)
+                smallestViewGreen: try smallestGreen(of: best, image, mean: mean, std: std, state: state), thresholds: t)
         } else if decision.reason == .candidatesDisagree {
             // Only a green that would be announced disagrees with a stop.
             var held = false
             for n in state.candidates.indices where !held && decision.disagreeingGreens & (1 << UInt32(n)) != 0 {
-                let p = state.probabilities(of: n)
-                let own = Double(p[2]) + Double(p[5])
-                held = min(own, try smallestViewGreen(of: n, image, mean: mean, std: std, state: state)) >= t.green
+                held = try smallestGreen(of: n, image, mean: mean, std: std, state: state) >= t.green
             }
             if !held { decision.resolveDisagreement() }
         }
         return decision
     }
 
+    /// Green mass (pedestrian + vehicle) of one row of class probabilities, in Double as
+    /// `SignalDecision` and the Python add them.
+    private static func greenMass(_ p: UnsafeBufferPointer<Float>) -> Double { Double(p[2]) + Double(p[5]) }
+
     /// Reads candidate `index` through every confirmation view (its own geometry each time) and
-    /// returns the smallest green mass (pedestrian + vehicle) among them.
-    private func smallestViewGreen(
+    /// returns its smallest green mass over its own read and the views.
+    private func smallestGreen(
         of index: Int, _ image: Image, mean: [Float], std: [Float], state: State
     ) throws(ImagingError) -> Double {
         let g = configuration.geometry
@@ -148,10 +150,9 @@ public struct SignalExpert: @unchecked Sendable {
         }
         readRows(state.viewRows, count: views, state: state)
         let k = configuration.classes.count
-        var smallest = Double.infinity
+        var smallest = Self.greenMass(state.probabilities(of: index))
         for view in 0..<views {
-            let p = state.viewProbabilities.storage
-            smallest = min(smallest, Double(p[view * k + 2]) + Double(p[view * k + 5]))
+            smallest = min(smallest, Self.greenMass(UnsafeBufferPointer(rebasing: state.viewProbabilities.storage[(view * k)..<((view + 1) * k)])))
         }
         return smallest
     }
