@@ -7,6 +7,7 @@
 #   ./training/ship_signal.sh                 # the shipped recipe
 #   SKIP_DATA=1 ./training/ship_signal.sh     # reuse training/data/signal
 #   FROM_RUN=training/runs/signal_v5c ./training/ship_signal.sh   # recalibrate a finished run and ship it
+#   FROM_RUN=training/runs/signal_v6 CALIBRATED=1 ./training/ship_signal.sh   # ship its calibration as it is
 set -euo pipefail
 export PYTHONPATH=training
 PY=${PY:-.venv/bin/python}
@@ -32,7 +33,7 @@ if [ -z "${FROM_RUN:-}" ]; then
 else
   # A finished run, calibrated again with this code's decision rule (v5: round 3 of v4).
   RUN="$FROM_RUN"
-  $PY -m lttw.signal_train --data training/data/signal --run "$RUN" --calibrate-only --calibration_scenes 10000
+  [ -n "${CALIBRATED:-}" ] || $PY -m lttw.signal_train --data training/data/signal --run "$RUN" --calibrate-only --calibration_scenes 10000
 fi
 $PY -m lttw.artifact merge-signal --run "$RUN" --model models/default
 rm -rf models/default/selftest && $PY -m lttw.selftest --model models/default
