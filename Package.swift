@@ -49,8 +49,9 @@ let package = Package(
                 .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-fno-fast-math", "-ffp-contract=off"]),
             ],
             // libjpeg(-turbo), the same one OpenCV uses: JPEGs are decoded through it directly so that
-            // its corrupt-data warnings refuse the file (Debian: libjpeg62-turbo-dev).
-            linkerSettings: (openCVLibraries + ["jpeg"]).map { .linkedLibrary($0) }
+            // its corrupt-data warnings refuse the file (Debian: libjpeg62-turbo-dev). libpng, the same
+            // one OpenCV uses, likewise for PNGs, which the model's known-answer frames are (libpng-dev).
+            linkerSettings: (openCVLibraries + ["jpeg", "png16"]).map { .linkedLibrary($0) }
         ),
         .target(name: "AllocationCounter"),
         // The matrix-product micro-kernels. Optimised in every configuration (like Kernels' hot

@@ -1,5 +1,5 @@
-// Image decoding: limits first, then libjpeg for JPEG (JPEGDecoder.cpp) and OpenCV's decoders for
-// the other formats, then BGR→RGB.
+// Image decoding: limits first, then libjpeg for JPEG (JPEGDecoder.cpp), libpng for PNG
+// (PNGDecoder.cpp) and OpenCV's decoders for the other formats, then BGR→RGB.
 #include "Internal.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -53,6 +53,14 @@ cvb_status decodeChecked(const uint8_t *data, size_t size, const Limits &limits,
         return cvb::guarded(error, "decode", [&]() -> cvb_status {
             auto image = std::make_unique<cvb_image>();
             status = cvb::decodeJPEG(data, size, cvb::jpegScanLimit(info), image->pixels, error);
+            if (status == CVB_OK) *out = image.release();
+            return status;
+        });
+    }
+    if (info.format == CVB_FORMAT_PNG) {
+        return cvb::guarded(error, "decode", [&]() -> cvb_status {
+            auto image = std::make_unique<cvb_image>();
+            status = cvb::decodePNG(data, size, image->pixels, error);
             if (status == CVB_OK) *out = image.release();
             return status;
         });
