@@ -3,8 +3,8 @@
 //
 // Why not OpenCV's decoder: it lives in opencv_imgcodecs, whose ~240 shared libraries cost about
 // 60 MB of resident memory, and the model's known-answer frames (models/*/selftest) are PNGs that
-// every model load reads; with PNG here, a run over JPEGs need not map imgcodecs at all. This is
-// OpenCV's PngDecoder, step for step, on the same system libpng: the same
+// every model load reads; with PNG here, a run over JPEGs never loads the media plugin
+// (MediaPlugin.h). This is OpenCV's PngDecoder, step for step, on the same system libpng: the same
 // transformations in the same order (16 bits stripped to 8, alpha stripped, palettes and 1/2/4-bit
 // grey expanded, grey replicated to three channels, interlacing handled by libpng), RGB order
 // instead of OpenCV's BGR (a pure permutation), the orientation of an eXIf chunk that precedes
