@@ -2,8 +2,13 @@
 import PackageDescription
 
 /// OpenCV is linked module by module: `pkg-config --libs opencv4` names ~55 libraries,
-/// which costs start-up time and memory on a wearable. CVBridge uses only these four.
-let openCVLibraries = ["opencv_core", "opencv_imgproc", "opencv_imgcodecs", "opencv_videoio"]
+/// which costs start-up time and memory on a wearable. CVBridge links only core and imgproc.
+let openCVCore = ["opencv_core", "opencv_imgproc"]
+/// imgcodecs and videoio need ~240 shared libraries (GDAL, poppler, GStreamer, FFmpeg, ...), about
+/// 60 MB resident in every process that links them, so they are linked only into CVMedia, the
+/// plugin CVBridge loads the first time a video, a camera, a BMP, WebP or TIFF image or an
+/// encoding is asked for (Sources/CVBridge/MediaPlugin.h).
+let openCVMedia = ["opencv_imgcodecs", "opencv_videoio"]
 
 let strictSwift: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -29,6 +34,9 @@ let package = Package(
         .library(name: "Pipeline", targets: ["Pipeline"]),
         // Preloaded by `listen bench` to count allocations per frame; not linked into anything.
         .library(name: "AllocationCounter", type: .dynamic, targets: ["AllocationCounter"]),
+        // OpenCV's codecs and video I/O, loaded by CVBridge on first use from next to the executable;
+        // not linked into anything. `swift build` builds it; a `--product` build needs it named too.
+        .library(name: "CVMedia", type: .dynamic, targets: ["CVMedia"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,8 +57,22 @@ let package = Package(
                 .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-fno-fast-math", "-ffp-contract=off"]),
             ],
             // libjpeg(-turbo), the same one OpenCV uses: JPEGs are decoded through it directly so that
-            // its corrupt-data warnings refuse the file (Debian: libjpeg62-turbo-dev).
-            linkerSettings: (openCVLibraries + ["jpeg"]).map { .linkedLibrary($0) }
+            // its corrupt-data warnings refuse the file (Debian: libjpeg62-turbo-dev). libpng, the same
+            // one OpenCV uses, likewise for PNGs, which the model's known-answer frames are: reading
+            // them needs no media plugin (libpng-dev).
+            linkerSettings: (openCVCore + ["jpeg", "png16"]).map { .linkedLibrary($0) }
+        ),
+        // The media plugin (product CVMedia): it implements CVBridge's internal MediaPlugin.h over
+        // CVBridge's own handle types (Internal.hpp), hence the header paths into CVBridge. Hidden
+        // visibility: only its table's entry point is exported.
+        .target(
+            name: "CVMedia",
+            cxxSettings: [
+                .headerSearchPath("../CVBridge"),
+                .headerSearchPath("../CVBridge/include"),
+                .unsafeFlags(["-I/usr/include/opencv4", "-std=c++17", "-fvisibility=hidden", "-fvisibility-inlines-hidden"]),
+            ],
+            linkerSettings: (openCVCore + openCVMedia).map { .linkedLibrary($0) }
         ),
         .target(name: "AllocationCounter"),
         // The matrix-product micro-kernels. Optimised in every configuration (like Kernels' hot

@@ -2,7 +2,9 @@
 # Builds the libFuzzer targets (fuzz/README.md) into .build-fuzz/, or the targets named.
 #   scripts/fuzz_build.sh                 # all targets
 #   scripts/fuzz_build.sh cvbridge_decode # one
-# C++: CVBridge's sources compiled with -fsanitize=fuzzer,address against the system OpenCV.
+# C++: CVBridge's sources compiled with -fsanitize=fuzzer,address against the system OpenCV, and
+# its media plugin (Sources/CVMedia, OpenCV's BMP/WebP/TIFF decoders) instrumented the same way
+# into .build-fuzz/libCVMedia.so, beside the harnesses, where the bridge loads it from.
 # Swift: ModelArtifact and Vision compiled with -sanitize=fuzzer,address (their dependencies, the
 # GEMM kernels in CKernels among them, come from the package's ordinary debug build, which this
 # script runs first); the tokenizer and the
@@ -15,20 +17,35 @@ ALL=(cvbridge_probe cvbridge_decode swift_config swift_tokenizer swift_safetenso
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 mkdir -p "$OUT/obj"
-# CVBridge's libraries: four OpenCV modules and libjpeg, which decodes JPEGs itself.
-OPENCV=(-lopencv_core -lopencv_imgproc -lopencv_imgcodecs -lopencv_videoio -ljpeg)
+# CVBridge's libraries: OpenCV's core and imgproc, and libjpeg and libpng, which decode JPEGs and
+# PNGs themselves. The plugin's: OpenCV's codecs and video I/O. The cvbridge harnesses link
+# imgcodecs too, to compare the bridge's pixels with cv::imdecode's.
+BRIDGE_LIBS=(-lopencv_core -lopencv_imgproc -ljpeg -lpng16)
+MEDIA_LIBS=(-lopencv_core -lopencv_imgproc -lopencv_imgcodecs -lopencv_videoio)
+CXXFLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address -fno-fast-math -ffp-contract=off
+          -I Sources/CVBridge -I Sources/CVBridge/include -I Sources/CVMedia/include -I /usr/include/opencv4)
 
 needs_swift=0
 for t in "${TARGETS[@]}"; do case $t in swift_*) needs_swift=1 ;; esac; done
 
+# An object is rebuilt when its source, or any header of the bridge, is newer.
+compile() {
+    local source=$1 object=$2
+    shift 2
+    if [ ! -f "$object" ] || [ "$source" -nt "$object" ] ||
+        [ -n "$(find Sources/CVBridge Sources/CVMedia -name '*.h*' -newer "$object")" ]; then
+        clang++ "${CXXFLAGS[@]}" "$@" -c "$source" -o "$object"
+    fi
+}
+
 cvbridge_objects() {
-    for source in Sources/CVBridge/*.cpp; do
-        object="$OUT/obj/$(basename "$source" .cpp).o"
-        if [ ! -f "$object" ] || [ "$source" -nt "$object" ]; then
-            clang++ -std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address -fno-fast-math -ffp-contract=off \
-                -I Sources/CVBridge/include -I /usr/include/opencv4 -c "$source" -o "$object"
-        fi
+    mkdir -p "$OUT/obj/bridge" "$OUT/obj/media"
+    for source in Sources/CVBridge/*.cpp; do compile "$source" "$OUT/obj/bridge/$(basename "$source" .cpp).o"; done
+    for source in Sources/CVMedia/*.cpp; do
+        compile "$source" "$OUT/obj/media/$(basename "$source" .cpp).o" -fPIC -fvisibility=hidden -fvisibility-inlines-hidden
     done
+    # The sanitizer runtimes are the harness's: the plugin leaves their symbols to it.
+    clang++ -shared -fsanitize=fuzzer-no-link,address "$OUT"/obj/media/*.o "${MEDIA_LIBS[@]}" -o "$OUT/libCVMedia.so"
 }
 
 if [ $needs_swift -eq 1 ]; then
@@ -59,11 +76,11 @@ if [ $needs_swift -eq 1 ]; then
     # Every library target's objects (the daemon's config code reaches into Hummingbird and
     # swift-log), less programs, tests, plugin tools, the malloc counter and the instrumented two.
     library_objects() {
-        find "$DEBUG" -maxdepth 2 -name '*.build' -type d | grep -vE '/(listen|assistd|AllocationCounter|ModelArtifact|Vision|Imaging|Kernels|CKernels|CVBridge)\.build$|Tests\.build$|-tool\.build$|Plugin' |
+        find "$DEBUG" -maxdepth 2 -name '*.build' -type d | grep -vE '/(listen|assistd|AllocationCounter|ModelArtifact|Vision|Imaging|Kernels|CKernels|CVBridge|CVMedia)\.build$|Tests\.build$|-tool\.build$|Plugin' |
             while read -r dir; do find "$dir" -name '*.o' -print0; done
     }
     BASE_OBJECTS=("$OUT/swift/ModelArtifact.o" "$OUT/swift/Vision.o" $(objects Imaging Kernels CKernels CVBridge))
-    BASE_LIBS=("${OPENCV[@]}" -lopenblas -lstdc++)
+    BASE_LIBS=("${BRIDGE_LIBS[@]}" -lopenblas -lstdc++)
 fi
 
 for t in "${TARGETS[@]}"; do
@@ -72,7 +89,7 @@ for t in "${TARGETS[@]}"; do
         cvbridge_probe|cvbridge_decode)
             cvbridge_objects
             clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -I Sources/CVBridge/include -I /usr/include/opencv4 "fuzz/cvbridge/$t.cpp" \
-                "$OUT"/obj/*.o "${OPENCV[@]}" -o "$OUT/$t" ;;
+                "$OUT"/obj/bridge/*.o "${BRIDGE_LIBS[@]}" -lopencv_imgcodecs -o "$OUT/$t" ;;
         swift_config)
             swiftc "${SAN[@]}" -D FUZZ_CONFIG -I "$OUT/swift" -I "$DEBUG/Modules" "${MAPS[@]}" fuzz/swift/Harness.swift \
                 "${BASE_OBJECTS[@]}" "${BASE_LIBS[@]}" -o "$OUT/$t" ;;

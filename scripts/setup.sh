@@ -29,12 +29,12 @@ else
     exit 1
 fi
 
-# OpenCV (core, imgproc, imgcodecs, videoio), libjpeg-turbo (JPEGs are decoded through it
-# directly), eSpeak-ng and its voices, OpenBLAS, ALSA for the sound device, Python for training
-# and the reference tests, and the AArch64 cross compiler and qemu that test the NEON kernels on
-# any machine (scripts/test_neon.sh).
+# OpenCV (core, imgproc, imgcodecs, videoio), libjpeg-turbo and libpng (JPEGs and PNGs are
+# decoded through them directly), eSpeak-ng and its voices, OpenBLAS, ALSA for the sound device,
+# Python for training and the reference tests, and the AArch64 cross compiler and qemu that test
+# the NEON kernels on any machine (scripts/test_neon.sh).
 packages=(
-    pkg-config libopencv-dev libjpeg62-turbo-dev libopenblas-dev libespeak-ng-dev espeak-ng espeak-ng-data
+    pkg-config libopencv-dev libjpeg62-turbo-dev libpng-dev libopenblas-dev libespeak-ng-dev espeak-ng espeak-ng-data
     libasound2-dev gcc-aarch64-linux-gnu qemu-user-static
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)

@@ -13,6 +13,7 @@ work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 swift build -c release --product assistd >/dev/null
+swift build -c release --product CVMedia >/dev/null  # the video is read through the media plugin
 .venv/bin/python - "$work/walk.avi" <<'PY'
 import sys, cv2
 names = ["00_pedestrian_red_street", "01_pedestrian_green_street", "12_obstacle_near_ahead",

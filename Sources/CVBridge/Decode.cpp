@@ -1,9 +1,8 @@
-// Image decoding: limits first, then libjpeg for JPEG (JPEGDecoder.cpp) and OpenCV's decoders for
-// the other formats, then BGR→RGB.
+// Image decoding: limits first, then libjpeg for JPEG (JPEGDecoder.cpp), libpng for PNG
+// (PNGDecoder.cpp) and, for BMP, WebP and TIFF, OpenCV's decoders in the media plugin
+// (MediaPlugin.h), loaded only when one is needed.
 #include "Internal.hpp"
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
+#include "MediaLibrary.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -57,18 +56,17 @@ cvb_status decodeChecked(const uint8_t *data, size_t size, const Limits &limits,
             return status;
         });
     }
-    return cvb::guarded(error, "decode", [&]() -> cvb_status {
-        const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<uint8_t *>(data));
-        cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR);
-        if (bgr.empty()) {
-            return cvb::fail(error, CVB_ERR_CORRUPT, "%s data is damaged: the decoder could not read the pixels",
-                             cvb::formatName(info.format));
-        }
-        auto *image = new cvb_image();
-        cv::cvtColor(bgr, image->pixels, cv::COLOR_BGR2RGB);
-        *out = image;
-        return cvb::ok(error);
-    });
+    if (info.format == CVB_FORMAT_PNG) {
+        return cvb::guarded(error, "decode", [&]() -> cvb_status {
+            auto image = std::make_unique<cvb_image>();
+            status = cvb::decodePNG(data, size, image->pixels, error);
+            if (status == CVB_OK) *out = image.release();
+            return status;
+        });
+    }
+    const cvm_table *media = cvb::media(error);
+    if (media == nullptr) return CVB_ERR_MISSING_LIBRARY;
+    return media->decode(data, size, cvb::formatName(info.format), out, error);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
-// Drawing for debug overlays and image encoding.
+// Drawing for debug overlays (imgproc only; encoding them is Encode.cpp's, through the media plugin).
 #include "Internal.hpp"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace {
@@ -71,46 +70,3 @@ extern "C" cvb_status cvb_measure_text(const char *text, double scale, int32_t t
         return cvb::ok(error);
     });
 }
-
-extern "C" cvb_status cvb_encode(const cvb_view *image, cvb_image_format format, int32_t quality, cvb_buffer **out,
-                                 cvb_error *error) {
-    cv::Mat m;
-    if (!cvb::matFromView(image, m) || out == nullptr) {
-        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "encode: bad image or output");
-    }
-    *out = nullptr;
-    const char *extension = nullptr;
-    std::vector<int> params;
-    switch (format) {
-        case CVB_FORMAT_JPEG:
-            extension = ".jpg";
-            params = {cv::IMWRITE_JPEG_QUALITY, std::max(0, std::min(100, static_cast<int>(quality)))};
-            break;
-        case CVB_FORMAT_PNG: extension = ".png"; break;
-        case CVB_FORMAT_BMP: extension = ".bmp"; break;
-        case CVB_FORMAT_WEBP:
-            extension = ".webp";
-            params = {cv::IMWRITE_WEBP_QUALITY, std::max(1, std::min(101, static_cast<int>(quality)))};
-            break;
-        case CVB_FORMAT_TIFF: extension = ".tiff"; break;
-        default: return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "encode: unknown format %d", int(format));
-    }
-    return cvb::guarded(error, "encode", [&]() -> cvb_status {
-        cv::Mat bgr;
-        if (m.channels() == 3) cv::cvtColor(m, bgr, cv::COLOR_RGB2BGR);
-        else bgr = m;
-        auto *buffer = new cvb_buffer();
-        if (!cv::imencode(extension, bgr, buffer->bytes, params)) {
-            delete buffer;
-            return cvb::fail(error, CVB_ERR_ENCODE, "encode: OpenCV could not encode %s", cvb::formatName(format));
-        }
-        *out = buffer;
-        return cvb::ok(error);
-    });
-}
-
-extern "C" const uint8_t *cvb_buffer_data(const cvb_buffer *buffer) {
-    return buffer ? buffer->bytes.data() : nullptr;
-}
-extern "C" size_t cvb_buffer_size(const cvb_buffer *buffer) { return buffer ? buffer->bytes.size() : 0; }
-extern "C" void cvb_buffer_free(cvb_buffer *buffer) { delete buffer; }

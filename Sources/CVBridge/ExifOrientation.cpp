@@ -2,7 +2,8 @@
 //
 // The bridge decodes JPEGs through libjpeg itself (JPEGDecoder.cpp), so it must also turn them
 // as OpenCV would have: the images the model was trained and evaluated on were read by cv2, and
-// a photo taken with the phone on its side must come out the same way up. OpenCV's EXIF reader
+// a photo taken with the phone on its side must come out the same way up (PNGs too, through
+// PNGDecoder.cpp, from an eXIf chunk before the image data). OpenCV's EXIF reader
 // is internal to imgcodecs, so its rules are restated here, quirks included: it reads the first
 // APP1 segment whatever its name, skips six bytes, walks only the first directory, keeps the
 // first entry of each tag, and gives up at the first entry it cannot read, keeping the entries
@@ -90,7 +91,12 @@ struct TIFFReader {
 int exifOrientation(const uint8_t *app1, size_t length) {
     constexpr size_t kTIFFStart = 6;  // "Exif\0\0", which OpenCV skips without checking
     if (app1 == nullptr || length <= kTIFFStart) return 0;
-    TIFFReader tiff{app1 + kTIFFStart, length - kTIFFStart, ByteOrder::none};
+    return tiffOrientation(app1 + kTIFFStart, length - kTIFFStart);
+}
+
+int tiffOrientation(const uint8_t *data, size_t length) {
+    if (data == nullptr || length == 0) return 0;
+    TIFFReader tiff{data, length, ByteOrder::none};
     if (tiff.size > 1 && tiff.data[0] != tiff.data[1]) {
         tiff.order = ByteOrder::none;
     } else if (tiff.data[0] == 'I') {

@@ -105,9 +105,16 @@ int jpegScanLimit(const HeaderInfo &info);
 /// corrupt-data warning, and refusing more than maxScans scans.
 cvb_status decodeJPEG(const uint8_t *data, size_t size, int maxScans, cv::Mat &rgb, cvb_error *error);
 
+/// Decodes a PNG to RGB8 through libpng, to the pixels OpenCV 4.6's IMREAD_COLOR gives (EXIF
+/// orientation included); libpng's errors refuse it (CVB_ERR_CORRUPT, libpng's words).
+cvb_status decodePNG(const uint8_t *data, size_t size, cv::Mat &rgb, cvb_error *error);
+
 /// The orientation (1–8, 0 when absent or unreadable) that OpenCV 4.6 reads from a JPEG's first
 /// APP1 segment (`app1` is the segment's data, after its length field).
 int exifOrientation(const uint8_t *app1, size_t length);
+
+/// The same from EXIF's TIFF structure itself (a PNG's eXIf chunk, which has no "Exif\0\0").
+int tiffOrientation(const uint8_t *tiff, size_t length);
 
 /// Turns an image as OpenCV does for an EXIF orientation (flips and a transpose).
 void applyExifOrientation(int orientation, cv::Mat &image);

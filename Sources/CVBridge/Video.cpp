@@ -1,48 +1,18 @@
-// Video files and V4L2 cameras through cv::VideoCapture, and a writer for tests and tools.
+// Video files and V4L2 cameras, and a writer for tests and tools. The arguments and the file or
+// device are checked here, so that a missing, empty or odd file is reported the same with or
+// without the media plugin; cv::VideoCapture and cv::VideoWriter themselves are in the plugin
+// (MediaPlugin.h), loaded on the first video or camera.
 #include "Internal.hpp"
-
-#include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
-#include <opencv2/core/utils/logger.hpp>
+#include "MediaLibrary.hpp"
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <string>
 #include <sys/stat.h>
-
-struct cvb_video {
-    cv::VideoCapture capture;
-    bool isCamera = false;
-    std::string devicePath;  // empty for index-opened cameras and files
-    std::chrono::steady_clock::time_point opened;
-    cv::Mat bgr;             // reused between reads
-    int64_t framesRead = 0;
-    double fps = 0;
-};
-
-struct cvb_video_writer {
-    cv::VideoWriter writer;
-    cv::Size size;
-    cv::Mat bgr;
-};
 
 namespace {
 
-bool exists(const char *path) {
-    struct stat info {};
-    return ::stat(path, &info) == 0;
-}
-
-/// OpenCV's backends log every failed probe (GStreamer after FFmpeg) as warnings on stderr; the
-/// caller gets the failure as an error value with a message, so only OpenCV's errors are shown.
-void quietVideoLogs() {
-    static const bool quiet = [] {
-        cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
-        return true;
-    }();
-    (void)quiet;
-}
+/// Every handle was made by the plugin, so it is loaded once a handle exists.
+const cvm_table &loadedMedia() { return *cvb::media(nullptr); }
 
 }  // namespace
 
@@ -61,116 +31,45 @@ extern "C" cvb_status cvb_video_open_file(const char *path, cvb_video **out, cvb
                          S_ISFIFO(info.st_mode) ? "a named pipe (FIFO)" : S_ISSOCK(info.st_mode) ? "a socket" : "a device");
     }
     if (info.st_size == 0) return cvb::fail(error, CVB_ERR_EMPTY, "the file is empty (0 bytes)");
-    quietVideoLogs();
-    return cvb::guarded(error, "open video", [&]() -> cvb_status {
-        auto *video = new cvb_video();
-        if (!video->capture.open(path, cv::CAP_ANY) || !video->capture.isOpened()) {
-            delete video;
-            return cvb::fail(error, CVB_ERR_OPEN_VIDEO,
-                             "cannot be opened as a video (unknown container or codec, or damaged data)");
-        }
-        video->fps = video->capture.get(cv::CAP_PROP_FPS);
-        video->opened = std::chrono::steady_clock::now();
-        *out = video;
-        return cvb::ok(error);
-    });
+    const cvm_table *media = cvb::media(error);
+    if (media == nullptr) return CVB_ERR_MISSING_LIBRARY;
+    return media->video_open_file(path, out, error);
 }
 
 extern "C" cvb_status cvb_video_open_camera(const char *path, int32_t index, int32_t width, int32_t height, double fps,
                                             cvb_video **out, cvb_error *error) {
     if (out == nullptr) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "open camera: no output");
     *out = nullptr;
-    if (path != nullptr && !exists(path)) {
+    struct stat info {};
+    if (path != nullptr && ::stat(path, &info) != 0) {
         return cvb::fail(error, CVB_ERR_NOT_FOUND, "no such camera device (is it plugged in?)");
     }
     if (path == nullptr && index < 0) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "open camera: negative index");
-    quietVideoLogs();
-    return cvb::guarded(error, "open camera", [&]() -> cvb_status {
-        auto *video = new cvb_video();
-        video->isCamera = true;
-        const bool opened = path != nullptr ? video->capture.open(path, cv::CAP_V4L2)
-                                            : video->capture.open(index, cv::CAP_V4L2);
-        if (!opened || !video->capture.isOpened()) {
-            delete video;
-            return cvb::fail(error, CVB_ERR_OPEN_VIDEO,
-                             "the camera could not be opened (busy, no permission, or not a video capture device)");
-        }
-        if (path != nullptr) video->devicePath = path;
-        if (width > 0) video->capture.set(cv::CAP_PROP_FRAME_WIDTH, width);
-        if (height > 0) video->capture.set(cv::CAP_PROP_FRAME_HEIGHT, height);
-        if (fps > 0) video->capture.set(cv::CAP_PROP_FPS, fps);
-        video->fps = video->capture.get(cv::CAP_PROP_FPS);
-        video->opened = std::chrono::steady_clock::now();
-        *out = video;
-        return cvb::ok(error);
-    });
+    const cvm_table *media = cvb::media(error);
+    if (media == nullptr) return CVB_ERR_MISSING_LIBRARY;
+    return media->video_open_camera(path, index, width, height, fps, out, error);
 }
 
 extern "C" void cvb_video_info(const cvb_video *video, int32_t *width, int32_t *height, double *fps,
                                int64_t *frame_count) {
     if (video == nullptr) return;
-    auto &capture = const_cast<cv::VideoCapture &>(video->capture);
-    if (width) *width = static_cast<int32_t>(capture.get(cv::CAP_PROP_FRAME_WIDTH));
-    if (height) *height = static_cast<int32_t>(capture.get(cv::CAP_PROP_FRAME_HEIGHT));
-    if (fps) *fps = video->fps > 0 ? video->fps : 0;
-    if (frame_count) {
-        const double count = video->isCamera ? -1 : capture.get(cv::CAP_PROP_FRAME_COUNT);
-        *frame_count = count > 0 ? static_cast<int64_t>(count) : -1;
-    }
+    loadedMedia().video_info(video, width, height, fps, frame_count);
 }
-
-namespace {
-
-cvb_status streamEnded(cvb_video *video, cvb_error *error) {
-    if (!video->isCamera) return cvb::fail(error, CVB_ERR_END_OF_STREAM, "end of video after %lld frames",
-                                           static_cast<long long>(video->framesRead));
-    if (!video->devicePath.empty() && !exists(video->devicePath.c_str())) {
-        return cvb::fail(error, CVB_ERR_DEVICE_LOST, "the camera device disappeared");
-    }
-    return cvb::fail(error, CVB_ERR_DEVICE_LOST, "the camera stopped delivering frames");
-}
-
-}  // namespace
 
 extern "C" cvb_status cvb_video_read(cvb_video *video, cvb_image **out, double *timestamp_ms, cvb_error *error) {
     if (video == nullptr || out == nullptr) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "read: no video or output");
     *out = nullptr;
-    return cvb::guarded(error, "read frame", [&]() -> cvb_status {
-        if (!video->capture.read(video->bgr) || video->bgr.empty()) return streamEnded(video, error);
-        double stamp;
-        if (video->isCamera) {
-            stamp = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - video->opened).count();
-        } else {
-            stamp = video->capture.get(cv::CAP_PROP_POS_MSEC);
-            if (!(stamp >= 0) && video->fps > 0) stamp = 1000.0 * double(video->framesRead) / video->fps;
-        }
-        auto *image = new cvb_image();
-        if (video->bgr.channels() == 1) cv::cvtColor(video->bgr, image->pixels, cv::COLOR_GRAY2RGB);
-        else cv::cvtColor(video->bgr, image->pixels, cv::COLOR_BGR2RGB);
-        ++video->framesRead;
-        if (timestamp_ms) *timestamp_ms = stamp;
-        *out = image;
-        return cvb::ok(error);
-    });
+    return loadedMedia().video_read(video, out, timestamp_ms, error);
 }
 
 extern "C" cvb_status cvb_video_skip(cvb_video *video, cvb_error *error) {
     if (video == nullptr) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "skip: no video");
-    return cvb::guarded(error, "skip frame", [&]() -> cvb_status {
-        if (!video->capture.grab()) return streamEnded(video, error);
-        ++video->framesRead;
-        return cvb::ok(error);
-    });
+    return loadedMedia().video_skip(video, error);
 }
 
 extern "C" void cvb_video_close(cvb_video *video) {
     if (video == nullptr) return;
-    try {
-        video->capture.release();
-    } catch (...) {
-        // Releasing a vanished device may throw inside OpenCV; the handle goes away regardless.
-    }
-    delete video;
+    loadedMedia().video_close(video);
 }
 
 extern "C" cvb_status cvb_video_writer_open(const char *path, const char *fourcc, double fps, int32_t width,
@@ -180,18 +79,9 @@ extern "C" cvb_status cvb_video_writer_open(const char *path, const char *fourcc
         return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "video writer: bad path, codec, fps or size");
     }
     *out = nullptr;
-    return cvb::guarded(error, "open video writer", [&]() -> cvb_status {
-        auto *writer = new cvb_video_writer();
-        writer->size = cv::Size(width, height);
-        const int code = cv::VideoWriter::fourcc(fourcc[0], fourcc[1], fourcc[2], fourcc[3]);
-        if (!writer->writer.open(path, code, fps, writer->size, true) || !writer->writer.isOpened()) {
-            delete writer;
-            return cvb::fail(error, CVB_ERR_ENCODE, "cannot write a %s video there (codec or container unsupported, or folder missing)",
-                             fourcc);
-        }
-        *out = writer;
-        return cvb::ok(error);
-    });
+    const cvm_table *media = cvb::media(error);
+    if (media == nullptr) return CVB_ERR_MISSING_LIBRARY;
+    return media->writer_open(path, fourcc, fps, width, height, out, error);
 }
 
 extern "C" cvb_status cvb_video_writer_write(cvb_video_writer *writer, const cvb_view *frame, cvb_error *error) {
@@ -199,26 +89,12 @@ extern "C" cvb_status cvb_video_writer_write(cvb_video_writer *writer, const cvb
     if (writer == nullptr || !cvb::matFromView(frame, m)) {
         return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "video writer: bad writer or frame");
     }
-    if (m.size() != writer->size) {
-        return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "video writer: frame is %d×%d, the video is %d×%d", m.cols,
-                         m.rows, writer->size.width, writer->size.height);
-    }
-    return cvb::guarded(error, "write frame", [&]() -> cvb_status {
-        if (m.channels() == 3) cv::cvtColor(m, writer->bgr, cv::COLOR_RGB2BGR);
-        else cv::cvtColor(m, writer->bgr, cv::COLOR_GRAY2BGR);
-        writer->writer.write(writer->bgr);
-        return cvb::ok(error);
-    });
+    return loadedMedia().writer_write(writer, frame, error);
 }
 
 extern "C" void cvb_video_writer_close(cvb_video_writer *writer) {
     if (writer == nullptr) return;
-    try {
-        writer->writer.release();
-    } catch (...) {
-        // Finishing the file can fail on a full disk; nothing more can be done here.
-    }
-    delete writer;
+    loadedMedia().writer_close(writer);
 }
 
 extern "C" cvb_status cvb_video_check_frame_count(const char *path, int64_t frame_count, int32_t *readable,
@@ -231,15 +107,7 @@ extern "C" cvb_status cvb_video_check_frame_count(const char *path, int64_t fram
     if (::stat(path, &info) != 0 || !S_ISREG(info.st_mode)) {
         return cvb::fail(error, CVB_ERR_UNREADABLE, "check frame count: not a regular file");
     }
-    quietVideoLogs();
-    return cvb::guarded(error, "check frame count", [&]() -> cvb_status {
-        cv::VideoCapture capture;
-        if (!capture.open(path, cv::CAP_ANY) || !capture.isOpened()) {
-            return cvb::fail(error, CVB_ERR_OPEN_VIDEO, "cannot be opened as a video");
-        }
-        // A seek past the data "succeeds"; only reading the frame tells whether it is there.
-        capture.set(cv::CAP_PROP_POS_FRAMES, double(frame_count - 1));
-        *readable = capture.grab() ? 1 : 0;
-        return cvb::ok(error);
-    });
+    const cvm_table *media = cvb::media(error);
+    if (media == nullptr) return CVB_ERR_MISSING_LIBRARY;
+    return media->video_check_frame_count(path, frame_count, readable, error);
 }

@@ -36,6 +36,7 @@ enum Bridge {
         case CVB_ERR_DEVICE_LOST: .deviceLost(subject, detail: message)
         case CVB_ERR_INVALID_ARGUMENT: .invalidArgument("\(subject): \(message)")
         case CVB_ERR_OUT_OF_MEMORY: .outOfMemory(subject)
+        case CVB_ERR_MISSING_LIBRARY: .mediaLibraryMissing(subject, detail: message)
         default: .internalFailure(subject, detail: message)
         }
     }

@@ -35,6 +35,10 @@ public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A caller passed something impossible (a crop outside the image, a zero size).
     case invalidArgument(String)
     case outOfMemory(String)
+    /// libCVMedia.so, which holds OpenCV's codecs and video I/O and is loaded on first use, cannot
+    /// be loaded: video files, cameras, BMP, WebP and TIFF images and encoding need it (JPEGs and
+    /// PNGs do not). The detail says where it was looked for and why each place failed.
+    case mediaLibraryMissing(String, detail: String)
     /// An OpenCV failure nobody foresaw; the detail carries OpenCV's own text.
     case internalFailure(String, detail: String)
 
@@ -55,6 +59,7 @@ public enum ImagingError: Error, Equatable, Sendable, CustomStringConvertible {
         case .deviceLost(let subject, let detail): "\(subject): camera lost: \(detail)"
         case .invalidArgument(let detail): "invalid argument: \(detail)"
         case .outOfMemory(let subject): "\(subject): out of memory"
+        case .mediaLibraryMissing(let subject, let detail): "\(subject): \(detail)"
         case .internalFailure(let subject, let detail): "\(subject): \(detail)"
         }
     }

@@ -28,6 +28,8 @@ struct AssistDaemon: AsyncParsableCommand {
               --source /dev/video2         a camera by device path
               --source walk.mp4 --loop     a video file, played at its own pace, looping
               --source frames/             a folder of images, in sorted order
+            Cameras, video files and BMP, WebP and TIFF images need libCVMedia.so next to assistd \
+            (or on the library search path, or named by LTTW_MEDIA_LIBRARY=FILE), loaded on first use.
 
             Local API: GET /status /facts /events /metrics; POST /pause /resume /describe /repeat \
             /mode/M /verbosity/V /language/L. By default only on the Unix socket \

@@ -13,6 +13,11 @@ struct Listen: ParsableCommand {
 
             The model is models/default unless --model names another folder.
 
+            Videos, BMP, WebP and TIFF images and --overlay output go through libCVMedia.so \
+            (OpenCV's codecs and video I/O), loaded on first use from listen's own folder, else \
+            from the library search path; LTTW_MEDIA_LIBRARY=FILE names another copy. JPEGs and \
+            PNGs need only listen itself.
+
             Examples:
               listen describe samples/                what each sample image shows
               listen describe --json street.jpg       the scene facts as JSON

@@ -24,14 +24,15 @@ enum Programs {
         repository.appendingPathComponent("Tests/ImagingTests/Fixtures/\(name)").path
     }
 
-    /// Runs a program of this build to completion with no standard input.
-    static func run(_ name: String, _ arguments: [String]) throws -> ProgramRun {
-        try run(executable: folder.appendingPathComponent(name), arguments)
+    /// Runs a program of this build to completion with no standard input; `environment` is added
+    /// to (or overrides) the test's own.
+    static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ProgramRun {
+        try run(executable: folder.appendingPathComponent(name), arguments, environment: environment)
     }
 
     /// Runs any executable to completion in the repository, with no standard input.
-    static func run(executable: URL, _ arguments: [String]) throws -> ProgramRun {
-        let process = try start(executable: executable, arguments)
+    static func run(executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> ProgramRun {
+        let process = try start(executable: executable, arguments, environment: environment)
         let output = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
         let errors = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -45,10 +46,13 @@ enum Programs {
         try start(executable: folder.appendingPathComponent(name), arguments)
     }
 
-    static func start(executable: URL, _ arguments: [String]) throws -> Process {
+    static func start(executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        }
         process.currentDirectoryURL = repository
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = Pipe()

@@ -19,6 +19,30 @@ struct DecodeTests {
         #expect(image.pixels == (try Fixtures.bytes("scene_jpg_decoded.rgb")))
     }
 
+    @Test("A PNG's eXIf orientation (6: turned a quarter clockwise) is applied as cv2 applies it")
+    func pngExifOrientation() throws {
+        // The fuzz seed: a 30×20 picture with an eXIf chunk (big-endian, orientation 6) before its
+        // image data. The same bytes without the chunk are the picture as stored.
+        let path = Fixtures.folder.appendingPathComponent("../../../fuzz/corpus/cvbridge/exif-orientation.png").path
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let type = Array("eXIf".utf8)
+        let at = try #require((0...(bytes.count - 4)).first { Array(bytes[$0..<$0 + 4]) == type })
+        let length = bytes[(at - 4)..<at].reduce(0) { $0 << 8 | Int($1) }
+        let stripped = Array(bytes[..<(at - 4)] + bytes[(at + 4 + length + 4)...])
+        let stored = try Image.decode(bytes: stripped, name: "stored")
+        let turned = try Image.decode(bytes: bytes, name: "turned")
+        #expect((stored.width, stored.height) == (30, 20))
+        #expect((turned.width, turned.height) == (20, 30))
+        // cv::transpose then cv::flip(…, 1): row r, column c comes from row height-1-c, column r.
+        for r in 0..<turned.height {
+            for c in 0..<turned.width {
+                let from = ((stored.height - 1 - c) * stored.width + r) * 3
+                let to = (r * turned.width + c) * 3
+                #expect(Array(turned.pixels[to..<to + 3]) == Array(stored.pixels[from..<from + 3]))
+            }
+        }
+    }
+
     @Test("Decoding from memory gives what decoding the file gives")
     func memoryMatchesFile() throws {
         for name in ["scene.png", "scene.jpg"] {

@@ -17,6 +17,14 @@
  *    OpenCV's IMREAD_COLOR (EXIF orientation included), and refused
  *    (CVB_ERR_CORRUPT_DATA) at libjpeg's first corrupt-data warning, which
  *    OpenCV only prints while returning the damaged picture.
+ *  - PNGs are decoded through libpng directly, to the same pixels as OpenCV.
+ *  - BMP, WebP and TIFF decoding, image encoding, video files and cameras
+ *    go through OpenCV's imgcodecs and videoio, which live in a plugin,
+ *    libCVMedia.so, loaded the first time one of them is asked for: next to
+ *    the executable, else by name on the library search path, or from the
+ *    file the LTTW_MEDIA_LIBRARY environment variable names. Without it those
+ *    calls fail with CVB_ERR_MISSING_LIBRARY; JPEG and PNG decoding,
+ *    resizing, preprocessing, lamps and drawing never need it.
  */
 #ifndef CVBRIDGE_H
 #define CVBRIDGE_H
@@ -45,8 +53,11 @@ typedef enum cvb_status {
     CVB_ERR_DEVICE_LOST = 13,      /* a camera stopped delivering frames or vanished */
     CVB_ERR_OUT_OF_MEMORY = 14,
     CVB_ERR_INTERNAL = 15,         /* an OpenCV error we did not foresee; the message has OpenCV's text */
-    CVB_ERR_CORRUPT_DATA = 16      /* the decoder found the compressed data damaged (a libjpeg warning);
+    CVB_ERR_CORRUPT_DATA = 16,     /* the decoder found the compressed data damaged (a libjpeg warning);
                                       the message is the decoder's own text */
+    CVB_ERR_MISSING_LIBRARY = 17   /* libCVMedia.so (OpenCV's codecs and video I/O, loaded on first
+                                      use) cannot be loaded; the message says where it was looked
+                                      for and why each place failed */
 } cvb_status;
 
 /** Where a failure's text goes. The bridge writes at most sizeof(message) bytes, NUL-terminated. */
