@@ -48,29 +48,6 @@ def _inside(k: lamps.Candidate, box, grow=0.15) -> bool:
     return x0 - gx <= cx <= x1 + gx and y0 - gy <= cy <= y1 + gy
 
 
-def _within(k: lamps.Candidate, box) -> bool:
-    """The candidate's centre lies inside the box itself (no margin)."""
-    cx, cy = (k.x0 + k.x1) / 2, (k.y0 + k.y1) / 2
-    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
-
-
-# The blob colours (lamps.COLOURS ids) a lit lamp of each class shows: a pedestrian red is often
-# orange, so red and amber go together; green is green.
-_LIT_COLOURS = {1: (1, 2), 2: (3,), 3: (1, 2), 4: (1, 2), 5: (3,)}
-
-
-def in_head_label(k: lamps.Candidate, box, y: int) -> int:
-    """The label of a blob inside a signal head whose lit class is y. A blob of another state's
-    colour there (a red or amber blob in a green head, a green one in a red head) is the unlit
-    lamp catching the light, or countdown digits: not the lit signal, so NOT_SIGNAL when its
-    centre is inside the box and SKIP in the margin, where it may belong to a neighbouring head.
-    Labelling it y taught the reader that red blobs beside a green lamp are green, and left it
-    reading them as a pedestrian red that vetoes the walk."""
-    if y == NOT_SIGNAL or k.whole or k.colour in _LIT_COLOURS[y]:
-        return y
-    return NOT_SIGNAL if _within(k, box) else SKIP
-
-
 def _overlaps(k: lamps.Candidate, box) -> bool:
     x0, y0, x1, y1 = box
     return min(k.x1, x1) > max(k.x0, x0) and min(k.y1, y1) > max(k.y0, y0)
@@ -131,7 +108,7 @@ def label_real(row: Dict, rgb: np.ndarray) -> List[Tuple[lamps.Candidate, int]]:
             continue
         inside = [b for b in boxes if _inside(k, b[:4])]
         if inside:
-            out.append((k, in_head_label(k, inside[0][:4], class_of(kind or "pedestrian", inside[0][4]))))
+            out.append((k, class_of(kind or "pedestrian", inside[0][4])))
         elif any(_overlaps(k, b[:4]) for b in boxes):
             out.append((k, SKIP))
         else:
@@ -168,7 +145,7 @@ def label_generated(scene) -> Tuple[np.ndarray, List[Tuple[lamps.Candidate, int]
             else:
                 out.append((k, NOT_SIGNAL))
         elif scene.light_box is not None and _inside(k, scene.light_box):
-            out.append((k, in_head_label(k, scene.light_box, y_light)))
+            out.append((k, y_light))
         elif scene.light_box is not None and _overlaps(k, scene.light_box):
             out.append((k, SKIP))
         else:
@@ -252,7 +229,7 @@ def _composite_job(args):
             if k.whole:
                 lab.append((k, SKIP))
             elif _inside(k, box):
-                lab.append((k, in_head_label(k, box, y)))
+                lab.append((k, y))
             elif _overlaps(k, box):
                 lab.append((k, SKIP))
             else:
