@@ -13,9 +13,7 @@ struct MediaPluginTests {
     static let mediaLibraries = ["libCVMedia.so", "libopencv_imgcodecs", "libopencv_videoio"]
 
     static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("media-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try DescribeTests.temporaryFolder()
     }
 
     /// Runs `listen` with the dynamic loader's trace of the files it maps written into `folder`
