@@ -147,6 +147,30 @@ struct SignalDecisionTests {
         ])
     }
 
+    @Test("A red vetoes green only when it holds in its views; lifted, the green needs its own")
+    func vetoResolved() {
+        var d = Self.decide(
+            [[0.005, 0, 0.995, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0], [0.2, 0.8, 0, 0, 0, 0]],
+            [Self.candidate(300), Self.candidate(50), Self.candidate(500)])
+        #expect(d.state == .unknown)
+        #expect(d.reason == .redLampInView)
+        #expect(d.vetoingStops == 0b110)
+        d.resolveVeto()
+        #expect(d.state == .green)
+        #expect(d.reason == nil)
+        #expect(d.candidate == 0)
+        #expect(d.vetoingStops == 0)
+        d.confirmGreen(smallestViewGreen: 0.4, thresholds: Self.thresholds)
+        #expect(d.reason == .greenNotConfirmed)
+        // A vehicle green's veto counts red + yellow.
+        let vehicle = Self.decide([[0.01, 0, 0, 0, 0, 0.99], [0.4, 0, 0, 0.2, 0.4, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(vehicle.vetoingStops == 0b10)
+        var red = Self.decide([[0.01, 0.99, 0, 0, 0, 0]], [Self.candidate(300)])
+        let before = red
+        red.resolveVeto()
+        #expect(red == before)
+    }
+
     @Test("A red overruled by a green beside it stands once that green fails its views")
     func disagreementResolved() {
         var d = Self.decide([[0.01, 0.99, 0, 0, 0, 0], [0.02, 0, 0.98, 0, 0, 0]], [Self.candidate(300), Self.candidate(50)])

@@ -40,7 +40,9 @@ def main():
               f"Operating point: green only when the chosen candidate's green mass ≥ {th['green']:.4f}"
               + (f" in its own crop and in every confirmation view ({', '.join(se['green_confirmation'])})" if se.get("green_confirmation") else "")
               + f" and no red lamp of the same kind "
-              f"≥ {th['red_veto']} anywhere in view; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}. "
+              f"≥ {th['red_veto']} anywhere in view"
+              + (" (in its own crop and every view)" if se.get("green_confirmation") else "")
+              + f"; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}. "
               f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "
               f"scenes (never on ../shared/eval): `{json.dumps(se['calibration']['stats'])}`.", "",
               f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]

@@ -10,8 +10,9 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.probabilities.npy   float32 [N, classes] calibrated class probabilities
   <name>.confirmation_rects.json  lamps.confirmation_rects of every candidate: [[x, y, w, h] × views] per candidate
   <name>.views.npy           float32 [views, classes] probabilities of the decided candidate in each confirmation
-                             view (only when decide says green and the model confirms greens)
-  <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_green / confirm_disagreement)
+                             view (only when the decision went through confirm_green)
+  <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /
+                             confirm_disagreement)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
 """
 import argparse
@@ -35,9 +36,16 @@ SCENES = [
     ("no_signal_street", 3_200_400, lambda f: f["light"]["state"] == "none" and f["conditions"]["framing"] == "street"),
     # A walk signal the model announces: the green confirmation's views are read and compared.
     ("green_walk", 3_200_500, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
+    # A green that a stop lamp vetoes on its first read, and the veto lifted because that stop
+    # does not hold in its views: the stop's views are read, then the green's.
+    ("veto_lifted", 3_200_600, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
 ]
-# Scenes that are kept only when the model decides this state on them (the first such seed).
-DECIDED = {"green_walk": "green"}
+# Scenes that are kept only when the decision is of this kind (the first such seed): a test of
+# (decide's first decision, the runner's final one).
+DECIDED = {
+    "green_walk": lambda first, final: final["state"] == "green",
+    "veto_lifted": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
+}
 
 
 def pick(seed0, pred, long_side=480):
@@ -68,8 +76,9 @@ def make(model_dir, out):
     for name, seed0, pred in SCENES:
         seed, sc = pick(seed0, pred)
         while name in DECIDED:
-            d = runner.read(np.ascontiguousarray(sc.bgr[..., ::-1]))
-            if d["state"] == DECIDED[name]:
+            rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
+            cands, p = runner.probabilities(rgb)
+            if DECIDED[name](decide(p, cands, rgb.shape[1], se["thresholds"]), runner.decide_frame(rgb, cands, p, runner.thr)):
                 break
             seed, sc = pick(seed + 1, pred)
         path = os.path.join(out, f"{name}.png")
@@ -81,13 +90,14 @@ def make(model_dir, out):
         geometry = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
         feats = reader.features(x)
         p = torch.softmax(reader.head(feats, geometry) / float(se["temperature"]), -1)
-        d = decide(p.numpy(), cands, rgb.shape[1], se["thresholds"])
+        d = {k: v for k, v in runner.read(rgb).items() if k not in ("candidates", "box")}
+        # The views read last, as the runtime's view buffers hold them: the chosen green's, when
+        # the decision went through its confirmation.
         views_path = os.path.join(out, f"{name}.views.npy")
         if os.path.exists(views_path):
             os.remove(views_path)
-        if runner.confirmation and d["state"] == "green":
+        if runner.confirmation and (d["state"] == "green" or d.get("why") == "green not confirmed by every view"):
             np.save(views_path, runner.view_probabilities(rgb, cands[d["candidate"]]).astype(np.float32))
-        d = {k: v for k, v in runner.read(rgb).items() if k not in ("candidates", "box")}
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)
         with open(os.path.join(out, f"{name}.confirmation_rects.json"), "w") as f:

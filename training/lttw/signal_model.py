@@ -25,7 +25,9 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   (A weak green next to a red never makes the frame green; a red next to a weak green is red:
   saying "wait" wrongly costs a cycle, saying "walk" wrongly can kill.)
   - with green confirmation, "candidates disagree" needs a green that holds in every view too
-    (`confirm_disagreement`); otherwise the red / yellow stands.
+    (`confirm_disagreement`); otherwise the red / yellow stands. Likewise the red veto needs a
+    stop lamp whose stop mass holds (>= thresholds.red_veto) in its own read and every view
+    (`confirm_veto`); otherwise the green goes on to its own confirmation.
   - green confirmation (`confirm_green`, when the model lists `green_confirmation` views): the
     chosen candidate is read again through lamps.confirmation_rects (other context sizes, moved
     by a tenth); the frame is green only when the smallest green mass over the first read and
@@ -116,7 +118,8 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
             return {**out, "state": "unknown", "why": "green below threshold"}
         stop = p[:, 1] if pedestrian else red + yellow
         if float(stop.max()) >= thr["red_veto"]:
-            return {**out, "state": "unknown", "why": "a red lamp in view"}
+            vetoers = [n for n in range(len(cands)) if stop[n] >= thr["red_veto"]]
+            return {**out, "state": "unknown", "why": "a red lamp in view", "vetoers": vetoers}
         return {**out, "state": "green"}
     if mass < thr["abstain"]:
         return {**out, "state": "unknown", "why": "unsure"}
@@ -134,6 +137,17 @@ def confirm_disagreement(d: Dict, smallest_view_green: List[float], thr: Dict[st
     if d.get("why") != "candidates disagree" or any(g >= thr["green"] for g in smallest_view_green):
         return d
     return {k: v for k, v in d.items() if k not in ("why", "decided", "greens")} | {"state": d["decided"]}
+
+
+def confirm_veto(d: Dict, smallest_view_stop: List[float], thr: Dict[str, float]) -> Dict:
+    """A green left "unknown" because other candidates read as a stop lamp (`d["vetoers"]`) goes
+    on to its own confirmation after all when none of those stops holds in every confirmation
+    view (`smallest_view_stop`: each one's smallest stop mass over its own read and its views):
+    a red lamp vetoes walk as a green earns it, by reading so in every view. A tail light or an
+    unlit lamp that looks red in one crop no longer silences a green that holds everywhere."""
+    if d.get("why") != "a red lamp in view" or any(s >= thr["red_veto"] for s in smallest_view_stop):
+        return d
+    return {k: v for k, v in d.items() if k not in ("why", "vetoers")} | {"state": "green"}
 
 
 def confirm_green(d: Dict, view_green, thr: Dict[str, float]) -> Dict:
@@ -169,16 +183,31 @@ class SignalExpertRunner:
         g = np.repeat(lamps.read_geometry([k], W, H), len(x), 0)
         return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g)) / self.T, -1).numpy()
 
+    def _reads(self, rgb: np.ndarray, cands, p, n: int) -> np.ndarray:
+        """Candidate n's class probabilities (float64) in its own read (row n of p) and every
+        confirmation view [1 + V, classes]."""
+        return np.concatenate([np.asarray(p[n:n + 1], np.float64), self.view_probabilities(rgb, cands[n]).astype(np.float64)])
+
     def smallest_green(self, rgb: np.ndarray, cands, p, n: int) -> float:
-        """Candidate n's smallest green mass (pedestrian + vehicle, float64) over its own read
-        (row n of p) and every confirmation view."""
-        q = np.concatenate([np.asarray(p[n:n + 1], np.float64), self.view_probabilities(rgb, cands[n]).astype(np.float64)])
+        """Candidate n's smallest green mass (pedestrian + vehicle) over its own read and every
+        confirmation view."""
+        q = self._reads(rgb, cands, p, n)
         return float(np.min(q[:, 2] + q[:, 5]))
 
+    def smallest_stop(self, rgb: np.ndarray, cands, p, n: int, pedestrian: bool) -> float:
+        """Candidate n's smallest stop mass (pedestrian: its red; vehicle: red + yellow, as the
+        veto adds them) over its own read and every confirmation view."""
+        q = self._reads(rgb, cands, p, n)
+        return float(np.min(q[:, 1] if pedestrian else q[:, 1] + q[:, 3] + q[:, 4]))
+
     def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float]) -> Dict:
-        """decide, then (with confirmation) confirm_green on the chosen candidate's views, or
-        confirm_disagreement on the views of the greens that disagree with a stop."""
+        """decide, then (with confirmation) confirm_veto on the views of the stop lamps that veto
+        a green, confirm_green on the chosen candidate's views, or confirm_disagreement on the
+        views of the greens that disagree with a stop."""
         d = decide(p, cands, rgb.shape[1], thr)
+        if self.confirmation and d.get("why") == "a red lamp in view":
+            ped = d["kind"] == "pedestrian"
+            d = confirm_veto(d, [self.smallest_stop(rgb, cands, p, n, ped) for n in d["vetoers"]], thr)
         if self.confirmation and d["state"] == "green":
             d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"]), thr)
         elif self.confirmation and d.get("why") == "candidates disagree":

@@ -4,7 +4,7 @@ import numpy as np
 
 from lttw import lamps
 from lttw.lamps import Candidate
-from lttw.signal_model import confirm_disagreement, confirm_green, decide
+from lttw.signal_model import confirm_disagreement, confirm_green, confirm_veto, decide
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -127,3 +127,20 @@ def test_a_red_stands_when_the_green_beside_it_fails_its_views():
     assert confirm_disagreement(d, [0.97], THR) == d  # the green holds in every view: still unknown
     stands = confirm_disagreement(d, [0.40], THR)
     assert stands["state"] == "red" and "why" not in stands and stands["candidate"] == 0
+
+
+def test_a_red_vetoes_only_when_it_holds_in_its_views_and_the_green_then_needs_its_own():
+    p = probs([0.005, 0, 0.995, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0], [0.2, 0.8, 0, 0, 0, 0])
+    d = decide(p, [cand(300), cand(50), cand(500)], W, THR)
+    assert d["state"] == "unknown" and d["why"] == "a red lamp in view" and d["vetoers"] == [1, 2]
+    assert confirm_veto(d, [0.10, 0.31], THR) == d  # one red holds in every view: still vetoed
+    lifted = confirm_veto(d, [0.10, 0.29], THR)
+    assert lifted["state"] == "green" and "why" not in lifted and "vetoers" not in lifted
+    assert lifted["candidate"] == 0 and lifted["confidence"] == d["confidence"]
+    # Lifted, the green still has to hold in its own views.
+    assert confirm_green(lifted, np.array([0.4]), THR)["why"] == "green not confirmed by every view"
+    # A vehicle green's veto counts red + yellow; every other decision passes unchanged.
+    v = decide(probs((0.01, 0, 0, 0, 0, 0.99), (0.4, 0, 0, 0.2, 0.4, 0)), [cand(300), cand(50)], W, THR)
+    assert v["vetoers"] == [1] and confirm_veto(v, [0.3], THR) == v
+    red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, THR)
+    assert confirm_veto(red, [], THR) == red

@@ -12,8 +12,9 @@ import Imaging
 ///   confidently green (two signals saying stop and go is not something to guess on);
 /// - with green confirmation (`confirmGreen`), a green must also hold, at `thresholds.green`, in
 ///   every other view of the chosen candidate: one lucky crop of a sign or a bush is not walk;
-///   and a green that disagrees with a red must hold in its views too (`resolveDisagreement`
-///   when none does).
+///   a green that disagrees with a red must hold in its views too (`resolveDisagreement` when
+///   none does); and a stop lamp that vetoes a green must hold at `thresholds.redVeto` in its
+///   views too (`resolveVeto` when none does: the green then goes on to `confirmGreen`).
 /// A weak green beside a red never makes the frame green; a red beside a weak green is red:
 /// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
@@ -43,11 +44,15 @@ public struct SignalDecision: Sendable, Equatable {
     /// (bit n = candidate n) and the state they overrule; for `resolveDisagreement`.
     public private(set) var disagreeingGreens: UInt32 = 0
     public private(set) var overruled: LightState?
+    /// When a green is unknown because of a stop lamp in view: those candidates (bit n =
+    /// candidate n, stop mass ≥ `thresholds.redVeto`); for `resolveVeto`.
+    public private(set) var vetoingStops: UInt32 = 0
 
     public static func == (a: SignalDecision, b: SignalDecision) -> Bool {
         a.state == b.state && a.kind == b.kind && a.position == b.position && a.confidence == b.confidence
             && a.candidate == b.candidate && a.box == b.box && a.candidateCount == b.candidateCount && a.reason == b.reason
             && a.masses == b.masses && a.disagreeingGreens == b.disagreeingGreens && a.overruled == b.overruled
+            && a.vetoingStops == b.vetoingStops
     }
 
     /// signal_model.confirm_disagreement: none of the disagreeing greens held in every
@@ -58,6 +63,15 @@ public struct SignalDecision: Sendable, Equatable {
         reason = nil
         disagreeingGreens = 0
         self.overruled = nil
+    }
+
+    /// signal_model.confirm_veto: none of the stop lamps held in every confirmation view, so the
+    /// green they vetoed goes on to its own confirmation (`confirmGreen`, still to come).
+    public mutating func resolveVeto() {
+        guard reason == .redLampInView else { return }
+        state = .green
+        reason = nil
+        vetoingStops = 0
     }
 
     /// signal_model.confirm_green: a green stands only when the smallest green mass over the
@@ -91,6 +105,7 @@ public struct SignalDecision: Sendable, Equatable {
             confidence = 1
             return
         }
+        precondition(candidates.count <= UInt32.bitWidth, "more candidates than the candidate masks hold")
         func at(_ n: Int, _ j: Int) -> Double { Double(p[n * k + j]) }
         func signal(_ n: Int) -> Double { 1 - at(n, 0) }
         func red(_ n: Int) -> Double { at(n, 1) + at(n, 3) }
@@ -132,9 +147,10 @@ public struct SignalDecision: Sendable, Equatable {
                 reason = .greenBelowThreshold
                 return
             }
-            var strongestStop = 0.0
-            for n in candidates.indices { strongestStop = max(strongestStop, anyPedestrian ? at(n, 1) : red(n) + yellow(n)) }
-            if strongestStop >= t.redVeto {
+            for n in candidates.indices where (anyPedestrian ? at(n, 1) : red(n) + yellow(n)) >= t.redVeto {
+                vetoingStops |= 1 << UInt32(n)
+            }
+            if vetoingStops != 0 {
                 state = .unknown
                 reason = .redLampInView
             }
@@ -145,7 +161,6 @@ public struct SignalDecision: Sendable, Equatable {
             reason = .unsure
             return
         }
-        precondition(candidates.count <= UInt32.bitWidth, "more candidates than the disagreement mask holds")
         for n in candidates.indices where n != best && chosen(n) && green(n) >= t.green { disagreeingGreens |= 1 << UInt32(n) }
         if disagreeingGreens != 0 {
             overruled = decided

@@ -115,28 +115,52 @@ public struct SignalExpert: @unchecked Sendable {
         var decision = decide(state)
         guard configuration.confirmsGreen else { return decision }
         let t = configuration.thresholds
+        if decision.reason == .redLampInView {
+            // A stop lamp vetoes walk only when it reads as one in every view, as a green must.
+            let stop: ViewMass = decision.kind == .pedestrian ? .pedestrianStop : .vehicleStop
+            var held = false
+            for n in state.candidates.indices where !held && decision.vetoingStops & (1 << UInt32(n)) != 0 {
+                held = try smallest(stop, of: n, image, mean: mean, std: std, state: state) >= t.redVeto
+            }
+            if !held { decision.resolveVeto() }
+        }
         if decision.state == .green, let best = decision.candidate {
             decision.confirmGreen(
-                smallestViewGreen: try smallestGreen(of: best, image, mean: mean, std: std, state: state), thresholds: t)
+                smallestViewGreen: try smallest(.green, of: best, image, mean: mean, std: std, state: state), thresholds: t)
         } else if decision.reason == .candidatesDisagree {
             // Only a green that would be announced disagrees with a stop.
             var held = false
             for n in state.candidates.indices where !held && decision.disagreeingGreens & (1 << UInt32(n)) != 0 {
-                held = try smallestGreen(of: n, image, mean: mean, std: std, state: state) >= t.green
+                held = try smallest(.green, of: n, image, mean: mean, std: std, state: state) >= t.green
             }
             if !held { decision.resolveDisagreement() }
         }
         return decision
     }
 
-    /// Green mass (pedestrian + vehicle) of one row of class probabilities, in Double as
+    /// The masses the confirmation views are read for, added in Double in the order
     /// `SignalDecision` and the Python add them.
-    private static func greenMass(_ p: UnsafeBufferPointer<Float>) -> Double { Double(p[2]) + Double(p[5]) }
+    private enum ViewMass {
+        /// Pedestrian + vehicle green.
+        case green
+        /// A pedestrian stop lamp: its red.
+        case pedestrianStop
+        /// A vehicle stop lamp: red + yellow (pedestrian red + vehicle red, then vehicle yellow).
+        case vehicleStop
+
+        func of(_ p: UnsafeBufferPointer<Float>) -> Double {
+            switch self {
+            case .green: Double(p[2]) + Double(p[5])
+            case .pedestrianStop: Double(p[1])
+            case .vehicleStop: Double(p[1]) + Double(p[3]) + Double(p[4])
+            }
+        }
+    }
 
     /// Reads candidate `index` through every confirmation view (its own geometry each time) and
-    /// returns its smallest green mass over its own read and the views.
-    private func smallestGreen(
-        of index: Int, _ image: Image, mean: [Float], std: [Float], state: State
+    /// returns its smallest `mass` over its own read and the views.
+    private func smallest(
+        _ mass: ViewMass, of index: Int, _ image: Image, mean: [Float], std: [Float], state: State
     ) throws(ImagingError) -> Double {
         let g = configuration.geometry
         let candidate = state.candidates[index]
@@ -150,9 +174,9 @@ public struct SignalExpert: @unchecked Sendable {
         }
         readRows(state.viewRows, count: views, state: state)
         let k = configuration.classes.count
-        var smallest = Self.greenMass(state.probabilities(of: index))
+        var smallest = mass.of(state.probabilities(of: index))
         for view in 0..<views {
-            smallest = min(smallest, Self.greenMass(UnsafeBufferPointer(rebasing: state.viewProbabilities.storage[(view * k)..<((view + 1) * k)])))
+            smallest = min(smallest, mass.of(UnsafeBufferPointer(rebasing: state.viewProbabilities.storage[(view * k)..<((view + 1) * k)])))
         }
         return smallest
     }
