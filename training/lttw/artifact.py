@@ -206,7 +206,7 @@ def signal_expert_config(reader, calibration, run):
                                   "signal, abstain and red_veto are fixed"},
         "rule": "lit = signal >= thresholds.signal; pedestrian candidates first; the strongest decides; green needs mass >= "
                 "thresholds.green and no same-kind stop mass >= thresholds.red_veto anywhere"
-                + (" (with confirmation: a stop that also holds in its own read and every view)"
+                + (" (with confirmation: a stop that also holds in at least half of its confirmation views)"
                    if calibration.get("green_confirmation") else "")
                 + (", then its smallest green mass over the green_confirmation views >= thresholds.green"
                    if calibration.get("green_confirmation") else "")

@@ -37,14 +37,17 @@ SCENES = [
     # A walk signal the model announces: the green confirmation's views are read and compared.
     ("green_walk", 3_200_500, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
     # A green that a stop lamp vetoes on its first read, and the veto lifted because that stop
-    # does not hold in its views: the stop's views are read, then the green's.
+    # does not hold in half of its views: the stop's views are read, then the green's.
     ("veto_lifted", 3_200_600, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
+    # A green whose veto holds: a stop lamp reads as one in at least half of its views.
+    ("veto_held", 3_200_700, lambda f: f["light"]["kind"] == "pedestrian"),
 ]
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one).
 DECIDED = {
     "green_walk": lambda first, final: final["state"] == "green",
     "veto_lifted": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
+    "veto_held": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
 }
 
 

@@ -26,8 +26,8 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   saying "wait" wrongly costs a cycle, saying "walk" wrongly can kill.)
   - with green confirmation, "candidates disagree" needs a green that holds in every view too
     (`confirm_disagreement`); otherwise the red / yellow stands. Likewise the red veto needs a
-    stop lamp whose stop mass holds (>= thresholds.red_veto) in its own read and every view
-    (`confirm_veto`); otherwise the green goes on to its own confirmation.
+    stop lamp whose stop mass holds (>= thresholds.red_veto) in its own read and in at least half
+    of its views (`confirm_veto`); otherwise the green goes on to its own confirmation.
   - green confirmation (`confirm_green`, when the model lists `green_confirmation` views): the
     chosen candidate is read again through lamps.confirmation_rects (other context sizes, moved
     by a tenth); the frame is green only when the smallest green mass over the first read and
@@ -139,13 +139,14 @@ def confirm_disagreement(d: Dict, smallest_view_green: List[float], thr: Dict[st
     return {k: v for k, v in d.items() if k not in ("why", "decided", "greens")} | {"state": d["decided"]}
 
 
-def confirm_veto(d: Dict, smallest_view_stop: List[float], thr: Dict[str, float]) -> Dict:
-    """A green left "unknown" because other candidates read as a stop lamp (`d["vetoers"]`) goes
-    on to its own confirmation after all when none of those stops holds in every confirmation
-    view (`smallest_view_stop`: each one's smallest stop mass over its own read and its views):
-    a red lamp vetoes walk as a green earns it, by reading so in every view. A tail light or an
-    unlit lamp that looks red in one crop no longer silences a green that holds everywhere."""
-    if d.get("why") != "a red lamp in view" or any(s >= thr["red_veto"] for s in smallest_view_stop):
+def confirm_veto(d: Dict, view_stops: List[np.ndarray], thr: Dict[str, float]) -> Dict:
+    """A green left "unknown" because other candidates read as a stop lamp (`d["vetoers"]`, each
+    at >= thresholds.red_veto in its own read) goes on to its own confirmation after all when no
+    such stop also holds in at least half of its confirmation views (`view_stops`: each vetoer's
+    stop mass per view, float64). A tail light or a dim blob that looks red in one crop no longer
+    silences a green; a red lamp that reads red from most sides still does. (Every view, as a
+    green must, was too weak: a real red dipping in one view let a false green through.)"""
+    if d.get("why") != "a red lamp in view" or any(2 * int(np.sum(np.asarray(s) >= thr["red_veto"])) >= len(s) for s in view_stops):
         return d
     return {k: v for k, v in d.items() if k not in ("why", "vetoers")} | {"state": "green"}
 
@@ -194,11 +195,11 @@ class SignalExpertRunner:
         q = self._reads(rgb, cands, p, n)
         return float(np.min(q[:, 2] + q[:, 5]))
 
-    def smallest_stop(self, rgb: np.ndarray, cands, p, n: int, pedestrian: bool) -> float:
-        """Candidate n's smallest stop mass (pedestrian: its red; vehicle: red + yellow, as the
-        veto adds them) over its own read and every confirmation view."""
-        q = self._reads(rgb, cands, p, n)
-        return float(np.min(q[:, 1] if pedestrian else q[:, 1] + q[:, 3] + q[:, 4]))
+    def view_stops(self, rgb: np.ndarray, cands, n: int, pedestrian: bool) -> np.ndarray:
+        """Candidate n's stop mass (pedestrian: its red; vehicle: red + yellow, as the veto adds
+        them) in each confirmation view [V], float64."""
+        q = self.view_probabilities(rgb, cands[n]).astype(np.float64)
+        return q[:, 1] if pedestrian else q[:, 1] + q[:, 3] + q[:, 4]
 
     def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float]) -> Dict:
         """decide, then (with confirmation) confirm_veto on the views of the stop lamps that veto
@@ -207,7 +208,7 @@ class SignalExpertRunner:
         d = decide(p, cands, rgb.shape[1], thr)
         if self.confirmation and d.get("why") == "a red lamp in view":
             ped = d["kind"] == "pedestrian"
-            d = confirm_veto(d, [self.smallest_stop(rgb, cands, p, n, ped) for n in d["vetoers"]], thr)
+            d = confirm_veto(d, [self.view_stops(rgb, cands, n, ped) for n in d["vetoers"]], thr)
         if self.confirmation and d["state"] == "green":
             d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"]), thr)
         elif self.confirmation and d.get("why") == "candidates disagree":

@@ -129,18 +129,22 @@ def test_a_red_stands_when_the_green_beside_it_fails_its_views():
     assert stands["state"] == "red" and "why" not in stands and stands["candidate"] == 0
 
 
-def test_a_red_vetoes_only_when_it_holds_in_its_views_and_the_green_then_needs_its_own():
+def test_a_red_vetoes_only_when_it_holds_in_half_its_views_and_the_green_then_needs_its_own():
     p = probs([0.005, 0, 0.995, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0], [0.2, 0.8, 0, 0, 0, 0])
     d = decide(p, [cand(300), cand(50), cand(500)], W, THR)
     assert d["state"] == "unknown" and d["why"] == "a red lamp in view" and d["vetoers"] == [1, 2]
-    assert confirm_veto(d, [0.10, 0.31], THR) == d  # one red holds in every view: still vetoed
-    lifted = confirm_veto(d, [0.10, 0.29], THR)
+    weak = np.array([0.9, 0.1, 0.1, 0.1, 0.1, 0.1])           # red in 1 of 6 views: a tail light
+    half = np.array([0.3, 0.31, 0.5, 0.0, 0.29, 0.1])         # red in 3 of 6 views: a red lamp
+    assert confirm_veto(d, [weak, half], THR) == d            # one red holds in half its views: still vetoed
+    dipping = np.array([0.16, 0.8, 0.8, 0.8, 0.8, 0.8])       # a real red that dips in one view still vetoes
+    assert confirm_veto(d, [weak, dipping], THR) == d
+    lifted = confirm_veto(d, [weak, np.array([0.29, 0.31, 0.4, 0.0, 0.0, 0.0])], THR)  # 2 of 6
     assert lifted["state"] == "green" and "why" not in lifted and "vetoers" not in lifted
     assert lifted["candidate"] == 0 and lifted["confidence"] == d["confidence"]
     # Lifted, the green still has to hold in its own views.
     assert confirm_green(lifted, np.array([0.4]), THR)["why"] == "green not confirmed by every view"
     # A vehicle green's veto counts red + yellow; every other decision passes unchanged.
     v = decide(probs((0.01, 0, 0, 0, 0, 0.99), (0.4, 0, 0, 0.2, 0.4, 0)), [cand(300), cand(50)], W, THR)
-    assert v["vetoers"] == [1] and confirm_veto(v, [0.3], THR) == v
+    assert v["vetoers"] == [1] and confirm_veto(v, [np.full(6, 0.3)], THR) == v
     red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, THR)
     assert confirm_veto(red, [], THR) == red

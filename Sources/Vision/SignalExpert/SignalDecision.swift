@@ -13,8 +13,9 @@ import Imaging
 /// - with green confirmation (`confirmGreen`), a green must also hold, at `thresholds.green`, in
 ///   every other view of the chosen candidate: one lucky crop of a sign or a bush is not walk;
 ///   a green that disagrees with a red must hold in its views too (`resolveDisagreement` when
-///   none does); and a stop lamp that vetoes a green must hold at `thresholds.redVeto` in its
-///   views too (`resolveVeto` when none does: the green then goes on to `confirmGreen`).
+///   none does); and a stop lamp that vetoes a green must hold at `thresholds.redVeto` in at
+///   least half of its views too (`resolveVeto` when none does: the green then goes on to
+///   `confirmGreen`).
 /// A weak green beside a red never makes the frame green; a red beside a weak green is red:
 /// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
@@ -65,8 +66,8 @@ public struct SignalDecision: Sendable, Equatable {
         self.overruled = nil
     }
 
-    /// signal_model.confirm_veto: none of the stop lamps held in every confirmation view, so the
-    /// green they vetoed goes on to its own confirmation (`confirmGreen`, still to come).
+    /// signal_model.confirm_veto: no stop lamp held in at least half of its confirmation views,
+    /// so the green they vetoed goes on to its own confirmation (`confirmGreen`, still to come).
     public mutating func resolveVeto() {
         guard reason == .redLampInView else { return }
         state = .green

@@ -116,22 +116,25 @@ public struct SignalExpert: @unchecked Sendable {
         guard configuration.confirmsGreen else { return decision }
         let t = configuration.thresholds
         if decision.reason == .redLampInView {
-            // A stop lamp vetoes walk only when it reads as one in every view, as a green must.
+            // A stop lamp vetoes walk only when it reads as one in at least half of its views too:
+            // a tail light or an unlit lamp that looks red in one crop does not silence a green.
             let stop: ViewMass = decision.kind == .pedestrian ? .pedestrianStop : .vehicleStop
             var held = false
             for n in state.candidates.indices where !held && decision.vetoingStops & (1 << UInt32(n)) != 0 {
-                held = try smallest(stop, of: n, image, mean: mean, std: std, state: state) >= t.redVeto
+                try readViews(of: n, image, mean: mean, std: std, state: state)
+                held = 2 * viewsReaching(t.redVeto, stop, state: state) >= LampCandidate.confirmationViews.count
             }
             if !held { decision.resolveVeto() }
         }
         if decision.state == .green, let best = decision.candidate {
-            decision.confirmGreen(
-                smallestViewGreen: try smallest(.green, of: best, image, mean: mean, std: std, state: state), thresholds: t)
+            try readViews(of: best, image, mean: mean, std: std, state: state)
+            decision.confirmGreen(smallestViewGreen: smallest(.green, of: best, state: state), thresholds: t)
         } else if decision.reason == .candidatesDisagree {
             // Only a green that would be announced disagrees with a stop.
             var held = false
             for n in state.candidates.indices where !held && decision.disagreeingGreens & (1 << UInt32(n)) != 0 {
-                held = try smallest(.green, of: n, image, mean: mean, std: std, state: state) >= t.green
+                try readViews(of: n, image, mean: mean, std: std, state: state)
+                held = smallest(.green, of: n, state: state) >= t.green
             }
             if !held { decision.resolveDisagreement() }
         }
@@ -157,28 +160,43 @@ public struct SignalExpert: @unchecked Sendable {
         }
     }
 
-    /// Reads candidate `index` through every confirmation view (its own geometry each time) and
-    /// returns its smallest `mass` over its own read and the views.
-    private func smallest(
-        _ mass: ViewMass, of index: Int, _ image: Image, mean: [Float], std: [Float], state: State
-    ) throws(ImagingError) -> Double {
+    /// Reads candidate `index` through every confirmation view (its own geometry each time) into
+    /// `state.viewProbabilities`.
+    private func readViews(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) {
         let g = configuration.geometry
         let candidate = state.candidates[index]
-        let views = LampCandidate.confirmationViews.count
         let geometry = state.features.matrix.row(index) + featureWidth
-        for view in 0..<views {
+        for view in 0..<LampCandidate.confirmationViews.count {
             let crop = UnsafeMutableBufferPointer(rebasing: state.viewCrops.storage[(view * g.inputCount)..<((view + 1) * g.inputCount)])
             let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
             try LampCrop.sample(image, rect: rect, size: g.imageSize, mean: mean, std: std, into: crop)
             (state.viewFeatures.matrix.row(view) + featureWidth).update(from: geometry, count: Self.geometryCount)
         }
-        readRows(state.viewRows, count: views, state: state)
+        readRows(state.viewRows, count: LampCandidate.confirmationViews.count, state: state)
+    }
+
+    /// Class probabilities of confirmation view `view`, as `readViews` left them.
+    private func viewProbabilities(_ view: Int, state: State) -> UnsafeBufferPointer<Float> {
         let k = configuration.classes.count
+        return UnsafeBufferPointer(rebasing: state.viewProbabilities.storage[(view * k)..<((view + 1) * k)])
+    }
+
+    /// Candidate `index`'s smallest `mass` over its own read and the views `readViews` just read.
+    private func smallest(_ mass: ViewMass, of index: Int, state: State) -> Double {
         var smallest = mass.of(state.probabilities(of: index))
-        for view in 0..<views {
-            smallest = min(smallest, mass.of(UnsafeBufferPointer(rebasing: state.viewProbabilities.storage[(view * k)..<((view + 1) * k)])))
+        for view in 0..<LampCandidate.confirmationViews.count {
+            smallest = min(smallest, mass.of(viewProbabilities(view, state: state)))
         }
         return smallest
+    }
+
+    /// How many of the views `readViews` just read have `mass` of at least `level`.
+    private func viewsReaching(_ level: Double, _ mass: ViewMass, state: State) -> Int {
+        var count = 0
+        for view in 0..<LampCandidate.confirmationViews.count where mass.of(viewProbabilities(view, state: state)) >= level {
+            count += 1
+        }
+        return count
     }
 
     /// Reads the first `count` crops of `rows`, split over the lanes when there is more than one.

@@ -47,7 +47,8 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         public var abstain: Double
         /// Green needs this much mass (calibrated on validation frames: no false green there).
         public var green: Double
-        /// A red lamp of the same kind anywhere in view with this much mass vetoes green.
+        /// A red lamp of the same kind anywhere in view with this much mass vetoes green (with green
+        /// confirmation: only when it also holds in at least half of its confirmation views).
         public var redVeto: Double
 
         public init(signal: Double, abstain: Double, green: Double, redVeto: Double) {
