@@ -38,7 +38,7 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   the pedestrian set.
 """
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List
+from typing import Dict, Iterable, List
 
 import numpy as np
 import torch
@@ -117,8 +117,8 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
         if mass < thr["green"]:
             return {**out, "state": "unknown", "why": "green below threshold"}
         stop = p[:, 1] if pedestrian else red + yellow
-        if float(stop.max()) >= thr["red_veto"]:
-            vetoers = [n for n in range(len(cands)) if stop[n] >= thr["red_veto"]]
+        vetoers = [n for n in range(len(cands)) if stop[n] >= thr["red_veto"]]
+        if vetoers:
             return {**out, "state": "unknown", "why": "a red lamp in view", "vetoers": vetoers}
         return {**out, "state": "green"}
     if mass < thr["abstain"]:
@@ -129,7 +129,7 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     return {**out, "state": state}
 
 
-def confirm_disagreement(d: Dict, smallest_view_green: List[float], thr: Dict[str, float]) -> Dict:
+def confirm_disagreement(d: Dict, smallest_view_green: Iterable[float], thr: Dict[str, float]) -> Dict:
     """A red or yellow left "unknown" because other candidates read green (`d["greens"]`) stands
     after all when none of those greens holds in every confirmation view (`smallest_view_green`:
     each one's smallest green mass over its own read and its views): only a green the expert
@@ -139,7 +139,7 @@ def confirm_disagreement(d: Dict, smallest_view_green: List[float], thr: Dict[st
     return {k: v for k, v in d.items() if k not in ("why", "decided", "greens")} | {"state": d["decided"]}
 
 
-def confirm_veto(d: Dict, view_stops: List[np.ndarray], thr: Dict[str, float]) -> Dict:
+def confirm_veto(d: Dict, view_stops: Iterable[np.ndarray], thr: Dict[str, float]) -> Dict:
     """A green left "unknown" because other candidates read as a stop lamp (`d["vetoers"]`, each
     at >= thresholds.red_veto in its own read) goes on to its own confirmation after all when no
     such stop also holds in at least half of its confirmation views (`view_stops`: each vetoer's
@@ -184,15 +184,10 @@ class SignalExpertRunner:
         g = np.repeat(lamps.read_geometry([k], W, H), len(x), 0)
         return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g)) / self.T, -1).numpy()
 
-    def _reads(self, rgb: np.ndarray, cands, p, n: int) -> np.ndarray:
-        """Candidate n's class probabilities (float64) in its own read (row n of p) and every
-        confirmation view [1 + V, classes]."""
-        return np.concatenate([np.asarray(p[n:n + 1], np.float64), self.view_probabilities(rgb, cands[n]).astype(np.float64)])
-
     def smallest_green(self, rgb: np.ndarray, cands, p, n: int) -> float:
-        """Candidate n's smallest green mass (pedestrian + vehicle) over its own read and every
-        confirmation view."""
-        q = self._reads(rgb, cands, p, n)
+        """Candidate n's smallest green mass (pedestrian + vehicle, float64) over its own read
+        (row n of p) and every confirmation view."""
+        q = np.concatenate([np.asarray(p[n:n + 1], np.float64), self.view_probabilities(rgb, cands[n]).astype(np.float64)])
         return float(np.min(q[:, 2] + q[:, 5]))
 
     def view_stops(self, rgb: np.ndarray, cands, n: int, pedestrian: bool) -> np.ndarray:
@@ -204,15 +199,16 @@ class SignalExpertRunner:
     def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float]) -> Dict:
         """decide, then (with confirmation) confirm_veto on the views of the stop lamps that veto
         a green, confirm_green on the chosen candidate's views, or confirm_disagreement on the
-        views of the greens that disagree with a stop."""
+        views of the greens that disagree with a stop. Each candidate's views are read lazily, in
+        candidate order, until one holds, as the Swift runtime does."""
         d = decide(p, cands, rgb.shape[1], thr)
         if self.confirmation and d.get("why") == "a red lamp in view":
             ped = d["kind"] == "pedestrian"
-            d = confirm_veto(d, [self.view_stops(rgb, cands, n, ped) for n in d["vetoers"]], thr)
+            d = confirm_veto(d, (self.view_stops(rgb, cands, n, ped) for n in d["vetoers"]), thr)
         if self.confirmation and d["state"] == "green":
             d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"]), thr)
         elif self.confirmation and d.get("why") == "candidates disagree":
-            d = confirm_disagreement(d, [self.smallest_green(rgb, cands, p, n) for n in d["greens"]], thr)
+            d = confirm_disagreement(d, (self.smallest_green(rgb, cands, p, n) for n in d["greens"]), thr)
         return d
 
     @torch.no_grad()
