@@ -2,6 +2,7 @@
 
   python -m lttw.artifact export --run training/runs/default --out models/default
   python -m lttw.artifact merge-signal --run training/runs/signal --model models/default
+  python -m lttw.artifact merge-scene --run training/runs/crosswalk_real --model models/default
 
 Export = load checkpoint -> fit temperatures on the synthetic validation split -> choose the green
 operating threshold (zero false greens on validation) -> write the three files -> reload and compare.
@@ -236,6 +237,41 @@ def merge_signal(run, model_dir, ckpt="best.pt"):
     return cfg
 
 
+def merge_scene(run, model_dir, ckpt="best.pt"):
+    """Puts a fine-tuned scene model (e.g. lttw.crosswalk_real) into a model folder, keeping its
+    signal expert, tokenizer and architecture: the scene tensors are replaced, the heads'
+    temperatures and thresholds fitted again on the run's generated validation split (`calibrate`),
+    and the fine-tune recorded under training.fine_tune."""
+    from .data import build_cache
+    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    if ck["model_config"] != cfg["architecture"]:
+        raise SystemExit(f"{run}/{ckpt}: its scene model is {ck['model_config']}, {model_dir} holds {cfg['architecture']}")
+    model = StreetVLM(ModelConfig(**ck["model_config"]))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    val = build_cache(ck["cfg"]["cache_root"], "val", ck["cfg"]["n_val"], model.config.image_size, 1)
+    temps, green_thr, stats = calibrate(model, val)
+    sd = load_file(os.path.join(model_dir, "model.safetensors"))
+    scene = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
+    if set(scene) != {k for k in sd if not k.startswith(SIGNAL_PREFIX)}:
+        raise SystemExit(f"{run}/{ckpt}: its tensors are not the scene tensors of {model_dir}/model.safetensors")
+    sd.update(scene)
+    cfg["calibration"]["temperatures"] = temps
+    cfg["calibration"]["stats"] = stats
+    cfg["thresholds"]["green"] = green_thr
+    cfg["thresholds"]["obstacle"] = stats.get("obstacle_threshold", 0.5)
+    cfg["training"]["fine_tune"] = {"run": run, "checkpoint": ckpt, "step": ck["step"], "val": ck.get("val"),
+                                    "command": "python -m lttw.crosswalk_real " + " ".join(
+                                        f"--{k} {v}" for k, v in ck.get("args", {}).items() if k not in ("resume", "threads"))}
+    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    roundtrip_check(model, model_dir)
+    return cfg
+
+
 @torch.no_grad()
 def roundtrip_check(model, out_dir, n=4):
     from .generator import generate
@@ -360,11 +396,19 @@ def main():
     m.add_argument("--run", default="training/runs/signal")
     m.add_argument("--ckpt", default="best.pt")
     m.add_argument("--model", default="models/default")
+    sc = sub.add_parser("merge-scene", help="put a fine-tuned scene model (lttw.crosswalk_real) into a model folder")
+    sc.add_argument("--run", default="training/runs/crosswalk_real")
+    sc.add_argument("--ckpt", default="best.pt")
+    sc.add_argument("--model", default="models/default")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if a.cmd == "merge-signal":
         cfg = merge_signal(a.run, a.model, a.ckpt)
         print(json.dumps({k: cfg["signal_expert"][k] for k in ("temperature", "thresholds", "params")}, indent=1))
+        return
+    if a.cmd == "merge-scene":
+        cfg = merge_scene(a.run, a.model, a.ckpt)
+        print(json.dumps({"temperatures": cfg["calibration"]["temperatures"], "thresholds": cfg["thresholds"]}, indent=1))
         return
     from .data import build_cache
     ck = torch.load(os.path.join(a.run, a.ckpt), map_location="cpu", weights_only=False)

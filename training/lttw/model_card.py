@@ -20,9 +20,17 @@ def main():
     L = ["# Default model (`models/default`)", "",
          f"ViT patch encoder + perception heads + projector + GPT-2-style decoder, {cfg['params'] / 1e6:.2f} M parameters, "
          f"{cfg['flops_per_frame']['frame_total_without_caption'] / 1e9:.2f} GFLOP per frame (+{cfg['flops_per_frame']['decoder_per_token'] / 1e6:.2f} MFLOP per caption token). "
-         "Trained from scratch on procedurally generated scenes only (training/README.md).", "",
+         "Trained from scratch on procedurally generated scenes (training/README.md)"
+         + ("; its crosswalk head then fine-tuned on real photos as well." if cfg.get("training", {}).get("fine_tune") else " only."), "",
          f"Training: `{cfg.get('training', {}).get('command')}` — checkpoint `{cfg.get('training', {}).get('checkpoint')}` at step "
-         f"{cfg.get('training', {}).get('step')}, seed {cfg.get('training', {}).get('seed')}, {cfg.get('training', {}).get('n_train')} training scenes.", "",
+         f"{cfg.get('training', {}).get('step')}, seed {cfg.get('training', {}).get('seed')}, {cfg.get('training', {}).get('n_train')} training scenes.", ""]
+    ft = cfg.get("training", {}).get("fine_tune")
+    if ft:
+        L += [f"Fine-tune (`training/ship_crosswalk_real.sh`): `{ft['command']}` — step {ft['step']}; every generated-scene loss "
+              "plus crosswalk presence on the real train split's source and viewed labels (`training/labels/`); "
+              f"validation: {json.dumps({k: round(v, 4) for k, v in (ft.get('val') or {}).items()})}. "
+              "Temperatures and thresholds below fitted again after it.", ""]
+    L += [
          f"Operating point: green announced only when calibrated p(green) ≥ {cfg['thresholds']['green']:.4f} "
          f"(chosen on the synthetic validation split, seeds 1,000,000–1,001,999: zero false greens there); "
          f"light abstains ('unknown') below max-probability {cfg['thresholds']['abstain']}; obstacle threshold {cfg['thresholds']['obstacle']}.",
