@@ -11,7 +11,7 @@ Inputs: a few generated scenes with lit signals (street, close-up and tiny frami
 synthetic frames for the corners of the contract: a 2000×1500 frame (proposal factor 4), a
 641×37 strip (factor 2, odd sizes), a hue sweep with more blobs than the cap of 12, equal scores
 and the brightness and saturation thresholds, tiny frames (the whole-frame rule, no second
-scale) and a frame with no lit colour.
+scale), shapes for the connected-component labelling and a frame with no lit colour.
 
 Run from the repository root:  .venv/bin/python scripts/make_lamp_fixtures.py
 """
@@ -99,6 +99,30 @@ def tiny() -> np.ndarray:
     return img
 
 
+def shapes() -> np.ndarray:
+    """160×120: shapes for the labelling's corners: a U and a comb whose arms join only in their
+    last row, a square spiral, 5×5 squares touching only diagonally once dilated, a dot in the
+    corner of an L that shares its top-left corner and score, and squares at the frame's edges."""
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[10:26, 10] = img[10:26, 20] = img[25, 10:21] = (240, 40, 40)
+    green = (30, 230, 90)
+    x0, y0, x1, y1 = 40, 10, 70, 40
+    while x0 <= x1 and y0 <= y1:
+        img[y0, x0:x1 + 1] = img[y0:y1 + 1, x1] = img[y1, x0:x1 + 1] = green
+        img[y0 + 3:y1 + 1, x0] = green
+        x0, y0, x1, y1 = x0 + 3, y0 + 3, x1 - 3, y1 - 3
+    for k in range(3):
+        img[10 + 7 * k:15 + 7 * k, 95 + 7 * k:100 + 7 * k] = (250, 200, 0)
+    img[40:42, 10:12] = img[40:60, 28:30] = img[58:60, 10:30] = (250, 30, 30)
+    for x in range(40, 64, 6):
+        img[60:81, x] = (40, 250, 120)
+    img[80, 40:59] = (40, 250, 120)
+    img[0:3, 0:3] = (20, 200, 60)
+    img[117:120, 157:160] = (240, 180, 10)
+    img[60:63, 158:160] = (230, 50, 20)
+    return img
+
+
 def no_colour() -> np.ndarray:
     """400×300 of grays and a white disc: no lit colour, no candidate at all."""
     ramp = np.tile(np.linspace(0, 255, 400).astype(np.uint8)[None, :, None], (300, 1, 3))
@@ -115,6 +139,7 @@ def main() -> None:
         "hues_400x120": hue_sweep(),
         "small_20x30": small(),
         "tiny_9x7": tiny(),
+        "shapes_160x120": shapes(),
         "no_colour_400x300": no_colour(),
     })
     images = []

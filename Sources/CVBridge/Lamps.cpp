@@ -41,6 +41,22 @@ struct Component {
     int64_t chroma;
 };
 
+/// Where one colour's pixels lie in one row: from `first` to `last` inclusive; empty when last < 0.
+struct Span {
+    int32_t first, last;
+};
+
+/// A run of one colour's own pixels in a row (x0..x1 inclusive) and their chroma sum.
+struct OwnRun {
+    int32_t x0, x1;
+    int64_t chroma;
+};
+
+/// A run of a dilated mask's row (x0..x1 inclusive) and its provisional label.
+struct MaskRun {
+    int32_t x0, x1, label;
+};
+
 /// A blob that passed the filters, in frame pixels; `order` is its place in lamps.py's `found`
 /// list (scale, colour, then component label), which its stable sort keeps among equal keys.
 /// Only components of one mask with the same top-left corner can tie; one then lies nested in the
@@ -100,12 +116,11 @@ struct cvb_lamp_scratch {
     std::vector<uint32_t> columnSums; // one block row's column sums while box averaging
     std::vector<uint8_t> classes;     // colour class per pixel of the scale being searched
     std::vector<uint8_t> chroma;      // its c = max - min
-    std::vector<uint8_t> rows;        // one colour's mask dilated along rows
-    std::vector<uint8_t> dilated;     // and then along columns
-    std::vector<int32_t> labels;      // provisional, then final, component label per pixel
+    std::vector<Span> spans;          // per row and colour: where that colour's pixels lie
+    std::vector<OwnRun> ownRuns;      // one colour's runs in three rows: the dilated row's sources
+    std::vector<MaskRun> maskRuns;    // the dilated mask's runs in two rows: this one and the last
     std::vector<int32_t> parents;     // union-find over the provisional labels
-    std::vector<int32_t> finals;      // provisional root -> final label (first-pixel raster order)
-    std::vector<Component> components;
+    std::vector<Component> components; // per provisional label, then per final label
     std::vector<Blob> blobs;          // every blob that passed, both scales
 
     /// Grows every buffer for a frame of width×height; nothing when it fits already.
@@ -117,14 +132,16 @@ struct cvb_lamp_scratch {
         sized(columnSums, w1 * size_t(f) * 3);
         sized(classes, pixels);
         sized(chroma, pixels);
-        sized(rows, pixels);
-        sized(dilated, pixels);
-        sized(labels, pixels);
-        // A pixel opens a provisional label only when its left, upper-left, upper and upper-right
-        // neighbours are unset, so two such pixels are at least 2 apart: one per 2×2 cell at most.
+        sized(spans, h1 * 3);
+        // Runs in one row are at least one pixel apart, so a row holds at most (w1 + 1) / 2.
+        const size_t runs = (w1 + 1) / 2;
+        sized(ownRuns, 3 * runs);
+        sized(maskRuns, 2 * runs);
+        // A run opens a provisional label only when no run of the row above lies within one
+        // pixel of it, so its first pixel's left, upper-left, upper and upper-right neighbours are
+        // unset, and two such pixels are at least 2 apart: one per 2×2 cell at most.
         const size_t provisional = ((w1 + 1) / 2) * ((h1 + 1) / 2) + 1;
         sized(parents, provisional);
-        sized(finals, provisional);
         sized(components, provisional);
         // Pixels of one colour in two components of its dilated mask are at least 4 apart, so
         // each scale has at most one blob per colour and 4×4 cell.
@@ -186,104 +203,130 @@ int32_t findRoot(int32_t *parents, int32_t label) {
     return label;
 }
 
-/// Joins two provisional sets; the smaller root stays the root.
-int32_t join(int32_t *parents, int32_t a, int32_t b) {
+/// Joins two provisional sets and their components; the smaller root stays the root.
+int32_t join(int32_t *parents, Component *components, int32_t a, int32_t b) {
     a = findRoot(parents, a);
     b = findRoot(parents, b);
     if (a == b) return a;
-    if (a < b) {
-        parents[b] = a;
-        return a;
-    }
-    parents[a] = b;
-    return b;
+    if (a > b) std::swap(a, b);
+    parents[b] = a;
+    Component &k = components[a];
+    const Component &m = components[b];
+    k.x0 = std::min(k.x0, m.x0);
+    k.y0 = std::min(k.y0, m.y0);
+    k.x1 = std::max(k.x1, m.x1);
+    k.y1 = std::max(k.y1, m.y1);
+    k.lit += m.lit;
+    k.chroma += m.chroma;
+    return a;
 }
 
-/// A rectangle of a scale's image: where one colour's dilated mask can be set.
-struct Window {
-    int64_t x0, y0, width, height;
-};
-
-/// The mask of one colour dilated by a 3×3 square (outside the image is unlit), in two passes,
-/// over `window` only (it holds every own pixel and its neighbours); out is window-sized. The
-/// edges are done apart so that the inner loops have no branches and vectorise.
-void dilate(const uint8_t *classes, int64_t stride, uint8_t colour, const Window &window, uint8_t *rows,
-            uint8_t *out) {
-    const int64_t w = window.width, h = window.height;
-    for (int64_t y = 0; y < h; ++y) {
-        const uint8_t *c = classes + size_t((window.y0 + y) * stride + window.x0);
-        uint8_t *r = rows + size_t(y * w);
-        if (w == 1) {
-            r[0] = uint8_t(c[0] == colour);
+/// Row y's runs of one colour within its span (none when y is outside the image); returns their number.
+size_t ownRuns(const uint8_t *classes, const uint8_t *chroma, const Span *spans, int64_t w, int64_t h, int64_t y,
+               uint8_t colour, OwnRun *out) {
+    if (y < 0 || y >= h) return 0;
+    const Span span = spans[size_t(y) * 3 + colour - 1];
+    const uint8_t *cls = classes + size_t(y * w), *chr = chroma + size_t(y * w);
+    size_t count = 0;
+    for (int32_t x = span.first; x <= span.last;) {
+        if (cls[x] != colour) {
+            ++x;
             continue;
         }
-        r[0] = uint8_t((c[0] == colour) | (c[1] == colour));
-        for (int64_t x = 1; x + 1 < w; ++x) {
-            r[x] = uint8_t((c[x - 1] == colour) | (c[x] == colour) | (c[x + 1] == colour));
-        }
-        r[w - 1] = uint8_t((c[w - 2] == colour) | (c[w - 1] == colour));
+        const int32_t start = x;
+        int64_t sum = 0;
+        for (; x <= span.last && cls[x] == colour; ++x) sum += chr[x];
+        out[count++] = OwnRun{start, x - 1, sum};
     }
-    for (int64_t y = 0; y < h; ++y) {
-        const uint8_t *row = rows + size_t(y * w);
-        const uint8_t *above = y > 0 ? row - w : row;
-        const uint8_t *below = y + 1 < h ? row + w : row;
-        uint8_t *o = out + size_t(y * w);
-        for (int64_t x = 0; x < w; ++x) o[x] = uint8_t(above[x] | row[x] | below[x]);
+    return count;
+}
+
+/// A row of the mask dilated by a 3×3 square (outside the image is unlit): the own runs of that
+/// row and the rows above and below, each widened by a pixel either side and clipped to the
+/// image, merged where they overlap or touch. Returns their number.
+size_t maskRuns(const OwnRun *const rows[3], const size_t counts[3], int32_t width, MaskRun *out) {
+    size_t at[3] = {0, 0, 0};
+    size_t count = 0;
+    for (;;) {
+        int pick = -1;
+        for (int r = 0; r < 3; ++r) {
+            if (at[r] < counts[r] && (pick < 0 || rows[r][at[r]].x0 < rows[pick][at[pick]].x0)) pick = r;
+        }
+        if (pick < 0) return count;
+        const OwnRun &run = rows[pick][at[pick]++];
+        const int32_t x0 = std::max(run.x0 - 1, 0), x1 = std::min(run.x1 + 1, width - 1);
+        if (count > 0 && x0 <= out[count - 1].x1 + 1) {
+            out[count - 1].x1 = std::max(out[count - 1].x1, x1);
+        } else {
+            out[count++] = MaskRun{x0, x1, 0};
+        }
     }
 }
 
-/// 8-connected components of a mask (two passes, union-find); labels ordered by each component's
-/// first pixel in raster order. Returns their number and fills `components` with their extent.
-int32_t label(const uint8_t *mask, int64_t w, int64_t h, cvb_lamp_scratch &scratch) {
-    int32_t *labels = scratch.labels.data();
+/// 8-connected components of one colour's mask dilated by a 3×3 square, as cv2 labels them
+/// (ordered by each one's first pixel in raster order), with their dilated extent and their own
+/// pixels' count and chroma sum; components[1...] gets them, and the count is returned.
+///
+/// The mask is built and labelled a row of runs at a time, and only on the rows where that colour
+/// lies, so the work follows the lit pixels rather than the extent they span. A run takes the
+/// smallest label among the last row's runs within one pixel of it, or opens a new one; a set's
+/// root is its smallest label, which its first run opened, so the roots in label order are the
+/// components in first-pixel order.
+int32_t label(const uint8_t *classes, const uint8_t *chroma, const Span *spans, int64_t w, int64_t h, uint8_t colour,
+              int64_t top, int64_t bottom, cvb_lamp_scratch &scratch) {
     int32_t *parents = scratch.parents.data();
-    int32_t next = 1;
-    for (int64_t y = 0; y < h; ++y) {
-        const uint8_t *m = mask + size_t(y * w);
-        int32_t *l = labels + size_t(y * w);
-        const int32_t *above = y > 0 ? l - w : nullptr;
-        for (int64_t x = 0; x < w; ++x) {
-            if (!m[x]) {
-                l[x] = 0;
-                continue;
-            }
-            int32_t found = 0;
-            const int32_t neighbours[4] = {x > 0 ? l[x - 1] : 0, above != nullptr && x > 0 ? above[x - 1] : 0,
-                                           above != nullptr ? above[x] : 0,
-                                           above != nullptr && x + 1 < w ? above[x + 1] : 0};
-            for (const int32_t n : neighbours) {
-                if (n == 0) continue;
-                found = found == 0 ? findRoot(parents, n) : join(parents, found, n);
-            }
-            if (found == 0) {
-                parents[next] = next;
-                found = next++;
-            }
-            l[x] = found;
-        }
-    }
-    int32_t *finals = scratch.finals.data();
-    std::fill(finals, finals + next, 0);
     Component *components = scratch.components.data();
-    int32_t count = 0;
-    for (int64_t y = 0; y < h; ++y) {
-        int32_t *l = labels + size_t(y * w);
-        for (int64_t x = 0; x < w; ++x) {
-            if (l[x] == 0) continue;
-            const int32_t root = findRoot(parents, l[x]);
-            if (finals[root] == 0) {
-                finals[root] = ++count;
-                components[count] = Component{int32_t(x), int32_t(y), int32_t(x), int32_t(y), 0, 0};
+    const size_t capacity = (size_t(w) + 1) / 2;
+    OwnRun *rows[3] = {scratch.ownRuns.data(), scratch.ownRuns.data() + capacity,
+                       scratch.ownRuns.data() + 2 * capacity};
+    MaskRun *last = scratch.maskRuns.data(), *current = last + capacity;
+    const int64_t from = std::max(top - 1, int64_t(0)), to = std::min(bottom + 1, h - 1);
+    size_t counts[3] = {0, ownRuns(classes, chroma, spans, w, h, from, colour, rows[1]),
+                        ownRuns(classes, chroma, spans, w, h, from + 1, colour, rows[2])};
+    size_t lastCount = 0;
+    int32_t next = 1;
+    for (int64_t y = from; y <= to; ++y) {
+        const size_t count = maskRuns(rows, counts, int32_t(w), current);
+        const OwnRun *own = rows[1];
+        size_t above = 0, inside = 0;
+        for (size_t i = 0; i < count; ++i) {
+            MaskRun &run = current[i];
+            while (above < lastCount && last[above].x1 < run.x0 - 1) ++above;
+            int32_t root = 0;
+            for (size_t j = above; j < lastCount && last[j].x0 <= run.x1 + 1; ++j) {
+                root = root == 0 ? findRoot(parents, last[j].label) : join(parents, components, root, last[j].label);
             }
-            const int32_t final = finals[root];
-            l[x] = final;
-            Component &k = components[final];
-            k.x0 = std::min(k.x0, int32_t(x));
-            k.x1 = std::max(k.x1, int32_t(x));
-            k.y1 = int32_t(y);
+            int64_t lit = 0, sum = 0;
+            for (; inside < counts[1] && own[inside].x0 <= run.x1; ++inside) {
+                lit += own[inside].x1 - own[inside].x0 + 1;
+                sum += own[inside].chroma;
+            }
+            if (root == 0) {
+                root = next++;
+                parents[root] = root;
+                components[root] = Component{run.x0, int32_t(y), run.x1, int32_t(y), lit, sum};
+            } else {
+                Component &k = components[root];
+                k.x0 = std::min(k.x0, run.x0);
+                k.x1 = std::max(k.x1, run.x1);
+                k.y1 = int32_t(y);
+                k.lit += lit;
+                k.chroma += sum;
+            }
+            run.label = root;
         }
+        std::swap(last, current);
+        lastCount = count;
+        OwnRun *const reused = rows[0];
+        rows[0] = rows[1], rows[1] = rows[2], rows[2] = reused;
+        counts[0] = counts[1], counts[1] = counts[2];
+        counts[2] = ownRuns(classes, chroma, spans, w, h, y + 2, colour, rows[2]);
     }
-    return count;
+    int32_t found = 0;
+    for (int32_t n = 1; n < next; ++n) {
+        if (parents[n] == n) components[++found] = components[n];
+    }
+    return found;
 }
 
 /// lamps._blobs for one scale: appends the passing components, in found-list order, as blobs.
@@ -291,44 +334,36 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
     const int64_t w = image.width, h = image.height;
     uint8_t *classes = scratch.classes.data();
     uint8_t *chroma = scratch.chroma.data();
-    // Each colour's own pixels' extent, so that its mask is dilated and labelled there only.
-    int64_t left[4] = {w, w, w, w}, right[4] = {-1, -1, -1, -1}, top[4] = {h, h, h, h}, bottom[4] = {-1, -1, -1, -1};
+    Span *spans = scratch.spans.data();
+    // Each colour's span per row and its first and last rows, so that its mask is built and
+    // labelled there only.
+    int64_t top[4] = {h, h, h, h}, bottom[4] = {-1, -1, -1, -1};
     for (int64_t y = 0; y < h; ++y) {
         const uint8_t *row = image.data + size_t(y) * image.stride;
         uint8_t *cls = classes + size_t(y * w);
         uint8_t *chr = chroma + size_t(y * w);
+        int32_t first[4] = {int32_t(w), int32_t(w), int32_t(w), int32_t(w)}, last[4] = {-1, -1, -1, -1};
         for (int64_t x = 0; x < w; ++x) {
             int c = 0;
             const uint8_t colour = colourClass(row[x * 3], row[x * 3 + 1], row[x * 3 + 2], c);
             cls[x] = colour;
             chr[x] = uint8_t(c);
             if (colour == 0) continue;
-            left[colour] = std::min(left[colour], x);
-            right[colour] = std::max(right[colour], x);
+            first[colour] = std::min(first[colour], int32_t(x));
+            last[colour] = int32_t(x);
+        }
+        for (uint8_t colour = 1; colour <= 3; ++colour) {
+            spans[size_t(y) * 3 + colour - 1] = Span{first[colour], last[colour]};
+            if (last[colour] < 0) continue;
             top[colour] = std::min(top[colour], y);
             bottom[colour] = y;
         }
     }
     const int64_t shorter = std::min(w, h);
     for (uint8_t colour = 1; colour <= 3; ++colour) {
-        if (right[colour] < 0) continue;
-        const int64_t x0 = std::max(left[colour] - 1, int64_t(0)), y0 = std::max(top[colour] - 1, int64_t(0));
-        const Window window{x0, y0, std::min(right[colour] + 2, w) - x0, std::min(bottom[colour] + 2, h) - y0};
-        dilate(classes, w, colour, window, scratch.rows.data(), scratch.dilated.data());
-        const int32_t count = label(scratch.dilated.data(), window.width, window.height, scratch);
-        Component *components = scratch.components.data();
-        const int32_t *labels = scratch.labels.data();
-        for (int64_t y = 0; y < window.height; ++y) {
-            const size_t at = size_t((y0 + y) * w + x0);
-            const uint8_t *cls = classes + at, *chr = chroma + at;
-            const int32_t *l = labels + size_t(y * window.width);
-            for (int64_t x = 0; x < window.width; ++x) {
-                if (cls[x] != colour) continue;
-                Component &k = components[l[x]];
-                k.lit += 1;
-                k.chroma += chr[x];
-            }
-        }
+        if (bottom[colour] < 0) continue;
+        const int32_t count = label(classes, chroma, spans, w, h, colour, top[colour], bottom[colour], scratch);
+        const Component *components = scratch.components.data();
         for (int32_t n = 1; n <= count; ++n) {
             const Component &k = components[n];
             const int64_t cw = int64_t(k.x1) - k.x0 + 1, ch = int64_t(k.y1) - k.y0 + 1;
@@ -336,10 +371,9 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
             if (k.lit < kMinLit || 2 * longer > shorter || longer > 4 * narrower) continue;
             if (100 * k.lit < kMinFillPct * cw * ch) continue;
             Blob &blob = scratch.blobs[blobCount];
-            const int64_t bx = x0 + k.x0, by = y0 + k.y0;
-            blob.box = cvb_lamp_candidate{int32_t(bx * factor), int32_t(by * factor), int32_t((bx + cw) * factor),
-                                          int32_t((by + ch) * factor), colour, int32_t(scale),
-                                          int32_t(k.chroma * 256 / k.lit), 0};
+            blob.box = cvb_lamp_candidate{int32_t(k.x0 * factor), int32_t(k.y0 * factor),
+                                          int32_t((k.x0 + cw) * factor), int32_t((k.y0 + ch) * factor), colour,
+                                          int32_t(scale), int32_t(k.chroma * 256 / k.lit), 0};
             blob.order = int32_t(blobCount);
             ++blobCount;
         }

@@ -38,7 +38,8 @@ struct LampFixtures: Decodable {
 
     static let files = [
         "scene_10.png", "scene_12.png", "scene_58.png", "scene_35.png", "scene_57.png", "large_2000x1500.png",
-        "strip_641x37.png", "hues_400x120.png", "small_20x30.png", "tiny_9x7.png", "no_colour_400x300.png",
+        "strip_641x37.png", "hues_400x120.png", "small_20x30.png", "tiny_9x7.png", "shapes_160x120.png",
+        "no_colour_400x300.png",
     ]
 }
 
