@@ -77,12 +77,12 @@ struct ModelLoadHardeningTests {
     }
 
     static let configCases: [(name: String, old: String, new: String, message: [String])] = [
-        ("light-state temperature 0.001", "\"light_state\": 1.0,", "\"light_state\": 0.001,",
+        ("light-state temperature 0.001", "\"light_state\": 1.0905,", "\"light_state\": 0.001,",
          ["calibration.temperatures.light_state is 0.001", "from 0.25 to 8"]),
-        ("green threshold 0.01", "\"green\": 0.995154619216919,", "\"green\": 0.01,", ["thresholds.green is 0.01", "from 0.5 to 0.9999"]),
-        ("green threshold below the calibrated one", "\"green\": 0.995154619216919,", "\"green\": 0.99,",
-         ["thresholds.green is 0.99, below 0.99515", "val_max_p_green_on_non_green"]),
-        ("duplicate green key", "\"green\": 0.995154619216919,", "\"green\": 0.995154619216919,\n  \"green\": 0.01,",
+        ("green threshold 0.01", "\"green\": 0.960832953453064,", "\"green\": 0.01,", ["thresholds.green is 0.01", "from 0.5 to 0.9999"]),
+        ("green threshold below the calibrated one", "\"green\": 0.960832953453064,", "\"green\": 0.95,",
+         ["thresholds.green is 0.95, below 0.96083", "val_max_p_green_on_non_green"]),
+        ("duplicate green key", "\"green\": 0.960832953453064,", "\"green\": 0.960832953453064,\n  \"green\": 0.01,",
          ["duplicate key \"green\" (first at line"]),
         ("enc_mlp_ratio 1e300", "\"enc_mlp_ratio\": 4.0,", "\"enc_mlp_ratio\": 1e300,",
          ["architecture.enc_mlp_ratio is 1e300, out of range", "from 0.5 to 16"]),
@@ -121,7 +121,7 @@ struct ModelLoadHardeningTests {
         let configs = [
             (try Self.editedConfig("\"enc_mlp_ratio\": 4.0,", "\"enc_mlp_ratio\": 1e300,"), "enc_mlp_ratio is 1e300"),
             (try Self.editedConfig("\"dec_depth\": 2,", "\"dec_depth\": 2147483648,"), "dec_depth is 2147483648"),
-            (try Self.editedConfig("\"green\": 0.995154619216919,", "\"green\": 0.01,"), "thresholds.green is 0.01"),
+            (try Self.editedConfig("\"green\": 0.960832953453064,", "\"green\": 0.01,"), "thresholds.green is 0.01"),
             (try Self.swappedRedGreen(headOnly: false), "light_states is"),
         ]
         for (config, message) in configs {
