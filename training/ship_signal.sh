@@ -2,7 +2,7 @@
 # The signal expert, end to end: crop sets, training, calibration, into models/default, known-answer
 # frames, Swift fixtures, evaluations and the model card. Run from the repository root; about
 # two hours on 2 CPU cores (data 6 min, round 1 30, mining 5, round 2 15, mining 5, round 3 15,
-# calibration 15, evaluations 15), longer while other jobs run.
+# calibration 30 (20,000 scenes), evaluations 15), longer while other jobs run.
 #
 #   ./training/ship_signal.sh                 # the shipped recipe
 #   SKIP_DATA=1 ./training/ship_signal.sh     # reuse training/data/signal
@@ -24,16 +24,16 @@ if [ -z "${FROM_RUN:-}" ]; then
     --run_dir "$RUN-round2" --epochs "${EPOCHS_ROUND2:-4}" --lr 1e-3 --calibration_scenes 1000 $READER
   # Round 3: mined with round 2 from scenes neither round saw, a green counted hard until it
   # clears 0.999, then round 2's reader trained on everything. Its calibration ships: green
-  # confirmed in every view (lamps.confirmation_rects), no false green on 10,000 generated
-  # validation scenes and the real val split, with the margin.
+  # confirmed in every view (lamps.confirmation_rects), no false green on 20,000 generated
+  # validation scenes and the real val split, with the margin (10,000 proved too few: NOTES).
   $PY -m lttw.signal_mining --run "$RUN-round2" --out training/data/signal/mined3.npz --n_generated 6000 \
     --first_seed 4300000 --green_hard 0.999
   $PY -m lttw.signal_train --data training/data/signal --extra training/data/signal/mined.npz training/data/signal/mined3.npz \
-    --init "$RUN-round2" --run_dir "$RUN" --epochs "${EPOCHS_ROUND3:-4}" --lr 7e-4 --calibration_scenes 10000 $READER
+    --init "$RUN-round2" --run_dir "$RUN" --epochs "${EPOCHS_ROUND3:-4}" --lr 7e-4 --calibration_scenes 20000 $READER
 else
   # A finished run, calibrated again with this code's decision rule (v5: round 3 of v4).
   RUN="$FROM_RUN"
-  [ -n "${CALIBRATED:-}" ] || $PY -m lttw.signal_train --data training/data/signal --run "$RUN" --calibrate-only --calibration_scenes 10000
+  [ -n "${CALIBRATED:-}" ] || $PY -m lttw.signal_train --data training/data/signal --run "$RUN" --calibrate-only --calibration_scenes 20000
 fi
 $PY -m lttw.artifact merge-signal --run "$RUN" --model models/default
 rm -rf models/default/selftest && $PY -m lttw.selftest --model models/default

@@ -70,7 +70,7 @@ struct ModelInfo: ParsableCommand {
                 crops \(g.imageSize)×\(g.imageSize) read by a ViT (patch \(g.patchSize), width \(g.width), depth \(g.depth), \
                 \(g.heads) heads) + geometry → MLP \(se.architecture.headHidden)
                 signal classes: \(se.classes.joined(separator: ", "))
-                signal rule:    green needs mass ≥ \(t.green)\(se.confirmsGreen ? " in every confirmation view" : "") and no red lamp \
+                signal rule:    green needs mass ≥ \(t.green)\(se.confirmsGreen ? " in every confirmation view (the strongest green, else the next that reads green)" : "") and no red lamp \
                 ≥ \(t.redVeto) in view\(se.confirmsGreen ? " (in its own crop and half of its views)" : ""); signal from \(t.signal); \
                 red/yellow need ≥ \(t.abstain); temperature \(se.temperature)
                 known answers:  \((c.selfTest ?? []).map { "\($0.light) (\($0.file))" }.joined(separator: ", ")), checked at every load

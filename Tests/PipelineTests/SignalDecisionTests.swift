@@ -187,4 +187,42 @@ struct SignalDecisionTests {
         green.resolveDisagreement()
         #expect(green == before)
     }
+
+    @Test("A standby green is walk when the strongest green fails its views; nothing else moves")
+    func standbyConfirmed() {
+        let candidates = [Self.candidate(300), Self.candidate(50), Self.candidate(500)]
+        // A bright green sign outshines the walk lamp; 0.7 of green is no standby.
+        var d = Self.decide([[0.001, 0, 0.999, 0, 0, 0], [0.3, 0, 0.7, 0, 0, 0], [0.01, 0, 0.99, 0, 0, 0]], candidates)
+        #expect(d.state == .green)
+        #expect(d.candidate == 0)
+        #expect(d.standbyGreens == 0b100)
+        let confirmedBest = { () -> SignalDecision in
+            var c = d
+            c.confirmGreen(smallestViewGreen: 0.99, thresholds: Self.thresholds)
+            c.confirmStandby(2, box: candidates[2], masses: (0.01, 0, 0.99, 0), smallestViewGreen: 0.99, frameWidth: Self.width,
+                             thresholds: Self.thresholds)
+            return c
+        }()
+        #expect(confirmedBest.candidate == 0)
+        d.confirmGreen(smallestViewGreen: 0.4, thresholds: Self.thresholds)
+        #expect(d.reason == .greenNotConfirmed)
+        var failed = d
+        failed.confirmStandby(2, box: candidates[2], masses: (0.01, 0, 0.99, 0), smallestViewGreen: 0.94, frameWidth: Self.width,
+                              thresholds: Self.thresholds)
+        #expect(failed == d)
+        d.confirmStandby(1, box: candidates[1], masses: (0.3, 0, 0.7, 0), smallestViewGreen: 0.99, frameWidth: Self.width,
+                         thresholds: Self.thresholds)
+        #expect(d.reason == .greenNotConfirmed, "candidate 1 is no standby")
+        d.confirmStandby(2, box: candidates[2], masses: (0.01, 0, 0.99, 0), smallestViewGreen: 0.96, frameWidth: Self.width,
+                         thresholds: Self.thresholds)
+        #expect(d.state == .green)
+        #expect(d.reason == nil)
+        #expect(d.candidate == 2)
+        #expect(d.position == .right)
+        #expect(d.confidence == 0.96)
+        // A vehicle green is no standby for a pedestrian walk.
+        let mixed = Self.decide([[0.001, 0, 0.999, 0, 0, 0], [0.01, 0, 0, 0, 0, 0.99]], [Self.candidate(300), Self.candidate(500)])
+        #expect(mixed.kind == .pedestrian)
+        #expect(mixed.standbyGreens == 0)
+    }
 }

@@ -209,7 +209,8 @@ def signal_expert_config(reader, calibration, run):
                 "thresholds.green and no same-kind stop mass >= thresholds.red_veto anywhere"
                 + (" (with confirmation: a stop that also holds in at least half of its confirmation views)"
                    if calibration.get("green_confirmation") else "")
-                + (", then its smallest green mass over the green_confirmation views >= thresholds.green"
+                + (", then its smallest green mass over the green_confirmation views >= thresholds.green (failing that, the"
+                   " next chosen candidate reading green >= thresholds.green that holds in its views is the walk lamp)"
                    if calibration.get("green_confirmation") else "")
                 + "; red/yellow need mass >= thresholds.abstain and no other chosen candidate green >= thresholds.green"
                 + (" (with confirmation: a green that also holds in its views)" if calibration.get("green_confirmation") else ""),

@@ -41,6 +41,9 @@ SCENES = [
     ("veto_lifted", 3_200_600, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
     # A green whose veto holds: a stop lamp reads as one in at least half of its views.
     ("veto_held", 3_200_700, lambda f: f["light"]["kind"] == "pedestrian"),
+    # A walk lamp outshone by another green-reading candidate that fails its views: the standby
+    # holds in every view and is announced.
+    ("standby_walk", 3_200_800, lambda f: f["light"]["state"] == "green"),
 ]
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one).
@@ -48,6 +51,7 @@ DECIDED = {
     "green_walk": lambda first, final: final["state"] == "green",
     "veto_lifted": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
     "veto_held": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
+    "standby_walk": lambda first, final: final["state"] == "green" and final["candidate"] != first.get("candidate"),
 }
 
 
@@ -100,7 +104,9 @@ def make(model_dir, out):
         if os.path.exists(views_path):
             os.remove(views_path)
         if runner.confirmation and (d["state"] == "green" or d.get("why") == "green not confirmed by every view"):
-            np.save(views_path, runner.view_probabilities(rgb, cands[d["candidate"]]).astype(np.float32))
+            # A walk lamp's views; when no standby held, the last standby's (read after the best's).
+            last = d["standby"][-1] if d["state"] != "green" and d.get("standby") else d["candidate"]
+            np.save(views_path, runner.view_probabilities(rgb, cands[last]).astype(np.float32))
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)
         with open(os.path.join(out, f"{name}.confirmation_rects.json"), "w") as f:

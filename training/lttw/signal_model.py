@@ -31,7 +31,9 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   - green confirmation (`confirm_green`, when the model lists `green_confirmation` views): the
     chosen candidate is read again through lamps.confirmation_rects (other context sizes, moved
     by a tenth); the frame is green only when the smallest green mass over the first read and
-    every view is >= thresholds.green (confidence: that smallest mass) -> else "unknown".
+    every view is >= thresholds.green (confidence: that smallest mass) -> else the other chosen
+    candidates that read green >= thresholds.green (`standby`), in candidate order, get the same
+    test and the first that holds is the walk lamp (`confirm_standby`) -> else "unknown".
     One lucky crop of a distractor no longer sets the threshold; calibration uses the same
     smallest mass.
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
@@ -116,6 +118,11 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     if state == "green":
         if mass < thr["green"]:
             return {**out, "state": "unknown", "why": "green below threshold"}
+        # Other chosen candidates that read green at the threshold too: when the best fails its
+        # confirmation views, one of them may still be the walk lamp (`confirm_standby`).
+        standby = [n for n in chosen if n != best and green[n] >= thr["green"]]
+        if standby:
+            out["standby"] = standby
         stop = p[:, 1] if pedestrian else red + yellow
         vetoers = [n for n in range(len(cands)) if stop[n] >= thr["red_veto"]]
         if vetoers:
@@ -163,6 +170,22 @@ def confirm_green(d: Dict, view_green, thr: Dict[str, float]) -> Dict:
     return out
 
 
+def confirm_standby(d: Dict, standby_greens: Iterable, cands: List[lamps.Candidate], W: int, thr: Dict[str, float]) -> Dict:
+    """A green whose strongest candidate was not confirmed by every view is walk after all when
+    another chosen candidate that read green at the threshold (`d["standby"]`) holds in every view
+    (`standby_greens`: (candidate, its smallest green mass over its own read and its views), in
+    candidate order, read lazily; the first that holds wins). The red veto was already settled for
+    the whole frame; the walk lamp is then that candidate (its position, its smallest mass). A sign
+    or a bush that outshines the real lamp no longer silences it."""
+    if d.get("why") != "green not confirmed by every view" or not d.get("standby"):
+        return d
+    for n, mass in standby_greens:
+        if mass >= thr["green"]:
+            out = {k: v for k, v in d.items() if k != "why"}
+            return {**out, "state": "green", "candidate": n, "position": lamps.position_of(cands[n], W), "confidence": float(mass)}
+    return d
+
+
 class SignalExpertRunner:
     """Python reference of the runtime signal expert: propose, crop, read, decide, confirm."""
 
@@ -207,6 +230,8 @@ class SignalExpertRunner:
             d = confirm_veto(d, (self.view_stops(rgb, cands, n, ped) for n in d["vetoers"]), thr)
         if self.confirmation and d["state"] == "green":
             d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"]), thr)
+            d = confirm_standby(d, ((n, self.smallest_green(rgb, cands, p, n)) for n in d.get("standby", [])),
+                                cands, rgb.shape[1], thr)
         elif self.confirmation and d.get("why") == "candidates disagree":
             d = confirm_disagreement(d, (self.smallest_green(rgb, cands, p, n) for n in d["greens"]), thr)
         return d

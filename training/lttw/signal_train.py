@@ -107,6 +107,14 @@ def calibrate(model, T, n_generated, confirmation=True):
     for rgb, truth, src in calibration_frames(n_generated):
         cands, p = runner.probabilities(rgb)
         d = runner.decide_frame(rgb, cands, p, {**FIXED_THRESHOLDS, "green": 0.0})
+        if d["state"] == "green" and d.get("standby"):
+            # At threshold g the frame is also green when the best's own read reaches g and a
+            # standby holds at g in every view (confirm_standby): its mass is the best's smallest,
+            # or the strongest standby's smallest capped by the best's own read.
+            best = d["candidate"]
+            own = float(np.float64(p[best, 2]) + np.float64(p[best, 5]))
+            standby = max(runner.smallest_green(rgb, cands, p, n) for n in d["standby"])
+            d = {**d, "confidence": max(d["confidence"], min(own, standby))}
         rows.append((truth, src, d))
     worst = max([d["confidence"] for t, s, d in rows if t != "green" and d["state"] == "green"] + [0.0])
     green_thr = max(GREEN_FLOOR, (worst + 1.0) / 2)

@@ -4,7 +4,7 @@ import numpy as np
 
 from lttw import lamps
 from lttw.lamps import Candidate
-from lttw.signal_model import confirm_disagreement, confirm_green, confirm_veto, decide
+from lttw.signal_model import confirm_disagreement, confirm_green, confirm_standby, confirm_veto, decide
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -148,3 +148,29 @@ def test_a_red_vetoes_only_when_it_holds_in_half_its_views_and_the_green_then_ne
     assert v["vetoers"] == [1] and confirm_veto(v, [np.full(6, 0.3)], THR) == v
     red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, THR)
     assert confirm_veto(red, [], THR) == red
+
+
+def test_a_standby_green_is_walk_when_the_strongest_green_fails_its_views():
+    # A bright green sign outshines the walk lamp (signal 0.999 vs 0.99); both read green >= 0.95.
+    p = probs([0.001, 0, 0.999, 0, 0, 0], [0.3, 0, 0.7, 0, 0, 0], [0.01, 0, 0.99, 0, 0, 0])
+    cands = [cand(300), cand(50), cand(500)]
+    d = decide(p, cands, W, THR)
+    assert d["state"] == "green" and d["candidate"] == 0 and d["standby"] == [2]  # 0.7 is no standby
+    failed = confirm_green(d, np.array([0.4]), THR)
+    walk = confirm_standby(failed, [(2, 0.96)], cands, W, THR)
+    assert walk["state"] == "green" and "why" not in walk
+    assert (walk["candidate"], walk["position"], walk["confidence"]) == (2, "right", 0.96)
+    assert confirm_standby(failed, [(2, 0.94)], cands, W, THR) == failed  # the standby fails too: unknown
+    # A confirmed best, a vetoed green and a green below the threshold are left alone.
+    assert confirm_standby(confirm_green(d, np.array([0.99]), THR), [(2, 0.99)], cands, W, THR)["candidate"] == 0
+    vetoed = decide(probs([0.001, 0, 0.999, 0, 0, 0], [0.2, 0.8, 0, 0, 0, 0], [0.01, 0, 0.99, 0, 0, 0]), cands, W, THR)
+    assert vetoed["why"] == "a red lamp in view" and confirm_standby(vetoed, [(2, 0.99)], cands, W, THR) == vetoed
+    weak = decide(probs([0.001, 0, 0.9, 0.099, 0, 0], [0.01, 0, 0.99, 0, 0, 0]), cands[:2], W, THR)
+    assert weak["why"] == "green below threshold" and "standby" not in weak
+
+
+def test_a_standby_is_never_a_lamp_of_the_other_set():
+    # Pedestrian candidates are chosen: a vehicle green is no standby for a pedestrian walk.
+    p = probs([0.001, 0, 0.999, 0, 0, 0], [0.01, 0, 0, 0, 0, 0.99])
+    d = decide(p, [cand(300), cand(500)], W, THR)
+    assert d["state"] == "green" and d["kind"] == "pedestrian" and "standby" not in d

@@ -15,7 +15,9 @@ import Imaging
 ///   a green that disagrees with a red must hold in its views too (`resolveDisagreement` when
 ///   none does); and a stop lamp that vetoes a green must hold at `thresholds.redVeto` in at
 ///   least half of its views too (`resolveVeto` when none does: the green then goes on to
-///   `confirmGreen`).
+///   `confirmGreen`); when the chosen green fails its views, another chosen candidate that read
+///   green at `thresholds.green` (`standbyGreens`) may still hold in every view and be the walk
+///   lamp a brighter sign outshone (`confirmStandby`).
 /// A weak green beside a red never makes the frame green; a red beside a weak green is red:
 /// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
@@ -48,12 +50,15 @@ public struct SignalDecision: Sendable, Equatable {
     /// When a green is unknown because of a stop lamp in view: those candidates (bit n =
     /// candidate n, stop mass ≥ `thresholds.redVeto`); for `resolveVeto`.
     public private(set) var vetoingStops: UInt32 = 0
+    /// When the chosen candidate reads green at the threshold: the other chosen candidates that do
+    /// too (bit n = candidate n); for `confirmStandby`.
+    public private(set) var standbyGreens: UInt32 = 0
 
     public static func == (a: SignalDecision, b: SignalDecision) -> Bool {
         a.state == b.state && a.kind == b.kind && a.position == b.position && a.confidence == b.confidence
             && a.candidate == b.candidate && a.box == b.box && a.candidateCount == b.candidateCount && a.reason == b.reason
             && a.masses == b.masses && a.disagreeingGreens == b.disagreeingGreens && a.overruled == b.overruled
-            && a.vetoingStops == b.vetoingStops
+            && a.vetoingStops == b.vetoingStops && a.standbyGreens == b.standbyGreens
     }
 
     /// signal_model.confirm_disagreement: none of the disagreeing greens held in every
@@ -86,6 +91,25 @@ public struct SignalDecision: Sendable, Equatable {
             state = .unknown
             reason = .greenNotConfirmed
         }
+    }
+
+    /// signal_model.confirm_standby: the chosen green failed its views, and standby candidate `n`
+    /// (its box, its masses) holds at `thresholds.green` over its own read and every view
+    /// (`smallestViewGreen`): the frame is green from that lamp, at that smallest mass. Anything
+    /// else passes unchanged.
+    public mutating func confirmStandby(
+        _ n: Int, box candidateBox: LampCandidate, masses candidateMasses: (none: Double, red: Double, green: Double, yellow: Double),
+        smallestViewGreen: Double, frameWidth: Int, thresholds t: SignalExpertConfiguration.Thresholds
+    ) {
+        guard reason == .greenNotConfirmed, n < UInt32.bitWidth, standbyGreens & (1 << UInt32(n)) != 0,
+              smallestViewGreen >= t.green else { return }
+        state = .green
+        reason = nil
+        candidate = n
+        box = candidateBox
+        position = Position(rawValue: candidateBox.position(frameWidth: frameWidth).rawValue)
+        masses = candidateMasses
+        confidence = smallestViewGreen
     }
 
     /// Decides from `classes` probabilities per candidate, candidates in rows of `probabilities`
@@ -148,6 +172,7 @@ public struct SignalDecision: Sendable, Equatable {
                 reason = .greenBelowThreshold
                 return
             }
+            for n in candidates.indices where n != best && chosen(n) && green(n) >= t.green { standbyGreens |= 1 << UInt32(n) }
             for n in candidates.indices where (anyPedestrian ? at(n, 1) : red(n) + yellow(n)) >= t.redVeto {
                 vetoingStops |= 1 << UInt32(n)
             }

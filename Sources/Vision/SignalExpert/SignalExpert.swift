@@ -129,6 +129,17 @@ public struct SignalExpert: @unchecked Sendable {
         if decision.state == .green, let best = decision.candidate {
             try readViews(of: best, image, mean: mean, std: std, state: state)
             decision.confirmGreen(smallestViewGreen: smallest(.green, of: best, state: state), thresholds: t)
+            // A brighter green sign can outshine the walk lamp: the other candidates that read
+            // green get the same test, in order, until one holds.
+            for n in state.candidates.indices
+            where decision.reason == .greenNotConfirmed && decision.standbyGreens & (1 << UInt32(n)) != 0 {
+                try readViews(of: n, image, mean: mean, std: std, state: state)
+                let p = state.probabilities(of: n)
+                decision.confirmStandby(
+                    n, box: state.candidates[n],
+                    masses: (Double(p[0]), Double(p[1]) + Double(p[3]), Double(p[2]) + Double(p[5]), Double(p[4])),
+                    smallestViewGreen: smallest(.green, of: n, state: state), frameWidth: image.width, thresholds: t)
+            }
         } else if decision.reason == .candidatesDisagree {
             // Only a green that would be announced disagrees with a stop.
             var held = false
