@@ -16,12 +16,4 @@ RUN=${FROM_RUN:-training/runs/crosswalk_real}
 $PY -m lttw.artifact merge-scene --run "$RUN" --model models/default
 rm -rf models/default/selftest && $PY -m lttw.selftest --model models/default
 $PY -m lttw.fixtures --model models/default --out Tests/Fixtures/reference
-[ -f training/data/sets/synthetic_test/labels.jsonl ] || \
-  $PY -m lttw.make_set --out training/data/sets/synthetic_test --start 2000000 --n 2500
-$PY -m lttw.evaluate --model models/default --set training/data/sets/synthetic_test --out models/default/eval/synthetic_test
-$PY -m lttw.evaluate --model models/default --set ../shared/train/real --split val --captions no --out models/default/eval/train-real-val
-for s in ../shared/eval/*/; do
-  [ -f "$s/labels.jsonl" ] && $PY -m lttw.evaluate --model models/default --set "$s" --out "models/default/eval/$(basename "$s")"
-done
-$PY -m lttw.model_info --model models/default > models/default/model_info.json
-$PY -m lttw.model_card --model models/default
+./training/ship_evaluations.sh
