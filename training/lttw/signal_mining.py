@@ -10,6 +10,9 @@ crops each:
   - signal candidates it reads wrongly or weakly (true class mass < 0.9; for the green classes
     < --green_hard, since a green below the operating threshold is as unspoken as a wrong one),
 
+from every scene, or (`--scenes unlit`) only from close-ups, tiny crops and ground views where
+no lamp is lit, the frames that set the green threshold,
+
 labelled exactly as `lttw.signal_data` labels them (SKIP stays skipped: unknown is not
 negative). Seeds come from their own range, never the validation or test seeds.
 
@@ -75,12 +78,26 @@ def _mine(rgb: np.ndarray, labelled, copies: int, min_mass: float, green_hard: f
     return crops_of(rgb, hard(labelled, p, min_mass, green_hard), copies, rng)
 
 
+def unlit_closeup(scene) -> bool:
+    """A frame the whole-frame candidate reads and no lamp lights: a close-up or tiny crop of an
+    unlit head (or of none), or a ground view. The 20,000-frame calibration's greenest non-green
+    frames were of this kind (an unlit vehicle head read as green through the whole frame)."""
+    framing = scene.facts["conditions"]["framing"]
+    return framing in ("closeup", "tiny", "ground") and scene.facts["light"]["state"] in ("off", "none")
+
+
+SCENES = {"all": lambda scene: True, "unlit": unlit_closeup}
+
+
 def _generated_job(args):
-    seeds, copies, min_mass, green_hard = args
+    seeds, copies, min_mass, green_hard, scenes = args
     rng = np.random.default_rng(seeds[0])
     xs, ys, gs = [], [], []
     for s in seeds:
-        rgb, lab = label_generated(generate(s))
+        scene = generate(s)
+        if not SCENES[scenes](scene):
+            continue
+        rgb, lab = label_generated(scene)
         a, b, c = _mine(rgb, lab, copies, min_mass, green_hard, rng)
         xs += a
         ys += b
@@ -101,10 +118,10 @@ def _real_job(args):
 
 
 def mine(run: str, n_generated: int, copies: int, min_mass: float, workers: int, green_hard: float = 0.9,
-         first_seed: int = MINING_SEEDS):
-    rows = real_rows("train")
+         first_seed: int = MINING_SEEDS, scenes: str = "all", real: bool = True):
+    rows = real_rows("train") if real else []
     jobs_real = [(rows[i:i + 40], copies, min_mass, green_hard, first_seed - MINING_SEEDS + 11 + i // 40) for i in range(0, len(rows), 40)]
-    jobs_gen = [(list(range(first_seed + i, first_seed + min(n_generated, i + 100))), copies, min_mass, green_hard)
+    jobs_gen = [(list(range(first_seed + i, first_seed + min(n_generated, i + 100))), copies, min_mass, green_hard, scenes)
                 for i in range(0, n_generated, 100)]
     xs, ys, gs, src = [], [], [], []
     with Pool(workers, initializer=_init, initargs=(run,)) as pool:
@@ -131,12 +148,15 @@ def main():
                     help="a green lamp counts as hard while its class mass is below this (e.g. the operating threshold)")
     ap.add_argument("--first_seed", type=int, default=MINING_SEEDS,
                     help="first generated scene; a later round takes fresh scenes (between 4,200,000 and 4,500,000)")
+    ap.add_argument("--scenes", choices=sorted(SCENES), default="all",
+                    help="which generated scenes to mine: all, or unlit (close-ups, tiny crops and ground views with no lamp lit)")
+    ap.add_argument("--no_real", action="store_true", help="mine generated scenes only, not the real train split")
     a = ap.parse_args()
     if not (MINING_SEEDS <= a.first_seed and a.first_seed + a.n_generated <= 4_500_000):
         raise SystemExit(f"--first_seed {a.first_seed}: mining scenes must lie in [4,200,000, 4,500,000), "
                          "between the training and validation ranges")
     t = time.time()
-    d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers, a.green_hard, a.first_seed)
+    d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers, a.green_hard, a.first_seed, a.scenes, not a.no_real)
     np.savez_compressed(a.out, **d)
     counts = {c: {s: int(((d["y"] == i) & (d["source"] == j)).sum()) for j, s in enumerate(["real", "generated"])}
               for i, c in enumerate(CLASSES)}

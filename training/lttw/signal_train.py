@@ -17,6 +17,8 @@ import json
 import math
 import os
 import time
+from multiprocessing import get_context
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -84,38 +86,85 @@ def fit_temperature(logits, y):
     return best[1]
 
 
+def calibration_jobs(n_generated: int) -> List[Tuple[str, object, Optional[str]]]:
+    """The validation frames calibration reads, in order: (source, file or seed, truth or None)
+    for the real val split's light-labelled frames, then the generated validation scenes."""
+    jobs = [("real_val", r["file"], r["pedestrian_light"]) for r in real_rows("val") if r.get("pedestrian_light") is not None]
+    return jobs + [("generated_val", s, None) for s in range(SEEDS["val"], SEEDS["val"] + n_generated)]
+
+
+def calibration_frame(job) -> Tuple[np.ndarray, str, str]:
+    """(rgb, truth state, source) of one calibration job."""
+    src, key, truth = job
+    if src == "real_val":
+        bgr = cv2.imread(os.path.join(REAL_ROOT, key), cv2.IMREAD_COLOR)
+        return np.ascontiguousarray(bgr[..., ::-1]), truth, src
+    sc = generate(key)
+    st = sc.facts["light"]["state"]
+    return np.ascontiguousarray(sc.bgr[..., ::-1]), st if st in ("red", "green", "yellow") else "off_or_none", src
+
+
 def calibration_frames(n_generated: int):
     """(rgb, truth state, source) for the real val split's light-labelled frames and generated
     validation scenes."""
-    for r in real_rows("val"):
-        t = r.get("pedestrian_light")
-        if t is None:
-            continue
-        bgr = cv2.imread(os.path.join(REAL_ROOT, r["file"]), cv2.IMREAD_COLOR)
-        yield np.ascontiguousarray(bgr[..., ::-1]), t, "real_val"
-    for s in range(SEEDS["val"], SEEDS["val"] + n_generated):
-        sc = generate(s)
-        st = sc.facts["light"]["state"]
-        yield np.ascontiguousarray(sc.bgr[..., ::-1]), st if st in ("red", "green", "yellow") else "off_or_none", "generated_val"
+    for job in calibration_jobs(n_generated):
+        yield calibration_frame(job)
 
 
-def calibrate(model, T, n_generated, confirmation=True):
-    """Green threshold from validation frames (with the green confirmation's smallest mass when
-    `confirmation`); returns (thresholds, stats)."""
-    runner = SignalExpertRunner(model, T, {**FIXED_THRESHOLDS, "green": 0.0}, MEAN, STD, confirmation=confirmation)
+def green_confidence(runner: SignalExpertRunner, rgb: np.ndarray) -> Dict:
+    """The decision at green threshold 0 with its confidence: the largest threshold at which the
+    frame would still be announced green."""
+    cands, p = runner.probabilities(rgb)
+    d = runner.decide_frame(rgb, cands, p, {**FIXED_THRESHOLDS, "green": 0.0})
+    if d["state"] == "green" and d.get("standby"):
+        # At threshold g the frame is also green when the best's own read reaches g and a
+        # standby holds at g in every view (confirm_standby): its mass is the best's smallest,
+        # or the strongest standby's smallest capped by the best's own read.
+        best = d["candidate"]
+        own = float(np.float64(p[best, 2]) + np.float64(p[best, 5]))
+        standby = max(runner.smallest_green(rgb, cands, p, n) for n in d["standby"])
+        d = {**d, "confidence": max(d["confidence"], min(own, standby))}
+    return d
+
+
+_calibration_runner: Optional[SignalExpertRunner] = None
+
+
+def _init_calibration_worker(config: Dict, state: Dict, T: float, confirmation: bool):
+    global _calibration_runner
+    torch.set_num_threads(1)
+    model = SignalReader(SignalConfig(**config))
+    model.load_state_dict(state)
+    _calibration_runner = SignalExpertRunner(model, T, {**FIXED_THRESHOLDS, "green": 0.0}, MEAN, STD, confirmation=confirmation)
+
+
+def _calibration_rows(jobs):
     rows = []
-    for rgb, truth, src in calibration_frames(n_generated):
-        cands, p = runner.probabilities(rgb)
-        d = runner.decide_frame(rgb, cands, p, {**FIXED_THRESHOLDS, "green": 0.0})
-        if d["state"] == "green" and d.get("standby"):
-            # At threshold g the frame is also green when the best's own read reaches g and a
-            # standby holds at g in every view (confirm_standby): its mass is the best's smallest,
-            # or the strongest standby's smallest capped by the best's own read.
-            best = d["candidate"]
-            own = float(np.float64(p[best, 2]) + np.float64(p[best, 5]))
-            standby = max(runner.smallest_green(rgb, cands, p, n) for n in d["standby"])
-            d = {**d, "confidence": max(d["confidence"], min(own, standby))}
-        rows.append((truth, src, d))
+    for job in jobs:
+        rgb, truth, src = calibration_frame(job)
+        d = green_confidence(_calibration_runner, rgb)
+        rows.append((truth, src, {"state": d["state"], "confidence": d["confidence"]}))
+    return rows
+
+
+def calibrate(model, T, n_generated, confirmation=True, workers=2):
+    """Green threshold from validation frames (with the green confirmation's smallest mass when
+    `confirmation`); returns (thresholds, stats). The frames are read by `workers` processes
+    (each one thread); the result does not depend on how many."""
+    jobs = calibration_jobs(n_generated)
+    chunks = [jobs[i:i + 200] for i in range(0, len(jobs), 200)]
+    init = (model.c.to_dict(), model.state_dict(), T, confirmation)
+    rows = []
+    if workers <= 1:
+        _init_calibration_worker(*init)
+        for chunk in chunks:
+            rows += _calibration_rows(chunk)
+    else:
+        with get_context("fork").Pool(workers, initializer=_init_calibration_worker, initargs=init) as pool:
+            for done, part in enumerate(pool.imap(_calibration_rows, chunks), 1):
+                rows += part
+                if done % 10 == 0 or done == len(chunks):
+                    print(f"calibration: {len(rows)} of {len(jobs)} frames", flush=True)
     worst = max([d["confidence"] for t, s, d in rows if t != "green" and d["state"] == "green"] + [0.0])
     green_thr = max(GREEN_FLOOR, (worst + 1.0) / 2)
     thr = {**FIXED_THRESHOLDS, "green": float(green_thr)}
@@ -221,6 +270,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--calibration_scenes", type=int, default=1000)
+    ap.add_argument("--calibration_workers", type=int, default=2, help="processes that read the calibration frames")
     ap.add_argument("--init", help="a run folder whose best.pt the training starts from")
     ap.add_argument("--extra", nargs="*", default=[], help="more training crop sets (npz), e.g. mined hard examples")
     ap.add_argument("--resume", action="store_true")
@@ -244,7 +294,7 @@ def main():
     xv, gv, yv, _ = load(os.path.join(a.data, "val.npz"))
     logits, _, acc = crop_metrics(model, xv, gv, yv)
     T = fit_temperature(logits, yv)
-    thr, stats = calibrate(model, T, a.calibration_scenes, confirmation=not a.no_confirmation)
+    thr, stats = calibrate(model, T, a.calibration_scenes, confirmation=not a.no_confirmation, workers=a.calibration_workers)
     out = {"temperature": T, "thresholds": thr, "stats": {**stats, "val_crop_accuracy": acc}, "step": ck["step"],
            "green_confirmation": [] if a.no_confirmation else list(lamps.CONFIRMATION_VIEWS)}
     with open(os.path.join(a.run, "calibration.json"), "w") as f:

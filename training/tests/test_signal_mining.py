@@ -35,3 +35,17 @@ def test_green_below_the_operating_threshold_is_hard_when_asked():
     ])
     assert hard(labelled, p, min_mass=0.3) == []
     assert [(k.x0, y) for k, y in hard(labelled, p, min_mass=0.3, green_hard=0.998)] == [(0, 2)]
+
+
+def test_unlit_scenes_are_close_ups_tiny_crops_and_ground_views_with_no_lamp_lit():
+    """`--scenes unlit` keeps exactly the frames whose whole-frame candidate shows no lit lamp."""
+    from lttw.generator import generate
+    from lttw.signal_mining import unlit_closeup
+    seen = set()
+    for seed in range(4_440_000, 4_440_300):
+        scene = generate(seed)
+        framing, state = scene.facts["conditions"]["framing"], scene.facts["light"]["state"]
+        keep = unlit_closeup(scene)
+        assert keep == (framing in ("closeup", "tiny", "ground") and state in ("off", "none"))
+        seen.add((keep, framing))
+    assert (True, "closeup") in seen and (False, "closeup") in seen and (False, "street") in seen

@@ -1,0 +1,33 @@
+"""The signal expert's calibration on the shipped reader: its frames are read in parallel without
+changing the threshold, and its confidence is the largest threshold at which a frame is said green."""
+import json
+import os
+
+
+from lttw.signal_train import calibrate, calibration_jobs
+
+MODEL = os.path.join(os.path.dirname(__file__), "..", "..", "models", "default")
+
+
+def _shipped_reader():
+    from lttw.artifact import Predictor
+    runner = Predictor(MODEL).signal
+    return runner.model, runner.T
+
+
+def test_calibration_jobs_are_real_val_then_generated_validation_seeds():
+    jobs = calibration_jobs(3)
+    assert [j[0] for j in jobs[-3:]] == ["generated_val"] * 3
+    assert [j[1] for j in jobs[-3:]] == [4_500_000, 4_500_001, 4_500_002]
+    real = [j for j in jobs if j[0] == "real_val"]
+    assert real and all(j[2] in ("red", "green", "yellow", "off_or_none") for j in real)
+
+
+def test_two_workers_give_the_single_process_threshold_and_counts():
+    model, T = _shipped_reader()
+    one = calibrate(model, T, 12, workers=1)
+    two = calibrate(model, T, 12, workers=2)
+    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    thr, stats = one
+    assert stats["frames"] == len(calibration_jobs(12))
+    assert stats["real_val"]["false_greens_at_threshold"] == 0 and stats["generated_val"]["false_greens_at_threshold"] == 0
