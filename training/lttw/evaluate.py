@@ -196,6 +196,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
                    "crosswalk_labelled": cw_n, "obstacle_labelled_items": n_obs_items,
                    "obstacles_labelled": o_gt, "obstacles_predicted_on_labelled_items": o_pred},
         "thresholds": pred.thr,
+        "signal_thresholds": dict(pred.signal.thr) if pred.signal is not None else None,
         "model": os.path.relpath(model_dir) if model_dir else None,  # relative: no machine path in committed reports
         "set": os.path.relpath(set_dir),
     }
@@ -249,7 +250,9 @@ def report_md(m, set_dir):
          f"- Abstention rate (light decision 'unknown'): {_f(m['abstention_rate'])}",
          f"- Crosswalk presence accuracy: {_f(m['crosswalk_accuracy'])} (precision {_f(m['crosswalk_precision'])}, recall {_f(m['crosswalk_recall'])})",
          f"- Obstacles: recall {_f(m['obstacle_recall'])}, precision {_f(m['obstacle_precision'])}, kind-only recall {_f(m['obstacle_recall_kind_only'])}",
-         f"- n = {m['n']}; thresholds: green {m['thresholds']['green']:.4f}, abstain {m['thresholds']['abstain']}",
+         f"- n = {m['n']}; " + (f"the light's green threshold {m['signal_thresholds']['green']:.5f} (signal expert; the scene heads' "
+                                f"{m['thresholds']['green']:.4f} does not decide the light)" if m.get("signal_thresholds")
+                                else f"thresholds: green {m['thresholds']['green']:.4f}, abstain {m['thresholds']['abstain']}"),
          ]
     if "caption_bleu4_en" in m:
         s.append(f"- Captions vs generated references: BLEU-4 en {m['caption_bleu4_en']:.4f}, zh {m['caption_bleu4_zh']:.4f}; "
