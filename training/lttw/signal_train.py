@@ -143,7 +143,7 @@ def _calibration_rows(jobs):
     for job in jobs:
         rgb, truth, src = calibration_frame(job)
         d = green_confidence(_calibration_runner, rgb)
-        rows.append((truth, src, {"state": d["state"], "confidence": d["confidence"]}))
+        rows.append((truth, src, {"state": d["state"], "confidence": d["confidence"], "frame": job[1]}))
     return rows
 
 
@@ -169,6 +169,10 @@ def calibrate(model, T, n_generated, confirmation=True, workers=2):
     green_thr = max(GREEN_FLOOR, (worst + 1.0) / 2)
     thr = {**FIXED_THRESHOLDS, "green": float(green_thr)}
     stats = {"frames": len(rows), "max_green_mass_on_non_green": float(worst)}
+    # The frames that set the threshold, for the next round of mining to look at.
+    greenest = sorted(((d["confidence"], s, d["frame"], t) for t, s, d in rows if t != "green" and d["state"] == "green"),
+                      key=lambda r: -r[0])[:5]
+    stats["greenest_non_green"] = [{"source": s, "frame": f, "truth": t, "green_mass": float(c)} for c, s, f, t in greenest]
     for src in ("real_val", "generated_val"):
         sub = [(t, d) for t, s, d in rows if s == src]
         greens = [d for t, d in sub if t == "green"]

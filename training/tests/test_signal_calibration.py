@@ -31,3 +31,14 @@ def test_two_workers_give_the_single_process_threshold_and_counts():
     thr, stats = one
     assert stats["frames"] == len(calibration_jobs(12))
     assert stats["real_val"]["false_greens_at_threshold"] == 0 and stats["generated_val"]["false_greens_at_threshold"] == 0
+
+
+def test_calibration_names_the_frames_that_set_the_threshold():
+    model, T = _shipped_reader()
+    thr, stats = calibrate(model, T, 40, workers=2)
+    top = stats["greenest_non_green"]
+    assert top, "40 generated scenes and the real val split hold non-green frames read green at threshold 0"
+    assert top[0]["green_mass"] == stats["max_green_mass_on_non_green"]
+    assert all(a["green_mass"] >= b["green_mass"] for a, b in zip(top, top[1:]))
+    assert all(r["truth"] != "green" and r["source"] in ("real_val", "generated_val") for r in top)
+    assert thr["green"] == max(0.9, (top[0]["green_mass"] + 1) / 2)
