@@ -104,13 +104,6 @@ def calibration_frame(job) -> Tuple[np.ndarray, str, str]:
     return np.ascontiguousarray(sc.bgr[..., ::-1]), st if st in ("red", "green", "yellow") else "off_or_none", src
 
 
-def calibration_frames(n_generated: int):
-    """(rgb, truth state, source) for the real val split's light-labelled frames and generated
-    validation scenes."""
-    for job in calibration_jobs(n_generated):
-        yield calibration_frame(job)
-
-
 def green_confidence(runner: SignalExpertRunner, rgb: np.ndarray) -> Dict:
     """The decision at green threshold 0 with its confidence: the largest threshold at which the
     frame would still be announced green."""
@@ -165,14 +158,15 @@ def calibrate(model, T, n_generated, confirmation=True, workers=2):
                 rows += part
                 if done % 10 == 0 or done == len(chunks):
                     print(f"calibration: {len(rows)} of {len(jobs)} frames", flush=True)
-    worst = max([d["confidence"] for t, s, d in rows if t != "green" and d["state"] == "green"] + [0.0])
+    # Non-green frames the rule would call green, greenest first: the first sets the threshold,
+    # the first five are named for the next round of mining to look at.
+    greenest = sorted(((d["confidence"], s, d["frame"], t) for t, s, d in rows if t != "green" and d["state"] == "green"),
+                      key=lambda r: -r[0])
+    worst = greenest[0][0] if greenest else 0.0
     green_thr = max(GREEN_FLOOR, (worst + 1.0) / 2)
     thr = {**FIXED_THRESHOLDS, "green": float(green_thr)}
-    stats = {"frames": len(rows), "max_green_mass_on_non_green": float(worst)}
-    # The frames that set the threshold, for the next round of mining to look at.
-    greenest = sorted(((d["confidence"], s, d["frame"], t) for t, s, d in rows if t != "green" and d["state"] == "green"),
-                      key=lambda r: -r[0])[:5]
-    stats["greenest_non_green"] = [{"source": s, "frame": f, "truth": t, "green_mass": float(c)} for c, s, f, t in greenest]
+    stats = {"frames": len(rows), "max_green_mass_on_non_green": float(worst),
+             "greenest_non_green": [{"source": s, "frame": f, "truth": t, "green_mass": float(c)} for c, s, f, t in greenest[:5]]}
     for src in ("real_val", "generated_val"):
         sub = [(t, d) for t, s, d in rows if s == src]
         greens = [d for t, d in sub if t == "green"]

@@ -3,6 +3,7 @@ changing the threshold, and its confidence is the largest threshold at which a f
 import json
 import os
 
+import pytest
 
 from lttw.signal_train import calibrate, calibration_jobs
 
@@ -23,21 +24,26 @@ def test_calibration_jobs_are_real_val_then_generated_validation_seeds():
     assert real and all(j[2] in ("red", "green", "yellow", "off_or_none") for j in real)
 
 
-def test_two_workers_give_the_single_process_threshold_and_counts():
+@pytest.fixture(scope="module")
+def two_workers():
+    """The shipped reader calibrated on the real val split and 12 generated scenes, in two processes."""
+    model, T = _shipped_reader()
+    return calibrate(model, T, 12, workers=2)
+
+
+def test_two_workers_give_the_single_process_threshold_and_counts(two_workers):
     model, T = _shipped_reader()
     one = calibrate(model, T, 12, workers=1)
-    two = calibrate(model, T, 12, workers=2)
-    assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True)
+    assert json.dumps(one, sort_keys=True) == json.dumps(two_workers, sort_keys=True)
     thr, stats = one
     assert stats["frames"] == len(calibration_jobs(12))
     assert stats["real_val"]["false_greens_at_threshold"] == 0 and stats["generated_val"]["false_greens_at_threshold"] == 0
 
 
-def test_calibration_names_the_frames_that_set_the_threshold():
-    model, T = _shipped_reader()
-    thr, stats = calibrate(model, T, 40, workers=2)
+def test_calibration_names_the_frames_that_set_the_threshold(two_workers):
+    thr, stats = two_workers
     top = stats["greenest_non_green"]
-    assert top, "40 generated scenes and the real val split hold non-green frames read green at threshold 0"
+    assert top, "12 generated scenes and the real val split hold non-green frames read green at threshold 0"
     assert top[0]["green_mass"] == stats["max_green_mass_on_non_green"]
     assert all(a["green_mass"] >= b["green_mass"] for a, b in zip(top, top[1:]))
     assert all(r["truth"] != "green" and r["source"] in ("real_val", "generated_val") for r in top)
