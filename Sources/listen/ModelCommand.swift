@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Pipeline
+import Vision
 
 /// `listen model`: facts about model folders.
 struct ModelCommand: ParsableCommand {
@@ -72,9 +73,19 @@ struct ModelInfo: ParsableCommand {
                 signal classes: \(se.classes.joined(separator: ", "))
                 signal rule:    green needs mass ≥ \(t.green)\(se.confirmsGreen ? " in every confirmation view (the strongest green, else the next that reads green)" : "") and no red lamp \
                 ≥ \(t.redVeto) in view\(se.confirmsGreen ? " (in its own crop and half of its views)" : ""); signal from \(t.signal); \
-                red/yellow need ≥ \(t.abstain); temperature \(se.temperature)
+                red/yellow need ≥ \(t.abstain); temperature \(se.temperature)\(verifierLine(se))
                 known answers:  \((c.selfTest ?? []).map { "\($0.light) (\($0.file))" }.joined(separator: ", ")), checked at every load
                 """)
         }
+    }
+
+    private func verifierLine(_ se: SignalExpertConfiguration) -> String {
+        guard let v = se.greenVerifier, let verify = se.thresholds.verify else { return "" }
+        let g = v.geometry
+        return """
+
+            green verifier: the walk candidate read again at \(g.imageSize)×\(g.imageSize) (patch \(g.patchSize), width \(g.width), \
+            depth \(g.depth)) in its own square and every confirmation view; walk needs its smallest green ≥ \(verify)
+            """
     }
 }

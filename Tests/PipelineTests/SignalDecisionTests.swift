@@ -125,6 +125,31 @@ struct SignalDecisionTests {
         #expect(after == red)
     }
 
+    @Test("With a green verifier, a confirmed green stands only when the verifier reaches its threshold; other states pass unchanged")
+    func greenVerification() {
+        var kept = Self.decide([[0.01, 0, 0.99, 0, 0, 0]], [Self.candidate(300)])
+        kept.confirmGreen(smallestViewGreen: 0.97, thresholds: Self.thresholds)
+        kept.confirmVerified(verifierGreen: 0.9, threshold: 0.8)
+        #expect(kept.state == .green)
+        #expect(kept.verifierGreen == 0.9)
+        #expect(kept.confidence == 0.97)
+        var lost = Self.decide([[0.01, 0, 0.99, 0, 0, 0]], [Self.candidate(300)])
+        lost.confirmGreen(smallestViewGreen: 0.97, thresholds: Self.thresholds)
+        lost.confirmVerified(verifierGreen: 0.79, threshold: 0.8)
+        #expect(lost.state == .unknown)
+        #expect(lost.reason == .greenNotVerified)
+        #expect(lost.evidence.state.green <= 0.2)
+        var unconfirmed = Self.decide([[0.01, 0, 0.99, 0, 0, 0]], [Self.candidate(300)])
+        unconfirmed.confirmGreen(smallestViewGreen: 0.4, thresholds: Self.thresholds)
+        let before = unconfirmed
+        unconfirmed.confirmVerified(verifierGreen: 1, threshold: 0.8)
+        #expect(unconfirmed == before)
+        let red = Self.decide([[0.01, 0.99, 0, 0, 0, 0]], [Self.candidate(300)])
+        var after = red
+        after.confirmVerified(verifierGreen: 1, threshold: 0.8)
+        #expect(after == red)
+    }
+
     @Test("Confirmation views: the crop at 3× and 5× the box, then moved by a tenth (lamps.confirmation_rects)")
     func confirmationRects() {
         let k = LampCandidate(x0: 100, y0: 50, x1: 110, y1: 70, colour: .green, score: 100, scale: 1)

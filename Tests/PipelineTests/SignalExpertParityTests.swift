@@ -28,6 +28,8 @@ struct SignalExpertParityTests {
         var candidate: Int?
         var confidence: Double
         var why: String?
+        /// The green verifier's smallest green on the walk candidate, when it read one.
+        var verified: Double?
     }
 
     static let folder = Programs.repository.appendingPathComponent("Tests/Fixtures/signal")
@@ -91,6 +93,17 @@ struct SignalExpertParityTests {
                 #expect(worst < 1e-5, "\(scene.name): confirmation view probabilities differ by \(worst)")
             }
 
+            // The green verifier's squares of the candidate it read last: the same probabilities.
+            let verifierFile = Self.folder.appendingPathComponent("\(scene.name).verifier.npy")
+            if FileManager.default.fileExists(atPath: verifierFile.path) {
+                let expected = try NumpyArray(contentsOf: verifierFile)
+                let probabilities = try #require(state.verifierProbabilities, "\(scene.name): a verifier fixture, but the model has no verifier")
+                #expect(expected.shape == [SignalExpert.verifierViews, 2])
+                var worst: Float = 0
+                for i in 0..<expected.floats.count { worst = max(worst, abs(probabilities.storage[i] - expected.floats[i])) }
+                #expect(worst < 1e-5, "\(scene.name): verifier probabilities differ by \(worst)")
+            }
+
             let reference = try JSONDecoder().decode(
                 Decision.self, from: Data(contentsOf: Self.folder.appendingPathComponent("\(scene.name).decision.json")))
             #expect(decision.state.rawValue == reference.state, "\(scene.name)")
@@ -99,7 +112,26 @@ struct SignalExpertParityTests {
             #expect(decision.kind?.rawValue == reference.kind, "\(scene.name)")
             #expect(decision.position?.rawValue == reference.position, "\(scene.name)")
             #expect(decision.candidate == reference.candidate, "\(scene.name)")
+            #expect((decision.verifierGreen == nil) == (reference.verified == nil), "\(scene.name)")
+            if let swift = decision.verifierGreen, let python = reference.verified {
+                #expect(abs(swift - python) < 1e-5, "\(scene.name): verifier green \(swift) vs \(python)")
+            }
         }
+    }
+
+    @Test("The shipped model's green verifier turns down a green that held in every view")
+    func verifierTurnsDownAGreen() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert)
+        try #require(expert.verifier != nil, "the shipped model has a green verifier")
+        let c = model.configuration
+        let state = SignalExpert.State(expert)
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("green_not_verified.png").path)
+        let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        #expect(decision.state == .unknown)
+        #expect(decision.reason == .greenNotVerified)
+        let verify = try #require(c.signalExpert?.thresholds.verify)
+        #expect(try #require(decision.verifierGreen) < verify)
     }
 
     @Test("A second frame of the same size reuses the stream's memory and reads the same")

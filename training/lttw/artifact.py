@@ -174,10 +174,25 @@ def load_signal_expert(cfg, sd, path):
             raise ValueError(f"{path}/model.safetensors: signal expert weights but no signal_expert in config.json")
         return None
     reader = SignalReader(SignalConfig(**se["architecture"], classes=se["classes"]))
+    verifier_own = {k[len(VERIFIER_KEY):]: own.pop(k) for k in list(own) if k.startswith(VERIFIER_KEY)}
     missing, unexpected = reader.load_state_dict(own, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}/model.safetensors: signal expert missing {missing} unexpected {unexpected}")
+    gv = se.get("green_verifier")
+    if gv is None and verifier_own:
+        raise ValueError(f"{path}/model.safetensors: green verifier weights but no signal_expert.green_verifier in config.json")
+    if gv is not None:
+        verifier = SignalReader(SignalConfig(**gv["architecture"], classes=gv["classes"]))
+        missing, unexpected = verifier.load_state_dict(verifier_own, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{path}/model.safetensors: green verifier missing {missing} unexpected {unexpected}")
+        # Kept beside the reader, not registered as its submodule: the reader's state dict stays its own.
+        reader.__dict__["green_verifier"] = verifier.eval()
     return reader.eval()
+
+
+# The green verifier's tensors sit inside the signal expert's: signal.verifier.<name>.
+VERIFIER_KEY = "verifier."
 
 
 def signal_expert_config(reader, calibration, run):
@@ -232,6 +247,51 @@ def merge_signal(run, model_dir, ckpt="best.pt"):
     sd.update({SIGNAL_PREFIX + k: v.detach().float().contiguous().clone() for k, v in reader.state_dict().items()})
     cfg["signal_expert"] = signal_expert_config(reader, calibration, run)
     cfg["signal_expert"]["params"] = count_params(reader)
+    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    return cfg
+
+
+def merge_verifier(run, model_dir, ckpt="best.pt"):
+    """Puts a trained, calibrated green verifier (lttw.green_verifier_train) beside the model
+    folder's signal reader; the reader's green threshold becomes the one calibrated with it."""
+    from .green_verifier import new_verifier
+    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    verifier = new_verifier()
+    verifier.load_state_dict(ck["model"])
+    with open(os.path.join(run, "calibration.json")) as f:
+        calibration = json.load(f)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    se = cfg.get("signal_expert")
+    if se is None:
+        raise SystemExit(f"{model_dir}: no signal expert for the green verifier to back")
+    prefix = SIGNAL_PREFIX + VERIFIER_KEY
+    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(prefix)}
+    sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in verifier.state_dict().items()})
+    c = verifier.c
+    grid = calibration["calibration"]["grid"]
+    # The reader's own calibration stays, with the threshold it set alone.
+    se["calibration"].setdefault("reader_alone_green", se["thresholds"]["green"])
+    se["thresholds"]["green"] = float(calibration["thresholds"]["green"])
+    se["thresholds"]["verify"] = float(calibration["thresholds"]["verify"])
+    se["green_verifier"] = {
+        "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
+        "classes": list(c.classes),
+        "weights_prefix": prefix,
+        "temperature": round(float(calibration["temperature"]), 4),
+        "params": count_params(verifier),
+        "views": ["own"] + se.get("green_confirmation", []),
+        "calibration": {"frames": calibration["frames"], "grid": [
+            {k: e[k] for k in ("reader_green", "verify", "max_verifier_green_on_non_green", "real_val", "generated_val")} for e in grid],
+            "greenest_non_green": next(e for e in grid if e["reader_green"] == calibration["thresholds"]["green"])["greenest_non_green"]},
+        "method": "the frame is walk only when the reader's smallest green over its views reaches thresholds.green and the "
+                  "verifier's smallest green over the candidate's square and the same views (64x64) reaches thresholds.verify; "
+                  "thresholds.verify: halfway between the largest verifier green on a non-green validation frame the reader "
+                  "calls green and 1 (at least 0.5); thresholds.green: the grid value with the most validation greens said",
+        "run": run,
+    }
     save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
     with open(os.path.join(model_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
@@ -305,8 +365,13 @@ class Predictor:
             views = se.get("green_confirmation") or []
             if views and views != lamps.CONFIRMATION_VIEWS:
                 raise ValueError(f"{path}/config.json: green_confirmation {views} is not this code's {lamps.CONFIRMATION_VIEWS}")
+            verifier = None
+            if se.get("green_verifier"):
+                from .green_verifier import GreenVerifier
+                verifier = GreenVerifier(self.model.signal_expert.green_verifier, se["green_verifier"]["temperature"],
+                                         self.mean, self.std)
             self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std,
-                                             confirmation=bool(views))
+                                             confirmation=bool(views), verifier=verifier)
 
     def probs(self, head_logits) -> Dict[str, np.ndarray]:
         P = {}
@@ -397,6 +462,10 @@ def main():
     m.add_argument("--run", default="training/runs/signal")
     m.add_argument("--ckpt", default="best.pt")
     m.add_argument("--model", default="models/default")
+    v = sub.add_parser("merge-verifier", help="put a trained green verifier (lttw.green_verifier_train) into a model folder")
+    v.add_argument("--run", default="training/runs/verifier")
+    v.add_argument("--ckpt", default="best.pt")
+    v.add_argument("--model", default="models/default")
     sc = sub.add_parser("merge-scene", help="put a fine-tuned scene model (lttw.crosswalk_real) into a model folder")
     sc.add_argument("--run", default="training/runs/crosswalk_real")
     sc.add_argument("--ckpt", default="best.pt")
@@ -406,6 +475,10 @@ def main():
     if a.cmd == "merge-signal":
         cfg = merge_signal(a.run, a.model, a.ckpt)
         print(json.dumps({k: cfg["signal_expert"][k] for k in ("temperature", "thresholds", "params")}, indent=1))
+        return
+    if a.cmd == "merge-verifier":
+        cfg = merge_verifier(a.run, a.model, a.ckpt)
+        print(json.dumps({"thresholds": cfg["signal_expert"]["thresholds"], "verifier_params": cfg["signal_expert"]["green_verifier"]["params"]}, indent=1))
         return
     if a.cmd == "merge-scene":
         cfg = merge_scene(a.run, a.model, a.ckpt)

@@ -250,8 +250,10 @@ def report_md(m, set_dir):
          f"- Abstention rate (light decision 'unknown'): {_f(m['abstention_rate'])}",
          f"- Crosswalk presence accuracy: {_f(m['crosswalk_accuracy'])} (precision {_f(m['crosswalk_precision'])}, recall {_f(m['crosswalk_recall'])})",
          f"- Obstacles: recall {_f(m['obstacle_recall'])}, precision {_f(m['obstacle_precision'])}, kind-only recall {_f(m['obstacle_recall_kind_only'])}",
-         f"- n = {m['n']}; " + (f"the light's green threshold {m['signal_thresholds']['green']:.5f} (signal expert; the scene heads' "
-                                f"{m['thresholds']['green']:.4f} does not decide the light)" if m.get("signal_thresholds")
+         f"- n = {m['n']}; " + (f"the light's green threshold {m['signal_thresholds']['green']:.5f} (signal expert"
+                                + (f", with the green verifier at {m['signal_thresholds']['verify']:.5f}"
+                                   if m["signal_thresholds"].get("verify") is not None else "")
+                                + f"; the scene heads' {m['thresholds']['green']:.4f} does not decide the light)" if m.get("signal_thresholds")
                                 else f"thresholds: green {m['thresholds']['green']:.4f}, abstain {m['thresholds']['abstain']}"),
          ]
     if "caption_bleu4_en" in m:

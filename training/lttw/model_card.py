@@ -52,8 +52,23 @@ def main():
               + (" (in its own crop and in at least half of its confirmation views)" if se.get("green_confirmation") else "")
               + f"; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}. "
               f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "
-              f"scenes (never on ../shared/eval): `{json.dumps(se['calibration']['stats'])}`.", "",
-              f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]
+              f"scenes (never on ../shared/eval)"
+              + (f", the reader alone (threshold {se['calibration']['reader_alone_green']:.5f})" if "reader_alone_green" in se["calibration"] else "")
+              + f": `{json.dumps(se['calibration']['stats'])}`.", ""]
+        gv = se.get("green_verifier")
+        if gv:
+            va = gv["architecture"]
+            chosen = next(e for e in gv["calibration"]["grid"] if e["reader_green"] == th["green"])
+            L += [f"**Green verifier** (training/lttw/green_verifier.py): a second ViT ({va['crop_size']}×{va['crop_size']} crops, "
+                  f"{va['patch_size']}×{va['patch_size']} patches, width {va['width']}, depth {va['depth']}; {gv['params'] / 1e3:.0f} k "
+                  f"parameters) trained on the candidates the reader reads green, reads the walk candidate again in its own square and "
+                  f"every confirmation view; walk needs its smallest green ≥ {th['verify']:.4f} as well. Calibrated with the reader "
+                  f"on {gv['calibration']['frames']:,} validation frames: the reader's threshold {th['green']} was chosen from "
+                  f"{', '.join(str(e['reader_green']) for e in gv['calibration']['grid'])} for the most validation greens said "
+                  f"(real val {chosen['real_val']['green_recall']:.1%}, generated {chosen['generated_val']['green_recall']:.1%}); "
+                  f"the verifier's is halfway between its largest green on a non-green frame the reader passed "
+                  f"({chosen['max_verifier_green_on_non_green']:.4f}) and 1.", ""]
+        L += [f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]
     L += [
          "## Results (false-green rate first)", "",
          "| set | n | false-green rate | light acc. | abstention | crosswalk acc. | obstacle recall | obstacle precision | BLEU-4 en/zh | ROUGE-L en/zh |",

@@ -11,6 +11,8 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.confirmation_rects.json  lamps.confirmation_rects of every candidate: [[x, y, w, h] × views] per candidate
   <name>.views.npy           float32 [views, classes] probabilities of the decided candidate in each confirmation
                              view (only when the decision went through confirm_green)
+  <name>.verifier.npy        float32 [1 + views, 2] the green verifier's probabilities of the candidate it read
+                             (its square, then the confirmation views; only when the decision was verified)
   <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /
                              confirm_disagreement)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
@@ -26,6 +28,7 @@ import torch
 from . import lamps
 from .artifact import load_artifact
 from .generator import generate
+from .green_verifier import GreenVerifier, verifier_crops
 from .signal_model import SignalExpertRunner, decide
 
 SCENES = [
@@ -44,6 +47,8 @@ SCENES = [
     # A walk lamp outshone by another green-reading candidate that fails its views: the standby
     # holds in every view and is announced.
     ("standby_walk", 3_200_800, lambda f: f["light"]["state"] == "green"),
+    # With a green verifier: a green that held in every view and that the verifier turned down.
+    ("green_not_verified", 3_200_900, lambda f: True),
 ]
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one).
@@ -52,7 +57,10 @@ DECIDED = {
     "veto_lifted": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
     "veto_held": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
     "standby_walk": lambda first, final: final["state"] == "green" and final["candidate"] != first.get("candidate"),
+    "green_not_verified": lambda first, final: final.get("why") == "green not verified",
 }
+# Scenes that only a model with a green verifier can show.
+NEEDS_VERIFIER = {"green_not_verified"}
 
 
 def pick(seed0, pred, long_side=480):
@@ -76,11 +84,21 @@ def make(model_dir, out):
     std = np.asarray(cfg["preprocessing"]["std"], np.float32)
     # The Python reference of the runtime expert: the decision (decide, then confirm_green /
     # confirm_disagreement) and the confirmation views' probabilities come from it.
+    verifier = None
+    if se.get("green_verifier"):
+        verifier = GreenVerifier(reader.green_verifier, se["green_verifier"]["temperature"], mean, std)
     runner = SignalExpertRunner(reader, se["temperature"], se["thresholds"], mean, std,
-                                confirmation=bool(se.get("green_confirmation")))
+                                confirmation=bool(se.get("green_confirmation")), verifier=verifier)
     os.makedirs(out, exist_ok=True)
+    # A scene dropped since (or a verifier file a model without one would leave behind) must not linger.
+    names = tuple(f"{name}." for name, _, _ in SCENES)
+    for stale in os.listdir(out):
+        if stale.startswith(names):
+            os.remove(os.path.join(out, stale))
     index = {"tolerance": {"features": 1e-4, "probabilities": 1e-5}, "scenes": []}
     for name, seed0, pred in SCENES:
+        if name in NEEDS_VERIFIER and verifier is None:
+            continue
         seed, sc = pick(seed0, pred)
         while name in DECIDED:
             rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
@@ -88,6 +106,8 @@ def make(model_dir, out):
             if DECIDED[name](decide(p, cands, rgb.shape[1], se["thresholds"]), runner.decide_frame(rgb, cands, p, runner.thr)):
                 break
             seed, sc = pick(seed + 1, pred)
+            if seed - seed0 > 20_000:
+                raise SystemExit(f"{name}: no scene of this kind in 20,000 seeds from {seed0}")
         path = os.path.join(out, f"{name}.png")
         cv2.imwrite(path, sc.bgr)
         bgr = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -107,6 +127,12 @@ def make(model_dir, out):
             # A walk lamp's views; when no standby held, the last standby's (read after the best's).
             last = d["standby"][-1] if d["state"] != "green" and d.get("standby") else d["candidate"]
             np.save(views_path, runner.view_probabilities(rgb, cands[last]).astype(np.float32))
+        # The verifier's probabilities of the last candidate it read (its square, then the views).
+        if "verified" in d:
+            np.save(os.path.join(out, f"{name}.verifier.npy"),
+                    torch.softmax(reader.green_verifier(torch.from_numpy(verifier_crops(rgb, cands[d["candidate"]], mean, std)),
+                                                        geometry[d["candidate"]:d["candidate"] + 1].repeat(len(lamps.CONFIRMATION_VIEWS) + 1, 1))
+                                  / float(se["green_verifier"]["temperature"]), -1).numpy().astype(np.float32))
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)
         with open(os.path.join(out, f"{name}.confirmation_rects.json"), "w") as f:

@@ -186,17 +186,40 @@ def confirm_standby(d: Dict, standby_greens: Iterable, cands: List[lamps.Candida
     return d
 
 
+def confirm_verified(d: Dict, verifier_green: float, thr: Dict[str, float]) -> Dict:
+    """A green that held in every view stands only when the green verifier (lttw.green_verifier)
+    agrees: its smallest green over the candidate's square and views reaches thresholds.verify.
+    Other decisions pass unchanged."""
+    if d["state"] != "green":
+        return d
+    out = {**d, "verified": float(verifier_green)}
+    if verifier_green < thr["verify"]:
+        return {**out, "state": "unknown", "why": "green not verified"}
+    return out
+
+
 class SignalExpertRunner:
-    """Python reference of the runtime signal expert: propose, crop, read, decide, confirm."""
+    """Python reference of the runtime signal expert: propose, crop, read, decide, confirm and,
+    with a green verifier, verify."""
 
     def __init__(self, model: SignalReader, temperature: float, thresholds: Dict[str, float], mean, std,
-                 confirmation: bool = False):
+                 confirmation: bool = False, verifier=None):
         self.model = model.eval()
         self.T = float(temperature)
         self.thr = dict(thresholds)
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
         self.confirmation = confirmation
+        # lttw.green_verifier.GreenVerifier, or None: the reader alone decides green.
+        self.verifier = verifier
+
+    def held_green(self, rgb: np.ndarray, cands, p, n: int, thr: Dict[str, float]) -> float:
+        """Candidate n's smallest green over its views, or 0 when the verifier (if any) rejects a
+        green that holds there: a disagreeing green counts only when it would be announced."""
+        mass = self.smallest_green(rgb, cands, p, n)
+        if self.verifier is not None and mass >= thr["green"] and self.verifier.smallest_green(rgb, cands[n]) < thr["verify"]:
+            return 0.0
+        return mass
 
     @torch.no_grad()
     def view_probabilities(self, rgb: np.ndarray, k: lamps.Candidate) -> np.ndarray:
@@ -232,8 +255,10 @@ class SignalExpertRunner:
             d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"]), thr)
             d = confirm_standby(d, ((n, self.smallest_green(rgb, cands, p, n)) for n in d.get("standby", [])),
                                 cands, rgb.shape[1], thr)
+            if self.verifier is not None:
+                d = confirm_verified(d, self.verifier.smallest_green(rgb, cands[d["candidate"]]) if d["state"] == "green" else 0.0, thr)
         elif self.confirmation and d.get("why") == "candidates disagree":
-            d = confirm_disagreement(d, (self.smallest_green(rgb, cands, p, n) for n in d["greens"]), thr)
+            d = confirm_disagreement(d, (self.held_green(rgb, cands, p, n, thr) for n in d["greens"]), thr)
         return d
 
     @torch.no_grad()

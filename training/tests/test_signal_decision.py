@@ -4,7 +4,8 @@ import numpy as np
 
 from lttw import lamps
 from lttw.lamps import Candidate
-from lttw.signal_model import confirm_disagreement, confirm_green, confirm_standby, confirm_veto, decide
+from lttw.signal_model import (SignalExpertRunner, confirm_disagreement, confirm_green, confirm_standby, confirm_veto,
+                               confirm_verified, decide)
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -97,6 +98,19 @@ def test_green_stands_only_when_every_confirmation_view_reads_green():
     assert lost["confidence"] == 0.40
 
 
+def test_a_confirmed_green_stands_only_when_the_verifier_reaches_its_threshold():
+    thr = {**THR, "verify": 0.8}
+    d = confirm_green(decide(probs([0.01, 0, 0.99, 0, 0, 0]), [cand(300)], W, thr), np.array([0.97]), thr)
+    kept = confirm_verified(d, 0.9, thr)
+    assert kept["state"] == "green" and kept["verified"] == 0.9 and kept["confidence"] == 0.97
+    lost = confirm_verified(d, 0.79, thr)
+    assert lost["state"] == "unknown" and lost["why"] == "green not verified"
+    unconfirmed = confirm_green(d, np.array([0.4]), thr)
+    assert confirm_verified(unconfirmed, 1.0, thr) == unconfirmed
+    red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, thr)
+    assert confirm_verified(red, 1.0, thr) == red
+
+
 def test_confirmation_leaves_every_other_decision_alone():
     red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, THR)
     assert confirm_green(red, np.zeros(6), THR) == red
@@ -174,3 +188,41 @@ def test_a_standby_is_never_a_lamp_of_the_other_set():
     p = probs([0.001, 0, 0.999, 0, 0, 0], [0.01, 0, 0, 0, 0, 0.99])
     d = decide(p, [cand(300), cand(500)], W, THR)
     assert d["state"] == "green" and d["kind"] == "pedestrian" and "standby" not in d
+
+
+class _Verifier:
+    """A verifier that reads each candidate (by its x) at a fixed green."""
+
+    def __init__(self, greens):
+        self.greens = greens
+
+    def smallest_green(self, rgb, k):
+        return self.greens[k.x0]
+
+
+class _StubbedRunner(SignalExpertRunner):
+    """SignalExpertRunner.decide_frame with fixed smallest view greens per candidate and a fixed
+    verifier: no model is read."""
+
+    def __init__(self, view_greens, verifier_greens):
+        self.view_greens = view_greens
+        self.thr, self.confirmation = {**THR, "verify": 0.8}, True
+        self.verifier = _Verifier(verifier_greens)
+
+    def smallest_green(self, rgb, cands, p, n):
+        return self.view_greens[n]
+
+
+def test_the_runner_verifies_the_walk_candidate_and_only_verified_greens_disagree():
+    rgb = np.zeros((200, W, 3), np.uint8)
+    cands = [cand(300), cand(50)]
+    thr = {**THR, "verify": 0.8}
+    green = probs([0.01, 0, 0.99, 0, 0, 0], [0.9, 0.05, 0.05, 0, 0, 0])
+    said = _StubbedRunner([0.97, 0.0], {300: 0.9, 50: 0.0}).decide_frame(rgb, cands, green, thr)
+    assert said["state"] == "green" and said["verified"] == 0.9
+    turned_down = _StubbedRunner([0.97, 0.0], {300: 0.5, 50: 0.0}).decide_frame(rgb, cands, green, thr)
+    assert turned_down["state"] == "unknown" and turned_down["why"] == "green not verified"
+    # A red with a green beside it that holds in its views: unknown only when the verifier agrees.
+    red = probs([0.01, 0.98, 0.01, 0, 0, 0], [0.02, 0.0, 0.98, 0, 0, 0])
+    assert _StubbedRunner([0.0, 0.97], {300: 0.0, 50: 0.9}).decide_frame(rgb, cands, red, thr)["why"] == "candidates disagree"
+    assert _StubbedRunner([0.0, 0.97], {300: 0.0, 50: 0.5}).decide_frame(rgb, cands, red, thr)["state"] == "red"

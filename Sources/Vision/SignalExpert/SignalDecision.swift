@@ -17,7 +17,10 @@ import Imaging
 ///   least half of its views too (`resolveVeto` when none does: the green then goes on to
 ///   `confirmGreen`); when the chosen green fails its views, another chosen candidate that read
 ///   green at `thresholds.green` (`standbyGreens`) may still hold in every view and be the walk
-///   lamp a brighter sign outshone (`confirmStandby`).
+///   lamp a brighter sign outshone (`confirmStandby`);
+/// - with a green verifier, the walk candidate must also convince a second reader at a higher
+///   resolution (its smallest green over the candidate's squares ≥ `thresholds.verify`,
+///   `confirmVerified`), and only a green that would convince it disagrees with a stop.
 /// A weak green beside a red never makes the frame green; a red beside a weak green is red:
 /// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
@@ -26,6 +29,7 @@ public struct SignalDecision: Sendable, Equatable {
         case greenBelowThreshold = "green below threshold"
         case redLampInView = "a red lamp in view"
         case greenNotConfirmed = "green not confirmed by every view"
+        case greenNotVerified = "green not verified"
         case unsure
     }
 
@@ -53,12 +57,14 @@ public struct SignalDecision: Sendable, Equatable {
     /// When the chosen candidate reads green at the threshold: the other chosen candidates that do
     /// too (bit n = candidate n); for `confirmStandby`.
     public private(set) var standbyGreens: UInt32 = 0
+    /// The green verifier's smallest green on the walk candidate, when it read one.
+    public private(set) var verifierGreen: Double?
 
     public static func == (a: SignalDecision, b: SignalDecision) -> Bool {
         a.state == b.state && a.kind == b.kind && a.position == b.position && a.confidence == b.confidence
             && a.candidate == b.candidate && a.box == b.box && a.candidateCount == b.candidateCount && a.reason == b.reason
             && a.masses == b.masses && a.disagreeingGreens == b.disagreeingGreens && a.overruled == b.overruled
-            && a.vetoingStops == b.vetoingStops && a.standbyGreens == b.standbyGreens
+            && a.vetoingStops == b.vetoingStops && a.standbyGreens == b.standbyGreens && a.verifierGreen == b.verifierGreen
     }
 
     /// signal_model.confirm_disagreement: none of the disagreeing greens held in every
@@ -90,6 +96,18 @@ public struct SignalDecision: Sendable, Equatable {
         if confidence < t.green {
             state = .unknown
             reason = .greenNotConfirmed
+        }
+    }
+
+    /// signal_model.confirm_verified: a green that held in every view stands only when the green
+    /// verifier's smallest green over the candidate's squares (`verifierGreen`) reaches
+    /// `threshold` (thresholds.verify). Other states pass unchanged.
+    public mutating func confirmVerified(verifierGreen green: Double, threshold: Double) {
+        guard state == .green else { return }
+        verifierGreen = green
+        if green < threshold {
+            state = .unknown
+            reason = .greenNotVerified
         }
     }
 

@@ -5,113 +5,110 @@ import Kernels
 /// encoder's input, so its state is read near full resolution instead. `LampProposer` finds the
 /// lit lamps on the frame; each candidate's crop (the lamp with its housing, the other lamp, the
 /// figure) is read by a small ViT; `SignalDecision` turns the candidates into the frame's light.
+/// With a green verifier, the candidate about to be announced as walk is read once more, at twice
+/// the resolution, by a second reader trained on the distractors the first is sure of.
 ///
 /// Immutable and shared by every stream, like the scene model; per-stream memory lives in
 /// `SignalExpert.State`. Mirrors training/lttw/signal_model.py.
 public struct SignalExpert: @unchecked Sendable {
     public let configuration: SignalExpertConfiguration
-    public let reader: PatchEncoder
-    /// fc2(GELU(fc1([embedding, geometry]))).
-    let hidden: LinearWeights
-    let output: LinearWeights
+    /// Reads every candidate: not a signal, pedestrian red / green, vehicle red / yellow / green.
+    public let reader: CropReader
+    /// Reads the candidate about to be announced green again at a higher resolution (absent in
+    /// models without one).
+    public let verifier: CropReader?
 
-    /// The candidate's geometry values the head reads (lamps.GEOMETRY): centre x, centre y,
-    /// width, height as fractions of the frame, and 1 for the whole-frame candidate.
-    public static let geometryCount = 5
+    /// The candidate's geometry values the head reads (lamps.GEOMETRY).
+    public static let geometryCount = CropReader.geometryCount
 
     /// Candidates read per frame at most: the proposer's blobs and the whole frame.
     public static var maxCandidates: Int { LampProposer.maxCandidates }
 
+    /// The verifier's squares of one candidate: its own, then the confirmation views.
+    public static var verifierViews: Int { 1 + LampCandidate.confirmationViews.count }
+
     public init(_ source: some WeightSource, configuration c: SignalExpertConfiguration) throws {
         configuration = c
-        let g = c.geometry
-        reader = try PatchEncoder(source, geometry: g, prefix: c.weightsPrefix + "encoder")
-        let width = c.architecture.headHidden
-        hidden = try LinearWeights(source, c.weightsPrefix + "fc1", inputs: 2 * g.width + Self.geometryCount, outputs: width)
-        output = try LinearWeights(source, c.weightsPrefix + "fc2", inputs: width, outputs: c.classes.count)
+        reader = try CropReader(
+            source, geometry: c.geometry, prefix: c.weightsPrefix, headHidden: c.architecture.headHidden,
+            classCount: c.classes.count, temperature: c.temperature)
+        verifier = try c.greenVerifier.map {
+            try CropReader(
+                source, geometry: $0.geometry, prefix: $0.weightsPrefix, headHidden: $0.architecture.headHidden,
+                classCount: $0.classes.count, temperature: $0.temperature)
+        }
     }
 
     /// Size of one candidate embedding: the crop reader's class token and its max over patches.
-    public var featureWidth: Int { 2 * configuration.architecture.width }
+    public var featureWidth: Int { reader.featureWidth }
 
     /// Multiply-adds ×2 of reading one candidate.
-    public var flopsPerCandidate: Int {
-        let h = configuration.architecture.headHidden
-        return configuration.geometry.flops + 2 * h * (featureWidth + Self.geometryCount + configuration.classes.count)
-    }
+    public var flopsPerCandidate: Int { reader.flopsPerCrop }
 
     /// One stream's proposer scratch, crops, activations and results, sized once.
     public final class State {
         let proposer = LampProposer()
         /// This frame's candidates, in the proposer's order.
         public internal(set) var candidates: [LampCandidate]
-        let crops: Tensor
         let lanes: [PatchEncoder.State]
-        /// Each candidate's embedding and geometry ([maxCandidates, featureWidth + 5]: the
-        /// embedding, then `geometryCount` values; rows past `candidates.count` are stale), for
-        /// the head and for fusion with the scene expert.
-        public let features: Tensor
-        let hidden: Tensor
-        /// Each candidate's calibrated class probabilities ([maxCandidates, classes]).
-        public let probabilities: Tensor
-        /// The green confirmation's crops, embeddings, hidden rows and probabilities, one row per
-        /// view of the decided candidate ([views, …]; read only when a green needs confirming).
-        let viewCrops: Tensor
-        let viewFeatures: Tensor
-        let viewHidden: Tensor
-        public let viewProbabilities: Tensor
+        /// Every candidate's crop, embedding and geometry ([maxCandidates, featureWidth + 5]: the
+        /// embedding, then `geometryCount` values; rows past `candidates.count` are stale; for the
+        /// head and for fusion with the scene expert) and calibrated class probabilities.
+        public let candidateRows: CropReader.Rows
+        /// The green confirmation's rows, one per view of the candidate being confirmed (read only
+        /// when a green needs confirming).
+        public let viewRows: CropReader.Rows
+        /// The verifier's rows (its own square, then the views) and lanes; nil without a verifier.
+        public let verifierRows: CropReader.Rows?
+        let verifierLanes: [PatchEncoder.State]
         public internal(set) var frameWidth = 0
         public internal(set) var frameHeight = 0
 
         public init(_ expert: SignalExpert) {
-            let g = expert.configuration.geometry
             let n = SignalExpert.maxCandidates
             candidates = []
             candidates.reserveCapacity(n)
-            crops = Tensor(shape: [n, g.inputCount])
-            lanes = (0..<max(1, Parallel.lanes)).map { _ in PatchEncoder.State(g) }
-            features = Tensor(shape: [n, expert.featureWidth + SignalExpert.geometryCount])
-            hidden = Tensor(shape: [n, expert.configuration.architecture.headHidden])
-            probabilities = Tensor(shape: [n, expert.configuration.classes.count])
-            let views = LampCandidate.confirmationViews.count
-            viewCrops = Tensor(shape: [views, g.inputCount])
-            viewFeatures = Tensor(shape: [views, expert.featureWidth + SignalExpert.geometryCount])
-            viewHidden = Tensor(shape: [views, expert.configuration.architecture.headHidden])
-            viewProbabilities = Tensor(shape: [views, expert.configuration.classes.count])
+            lanes = expert.reader.lanes()
+            candidateRows = CropReader.Rows(expert.reader, capacity: n)
+            viewRows = CropReader.Rows(expert.reader, capacity: LampCandidate.confirmationViews.count)
+            verifierRows = expert.verifier.map { CropReader.Rows($0, capacity: SignalExpert.verifierViews) }
+            verifierLanes = expert.verifier?.lanes() ?? []
         }
 
-        /// The rows one batch of crops is read through.
-        var candidateRows: Rows { Rows(crops: crops, features: features, hidden: hidden, probabilities: probabilities) }
-        var viewRows: Rows { Rows(crops: viewCrops, features: viewFeatures, hidden: viewHidden, probabilities: viewProbabilities) }
+        /// Each candidate's embedding and geometry ([maxCandidates, featureWidth + 5]).
+        public var features: Tensor { candidateRows.features }
+        /// Each candidate's calibrated class probabilities ([maxCandidates, classes]).
+        public var probabilities: Tensor { candidateRows.probabilities }
+        /// The decided candidate's probabilities in each confirmation view ([views, classes]).
+        public var viewProbabilities: Tensor { viewRows.probabilities }
+        /// The verifier's green-or-not probabilities of the last candidate it read ([1 + views, 2]).
+        public var verifierProbabilities: Tensor? { verifierRows?.probabilities }
 
         /// The probabilities of candidate `index`.
-        public func probabilities(of index: Int) -> UnsafeBufferPointer<Float> {
-            let k = probabilities.shape[1]
-            return UnsafeBufferPointer(rebasing: probabilities.storage[(index * k)..<((index + 1) * k)])
-        }
+        public func probabilities(of index: Int) -> UnsafeBufferPointer<Float> { candidateRows.probabilities(index) }
     }
 
     /// Proposes, crops and reads every candidate of `image` (RGB), decides the frame's light and,
     /// when the model confirms greens, reads a green's candidate again through every
-    /// confirmation view. `mean` and `std` are the model's preprocessing (the crops are
-    /// normalised as training did). Allocates nothing once the stream has seen a frame this large.
+    /// confirmation view (and, with a verifier, through the verifier). `mean` and `std` are the
+    /// model's preprocessing (the crops are normalised as training did). Allocates nothing once
+    /// the stream has seen a frame this large.
     public func read(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
         try state.proposer.propose(image, into: &state.candidates)
         state.frameWidth = image.width
         state.frameHeight = image.height
-        let g = configuration.geometry
+        let rows = state.candidateRows
         for (index, candidate) in state.candidates.enumerated() {
-            let crop = UnsafeMutableBufferPointer(rebasing: state.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])
-            try LampCrop.sample(image, candidate: candidate, size: g.imageSize, mean: mean, std: std, into: crop)
+            try LampCrop.sample(image, candidate: candidate, size: reader.geometry.imageSize, mean: mean, std: std, into: rows.crop(index))
             // lamps.geometry: one float32 division of exact integers each.
-            let geometry = state.features.matrix.row(index) + featureWidth
+            let geometry = rows.geometry(index)
             geometry[0] = Float(candidate.x0 + candidate.x1) / Float(2 * image.width)
             geometry[1] = Float(candidate.y0 + candidate.y1) / Float(2 * image.height)
             geometry[2] = Float(candidate.x1 - candidate.x0) / Float(image.width)
             geometry[3] = Float(candidate.y1 - candidate.y0) / Float(image.height)
             geometry[4] = candidate.isWholeFrame ? 1 : 0
         }
-        readRows(state.candidateRows, count: state.candidates.count, state: state)
+        reader.read(rows, count: state.candidates.count, lanes: state.lanes)
         var decision = decide(state)
         guard configuration.confirmsGreen else { return decision }
         let t = configuration.thresholds
@@ -140,16 +137,44 @@ public struct SignalExpert: @unchecked Sendable {
                     masses: (Double(p[0]), Double(p[1]) + Double(p[3]), Double(p[2]) + Double(p[5]), Double(p[4])),
                     smallestViewGreen: smallest(.green, of: n, state: state), frameWidth: image.width, thresholds: t)
             }
+            if decision.state == .green, let chosen = decision.candidate, let verify = t.verify,
+               let green = try verifiedGreen(of: chosen, image, mean: mean, std: std, state: state) {
+                decision.confirmVerified(verifierGreen: green, threshold: verify)
+            }
         } else if decision.reason == .candidatesDisagree {
-            // Only a green that would be announced disagrees with a stop.
+            // Only a green that would be announced disagrees with a stop: one that holds in every
+            // view and, with a verifier, convinces it too.
             var held = false
             for n in state.candidates.indices where !held && decision.disagreeingGreens & (1 << UInt32(n)) != 0 {
                 try readViews(of: n, image, mean: mean, std: std, state: state)
                 held = smallest(.green, of: n, state: state) >= t.green
+                if held, let verify = t.verify, let green = try verifiedGreen(of: n, image, mean: mean, std: std, state: state) {
+                    held = green >= verify
+                }
             }
             if !held { decision.resolveDisagreement() }
         }
         return decision
+    }
+
+    /// The verifier's smallest green (Double) over candidate `index`'s own square and every
+    /// confirmation view (green_verifier.GreenVerifier.smallest_green); nil without a verifier.
+    private func verifiedGreen(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> Double? {
+        guard let verifier, let rows = state.verifierRows else { return nil }
+        let candidate = state.candidates[index]
+        let geometry = state.candidateRows.geometry(index)
+        let size = verifier.geometry.imageSize
+        try LampCrop.sample(image, candidate: candidate, size: size, mean: mean, std: std, into: rows.crop(0))
+        rows.geometry(0).update(from: geometry, count: Self.geometryCount)
+        for view in 0..<LampCandidate.confirmationViews.count {
+            let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
+            try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: rows.crop(view + 1))
+            rows.geometry(view + 1).update(from: geometry, count: Self.geometryCount)
+        }
+        verifier.read(rows, count: Self.verifierViews, lanes: state.verifierLanes)
+        var smallest = Double.infinity
+        for view in 0..<Self.verifierViews { smallest = min(smallest, Double(rows.probabilities(view)[1])) }
+        return smallest
     }
 
     /// The masses the confirmation views are read for, added in Double in the order
@@ -172,31 +197,24 @@ public struct SignalExpert: @unchecked Sendable {
     }
 
     /// Reads candidate `index` through every confirmation view (its own geometry each time) into
-    /// `state.viewProbabilities`.
+    /// `state.viewRows`.
     private func readViews(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) {
-        let g = configuration.geometry
         let candidate = state.candidates[index]
-        let geometry = state.features.matrix.row(index) + featureWidth
+        let geometry = state.candidateRows.geometry(index)
+        let rows = state.viewRows
         for view in 0..<LampCandidate.confirmationViews.count {
-            let crop = UnsafeMutableBufferPointer(rebasing: state.viewCrops.storage[(view * g.inputCount)..<((view + 1) * g.inputCount)])
             let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
-            try LampCrop.sample(image, rect: rect, size: g.imageSize, mean: mean, std: std, into: crop)
-            (state.viewFeatures.matrix.row(view) + featureWidth).update(from: geometry, count: Self.geometryCount)
+            try LampCrop.sample(image, rect: rect, size: reader.geometry.imageSize, mean: mean, std: std, into: rows.crop(view))
+            rows.geometry(view).update(from: geometry, count: Self.geometryCount)
         }
-        readRows(state.viewRows, count: LampCandidate.confirmationViews.count, state: state)
-    }
-
-    /// Class probabilities of confirmation view `view`, as `readViews` left them.
-    private func viewProbabilities(_ view: Int, state: State) -> UnsafeBufferPointer<Float> {
-        let k = configuration.classes.count
-        return UnsafeBufferPointer(rebasing: state.viewProbabilities.storage[(view * k)..<((view + 1) * k)])
+        reader.read(rows, count: LampCandidate.confirmationViews.count, lanes: state.lanes)
     }
 
     /// Candidate `index`'s smallest `mass` over its own read and the views `readViews` just read.
     private func smallest(_ mass: ViewMass, of index: Int, state: State) -> Double {
         var smallest = mass.of(state.probabilities(of: index))
         for view in 0..<LampCandidate.confirmationViews.count {
-            smallest = min(smallest, mass.of(viewProbabilities(view, state: state)))
+            smallest = min(smallest, mass.of(state.viewRows.probabilities(view)))
         }
         return smallest
     }
@@ -204,21 +222,10 @@ public struct SignalExpert: @unchecked Sendable {
     /// How many of the views `readViews` just read have `mass` of at least `level`.
     private func viewsReaching(_ level: Double, _ mass: ViewMass, state: State) -> Int {
         var count = 0
-        for view in 0..<LampCandidate.confirmationViews.count where mass.of(viewProbabilities(view, state: state)) >= level {
+        for view in 0..<LampCandidate.confirmationViews.count where mass.of(state.viewRows.probabilities(view)) >= level {
             count += 1
         }
         return count
-    }
-
-    /// Reads the first `count` crops of `rows`, split over the lanes when there is more than one.
-    private func readRows(_ rows: Rows, count: Int, state: State) {
-        guard count > 0 else { return }
-        let work = CandidateWork(expert: self, state: state, rows: rows, count: count)
-        if Parallel.lanes > 1, Parallel.lanes <= state.lanes.count, count > 1 {
-            Parallel.run(work)
-        } else {
-            work.run(.single)
-        }
     }
 
     /// The decision for the candidates already read into `state`.
@@ -226,62 +233,5 @@ public struct SignalExpert: @unchecked Sendable {
         SignalDecision(
             candidates: state.candidates, probabilities: state.probabilities.storage,
             classes: configuration.classes.count, frameWidth: state.frameWidth, thresholds: configuration.thresholds)
-    }
-
-    /// One batch of crops and where their embeddings, hidden rows and probabilities go: the
-    /// candidates, or the confirmation views.
-    struct Rows {
-        let crops: Tensor
-        let features: Tensor
-        let hidden: Tensor
-        let probabilities: Tensor
-    }
-
-    /// Crops split round-robin over the lanes; each lane reads its crops alone (a crop is too
-    /// small a pass to split).
-    private struct CandidateWork: ParallelWork {
-        let expert: SignalExpert
-        let state: State
-        let rows: Rows
-        let count: Int
-
-        func run(_ lane: Lane) {
-            let encoderState = state.lanes[lane.index]
-            var index = lane.index
-            while index < count {
-                expert.readCrop(index, of: rows, encoder: encoderState)
-                index += lane.count
-            }
-        }
-    }
-
-    /// Reads the crop already sampled into row `index` of `rows.crops` (its geometry already in
-    /// the features row).
-    private func readCrop(_ index: Int, of state: Rows, encoder: PatchEncoder.State) {
-        let g = configuration.geometry
-        let crop = UnsafeBufferPointer(rebasing: state.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])
-        reader.encodeOnThisThread(crop, state: encoder)
-
-        // feature = [class token, max over the patch tokens]
-        let d = g.width
-        let tokens = encoder.output.matrix.readOnly
-        let feature = state.features.matrix.rows(index..<(index + 1))
-        let out = feature.row(0)
-        out.update(from: tokens.row(0), count: d)
-        let maxima = out + d
-        maxima.update(from: tokens.row(1), count: d)
-        for t in 2..<g.tokens {
-            let row = tokens.row(t)
-            for j in 0..<d where row[j] > maxima[j] { maxima[j] = row[j] }
-        }
-        let hiddenRow = state.hidden.matrix.rows(index..<(index + 1))
-        hidden.apply(feature.readOnly, into: hiddenRow, activation: .exact)
-        let probabilities = state.probabilities.matrix.rows(index..<(index + 1))
-        output.apply(hiddenRow.readOnly, into: probabilities)
-        let k = configuration.classes.count
-        let p = probabilities.row(0)
-        let temperature = Float(configuration.temperature)
-        for j in 0..<k { p[j] /= temperature }
-        Softmax.applyRow(p, count: k)
     }
 }

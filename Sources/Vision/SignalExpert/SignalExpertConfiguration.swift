@@ -19,9 +19,29 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
     /// (lamps.CONFIRMATION_VIEWS); absent or empty in models calibrated without them.
     public var greenConfirmation: [String]?
 
+    /// The second reader a green must also convince (lttw.green_verifier); absent in models
+    /// without one, whose reader alone decides green.
+    public var greenVerifier: GreenVerifier?
+
     /// Whether a green must also hold in every confirmation view (thresholds.green was then
     /// calibrated on the smallest green mass over the views).
     public var confirmsGreen: Bool { !(greenConfirmation ?? []).isEmpty }
+
+    /// config.json's `signal_expert.green_verifier`: a crop reader at a higher resolution that
+    /// reads the candidate about to be announced green, through its own square and every
+    /// confirmation view; walk needs its smallest green ≥ `thresholds.verify`.
+    public struct GreenVerifier: Sendable, Decodable, Hashable {
+        /// Its classes, in the order of its outputs.
+        public static let knownClasses = ["not_green", "green"]
+
+        public var architecture: Architecture
+        public var classes: [String]
+        public var weightsPrefix: String
+        public var temperature: Double
+
+        /// The verifier's encoder.
+        public var geometry: EncoderGeometry { architecture.geometry }
+    }
 
     public struct Architecture: Sendable, Decodable, Hashable {
         public var cropSize: Int
@@ -33,6 +53,23 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         public var lnEps: Float
         /// Width of the head's hidden layer.
         public var headHidden: Int
+
+        /// The crop reader's encoder.
+        public var geometry: EncoderGeometry {
+            EncoderGeometry(
+                imageSize: cropSize, patchSize: patchSize, width: width, depth: depth, heads: heads,
+                mlpWidth: Int(Double(width) * mlpRatio), useCls: true, lnEps: lnEps)
+        }
+
+        func validate(_ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void) throws(ModelConfigurationError) {
+            try require((4...256).contains(cropSize) && (1...cropSize).contains(patchSize) && cropSize % patchSize == 0,
+                        "crop_size \(cropSize) is not a multiple of patch_size \(patchSize) within 4…256")
+            try require((1...1024).contains(width) && (1...64).contains(depth) && (1...width).contains(heads)
+                        && width % heads == 0, "width \(width), depth \(depth) or heads \(heads) out of range")
+            try require(mlpRatio.isFinite && mlpRatio >= 0.25 && mlpRatio <= 16, "mlp_ratio \(mlpRatio) outside 0.25…16")
+            try require(lnEps.isFinite && lnEps > 0 && lnEps < 0.1, "ln_eps \(lnEps) outside (0, 0.1)")
+            try require((1...4096).contains(headHidden), "head_hidden \(headHidden) outside 1…4096")
+        }
     }
 
     /// The proposal contract's constants (training/lttw/lamps.py); they must equal the ones this
@@ -50,26 +87,28 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         /// A red lamp of the same kind anywhere in view with this much mass vetoes green (with green
         /// confirmation: only when it also holds in at least half of its confirmation views).
         public var redVeto: Double
+        /// With a green verifier: its smallest green over the candidate's views must reach this
+        /// (calibrated with `green`: no false green on the validation frames).
+        public var verify: Double?
 
-        public init(signal: Double, abstain: Double, green: Double, redVeto: Double) {
+        public init(signal: Double, abstain: Double, green: Double, redVeto: Double, verify: Double? = nil) {
             self.signal = signal
             self.abstain = abstain
             self.green = green
             self.redVeto = redVeto
+            self.verify = verify
         }
     }
 
     /// The crop reader's encoder.
-    public var geometry: EncoderGeometry {
-        let a = architecture
-        return EncoderGeometry(
-            imageSize: a.cropSize, patchSize: a.patchSize, width: a.width, depth: a.depth, heads: a.heads,
-            mlpWidth: Int(Double(a.width) * a.mlpRatio), useCls: true, lnEps: a.lnEps)
-    }
+    public var geometry: EncoderGeometry { architecture.geometry }
 
     /// The lowest green threshold accepted: training calibrates at least this (signal_train.py's
     /// GREEN_FLOOR), so a lower value is an edited or broken file.
     public static let lowestGreenThreshold = 0.9
+
+    /// The lowest verifier threshold accepted (green_verifier_train.py's VERIFY_FLOOR).
+    public static let lowestVerifyThreshold = 0.5
 
     func validate(path: String) throws(ModelConfigurationError) {
         func require(_ condition: Bool, _ problem: @autoclosure () -> String) throws(ModelConfigurationError) {
@@ -77,14 +116,7 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         }
         try require(classes == Self.knownClasses,
                     "classes \(classes) differ from the ones this program knows, in order: \(Self.knownClasses)")
-        let a = architecture
-        try require((4...256).contains(a.cropSize) && (1...a.cropSize).contains(a.patchSize) && a.cropSize % a.patchSize == 0,
-                    "crop_size \(a.cropSize) is not a multiple of patch_size \(a.patchSize) within 4…256")
-        try require((1...1024).contains(a.width) && (1...64).contains(a.depth) && (1...a.width).contains(a.heads)
-                    && a.width % a.heads == 0, "width \(a.width), depth \(a.depth) or heads \(a.heads) out of range")
-        try require(a.mlpRatio.isFinite && a.mlpRatio >= 0.25 && a.mlpRatio <= 16, "mlp_ratio \(a.mlpRatio) outside 0.25…16")
-        try require(a.lnEps.isFinite && a.lnEps > 0 && a.lnEps < 0.1, "ln_eps \(a.lnEps) outside (0, 0.1)")
-        try require((1...4096).contains(a.headHidden), "head_hidden \(a.headHidden) outside 1…4096")
+        try architecture.validate(require)
         try require(proposals == LampProposer.constants,
                     "proposal constants \(proposals) differ from this program's lamp proposer (\(LampProposer.constants))")
         try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
@@ -95,6 +127,28 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try require(value.isFinite && value > 0 && value < 1, "thresholds.\(name) \(value) is not between 0 and 1")
         }
         try require(!weightsPrefix.isEmpty, "weights_prefix is empty")
+        switch (greenVerifier, t.verify) {
+        case (nil, nil):
+            break
+        case (nil, .some):
+            try require(false, "thresholds.verify is set but there is no green_verifier")
+        case (.some, nil):
+            try require(false, "green_verifier without thresholds.verify: its threshold was not calibrated")
+        case let (verifier?, verify?):
+            func requireVerifier(_ condition: Bool, _ problem: @autoclosure () -> String) throws(ModelConfigurationError) {
+                try require(condition, "green_verifier: " + problem())
+            }
+            try requireVerifier(verifier.classes == GreenVerifier.knownClasses,
+                                "classes \(verifier.classes) differ from the ones this program knows, in order: \(GreenVerifier.knownClasses)")
+            try verifier.architecture.validate(requireVerifier)
+            try requireVerifier(verifier.temperature.isFinite && verifier.temperature >= 0.05 && verifier.temperature <= 20,
+                                "temperature \(verifier.temperature) outside 0.05…20")
+            try requireVerifier(!verifier.weightsPrefix.isEmpty && verifier.weightsPrefix != weightsPrefix,
+                                "weights_prefix \"\(verifier.weightsPrefix)\" is empty or the reader's")
+            try requireVerifier(confirmsGreen, "a verifier needs the green confirmation views it reads")
+            try require(verify.isFinite && verify >= Self.lowestVerifyThreshold && verify < 1,
+                        "thresholds.verify \(verify) below the calibrated floor \(Self.lowestVerifyThreshold) or not below 1")
+        }
         if let views = greenConfirmation, !views.isEmpty {
             try require(views == LampCandidate.confirmationViews,
                         "green_confirmation \(views) differs from the views this program reads (\(LampCandidate.confirmationViews)): "

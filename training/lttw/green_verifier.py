@@ -1,0 +1,73 @@
+"""The green verifier: a second, stricter look before walk is said.
+
+The signal reader reads every candidate at 32×32, and on generated frames with no lit lamp
+(specks, unlit heads beside foliage, tiny crops) it can be as sure of green as it is of a real
+walk lamp across the street, so its green threshold had to rise to 0.998 and most real walk
+lamps fall short of it (NOTES). The verifier is a separate reader, trained for one question —
+is this candidate a lit green signal? — mostly on the candidates the signal reader reads green,
+and it looks at twice the resolution (64×64 of the same squares), where the figure, the housing
+and the dark lamp of the other state are visible. Its mistakes are not the reader's, so the
+frame is walk only when both agree: the reader's smallest green over its confirmation views
+reaches `thresholds.green` (now a lower, fixed design value) and the verifier's smallest green
+over the same views reaches `thresholds.verify` (calibrated as the reader's threshold was).
+
+    crop [3, 64, 64] -> SignalReader (8×8 patches, CLS, max over patches; geometry) -> 2 classes
+
+It reads only the candidate about to be announced and, for a red beside a green, the greens that
+would overrule it: never on a frame the reader already calls red, none or unknown.
+"""
+from typing import List, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from . import lamps
+from .signal_model import SignalConfig, SignalReader
+
+CROP_SIZE = 64
+CLASSES = ["not_green", "green"]
+# The verifier's architecture: the reader's blocks on 8×8 patches of a 64×64 crop (64 tokens).
+ARCHITECTURE = {"crop_size": CROP_SIZE, "patch_size": 8, "width": 64, "depth": 3, "heads": 2, "mlp_ratio": 4.0,
+                "ln_eps": 1e-5, "head_hidden": 64}
+
+
+def new_verifier() -> SignalReader:
+    return SignalReader(SignalConfig(**ARCHITECTURE, classes=list(CLASSES)))
+
+
+def verifier_rects(k: lamps.Candidate, W: int, H: int) -> List[Tuple[int, int, int, int]]:
+    """The squares the verifier reads for candidate k: the reader's own crop, then its
+    confirmation views, in lamps.confirmation_rects order."""
+    return [lamps.crop_rect(k, W, H)] + lamps.confirmation_rects(k, W, H)
+
+
+def verifier_crops(rgb: np.ndarray, k: lamps.Candidate, mean, std) -> np.ndarray:
+    """float32 [views, 3, 64, 64]: candidate k through every verifier rect."""
+    H, W = rgb.shape[:2]
+    return np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r, CROP_SIZE), mean, std) for r in verifier_rects(k, W, H)])
+
+
+class GreenVerifier:
+    """Python reference of the runtime verifier: the smallest calibrated green probability of one
+    candidate over its own square and every confirmation view (float64)."""
+
+    def __init__(self, model: SignalReader, temperature: float, mean, std):
+        self.model = model.eval()
+        self.T = float(temperature)
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+
+    @torch.no_grad()
+    def view_greens(self, rgb: np.ndarray, k: lamps.Candidate) -> np.ndarray:
+        H, W = rgb.shape[:2]
+        x = torch.from_numpy(verifier_crops(rgb, k, self.mean, self.std))
+        g = torch.from_numpy(np.repeat(lamps.read_geometry([k], W, H), len(x), 0))
+        return torch.softmax(self.model(x, g) / self.T, -1).numpy()[:, 1].astype(np.float64)
+
+    def smallest_green(self, rgb: np.ndarray, k: lamps.Candidate) -> float:
+        return float(np.min(self.view_greens(rgb, k)))
+
+
+def smallest_over(verifier: GreenVerifier, rgb: np.ndarray, cands: Sequence[lamps.Candidate], indices) -> float:
+    """The largest of the verifier's smallest greens over the candidates `indices` (0 when none)."""
+    return max((verifier.smallest_green(rgb, cands[n]) for n in indices), default=0.0)

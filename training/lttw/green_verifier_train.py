@@ -1,0 +1,300 @@
+"""Trains the green verifier (lttw.green_verifier) on the crops lttw.green_verifier_data built,
+fits its temperature on validation crops, then calibrates the pair on validation frames (the
+signal expert's calibration frames: the real val split and 20,000 generated validation scenes,
+never ../shared/eval).
+
+    PYTHONPATH=training python -m lttw.green_verifier_train --model models/default \
+        --train training/data/verifier/all.npz training/data/verifier/unlit.npz \
+        --val training/data/verifier/val.npz --run training/runs/verifier
+    ... --run training/runs/verifier --calibrate-only
+
+Calibration: for each reader green threshold G on a short grid (the reader's smallest green over
+its views must reach G, as before), every frame is decided by the reader at G; a frame the reader
+calls green, or a red the reader's greens overrule, is read by the verifier (its smallest green
+over its views). The verifier's threshold at G is halfway between the largest verifier green on
+any non-green validation frame the reader called green at G and 1 (at least 0.5), so no
+validation frame is a false green, with a margin. G is the grid value with the most validation
+greens said (the mean of the real and generated recalls; the higher G on ties).
+"""
+import argparse
+import json
+import math
+import os
+import time
+from multiprocessing import get_context
+from typing import Dict, List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import lamps
+from .artifact import load_signal_expert
+from .green_verifier import ARCHITECTURE, GreenVerifier, new_verifier
+from .preprocess import MEAN, STD
+from .signal_model import SignalConfig, SignalExpertRunner, SignalReader
+from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibration_jobs, fit_temperature, to_input
+
+READER_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998]
+VERIFY_FLOOR = 0.5
+
+
+def load_sets(paths: List[str]):
+    parts = [np.load(p) for p in paths]
+    cat = lambda k: torch.from_numpy(np.concatenate([d[k] for d in parts]))  # noqa: E731
+    return cat("x"), cat("geometry"), cat("y"), cat("reader_green"), cat("source")
+
+
+def logits_of(model, x, geo, batch=512):
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(to_input(x[i:i + batch]), geo[i:i + batch]) for i in range(0, len(x), batch)])
+
+
+def train(a) -> Dict:
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.run, exist_ok=True)
+    xt, gt, yt, rt, st = load_sets(a.train)
+    xv, gv, yv, rv, sv = load_sets(a.val)
+    print(f"train {len(yt)} crops ({int(yt.sum())} green, {int((st == 0).sum())} real); val {len(yv)} ({int(yv.sum())} green)",
+          flush=True)
+    model = new_verifier()
+    if a.init_from_reader:
+        model.load_state_dict(reader_as_verifier(a.model))
+    elif a.init:  # a longer schedule continues a finished run
+        model.load_state_dict(torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)["model"])
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    # The distractors the reader is sure of are the verifier's reason to exist: they count
+    # three times; real crops count double (the domain the product meets).
+    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, 2.0, 1.0)
+    steps_per_epoch = max(1, len(xt) // a.batch)
+    total = steps_per_epoch * a.epochs
+    g = torch.Generator().manual_seed(a.seed)
+    step, best, log, t0 = 0, (1e9, -1), [], time.time()
+    while step < total:
+        model.train()
+        perm = torch.randperm(len(xt), generator=g)
+        for i in range(0, len(perm) - a.batch + 1, a.batch):
+            if step >= total:
+                break
+            idx = perm[i:i + a.batch]
+            lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / total)) if step > 100 else a.lr * step / 100
+            for group in opt.param_groups:
+                group["lr"] = lr
+            x = to_input(augment(xt[idx], g))
+            geo = gt[idx].clone()
+            flipped = torch.rand(len(idx), generator=g) < 0.5
+            geo[flipped, 0] = 1 - geo[flipped, 0]
+            loss = (F.cross_entropy(model(x, geo), yt[idx], reduction="none") * sample_w[idx]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            if step % steps_per_epoch == 0 or step == total:
+                logits = logits_of(model, xv, gv)
+                nll = float(F.cross_entropy(logits, yv))
+                p = torch.softmax(logits, -1)[:, 1]
+                hard = (yv == 0) & (rv >= 0.9)
+                row = {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss.item(), "val_nll": nll,
+                       "val_acc": float(((p >= 0.5).long() == yv).float().mean()),
+                       "val_hard_negatives_rejected": float((p[hard] < 0.5).float().mean()) if hard.any() else None,
+                       "val_greens_kept": float((p[yv == 1] >= 0.5).float().mean()), "minutes": round((time.time() - t0) / 60, 2)}
+                log.append(row)
+                print(json.dumps(row), flush=True)
+                if nll < best[0]:
+                    best = (nll, step)
+                    torch.save({"model": model.state_dict(), "config": model.c.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
+    with open(os.path.join(a.run, "log.json"), "w") as f:
+        json.dump(log, f, indent=1)
+    return {"best_step": best[1]}
+
+
+def temperature(model, val_paths: List[str]) -> float:
+    """The temperature that minimises the validation crops' NLL."""
+    xv, gv, yv, _, _ = load_sets(val_paths)
+    return fit_temperature(logits_of(model, xv, gv), yv)
+
+
+def reader_as_verifier(model_dir: str) -> Dict[str, torch.Tensor]:
+    """The model folder's signal reader as a starting verifier: a 4×4 patch of the 32×32 crop is the
+    average of an 8×8 patch of the 64×64 one (2×2 blocks), so the patch embedding spread over the
+    larger patch reads the same; blocks, positions and fc1 are copied, and fc2's two rows are the
+    means of the reader's green rows and of the others. Training then sharpens it on what only
+    the higher resolution shows."""
+    from safetensors.torch import load_file
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    reader = load_signal_expert(cfg, load_file(os.path.join(model_dir, "model.safetensors")), model_dir)
+    rc, vc = reader.c, new_verifier().c
+    if (rc.width, rc.depth, rc.heads, rc.head_hidden) != (vc.width, vc.depth, vc.heads, vc.head_hidden) or \
+            (rc.crop_size // rc.patch_size) != (vc.crop_size // vc.patch_size):
+        raise SystemExit(f"{model_dir}: its reader {rc.to_dict()} does not map onto the verifier {vc.to_dict()}")
+    f = vc.patch_size // rc.patch_size
+    sd = {k: v.clone() for k, v in reader.state_dict().items()}
+    w = sd["encoder.patch_embed.weight"]
+    sd["encoder.patch_embed.weight"] = w.repeat_interleave(f, 2).repeat_interleave(f, 3) / (f * f)
+    green = [reader.c.classes.index(c) for c in ("ped_green", "veh_green")]
+    other = [n for n in range(len(reader.c.classes)) if n not in green]
+    for name in ("fc2.weight", "fc2.bias"):
+        v = sd[name]
+        sd[name] = torch.stack([v[other].mean(0), v[green].mean(0)])
+    return sd
+
+
+# ----------------------------------------------------------------------------- calibration
+class _FrameMemo(SignalExpertRunner):
+    """The runner with each candidate's confirmation views read once per frame, whatever the
+    green threshold: calibration decides every frame at several thresholds."""
+
+    def reset(self):
+        self._greens, self._stops = {}, {}
+
+    def smallest_green(self, rgb, cands, p, n):
+        if n not in self._greens:
+            self._greens[n] = super().smallest_green(rgb, cands, p, n)
+        return self._greens[n]
+
+    def view_stops(self, rgb, cands, n, pedestrian):
+        if (n, pedestrian) not in self._stops:
+            self._stops[(n, pedestrian)] = super().view_stops(rgb, cands, n, pedestrian)
+        return self._stops[(n, pedestrian)]
+
+
+_pair = None
+
+
+def _init_worker(model_dir: str, verifier_state: Dict, verifier_T: float):
+    global _pair
+    from safetensors.torch import load_file
+    torch.set_num_threads(1)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    reader = load_signal_expert(cfg, load_file(os.path.join(model_dir, "model.safetensors")), model_dir)
+    runner = _FrameMemo(reader, cfg["signal_expert"]["temperature"], {**FIXED_THRESHOLDS, "green": 1.0}, MEAN, STD, confirmation=True)
+    verifier = new_verifier()
+    verifier.load_state_dict(verifier_state)
+    _pair = (runner, GreenVerifier(verifier, verifier_T, MEAN, STD))
+
+
+def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -> Dict:
+    """What the pair needs to decide this frame at every reader threshold on the grid:
+    ("green", verifier green) when the reader says green; ("disagree", the state it overrules, the
+    largest verifier green of the greens that hold in every view) when the reader's greens
+    overrule a red or yellow; (state, None) otherwise."""
+    runner.reset()
+    cands, p = runner.probabilities(rgb)
+    verified: Dict[int, float] = {}
+
+    def verify(n):
+        if n not in verified:
+            verified[n] = verifier.smallest_green(rgb, cands[n])
+        return verified[n]
+
+    out = {}
+    for G in READER_GRID:
+        thr = {**FIXED_THRESHOLDS, "green": G}
+        d = runner.decide_frame(rgb, cands, p, thr)
+        if d["state"] == "green":
+            out[G] = ("green", verify(d["candidate"]))
+        elif d.get("why") == "candidates disagree":
+            held = [n for n in d["greens"] if runner.smallest_green(rgb, cands, p, n) >= G]
+            out[G] = ("disagree", d["decided"], max(verify(n) for n in held))
+        else:
+            out[G] = (d["state"], None)
+    return out
+
+
+def _rows(jobs):
+    runner, verifier = _pair
+    rows = []
+    for job in jobs:
+        rgb, truth, src = calibration_frame(job)
+        rows.append((truth, src, job[1], frame_record(runner, verifier, rgb)))
+    return rows
+
+
+def final_state(record, G: float, t_verify: float) -> str:
+    r = record[G]
+    if r[0] == "green":
+        return "green" if r[1] >= t_verify else "unknown"
+    if r[0] == "disagree":
+        return "unknown" if r[2] >= t_verify else r[1]
+    return r[0]
+
+
+def choose(rows) -> Dict:
+    """The reader threshold and verifier threshold (see the module doc) and the figures behind them."""
+    table = []
+    for G in READER_GRID:
+        fooled = sorted(((rec[G][1], src, frame) for truth, src, frame, rec in rows if truth != "green" and rec[G][0] == "green"),
+                        reverse=True)
+        worst = fooled[0][0] if fooled else 0.0
+        t = max(VERIFY_FLOOR, (worst + 1.0) / 2)
+        entry = {"reader_green": G, "verify": t, "max_verifier_green_on_non_green": worst,
+                 "greenest_non_green": [{"source": s, "frame": f, "verifier_green": v} for v, s, f in fooled[:5]]}
+        for src in ("real_val", "generated_val"):
+            sub = [(truth, final_state(rec, G, t)) for truth, s, _, rec in rows if s == src]
+            greens = [said for truth, said in sub if truth == "green"]
+            entry[src] = {"n": len(sub), "green_recall": sum(s == "green" for s in greens) / max(1, len(greens)),
+                          "false_greens": sum(truth != "green" and said == "green" for truth, said in sub),
+                          "light_accuracy": sum((truth if truth != "off_or_none" else "none") == said for truth, said in sub) / max(1, len(sub))}
+        table.append(entry)
+    best = max(table, key=lambda e: ((e["real_val"]["green_recall"] + e["generated_val"]["green_recall"]) / 2, e["reader_green"]))
+    return {"reader_green": best["reader_green"], "verify": best["verify"], "grid": table}
+
+
+def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int) -> Dict:
+    jobs = calibration_jobs(n_generated)
+    chunks = [jobs[i:i + 200] for i in range(0, len(jobs), 200)]
+    rows = []
+    with get_context("fork").Pool(workers, initializer=_init_worker, initargs=(model_dir, verifier.state_dict(), T)) as pool:
+        for done, part in enumerate(pool.imap(_rows, chunks), 1):
+            rows += part
+            if done % 10 == 0 or done == len(chunks):
+                print(f"calibration: {len(rows)} of {len(jobs)} frames", flush=True)
+    return choose(rows), rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Train and calibrate the green verifier.")
+    ap.add_argument("--model", default="models/default", help="model folder whose signal reader the verifier backs")
+    ap.add_argument("--train", nargs="+", default=["training/data/verifier/all.npz", "training/data/verifier/unlit.npz"])
+    ap.add_argument("--val", nargs="+", default=["training/data/verifier/val.npz"])
+    ap.add_argument("--run", default="training/runs/verifier")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calibration_scenes", type=int, default=20000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
+    ap.add_argument("--init", help="start from this verifier run's best.pt (a second, longer schedule)")
+    ap.add_argument("--init_from_reader", action="store_true",
+                    help="start from the model folder's signal reader (its patch embedding spread over the larger patch)")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    if not a.calibrate_only:
+        train(a)
+    model = new_verifier()
+    model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)["model"])
+    T = temperature(model, a.val)
+    print(f"temperature {T:.4f} (validation crops)", flush=True)
+    t0 = time.time()
+    chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers)
+    out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "verify": chosen["verify"]},
+           "architecture": ARCHITECTURE, "calibration": chosen, "frames": len(rows), "minutes": round((time.time() - t0) / 60, 1)}
+    with open(os.path.join(a.run, "calibration.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    with open(os.path.join(a.run, "calibration_rows.json"), "w") as f:
+        json.dump([[t, s, fr, {str(G): r for G, r in rec.items()}] for t, s, fr, rec in rows], f)
+    for e in chosen["grid"]:
+        print(f"reader {e['reader_green']}: verify {e['verify']:.5f}  real val greens {e['real_val']['green_recall']:.3f} "
+              f"light {e['real_val']['light_accuracy']:.3f}  generated greens {e['generated_val']['green_recall']:.3f} "
+              f"light {e['generated_val']['light_accuracy']:.3f}")
+    print(f"chosen: reader green {chosen['reader_green']}, verify {chosen['verify']:.5f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The green verifier, end to end, for the signal reader already in models/default: its crops (picked
+# by that reader), training, calibration with the reader on the signal expert's 20,087 validation
+# frames, into models/default, known-answer frames, Swift fixtures, evaluations and the model card.
+# Run from the repository root; about 50 minutes on 2 CPU cores (crops 17 min, training 15,
+# calibration 7, evaluations 10). A new signal reader (ship_signal.sh) drops the verifier: run this
+# after it.
+#
+#   ./training/ship_verifier.sh                 # the shipped recipe
+#   SKIP_DATA=1 ./training/ship_verifier.sh     # reuse training/data/verifier
+set -euo pipefail
+export PYTHONPATH=training
+PY=${PY:-.venv/bin/python}
+RUN=${RUN:-training/runs/verifier}
+DATA=training/data/verifier
+if [ -z "${SKIP_DATA:-}" ]; then
+  # Every green lamp, every other candidate the reader reads at least 0.2 green, 1 % of the rest:
+  # 30,000 mining-range scenes and the real train split (three passes, different jitter).
+  $PY -m lttw.green_verifier_data --model models/default --out "$DATA/all.npz" --n_generated 30000 --first_seed 4206000 \
+    --real_passes 3 --min_green 0.2 --easy 0.01
+  # Close-ups, tiny crops and ground views where no lamp is lit (what set the reader's threshold).
+  $PY -m lttw.green_verifier_data --model models/default --out "$DATA/unlit.npz" --n_generated 20000 --first_seed 4440000 \
+    --real_passes 0 --min_green 0.05 --easy 0.05 --scenes unlit
+  # Early stopping and the temperature: the real val split and validation scenes after the calibration's.
+  $PY -m lttw.green_verifier_data --model models/default --split val --out "$DATA/val.npz" --n_generated 3000 \
+    --min_green 0.2 --easy 0.01
+fi
+$PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" "$DATA/unlit.npz" --val "$DATA/val.npz" \
+  --run "$RUN" --epochs "${EPOCHS:-6}" --lr 1e-3 --calibration_scenes 20000
+$PY -m lttw.artifact merge-verifier --run "$RUN" --model models/default
+rm -rf models/default/selftest && $PY -m lttw.selftest --model models/default
+$PY -m lttw.signal_fixtures --model models/default --out Tests/Fixtures/signal
+./training/ship_evaluations.sh
