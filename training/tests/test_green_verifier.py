@@ -1,0 +1,73 @@
+"""The green verifier (lttw.green_verifier): what it reads, how it starts from the reader, how it is
+calibrated with the reader, and the shipped one on a frame it turns down."""
+import os
+
+import cv2
+import numpy as np
+import torch
+
+from lttw import lamps
+from lttw.green_verifier import CROP_SIZE, GreenVerifier, new_verifier, verifier_crops, verifier_rects
+from lttw.green_verifier_train import choose, final_state, reader_as_verifier
+from lttw.preprocess import MEAN, STD
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+MODEL = os.path.join(ROOT, "models", "default")
+FIXTURES = os.path.join(ROOT, "Tests", "Fixtures", "signal")
+
+
+def test_the_verifier_reads_the_readers_square_then_every_confirmation_view():
+    k = lamps.Candidate(200, 100, 210, 120, 3, 100, 1)
+    assert verifier_rects(k, 640, 480) == [lamps.crop_rect(k, 640, 480)] + lamps.confirmation_rects(k, 640, 480)
+    rgb = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    assert verifier_crops(rgb, k, MEAN, STD).shape == (1 + len(lamps.CONFIRMATION_VIEWS), 3, CROP_SIZE, CROP_SIZE)
+
+
+@torch.no_grad()
+def test_started_from_the_reader_it_reads_a_64_crop_as_the_reader_reads_the_32_one():
+    """A 4×4 patch of the 32×32 crop is the mean of an 8×8 patch of the 64×64 one when the square's
+    side is a multiple of 64 (each 32-bin is two 64-bins of equal size): the embeddings agree."""
+    from lttw.artifact import load_artifact
+    reader = load_artifact(MODEL)[0].signal_expert
+    verifier = new_verifier()
+    verifier.load_state_dict(reader_as_verifier(MODEL))
+    rgb = np.random.default_rng(1).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    rgb[64:192, 96:160] = (40, 220, 90)
+    rect = (0, 0, 256, 256)
+    x32 = torch.from_numpy(lamps.normalise_crop(lamps.sample_rect(rgb, rect, 32), MEAN, STD))[None]
+    x64 = torch.from_numpy(lamps.normalise_crop(lamps.sample_rect(rgb, rect, 64), MEAN, STD))[None]
+    assert torch.allclose(reader.features(x32), verifier.features(x64), atol=1e-4)
+
+
+def _record(state, verifier_green=None, decided=None):
+    """A frame_record: the same reader decision at every grid threshold."""
+    from lttw.green_verifier_train import READER_GRID
+    r = ("green", verifier_green) if state == "green" else ("disagree", decided, verifier_green) if state == "disagree" else (state, None)
+    return {G: r for G in READER_GRID}
+
+
+def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and_says_no_false_green():
+    rows = [("off_or_none", "generated_val", 1, _record("green", 0.6)),  # the reader fooled, the verifier less so
+            ("green", "generated_val", 2, _record("green", 0.9)),
+            ("green", "generated_val", 3, _record("green", 0.7)),
+            ("red", "real_val", "images/a.jpg", _record("disagree", 0.95, "red")),
+            ("green", "real_val", "images/b.jpg", _record("green", 0.99))]
+    chosen = choose(rows)
+    assert chosen["verify"] == 0.8
+    for entry in chosen["grid"]:
+        assert entry["real_val"]["false_greens"] == 0 and entry["generated_val"]["false_greens"] == 0
+        assert entry["generated_val"]["green_recall"] == 0.5
+    # A red overruled by a green the verifier accepts is unknown; one it rejects stands.
+    assert final_state(_record("disagree", 0.95, "red"), 0.98, 0.8) == "unknown"
+    assert final_state(_record("disagree", 0.5, "red"), 0.98, 0.8) == "red"
+
+
+def test_the_shipped_verifier_turns_down_the_fixture_green_it_should():
+    from lttw.artifact import Predictor
+    runner = Predictor(MODEL).signal
+    assert runner.verifier is not None, "models/default ships a green verifier"
+    bgr = cv2.imread(os.path.join(FIXTURES, "green_not_verified.png"), cv2.IMREAD_COLOR)
+    d = runner.read(np.ascontiguousarray(bgr[..., ::-1]))
+    assert d["state"] == "unknown" and d["why"] == "green not verified"
+    assert d["verified"] < runner.thr["verify"]
+    assert isinstance(runner.verifier, GreenVerifier)
