@@ -52,6 +52,9 @@ public struct LampCandidate: Sendable, Hashable {
     public var isWholeFrame: Bool { colour == .wholeFrame }
     public var width: Int { x1 - x0 }
     public var height: Int { y1 - y0 }
+    /// The box's longer side (the frame's for the whole frame): a lamp's size when lamps are
+    /// compared (lamps.Candidate.side).
+    public var side: Int { max(x1 - x0, y1 - y0) }
 
     /// The frame rectangle the signal expert reads for this candidate (lamps.crop_rect): a square
     /// of side max(4 × the box's longer side, 16) centred on the box, which may extend past the

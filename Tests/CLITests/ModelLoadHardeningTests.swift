@@ -96,12 +96,14 @@ struct ModelLoadHardeningTests {
         ("obstacle kinds reordered", "\"obstacle_kinds\": [\n  \"car\",\n  \"bicycle\",", "\"obstacle_kinds\": [\n  \"bicycle\",\n  \"car\",",
          ["obstacle_kinds is", "the same labels in a different order"]),
         ("crosswalk threshold 0.05", "\"crosswalk\": 0.5,", "\"crosswalk\": 0.05,", ["thresholds.crosswalk is 0.05"]),
-        ("green verifier threshold 0.2", "   \"verify\": 0.6995871663093567\n  }", "   \"verify\": 0.2\n  }",
+        ("green verifier threshold 0.2", "0.98,\n   \"verify\": 0.6995888352394104,", "0.98,\n   \"verify\": 0.2,",
          ["thresholds.verify 0.2 below the calibrated floor 0.5"]),
         ("green verifier classes swapped", "\"not_green\",\n    \"green\"", "\"green\",\n    \"not_green\"",
          ["green_verifier: classes [\"green\", \"not_green\"] differ"]),
-        ("green verifier without its threshold", ",\n   \"verify\": 0.6995871663093567\n  }", "\n  }",
+        ("green verifier without its threshold", "0.98,\n   \"verify\": 0.6995888352394104,", "0.98,",
          ["green_verifier without thresholds.verify"]),
+        ("red veto side 1.5", "\"red_veto_side\": 0.3333333333333333\n", "\"red_veto_side\": 1.5\n",
+         ["thresholds.red_veto_side 1.5 is not between 0 and 1"]),
     ]
 
     @Test("listen refuses config.json edits that change what is spoken or what is allocated", arguments: configCases.indices)

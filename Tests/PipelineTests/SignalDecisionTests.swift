@@ -15,8 +15,15 @@ struct SignalDecisionTests {
         LampCandidate(x0: x, y0: 100, x1: x + 10, y1: 120, colour: .green, score: 100, scale: 1)
     }
 
+    /// A candidate at `x` whose box's longer side is `side` pixels.
+    static func candidate(_ x: Int, side: Int) -> LampCandidate {
+        LampCandidate(x0: x, y0: 100, x1: x + side / 2, y1: 100 + side, colour: .green, score: 100, scale: 1)
+    }
+
     /// Rows of (not a signal, pedestrian red, pedestrian green, vehicle red, vehicle yellow, vehicle green).
-    static func decide(_ rows: [[Float]], _ candidates: [LampCandidate]) -> SignalDecision {
+    static func decide(
+        _ rows: [[Float]], _ candidates: [LampCandidate], thresholds: SignalExpertConfiguration.Thresholds = thresholds
+    ) -> SignalDecision {
         var flat = rows.flatMap { $0 }
         return flat.withUnsafeMutableBufferPointer {
             SignalDecision(candidates: candidates, probabilities: $0, classes: 6, frameWidth: width, thresholds: thresholds)
@@ -52,6 +59,31 @@ struct SignalDecisionTests {
     @Test("A faint red pedestrian lamp anywhere vetoes green")
     func redVeto() {
         let d = Self.decide([[0.005, 0, 0.995, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0]], [Self.candidate(300), Self.candidate(50)])
+        #expect(d.state == .unknown)
+        #expect(d.reason == .redLampInView)
+    }
+
+    @Test("With red_veto_side, a red speck under that fraction of the walk lamp's side does not veto; one at it does")
+    func redVetoSide() {
+        var t = Self.thresholds
+        t.redVetoSide = 1.0 / 3
+        let rows: [[Float]] = [[0.005, 0, 0.995, 0, 0, 0], [0.2, 0.8, 0, 0, 0, 0]]
+        let speck = Self.decide(rows, [Self.candidate(300, side: 60), Self.candidate(50, side: 19)], thresholds: t)
+        #expect(speck.state == .green)
+        let lamp = Self.decide(rows, [Self.candidate(300, side: 60), Self.candidate(50, side: 20)], thresholds: t)
+        #expect(lamp.state == .unknown)
+        #expect(lamp.reason == .redLampInView)
+        let everySize = Self.decide(rows, [Self.candidate(300, side: 60), Self.candidate(50, side: 19)])
+        #expect(everySize.reason == .redLampInView)
+    }
+
+    @Test("The sizes are compared with the smallest lamp that could become the walk lamp, a standby included")
+    func redVetoSideAgainstStandby() {
+        var t = Self.thresholds
+        t.redVetoSide = 1.0 / 3
+        let d = Self.decide(
+            [[0.005, 0, 0.995, 0, 0, 0], [0.01, 0, 0.99, 0, 0, 0], [0.2, 0.8, 0, 0, 0, 0]],
+            [Self.candidate(300, side: 90), Self.candidate(400, side: 30), Self.candidate(50, side: 12)], thresholds: t)
         #expect(d.state == .unknown)
         #expect(d.reason == .redLampInView)
     }

@@ -134,6 +134,30 @@ struct SignalExpertParityTests {
         #expect(try #require(decision.verifierGreen) < verify)
     }
 
+    @Test("The shipped model lets a red speck far smaller than the walk lamp pass; at every size it would veto")
+    func smallStopIgnored() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert)
+        let side = try #require(expert.configuration.thresholds.redVetoSide, "the shipped model sets thresholds.red_veto_side")
+        #expect(side > 0 && side < 1)
+        let c = model.configuration
+        let state = SignalExpert.State(expert)
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("small_stop_ignored.png").path)
+        _ = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        func firstDecision(_ thresholds: SignalExpertConfiguration.Thresholds) -> SignalDecision {
+            var rows = Array(state.probabilities.storage[0..<(state.candidates.count * 6)])
+            return rows.withUnsafeMutableBufferPointer {
+                SignalDecision(candidates: state.candidates, probabilities: $0, classes: 6, frameWidth: image.width, thresholds: thresholds)
+            }
+        }
+        var everySize = expert.configuration.thresholds
+        everySize.redVetoSide = nil
+        #expect(firstDecision(everySize).reason == .redLampInView)
+        let shipped = firstDecision(expert.configuration.thresholds)
+        #expect(shipped.reason != .redLampInView)
+        #expect(shipped.state == .green)
+    }
+
     @Test("A second frame of the same size reuses the stream's memory and reads the same")
     func repeatable() throws {
         let model = try ParityTests.model()

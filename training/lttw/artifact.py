@@ -222,6 +222,8 @@ def signal_expert_config(reader, calibration, run):
                                   "signal, abstain and red_veto are fixed"},
         "rule": "lit = signal >= thresholds.signal; pedestrian candidates first; the strongest decides; green needs mass >= "
                 "thresholds.green and no same-kind stop mass >= thresholds.red_veto anywhere"
+                + (" (of a lamp whose longer side is at least thresholds.red_veto_side times the smallest lamp that could be "
+                   "the walk lamp)" if "red_veto_side" in calibration["thresholds"] else "")
                 + (" (with confirmation: a stop that also holds in at least half of its confirmation views)"
                    if calibration.get("green_confirmation") else "")
                 + (", then its smallest green mass over the green_confirmation views >= thresholds.green (failing that, the"
@@ -276,6 +278,8 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     se["calibration"].setdefault("reader_alone_green", se["thresholds"]["green"])
     se["thresholds"]["green"] = float(calibration["thresholds"]["green"])
     se["thresholds"]["verify"] = float(calibration["thresholds"]["verify"])
+    if "red_veto_side" in calibration["thresholds"]:
+        se["thresholds"]["red_veto_side"] = float(calibration["thresholds"]["red_veto_side"])
     se["green_verifier"] = {
         "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
         "classes": list(c.classes),

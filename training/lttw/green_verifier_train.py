@@ -7,6 +7,7 @@ never ../shared/eval).
         --train training/data/verifier/all.npz training/data/verifier/unlit.npz \
         --val training/data/verifier/val.npz --run training/runs/verifier
     ... --run training/runs/verifier --calibrate-only
+    ... --run training/runs/verifier_recalibrated --calibrate-only --from_model   (the shipped verifier, after a rule change)
 
 Calibration: for each reader green threshold G on a short grid (the reader's smallest green over
 its views must reach G, as before), every frame is decided by the reader at G; a frame the reader
@@ -114,6 +115,23 @@ def temperature(model, val_paths: List[str]) -> float:
     """The temperature that minimises the validation crops' NLL."""
     xv, gv, yv, _, _ = load_sets(val_paths)
     return fit_temperature(logits_of(model, xv, gv), yv)
+
+
+def shipped_verifier(model_dir: str, model, run: str) -> float:
+    """Loads the model folder's green verifier into `model`, writes it to RUN/best.pt (so
+    merge-verifier finds it) and returns its temperature."""
+    from safetensors.torch import load_file
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    gv = (cfg.get("signal_expert") or {}).get("green_verifier")
+    if gv is None:
+        raise SystemExit(f"{model_dir}: no green verifier to recalibrate")
+    prefix = gv["weights_prefix"]
+    model.load_state_dict({k[len(prefix):]: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()
+                           if k.startswith(prefix)})
+    os.makedirs(run, exist_ok=True)
+    torch.save({"model": model.state_dict(), "config": model.c.to_dict(), "from_model": model_dir}, os.path.join(run, "best.pt"))
+    return float(gv["temperature"])
 
 
 def reader_as_verifier(model_dir: str) -> Dict[str, torch.Tensor]:
@@ -273,17 +291,28 @@ def main():
     ap.add_argument("--init", help="start from this verifier run's best.pt (a second, longer schedule)")
     ap.add_argument("--init_from_reader", action="store_true",
                     help="start from the model folder's signal reader (its patch embedding spread over the larger patch)")
+    ap.add_argument("--from_model", action="store_true",
+                    help="with --calibrate-only: recalibrate the model folder's own verifier (its weights and temperature, "
+                         "e.g. after a change to the decision rule); RUN then holds them for `lttw.artifact merge-verifier`")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.from_model and not a.calibrate_only:
+        ap.error("--from_model recalibrates the model's verifier: use it with --calibrate-only")
     if not a.calibrate_only:
         train(a)
     model = new_verifier()
-    model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)["model"])
-    T = temperature(model, a.val)
-    print(f"temperature {T:.4f} (validation crops)", flush=True)
+    if a.from_model:
+        T = shipped_verifier(a.model, model, a.run)
+        print(f"temperature {T:.4f} (the model folder's)", flush=True)
+    else:
+        model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)["model"])
+        T = temperature(model, a.val)
+        print(f"temperature {T:.4f} (validation crops)", flush=True)
     t0 = time.time()
     chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers)
-    out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "verify": chosen["verify"]},
+    # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.
+    fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS}
+    out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "verify": chosen["verify"], **fixed},
            "architecture": ARCHITECTURE, "calibration": chosen, "frames": len(rows), "minutes": round((time.time() - t0) / 60, 1)}
     with open(os.path.join(a.run, "calibration.json"), "w") as f:
         json.dump(out, f, indent=1)

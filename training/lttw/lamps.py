@@ -79,6 +79,12 @@ class Candidate:
     def h(self):
         return self.y1 - self.y0
 
+    @property
+    def side(self):
+        """The box's longer side in frame pixels (the frame's for the whole frame): a lamp's size
+        when lamps are compared."""
+        return max(self.x1 - self.x0, self.y1 - self.y0)
+
     def as_list(self):
         return [self.x0, self.y0, self.x1, self.y1, self.colour, self.score, self.scale, int(self.whole)]
 

@@ -49,6 +49,7 @@ def main():
               + (f" in its own crop and in every confirmation view ({', '.join(se['green_confirmation'])})" if se.get("green_confirmation") else "")
               + f" and no red lamp of the same kind "
               f"≥ {th['red_veto']} anywhere in view"
+              + (f" whose longer side is at least {th['red_veto_side']:.3g} of the walk lamp's" if th.get("red_veto_side") else "")
               + (" (in its own crop and in at least half of its confirmation views)" if se.get("green_confirmation") else "")
               + f"; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}. "
               f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "

@@ -49,18 +49,24 @@ SCENES = [
     ("standby_walk", 3_200_800, lambda f: f["light"]["state"] == "green"),
     # With a green verifier: a green that held in every view and that the verifier turned down.
     ("green_not_verified", 3_200_900, lambda f: True),
+    # With thresholds.red_veto_side: a red speck that would veto at every size and is too small
+    # beside the walk lamp to.
+    ("small_stop_ignored", 3_201_000, lambda f: f["light"]["state"] == "green"),
 ]
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
-# (decide's first decision, the runner's final one).
+# (decide's first decision, the runner's final one, decide's first decision with every stop lamp
+# vetoing whatever its size).
 DECIDED = {
-    "green_walk": lambda first, final: final["state"] == "green",
-    "veto_lifted": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
-    "veto_held": lambda first, final: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
-    "standby_walk": lambda first, final: final["state"] == "green" and final["candidate"] != first.get("candidate"),
-    "green_not_verified": lambda first, final: final.get("why") == "green not verified",
+    "green_walk": lambda first, final, every_size: final["state"] == "green",
+    "veto_lifted": lambda first, final, every_size: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
+    "veto_held": lambda first, final, every_size: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
+    "standby_walk": lambda first, final, every_size: final["state"] == "green" and final["candidate"] != first.get("candidate"),
+    "green_not_verified": lambda first, final, every_size: final.get("why") == "green not verified",
+    "small_stop_ignored": lambda first, final, every_size: every_size.get("why") == "a red lamp in view" and first.get("why") is None,
 }
-# Scenes that only a model with a green verifier can show.
+# Scenes that only a model with a green verifier, or with a red_veto_side, can show.
 NEEDS_VERIFIER = {"green_not_verified"}
+NEEDS_VETO_SIDE = {"small_stop_ignored"}
 
 
 def pick(seed0, pred, long_side=480):
@@ -97,13 +103,14 @@ def make(model_dir, out):
             os.remove(os.path.join(out, stale))
     index = {"tolerance": {"features": 1e-4, "probabilities": 1e-5}, "scenes": []}
     for name, seed0, pred in SCENES:
-        if name in NEEDS_VERIFIER and verifier is None:
+        if (name in NEEDS_VERIFIER and verifier is None) or (name in NEEDS_VETO_SIDE and not se["thresholds"].get("red_veto_side")):
             continue
         seed, sc = pick(seed0, pred)
         while name in DECIDED:
             rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
             cands, p = runner.probabilities(rgb)
-            if DECIDED[name](decide(p, cands, rgb.shape[1], se["thresholds"]), runner.decide_frame(rgb, cands, p, runner.thr)):
+            if DECIDED[name](decide(p, cands, rgb.shape[1], se["thresholds"]), runner.decide_frame(rgb, cands, p, runner.thr),
+                             decide(p, cands, rgb.shape[1], {**se["thresholds"], "red_veto_side": 0.0})):
                 break
             seed, sc = pick(seed + 1, pred)
             if seed - seed0 > 20_000:

@@ -19,6 +19,10 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   - best says green: needs green mass >= thresholds.green, and no candidate at all with a
     "stop" mass (pedestrian: its red; vehicle: red + yellow) >= thresholds.red_veto — a red
     lamp anywhere in view vetoes walk                 -> else "unknown"
+    (thresholds.red_veto_side: only a stop lamp whose side (Candidate.side) is at least that
+    fraction of the smallest green that could be the walk lamp (the best, a standby) vetoes: a
+    red speck a third the walk lamp's size is a tail light, a sign or a far lamp of another
+    street, not the stop state of the signal being read; 0 or absent: every size vetoes)
   - best says red / yellow: needs that mass >= thresholds.abstain, and no other chosen
     candidate confidently green (green mass >= thresholds.green): two signals saying stop and
     go is not something to guess on                  -> else "unknown"
@@ -124,7 +128,10 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
         if standby:
             out["standby"] = standby
         stop = p[:, 1] if pedestrian else red + yellow
-        vetoers = [n for n in range(len(cands)) if stop[n] >= thr["red_veto"]]
+        # Sizes are compared with the smallest lamp that could become the walk lamp (the best or a
+        # standby), so a standby taking over never escapes a stop its own size would have met.
+        floor = thr.get("red_veto_side", 0.0) * min(cands[n].side for n in [best] + standby)
+        vetoers = [n for n in range(len(cands)) if stop[n] >= thr["red_veto"] and cands[n].side >= floor]
         if vetoers:
             return {**out, "state": "unknown", "why": "a red lamp in view", "vetoers": vetoers}
         return {**out, "state": "green"}

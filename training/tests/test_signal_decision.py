@@ -48,6 +48,26 @@ def test_a_faint_red_pedestrian_lamp_anywhere_vetoes_green():
     assert d["state"] == "unknown" and d["why"] == "a red lamp in view"
 
 
+def sized(x, side):
+    return Candidate(x, 100, x + side // 2, 100 + side, 3, 100, 1, False)
+
+
+def test_with_red_veto_side_a_red_speck_under_that_fraction_of_the_walk_lamp_does_not_veto():
+    thr = {**THR, "red_veto_side": 1 / 3}
+    p = probs((0.005, 0.0, 0.995, 0, 0, 0), (0.2, 0.8, 0.0, 0, 0, 0))
+    assert decide(p, [sized(300, 60), sized(50, 19)], W, thr)["state"] == "green"
+    assert decide(p, [sized(300, 60), sized(50, 20)], W, thr)["why"] == "a red lamp in view"
+    assert decide(p, [sized(300, 60), sized(50, 19)], W, THR)["why"] == "a red lamp in view"
+
+
+def test_red_veto_side_compares_with_the_smallest_lamp_that_could_become_the_walk_lamp():
+    # The best green is 90 px, a standby green 30 px: a 12 px red (over a third of the standby)
+    # vetoes, since the standby could take over as the walk lamp.
+    p = probs((0.005, 0.0, 0.995, 0, 0, 0), (0.01, 0.0, 0.99, 0, 0, 0), (0.2, 0.8, 0.0, 0, 0, 0))
+    d = decide(p, [sized(300, 90), sized(400, 30), sized(50, 12)], W, {**THR, "red_veto_side": 1 / 3})
+    assert d["why"] == "a red lamp in view" and d["vetoers"] == [2]
+
+
 def test_pedestrian_red_and_green_together_is_unknown():
     # The green is the strongest: the red lamp vetoes it.
     d = decide(probs((0.01, 0.0, 0.99, 0, 0, 0), (0.02, 0.98, 0.0, 0, 0, 0)), [cand(300), cand(50)], W, THR)

@@ -6,8 +6,9 @@ import Imaging
 /// - a candidate is a lit signal when p(a signal) ≥ `thresholds.signal`; none lit: no signal;
 /// - pedestrian candidates are preferred over vehicle ones; the strongest signal decides;
 /// - green needs its mass ≥ `thresholds.green` *and* no "stop" lamp anywhere in view (a
-///   pedestrian red; for vehicle signals red or yellow) with mass ≥ `thresholds.redVeto` — a
-///   second, stricter check before walk;
+///   pedestrian red; for vehicle signals red or yellow) with mass ≥ `thresholds.redVeto` and a
+///   side at least `thresholds.redVetoSide` times that of the smallest lamp that could be the
+///   walk lamp (the chosen one, a standby) — a second, stricter check before walk;
 /// - red and yellow need their mass ≥ `thresholds.abstain`, and no other chosen candidate may be
 ///   confidently green (two signals saying stop and go is not something to guess on);
 /// - with green confirmation (`confirmGreen`), a green must also hold, at `thresholds.green`, in
@@ -190,8 +191,16 @@ public struct SignalDecision: Sendable, Equatable {
                 reason = .greenBelowThreshold
                 return
             }
-            for n in candidates.indices where n != best && chosen(n) && green(n) >= t.green { standbyGreens |= 1 << UInt32(n) }
-            for n in candidates.indices where (anyPedestrian ? at(n, 1) : red(n) + yellow(n)) >= t.redVeto {
+            var smallestWalkSide = candidates[best].side
+            for n in candidates.indices where n != best && chosen(n) && green(n) >= t.green {
+                standbyGreens |= 1 << UInt32(n)
+                smallestWalkSide = min(smallestWalkSide, candidates[n].side)
+            }
+            // A stop lamp far smaller than any lamp that could be the walk lamp is a tail light, a
+            // sign or another street's signal, not this signal's stop state.
+            let smallestStopSide = (t.redVetoSide ?? 0) * Double(smallestWalkSide)
+            for n in candidates.indices
+            where (anyPedestrian ? at(n, 1) : red(n) + yellow(n)) >= t.redVeto && Double(candidates[n].side) >= smallestStopSide {
                 vetoingStops |= 1 << UInt32(n)
             }
             if vetoingStops != 0 {

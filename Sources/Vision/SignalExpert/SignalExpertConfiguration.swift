@@ -87,15 +87,19 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         /// A red lamp of the same kind anywhere in view with this much mass vetoes green (with green
         /// confirmation: only when it also holds in at least half of its confirmation views).
         public var redVeto: Double
+        /// Only a stop lamp whose longer side is at least this fraction of the walk lamp's vetoes
+        /// (absent: every size does, as models before it were calibrated).
+        public var redVetoSide: Double?
         /// With a green verifier: its smallest green over the candidate's views must reach this
         /// (calibrated with `green`: no false green on the validation frames).
         public var verify: Double?
 
-        public init(signal: Double, abstain: Double, green: Double, redVeto: Double, verify: Double? = nil) {
+        public init(signal: Double, abstain: Double, green: Double, redVeto: Double, redVetoSide: Double? = nil, verify: Double? = nil) {
             self.signal = signal
             self.abstain = abstain
             self.green = green
             self.redVeto = redVeto
+            self.redVetoSide = redVetoSide
             self.verify = verify
         }
     }
@@ -125,6 +129,9 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
                     "thresholds.green \(t.green) below the calibrated floor \(Self.lowestGreenThreshold) or not below 1")
         for (name, value) in [("signal", t.signal), ("abstain", t.abstain), ("red_veto", t.redVeto)] {
             try require(value.isFinite && value > 0 && value < 1, "thresholds.\(name) \(value) is not between 0 and 1")
+        }
+        if let side = t.redVetoSide {
+            try require(side.isFinite && side >= 0 && side <= 1, "thresholds.red_veto_side \(side) is not between 0 and 1")
         }
         try require(!weightsPrefix.isEmpty, "weights_prefix is empty")
         switch (greenVerifier, t.verify) {
