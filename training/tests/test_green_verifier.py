@@ -8,7 +8,7 @@ import torch
 
 from lttw import lamps
 from lttw.green_verifier import CROP_SIZE, GreenVerifier, new_verifier, verifier_crops, verifier_rects
-from lttw.green_verifier_train import choose, final_state, reader_as_verifier
+from lttw.green_verifier_train import choose, final_state, reader_as_verifier, shipped_verifier
 from lttw.preprocess import MEAN, STD
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -71,3 +71,19 @@ def test_the_shipped_verifier_turns_down_the_fixture_green_it_should():
     assert d["state"] == "unknown" and d["why"] == "green not verified"
     assert d["verified"] < runner.thr["verify"]
     assert isinstance(runner.verifier, GreenVerifier)
+
+
+def test_from_model_recalibration_starts_from_the_shipped_verifier(tmp_path):
+    """--calibrate-only --from_model: the verifier calibrated is the model folder's own (its weights,
+    its temperature), and RUN/best.pt holds it for merge-verifier."""
+    import json
+
+    from lttw.artifact import load_artifact
+    model = new_verifier()
+    T = shipped_verifier(MODEL, model, str(tmp_path))
+    with open(os.path.join(MODEL, "config.json")) as f:
+        assert T == json.load(f)["signal_expert"]["green_verifier"]["temperature"]
+    shipped = load_artifact(MODEL)[0].signal_expert.green_verifier.state_dict()
+    saved = torch.load(os.path.join(tmp_path, "best.pt"), weights_only=False)["model"]
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, shipped[name]) and torch.equal(saved[name], value), name
