@@ -161,16 +161,10 @@ public struct SignalExpert: @unchecked Sendable {
     /// confirmation view (green_verifier.GreenVerifier.smallest_green); nil without a verifier.
     private func verifiedGreen(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> Double? {
         guard let verifier, let rows = state.verifierRows else { return nil }
-        let candidate = state.candidates[index]
-        let geometry = state.candidateRows.geometry(index)
         let size = verifier.geometry.imageSize
-        try LampCrop.sample(image, candidate: candidate, size: size, mean: mean, std: std, into: rows.crop(0))
-        rows.geometry(0).update(from: geometry, count: Self.geometryCount)
-        for view in 0..<LampCandidate.confirmationViews.count {
-            let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
-            try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: rows.crop(view + 1))
-            rows.geometry(view + 1).update(from: geometry, count: Self.geometryCount)
-        }
+        try LampCrop.sample(image, candidate: state.candidates[index], size: size, mean: mean, std: std, into: rows.crop(0))
+        rows.geometry(0).update(from: state.candidateRows.geometry(index), count: Self.geometryCount)
+        try sampleViews(of: index, image, size: size, mean: mean, std: std, into: rows, from: 1, state: state)
         verifier.read(rows, count: Self.verifierViews, lanes: state.verifierLanes)
         var smallest = Double.infinity
         for view in 0..<Self.verifierViews { smallest = min(smallest, Double(rows.probabilities(view)[1])) }
@@ -199,15 +193,22 @@ public struct SignalExpert: @unchecked Sendable {
     /// Reads candidate `index` through every confirmation view (its own geometry each time) into
     /// `state.viewRows`.
     private func readViews(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) {
+        try sampleViews(of: index, image, size: reader.geometry.imageSize, mean: mean, std: std, into: state.viewRows, from: 0, state: state)
+        reader.read(state.viewRows, count: LampCandidate.confirmationViews.count, lanes: state.lanes)
+    }
+
+    /// Samples candidate `index`'s confirmation views at `size`×`size` into `rows` from row
+    /// `first` on, each with the candidate's own geometry (the reader's views and the verifier's).
+    private func sampleViews(
+        of index: Int, _ image: Image, size: Int, mean: [Float], std: [Float], into rows: CropReader.Rows, from first: Int, state: State
+    ) throws(ImagingError) {
         let candidate = state.candidates[index]
         let geometry = state.candidateRows.geometry(index)
-        let rows = state.viewRows
         for view in 0..<LampCandidate.confirmationViews.count {
             let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
-            try LampCrop.sample(image, rect: rect, size: reader.geometry.imageSize, mean: mean, std: std, into: rows.crop(view))
-            rows.geometry(view).update(from: geometry, count: Self.geometryCount)
+            try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: rows.crop(first + view))
+            rows.geometry(first + view).update(from: geometry, count: Self.geometryCount)
         }
-        reader.read(rows, count: LampCandidate.confirmationViews.count, lanes: state.lanes)
     }
 
     /// Candidate `index`'s smallest `mass` over its own read and the views `readViews` just read.
