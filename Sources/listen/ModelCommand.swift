@@ -71,12 +71,23 @@ struct ModelInfo: ParsableCommand {
                 crops \(g.imageSize)×\(g.imageSize) read by a ViT (patch \(g.patchSize), width \(g.width), depth \(g.depth), \
                 \(g.heads) heads) + geometry → MLP \(se.architecture.headHidden)
                 signal classes: \(se.classes.joined(separator: ", "))
-                signal rule:    green needs mass ≥ \(t.green)\(se.confirmsGreen ? " in every confirmation view (the strongest green, else the next that reads green)" : "") and no red lamp \
+                signal rule:    green needs mass ≥ \(t.green)\(se.confirmsGreen ? " in \(viewsHeld(t)) (the strongest green, else the next that reads green)" : "") and no red lamp \
                 ≥ \(t.redVeto) in view\(se.confirmsGreen ? " (in its own crop and half of its views)" : ""); signal from \(t.signal); \
                 red/yellow need ≥ \(t.abstain); temperature \(se.temperature)\(verifierLine(se))
                 known answers:  \((c.selfTest ?? []).map { "\($0.light) (\($0.file))" }.joined(separator: ", ")), checked at every load
                 """)
         }
+    }
+
+    /// Where a green must hold, as thresholds.view_misses says.
+    private func viewsHeld(_ t: SignalExpertConfiguration.Thresholds) -> String {
+        guard let misses = t.viewMisses, misses > 0 else { return "every confirmation view" }
+        return "all but \(misses) of its confirmation views"
+    }
+
+    private func secondLook(_ t: SignalExpertConfiguration.Thresholds) -> String {
+        guard let setAside = t.setAside else { return "" }
+        return "\nsecond look:    a green-reading candidate the verifier gives < \(setAside) is set aside and the frame read again; a red or yellow behind it stands"
     }
 
     private func verifierLine(_ se: SignalExpertConfiguration) -> String {
@@ -85,7 +96,7 @@ struct ModelInfo: ParsableCommand {
         return """
 
             green verifier: the walk candidate read again at \(g.imageSize)×\(g.imageSize) (patch \(g.patchSize), width \(g.width), \
-            depth \(g.depth)) in its own square and every confirmation view; walk needs its smallest green ≥ \(verify)
+            depth \(g.depth)) in its own square and every confirmation view; walk needs its smallest green ≥ \(verify)\(secondLook(se.thresholds))
             """
     }
 }

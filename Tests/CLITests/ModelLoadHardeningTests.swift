@@ -96,14 +96,18 @@ struct ModelLoadHardeningTests {
         ("obstacle kinds reordered", "\"obstacle_kinds\": [\n  \"car\",\n  \"bicycle\",", "\"obstacle_kinds\": [\n  \"bicycle\",\n  \"car\",",
          ["obstacle_kinds is", "the same labels in a different order"]),
         ("crosswalk threshold 0.05", "\"crosswalk\": 0.5,", "\"crosswalk\": 0.05,", ["thresholds.crosswalk is 0.05"]),
-        ("green verifier threshold 0.2", "0.98,\n   \"verify\": 0.6995888352394104,", "0.98,\n   \"verify\": 0.2,",
+        ("green verifier threshold 0.2", "0.995,\n   \"verify\": 0.6995888203382492,", "0.995,\n   \"verify\": 0.2,",
          ["thresholds.verify 0.2 below the calibrated floor 0.5"]),
         ("green verifier classes swapped", "\"not_green\",\n    \"green\"", "\"green\",\n    \"not_green\"",
          ["green_verifier: classes [\"green\", \"not_green\"] differ"]),
-        ("green verifier without its threshold", "0.98,\n   \"verify\": 0.6995888352394104,", "0.98,",
+        ("green verifier without its threshold", "0.995,\n   \"verify\": 0.6995888203382492,", "0.995,",
          ["green_verifier without thresholds.verify"]),
-        ("red veto side 1.5", "\"red_veto_side\": 0.3333333333333333\n", "\"red_veto_side\": 1.5\n",
+        ("red veto side 1.5", "\"red_veto_side\": 0.3333333333333333,", "\"red_veto_side\": 1.5,",
          ["thresholds.red_veto_side 1.5 is not between 0 and 1"]),
+        ("view misses 4", "\"set_aside\": 0.5,\n   \"view_misses\": 2\n", "\"set_aside\": 0.5,\n   \"view_misses\": 4\n",
+         ["thresholds.view_misses 4 is not between 0 and 3 (half the views)"]),
+        ("set aside above verify", "\"set_aside\": 0.5,", "\"set_aside\": 0.9,",
+         ["thresholds.set_aside 0.9 is not above 0 and at most thresholds.verify"]),
     ]
 
     @Test("listen refuses config.json edits that change what is spoken or what is allocated", arguments: configCases.indices)

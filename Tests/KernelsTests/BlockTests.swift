@@ -58,7 +58,7 @@ struct BlockTests {
 
         let x = Tensor(shape: [t, d], values: Array(try file.tensor("x", shape: [t, d]).values))
         for pass in 0..<2 {
-            if pass == 1 { x.storage.update(fromContentsOf: try file.tensor("x").values) }
+            if pass == 1 { _ = x.storage.update(fromContentsOf: try file.tensor("x").values) }
             workspace.reset()
             let stream = x.matrix
             let normed = workspace.take(rows: t, columns: d)
@@ -109,7 +109,7 @@ struct BlockTests {
             cache.reset()
             for i in 0..<t {
                 workspace.reset()
-                token.storage.update(fromContentsOf: input[(i * d)..<((i + 1) * d)])
+                _ = token.storage.update(fromContentsOf: input[(i * d)..<((i + 1) * d)])
                 let x = token.matrix
                 let normed = workspace.take(rows: 1, columns: d)
                 let qkv = workspace.take(rows: 1, columns: 3 * d)

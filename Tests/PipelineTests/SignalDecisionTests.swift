@@ -22,12 +22,36 @@ struct SignalDecisionTests {
 
     /// Rows of (not a signal, pedestrian red, pedestrian green, vehicle red, vehicle yellow, vehicle green).
     static func decide(
-        _ rows: [[Float]], _ candidates: [LampCandidate], thresholds: SignalExpertConfiguration.Thresholds = thresholds
+        _ rows: [[Float]], _ candidates: [LampCandidate], thresholds: SignalExpertConfiguration.Thresholds = thresholds,
+        setAside: UInt32 = 0
     ) -> SignalDecision {
         var flat = rows.flatMap { $0 }
         return flat.withUnsafeMutableBufferPointer {
-            SignalDecision(candidates: candidates, probabilities: $0, classes: 6, frameWidth: width, thresholds: thresholds)
+            SignalDecision(
+                candidates: candidates, probabilities: $0, classes: 6, frameWidth: width, thresholds: thresholds, setAside: setAside)
         }
+    }
+
+    @Test("A candidate set aside takes no part: the red lamp behind it decides, it vetoes nothing, and alone it leaves no signal")
+    func setAside() {
+        let rows: [[Float]] = [[0.1, 0, 0.88, 0, 0, 0.02], [0.1, 0.9, 0, 0, 0, 0]]
+        let pair = [Self.candidate(300), Self.candidate(50)]
+        let doubt = Self.decide(rows, pair)
+        #expect(doubt.state == .unknown)
+        #expect(doubt.reason == .greenBelowThreshold)
+        #expect(doubt.doubtsGreen)
+        let red = Self.decide(rows, pair, setAside: 1 << 0)
+        #expect(red.state == .red)
+        #expect(red.candidate == 1)
+        // A stop lamp set aside vetoes nothing.
+        let vetoed = Self.decide([[0.005, 0, 0.995, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0]], pair)
+        #expect(vetoed.reason == .redLampInView)
+        #expect(Self.decide([[0.005, 0, 0.995, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0]], pair, setAside: 1 << 1).state == .green)
+        let alone = Self.decide([rows[0]], [pair[0]], setAside: 1 << 0)
+        #expect(alone.state == .none)
+        #expect(alone.confidence == 1)
+        // A red that is unsure, or a disagreement, is no doubt about a green.
+        #expect(!Self.decide([[0.3, 0.4, 0.3, 0, 0, 0]], [pair[0]]).doubtsGreen)
     }
 
     @Test("No candidates, or none lit: no signal in view")

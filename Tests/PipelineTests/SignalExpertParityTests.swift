@@ -30,6 +30,13 @@ struct SignalExpertParityTests {
         var why: String?
         /// The green verifier's smallest green on the walk candidate, when it read one.
         var verified: Double?
+        /// The candidate the second look set aside, when it did.
+        var setAside: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case state, kind, position, candidate, confidence, why, verified
+            case setAside = "set_aside"
+        }
     }
 
     static let folder = Programs.repository.appendingPathComponent("Tests/Fixtures/signal")
@@ -112,6 +119,7 @@ struct SignalExpertParityTests {
             #expect(decision.kind?.rawValue == reference.kind, "\(scene.name)")
             #expect(decision.position?.rawValue == reference.position, "\(scene.name)")
             #expect(decision.candidate == reference.candidate, "\(scene.name)")
+            #expect(decision.setAsideCandidate == reference.setAside, "\(scene.name)")
             #expect((decision.verifierGreen == nil) == (reference.verified == nil), "\(scene.name)")
             if let swift = decision.verifierGreen, let python = reference.verified {
                 #expect(abs(swift - python) < 1e-5, "\(scene.name): verifier green \(swift) vs \(python)")
@@ -156,6 +164,43 @@ struct SignalExpertParityTests {
         let shipped = firstDecision(expert.configuration.thresholds)
         #expect(shipped.reason != .redLampInView)
         #expect(shipped.state == .green)
+    }
+
+    @Test("With the shipped view_misses, a walk lamp one view reads short is announced; with every view required it is not")
+    func viewMissHeld() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert)
+        let misses = try #require(expert.configuration.thresholds.viewMisses, "the shipped model sets thresholds.view_misses")
+        #expect(misses > 0)
+        let c = model.configuration
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("view_miss_held.png").path)
+        let said = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: SignalExpert.State(expert))
+        #expect(said.state == .green)
+        #expect(said.confidence >= expert.configuration.thresholds.green)
+        var everyView = expert
+        everyView.configuration.thresholds.viewMisses = 0
+        let strict = try everyView.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: SignalExpert.State(everyView))
+        #expect(strict.state == .unknown)
+        #expect(strict.reason == .greenNotConfirmed)
+    }
+
+    @Test("The shipped model's second look reads the stop lamp behind a green the verifier calls no lamp; without it, unknown")
+    func secondLookStop() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert)
+        try #require(expert.configuration.thresholds.setAside != nil, "the shipped model sets thresholds.set_aside")
+        let c = model.configuration
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("second_look_stop.png").path)
+        let said = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: SignalExpert.State(expert))
+        #expect(said.state == .red || said.state == .yellow)
+        let setAside = try #require(said.setAsideCandidate)
+        #expect(said.candidate != setAside)
+        var oneLook = expert
+        oneLook.configuration.thresholds.setAside = nil
+        let doubt = try oneLook.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: SignalExpert.State(oneLook))
+        #expect(doubt.state == .unknown)
+        #expect(doubt.doubtsGreen)
+        #expect(doubt.candidate == setAside)
     }
 
     @Test("A second frame of the same size reuses the stream's memory and reads the same")

@@ -280,6 +280,13 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     se["thresholds"]["verify"] = float(calibration["thresholds"]["verify"])
     if "red_veto_side" in calibration["thresholds"]:
         se["thresholds"]["red_veto_side"] = float(calibration["thresholds"]["red_veto_side"])
+    se["thresholds"].pop("set_aside", None)
+    if "set_aside" in calibration["thresholds"]:
+        se["thresholds"]["set_aside"] = float(calibration["thresholds"]["set_aside"])
+    misses = int(calibration["thresholds"].get("view_misses", 0))
+    se["thresholds"].pop("view_misses", None)
+    if misses:
+        se["thresholds"]["view_misses"] = misses
     se["green_verifier"] = {
         "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
         "classes": list(c.classes),
@@ -288,12 +295,15 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
         "params": count_params(verifier),
         "views": ["own"] + se.get("green_confirmation", []),
         "calibration": {"frames": calibration["frames"], "grid": [
-            {k: e[k] for k in ("reader_green", "verify", "max_verifier_green_on_non_green", "real_val", "generated_val")} for e in grid],
-            "greenest_non_green": next(e for e in grid if e["reader_green"] == calibration["thresholds"]["green"])["greenest_non_green"]},
-        "method": "the frame is walk only when the reader's smallest green over its views reaches thresholds.green and the "
+            {k: e[k] for k in ("reader_green", "view_misses", "verify", "max_verifier_green_on_non_green", "real_val", "generated_val")
+             if k in e} for e in grid],
+            "greenest_non_green": next(e for e in grid if e["reader_green"] == calibration["thresholds"]["green"]
+                                       and e.get("view_misses", 0) == misses)["greenest_non_green"]},
+        "method": "the frame is walk only when the reader's green held over its own read and its views (the smallest once "
+                  "thresholds.view_misses of the lowest are set aside; absent: 0) reaches thresholds.green and the "
                   "verifier's smallest green over the candidate's square and the same views (64x64) reaches thresholds.verify; "
                   "thresholds.verify: halfway between the largest verifier green on a non-green validation frame the reader "
-                  "calls green and 1 (at least 0.5); thresholds.green: the grid value with the most validation greens said",
+                  "calls green and 1 (at least 0.5); thresholds.green and view_misses: the grid point with the most validation greens said",
         "run": run,
     }
     save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})

@@ -9,13 +9,17 @@ never ../shared/eval).
     ... --run training/runs/verifier --calibrate-only
     ... --run training/runs/verifier_recalibrated --calibrate-only --from_model   (the shipped verifier, after a rule change)
 
-Calibration: for each reader green threshold G on a short grid (the reader's smallest green over
-its views must reach G, as before), every frame is decided by the reader at G; a frame the reader
-calls green, or a red the reader's greens overrule, is read by the verifier (its smallest green
-over its views). The verifier's threshold at G is halfway between the largest verifier green on
-any non-green validation frame the reader called green at G and 1 (at least 0.5), so no
-validation frame is a false green, with a margin. G is the grid value with the most validation
-greens said (the mean of the real and generated recalls; the higher G on ties).
+Calibration: for each reader green threshold G and view misses m on a short grid (the reader's
+green held over its reads, the smallest once the m lowest are set aside, must reach G), every
+frame is decided by the reader at (G, m); a frame the reader calls green, or a red the reader's
+greens overrule, is read by the verifier (its smallest green over its views, never relaxed). The
+verifier's threshold at (G, m) is halfway between the largest verifier green on any non-green
+validation frame the reader called green there and 1 (at least 0.5), so no validation frame is a
+false green, with a margin. (G, m) is the grid point with the most validation greens said (the
+mean of the real and generated recalls; the higher G, then the fewer misses, on ties). Frames
+are decided with the runtime's second look (signal_model.sets_aside, thresholds.set_aside =
+SET_ASIDE): a candidate read green that the verifier gives less than even odds is set aside and
+the frame decided again without it; that decision stands when it is a stop.
 """
 import argparse
 import json
@@ -33,11 +37,16 @@ from . import lamps
 from .artifact import load_signal_expert
 from .green_verifier import ARCHITECTURE, GreenVerifier, new_verifier
 from .preprocess import MEAN, STD
-from .signal_model import SignalConfig, SignalExpertRunner, SignalReader
+from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside
 from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibration_jobs, fit_temperature, to_input
 
 READER_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998]
+# How many of a green's reads may fall short of the reader threshold (thresholds.view_misses).
+MISSES_GRID = [0, 1, 2]
 VERIFY_FLOOR = 0.5
+# thresholds.set_aside: a candidate read green that the verifier gives less than even odds is no
+# lamp (signal_model.sets_aside). At or below VERIFY_FLOOR, so it never passes one the verifier accepts.
+SET_ASIDE = 0.5
 
 
 def load_sets(paths: List[str]):
@@ -67,8 +76,8 @@ def train(a) -> Dict:
         model.load_state_dict(torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)["model"])
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     # The distractors the reader is sure of are the verifier's reason to exist: they count
-    # three times; real crops count double (the domain the product meets).
-    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, 2.0, 1.0)
+    # three times; real crops count `--real_weight` times (the domain the product meets).
+    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, a.real_weight, 1.0)
     steps_per_epoch = max(1, len(xt) // a.batch)
     total = steps_per_epoch * a.epochs
     g = torch.Generator().manual_seed(a.seed)
@@ -168,9 +177,9 @@ class _FrameMemo(SignalExpertRunner):
     def reset(self):
         self._greens, self._stops = {}, {}
 
-    def smallest_green(self, rgb, cands, p, n):
+    def green_reads(self, rgb, cands, p, n):
         if n not in self._greens:
-            self._greens[n] = super().smallest_green(rgb, cands, p, n)
+            self._greens[n] = super().green_reads(rgb, cands, p, n)
         return self._greens[n]
 
     def view_stops(self, rgb, cands, n, pedestrian):
@@ -196,7 +205,7 @@ def _init_worker(model_dir: str, verifier_state: Dict, verifier_T: float):
 
 
 def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -> Dict:
-    """What the pair needs to decide this frame at every reader threshold on the grid:
+    """What the pair needs to decide this frame at every (reader threshold, view misses) on the grid:
     ("green", verifier green) when the reader says green; ("disagree", the state it overrules, the
     largest verifier green of the greens that hold in every view) when the reader's greens
     overrule a red or yellow; (state, None) otherwise."""
@@ -211,15 +220,22 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
 
     out = {}
     for G in READER_GRID:
-        thr = {**FIXED_THRESHOLDS, "green": G}
-        d = runner.decide_frame(rgb, cands, p, thr)
-        if d["state"] == "green":
-            out[G] = ("green", verify(d["candidate"]))
-        elif d.get("why") == "candidates disagree":
-            held = [n for n in d["greens"] if runner.smallest_green(rgb, cands, p, n) >= G]
-            out[G] = ("disagree", d["decided"], max(verify(n) for n in held))
-        else:
-            out[G] = (d["state"], None)
+        for m in MISSES_GRID:
+            thr = {**FIXED_THRESHOLDS, "green": G, "view_misses": m, "set_aside": SET_ASIDE}
+            d = runner.decide_frame(rgb, cands, p, thr)
+            # The runtime's second look (the runner here has no verifier of its own): a green the
+            # reader passes but the verifier gives less than even odds fails at every calibrated
+            # threshold (>= VERIFY_FLOOR), so it is set aside as a doubt would be.
+            if (d["state"] == "green" or sets_aside(d, thr)) and verify(d["candidate"]) < SET_ASIDE:
+                second = runner.decide_frame(rgb, cands, p, thr, (d["candidate"],))
+                d = second if second["state"] in SECOND_LOOK_STATES else d
+            if d["state"] == "green":
+                out[(G, m)] = ("green", verify(d["candidate"]))
+            elif d.get("why") == "candidates disagree":
+                held = [n for n in d["greens"] if runner.smallest_green(rgb, cands, p, n, m) >= G]
+                out[(G, m)] = ("disagree", d["decided"], max(verify(n) for n in held))
+            else:
+                out[(G, m)] = (d["state"], None)
     return out
 
 
@@ -232,8 +248,8 @@ def _rows(jobs):
     return rows
 
 
-def final_state(record, G: float, t_verify: float) -> str:
-    r = record[G]
+def final_state(record, rule, t_verify: float) -> str:
+    r = record[rule]
     if r[0] == "green":
         return "green" if r[1] >= t_verify else "unknown"
     if r[0] == "disagree":
@@ -242,24 +258,26 @@ def final_state(record, G: float, t_verify: float) -> str:
 
 
 def choose(rows) -> Dict:
-    """The reader threshold and verifier threshold (see the module doc) and the figures behind them."""
+    """The reader threshold, view misses and verifier threshold (see the module doc) and the
+    figures behind them."""
     table = []
-    for G in READER_GRID:
-        fooled = sorted(((rec[G][1], src, frame) for truth, src, frame, rec in rows if truth != "green" and rec[G][0] == "green"),
+    for rule in ((G, m) for G in READER_GRID for m in MISSES_GRID):
+        fooled = sorted(((rec[rule][1], src, frame) for truth, src, frame, rec in rows if truth != "green" and rec[rule][0] == "green"),
                         reverse=True)
         worst = fooled[0][0] if fooled else 0.0
         t = max(VERIFY_FLOOR, (worst + 1.0) / 2)
-        entry = {"reader_green": G, "verify": t, "max_verifier_green_on_non_green": worst,
+        entry = {"reader_green": rule[0], "view_misses": rule[1], "verify": t, "max_verifier_green_on_non_green": worst,
                  "greenest_non_green": [{"source": s, "frame": f, "verifier_green": v} for v, s, f in fooled[:5]]}
         for src in ("real_val", "generated_val"):
-            sub = [(truth, final_state(rec, G, t)) for truth, s, _, rec in rows if s == src]
+            sub = [(truth, final_state(rec, rule, t)) for truth, s, _, rec in rows if s == src]
             greens = [said for truth, said in sub if truth == "green"]
             entry[src] = {"n": len(sub), "green_recall": sum(s == "green" for s in greens) / max(1, len(greens)),
                           "false_greens": sum(truth != "green" and said == "green" for truth, said in sub),
                           "light_accuracy": sum((truth if truth != "off_or_none" else "none") == said for truth, said in sub) / max(1, len(sub))}
         table.append(entry)
-    best = max(table, key=lambda e: ((e["real_val"]["green_recall"] + e["generated_val"]["green_recall"]) / 2, e["reader_green"]))
-    return {"reader_green": best["reader_green"], "verify": best["verify"], "grid": table}
+    best = max(table, key=lambda e: ((e["real_val"]["green_recall"] + e["generated_val"]["green_recall"]) / 2,
+                                     e["reader_green"], -e["view_misses"]))
+    return {"reader_green": best["reader_green"], "view_misses": best["view_misses"], "verify": best["verify"], "grid": table}
 
 
 def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int) -> Dict:
@@ -285,6 +303,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops")
     ap.add_argument("--calibration_scenes", type=int, default=20000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
@@ -311,18 +330,19 @@ def main():
     t0 = time.time()
     chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers)
     # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.
-    fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS}
-    out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "verify": chosen["verify"], **fixed},
+    fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS} | {"set_aside": SET_ASIDE}
+    out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "view_misses": chosen["view_misses"],
+                                            "verify": chosen["verify"], **fixed},
            "architecture": ARCHITECTURE, "calibration": chosen, "frames": len(rows), "minutes": round((time.time() - t0) / 60, 1)}
     with open(os.path.join(a.run, "calibration.json"), "w") as f:
         json.dump(out, f, indent=1)
     with open(os.path.join(a.run, "calibration_rows.json"), "w") as f:
-        json.dump([[t, s, fr, {str(G): r for G, r in rec.items()}] for t, s, fr, rec in rows], f)
+        json.dump([[t, s, fr, {f"{G}/{m}": r for (G, m), r in rec.items()}] for t, s, fr, rec in rows], f)
     for e in chosen["grid"]:
-        print(f"reader {e['reader_green']}: verify {e['verify']:.5f}  real val greens {e['real_val']['green_recall']:.3f} "
+        print(f"reader {e['reader_green']} misses {e['view_misses']}: verify {e['verify']:.5f}  real val greens {e['real_val']['green_recall']:.3f} "
               f"light {e['real_val']['light_accuracy']:.3f}  generated greens {e['generated_val']['green_recall']:.3f} "
               f"light {e['generated_val']['light_accuracy']:.3f}")
-    print(f"chosen: reader green {chosen['reader_green']}, verify {chosen['verify']:.5f}")
+    print(f"chosen: reader green {chosen['reader_green']}, view misses {chosen['view_misses']}, verify {chosen['verify']:.5f}")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ def main():
               f"depth {ar['depth']}, {ar['heads']} heads) whose embedding and the candidate's place in the frame feed an MLP head "
               f"({se.get('params', 0) / 1e3:.0f} k parameters): {', '.join(se['classes'])}.", "",
               f"Operating point: green only when the chosen candidate's green mass ≥ {th['green']:.4f}"
-              + (f" in its own crop and in every confirmation view ({', '.join(se['green_confirmation'])})" if se.get("green_confirmation") else "")
+              + (f" in its own crop and in every confirmation view ({', '.join(se['green_confirmation'])})"
+                 + (f" but {th['view_misses']} (the lowest {th['view_misses']} of its reads set aside)" if th.get("view_misses") else "")
+                 if se.get("green_confirmation") else "")
               + f" and no red lamp of the same kind "
               f"≥ {th['red_veto']} anywhere in view"
               + (f" whose longer side is at least {th['red_veto_side']:.3g} of the walk lamp's" if th.get("red_veto_side") else "")

@@ -14,7 +14,7 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.verifier.npy        float32 [1 + views, 2] the green verifier's probabilities of the candidate it read
                              (its square, then the confirmation views; only when the decision was verified)
   <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /
-                             confirm_disagreement)
+                             confirm_disagreement / the verifier, and the second look: set_aside)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
 """
 import argparse
@@ -52,21 +52,31 @@ SCENES = [
     # With thresholds.red_veto_side: a red speck that would veto at every size and is too small
     # beside the walk lamp to.
     ("small_stop_ignored", 3_201_000, lambda f: f["light"]["state"] == "green"),
+    # With thresholds.view_misses: a walk lamp that one confirmation view reads short of the
+    # threshold, announced all the same (with every view required it would not be).
+    ("view_miss_held", 3_201_100, lambda f: f["light"]["state"] == "green"),
+    # With thresholds.set_aside: a frame left unknown by a green-reading candidate the verifier
+    # calls no lamp, read as the stop lamp behind it on the second look.
+    ("second_look_stop", 3_201_200, lambda f: f["light"]["state"] in ("red", "yellow")),
 ]
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one, decide's first decision with every stop lamp
-# vetoing whatever its size).
+# vetoing whatever its size, the runner's final one with every view required).
 DECIDED = {
-    "green_walk": lambda first, final, every_size: final["state"] == "green",
-    "veto_lifted": lambda first, final, every_size: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
-    "veto_held": lambda first, final, every_size: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
-    "standby_walk": lambda first, final, every_size: final["state"] == "green" and final["candidate"] != first.get("candidate"),
-    "green_not_verified": lambda first, final, every_size: final.get("why") == "green not verified",
-    "small_stop_ignored": lambda first, final, every_size: every_size.get("why") == "a red lamp in view" and first.get("why") is None,
+    "green_walk": lambda first, final, every_size, every_view: final["state"] == "green",
+    "veto_lifted": lambda first, final, every_size, every_view: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
+    "veto_held": lambda first, final, every_size, every_view: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
+    "standby_walk": lambda first, final, every_size, every_view: final["state"] == "green" and final["candidate"] != first.get("candidate"),
+    "green_not_verified": lambda first, final, every_size, every_view: final.get("why") == "green not verified",
+    "small_stop_ignored": lambda first, final, every_size, every_view: every_size.get("why") == "a red lamp in view" and first.get("why") is None,
+    "view_miss_held": lambda first, final, every_size, every_view: final["state"] == "green" and every_view.get("why") == "green not confirmed by every view",
+    "second_look_stop": lambda first, final, every_size, every_view: "set_aside" in final,
 }
-# Scenes that only a model with a green verifier, or with a red_veto_side, can show.
+# Scenes that only a model with a green verifier, a red_veto_side or view_misses can show.
 NEEDS_VERIFIER = {"green_not_verified"}
 NEEDS_VETO_SIDE = {"small_stop_ignored"}
+NEEDS_VIEW_MISSES = {"view_miss_held"}
+NEEDS_SET_ASIDE = {"second_look_stop"}
 
 
 def pick(seed0, pred, long_side=480):
@@ -103,14 +113,17 @@ def make(model_dir, out):
             os.remove(os.path.join(out, stale))
     index = {"tolerance": {"features": 1e-4, "probabilities": 1e-5}, "scenes": []}
     for name, seed0, pred in SCENES:
-        if (name in NEEDS_VERIFIER and verifier is None) or (name in NEEDS_VETO_SIDE and not se["thresholds"].get("red_veto_side")):
+        if ((name in NEEDS_VERIFIER and verifier is None) or (name in NEEDS_VETO_SIDE and not se["thresholds"].get("red_veto_side"))
+                or (name in NEEDS_VIEW_MISSES and not se["thresholds"].get("view_misses"))
+                or (name in NEEDS_SET_ASIDE and not (verifier and se["thresholds"].get("set_aside")))):
             continue
         seed, sc = pick(seed0, pred)
         while name in DECIDED:
             rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
             cands, p = runner.probabilities(rgb)
             if DECIDED[name](decide(p, cands, rgb.shape[1], se["thresholds"]), runner.decide_frame(rgb, cands, p, runner.thr),
-                             decide(p, cands, rgb.shape[1], {**se["thresholds"], "red_veto_side": 0.0})):
+                             decide(p, cands, rgb.shape[1], {**se["thresholds"], "red_veto_side": 0.0}),
+                             runner.decide_frame(rgb, cands, p, {**runner.thr, "view_misses": 0})):
                 break
             seed, sc = pick(seed + 1, pred)
             if seed - seed0 > 20_000:

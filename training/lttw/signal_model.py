@@ -35,7 +35,9 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   - green confirmation (`confirm_green`, when the model lists `green_confirmation` views): the
     chosen candidate is read again through lamps.confirmation_rects (other context sizes, moved
     by a tenth); the frame is green only when the smallest green mass over the first read and
-    every view is >= thresholds.green (confidence: that smallest mass) -> else the other chosen
+    every view is >= thresholds.green (confidence: that smallest mass; with
+    thresholds.view_misses = m, the smallest once the m lowest views are set aside: held_green)
+    -> else the other chosen
     candidates that read green >= thresholds.green (`standby`), in candidate order, get the same
     test and the first that holds is the walk lamp (`confirm_standby`) -> else "unknown".
     One lucky crop of a distractor no longer sets the threshold; calibration uses the same
@@ -97,8 +99,10 @@ class SignalReader(nn.Module):
         return self.head(self.features(x), geometry)
 
 
-def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, float]) -> Dict:
-    """The frame's light from its candidates' calibrated class probabilities p [N, 6]."""
+def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, float], set_aside: Iterable[int] = ()) -> Dict:
+    """The frame's light from its candidates' calibrated class probabilities p [N, 6]. Candidates
+    in `set_aside` (ones the green verifier called no lamp, SignalExpertRunner.decide_frame) take
+    no part: never lit, never a stop lamp."""
     if len(cands) == 0:
         return {"state": "none", "confidence": 1.0, "candidate": None}
     p = np.asarray(p, np.float64)
@@ -108,9 +112,10 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     red = p[:, 1] + p[:, 3]
     yellow = p[:, 4]
     green = p[:, 2] + p[:, 5]
-    lit = [n for n in range(len(cands)) if signal[n] >= thr["signal"]]
+    in_play = [n for n in range(len(cands)) if n not in set(set_aside)]
+    lit = [n for n in in_play if signal[n] >= thr["signal"]]
     if not lit:
-        return {"state": "none", "confidence": float(1.0 - signal.max()), "candidate": None}
+        return {"state": "none", "confidence": float(1.0 - max((signal[n] for n in in_play), default=0.0)), "candidate": None}
     pedestrian = [n for n in lit if ped[n] >= veh[n]]
     chosen = pedestrian or lit
     best = max(chosen, key=lambda n: (signal[n], -n))
@@ -131,7 +136,7 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
         # Sizes are compared with the smallest lamp that could become the walk lamp (the best or a
         # standby), so a standby taking over never escapes a stop its own size would have met.
         floor = thr.get("red_veto_side", 0.0) * min(cands[n].side for n in [best] + standby)
-        vetoers = [n for n in range(len(cands)) if stop[n] >= thr["red_veto"] and cands[n].side >= floor]
+        vetoers = [n for n in in_play if stop[n] >= thr["red_veto"] and cands[n].side >= floor]
         if vetoers:
             return {**out, "state": "unknown", "why": "a red lamp in view", "vetoers": vetoers}
         return {**out, "state": "green"}
@@ -141,6 +146,35 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     if greens:
         return {**out, "state": "unknown", "why": "candidates disagree", "decided": state, "greens": greens}
     return {**out, "state": state}
+
+
+def held_green(reads, misses: int = 0) -> float:
+    """The green a candidate holds over its reads (its own and its confirmation views): the
+    (misses + 1)-th smallest. thresholds.view_misses reads may fall short of the green threshold
+    and the green still holds: one view shifted onto the pole or the sky does not silence a walk
+    lamp that every other read, and then the verifier, call green."""
+    return float(np.sort(np.asarray(reads, np.float64))[misses])
+
+
+# Why a frame whose strongest candidate reads green can be left unknown: the cases the verifier
+# may settle by calling that candidate no lamp (`sets_aside`).
+# What the second look may end at: the stop lamp behind a false green. Never walk (a green found
+# only once a brighter one is gone is the outshone-lamp case confirm_standby already reads, and
+# calibration showed such greens are where generated non-green frames slip through), never "no
+# signal" (a missed red announced as an empty street could send the wearer across on their own
+# judgement; "unknown" makes them wait).
+SECOND_LOOK_STATES = ("red", "yellow")
+GREEN_DOUBTS = ("green below threshold", "a red lamp in view", "green not confirmed by every view", "green not verified")
+
+
+def sets_aside(d: Dict, thr: Dict[str, float]) -> bool:
+    """Whether decision d (unknown because its strongest candidate reads green but does not pass)
+    gets a second look: the verifier reads that candidate and, when its smallest green is below
+    thresholds.set_aside (the verifier's even odds), the frame is decided again without it — a
+    green-tinted sign, leaf or paint blob no longer hides the red lamp behind it. The second
+    decision stands only when it is red or yellow (SECOND_LOOK_STATES); otherwise the doubt
+    stands. Never on a model without thresholds.set_aside."""
+    return "set_aside" in thr and d["state"] == "unknown" and d.get("why") in GREEN_DOUBTS and d.get("candidate") is not None
 
 
 def confirm_disagreement(d: Dict, smallest_view_green: Iterable[float], thr: Dict[str, float]) -> Dict:
@@ -223,7 +257,7 @@ class SignalExpertRunner:
     def held_green(self, rgb: np.ndarray, cands, p, n: int, thr: Dict[str, float]) -> float:
         """Candidate n's smallest green over its views, or 0 when the verifier (if any) rejects a
         green that holds there: a disagreeing green counts only when it would be announced."""
-        mass = self.smallest_green(rgb, cands, p, n)
+        mass = self.smallest_green(rgb, cands, p, n, thr.get("view_misses", 0))
         if self.verifier is not None and mass >= thr["green"] and self.verifier.smallest_green(rgb, cands[n]) < thr["verify"]:
             return 0.0
         return mass
@@ -237,11 +271,16 @@ class SignalExpertRunner:
         g = np.repeat(lamps.read_geometry([k], W, H), len(x), 0)
         return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g)) / self.T, -1).numpy()
 
-    def smallest_green(self, rgb: np.ndarray, cands, p, n: int) -> float:
-        """Candidate n's smallest green mass (pedestrian + vehicle, float64) over its own read
-        (row n of p) and every confirmation view."""
+    def green_reads(self, rgb: np.ndarray, cands, p, n: int) -> np.ndarray:
+        """Candidate n's green mass (pedestrian + vehicle, float64) in its own read (row n of p),
+        then in each confirmation view [1 + V]."""
         q = np.concatenate([np.asarray(p[n:n + 1], np.float64), self.view_probabilities(rgb, cands[n]).astype(np.float64)])
-        return float(np.min(q[:, 2] + q[:, 5]))
+        return q[:, 2] + q[:, 5]
+
+    def smallest_green(self, rgb: np.ndarray, cands, p, n: int, misses: int = 0) -> float:
+        """Candidate n's green held over its own read and its confirmation views: the smallest
+        mass once the `misses` lowest reads are set aside (held_green)."""
+        return held_green(self.green_reads(rgb, cands, p, n), misses)
 
     def view_stops(self, rgb: np.ndarray, cands, n: int, pedestrian: bool) -> np.ndarray:
         """Candidate n's stop mass (pedestrian: its red; vehicle: red + yellow, as the veto adds
@@ -249,18 +288,34 @@ class SignalExpertRunner:
         q = self.view_probabilities(rgb, cands[n]).astype(np.float64)
         return q[:, 1] if pedestrian else q[:, 1] + q[:, 3] + q[:, 4]
 
-    def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float]) -> Dict:
+    def decide_frame(self, rgb: np.ndarray, cands, p, thr: Dict[str, float], set_aside=()) -> Dict:
         """decide, then (with confirmation) confirm_veto on the views of the stop lamps that veto
         a green, confirm_green on the chosen candidate's views, or confirm_disagreement on the
         views of the greens that disagree with a stop. Each candidate's views are read lazily, in
-        candidate order, until one holds, as the Swift runtime does."""
-        d = decide(p, cands, rgb.shape[1], thr)
+        candidate order, until one holds, as the Swift runtime does. With a verifier and
+        thresholds.set_aside, a frame left unknown by a candidate that reads green but that the
+        verifier calls no lamp is decided once more without it (`sets_aside`); that decision stands
+    only when it is a stop (SECOND_LOOK_STATES)."""
+        d = self.confirmed(rgb, cands, p, thr, set_aside)
+        if not set_aside and self.verifier is not None and sets_aside(d, thr):
+            n = d["candidate"]
+            green = d["verified"] if "verified" in d else self.verifier.smallest_green(rgb, cands[n])
+            if green < thr["set_aside"]:
+                second = self.confirmed(rgb, cands, p, thr, (n,))
+                if second["state"] in SECOND_LOOK_STATES:
+                    return {**second, "set_aside": n, "set_aside_verified": float(green)}
+        return d
+
+    def confirmed(self, rgb: np.ndarray, cands, p, thr: Dict[str, float], set_aside=()) -> Dict:
+        """decide_frame's decision and confirmations, without its second look."""
+        d = decide(p, cands, rgb.shape[1], thr, set_aside)
         if self.confirmation and d.get("why") == "a red lamp in view":
             ped = d["kind"] == "pedestrian"
             d = confirm_veto(d, (self.view_stops(rgb, cands, n, ped) for n in d["vetoers"]), thr)
         if self.confirmation and d["state"] == "green":
-            d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"]), thr)
-            d = confirm_standby(d, ((n, self.smallest_green(rgb, cands, p, n)) for n in d.get("standby", [])),
+            misses = thr.get("view_misses", 0)
+            d = confirm_green(d, self.smallest_green(rgb, cands, p, d["candidate"], misses), thr)
+            d = confirm_standby(d, ((n, self.smallest_green(rgb, cands, p, n, misses)) for n in d.get("standby", [])),
                                 cands, rgb.shape[1], thr)
             if self.verifier is not None:
                 d = confirm_verified(d, self.verifier.smallest_green(rgb, cands[d["candidate"]]) if d["state"] == "green" else 0.0, thr)

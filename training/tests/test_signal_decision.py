@@ -5,7 +5,7 @@ import numpy as np
 from lttw import lamps
 from lttw.lamps import Candidate
 from lttw.signal_model import (SignalExpertRunner, confirm_disagreement, confirm_green, confirm_standby, confirm_veto,
-                               confirm_verified, decide)
+                               confirm_verified, decide, held_green, sets_aside)
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -221,16 +221,17 @@ class _Verifier:
 
 
 class _StubbedRunner(SignalExpertRunner):
-    """SignalExpertRunner.decide_frame with fixed smallest view greens per candidate and a fixed
-    verifier: no model is read."""
+    """SignalExpertRunner.decide_frame with fixed green reads per candidate (one number: the same
+    in its own read and every view; or its seven reads) and a fixed verifier: no model is read."""
 
     def __init__(self, view_greens, verifier_greens):
         self.view_greens = view_greens
         self.thr, self.confirmation = {**THR, "verify": 0.8}, True
         self.verifier = _Verifier(verifier_greens)
 
-    def smallest_green(self, rgb, cands, p, n):
-        return self.view_greens[n]
+    def green_reads(self, rgb, cands, p, n):
+        reads = np.asarray(self.view_greens[n], np.float64)
+        return np.full(1 + len(lamps.CONFIRMATION_VIEWS), reads) if reads.ndim == 0 else reads
 
 
 def test_the_runner_verifies_the_walk_candidate_and_only_verified_greens_disagree():
@@ -246,3 +247,67 @@ def test_the_runner_verifies_the_walk_candidate_and_only_verified_greens_disagre
     red = probs([0.01, 0.98, 0.01, 0, 0, 0], [0.02, 0.0, 0.98, 0, 0, 0])
     assert _StubbedRunner([0.0, 0.97], {300: 0.0, 50: 0.9}).decide_frame(rgb, cands, red, thr)["why"] == "candidates disagree"
     assert _StubbedRunner([0.0, 0.97], {300: 0.0, 50: 0.5}).decide_frame(rgb, cands, red, thr)["state"] == "red"
+
+
+def test_held_green_sets_aside_the_lowest_reads():
+    reads = [0.99, 0.97, 0.5, 0.995, 0.96, 0.99, 0.98]
+    assert held_green(reads) == 0.5
+    assert held_green(reads, 1) == 0.96
+    assert held_green(reads, 2) == 0.97
+
+
+def test_view_misses_lets_one_short_view_pass_and_never_two():
+    rgb = np.zeros((200, W, 3), np.uint8)
+    cands = [cand(300)]
+    green = probs([0.01, 0, 0.99, 0, 0, 0])
+    one_short = [[0.99, 0.99, 0.99, 0.5, 0.99, 0.99, 0.99]]
+    two_short = [[0.99, 0.99, 0.99, 0.5, 0.99, 0.6, 0.99]]
+    every_view = {**THR, "verify": 0.8}
+    one_miss = {**every_view, "view_misses": 1}
+    strict = _StubbedRunner(one_short, {300: 0.9}).decide_frame(rgb, cands, green, every_view)
+    assert strict["state"] == "unknown" and strict["why"] == "green not confirmed by every view"
+    relaxed = _StubbedRunner(one_short, {300: 0.9}).decide_frame(rgb, cands, green, one_miss)
+    assert relaxed["state"] == "green" and relaxed["confidence"] == 0.99
+    assert _StubbedRunner(two_short, {300: 0.9}).decide_frame(rgb, cands, green, one_miss)["state"] == "unknown"
+    # The verifier is never relaxed: a green that holds but does not convince it stays unsaid.
+    assert _StubbedRunner(one_short, {300: 0.5}).decide_frame(rgb, cands, green, one_miss)["why"] == "green not verified"
+
+
+def test_a_candidate_set_aside_takes_no_part():
+    pair = [cand(300), cand(50)]
+    p = probs([0.1, 0, 0.88, 0, 0, 0.02], [0.1, 0.9, 0, 0, 0, 0])
+    doubt = decide(p, pair, W, THR)
+    assert doubt["why"] == "green below threshold" and sets_aside(doubt, {**THR, "set_aside": 0.5})
+    assert not sets_aside(doubt, THR)  # a model without thresholds.set_aside never takes the second look
+    red = decide(p, pair, W, THR, set_aside=(0,))
+    assert red["state"] == "red" and red["candidate"] == 1
+    vetoed = probs([0.005, 0, 0.995, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0])
+    assert decide(vetoed, pair, W, THR)["why"] == "a red lamp in view"
+    assert decide(vetoed, pair, W, THR, set_aside=(1,))["state"] == "green"
+    alone = decide(p[:1], pair[:1], W, THR, set_aside=(0,))
+    assert alone["state"] == "none" and alone["confidence"] == 1.0
+    assert not sets_aside(decide(probs([0.3, 0.4, 0.3, 0, 0, 0]), pair[:1], W, THR), {**THR, "set_aside": 0.5})
+
+
+def test_the_second_look_sets_aside_a_green_the_verifier_calls_no_lamp_and_never_makes_a_green_by_itself():
+    rgb = np.zeros((200, W, 3), np.uint8)
+    cands = [cand(300), cand(50)]
+    thr = {**THR, "verify": 0.8, "set_aside": 0.5}
+    tinted = probs([0.1, 0, 0.88, 0, 0, 0.02], [0.1, 0.9, 0, 0, 0, 0])
+    red = _StubbedRunner([0.0, 0.0], {300: 0.2, 50: 0.0}).decide_frame(rgb, cands, tinted, thr)
+    assert red["state"] == "red" and red["set_aside"] == 0 and red["set_aside_verified"] == 0.2
+    # Nothing else lit: the doubt stands, the frame is never declared empty on the verifier's word.
+    alone = _StubbedRunner([0.0], {300: 0.1}).decide_frame(rgb, cands[:1], tinted[:1], thr)
+    assert alone["state"] == "unknown" and alone["why"] == "green below threshold" and "set_aside" not in alone
+    # Even odds or more: the doubt stands.
+    kept = _StubbedRunner([0.0, 0.0], {300: 0.6, 50: 0.0}).decide_frame(rgb, cands, tinted, thr)
+    assert kept["state"] == "unknown" and "set_aside" not in kept
+    # The second look never ends at walk: a green behind a rejected one, even one that holds in
+    # its views and convinces the verifier, leaves the doubt standing.
+    outshone = probs([0.01, 0, 0.99, 0, 0, 0], [0.02, 0, 0.98, 0, 0, 0])
+    walk = _StubbedRunner([0.97, 0.97], {300: 0.1, 50: 0.9}).decide_frame(rgb, cands, outshone, thr)
+    assert walk["state"] == "unknown" and walk["why"] == "green not verified" and walk["candidate"] == 0 and "set_aside" not in walk
+    # A yellow behind it stands.
+    amber = probs([0.01, 0, 0.99, 0, 0, 0], [0.05, 0, 0, 0.05, 0.9, 0])
+    yellow = _StubbedRunner([0.97, 0.0], {300: 0.1, 50: 0.0}).decide_frame(rgb, cands, amber, thr)
+    assert yellow["state"] == "yellow" and yellow["set_aside"] == 0

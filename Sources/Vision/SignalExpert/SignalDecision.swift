@@ -12,7 +12,8 @@ import Imaging
 /// - red and yellow need their mass ≥ `thresholds.abstain`, and no other chosen candidate may be
 ///   confidently green (two signals saying stop and go is not something to guess on);
 /// - with green confirmation (`confirmGreen`), a green must also hold, at `thresholds.green`, in
-///   every other view of the chosen candidate: one lucky crop of a sign or a bush is not walk;
+///   every other view of the chosen candidate but `thresholds.viewMisses` of them (absent: every
+///   one): one lucky crop of a sign or a bush is not walk;
 ///   a green that disagrees with a red must hold in its views too (`resolveDisagreement` when
 ///   none does); and a stop lamp that vetoes a green must hold at `thresholds.redVeto` in at
 ///   least half of its views too (`resolveVeto` when none does: the green then goes on to
@@ -21,7 +22,12 @@ import Imaging
 ///   lamp a brighter sign outshone (`confirmStandby`);
 /// - with a green verifier, the walk candidate must also convince a second reader at a higher
 ///   resolution (its smallest green over the candidate's squares ≥ `thresholds.verify`,
-///   `confirmVerified`), and only a green that would convince it disagrees with a stop.
+///   `confirmVerified`), and only a green that would convince it disagrees with a stop;
+/// - with `thresholds.setAside`, a frame left unknown by a candidate that reads green
+///   (`doubtsGreen`) but that the verifier gives less than even odds is decided once more with
+///   that candidate set aside (`setAside` mask of the initialiser): a green-tinted sign or leaf no
+///   longer hides the red lamp behind it. That decision stands only when it is red or yellow:
+///   the second look never ends at walk or at "no signal".
 /// A weak green beside a red never makes the frame green; a red beside a weak green is red:
 /// a wrong "wait" costs a cycle, a wrong "walk" can kill.
 public struct SignalDecision: Sendable, Equatable {
@@ -60,12 +66,30 @@ public struct SignalDecision: Sendable, Equatable {
     public private(set) var standbyGreens: UInt32 = 0
     /// The green verifier's smallest green on the walk candidate, when it read one.
     public private(set) var verifierGreen: Double?
+    /// The candidate the verifier called no lamp, when the frame was decided again without it.
+    public private(set) var setAsideCandidate: Int?
+
+    /// Whether the frame is unknown because its strongest candidate reads green but did not pass:
+    /// the cases the verifier may settle by setting that candidate aside (signal_model.GREEN_DOUBTS).
+    public var doubtsGreen: Bool {
+        guard state == .unknown, candidate != nil, let reason else { return false }
+        switch reason {
+        case .greenBelowThreshold, .redLampInView, .greenNotConfirmed, .greenNotVerified: return true
+        case .candidatesDisagree, .unsure: return false
+        }
+    }
 
     public static func == (a: SignalDecision, b: SignalDecision) -> Bool {
         a.state == b.state && a.kind == b.kind && a.position == b.position && a.confidence == b.confidence
             && a.candidate == b.candidate && a.box == b.box && a.candidateCount == b.candidateCount && a.reason == b.reason
             && a.masses == b.masses && a.disagreeingGreens == b.disagreeingGreens && a.overruled == b.overruled
             && a.vetoingStops == b.vetoingStops && a.standbyGreens == b.standbyGreens && a.verifierGreen == b.verifierGreen
+            && a.setAsideCandidate == b.setAsideCandidate
+    }
+
+    /// Marks this decision as the one taken with candidate `n` set aside (signal_model.decide_frame).
+    public mutating func recordSetAside(_ n: Int) {
+        setAsideCandidate = n
     }
 
     /// signal_model.confirm_disagreement: none of the disagreeing greens held in every
@@ -87,9 +111,9 @@ public struct SignalDecision: Sendable, Equatable {
         vetoingStops = 0
     }
 
-    /// signal_model.confirm_green: a green stands only when the smallest green mass over the
-    /// first read and every confirmation view (`smallestViewGreen`, which may already include the
-    /// first read) reaches `thresholds.green`;
+    /// signal_model.confirm_green: a green stands only when the green held over the first read
+    /// and the confirmation views (`smallestViewGreen`: their smallest once `thresholds.viewMisses`
+    /// of the lowest are set aside; it may already include the first read) reaches `thresholds.green`;
     /// the confidence becomes that smallest mass. Other states pass unchanged.
     public mutating func confirmGreen(smallestViewGreen: Double, thresholds t: SignalExpertConfiguration.Thresholds) {
         guard state == .green else { return }
@@ -132,10 +156,11 @@ public struct SignalDecision: Sendable, Equatable {
     }
 
     /// Decides from `classes` probabilities per candidate, candidates in rows of `probabilities`
-    /// (class order `SignalExpertConfiguration.knownClasses`).
+    /// (class order `SignalExpertConfiguration.knownClasses`). Candidates in `setAside` (bit n =
+    /// candidate n) take no part: never lit, never a stop lamp.
     public init(
         candidates: [LampCandidate], probabilities p: UnsafeMutableBufferPointer<Float>, classes k: Int,
-        frameWidth: Int, thresholds t: SignalExpertConfiguration.Thresholds
+        frameWidth: Int, thresholds t: SignalExpertConfiguration.Thresholds, setAside: UInt32 = 0
     ) {
         candidateCount = candidates.count
         kind = nil
@@ -156,10 +181,11 @@ public struct SignalDecision: Sendable, Equatable {
         func yellow(_ n: Int) -> Double { at(n, 4) }
         func green(_ n: Int) -> Double { at(n, 2) + at(n, 5) }
         func isPedestrian(_ n: Int) -> Bool { at(n, 1) + at(n, 2) >= at(n, 3) + at(n, 4) + at(n, 5) }
+        func inPlay(_ n: Int) -> Bool { setAside & (1 << UInt32(n)) == 0 }
 
-        var strongest = -Double.infinity
+        var strongest = 0.0
         var anyLit = false, anyPedestrian = false
-        for n in candidates.indices {
+        for n in candidates.indices where inPlay(n) {
             strongest = max(strongest, signal(n))
             if signal(n) >= t.signal {
                 anyLit = true
@@ -171,7 +197,7 @@ public struct SignalDecision: Sendable, Equatable {
             confidence = 1 - strongest
             return
         }
-        func chosen(_ n: Int) -> Bool { signal(n) >= t.signal && (!anyPedestrian || isPedestrian(n)) }
+        func chosen(_ n: Int) -> Bool { inPlay(n) && signal(n) >= t.signal && (!anyPedestrian || isPedestrian(n)) }
         var best = -1
         for n in candidates.indices where chosen(n) && (best < 0 || signal(n) > signal(best)) { best = n }
         // argmax of (red, yellow, green), the first on ties
@@ -200,7 +226,8 @@ public struct SignalDecision: Sendable, Equatable {
             // sign or another street's signal, not this signal's stop state.
             let smallestStopSide = (t.redVetoSide ?? 0) * Double(smallestWalkSide)
             for n in candidates.indices
-            where (anyPedestrian ? at(n, 1) : red(n) + yellow(n)) >= t.redVeto && Double(candidates[n].side) >= smallestStopSide {
+            where inPlay(n) && (anyPedestrian ? at(n, 1) : red(n) + yellow(n)) >= t.redVeto
+                && Double(candidates[n].side) >= smallestStopSide {
                 vetoingStops |= 1 << UInt32(n)
             }
             if vetoingStops != 0 {

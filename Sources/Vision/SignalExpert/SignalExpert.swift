@@ -11,7 +11,7 @@ import Kernels
 /// Immutable and shared by every stream, like the scene model; per-stream memory lives in
 /// `SignalExpert.State`. Mirrors training/lttw/signal_model.py.
 public struct SignalExpert: @unchecked Sendable {
-    public let configuration: SignalExpertConfiguration
+    public var configuration: SignalExpertConfiguration
     /// Reads every candidate: not a signal, pedestrian red / green, vehicle red / yellow / green.
     public let reader: CropReader
     /// Reads the candidate about to be announced green again at a higher resolution (absent in
@@ -109,7 +109,27 @@ public struct SignalExpert: @unchecked Sendable {
             geometry[4] = candidate.isWholeFrame ? 1 : 0
         }
         reader.read(rows, count: state.candidates.count, lanes: state.lanes)
-        var decision = decide(state)
+        let decision = try confirmed(decide(state), image, mean: mean, std: std, state: state)
+        // The second look (signal_model.sets_aside): a candidate that reads green but that the
+        // verifier gives less than even odds is no lamp; the frame is decided once more without
+        // it, and that decision stands only when it is a stop (signal_model.SECOND_LOOK_STATES):
+        // never walk, and never "no signal" over a red the proposer missed.
+        guard let setAside = configuration.thresholds.setAside, decision.doubtsGreen, let n = decision.candidate else { return decision }
+        var verifierGreen = decision.verifierGreen
+        if verifierGreen == nil { verifierGreen = try verifiedGreen(of: n, image, mean: mean, std: std, state: state) }
+        guard let green = verifierGreen, green < setAside else { return decision }
+        var second = try confirmed(decide(state, setAside: 1 << UInt32(n)), image, mean: mean, std: std, state: state)
+        guard second.state == .red || second.state == .yellow else { return decision }
+        second.recordSetAside(n)
+        return second
+    }
+
+    /// `decision` after the green confirmation, the veto's and the disagreement's views and the
+    /// verifier (signal_model.SignalExpertRunner.confirmed).
+    private func confirmed(
+        _ first: SignalDecision, _ image: Image, mean: [Float], std: [Float], state: State
+    ) throws(ImagingError) -> SignalDecision {
+        var decision = first
         guard configuration.confirmsGreen else { return decision }
         let t = configuration.thresholds
         if decision.reason == .redLampInView {
@@ -125,7 +145,7 @@ public struct SignalExpert: @unchecked Sendable {
         }
         if decision.state == .green, let best = decision.candidate {
             try readViews(of: best, image, mean: mean, std: std, state: state)
-            decision.confirmGreen(smallestViewGreen: smallest(.green, of: best, state: state), thresholds: t)
+            decision.confirmGreen(smallestViewGreen: heldGreen(of: best, state: state), thresholds: t)
             // A brighter green sign can outshine the walk lamp: the other candidates that read
             // green get the same test, in order, until one holds.
             for n in state.candidates.indices
@@ -135,19 +155,19 @@ public struct SignalExpert: @unchecked Sendable {
                 decision.confirmStandby(
                     n, box: state.candidates[n],
                     masses: (Double(p[0]), Double(p[1]) + Double(p[3]), Double(p[2]) + Double(p[5]), Double(p[4])),
-                    smallestViewGreen: smallest(.green, of: n, state: state), frameWidth: image.width, thresholds: t)
+                    smallestViewGreen: heldGreen(of: n, state: state), frameWidth: image.width, thresholds: t)
             }
             if decision.state == .green, let chosen = decision.candidate, let verify = t.verify,
                let green = try verifiedGreen(of: chosen, image, mean: mean, std: std, state: state) {
                 decision.confirmVerified(verifierGreen: green, threshold: verify)
             }
         } else if decision.reason == .candidatesDisagree {
-            // Only a green that would be announced disagrees with a stop: one that holds in every
-            // view and, with a verifier, convinces it too.
+            // Only a green that would be announced disagrees with a stop: one that holds in its
+            // views (all but `thresholds.viewMisses`) and, with a verifier, convinces it too.
             var held = false
             for n in state.candidates.indices where !held && decision.disagreeingGreens & (1 << UInt32(n)) != 0 {
                 try readViews(of: n, image, mean: mean, std: std, state: state)
-                held = smallest(.green, of: n, state: state) >= t.green
+                held = heldGreen(of: n, state: state) >= t.green
                 if held, let verify = t.verify, let green = try verifiedGreen(of: n, image, mean: mean, std: std, state: state) {
                     held = green >= verify
                 }
@@ -211,13 +231,27 @@ public struct SignalExpert: @unchecked Sendable {
         }
     }
 
-    /// Candidate `index`'s smallest `mass` over its own read and the views `readViews` just read.
-    private func smallest(_ mass: ViewMass, of index: Int, state: State) -> Double {
-        var smallest = mass.of(state.probabilities(of: index))
-        for view in 0..<LampCandidate.confirmationViews.count {
-            smallest = min(smallest, mass.of(state.viewRows.probabilities(view)))
+    /// The green candidate `index` holds over its own read and the views `readViews` just read:
+    /// the smallest once `thresholds.viewMisses` of the lowest are set aside
+    /// (signal_model.held_green). Sorted on the stack: nothing is allocated per frame.
+    private func heldGreen(of index: Int, state: State) -> Double {
+        let views = LampCandidate.confirmationViews.count
+        let misses = configuration.thresholds.viewMisses ?? 0
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 1 + views) { reads in
+            reads[0] = ViewMass.green.of(state.probabilities(of: index))
+            for view in 0..<views { reads[1 + view] = ViewMass.green.of(state.viewRows.probabilities(view)) }
+            // Insertion sort of seven: no buffer, unlike the standard library's sort.
+            for i in 1..<reads.count {
+                let read = reads[i]
+                var j = i
+                while j > 0 && reads[j - 1] > read {
+                    reads[j] = reads[j - 1]
+                    j -= 1
+                }
+                reads[j] = read
+            }
+            return reads[min(misses, views)]
         }
-        return smallest
     }
 
     /// How many of the views `readViews` just read have `mass` of at least `level`.
@@ -230,9 +264,12 @@ public struct SignalExpert: @unchecked Sendable {
     }
 
     /// The decision for the candidates already read into `state`.
-    public func decide(_ state: State) -> SignalDecision {
+    /// The decision for the candidates already read into `state`, those in `setAside` (bit n =
+    /// candidate n) taking no part.
+    public func decide(_ state: State, setAside: UInt32 = 0) -> SignalDecision {
         SignalDecision(
             candidates: state.candidates, probabilities: state.probabilities.storage,
-            classes: configuration.classes.count, frameWidth: state.frameWidth, thresholds: configuration.thresholds)
+            classes: configuration.classes.count, frameWidth: state.frameWidth, thresholds: configuration.thresholds,
+            setAside: setAside)
     }
 }

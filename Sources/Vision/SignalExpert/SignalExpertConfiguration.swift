@@ -93,14 +93,28 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         /// With a green verifier: its smallest green over the candidate's views must reach this
         /// (calibrated with `green`: no false green on the validation frames).
         public var verify: Double?
+        /// How many of a green's confirmation reads may fall short of `green` while the green still
+        /// holds (absent: none, every view must hold, as models before it were calibrated). One
+        /// view shifted onto the pole or the sky should not silence a lamp every other read and
+        /// the verifier call green; the verifier itself is never relaxed.
+        public var viewMisses: Int?
+        /// With a green verifier: a candidate that reads green, leaves the frame unknown and gets
+        /// less than this from the verifier (its even odds) is no lamp, and the frame is decided
+        /// once more without it (absent: never).
+        public var setAside: Double?
 
-        public init(signal: Double, abstain: Double, green: Double, redVeto: Double, redVetoSide: Double? = nil, verify: Double? = nil) {
+        public init(
+            signal: Double, abstain: Double, green: Double, redVeto: Double, redVetoSide: Double? = nil, verify: Double? = nil,
+            viewMisses: Int? = nil, setAside: Double? = nil
+        ) {
             self.signal = signal
             self.abstain = abstain
             self.green = green
             self.redVeto = redVeto
             self.redVetoSide = redVetoSide
             self.verify = verify
+            self.viewMisses = viewMisses
+            self.setAside = setAside
         }
     }
 
@@ -133,6 +147,11 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         if let side = t.redVetoSide {
             try require(side.isFinite && side >= 0 && side <= 1, "thresholds.red_veto_side \(side) is not between 0 and 1")
         }
+        if let misses = t.viewMisses {
+            let most = LampCandidate.confirmationViews.count / 2
+            try require(misses >= 0 && misses <= most, "thresholds.view_misses \(misses) is not between 0 and \(most) (half the views)")
+            try require(misses == 0 || confirmsGreen, "thresholds.view_misses \(misses) needs the green confirmation views it relaxes")
+        }
         try require(!weightsPrefix.isEmpty, "weights_prefix is empty")
         switch (greenVerifier, t.verify) {
         case (nil, nil):
@@ -155,6 +174,12 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try requireVerifier(confirmsGreen, "a verifier needs the green confirmation views it reads")
             try require(verify.isFinite && verify >= Self.lowestVerifyThreshold && verify < 1,
                         "thresholds.verify \(verify) below the calibrated floor \(Self.lowestVerifyThreshold) or not below 1")
+        }
+        if let setAside = t.setAside {
+            // Above thresholds.verify it would set aside a lamp the verifier accepts.
+            try require(greenVerifier != nil, "thresholds.set_aside is set but there is no green_verifier")
+            try require(setAside.isFinite && setAside > 0 && setAside <= (t.verify ?? 0),
+                        "thresholds.set_aside \(setAside) is not above 0 and at most thresholds.verify")
         }
         if let views = greenConfirmation, !views.isEmpty {
             try require(views == LampCandidate.confirmationViews,
