@@ -41,9 +41,9 @@ def test_started_from_the_reader_it_reads_a_64_crop_as_the_reader_reads_the_32_o
 
 def _record(state, verifier_green=None, decided=None):
     """A frame_record: the same reader decision at every grid threshold."""
-    from lttw.green_verifier_train import READER_GRID
+    from lttw.green_verifier_train import MISSES_GRID, READER_GRID
     r = ("green", verifier_green) if state == "green" else ("disagree", decided, verifier_green) if state == "disagree" else (state, None)
-    return {G: r for G in READER_GRID}
+    return {(G, m): r for G in READER_GRID for m in MISSES_GRID}
 
 
 def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and_says_no_false_green():
@@ -58,8 +58,42 @@ def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and
         assert entry["real_val"]["false_greens"] == 0 and entry["generated_val"]["false_greens"] == 0
         assert entry["generated_val"]["green_recall"] == 0.5
     # A red overruled by a green the verifier accepts is unknown; one it rejects stands.
-    assert final_state(_record("disagree", 0.95, "red"), 0.98, 0.8) == "unknown"
-    assert final_state(_record("disagree", 0.5, "red"), 0.98, 0.8) == "red"
+    assert final_state(_record("disagree", 0.95, "red"), (0.98, 0), 0.8) == "unknown"
+    assert final_state(_record("disagree", 0.5, "red"), (0.98, 1), 0.8) == "red"
+
+
+def test_calibration_takes_the_second_look_as_the_runtime_does():
+    """frame_record sets aside a green-reading candidate the verifier gives less than even odds,
+    as SignalExpertRunner.decide_frame does at runtime: the red lamp it hid then decides."""
+    from lttw.green_verifier_train import _FrameMemo, frame_record
+    from lttw.lamps import Candidate
+
+    cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(50, 100, 60, 120, 1, 100, 1)]
+    p = np.array([[0.001, 0, 0.999, 0, 0, 0], [0.1, 0.9, 0, 0, 0, 0]], np.float32)
+
+    class Runner(_FrameMemo):
+        def __init__(self):
+            self.confirmation, self.verifier = True, None
+
+        def probabilities(self, rgb):
+            return cands, p
+
+        def green_reads(self, rgb, cands, p, n):
+            return np.full(7, float(p[n, 2] + p[n, 5]))
+
+        def view_stops(self, rgb, cands, n, pedestrian):
+            return np.full(6, float(p[n, 1]))
+
+    class Verifier:
+        def __init__(self, green):
+            self.green = green
+
+        def smallest_green(self, rgb, k):
+            return self.green if k.x0 == 300 else 0.0
+
+    rgb = np.zeros((200, 600, 3), np.uint8)
+    assert set(frame_record(Runner(), Verifier(0.1), rgb).values()) == {("red", None)}
+    assert set(frame_record(Runner(), Verifier(0.9), rgb).values()) == {("unknown", None)}
 
 
 def test_the_shipped_verifier_turns_down_the_fixture_green_it_should():
