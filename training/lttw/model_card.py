@@ -61,16 +61,24 @@ def main():
         gv = se.get("green_verifier")
         if gv:
             va = gv["architecture"]
-            chosen = next(e for e in gv["calibration"]["grid"] if e["reader_green"] == th["green"])
+            misses = th.get("view_misses", 0)
+            chosen = next(e for e in gv["calibration"]["grid"] if e["reader_green"] == th["green"] and e.get("view_misses", 0) == misses)
+            greens = sorted({e["reader_green"] for e in gv["calibration"]["grid"]})
+            misses_tried = sorted({e.get("view_misses", 0) for e in gv["calibration"]["grid"]})
             L += [f"**Green verifier** (training/lttw/green_verifier.py): a second ViT ({va['crop_size']}×{va['crop_size']} crops, "
                   f"{va['patch_size']}×{va['patch_size']} patches, width {va['width']}, depth {va['depth']}; {gv['params'] / 1e3:.0f} k "
                   f"parameters) trained on the candidates the reader reads green, reads the walk candidate again in its own square and "
                   f"every confirmation view; walk needs its smallest green ≥ {th['verify']:.4f} as well. Calibrated with the reader "
                   f"on {gv['calibration']['frames']:,} validation frames: the reader's threshold {th['green']} was chosen from "
-                  f"{', '.join(str(e['reader_green']) for e in gv['calibration']['grid'])} for the most validation greens said "
+                  f"{', '.join(str(g) for g in greens)}"
+                  + (f" and its view misses {misses} from {', '.join(str(m) for m in misses_tried)}" if len(misses_tried) > 1 else "")
+                  + " for the most validation greens said "
                   f"(real val {chosen['real_val']['green_recall']:.1%}, generated {chosen['generated_val']['green_recall']:.1%}); "
                   f"the verifier's is halfway between its largest green on a non-green frame the reader passed "
-                  f"({chosen['max_verifier_green_on_non_green']:.4f}) and 1.", ""]
+                  f"({chosen['max_verifier_green_on_non_green']:.4f}) and 1."
+                  + (f" Second look: a frame left unknown by a green-reading candidate the verifier gives less than "
+                     f"{th['set_aside']} is decided again without it, and a red or yellow found then stands." if "set_aside" in th else ""),
+                  ""]
         L += [f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]
     L += [
          "## Results (false-green rate first)", "",
