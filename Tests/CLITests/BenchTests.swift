@@ -55,4 +55,16 @@ struct BenchTests {
             #expect((result["fmaPeakGflopsPerThread"] as? Double ?? 0) > 0)
         }
     }
+
+    @Test("The signal expert's rarer paths allocate nothing either: the second look, a view miss, a verifier turn-down, a standby",
+          .enabled(if: releaseIsFresh, "needs an up-to-date release build: swift build -c release (scripts/test.sh does it)"))
+    func zeroAllocationsOnTheSignalExpertsRarerPaths() throws {
+        let fixtures = Programs.repository.appendingPathComponent("Tests/Fixtures/signal")
+        let images = ["second_look_stop", "view_miss_held", "green_not_verified", "standby_walk"].flatMap {
+            ["--images", fixtures.appendingPathComponent("\($0).png").path]
+        }
+        let result = try Self.bench(["--threads", "2", "--frames", "8", "--warmup", "4"] + images)
+        let allocations = result["allocationsPerFrame"] as? Double
+        #expect(allocations == 0, "\(allocations.map { String($0) } ?? "not counted") allocations per frame")
+    }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Imaging
 import Pipeline
 import Testing
-import Vision
+@testable import Vision
 
 /// The Swift signal expert against PyTorch on Tests/Fixtures/signal (training/lttw/signal_fixtures.py).
 ///

@@ -207,8 +207,11 @@ def _init_worker(model_dir: str, verifier_state: Dict, verifier_T: float):
 def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -> Dict:
     """What the pair needs to decide this frame at every (reader threshold, view misses) on the grid:
     ("green", verifier green) when the reader says green; ("disagree", the state it overrules, the
-    largest verifier green of the greens that hold in every view) when the reader's greens
-    overrule a red or yellow; (state, None) otherwise."""
+    largest verifier green of the greens that hold in their views) when the reader's greens
+    overrule a red or yellow; (state, None) otherwise; and, when the second look's decision is
+    itself such a disagreement, ("second", the first decision's record, the stop it overrules, the
+    largest verifier green of its held greens): the stop stands only where the verifier turns
+    them all down, as the runtime's held_green does."""
     runner.reset()
     cands, p = runner.probabilities(rgb)
     verified: Dict[int, float] = {}
@@ -218,24 +221,30 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
             verified[n] = verifier.smallest_green(rgb, cands[n])
         return verified[n]
 
+    def record(d, G, m):
+        if d["state"] == "green":
+            return ("green", verify(d["candidate"]))
+        if d.get("why") == "candidates disagree":
+            held = [n for n in d["greens"] if runner.smallest_green(rgb, cands, p, n, m) >= G]
+            return ("disagree", d["decided"], max(verify(n) for n in held))
+        return (d["state"], None)
+
     out = {}
     for G in READER_GRID:
         for m in MISSES_GRID:
             thr = {**FIXED_THRESHOLDS, "green": G, "view_misses": m, "set_aside": SET_ASIDE}
             d = runner.decide_frame(rgb, cands, p, thr)
+            first = record(d, G, m)
             # The runtime's second look (the runner here has no verifier of its own): a green the
             # reader passes but the verifier gives less than even odds fails at every calibrated
             # threshold (>= VERIFY_FLOOR), so it is set aside as a doubt would be.
             if (d["state"] == "green" or sets_aside(d, thr)) and verify(d["candidate"]) < SET_ASIDE:
                 second = runner.decide_frame(rgb, cands, p, thr, (d["candidate"],))
-                d = second if second["state"] in SECOND_LOOK_STATES else d
-            if d["state"] == "green":
-                out[(G, m)] = ("green", verify(d["candidate"]))
-            elif d.get("why") == "candidates disagree":
-                held = [n for n in d["greens"] if runner.smallest_green(rgb, cands, p, n, m) >= G]
-                out[(G, m)] = ("disagree", d["decided"], max(verify(n) for n in held))
-            else:
-                out[(G, m)] = (d["state"], None)
+                if second["state"] in SECOND_LOOK_STATES:
+                    first = record(second, G, m)
+                elif second.get("why") == "candidates disagree" and second["decided"] in SECOND_LOOK_STATES:
+                    first = ("second", first) + record(second, G, m)[1:]
+            out[(G, m)] = first
     return out
 
 
@@ -249,7 +258,12 @@ def _rows(jobs):
 
 
 def final_state(record, rule, t_verify: float) -> str:
-    r = record[rule]
+    return _final(record[rule], t_verify)
+
+
+def _final(r, t_verify: float) -> str:
+    if r[0] == "second":
+        return r[2] if r[3] < t_verify else _final(r[1], t_verify)
     if r[0] == "green":
         return "green" if r[1] >= t_verify else "unknown"
     if r[0] == "disagree":
@@ -261,9 +275,14 @@ def choose(rows) -> Dict:
     """The reader threshold, view misses and verifier threshold (see the module doc) and the
     figures behind them."""
     table = []
+    def reader_green(r):
+        """The verifier green of a frame the reader called green first (a second look's record
+        wraps the first decision's), or None."""
+        return r[1] if r[0] == "green" else reader_green(r[1]) if r[0] == "second" else None
+
     for rule in ((G, m) for G in READER_GRID for m in MISSES_GRID):
-        fooled = sorted(((rec[rule][1], src, frame) for truth, src, frame, rec in rows if truth != "green" and rec[rule][0] == "green"),
-                        reverse=True)
+        fooled = sorted(((reader_green(rec[rule]), src, frame) for truth, src, frame, rec in rows
+                         if truth != "green" and reader_green(rec[rule]) is not None), reverse=True)
         worst = fooled[0][0] if fooled else 0.0
         t = max(VERIFY_FLOOR, (worst + 1.0) / 2)
         entry = {"reader_green": rule[0], "view_misses": rule[1], "verify": t, "max_verifier_green_on_non_green": worst,

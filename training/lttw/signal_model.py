@@ -28,18 +28,19 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
     go is not something to guess on                  -> else "unknown"
   (A weak green next to a red never makes the frame green; a red next to a weak green is red:
   saying "wait" wrongly costs a cycle, saying "walk" wrongly can kill.)
-  - with green confirmation, "candidates disagree" needs a green that holds in every view too
-    (`confirm_disagreement`); otherwise the red / yellow stands. Likewise the red veto needs a
+  - with green confirmation, "candidates disagree" needs a green that holds in its views too
+    (every view but thresholds.view_misses; `confirm_disagreement`); otherwise the red / yellow
+    stands. Likewise the red veto needs a
     stop lamp whose stop mass holds (>= thresholds.red_veto) in its own read and in at least half
     of its views (`confirm_veto`); otherwise the green goes on to its own confirmation.
   - green confirmation (`confirm_green`, when the model lists `green_confirmation` views): the
     chosen candidate is read again through lamps.confirmation_rects (other context sizes, moved
     by a tenth); the frame is green only when the smallest green mass over the first read and
     every view is >= thresholds.green (confidence: that smallest mass; with
-    thresholds.view_misses = m, the smallest once the m lowest views are set aside: held_green)
-    -> else the other chosen
-    candidates that read green >= thresholds.green (`standby`), in candidate order, get the same
-    test and the first that holds is the walk lamp (`confirm_standby`) -> else "unknown".
+    thresholds.view_misses = m, the smallest once the m lowest reads are dropped: held_green)
+    -> else the other chosen candidates that read green >= thresholds.green (`standby`), in
+    candidate order, get the same test and the first that holds is the walk lamp
+    (`confirm_standby`) -> else "unknown".
     One lucky crop of a distractor no longer sets the threshold; calibration uses the same
     smallest mass.
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
@@ -115,7 +116,7 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     in_play = [n for n in range(len(cands)) if n not in set(set_aside)]
     lit = [n for n in in_play if signal[n] >= thr["signal"]]
     if not lit:
-        return {"state": "none", "confidence": float(1.0 - max((signal[n] for n in in_play), default=0.0)), "candidate": None}
+        return {"state": "none", "confidence": float(1.0 - max(signal[n] for n in in_play)) if in_play else 1.0, "candidate": None}
     pedestrian = [n for n in lit if ped[n] >= veh[n]]
     chosen = pedestrian or lit
     best = max(chosen, key=lambda n: (signal[n], -n))
@@ -150,9 +151,9 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
 
 def held_green(reads, misses: int = 0) -> float:
     """The green a candidate holds over its reads (its own and its confirmation views): the
-    (misses + 1)-th smallest. thresholds.view_misses reads may fall short of the green threshold
-    and the green still holds: one view shifted onto the pole or the sky does not silence a walk
-    lamp that every other read, and then the verifier, call green."""
+    (misses + 1)-th smallest, the `misses` lowest dropped. thresholds.view_misses reads may fall
+    short of the green threshold and the green still holds: one view shifted onto the pole or the
+    sky does not silence a walk lamp that every other read, and then the verifier, call green."""
     return float(np.sort(np.asarray(reads, np.float64))[misses])
 
 
@@ -179,8 +180,8 @@ def sets_aside(d: Dict, thr: Dict[str, float]) -> bool:
 
 def confirm_disagreement(d: Dict, smallest_view_green: Iterable[float], thr: Dict[str, float]) -> Dict:
     """A red or yellow left "unknown" because other candidates read green (`d["greens"]`) stands
-    after all when none of those greens holds in every confirmation view (`smallest_view_green`:
-    each one's smallest green mass over its own read and its views): only a green the expert
+    after all when none of those greens holds in its confirmation views (`smallest_view_green`:
+    each one's green held over its own read and its views, held_green): only a green the expert
     would announce disagrees with a stop."""
     if d.get("why") != "candidates disagree" or any(g >= thr["green"] for g in smallest_view_green):
         return d
@@ -212,9 +213,9 @@ def confirm_green(d: Dict, view_green, thr: Dict[str, float]) -> Dict:
 
 
 def confirm_standby(d: Dict, standby_greens: Iterable, cands: List[lamps.Candidate], W: int, thr: Dict[str, float]) -> Dict:
-    """A green whose strongest candidate was not confirmed by every view is walk after all when
-    another chosen candidate that read green at the threshold (`d["standby"]`) holds in every view
-    (`standby_greens`: (candidate, its smallest green mass over its own read and its views), in
+    """A green whose strongest candidate was not confirmed by its views is walk after all when
+    another chosen candidate that read green at the threshold (`d["standby"]`) holds in its views
+    (`standby_greens`: (candidate, its green held over its own read and its views), in
     candidate order, read lazily; the first that holds wins). The red veto was already settled for
     the whole frame; the walk lamp is then that candidate (its position, its smallest mass). A sign
     or a bush that outshines the real lamp no longer silences it."""
@@ -228,7 +229,7 @@ def confirm_standby(d: Dict, standby_greens: Iterable, cands: List[lamps.Candida
 
 
 def confirm_verified(d: Dict, verifier_green: float, thr: Dict[str, float]) -> Dict:
-    """A green that held in every view stands only when the green verifier (lttw.green_verifier)
+    """A green that held in its views stands only when the green verifier (lttw.green_verifier)
     agrees: its smallest green over the candidate's square and views reaches thresholds.verify.
     Other decisions pass unchanged."""
     if d["state"] != "green":
@@ -253,10 +254,16 @@ class SignalExpertRunner:
         self.confirmation = confirmation
         # lttw.green_verifier.GreenVerifier, or None: the reader alone decides green.
         self.verifier = verifier
+        # The checks Swift's SignalExpertConfiguration.validate makes of the two newest rules.
+        misses = self.thr.get("view_misses", 0)
+        if not (isinstance(misses, int) and 0 <= misses <= len(lamps.CONFIRMATION_VIEWS) // 2):
+            raise ValueError(f"thresholds.view_misses {misses} is not between 0 and {len(lamps.CONFIRMATION_VIEWS) // 2} (half the views)")
+        if "set_aside" in self.thr and not (verifier is not None and 0 < self.thr["set_aside"] <= self.thr.get("verify", 0)):
+            raise ValueError(f"thresholds.set_aside {self.thr['set_aside']} needs a green verifier and must be above 0 and at most thresholds.verify")
 
     def held_green(self, rgb: np.ndarray, cands, p, n: int, thr: Dict[str, float]) -> float:
-        """Candidate n's smallest green over its views, or 0 when the verifier (if any) rejects a
-        green that holds there: a disagreeing green counts only when it would be announced."""
+        """Candidate n's green held over its views (held_green), or 0 when the verifier (if any)
+        rejects a green that holds there: a disagreeing green counts only when it would be announced."""
         mass = self.smallest_green(rgb, cands, p, n, thr.get("view_misses", 0))
         if self.verifier is not None and mass >= thr["green"] and self.verifier.smallest_green(rgb, cands[n]) < thr["verify"]:
             return 0.0
@@ -279,7 +286,7 @@ class SignalExpertRunner:
 
     def smallest_green(self, rgb: np.ndarray, cands, p, n: int, misses: int = 0) -> float:
         """Candidate n's green held over its own read and its confirmation views: the smallest
-        mass once the `misses` lowest reads are set aside (held_green)."""
+        mass once the `misses` lowest reads are dropped (held_green)."""
         return held_green(self.green_reads(rgb, cands, p, n), misses)
 
     def view_stops(self, rgb: np.ndarray, cands, n: int, pedestrian: bool) -> np.ndarray:
@@ -294,8 +301,8 @@ class SignalExpertRunner:
         views of the greens that disagree with a stop. Each candidate's views are read lazily, in
         candidate order, until one holds, as the Swift runtime does. With a verifier and
         thresholds.set_aside, a frame left unknown by a candidate that reads green but that the
-        verifier calls no lamp is decided once more without it (`sets_aside`); that decision stands
-    only when it is a stop (SECOND_LOOK_STATES)."""
+        verifier calls no lamp is decided once more without it (`sets_aside`); that decision
+        stands only when it is a stop (SECOND_LOOK_STATES)."""
         d = self.confirmed(rgb, cands, p, thr, set_aside)
         if not set_aside and self.verifier is not None and sets_aside(d, thr):
             n = d["candidate"]

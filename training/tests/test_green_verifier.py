@@ -96,6 +96,16 @@ def test_calibration_takes_the_second_look_as_the_runtime_does():
     assert set(frame_record(Runner(), Verifier(0.9), rgb).values()) == {("unknown", None)}
 
 
+def test_a_second_look_that_ends_in_a_disagreement_is_settled_by_the_verifier_as_at_runtime():
+    """The second look's red, overruled by another green that holds in its views, stands only when
+    the verifier turns that green down at the calibrated threshold; otherwise the first doubt."""
+    from lttw.green_verifier_train import final_state
+    second = {("0.98", 0): ("second", ("unknown", None), "red", 0.3)}
+    assert final_state(second, ("0.98", 0), 0.7) == "red"
+    second = {("0.98", 0): ("second", ("green", 0.2), "red", 0.9)}
+    assert final_state(second, ("0.98", 0), 0.7) == "unknown"
+
+
 def test_the_shipped_verifier_turns_down_the_fixture_green_it_should():
     from lttw.artifact import Predictor
     runner = Predictor(MODEL).signal

@@ -18,7 +18,7 @@ import Imaging
 ///   none does); and a stop lamp that vetoes a green must hold at `thresholds.redVeto` in at
 ///   least half of its views too (`resolveVeto` when none does: the green then goes on to
 ///   `confirmGreen`); when the chosen green fails its views, another chosen candidate that read
-///   green at `thresholds.green` (`standbyGreens`) may still hold in every view and be the walk
+///   green at `thresholds.green` (`standbyGreens`) may still hold in its views and be the walk
 ///   lamp a brighter sign outshone (`confirmStandby`);
 /// - with a green verifier, the walk candidate must also convince a second reader at a higher
 ///   resolution (its smallest green over the candidate's squares ≥ `thresholds.verify`,
@@ -35,6 +35,7 @@ public struct SignalDecision: Sendable, Equatable {
         case candidatesDisagree = "candidates disagree"
         case greenBelowThreshold = "green below threshold"
         case redLampInView = "a red lamp in view"
+        /// (The wire value predates `thresholds.viewMisses`: "every view" but the misses allowed.)
         case greenNotConfirmed = "green not confirmed by every view"
         case greenNotVerified = "green not verified"
         case unsure
@@ -124,7 +125,7 @@ public struct SignalDecision: Sendable, Equatable {
         }
     }
 
-    /// signal_model.confirm_verified: a green that held in every view stands only when the green
+    /// signal_model.confirm_verified: a green that held in its views stands only when the green
     /// verifier's smallest green over the candidate's squares (`verifierGreen`) reaches
     /// `threshold` (thresholds.verify). Other states pass unchanged.
     public mutating func confirmVerified(verifierGreen green: Double, threshold: Double) {
@@ -137,7 +138,7 @@ public struct SignalDecision: Sendable, Equatable {
     }
 
     /// signal_model.confirm_standby: the chosen green failed its views, and standby candidate `n`
-    /// (its box, its masses) holds at `thresholds.green` over its own read and every view
+    /// (its box, its masses) holds at `thresholds.green` over its own read and its views
     /// (`smallestViewGreen`): the frame is green from that lamp, at that smallest mass. Anything
     /// else passes unchanged.
     public mutating func confirmStandby(
@@ -183,9 +184,10 @@ public struct SignalDecision: Sendable, Equatable {
         func isPedestrian(_ n: Int) -> Bool { at(n, 1) + at(n, 2) >= at(n, 3) + at(n, 4) + at(n, 5) }
         func inPlay(_ n: Int) -> Bool { setAside & (1 << UInt32(n)) == 0 }
 
-        var strongest = 0.0
-        var anyLit = false, anyPedestrian = false
+        var strongest = -Double.infinity
+        var anyInPlay = false, anyLit = false, anyPedestrian = false
         for n in candidates.indices where inPlay(n) {
+            anyInPlay = true
             strongest = max(strongest, signal(n))
             if signal(n) >= t.signal {
                 anyLit = true
@@ -194,7 +196,7 @@ public struct SignalDecision: Sendable, Equatable {
         }
         guard anyLit else {
             state = .none
-            confidence = 1 - strongest
+            confidence = anyInPlay ? 1 - strongest : 1
             return
         }
         func chosen(_ n: Int) -> Bool { inPlay(n) && signal(n) >= t.signal && (!anyPedestrian || isPedestrian(n)) }

@@ -11,7 +11,9 @@ import Kernels
 /// Immutable and shared by every stream, like the scene model; per-stream memory lives in
 /// `SignalExpert.State`. Mirrors training/lttw/signal_model.py.
 public struct SignalExpert: @unchecked Sendable {
-    public var configuration: SignalExpertConfiguration
+    /// Validated at load; settable only inside the module (and by `@testable` tests that read a
+    /// frame under other thresholds).
+    public internal(set) var configuration: SignalExpertConfiguration
     /// Reads every candidate: not a signal, pedestrian red / green, vehicle red / yellow / green.
     public let reader: CropReader
     /// Reads the candidate about to be announced green again at a higher resolution (absent in
@@ -90,7 +92,8 @@ public struct SignalExpert: @unchecked Sendable {
 
     /// Proposes, crops and reads every candidate of `image` (RGB), decides the frame's light and,
     /// when the model confirms greens, reads a green's candidate again through every
-    /// confirmation view (and, with a verifier, through the verifier). `mean` and `std` are the
+    /// confirmation view (and, with a verifier, through the verifier), and takes the second look
+    /// past a green the verifier calls no lamp (`thresholds.setAside`). `mean` and `std` are the
     /// model's preprocessing (the crops are normalised as training did). Allocates nothing once
     /// the stream has seen a frame this large.
     public func read(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
@@ -263,7 +266,6 @@ public struct SignalExpert: @unchecked Sendable {
         return count
     }
 
-    /// The decision for the candidates already read into `state`.
     /// The decision for the candidates already read into `state`, those in `setAside` (bit n =
     /// candidate n) taking no part.
     public func decide(_ state: State, setAside: UInt32 = 0) -> SignalDecision {
