@@ -5,9 +5,13 @@ import Vision
 /// Draws a frame's facts onto the picture, for a sighted helper checking what the assistant
 /// understood: the light state in a coloured banner, the crosswalk as an arrow along its heading
 /// from where it starts, obstacles in their third of the image with their distance, and the
-/// description along the bottom.
+/// description along the bottom. With the signal expert's decision, the lamp it read is outlined
+/// in the state's colour (with why, when it would not say), and a candidate its second look set
+/// aside in grey: which blob the light came from is the first question when a light is wrong.
 public enum Overlay {
-    public static func draw(_ facts: SceneFacts, on image: Image, maxWidth: Int = 960) throws(ImagingError) -> Image {
+    public static func draw(
+        _ facts: SceneFacts, on image: Image, maxWidth: Int = 960, signal: SignalDecision? = nil
+    ) throws(ImagingError) -> Image {
         var canvas = try image.rgb()
         if canvas.width > maxWidth {
             let height = max(1, canvas.height * maxWidth / canvas.width)
@@ -18,6 +22,18 @@ public enum Overlay {
         }
         let w = canvas.width, h = canvas.height
         let scale = Double(w) / 640
+
+        if let signal {
+            let toCanvas = Double(w) / Double(image.width)
+            if let box = signal.setAsideBox {
+                let label = String(format: "set aside: verifier %.2f", signal.setAsideVerifierGreen ?? 0)
+                try outline(box, on: &canvas, factor: toCanvas, color: .gray, label: label, scale: scale)
+            }
+            if let box = signal.box {
+                let why = signal.reason.map { $0.rawValue } ?? String(format: "%@ %.2f", signal.state.rawValue, signal.confidence)
+                try outline(box, on: &canvas, factor: toCanvas, color: lampColor(of: signal.state), label: why, scale: scale)
+            }
+        }
 
         if let light = facts.light {
             let text = "LIGHT: \(light.state.rawValue.uppercased())"
@@ -66,6 +82,27 @@ public enum Overlay {
             }
         }
         return canvas
+    }
+
+    /// Outlines a lamp box given in frame pixels (`factor`: canvas pixels per frame pixel), a few
+    /// pixels out so a 3-pixel lamp stays visible, with `label` above it.
+    static func outline(
+        _ box: LampCandidate, on canvas: inout Image, factor: Double, color: RGB, label: String, scale: Double
+    ) throws(ImagingError) {
+        let margin = max(2, Int(3 * scale))
+        let x0 = max(0, Int(Double(box.x0) * factor) - margin), y0 = max(0, Int(Double(box.y0) * factor) - margin)
+        let x1 = min(canvas.width - 1, Int(Double(box.x1) * factor) + margin)
+        let y1 = min(canvas.height - 1, Int(Double(box.y1) * factor) + margin)
+        guard x1 > x0, y1 > y0 else { return }
+        try canvas.drawRectangle(PixelRect(x: x0, y: y0, width: x1 - x0, height: y1 - y0), color: color, thickness: max(2, Int(2 * scale)))
+        try canvas.drawLabel(
+            label, at: (x0, max(Int(14 * scale), y0 - Int(4 * scale))), scale: 0.45 * scale, color: .black, background: color)
+    }
+
+    /// The outline of the lamp the light came from: the state's colour, white when unknown (the
+    /// banner's dark grey vanishes on a night street).
+    static func lampColor(of state: LightState) -> RGB {
+        state == .unknown ? .white : color(of: state)
     }
 
     static func color(of state: LightState) -> RGB {

@@ -145,7 +145,8 @@ struct Describe: ParsableCommand {
                 }
                 if let overlay {
                     let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".png"
-                    try Overlay.draw(facts, on: image).write(to: URL(fileURLWithPath: overlay).appendingPathComponent(name).path)
+                    try Overlay.draw(facts, on: image, signal: stream.signalDecision)
+                        .write(to: URL(fileURLWithPath: overlay).appendingPathComponent(name).path)
                 }
             } catch {
                 failures += 1

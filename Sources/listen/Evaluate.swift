@@ -77,6 +77,7 @@ struct Evaluate: ParsableCommand {
         var evaluation = Evaluation()
         var failures = 0
         var factsByFile: [String: SceneFacts] = [:]
+        var signalByFile: [String: SignalDecision] = [:]
         let progress = Progress(total: scenes.count, label: "eval")
         for scene in scenes {
             defer { progress.advance() }
@@ -93,7 +94,10 @@ struct Evaluate: ParsableCommand {
                     let raw = stream.caption(language)
                     evaluation.addCaption(raw: raw, spoken: StillDescription.compose(facts: facts, caption: raw, language: language), facts: facts)
                 }
-                if report != nil { factsByFile[scene.file] = facts }
+                if report != nil {
+                    factsByFile[scene.file] = facts
+                    signalByFile[scene.file] = stream.signalDecision
+                }
             } catch {
                 failures += 1
                 progress.print("listen: \(error)")
@@ -107,7 +111,7 @@ struct Evaluate: ParsableCommand {
         } else {
             print(text(evaluation, failures: failures))
         }
-        if let report { try writeReport(report, evaluation, metrics: metrics, facts: factsByFile, folder: folder) }
+        if let report { try writeReport(report, evaluation, metrics: metrics, facts: factsByFile, signals: signalByFile, folder: folder) }
         if failures > 0 { throw ExitCode.failure }
     }
 
@@ -153,7 +157,8 @@ struct Evaluate: ParsableCommand {
     }
 
     private func writeReport(
-        _ path: String, _ e: Evaluation, metrics: [String: Any], facts: [String: SceneFacts], folder: URL
+        _ path: String, _ e: Evaluation, metrics: [String: Any], facts: [String: SceneFacts], signals: [String: SignalDecision],
+        folder: URL
     ) throws {
         let out = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: out.appendingPathComponent("mistakes"), withIntermediateDirectories: true)
@@ -170,7 +175,8 @@ struct Evaluate: ParsableCommand {
         for mistake in ordered.prefix(24) {
             let name = mistake.file.replacingOccurrences(of: "/", with: "_") + ".png"
             if let f = facts[mistake.file], let image = try? Image.decode(file: folder.appendingPathComponent(mistake.file).path) {
-                try? Overlay.draw(f, on: image, maxWidth: 480).write(to: out.appendingPathComponent("mistakes/\(name)").path)
+                try? Overlay.draw(f, on: image, maxWidth: 480, signal: signals[mistake.file])
+                    .write(to: out.appendingPathComponent("mistakes/\(name)").path)
             }
             md += "- `\(mistake.file)`: truth \(mistake.truth), predicted \(mistake.predicted)  \n  ![](mistakes/\(name))\n"
         }

@@ -195,12 +195,21 @@ struct SignalExpertParityTests {
         #expect(said.state == .red || said.state == .yellow)
         let setAside = try #require(said.setAsideCandidate)
         #expect(said.candidate != setAside)
+        #expect(said.setAsideBox == (try state(of: expert, image, c)).candidates[setAside])
+        #expect(try #require(said.setAsideVerifierGreen) < (expert.configuration.thresholds.setAside ?? 0))
         var oneLook = expert
         oneLook.configuration.thresholds.setAside = nil
         let doubt = try oneLook.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: SignalExpert.State(oneLook))
         #expect(doubt.state == .unknown)
         #expect(doubt.doubtsGreen)
         #expect(doubt.candidate == setAside)
+    }
+
+    /// A fresh stream state after reading `image` (its candidates).
+    private func state(of expert: SignalExpert, _ image: Image, _ c: ModelConfiguration) throws -> SignalExpert.State {
+        let state = SignalExpert.State(expert)
+        _ = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        return state
     }
 
     @Test("A second frame of the same size reuses the stream's memory and reads the same")

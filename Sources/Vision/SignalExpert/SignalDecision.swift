@@ -67,8 +67,11 @@ public struct SignalDecision: Sendable, Equatable {
     public private(set) var standbyGreens: UInt32 = 0
     /// The green verifier's smallest green on the walk candidate, when it read one.
     public private(set) var verifierGreen: Double?
-    /// The candidate the verifier called no lamp, when the frame was decided again without it.
+    /// The candidate the verifier called no lamp, when the frame was decided again without it,
+    /// its box and the verifier's smallest green on it (for overlays and reports).
     public private(set) var setAsideCandidate: Int?
+    public private(set) var setAsideBox: LampCandidate?
+    public private(set) var setAsideVerifierGreen: Double?
 
     /// Whether the frame is unknown because its strongest candidate reads green but did not pass:
     /// the cases the verifier may settle by setting that candidate aside (signal_model.GREEN_DOUBTS).
@@ -85,12 +88,16 @@ public struct SignalDecision: Sendable, Equatable {
             && a.candidate == b.candidate && a.box == b.box && a.candidateCount == b.candidateCount && a.reason == b.reason
             && a.masses == b.masses && a.disagreeingGreens == b.disagreeingGreens && a.overruled == b.overruled
             && a.vetoingStops == b.vetoingStops && a.standbyGreens == b.standbyGreens && a.verifierGreen == b.verifierGreen
-            && a.setAsideCandidate == b.setAsideCandidate
+            && a.setAsideCandidate == b.setAsideCandidate && a.setAsideBox == b.setAsideBox
+            && a.setAsideVerifierGreen == b.setAsideVerifierGreen
     }
 
-    /// Marks this decision as the one taken with candidate `n` set aside (signal_model.decide_frame).
-    public mutating func recordSetAside(_ n: Int) {
+    /// Marks this decision as the one taken with candidate `n` (`box`, which the verifier read at
+    /// `verifierGreen`) set aside (signal_model.decide_frame).
+    public mutating func recordSetAside(_ n: Int, box candidateBox: LampCandidate, verifierGreen green: Double) {
         setAsideCandidate = n
+        setAsideBox = candidateBox
+        setAsideVerifierGreen = green
     }
 
     /// signal_model.confirm_disagreement: none of the disagreeing greens held in every

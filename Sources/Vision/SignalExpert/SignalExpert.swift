@@ -123,7 +123,7 @@ public struct SignalExpert: @unchecked Sendable {
         guard let green = verifierGreen, green < setAside else { return decision }
         var second = try confirmed(decide(state, setAside: 1 << UInt32(n)), image, mean: mean, std: std, state: state)
         guard second.state == .red || second.state == .yellow else { return decision }
-        second.recordSetAside(n)
+        second.recordSetAside(n, box: state.candidates[n], verifierGreen: green)
         return second
     }
 
