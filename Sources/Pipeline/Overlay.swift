@@ -6,8 +6,9 @@ import Vision
 /// understood: the light state in a coloured banner, the crosswalk as an arrow along its heading
 /// from where it starts, obstacles in their third of the image with their distance, and the
 /// description along the bottom. With the signal expert's decision, the lamp it read is outlined
-/// in the state's colour (with why, when it would not say), and a candidate its second look set
-/// aside in grey: which blob the light came from is the first question when a light is wrong.
+/// in the state's colour, the banner says why when it would not say, and a candidate its second
+/// look set aside is outlined in grey: which blob the light came from is the first question when
+/// a light is wrong.
 public enum Overlay {
     public static func draw(
         _ facts: SceneFacts, on image: Image, maxWidth: Int = 960, signal: SignalDecision? = nil
@@ -29,9 +30,13 @@ public enum Overlay {
                 let label = String(format: "set aside: verifier %.2f", signal.setAsideVerifierGreen ?? 0)
                 try outline(box, on: &canvas, factor: toCanvas, color: .gray, label: label, scale: scale)
             }
-            if let box = signal.box {
-                let why = signal.reason.map { $0.rawValue } ?? String(format: "%@ %.2f", signal.state.rawValue, signal.confidence)
-                try outline(box, on: &canvas, factor: toCanvas, color: lampColor(of: signal.state), label: why, scale: scale)
+            // The whole-frame candidate (a close-up) is the picture itself: the banner says it all.
+            if let box = signal.box, !box.isWholeFrame {
+                // What the lamp reads as (its strongest lit mass), whatever the frame then said.
+                let m = signal.masses
+                let reads = [("red", m.red), ("green", m.green), ("yellow", m.yellow)].max { $0.1 < $1.1 }!
+                let label = String(format: "reads %@ %.2f", reads.0, reads.1)
+                try outline(box, on: &canvas, factor: toCanvas, color: lampColor(of: signal.state), label: label, scale: scale)
             }
         }
 
@@ -41,6 +46,9 @@ public enum Overlay {
                 + (light.position.map { " \($0.rawValue)" } ?? "")
                 + String(format: "  p=%.2f", light.confidence)
             try canvas.drawLabel(text, at: (8, Int(28 * scale)), scale: 0.7 * scale, color: .white, background: color(of: light.state))
+            if let why = signal?.reason {
+                try canvas.drawLabel(why.rawValue, at: (8, Int(54 * scale)), scale: 0.5 * scale, color: .white, background: color(of: light.state))
+            }
         }
 
         if let crosswalk = facts.crosswalk, crosswalk.present {
