@@ -307,15 +307,21 @@ class SignalExpertRunner:
         if not set_aside and self.verifier is not None and sets_aside(d, thr):
             n = d["candidate"]
             green = d["verified"] if "verified" in d else self.verifier.smallest_green(rgb, cands[n])
-            if green < thr["set_aside"]:
-                second = self.confirmed(rgb, cands, p, thr, (n,))
+            # Only a stop can stand, and of the decisions that are not one yet only a disagreement
+            # can become one (its greens turned down): a green is never confirmed for nothing.
+            second = decide(p, cands, rgb.shape[1], thr, (n,)) if green < thr["set_aside"] else None
+            if second is not None and (second["state"] in SECOND_LOOK_STATES or second.get("why") == "candidates disagree"):
+                second = self.confirm(rgb, cands, p, thr, second)
                 if second["state"] in SECOND_LOOK_STATES:
                     return {**second, "set_aside": n, "set_aside_verified": float(green)}
         return d
 
     def confirmed(self, rgb: np.ndarray, cands, p, thr: Dict[str, float], set_aside=()) -> Dict:
         """decide_frame's decision and confirmations, without its second look."""
-        d = decide(p, cands, rgb.shape[1], thr, set_aside)
+        return self.confirm(rgb, cands, p, thr, decide(p, cands, rgb.shape[1], thr, set_aside))
+
+    def confirm(self, rgb: np.ndarray, cands, p, thr: Dict[str, float], d: Dict) -> Dict:
+        """decide's decision d after the veto's, the green's and the disagreement's views and the verifier."""
         if self.confirmation and d.get("why") == "a red lamp in view":
             ped = d["kind"] == "pedestrian"
             d = confirm_veto(d, (self.view_stops(rgb, cands, n, ped) for n in d["vetoers"]), thr)

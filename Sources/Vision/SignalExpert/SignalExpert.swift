@@ -121,7 +121,11 @@ public struct SignalExpert: @unchecked Sendable {
         var verifierGreen = decision.verifierGreen
         if verifierGreen == nil { verifierGreen = try verifiedGreen(of: n, image, mean: mean, std: std, state: state) }
         guard let green = verifierGreen, green < setAside else { return decision }
-        var second = try confirmed(decide(state, setAside: 1 << UInt32(n)), image, mean: mean, std: std, state: state)
+        // Only a stop can stand, and of the decisions that are not one yet only a disagreement can
+        // become one (its greens turned down): a green is never confirmed for nothing.
+        let first = decide(state, setAside: 1 << UInt32(n))
+        guard first.state == .red || first.state == .yellow || first.reason == .candidatesDisagree else { return decision }
+        var second = try confirmed(first, image, mean: mean, std: std, state: state)
         guard second.state == .red || second.state == .yellow else { return decision }
         second.recordSetAside(n, box: state.candidates[n], verifierGreen: green)
         return second
