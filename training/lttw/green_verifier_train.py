@@ -8,6 +8,8 @@ never ../shared/eval).
         --val training/data/verifier/val.npz --run training/runs/verifier
     ... --run training/runs/verifier --calibrate-only
     ... --run training/runs/verifier_recalibrated --calibrate-only --from_model   (the shipped verifier, after a rule change)
+    ... --model NEW --run training/runs/verifier_kept --calibrate-only --verifier_from models/default
+                                                  (the shipped verifier beside a new reader in model folder NEW)
 
 Calibration: for each reader green threshold G and view misses m on a short grid (the reader's
 green held over its reads, the smallest once the m lowest are set aside, must reach G), every
@@ -332,16 +334,21 @@ def main():
     ap.add_argument("--from_model", action="store_true",
                     help="with --calibrate-only: recalibrate the model folder's own verifier (its weights and temperature, "
                          "e.g. after a change to the decision rule); RUN then holds them for `lttw.artifact merge-verifier`")
+    ap.add_argument("--verifier_from", metavar="DIR",
+                    help="with --calibrate-only: calibrate the green verifier of model folder DIR (its weights and temperature) "
+                         "with --model's signal reader, e.g. the shipped verifier kept beside a new reader (merge-signal drops it)")
     a = ap.parse_args()
+    if a.from_model:
+        a.verifier_from = a.verifier_from or a.model
     torch.set_num_threads(a.threads)
-    if a.from_model and not a.calibrate_only:
-        ap.error("--from_model recalibrates the model's verifier: use it with --calibrate-only")
+    if a.verifier_from and not a.calibrate_only:
+        ap.error("--from_model and --verifier_from recalibrate a shipped verifier: use them with --calibrate-only")
     if not a.calibrate_only:
         train(a)
     model = new_verifier()
-    if a.from_model:
-        T = shipped_verifier(a.model, model, a.run)
-        print(f"temperature {T:.4f} (the model folder's)", flush=True)
+    if a.verifier_from:
+        T = shipped_verifier(a.verifier_from, model, a.run)
+        print(f"temperature {T:.4f} ({a.verifier_from}'s)", flush=True)
     else:
         model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)["model"])
         T = temperature(model, a.val)

@@ -74,8 +74,11 @@ def main():
                   + (f" and its view misses {misses} from {', '.join(str(m) for m in misses_tried)}" if len(misses_tried) > 1 else "")
                   + " for the most validation greens said "
                   f"(real val {chosen['real_val']['green_recall']:.1%}, generated {chosen['generated_val']['green_recall']:.1%}); "
-                  f"the verifier's is halfway between its largest green on a non-green frame the reader passed "
-                  f"({chosen['max_verifier_green_on_non_green']:.4f}) and 1."
+                  + (f"the verifier's is halfway between its largest green on a non-green frame the reader passed "
+                     f"({chosen['max_verifier_green_on_non_green']:.4f}) and 1."
+                     if th["verify"] > 0.5 else
+                     "no non-green validation frame passed the reader there, so the verifier's threshold is its floor, 0.5 "
+                     "(even odds).")
                   + (f" Second look: a frame left unknown by a green-reading candidate the verifier gives less than "
                      f"{th['set_aside']} is decided again without it, and a red or yellow found then stands." if "set_aside" in th else ""),
                   ""]

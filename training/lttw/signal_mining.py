@@ -155,6 +155,10 @@ def main():
     if not (MINING_SEEDS <= a.first_seed and a.first_seed + a.n_generated <= 4_500_000):
         raise SystemExit(f"--first_seed {a.first_seed}: mining scenes must lie in [4,200,000, 4,500,000), "
                          "between the training and validation ranges")
+    try:  # here, not only in the workers: a Pool respawns a worker whose initializer fails, forever
+        _load_runner(a.run)
+    except (OSError, KeyError, ValueError, RuntimeError) as e:
+        raise SystemExit(f"--run {a.run}: cannot load its reader and calibration: {e}")
     t = time.time()
     d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers, a.green_hard, a.first_seed, a.scenes, not a.no_real)
     np.savez_compressed(a.out, **d)

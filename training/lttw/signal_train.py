@@ -203,8 +203,8 @@ def train(a, world: World):
     counts = torch.bincount(yt, minlength=len(CLASSES)).float()
     weights = (counts.sum() / counts.clamp(min=1)).sqrt()
     weights = weights / weights.mean()
-    # Real crops count double: they are the domain the product meets.
-    sample_w = torch.where(st == 0, 2.0, 1.0)
+    # Real crops count more (double by default): they are the domain the product meets.
+    sample_w = torch.where(st == 0, a.real_weight, 1.0)
     steps_per_epoch = max(1, len(xt) // a.batch)
     total = steps_per_epoch * a.epochs
     step, log, best = 0, [], (1e9, -1)
@@ -274,6 +274,7 @@ def main():
     ap.add_argument("--calibration_workers", type=int, default=2, help="processes that read the calibration frames")
     ap.add_argument("--init", help="a run folder whose best.pt the training starts from")
     ap.add_argument("--extra", nargs="*", default=[], help="more training crop sets (npz), e.g. mined hard examples")
+    ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops (generated and composite: 1)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
     ap.add_argument("--no-confirmation", dest="no_confirmation", action="store_true",

@@ -1,0 +1,55 @@
+"""How the signal expert's training crops are labelled on real photos: the whole-frame candidate is
+taught the lamp's state under the rule the proposer adds it by (a lamp at least 1/8 of the
+frame's shorter side), and left out where the labels cannot say."""
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from lttw import lamps
+from lttw.signal_data import NOT_SIGNAL, REAL_ROOT, SKIP, class_of, label_real
+
+needs_real = pytest.mark.skipif(not os.path.exists(os.path.join(REAL_ROOT, "labels.jsonl")),
+                                reason=f"{REAL_ROOT} is not here (run from the repository root beside ../shared)")
+
+
+def real_row(name):
+    with open(os.path.join(REAL_ROOT, "labels.jsonl")) as f:
+        return next(r for r in map(json.loads, f) if r["file"] == f"images/{name}")
+
+
+def real_rgb(row):
+    bgr = cv2.imread(os.path.join(REAL_ROOT, row["file"]), cv2.IMREAD_COLOR)
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+@needs_real
+def test_a_street_photos_whole_frame_is_taught_its_big_walk_lamp():
+    # ptl_0137: a walk signal whose labelled box is 280 px of a 640 px frame (18 % of its area).
+    # Under the old rule (a fifth of the area) its whole frame was never taught, and the verifier
+    # read it at 0.31; the proposer does add it (a blob of the lamp is over 1/8 of 640).
+    row = real_row("ptl_0137.jpg")
+    rgb = real_rgb(row)
+    labelled = label_real(row, rgb)
+    whole = [y for k, y in labelled if k.whole]
+    assert whole == [class_of("pedestrian", "green")]
+    # Blobs inside the lamp's box are the lamp; blobs well away from it are not a signal.
+    assert class_of("pedestrian", "green") in [y for k, y in labelled if not k.whole]
+    assert NOT_SIGNAL in [y for k, y in labelled if not k.whole]
+
+
+def test_a_small_labelled_lamp_leaves_the_whole_frame_out():
+    # A frame the proposer adds the whole frame to (a large red blob), but whose labelled walk lamp
+    # is under 1/8 of the shorter side: the whole frame cannot be said to be that lamp.
+    rgb = np.full((480, 640, 3), (15, 15, 20), np.uint8)
+    cv2.rectangle(rgb, (40, 40), (120, 120), (255, 30, 20), -1)
+    cv2.circle(rgb, (500, 300), 10, (40, 255, 120), -1)
+    row = {"file": "images/ptl_test.jpg", "pedestrian_light": "green", "light_kind": "pedestrian",
+           "light_boxes": [{"state": "green", "box": [485 / 640, 285 / 480, 515 / 640, 315 / 480]}]}
+    labelled = label_real(row, rgb)
+    assert any(k.whole for k, _ in labelled), "the large blob should bring the whole frame in"
+    assert [y for k, y in labelled if k.whole] == [SKIP]
+    lamp = [y for k, y in labelled if not k.whole and k.colour == lamps.COLOURS.index("green")]
+    assert lamp and set(lamp) == {class_of("pedestrian", "green")}
