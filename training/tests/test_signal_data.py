@@ -53,3 +53,24 @@ def test_a_small_labelled_lamp_leaves_the_whole_frame_out():
     assert [y for k, y in labelled if k.whole] == [SKIP]
     lamp = [y for k, y in labelled if not k.whole and k.colour == lamps.COLOURS.index("green")]
     assert lamp and set(lamp) == {class_of("pedestrian", "green")}
+
+
+@needs_real
+def test_the_breakdown_by_source_adds_up_to_the_evaluators_confusion():
+    # Two code paths over the real val split with the shipped model: the per-source breakdown
+    # (Predictor.signal.read per photo) and the evaluator (Predictor.run_batch) must agree on every
+    # cell of the light confusion once the sources are summed, and neither says a false green.
+    from lttw.artifact import Predictor
+    from lttw.evaluate import LIGHT_TRUTH, PRED_COLS, evaluate
+    from lttw.signal_breakdown import breakdown, source_of
+
+    model = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models", "default")
+    pred = Predictor(model)
+    b = breakdown(model, REAL_ROOT, split="val", predictor=pred)
+    assert {"mit", "ptl"} <= set(b)
+    summed = [[sum(s["confusion"].get(t, {}).get(c, 0) for s in b.values()) for c in PRED_COLS] for t in LIGHT_TRUTH]
+    m = evaluate(model, REAL_ROOT, quiet=True, predictor=pred, only_split="val", captions="no")
+    assert summed == m["light_confusion"]["matrix"]
+    assert sum(s["n"] for s in b.values()) == m["counts"]["light_labelled"]
+    assert all(not s["false_greens"] for s in b.values())
+    assert source_of("images/ptl_0137.jpg") == "ptl" and source_of("images/mit_green_0001.jpg") == "mit"
