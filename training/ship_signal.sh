@@ -2,7 +2,7 @@
 # The signal expert, end to end: crop sets, training, calibration, into models/default, known-answer
 # frames, Swift fixtures, evaluations and the model card. Run from the repository root; about
 # three hours on 2 CPU cores (data 6 min, round 1 30, mining 5, round 2 15, mining 5,
-# round 3 15, mining 15, round 4 15 + calibration 10 (20,000 scenes, two processes), round 5 30,
+# round 3 15, mining 15, round 4 15, round 5 20, calibration 10 (20,000 scenes, two processes),
 # evaluations 15), longer while other jobs run. The green verifier goes with it: see the end.
 #
 #   ./training/ship_signal.sh                 # the shipped recipe
@@ -31,28 +31,25 @@ if [ -z "${FROM_RUN:-}" ]; then
     --init "$RUN-round2" --run_dir "$RUN-round3" --epochs "${EPOCHS_ROUND3:-4}" --lr 7e-4 --calibration_scenes 1000 $READER
   # Round 4: mined with round 3 from fresh scenes as round 3 was, and from 40,000 more where no lamp
   # is lit (close-ups, tiny crops, ground views: their whole frame, read green, set the threshold),
-  # then round 3's reader trained on everything. Its calibration ships: green confirmed in every
-  # view (lamps.confirmation_rects), no false green on 20,000 generated validation scenes and the
-  # real val split, with the margin (10,000 proved too few: NOTES).
+  # then round 3's reader trained on everything (shipped until 2026-12-01; now round 5 starts from it).
   $PY -m lttw.signal_mining --run "$RUN-round3" --out training/data/signal/mined4.npz --n_generated 6000 \
     --first_seed 4400000 --green_hard 0.999
   $PY -m lttw.signal_mining --run "$RUN-round3" --out training/data/signal/mined5_unlit.npz --scenes unlit --no_real \
     --n_generated 40000 --first_seed 4440000 --min_mass 0.1
   $PY -m lttw.signal_train --data training/data/signal --extra training/data/signal/mined.npz training/data/signal/mined3.npz \
     training/data/signal/mined4.npz training/data/signal/mined5_unlit.npz \
-    --init "$RUN-round3" --run_dir "$RUN-round4" --epochs "${EPOCHS_ROUND4:-3}" --lr 5e-4 --calibration_scenes 20000 $READER
-  # Round 5 (2026-12-01, about 30 minutes): a street photo's whole frame is now taught the state of a
-  # lamp at least 1/8 of its shorter side (signal_data.label_real; it was a fifth of the area, so the
-  # whole frames the proposer adds for big lamps were never taught), the crop sets built again with
-  # that rule, hard examples mined with round 4 from the first mining scenes and 20,000 unlit ones,
-  # and round 4's reader trained on them for 3 epochs with the real crops weighted 3 (the best
-  # epoch by validation NLL ships). Round 4's crop sets and mined sets are not reused.
-  $PY -m lttw.signal_data --out training/data/signal --n_generated 4000 --n_generated_val 1000 --composites 3000
-  $PY -m lttw.signal_mining --run "$RUN-round4" --out training/data/signal/mined5.npz --n_generated 6000 \
+    --init "$RUN-round3" --run_dir "$RUN-round4" --epochs "${EPOCHS_ROUND4:-3}" --lr 5e-4 --calibration_scenes 1000 $READER
+  # Round 5 (2026-12-01, about 20 minutes): hard examples mined with round 4 (the first mining scenes
+  # again, and 20,000 of the unlit ones), then round 4's reader trained on them for 3 epochs with the
+  # real crops weighted 3 (the best epoch by validation NLL ships). The crop sets above already teach
+  # a street photo's whole frame the state of a lamp at least 1/8 of its shorter side
+  # (signal_data.label_real; the shipped round 4 was trained when that took a fifth of the area, and
+  # its crop sets were rebuilt with the new rule before this round).
+  $PY -m lttw.signal_mining --run "$RUN-round4" --out training/data/signal/round5_mined.npz --n_generated 6000 \
     --first_seed 4200000 --green_hard 0.999
-  $PY -m lttw.signal_mining --run "$RUN-round4" --out training/data/signal/mined5_unlit.npz --scenes unlit --no_real \
+  $PY -m lttw.signal_mining --run "$RUN-round4" --out training/data/signal/round5_unlit.npz --scenes unlit --no_real \
     --n_generated 20000 --first_seed 4440000 --min_mass 0.1
-  $PY -m lttw.signal_train --data training/data/signal --extra training/data/signal/mined5.npz training/data/signal/mined5_unlit.npz \
+  $PY -m lttw.signal_train --data training/data/signal --extra training/data/signal/round5_mined.npz training/data/signal/round5_unlit.npz \
     --init "$RUN-round4" --run_dir "$RUN" --epochs "${EPOCHS_ROUND5:-3}" --lr 5e-4 --real_weight 3 --calibration_scenes 20000 $READER
 else
   # A finished run, calibrated again with this code's decision rule.
