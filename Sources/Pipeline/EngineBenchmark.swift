@@ -85,7 +85,7 @@ public struct EngineBenchmark {
         tokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         beamTokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         var samples: [String: [Double]] = [:]
-        for key in ["preprocess", "encoder", "heads", "projector", "signal", "decoder_token", "caption", "caption_beam", "frame"] {
+        for key in ["preprocess", "encoder", "heads", "projector", "signal", "obstacles", "decoder_token", "caption", "caption_beam", "frame"] {
             samples[key] = []
             samples[key]!.reserveCapacity(frames * model.configuration.architecture.decMaxLen)
         }
@@ -112,6 +112,8 @@ public struct EngineBenchmark {
             model.decoder.prepare(visualTokens: stream.projector.visualTokens.matrix.readOnly, state: stream.decoder)
             let t3b = clock.now
             try stream.readSignal(image)
+            let t3c = clock.now
+            try stream.readObstacles(image)
             let t4 = clock.now
             var last = t4
             var steps = 0
@@ -131,7 +133,8 @@ public struct EngineBenchmark {
             samples["encoder"]!.append(ms(t2 - t1))
             samples["heads"]!.append(ms(t3 - t2))
             samples["projector"]!.append(ms(t3b - t3))
-            if model.signalExpert != nil { samples["signal"]!.append(ms(t4 - t3b)) }
+            if model.signalExpert != nil { samples["signal"]!.append(ms(t3c - t3b)) }
+            if model.obstacleExpert != nil { samples["obstacles"]!.append(ms(t4 - t3c)) }
             samples["caption"]!.append(ms(t5 - t4))
             samples["frame"]!.append(ms(t5 - t0))
             if beamWidth > 1 { samples["caption_beam"]!.append(ms(t6 - t5)) }

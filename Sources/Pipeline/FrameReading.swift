@@ -20,12 +20,17 @@ public struct FrameReading: Sendable {
     public var obstacleDistanceProbabilities: [Float]
     /// The signal expert's decision; when present it, not the scene heads, gives the light.
     public var signal: SignalDecision?
+    /// The obstacle expert's obstacles; when present they, not the scene heads, give the obstacles.
+    public var expertObstacles: [ObstacleDetection]?
 
     /// The frame as a stream last read it: the heads, and the signal expert's decision when the
     /// model has one.
     public init(_ stream: StreetModel.Stream) {
         self.init(stream.heads, configuration: stream.model.configuration)
         signal = stream.model.signalExpert == nil ? nil : stream.signalDecision
+        if let expert = stream.model.obstacleExpert, let state = stream.obstacles, stream.obstaclesRead {
+            expertObstacles = expert.detections(state)
+        }
     }
 
     /// Copies the calibrated head outputs out of a stream.
@@ -85,6 +90,7 @@ public struct FrameReading: Sendable {
     /// Every obstacle at or above the model's operating threshold, at the most likely distance
     /// for its position.
     func obstacleDetections(_ c: ModelConfiguration) -> [ObstacleDetection] {
+        if let expertObstacles { return expertObstacles }
         var obstacles: [ObstacleDetection] = []
         let kinds = c.obstacleKinds.count, groups = c.distances.count
         for (p, positionName) in c.positions.enumerated() {

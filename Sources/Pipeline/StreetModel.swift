@@ -18,6 +18,9 @@ public final class StreetModel: Sendable {
     /// Reads the light near full resolution; nil for models without one (the scene heads then
     /// give the light).
     public let signalExpert: SignalExpert?
+    /// Says what stands where, from the whole frame at its own resolution; nil for models without
+    /// one (the scene heads then give the obstacles).
+    public let obstacleExpert: ObstacleExpert?
     /// Keeps the memory-mapped weights alive as long as the layers point into them.
     private let weightsOwner: any Sendable
 
@@ -41,6 +44,8 @@ public final class StreetModel: Sendable {
         projector = try Projector(weights, architecture: a)
         decoder = try CaptionDecoder(weights, architecture: a)
         signalExpert = try configuration.signalExpert.map { try SignalExpert(weights, configuration: $0) }
+        let p = configuration.preprocessing
+        obstacleExpert = try configuration.obstacleExpert.map { try ObstacleExpert(weights, configuration: $0, mean: p.mean, std: p.std) }
         weightsOwner = owner
     }
 
@@ -58,6 +63,10 @@ public final class StreetModel: Sendable {
         public let signal: SignalExpert.State?
         /// The signal expert's decision for the last frame given to `readSignal`.
         public private(set) var signalDecision: SignalDecision?
+        /// The obstacle expert's input, activations and slot probabilities (nil without one).
+        public let obstacles: ObstacleExpert.State?
+        /// Whether `obstacles` holds the last frame given to `readObstacles`.
+        public private(set) var obstaclesRead = false
         let preprocessing: Preprocessing
         /// One per kernel lane: preprocessing splits the output rows across the lanes.
         let preprocessingScratch: [PreprocessingScratch]
@@ -78,6 +87,7 @@ public final class StreetModel: Sendable {
             projector = Projector.State(c.architecture)
             decoder = CaptionDecoder.State(c.architecture, beamCapacity: max(1, beamWidth))
             signal = model.signalExpert.map { SignalExpert.State($0) }
+            obstacles = model.obstacleExpert.map { ObstacleExpert.State($0) }
         }
 
         /// Runs the signal expert on the full frame (before any resize): a far signal is a few
@@ -85,6 +95,15 @@ public final class StreetModel: Sendable {
         public func readSignal(_ image: Image) throws(ImagingError) {
             guard let expert = model.signalExpert, let signal else { return }
             signalDecision = try expert.read(image, mean: preprocessing.mean, std: preprocessing.std, state: signal)
+        }
+
+        /// Runs the obstacle expert on the frame at its own input size. Does nothing for a model
+        /// without one.
+        public func readObstacles(_ image: Image) throws(ImagingError) {
+            guard let expert = model.obstacleExpert, let obstacles else { return }
+            obstaclesRead = false
+            try expert.read(image, state: obstacles)
+            obstaclesRead = true
         }
 
         deinit {

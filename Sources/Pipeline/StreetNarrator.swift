@@ -24,7 +24,9 @@ public final class StreetNarrator {
         public var narrate = 0.0
         /// The signal expert: lamp candidates on the full frame, their crops read.
         public var signal = 0.0
-        public var total: Double { preprocess + perceive + caption + narrate + signal }
+        /// The obstacle expert: the frame at its own size, its encoder and slots.
+        public var obstacles = 0.0
+        public var total: Double { preprocess + perceive + caption + narrate + signal + obstacles }
     }
 
     public private(set) var lastStageTimes = StageTimes()
@@ -77,6 +79,8 @@ public final class StreetNarrator {
         let perceived = clock.now
         try stream.readSignal(image)
         let signalRead = clock.now
+        try stream.readObstacles(image)
+        let obstaclesRead = clock.now
         // The decoder's sentences about the signal are dropped before anything else sees the
         // caption: only the tracker may state the light (safety rule 1).
         let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language, beamWidth: beamWidth))
@@ -87,8 +91,8 @@ public final class StreetNarrator {
         let moment = Moment(scene: scene, utterances: policy.narrate(scene))
         lastStageTimes = StageTimes(
             preprocess: (preprocessed - start).inSeconds, perceive: (perceived - preprocessed).inSeconds,
-            caption: (captioned - signalRead).inSeconds, narrate: (clock.now - captioned).inSeconds,
-            signal: (signalRead - perceived).inSeconds)
+            caption: (captioned - obstaclesRead).inSeconds, narrate: (clock.now - captioned).inSeconds,
+            signal: (signalRead - perceived).inSeconds, obstacles: (obstaclesRead - signalRead).inSeconds)
         return moment
     }
 

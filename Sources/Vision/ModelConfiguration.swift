@@ -24,6 +24,9 @@ public struct ModelConfiguration: Sendable, Decodable {
     /// The signal expert that reads the light near full resolution; without one (older models)
     /// the light comes from the scene heads.
     public var signalExpert: SignalExpertConfiguration?
+    /// The obstacle expert that says what stands where; without one (older models) the scene
+    /// heads give the obstacles.
+    public var obstacleExpert: ObstacleExpertConfiguration?
     /// Known-answer frames shipped with the model and run at every load (DESIGN.md safety
     /// rule 6): files relative to the model folder and the light each must read as.
     public var selfTest: [KnownAnswer]?
@@ -186,6 +189,7 @@ public struct ModelConfiguration: Sendable, Decodable {
         try require(lightStates.contains("green") && lightStates.contains("red"), "light_states lacks red or green")
         try require(thresholds.green > 0 && thresholds.green < 1, "thresholds.green must lie between 0 and 1")
         try signalExpert?.validate(path: path)
+        try obstacleExpert?.validate(path: path, sceneKinds: obstacleKinds)
     }
 
     static func expectedHeadSizes(_ c: ModelConfiguration) -> [(String, Int)] {

@@ -43,7 +43,9 @@ public struct EncoderGeometry: Sendable, Hashable {
 /// Immutable and shared by every stream; the activations live in `PatchEncoder.State`.
 public struct PatchEncoder: @unchecked Sendable {
     public let geometry: EncoderGeometry
-    let patchEmbedding: LinearWeights
+    /// nil when the patch tokens come embedded already (`encode(patchTokens:state:)`: a
+    /// `ConvolutionalStem` made them).
+    let patchEmbedding: LinearWeights?
     let classToken: UnsafeBufferPointer<Float>?
     let positions: MatrixRef
     let blocks: [Block]
@@ -59,16 +61,21 @@ public struct PatchEncoder: @unchecked Sendable {
     }
 
     /// Reads the weights named `prefix.patch_embed.weight`, `prefix.blocks.N...` (the PyTorch
-    /// module names of training/lttw/model.py's `Encoder`).
-    public init(_ source: some WeightSource, geometry a: EncoderGeometry, prefix: String = "encoder") throws {
+    /// module names of training/lttw/model.py's `Encoder`); without `embedsPatches`, no patch
+    /// embedding (its patch tokens come from elsewhere, `encode(patchTokens:state:)`).
+    public init(_ source: some WeightSource, geometry a: EncoderGeometry, prefix: String = "encoder", embedsPatches: Bool = true) throws {
         geometry = a
         let d = a.width
         let patchValues = 3 * a.patchSize * a.patchSize
-        // Conv2d weight [D, 3, P, P] read as [D, 3·P·P]: each output is a dot product with one patch.
-        let kernel = try source.values("\(prefix).patch_embed.weight", shape: [d, 3, a.patchSize, a.patchSize])
-        patchEmbedding = LinearWeights(
-            weight: MatrixRef(kernel, rows: d, columns: patchValues),
-            bias: try source.values("\(prefix).patch_embed.bias", shape: [d]))
+        if embedsPatches {
+            // Conv2d weight [D, 3, P, P] read as [D, 3·P·P]: each output is a dot product with one patch.
+            let kernel = try source.values("\(prefix).patch_embed.weight", shape: [d, 3, a.patchSize, a.patchSize])
+            patchEmbedding = LinearWeights(
+                weight: MatrixRef(kernel, rows: d, columns: patchValues),
+                bias: try source.values("\(prefix).patch_embed.bias", shape: [d]))
+        } else {
+            patchEmbedding = nil
+        }
         classToken = a.useCls ? try source.values("\(prefix).cls_token", shape: [1, 1, d]) : nil
         positions = MatrixRef(try source.values("\(prefix).pos_embed", shape: [1, a.tokens, d]), rows: a.tokens, columns: d)
         blocks = try (0..<a.depth).map { i in
@@ -128,28 +135,45 @@ public struct PatchEncoder: @unchecked Sendable {
     /// without waiting. The lanes meet at three barriers per block.
     public func encode(_ image: UnsafeBufferPointer<Float>, state: State) {
         precondition(image.count == geometry.inputCount, "PatchEncoder: image has \(image.count) values")
-        Parallel.run(Pass(encoder: self, image: image, state: state))
+        precondition(patchEmbedding != nil, "PatchEncoder: built without a patch embedding, give it patch tokens")
+        Parallel.run(Pass(encoder: self, input: .image(image), state: state))
+    }
+
+    /// Encodes patch tokens embedded elsewhere ([patches, width], row-major over the grid, before
+    /// the class token and positions are added) into `state.output`, as `encode` does.
+    public func encode(patchTokens: UnsafeBufferPointer<Float>, state: State) {
+        precondition(patchTokens.count == geometry.patchCount * geometry.width, "PatchEncoder: \(patchTokens.count) patch token values")
+        Parallel.run(Pass(encoder: self, input: .patchTokens(patchTokens), state: state))
+    }
+
+    /// What a pass starts from.
+    enum Input {
+        /// A preprocessed CHW image, embedded patch by patch.
+        case image(UnsafeBufferPointer<Float>)
+        /// Patch tokens already embedded.
+        case patchTokens(UnsafeBufferPointer<Float>)
     }
 
     /// Encodes one image on the calling thread alone: for many small inputs (the signal
     /// expert's crops), one per lane beats splitting each small pass across the lanes.
     public func encodeOnThisThread(_ image: UnsafeBufferPointer<Float>, state: State) {
         precondition(image.count == geometry.inputCount, "PatchEncoder: image has \(image.count) values")
-        encode(image, state: state, lane: .single)
+        precondition(patchEmbedding != nil, "PatchEncoder: built without a patch embedding, give it patch tokens")
+        encode(.image(image), state: state, lane: .single)
     }
 
     private struct Pass: ParallelWork {
         let encoder: PatchEncoder
-        let image: UnsafeBufferPointer<Float>
+        let input: Input
         let state: State
 
         func run(_ lane: Lane) {
-            encoder.encode(image, state: state, lane: lane)
+            encoder.encode(input, state: state, lane: lane)
         }
     }
 
     /// `lane`'s share of `encode`.
-    private func encode(_ image: UnsafeBufferPointer<Float>, state: State, lane: Lane) {
+    private func encode(_ input: Input, state: State, lane: Lane) {
         let a = geometry
         let d = a.width, s = a.tokens
         let rows = lane.part(s)
@@ -161,7 +185,7 @@ public struct PatchEncoder: @unchecked Sendable {
         let scores = UnsafeMutableBufferPointer(
             rebasing: state.scores.storage[(rows.lowerBound * s)..<(rows.upperBound * s)])
 
-        embed(image, rows: rows, state: state)
+        embed(input, rows: rows, state: state)
         blocks[0].norm1.apply(x.readOnly, into: normed)
         for (index, block) in blocks.enumerated() {
             lane.barrier()  // every row's normed input is ready
@@ -188,16 +212,21 @@ public struct PatchEncoder: @unchecked Sendable {
     }
 
     /// Patch embedding, class token and positions for the token rows `rows`.
-    private func embed(_ image: UnsafeBufferPointer<Float>, rows: Range<Int>, state: State) {
+    private func embed(_ input: Input, rows: Range<Int>, state: State) {
         let a = geometry
         let first = a.useCls ? 1 : 0
         let x = state.residual.matrix
         let patchRows = max(rows.lowerBound, first) - first..<(max(rows.upperBound, first) - first)
         if !patchRows.isEmpty {
-            gatherPatches(image, patches: patchRows, into: state.patches.storage)
-            patchEmbedding.apply(
-                state.patches.matrix.readOnly.rows(patchRows),
-                into: x.rows((patchRows.lowerBound + first)..<(patchRows.upperBound + first)))
+            let target = x.rows((patchRows.lowerBound + first)..<(patchRows.upperBound + first))
+            switch input {
+            case .image(let image):
+                gatherPatches(image, patches: patchRows, into: state.patches.storage)
+                patchEmbedding!.apply(state.patches.matrix.readOnly.rows(patchRows), into: target)
+            case .patchTokens(let tokens):
+                let given = MatrixRef(tokens, rows: a.patchCount, columns: a.width).rows(patchRows)
+                for r in 0..<target.rows { target.row(r).update(from: given.row(r), count: a.width) }
+            }
         }
         if let classToken, rows.contains(0) {
             x.row(0).update(from: classToken.baseAddress!, count: a.width)

@@ -193,6 +193,9 @@ struct Bench: ParsableCommand {
             let ortReader = peers?.p50("onnxruntime", "signal_reader")
             lines.append("\("  peers: crop read only".padding(toLength: 25, withPad: " ", startingAt: 0))         -          - \(f(torchReader)) \(f(ortReader))")
         }
+        if s["obstacles"] != nil {
+            row("obstacle expert", "obstacles", torch: "obstacles", ort: "obstacles")
+        }
         row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
         row("caption (greedy)", "caption", torch: "caption", ort: "caption")
         if let width = ours.beamWidth {

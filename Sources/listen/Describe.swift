@@ -132,6 +132,7 @@ struct Describe: ParsableCommand {
                 try stream.preprocess(image)
                 stream.perceive()
                 try stream.readSignal(image)
+                try stream.readObstacles(image)
                 let caption = stream.caption(language, beamWidth: beams)
                 var facts = FrameReading(stream)
                     .facts(time: 0, configuration: model.configuration)

@@ -87,6 +87,7 @@ struct Evaluate: ParsableCommand {
                 try stream.preprocess(image)
                 stream.perceive()
                 try stream.readSignal(image)
+                try stream.readObstacles(image)
                 let facts = FrameReading(stream)
                     .facts(time: 0, configuration: model.configuration)
                 evaluation.add(scene, facts)

@@ -3,6 +3,7 @@
   python -m lttw.artifact export --run training/runs/default --out models/default
   python -m lttw.artifact merge-signal --run training/runs/signal --model models/default
   python -m lttw.artifact merge-scene --run training/runs/crosswalk_real --model models/default
+  python -m lttw.artifact merge-obstacle --run training/runs/obstacle_expert --model models/default
 
 Export = load checkpoint -> fit temperatures on the synthetic validation split -> choose the green
 operating threshold (zero false greens on validation) -> write the three files -> reload and compare.
@@ -148,7 +149,7 @@ def load_artifact(path):
         raise ValueError(f"{path}/tokenizer.json: vocab size {len(tok)} != config vocab_size {mc.vocab_size}")
     model = StreetVLM(mc)
     sd = load_file(os.path.join(path, "model.safetensors"))
-    scene = {k: v for k, v in sd.items() if not k.startswith(SIGNAL_PREFIX)}
+    scene = {k: v for k, v in sd.items() if not k.startswith((SIGNAL_PREFIX, OBSTACLE_PREFIX))}
     missing, unexpected = model.load_state_dict(scene, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}/model.safetensors: missing {missing} unexpected {unexpected}")
@@ -156,7 +157,70 @@ def load_artifact(path):
     # Kept beside the scene model, not registered as its submodule: the scene model's state dict
     # stays what export writes.
     model.__dict__["signal_expert"] = load_signal_expert(cfg, sd, path)
+    model.__dict__["obstacle_expert"] = load_obstacle_expert(cfg, sd, path)
     return model, cfg, tok
+
+
+# ----------------------------------------------------------------------------- obstacle expert
+OBSTACLE_PREFIX = "obstacle."
+
+
+def load_obstacle_expert(cfg, sd, path):
+    """The config's obstacle expert with its weights (prefix `obstacle.`), or None when the model
+    folder has none (the obstacles then come from the scene heads)."""
+    from .obstacle_expert import ObstacleConfig, ObstacleExpert
+    oe = cfg.get("obstacle_expert")
+    own = {k[len(OBSTACLE_PREFIX):]: v for k, v in sd.items() if k.startswith(OBSTACLE_PREFIX)}
+    if oe is None:
+        if own:
+            raise ValueError(f"{path}/model.safetensors: obstacle expert weights but no obstacle_expert in config.json")
+        return None
+    if oe["kinds"] != OBSTACLE_KINDS or oe["positions"] != POSITIONS or oe["distances"] != DISTANCES:
+        raise ValueError(f"{path}/config.json: obstacle_expert slots {oe['positions']} x {oe['distances']} of {oe['kinds']} "
+                         "are not this code's")
+    expert = ObstacleExpert(ObstacleConfig(**oe["architecture"], kinds=oe["kinds"]))
+    missing, unexpected = expert.load_state_dict(own, strict=False)
+    missing = [k for k in missing if k in expert.exported_state()]  # the training-only token head is never shipped
+    if missing or unexpected:
+        raise ValueError(f"{path}/model.safetensors: obstacle expert missing {missing} unexpected {unexpected}")
+    return expert.eval()
+
+
+def merge_obstacle(run, model_dir, ckpt="best.pt"):
+    """Puts a trained, calibrated obstacle expert (lttw.obstacle_expert_train) into a model folder
+    (replacing one already there)."""
+    from .obstacle_expert import ObstacleConfig, ObstacleExpert
+    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    expert = ObstacleExpert(ObstacleConfig(**ck["config"]))
+    expert.load_state_dict(ck["model"])
+    with open(os.path.join(run, "calibration.json")) as f:
+        calibration = json.load(f)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(OBSTACLE_PREFIX)}
+    sd.update({OBSTACLE_PREFIX + k: v.detach().float().contiguous().clone() for k, v in expert.exported_state().items()})
+    c = expert.c
+    cfg["obstacle_expert"] = {
+        "architecture": {k: v for k, v in c.to_dict().items() if k != "kinds"},
+        "kinds": list(c.kinds), "positions": list(POSITIONS), "distances": list(DISTANCES),
+        "weights_prefix": OBSTACLE_PREFIX,
+        "input": "the frame squashed to image_size x image_size (area), the model's preprocessing mean and std",
+        "slots": "position-major (left, ahead, right) x (near, mid, far); per slot softmax(logits / temperature) over "
+                 "empty + kinds; an obstacle when the most likely kind's probability >= threshold; one per position and kind",
+        "temperature": round(float(calibration["temperature"]), 4),
+        "threshold": float(calibration["threshold"]),
+        "calibration": {"method": f"temperature: NLL over the generated validation slots; threshold: the lowest whose "
+                                  f"validation precision of (kind, position) is at least {calibration['precision_target']}",
+                        "validation": {k: calibration["validation"][k] for k in ("scenes", "seeds_from")},
+                        "at_threshold": {k: calibration["validation"]["at_threshold"][k]
+                                         for k in ("recall", "precision", "distance_accuracy", "labelled")}},
+        "training": {"run": run, "step": ck.get("step")},
+        "params": int(sum(v.numel() for v in expert.exported_state().values())),
+    }
+    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    return cfg
 
 
 # ----------------------------------------------------------------------------- signal expert
@@ -330,7 +394,7 @@ def merge_scene(run, model_dir, ckpt="best.pt"):
     temps, green_thr, stats = calibrate(model, val)
     sd = load_file(os.path.join(model_dir, "model.safetensors"))
     scene = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
-    if set(scene) != {k for k in sd if not k.startswith(SIGNAL_PREFIX)}:
+    if set(scene) != {k for k in sd if not k.startswith((SIGNAL_PREFIX, OBSTACLE_PREFIX))}:
         raise SystemExit(f"{run}/{ckpt}: its tensors are not the scene tensors of {model_dir}/model.safetensors")
     sd.update(scene)
     cfg["calibration"]["temperatures"] = temps
@@ -386,6 +450,10 @@ class Predictor:
                                          self.mean, self.std)
             self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std,
                                              confirmation=bool(views), verifier=verifier)
+        self.obstacle = None
+        if self.model.obstacle_expert is not None:
+            oe = self.cfg["obstacle_expert"]
+            self.obstacle = (self.model.obstacle_expert, oe["temperature"], oe["threshold"])
 
     def probs(self, head_logits) -> Dict[str, np.ndarray]:
         P = {}
@@ -446,6 +514,18 @@ class Predictor:
         return light
 
     @torch.no_grad()
+    def expert_obstacles(self, bgr_list: List[np.ndarray]):
+        """Each frame's obstacles from the obstacle expert (obstacle_expert.read), confidences
+        rounded as the facts carry them."""
+        from .obstacle_expert import probabilities, read
+        expert, T, threshold = self.obstacle
+        x = torch.from_numpy(np.stack([preprocess(b, expert.c.image_size, self.mean, self.std) for b in bgr_list]))
+        out = []
+        for p in probabilities(expert(x).numpy(), T):
+            out.append([{**o, "confidence": round(o["confidence"], 4)} for o in read(p, threshold)])
+        return out
+
+    @torch.no_grad()
     def run_batch(self, bgr_list: List[np.ndarray], captions=True):
         x = torch.from_numpy(np.stack([preprocess(b, self.size, self.mean, self.std) for b in bgr_list]))
         tokens, hl, vis = self.model.encode(x)
@@ -454,6 +534,9 @@ class Predictor:
         if self.signal is not None:
             for f, bgr in zip(facts, bgr_list):
                 f["light"] = self.signal_light(bgr)
+        if self.obstacle is not None:
+            for f, obstacles in zip(facts, self.expert_obstacles(bgr_list)):
+                f["obstacles"] = obstacles
         if captions:
             for lang in ("en", "zh"):
                 seq = self.model.generate(vis, self.tok.lang_id[lang], self.tok.bos, self.tok.eos)
@@ -480,6 +563,10 @@ def main():
     v.add_argument("--run", default="training/runs/verifier")
     v.add_argument("--ckpt", default="best.pt")
     v.add_argument("--model", default="models/default")
+    ob = sub.add_parser("merge-obstacle", help="put a trained obstacle expert (lttw.obstacle_expert_train) into a model folder")
+    ob.add_argument("--run", default="training/runs/obstacle_expert")
+    ob.add_argument("--ckpt", default="best.pt")
+    ob.add_argument("--model", default="models/default")
     sc = sub.add_parser("merge-scene", help="put a fine-tuned scene model (lttw.crosswalk_real) into a model folder")
     sc.add_argument("--run", default="training/runs/crosswalk_real")
     sc.add_argument("--ckpt", default="best.pt")
@@ -493,6 +580,10 @@ def main():
     if a.cmd == "merge-verifier":
         cfg = merge_verifier(a.run, a.model, a.ckpt)
         print(json.dumps({"thresholds": cfg["signal_expert"]["thresholds"], "verifier_params": cfg["signal_expert"]["green_verifier"]["params"]}, indent=1))
+        return
+    if a.cmd == "merge-obstacle":
+        cfg = merge_obstacle(a.run, a.model, a.ckpt)
+        print(json.dumps({k: cfg["obstacle_expert"][k] for k in ("temperature", "threshold", "calibration", "params")}, indent=1))
         return
     if a.cmd == "merge-scene":
         cfg = merge_scene(a.run, a.model, a.ckpt)

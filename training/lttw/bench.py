@@ -6,7 +6,8 @@ Runs the model artifact through PyTorch (inference mode) and through ONNX Runtim
 optimisations on and the decoder exported "with past" (one token per call, KV cache in and out),
 frame by frame as a wearable would: preprocess, encoder + heads + projector (+ cross-attention
 keys/values), the signal expert (lamp proposals in numpy — the reference, not a fast peer — then
-all candidate crops read in one batch: `signal_reader` times that batch alone), then greedy captioning (with --beams N also beam search, PyTorch only). Prints per-stage p50/p95 in milliseconds as JSON, which
+all candidate crops read in one batch: `signal_reader` times that batch alone), the obstacle expert (its own
+preprocessing at its input size, then the expert; `obstacles`), then greedy captioning (with --beams N also beam search, PyTorch only). Prints per-stage p50/p95 in milliseconds as JSON, which
 `listen bench` reads to print ratios against the Swift engine.
 """
 import argparse
@@ -21,7 +22,7 @@ import torch
 
 from .artifact import load_artifact
 from . import lamps
-from .onnx_export import export_onnx, export_signal_onnx
+from .onnx_export import export_obstacle_onnx, export_onnx, export_signal_onnx
 from .preprocess import load_bgr, preprocess
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -46,8 +47,9 @@ def list_images(paths):
 
 @torch.inference_mode()
 def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang, beams=1):
-    stages = {k: [] for k in ("preprocess", "encoder", "heads", "projector", "signal", "signal_reader", "decoder_token",
-                              "caption", "caption_beam", "frame")}
+    stages = {k: [] for k in ("preprocess", "encoder", "heads", "projector", "signal", "signal_reader", "obstacles",
+                              "decoder_token", "caption", "caption_beam", "frame")}
+    expert = model.obstacle_expert
     tokens_per_caption = []
     lang_id = tok.lang_id[lang]
     dec = model.decoder
@@ -73,6 +75,9 @@ def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang,
                 r0 = time.perf_counter()
                 model.signal_expert(crops, geometry).softmax(-1)
                 reader_ms = (time.perf_counter() - r0) * 1e3
+        t3c = time.perf_counter()
+        if expert is not None:
+            expert(torch.from_numpy(preprocess(bgr, expert.c.image_size, mean, std))[None]).softmax(-1)
         t4 = time.perf_counter()
         ids = torch.tensor([[tok.bos, lang_id]])
         logits, past = dec(ids, cross_kv=ckv)
@@ -98,7 +103,10 @@ def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang,
             stages["heads"].append((t3 - t2) * 1e3)
             stages["projector"].append((t3b - t3) * 1e3)
             if model.signal_expert is not None:
-                stages["signal"].append((t4 - t3b) * 1e3)
+                stages["signal"].append((t3c - t3b) * 1e3)
+            if expert is not None:
+                stages["obstacles"].append((t4 - t3c) * 1e3)
+            if model.signal_expert is not None:
                 if reader_ms is not None:
                     stages["signal_reader"].append(reader_ms)
             stages["decoder_token"] += steps
@@ -121,11 +129,13 @@ def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames,
     dec = ort.InferenceSession(os.path.join(onnx_dir, "decoder_with_past.onnx"), so, providers=["CPUExecutionProvider"])
     signal_path = os.path.join(onnx_dir, "signal_reader.onnx")
     reader = ort.InferenceSession(signal_path, so, providers=["CPUExecutionProvider"]) if os.path.exists(signal_path) else None
+    obstacle_path = os.path.join(onnx_dir, "obstacle_expert.onnx")
+    obstacles = ort.InferenceSession(obstacle_path, so, providers=["CPUExecutionProvider"]) if os.path.exists(obstacle_path) else None
     c = model.config
     n, heads, hd = c.dec_depth, c.dec_heads, c.dec_width // c.dec_heads
     names = [o.name for o in enc.get_outputs()]
-    stages = {k: [] for k in ("preprocess", "encoder_heads_projector", "signal", "signal_reader", "decoder_token", "caption",
-                              "frame")}
+    stages = {k: [] for k in ("preprocess", "encoder_heads_projector", "signal", "signal_reader", "obstacles", "decoder_token",
+                              "caption", "frame")}
     lang_id = tok.lang_id[lang]
     for i in range(warmup + frames):
         bgr = bgr_images[i % len(bgr_images)]
@@ -144,6 +154,10 @@ def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames,
                 r0 = time.perf_counter()
                 reader.run(None, {"crops": crops, "geometry": geometry})
                 reader_ms = (time.perf_counter() - r0) * 1e3
+        t1c = time.perf_counter()
+        if obstacles is not None:
+            size_o = model.obstacle_expert.c.image_size
+            obstacles.run(None, {"frame": preprocess(bgr, size_o, mean, std)[None]})
         t2 = time.perf_counter()
         feeds = {f"cross_{t}_{j}": o[f"cross_{t}_{j}"] for j in range(n) for t in ("k", "v")}
         past = {f"past_{t}_{j}": np.zeros((1, heads, 0, hd), np.float32) for j in range(n) for t in ("k", "v")}
@@ -168,8 +182,10 @@ def bench_onnxruntime(onnx_dir, model, tok, bgr_images, size, mean, std, frames,
         if i >= warmup:
             stages["preprocess"].append((t1 - t0) * 1e3)
             stages["encoder_heads_projector"].append((t1b - t1) * 1e3)
+            if obstacles is not None:
+                stages["obstacles"].append((t2 - t1c) * 1e3)
             if reader is not None:
-                stages["signal"].append((t2 - t1b) * 1e3)
+                stages["signal"].append((t1c - t1b) * 1e3)
                 if reader_ms is not None:
                     stages["signal_reader"].append(reader_ms)
             stages["decoder_token"] += steps
@@ -206,6 +222,7 @@ def main():
         if not os.path.exists(os.path.join(onnx_dir, "encoder.onnx")):
             export_onnx(a.model, onnx_dir)
             export_signal_onnx(a.model, onnx_dir)
+            export_obstacle_onnx(a.model, onnx_dir)
         import onnxruntime as ort
         result["onnxruntime_version"] = ort.__version__
         result["onnxruntime"] = bench_onnxruntime(onnx_dir, model, tok, images, size, mean, std, a.frames, a.warmup,

@@ -99,6 +99,29 @@ def match_obstacles(gt, pred):
     return tp, len(gt), len(pred)
 
 
+def obstacle_breakdown(gt, pred, tally):
+    """Adds one frame's obstacles to `tally` by kind and by position: [matched labels, labels,
+    matched predictions, predictions] per key, so recall and precision can be read per kind and per
+    position. A prediction matches a label of its kind at its position (any position when the label
+    has none), each used once, as match_obstacles pairs them."""
+    pred = [(o["kind"], o["position"]) for o in pred]
+    used = [False] * len(pred)
+    for k, p in (_norm_obs(o) for o in gt):
+        hit = next((j for j, (pk, pp) in enumerate(pred) if not used[j] and pk == k and (p is None or pp == p)), None)
+        if hit is not None:
+            used[hit] = True
+        for key in (("kind", k), ("position", p)):
+            if key[1] is not None:
+                t = tally.setdefault(key, [0, 0, 0, 0])
+                t[0] += hit is not None
+                t[1] += 1
+    for (k, p), u in zip(pred, used):
+        for key in (("kind", k), ("position", p)):
+            t = tally.setdefault(key, [0, 0, 0, 0])
+            t[2] += u
+            t[3] += 1
+
+
 # ----------------------------------------------------------------------------- main
 def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=None, quiet=False, predictor=None, only_split=None):
     pred = predictor or Predictor(model_dir)
@@ -122,6 +145,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
     cw_ok = cw_n = cw_tp = cw_fp = cw_fn = 0
     o_tp = o_gt = o_pred = 0
     o_tp_kind = 0
+    o_tally = {}
     n_obs_items = 0
     refs = {"en": [], "zh": []}
     hyps = {"en": [], "zh": []}
@@ -158,6 +182,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
             o_tp += tp; o_gt += ng; o_pred += npred
             tpk, _, _ = match_obstacles([{"kind": _norm_obs(o)[0], "position": None} for o in r["obstacles"]], p["obstacles"])
             o_tp_kind += tpk
+            obstacle_breakdown(r["obstacles"], p["obstacles"], o_tally)
         if want_caps and isinstance(r.get("captions"), dict):
             for lang in ("en", "zh"):
                 if lang in r["captions"]:
@@ -190,6 +215,9 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
         "obstacle_recall": (o_tp / o_gt) if o_gt else None,
         "obstacle_precision": (o_tp / o_pred) if o_pred else None,
         "obstacle_recall_kind_only": (o_tp_kind / o_gt) if o_gt else None,
+        "obstacles_by": {f"{axis} {key}": {"recall": (t[0] / t[1]) if t[1] else None, "precision": (t[2] / t[3]) if t[3] else None,
+                                           "labelled": t[1], "predicted": t[3]}
+                         for (axis, key), t in sorted(o_tally.items(), key=lambda kv: (kv[0][0] != "position", str(kv[0][1])))},
         "n": len(recs),
         "counts": {"light_labelled": n_light, "light_non_green": n_nongreen,
                    "light_by_truth": {c: int(conf[i].sum()) for i, c in enumerate(LIGHT_TRUTH)},
@@ -266,6 +294,10 @@ def report_md(m, set_dir):
     s.append("|---" * (len(cm["cols_pred"]) + 1) + "|")
     for name, row in zip(cm["rows_truth"], cm["matrix"]):
         s.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+    if m.get("obstacles_by"):
+        s.append("\n## Obstacles by kind and by position\n\n| | recall | precision | labelled | predicted |\n|---|---|---|---|---|")
+        for key, v in m["obstacles_by"].items():
+            s.append(f"| {key} | {_f(v['recall'])} | {_f(v['precision'])} | {v['labelled']} | {v['predicted']} |")
     s.append(f"\nPer-field counts: `{json.dumps(m['counts'])}`\n\n![confusion](confusion.png)\n")
     return "\n".join(s)
 

@@ -82,6 +82,21 @@ def main():
                   + (f" Second look: a frame left unknown by a green-reading candidate the verifier gives less than "
                      f"{th['set_aside']} is decided again without it, and a red or yellow found then stands." if "set_aside" in th else ""),
                   ""]
+    oe = cfg.get("obstacle_expert")
+    if oe:
+        oa = oe["architecture"]
+        at = oe["calibration"]["at_threshold"]
+        L += ["## Obstacle expert (gives the obstacles)", "",
+              f"The frame squashed to {oa['image_size']}×{oa['image_size']}, read by a ViT of its own ({oa['patch_size']}×{oa['patch_size']} "
+              f"patches, width {oa['width']}, depth {oa['depth']}, {oa['heads']} heads; {oe['params'] / 1e3:.0f} k parameters); every "
+              f"patch token projected to {oa['token_features']} features and the whole grid read by one linear layer into nine slots "
+              f"(left / ahead / right × near / mid / far), each a softmax over empty and {len(oe['kinds'])} kinds "
+              f"(training/lttw/obstacle_expert.py). Trained on generated scenes only (run `{oe['training']['run']}`, step "
+              f"{oe['training']['step']}). An obstacle when its slot's most likely kind reaches {oe['threshold']}; temperature "
+              f"{oe['temperature']}. On {oe['calibration']['validation']['scenes']:,} generated validation scenes (seeds from "
+              f"{oe['calibration']['validation']['seeds_from']:,}) at that threshold: recall {at['recall']:.1%}, precision "
+              f"{at['precision']:.1%} of (kind, position), distance right on {at['distance_accuracy']:.1%} of the found.", ""]
+    if se:
         L += [f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]
     L += [
          "## Results (false-green rate first)", "",

@@ -117,6 +117,32 @@ def export_signal_onnx(model_dir, out_dir, opset=17):
     return path
 
 
+class ObstacleExpertGraph(torch.nn.Module):
+    """frame [1,3,S,S] -> calibrated slot probabilities [1, slots, 1 + kinds]."""
+
+    def __init__(self, expert, temperature):
+        super().__init__()
+        self.expert = expert
+        self.temperature = float(temperature)
+
+    def forward(self, frame):
+        return torch.softmax(self.expert(frame) / self.temperature, -1)
+
+
+def export_obstacle_onnx(model_dir, out_dir, opset=17):
+    """The obstacle expert, or None when the model has none."""
+    model, cfg, _ = load_artifact(model_dir)
+    if model.obstacle_expert is None:
+        return None
+    oe = cfg["obstacle_expert"]
+    size = oe["architecture"]["image_size"]
+    path = os.path.join(out_dir, "obstacle_expert.onnx")
+    torch.onnx.export(ObstacleExpertGraph(model.obstacle_expert, oe["temperature"]), (torch.zeros(1, 3, size, size),),
+                      path, input_names=["frame"], output_names=["probabilities"], opset_version=opset, dynamo=False,
+                      do_constant_folding=True)
+    return path
+
+
 def ort_greedy(enc_sess, dec_sess, pixel_values, lang_id, bos, eos, n_layers, heads, head_dim, max_len=64):
     outs = enc_sess.run(None, {"pixel_values": pixel_values})
     names = [o.name for o in enc_sess.get_outputs()]

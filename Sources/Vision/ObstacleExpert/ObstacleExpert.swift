@@ -1,0 +1,133 @@
+import Imaging
+import Kernels
+
+/// The obstacle expert: what stands in front of the wearer, where and how far, read from the
+/// whole frame by a ViT of its own. The scene encoder's 16 px patches at 160 px blur a far bollard
+/// into part of one token and its pooled heads forget where things are; this expert sees the
+/// frame at 128 px through 8 px patches and keeps every token's place:
+///
+///     frame -> squash to S×S (the scene preprocessing at its own size)
+///           -> patch tokens (a `ConvolutionalStem`, or the plain patch embedding) -> PatchEncoder
+///           -> per patch token GELU(Linear(width -> P)) -> flattened in grid order
+///           -> Linear(grid²·P -> slots·(1 + kinds)) -> softmax(logits / T) per slot
+///
+/// A slot is a (position, distance) pair, position-major; its classes are "empty" and the kinds.
+/// Immutable and shared by every stream; per-stream memory lives in `ObstacleExpert.State`.
+/// Mirrors training/lttw/obstacle_expert.py.
+public struct ObstacleExpert: @unchecked Sendable {
+    public let configuration: ObstacleExpertConfiguration
+    public let encoder: PatchEncoder
+    /// Embeds the patch tokens when the expert has a convolutional stem (nil: the encoder's own
+    /// patch embedding does).
+    public let stem: ConvolutionalStem?
+    public let preprocessing: Preprocessing
+    let tokenProjection: LinearWeights
+    let slots: LinearWeights
+
+    /// `mean` and `std` are the model's preprocessing: the expert was trained on the scene
+    /// model's normalisation at its own input size.
+    public init(_ source: some WeightSource, configuration c: ObstacleExpertConfiguration, mean: [Float], std: [Float]) throws {
+        configuration = c
+        let g = c.architecture.geometry
+        stem = try c.architecture.convolutionChannels.map {
+            try ConvolutionalStem(source, prefix: c.weightsPrefix + "encoder.patch_embed", channels: $0, imageSize: g.imageSize)
+        }
+        encoder = try PatchEncoder(source, geometry: g, prefix: c.weightsPrefix + "encoder", embedsPatches: stem == nil)
+        tokenProjection = try LinearWeights(
+            source, c.weightsPrefix + "token_proj", inputs: g.width, outputs: c.architecture.tokenFeatures)
+        slots = try LinearWeights(
+            source, c.weightsPrefix + "slots", inputs: g.patchCount * c.architecture.tokenFeatures,
+            outputs: c.slotCount * c.classCount)
+        preprocessing = Preprocessing(inputSize: g.imageSize, interpolation: .area, mean: mean, std: std)
+    }
+
+    /// Multiply-adds ×2 of one frame (preprocessing aside).
+    public var flops: Int {
+        let g = encoder.geometry
+        let patchEmbedding = 2 * g.patchCount * 3 * g.patchSize * g.patchSize * g.width
+        return g.flops - (stem == nil ? 0 : patchEmbedding) + (stem?.flops ?? 0)
+            + 2 * (g.patchCount * g.width * tokenProjection.outputs + slots.inputs * slots.outputs)
+    }
+
+    /// One stream's input, activations and slot probabilities, sized once.
+    public final class State {
+        /// [3, S, S] the preprocessed frame.
+        public let input: Tensor
+        let encoder: PatchEncoder.State
+        let stem: ConvolutionalStem.State?
+        let projected: Tensor
+        /// [slots, 1 + kinds] calibrated probabilities of the last frame.
+        public let probabilities: Tensor
+        let scratch: PreprocessingScratch
+
+        public init(_ expert: ObstacleExpert) {
+            let c = expert.configuration
+            let g = c.architecture.geometry
+            input = Tensor(shape: [3, g.imageSize, g.imageSize])
+            encoder = PatchEncoder.State(g)
+            stem = expert.stem.map { ConvolutionalStem.State($0) }
+            projected = Tensor(shape: [g.patchCount, c.architecture.tokenFeatures])
+            probabilities = Tensor(shape: [c.slotCount, c.classCount])
+            scratch = PreprocessingScratch(inputSize: g.imageSize)
+        }
+    }
+
+    /// Preprocesses `image` (RGB) and reads it. Allocates nothing once the stream has seen a frame
+    /// this large.
+    public func read(_ image: Image, state: State) throws(ImagingError) {
+        try preprocessing.write(image, into: state.input.storage, scratch: state.scratch)
+        read(input: UnsafeBufferPointer(state.input.storage), state: state)
+    }
+
+    /// Reads an already preprocessed [3, S, S] input into `state.probabilities`.
+    public func read(input: UnsafeBufferPointer<Float>, state: State) {
+        let g = encoder.geometry
+        if let stem, let stemState = state.stem {
+            stem.embed(input, state: stemState)
+            encoder.encode(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: state.encoder)
+        } else {
+            encoder.encode(input, state: state.encoder)
+        }
+        let patches = state.encoder.output.matrix.readOnly.rows(1..<g.tokens)
+        tokenProjection.apply(patches, into: state.projected.matrix, activation: .exact)
+        // The projected grid, row-major, is the slots' one input row (PyTorch's flatten(1)).
+        let grid = MatrixRef(UnsafeBufferPointer(state.projected.storage), rows: 1, columns: state.projected.count)
+        let logits = MutableMatrixRef(state.probabilities.storage, rows: 1, columns: state.probabilities.count)
+        slots.apply(grid, into: logits)
+        let k = configuration.classCount
+        let temperature = Float(configuration.temperature)
+        let p = state.probabilities.storage.baseAddress!
+        for slot in 0..<configuration.slotCount {
+            let row = p + slot * k
+            for j in 0..<k { row[j] /= temperature }
+            Softmax.applyRow(row, count: k)
+        }
+    }
+
+    /// The last frame's obstacles (obstacle_expert.read): each slot's most likely kind (first on
+    /// ties) when its probability reaches the threshold; one per position and kind, the most
+    /// confident, with its slot's distance; most confident first.
+    public func detections(_ state: State) -> [ObstacleDetection] {
+        let c = configuration
+        let k = c.classCount
+        let p = state.probabilities.storage
+        var found: [ObstacleDetection] = []
+        for slot in 0..<c.slotCount {
+            var best = 1
+            for j in 2..<k where p[slot * k + j] > p[slot * k + best] { best = j }
+            let confidence = Double(p[slot * k + best])
+            guard confidence >= c.threshold,
+                let position = Position(rawValue: c.positions[slot / c.distances.count]),
+                let distance = Distance(rawValue: c.distances[slot % c.distances.count])
+            else { continue }
+            let detection = ObstacleDetection(kind: c.kinds[best - 1], position: position, distance: distance, confidence: confidence)
+            if let same = found.firstIndex(where: { $0.position == position && $0.kind == detection.kind }) {
+                if confidence > found[same].confidence { found[same] = detection }
+            } else {
+                found.append(detection)
+            }
+        }
+        // Stable: equal confidences keep slot order, as Python's sorted does.
+        return found.enumerated().sorted { ($0.element.confidence, $1.offset) > ($1.element.confidence, $0.offset) }.map(\.element)
+    }
+}

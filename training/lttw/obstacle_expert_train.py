@@ -1,0 +1,184 @@
+"""Trains the obstacle expert (`lttw.obstacle_expert`) from scratch on generated scenes, then fits
+its temperature and picks its threshold on the generated validation split.
+
+    PYTHONPATH=training python -m lttw.obstacle_expert_train --run training/runs/obstacle_expert
+    PYTHONPATH=training python -m lttw.obstacle_expert_train --run training/runs/obstacle_expert --resume
+    torchrun --nproc_per_node 2 -m lttw.obstacle_expert_train --run ...    # data-parallel, same script
+
+Scenes come from the pre-rendered caches (`lttw.data.build_cache`, 128 px squash, obstacle boxes
+kept): training seeds 0+, validation seeds 1,000,000+ (the test split, 2,000,000+, is never read
+here). Every evaluation writes last.pt; best.pt keeps the best validation F1 of (kind, position).
+`calibration.json` holds the temperature (fitted by NLL on validation) and the threshold: the
+lowest whose validation precision is at least --precision, so recall is as high as that allows.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+
+from .data import build_cache
+from .distributed import join, leave
+from .obstacle_expert import (FLIPPED_SLOT, N_CLASSES, ObstacleConfig, ObstacleExpert, covered_targets, loss as slot_loss,
+                              probabilities, read, targets)
+from .obstacle_map import score
+from .preprocess import normalize_small
+
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.96, 0.05))
+
+
+class TrainingForward(torch.nn.Module):
+    """The whole training forward (slots and the per-token kinds), as DDP needs it in one call."""
+
+    def __init__(self, expert):
+        super().__init__()
+        self.expert = expert
+
+    def forward(self, x):
+        return self.expert.forward_train(x)
+
+
+def truth_of(cache):
+    from .generator import DISTANCES, OBSTACLE_KINDS, POSITIONS
+    out = []
+    for rows in cache["obstacle_boxes"]:
+        out.append([{"kind": OBSTACLE_KINDS[int(k)], "position": POSITIONS[int(p)], "distance": DISTANCES[int(d)]}
+                    for k, p, d, *_ in rows if k >= 0])
+    return out
+
+
+@torch.no_grad()
+def logits_of(model, images, batch=256):
+    model.eval()
+    out = [model(torch.from_numpy(normalize_small(images[i:i + batch]))).numpy() for i in range(0, len(images), batch)]
+    model.train()
+    return np.concatenate(out)
+
+
+def fit_temperature(logits: np.ndarray, target: np.ndarray) -> float:
+    """The temperature minimising validation NLL over every slot (a grid, then a finer grid)."""
+    z = torch.from_numpy(logits.reshape(-1, N_CLASSES)).double()
+    y = torch.from_numpy(target.reshape(-1))
+
+    def nll(t):
+        return float(torch.nn.functional.cross_entropy(z / t, y))
+
+    best = min(np.arange(0.3, 3.01, 0.05), key=nll)
+    return float(min(np.arange(best - 0.05, best + 0.051, 0.005), key=nll))
+
+
+def operating_points(logits, truth, temperature):
+    p = probabilities(logits, temperature)
+    return {t: score([read(q, t) for q in p], truth) for t in THRESHOLDS}
+
+
+def choose_threshold(points, precision: float) -> float:
+    ok = [t for t, s in points.items() if s["precision"] >= precision]
+    return min(ok) if ok else max(points)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True, help="run folder: checkpoints, log.csv, calibration.json")
+    ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root (128 px)")
+    ap.add_argument("--train_scenes", type=int, default=60000)
+    ap.add_argument("--val_scenes", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--empty_weight", type=float, default=0.3, help="loss weight of the empty class")
+    ap.add_argument("--token_weight", type=float, default=1.0, help="weight of the training-only per-token kind loss")
+    ap.add_argument("--eval_every", type=int, default=500)
+    ap.add_argument("--precision", type=float, default=0.8, help="the validation precision the threshold must reach")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args()
+
+    world = join(a.device)
+    torch.set_num_threads(max(1, a.threads // world.size))
+    torch.manual_seed(a.seed)
+    os.makedirs(a.run, exist_ok=True)
+    cfg = ObstacleConfig()
+    train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size)
+    val = build_cache(a.cache, "val", a.val_scenes, size=cfg.image_size)
+    y_train, y_val = targets(train["obstacle_boxes"]), targets(val["obstacle_boxes"])
+    grid = cfg.grid
+    tokens_train = covered_targets(train["obstacle_boxes"], grid)
+    truth_val = truth_of(val)
+
+    model = ObstacleExpert(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    step, best_f1 = 0, -1.0
+    last = os.path.join(a.run, "last.pt")
+    if a.resume and os.path.exists(last):
+        ck = torch.load(last, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, best_f1 = ck["step"], ck["best_f1"]
+    trained = world.wrap(TrainingForward(model))
+    rng = np.random.default_rng(a.seed + step)
+    warm = min(300, a.steps // 10)
+    t0 = time.time()
+    log = open(os.path.join(a.run, "log.csv"), "a") if world.is_main else None
+    while step < a.steps:
+        idx = world.shard(rng.integers(0, len(train["images"]), a.batch))
+        imgs, y, yt = train["images"][idx], y_train[idx], tokens_train[idx]
+        flip = rng.random(len(idx)) < 0.5
+        imgs = np.where(flip[:, None, None, None], imgs[:, :, ::-1], imgs)
+        y = np.where(flip[:, None], y[:, FLIPPED_SLOT], y)
+        yt = np.where(flip[:, None], yt.reshape(-1, grid, grid)[:, :, ::-1].reshape(-1, grid * grid), yt)
+        lr = a.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        slots, token_kinds = trained(torch.from_numpy(normalize_small(imgs)))
+        loss = slot_loss(slots, torch.from_numpy(y), a.empty_weight)
+        loss = loss + a.token_weight * slot_loss(token_kinds, torch.from_numpy(np.ascontiguousarray(yt)), a.empty_weight)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if world.is_main and step % 50 == 0:
+            print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s", flush=True)
+        if step % a.eval_every == 0 or step == a.steps:
+            if world.is_main:
+                lv = logits_of(model, val["images"])
+                vloss = float(slot_loss(torch.from_numpy(lv), torch.from_numpy(y_val), a.empty_weight))
+                pts = operating_points(lv, truth_val, 1.0)
+                f1 = max(2 * s["recall"] * s["precision"] / max(1e-9, s["recall"] + s["precision"]) for s in pts.values())
+                s5 = pts[0.5]
+                print(f"eval step {step}: val loss {vloss:.4f}, at 0.5 recall {s5['recall']:.3f} precision {s5['precision']:.3f}, "
+                      f"best F1 {f1:.3f}", flush=True)
+                log.write(f"{step},{loss.item():.5f},{vloss:.5f},{s5['recall']:.4f},{s5['precision']:.4f},{f1:.4f}\n")
+                log.flush()
+                if f1 > best_f1:
+                    best_f1 = f1
+                    torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
+                torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best_f1": best_f1,
+                            "config": cfg.to_dict()}, last)
+            world.barrier()
+    if world.is_main:
+        model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu")["model"])
+        lv = logits_of(model, val["images"])
+        T = fit_temperature(lv, y_val)
+        pts = operating_points(lv, truth_val, T)
+        thr = choose_threshold(pts, a.precision)
+        cal = {"temperature": T, "threshold": thr, "precision_target": a.precision,
+               "validation": {"scenes": len(y_val), "seeds_from": int(val["seeds"][0]),
+                              "at_threshold": pts[thr],
+                              "curve": {str(t): {"recall": s["recall"], "precision": s["precision"]} for t, s in pts.items()}}}
+        with open(os.path.join(a.run, "calibration.json"), "w") as f:
+            json.dump(cal, f, indent=1)
+        s = pts[thr]
+        print(f"calibrated: T {T:.3f}, threshold {thr}: recall {s['recall']:.3f}, precision {s['precision']:.3f}, "
+              f"distance accuracy {s['distance_accuracy']:.3f}")
+    leave(world)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The obstacle expert's targets, flip and read-out on real generated scenes."""
+import numpy as np
+import torch
+
+from lttw.data import obstacle_box_rows
+from lttw.generator import DISTANCES, OBSTACLE_KINDS, POSITIONS, generate
+from lttw.obstacle_expert import (FLIPPED_SLOT, N_CLASSES, N_SLOTS, ObstacleConfig, ObstacleExpert, loss, probabilities,
+                                  read, slot_of, targets)
+from lttw.obstacle_map import score
+
+
+def _scenes_with_obstacles(n):
+    out, seed = [], 9_100_000
+    while len(out) < n:
+        sc = generate(seed)
+        if sc.facts["obstacles"]:
+            out.append(sc)
+        seed += 1
+    return out
+
+
+def _perfect(y, confidence=0.9):
+    """Slot probabilities that say exactly targets y [9]."""
+    p = np.full((N_SLOTS, N_CLASSES), (1 - confidence) / (N_CLASSES - 1))
+    p[np.arange(N_SLOTS), y] = confidence
+    return p
+
+
+def test_targets_put_each_obstacle_in_its_slot_and_read_gives_the_labels_back():
+    scenes = _scenes_with_obstacles(30)
+    y = targets(np.stack([obstacle_box_rows(s) for s in scenes]))
+    assert y.shape == (30, N_SLOTS)
+    for sc, row in zip(scenes, y):
+        want = {(o["position"], o["kind"], o["distance"]) for o in sc.facts["obstacles"]}
+        assert (row > 0).sum() == len(sc.facts["obstacles"])
+        for o in sc.facts["obstacles"]:
+            s = slot_of(POSITIONS.index(o["position"]), DISTANCES.index(o["distance"]))
+            assert row[s] == 1 + OBSTACLE_KINDS.index(o["kind"])
+        got = read(_perfect(row), 0.5)
+        assert {(o["position"], o["kind"], o["distance"]) for o in got} <= want
+        assert {(o["position"], o["kind"]) for o in got} == {(p, k) for p, k, _ in want}
+    # A frame read as the labels scores perfectly; a frame read empty finds nothing.
+    truth = [s.facts["obstacles"] for s in scenes]
+    assert score([read(_perfect(r), 0.5) for r in y], truth)["recall"] == 1.0
+    assert score([read(_perfect(np.zeros(N_SLOTS, np.int64)), 0.5) for _ in y], truth)["recall"] == 0.0
+
+
+def test_a_weak_slot_stays_silent():
+    y = np.zeros(N_SLOTS, np.int64)
+    y[slot_of(0, 0)] = 1 + OBSTACLE_KINDS.index("car")
+    p = _perfect(y, confidence=0.4)
+    assert read(p, 0.5) == []
+    assert [o["kind"] for o in read(p, 0.3)] == ["car"]
+
+
+def test_flipping_the_frame_swaps_left_and_right_slots():
+    for p in range(3):
+        for d in range(3):
+            assert FLIPPED_SLOT[slot_of(p, d)] == slot_of(2 - p, d)
+    assert (FLIPPED_SLOT[FLIPPED_SLOT] == np.arange(N_SLOTS)).all()
+
+
+def test_the_loss_prefers_the_right_slots_and_the_model_has_the_expected_shape():
+    torch.manual_seed(0)
+    m = ObstacleExpert(ObstacleConfig()).eval()
+    x = torch.zeros(2, 3, 128, 128)
+    assert m(x).shape == (2, N_SLOTS, N_CLASSES)
+    y = torch.zeros(2, N_SLOTS, dtype=torch.long)
+    y[0, 4] = 3
+    right = torch.full((2, N_SLOTS, N_CLASSES), -4.0)
+    right[:, :, 0] = 4.0
+    right[0, 4, 0], right[0, 4, 3] = -4.0, 4.0
+    wrong = right.clone()
+    wrong[0, 4, 3], wrong[0, 4, 5] = -4.0, 4.0
+    assert loss(right, y, 0.3) < loss(wrong, y, 0.3)
+    # The untrained expert starts at the prior: every slot most likely empty.
+    p = probabilities(m(x).detach().numpy()[0], 1.0)
+    assert (p.argmax(-1) == 0).all()
+
+
+def test_covered_targets_mark_the_patches_under_each_obstacle():
+    from lttw.obstacle_expert import covered_targets
+    scenes = _scenes_with_obstacles(20)
+    rows = np.stack([obstacle_box_rows(s) for s in scenes])
+    grid = 16
+    cover = covered_targets(rows, grid).reshape(-1, grid, grid)
+    for b, sc in enumerate(scenes):
+        for kind, _, _, x0, y0, x1, y1 in rows[b]:
+            if kind < 0 or not (0 <= (x0 + x1) / 2 <= 1 and 0 <= (y0 + y1) / 2 <= 1):
+                continue  # (the generator labels a few obstacles whose box lies outside the frame)
+            # The patch under the box centre (clipped to the frame) carries an obstacle, and every
+            # marked patch lies inside some labelled box.
+            r = min(grid - 1, max(0, int((y0 + y1) / 2 * grid)))
+            c = min(grid - 1, max(0, int((x0 + x1) / 2 * grid)))
+            assert cover[b, r, c] > 0
+        marked = np.argwhere(cover[b] > 0)
+        boxes = [r for r in rows[b] if r[0] >= 0]
+        for r, c in marked:
+            y, x = (r + 0.5) / grid, (c + 0.5) / grid
+            assert any(x0 - 1 / grid <= x <= x1 + 1 / grid and y0 - 1 / grid <= y <= y1 + 1 / grid
+                       for _, _, _, x0, y0, x1, y1 in boxes)
+    assert (cover == 0).mean() > 0.3  # most of a street is not an obstacle
