@@ -74,6 +74,21 @@ public struct Evaluation: Sendable {
     public private(set) var obstaclesMatched = 0
     public private(set) var obstaclesLabelled = 0
     public private(set) var obstaclesPredicted = 0
+    /// Obstacles by kind and by position (the keys "kind car", "position left", …): a few labels
+    /// per kind on a real set, so the totals alone hide which kinds the model never finds.
+    public private(set) var obstaclesBy: [String: ObstacleTally] = [:]
+
+    /// Labels and predictions of one kind or one position, and how many of each were matched.
+    public struct ObstacleTally: Sendable, Hashable {
+        public var labelled = 0
+        public var labelsFound = 0
+        public var predicted = 0
+        public var predictionsRight = 0
+
+        public var recall: Double? { labelled > 0 ? Double(labelsFound) / Double(labelled) : nil }
+        public var precision: Double? { predicted > 0 ? Double(predictionsRight) / Double(predicted) : nil }
+    }
+
     /// Captions scored (`addCaption`), and how many of them claim a crossing or an obstacle the
     /// facts do not back: in the decoder's raw caption and in the description that is spoken.
     public private(set) var captionsScored = 0
@@ -112,12 +127,23 @@ public struct Evaluation: Sendable {
                 let rawKind = obstacle.kind ?? obstacle.class ?? ""
                 let kind = Self.kindAliases[rawKind] ?? rawKind
                 let position = obstacle.position.map { Self.positionAliases[$0] ?? $0 }
-                if let match = facts.obstacles.indices.first(where: { index in
+                let match = facts.obstacles.indices.first(where: { index in
                     !used[index] && facts.obstacles[index].kind == kind
                         && (position == nil || facts.obstacles[index].position.rawValue == position)
-                }) {
+                })
+                if let match {
                     used[match] = true
                     obstaclesMatched += 1
+                }
+                for key in ["kind \(kind)"] + (position.map { ["position \($0)"] } ?? []) {
+                    obstaclesBy[key, default: ObstacleTally()].labelled += 1
+                    obstaclesBy[key, default: ObstacleTally()].labelsFound += match == nil ? 0 : 1
+                }
+            }
+            for (index, obstacle) in facts.obstacles.enumerated() {
+                for key in ["kind \(obstacle.kind)", "position \(obstacle.position.rawValue)"] {
+                    obstaclesBy[key, default: ObstacleTally()].predicted += 1
+                    obstaclesBy[key, default: ObstacleTally()].predictionsRight += used[index] ? 1 : 0
                 }
             }
             obstaclesLabelled += labelled.count

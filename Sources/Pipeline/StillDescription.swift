@@ -6,7 +6,13 @@ import Vision
 /// threshold, and "signal unclear" when unsure), then only those sentences of the decoder's
 /// caption that the facts back (`CaptionGuard`): free text from the decoder can never announce a
 /// walk signal, a crossing or an obstacle the heads did not see (DESIGN.md safety rules 1, 3, 5).
+/// The crossing and the obstacles the facts hold and the caption left out follow, in the
+/// captions' own words: the obstacle expert finds what the decoder, which reads the scene
+/// encoder, does not, and a wearer must hear what is in the way.
 public enum StillDescription {
+    /// Obstacles said at most, the most confident first.
+    public static let maxObstacles = 3
+
     public static func compose(facts: SceneFacts, caption: String, language: Language) -> String {
         let phrasebook = Phrasebook(language: language)
         var parts: [String] = []
@@ -15,6 +21,12 @@ public enum StillDescription {
         }
         let rest = CaptionGuard.supported(caption, crosswalk: facts.crosswalk, obstacles: facts.obstacles)
         if !rest.isEmpty { parts.append(rest) }
+        let kept = Set(CaptionGuard.sentences(of: rest))
+        let obstacles = Array(facts.obstacles.sorted { $0.confidence > $1.confidence }.prefix(maxObstacles))
+        for sentence in CaptionGuard.factSentences(crosswalk: facts.crosswalk, obstacles: obstacles, mandarin: language == .mandarin)
+        where !kept.contains(sentence) {
+            parts.append(sentence)
+        }
         if parts.isEmpty { parts.append(phrasebook.text(for: .light(.none, .pedestrian))) }
         return parts.joined(separator: language == .english ? " " : "")
     }

@@ -51,25 +51,37 @@ public enum CaptionGuard {
 
     /// What captions.py writes for these facts, in English and Mandarin.
     static func backedSentences(crosswalk: SceneFacts.Crosswalk?, obstacles: [SceneFacts.Obstacle]) -> Set<String> {
-        var backed: Set<String> = []
+        Set([Language.english, .mandarin].flatMap { factSentences(crosswalk: crosswalk, obstacles: obstacles, mandarin: $0 == .mandarin) })
+    }
+
+    /// The sentences captions.py writes for these facts in one language, crosswalk first, then the
+    /// obstacles in their order: what a description says of the facts when the caption did not.
+    public static func factSentences(crosswalk: SceneFacts.Crosswalk?, obstacles: [SceneFacts.Obstacle], mandarin: Bool) -> [String] {
+        var sentences: [String] = []
         if let crosswalk, crosswalk.present, let offset = crosswalk.offset {
             switch offset {
-            case .left: backed.formUnion(["Crosswalk ahead, slightly left.", "前方人行横道，略偏左。"])
-            case .ahead: backed.formUnion(["Crosswalk ahead.", "前方人行横道。"])
-            case .right: backed.formUnion(["Crosswalk ahead, slightly right.", "前方人行横道，略偏右。"])
+            case .left: sentences.append(mandarin ? "前方人行横道，略偏左。" : "Crosswalk ahead, slightly left.")
+            case .ahead: sentences.append(mandarin ? "前方人行横道。" : "Crosswalk ahead.")
+            case .right: sentences.append(mandarin ? "前方人行横道，略偏右。" : "Crosswalk ahead, slightly right.")
             }
         }
         for obstacle in obstacles {
-            guard let english = ObstacleNames.english[obstacle.kind], let mandarin = ObstacleNames.mandarin[obstacle.kind] else { continue }
-            let place = ["left": "on your left", "ahead": "ahead", "right": "on your right"][obstacle.position.rawValue]!
-            let tail = ["near": ", close", "mid": "", "far": ", far"][obstacle.distance.rawValue]!
-            backed.insert("\(english) \(place)\(tail).")
-            let side = ["left": "左侧", "ahead": "前方", "right": "右侧"][obstacle.position.rawValue]!
-            let mandarinTail = ["near": "，很近", "mid": "", "far": "，较远"][obstacle.distance.rawValue]!
-            backed.insert("\(side)有\(mandarin)\(mandarinTail)。")
+            guard let english = ObstacleNames.english[obstacle.kind], let name = ObstacleNames.mandarin[obstacle.kind] else { continue }
+            if mandarin {
+                let side = ["left": "左侧", "ahead": "前方", "right": "右侧"][obstacle.position.rawValue]!
+                let tail = ["near": "，很近", "mid": "", "far": "，较远"][obstacle.distance.rawValue]!
+                sentences.append("\(side)有\(name)\(tail)。")
+            } else {
+                let place = ["left": "on your left", "ahead": "ahead", "right": "on your right"][obstacle.position.rawValue]!
+                let tail = ["near": ", close", "mid": "", "far": ", far"][obstacle.distance.rawValue]!
+                sentences.append("\(english) \(place)\(tail).")
+            }
         }
-        return backed
+        return sentences
     }
+
+    /// The two languages of the captions.
+    enum Language { case english, mandarin }
 }
 
 extension String {

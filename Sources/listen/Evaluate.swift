@@ -133,6 +133,9 @@ struct Evaluate: ParsableCommand {
                        "obstacles_labelled": e.obstaclesLabelled],
             "captions": ["scored": e.captionsScored, "raw_contradictions": e.rawCaptionContradictions,
                          "spoken_contradictions": e.spokenContradictions],
+            "obstacles_by": e.obstaclesBy.mapValues { t -> Any in
+                ["recall": value(t.recall), "precision": value(t.precision), "labelled": t.labelled, "predicted": t.predicted]
+            },
         ]
     }
 
@@ -149,6 +152,10 @@ struct Evaluate: ParsableCommand {
         }
         lines.append("crosswalk accuracy: \(pct(e.crosswalkAccuracy)) of \(e.crosswalkLabelled) labelled")
         lines.append("obstacles:          recall \(pct(e.obstacleRecall)), precision \(pct(e.obstaclePrecision)) (\(e.obstaclesLabelled) labelled)")
+        for (key, tally) in e.obstaclesBy.sorted(by: { $0.key < $1.key }) {
+            lines.append("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) recall \(pct(tally.recall)) of \(tally.labelled), "
+                         + "precision \(pct(tally.precision)) of \(tally.predicted)")
+        }
         if e.captionsScored > 0 {
             lines.append("captions vs facts:  \(e.rawCaptionContradictions) of \(e.captionsScored) raw decoder captions claim a crossing or obstacle the facts deny; spoken: \(e.spokenContradictions)")
         }

@@ -62,6 +62,7 @@ struct CaptionGuardTests {
             try stream.preprocess(image)
             stream.perceive()
             try stream.readSignal(image)
+            try stream.readObstacles(image)
             let facts = FrameReading(stream).facts(time: 0, configuration: c)
             let present = facts.crosswalk?.present == true
             for language in [Language.english, .mandarin] {

@@ -7,6 +7,7 @@ from lttw.generator import DISTANCES, OBSTACLE_KINDS, POSITIONS, generate
 from lttw.obstacle_expert import (FLIPPED_SLOT, N_CLASSES, N_SLOTS, ObstacleConfig, ObstacleExpert, loss, probabilities,
                                   read, slot_of, targets)
 from lttw.obstacle_map import score
+from lttw.preprocess import preprocess
 
 
 def _scenes_with_obstacles(n):
@@ -100,3 +101,62 @@ def test_covered_targets_mark_the_patches_under_each_obstacle():
             assert any(x0 - 1 / grid <= x <= x1 + 1 / grid and y0 - 1 / grid <= y <= y1 + 1 / grid
                        for _, _, _, x0, y0, x1, y1 in boxes)
     assert (cover == 0).mean() > 0.3  # most of a street is not an obstacle
+
+
+def test_merge_puts_the_expert_beside_the_other_experts_and_the_predictor_reads_obstacles_with_it(tmp_path):
+    import json
+    import os
+    import shutil
+
+    import cv2
+
+    from lttw.artifact import OBSTACLE_PREFIX, Predictor, load_artifact, merge_obstacle
+    from safetensors.torch import load_file
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    model_dir = tmp_path / "model"
+    shutil.copytree(os.path.join(repo, "models", "default"), model_dir, ignore=shutil.ignore_patterns("eval", "selftest", "*.png"))
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.manual_seed(1)
+    expert = ObstacleExpert(ObstacleConfig())
+    torch.save({"model": expert.state_dict(), "config": expert.c.to_dict(), "step": 7}, run / "best.pt")
+    at = {"recall": 0.5, "precision": 0.8, "distance_accuracy": 0.9, "labelled": 10}
+    (run / "calibration.json").write_text(json.dumps({"temperature": 1.0, "threshold": 0.05, "precision_target": 0.7,
+                                                      "validation": {"scenes": 3, "seeds_from": 1_000_000, "at_threshold": at}}))
+    before = {k for k in load_file(os.path.join(repo, "models", "default", "model.safetensors")) if not k.startswith(OBSTACLE_PREFIX)}
+    cfg = merge_obstacle(str(run), str(model_dir))
+    after = load_file(model_dir / "model.safetensors")
+    # Every other tensor kept; the training-only token head left out.
+    assert before <= set(after)
+    assert {k for k in after if k.startswith(OBSTACLE_PREFIX)} == {OBSTACLE_PREFIX + k for k in expert.exported_state()}
+    assert not any(k.startswith(OBSTACLE_PREFIX + "token_kind") for k in after)
+    assert cfg["obstacle_expert"]["threshold"] == 0.05 and cfg["obstacle_expert"]["training"]["step"] == 7
+    model, _, _ = load_artifact(str(model_dir))
+    assert model.obstacle_expert is not None and model.signal_expert is not None
+    # At a threshold of 0.05 an untrained expert calls some slot an obstacle; the facts carry what
+    # obstacle_expert.read says of its probabilities, not the scene heads' obstacles.
+    bgr = cv2.imread(os.path.join(repo, "samples", "images", "11_obstacles_several.jpg"))
+    facts = Predictor(str(model_dir)).run_batch([bgr], captions=False)[0]
+    x = torch.from_numpy(preprocess(bgr, 128))[None]
+    want = read(probabilities(model.obstacle_expert(x).detach().numpy()[0], 1.0), 0.05)
+    assert [(o["kind"], o["position"], o["distance"]) for o in facts["obstacles"]] == [(o["kind"], o["position"], o["distance"]) for o in want]
+    assert want
+
+
+def test_the_evaluation_breaks_obstacles_down_by_kind_and_position():
+    from lttw.evaluate import match_obstacles, obstacle_breakdown
+    gt = [[{"kind": "car", "position": "left"}, {"kind": "person", "position": "ahead"}],
+          [{"kind": "car", "position": None}]]
+    pred = [[{"kind": "car", "position": "left"}, {"kind": "car", "position": "right"}],
+            [{"kind": "car", "position": "ahead"}]]
+    tally = {}
+    for g, p in zip(gt, pred):
+        obstacle_breakdown(g, p, tally)
+    assert tally[("kind", "car")] == [2, 2, 2, 3]  # both car labels found; two of three car calls right
+    assert tally[("kind", "person")] == [0, 1, 0, 0]
+    assert tally[("position", "left")] == [1, 1, 1, 1]
+    assert tally[("position", "ahead")] == [0, 1, 1, 1]  # the person missed; the call ahead matched the unplaced car
+    assert tally[("position", "right")] == [0, 0, 0, 1]
+    # The totals agree with match_obstacles.
+    assert sum(match_obstacles(g, p)[0] for g, p in zip(gt, pred)) == 2
