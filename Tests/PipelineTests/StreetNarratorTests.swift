@@ -56,6 +56,32 @@ struct StreetNarratorTests {
         #expect(perception.light.state.mostLikely.state == .red)
     }
 
+    @Test("With the obstacle expert the facts, the tracker's evidence and the still description carry its obstacles")
+    func factsCarryTheObstacleExpert() throws {
+        let model = try ParityTests.model()
+        let c = model.configuration
+        let expert = try #require(model.obstacleExpert, "the shipped model has an obstacle expert")
+        let stream = StreetModel.Stream(model)
+        let image = try Self.sample("11_obstacles_several.jpg")
+        try stream.preprocess(image)
+        stream.perceive()
+        let unread = FrameReading(stream)
+        #expect(unread.expertObstacles == nil, "no obstacles before the expert read the frame")
+        try stream.readObstacles(image)
+        let reading = FrameReading(stream)
+        let found = expert.detections(try #require(stream.obstacles))
+        #expect(!found.isEmpty, "the expert finds the obstacles of the obstacle sample")
+        #expect(reading.expertObstacles == found)
+        let facts = reading.facts(time: 0, configuration: c)
+        #expect(facts.obstacles.map { "\($0.kind) \($0.position) \($0.distance)" } == found.map { "\($0.kind) \($0.position) \($0.distance)" })
+        #expect(reading.perception(time: 0, configuration: c).obstacles == found)
+        // Said in the still description even when the caption leaves them out.
+        let described = StillDescription.compose(facts: facts, caption: "", language: .english)
+        for sentence in CaptionGuard.factSentences(crosswalk: nil, obstacles: Array(facts.obstacles.prefix(StillDescription.maxObstacles)), mandarin: false) {
+            #expect(described.contains(sentence), "\(described)")
+        }
+    }
+
     @Test("A green frame counts towards confirmation only at the signal expert's own green threshold")
     func trackerUsesTheModelsGreenThreshold() throws {
         let model = try ParityTests.model()

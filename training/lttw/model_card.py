@@ -87,8 +87,12 @@ def main():
         oa = oe["architecture"]
         at = oe["calibration"]["at_threshold"]
         L += ["## Obstacle expert (gives the obstacles)", "",
-              f"The frame squashed to {oa['image_size']}×{oa['image_size']}, read by a ViT of its own ({oa['patch_size']}×{oa['patch_size']} "
-              f"patches, width {oa['width']}, depth {oa['depth']}, {oa['heads']} heads; {oe['params'] / 1e3:.0f} k parameters); every "
+              f"The frame squashed to {oa['image_size']}×{oa['image_size']}, read by a ViT of its own ("
+              + (f"a convolutional stem of {len(oa['stem_channels']) + 1} 3×3 stride-2 convolutions, channels "
+                 f"{'→'.join(str(c) for c in [3] + oa['stem_channels'] + [oa['width']])}, into "
+                 if oa.get("stem") == "conv" else f"{oa['patch_size']}×{oa['patch_size']} patches, ")
+              + f"{oa['image_size'] // oa['patch_size']}×{oa['image_size'] // oa['patch_size']} tokens, width {oa['width']}, depth "
+              f"{oa['depth']}, {oa['heads']} heads; {oe['params'] / 1e3:.0f} k parameters); every "
               f"patch token projected to {oa['token_features']} features and the whole grid read by one linear layer into nine slots "
               f"(left / ahead / right × near / mid / far), each a softmax over empty and {len(oe['kinds'])} kinds "
               f"(training/lttw/obstacle_expert.py). Trained on generated scenes only (run `{oe['training']['run']}`, step "

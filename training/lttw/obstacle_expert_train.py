@@ -87,6 +87,7 @@ def main():
     ap.add_argument("--train_scenes", type=int, default=60000)
     ap.add_argument("--val_scenes", type=int, default=3000)
     ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--stop_after", type=int, default=None, help="stop at this step, the learning-rate schedule still that of --steps")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--empty_weight", type=float, default=0.3, help="loss weight of the empty class")
@@ -96,6 +97,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default=None, help="start from this checkpoint's tensors where their shapes match (a warm start "
+                                                 "for another head size), the rest fresh")
+    ap.add_argument("--token_features", type=int, default=ObstacleConfig.token_features)
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
 
@@ -103,7 +107,7 @@ def main():
     torch.set_num_threads(max(1, a.threads // world.size))
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    cfg = ObstacleConfig()
+    cfg = ObstacleConfig(token_features=a.token_features)
     train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size)
     val = build_cache(a.cache, "val", a.val_scenes, size=cfg.image_size)
     y_train, y_val = targets(train["obstacle_boxes"]), targets(val["obstacle_boxes"])
@@ -115,6 +119,13 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     step, best_f1 = 0, -1.0
     last = os.path.join(a.run, "last.pt")
+    if a.init and not (a.resume and os.path.exists(last)):
+        own = model.state_dict()
+        given = torch.load(a.init, map_location="cpu", weights_only=False)["model"]
+        kept = {k: v for k, v in given.items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(kept, strict=False)
+        if world.is_main:
+            print(f"warm start from {a.init}: {len(kept)} of {len(own)} tensors ({sorted(set(own) - set(kept))} fresh)", flush=True)
     if a.resume and os.path.exists(last):
         ck = torch.load(last, map_location="cpu")
         model.load_state_dict(ck["model"])
@@ -125,7 +136,8 @@ def main():
     warm = min(300, a.steps // 10)
     t0 = time.time()
     log = open(os.path.join(a.run, "log.csv"), "a") if world.is_main else None
-    while step < a.steps:
+    end = min(a.steps, a.stop_after or a.steps)
+    while step < end:
         idx = world.shard(rng.integers(0, len(train["images"]), a.batch))
         imgs, y, yt = train["images"][idx], y_train[idx], tokens_train[idx]
         flip = rng.random(len(idx)) < 0.5
@@ -145,7 +157,7 @@ def main():
         step += 1
         if world.is_main and step % 50 == 0:
             print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s", flush=True)
-        if step % a.eval_every == 0 or step == a.steps:
+        if step % a.eval_every == 0 or step == end:
             if world.is_main:
                 lv = logits_of(model, val["images"])
                 vloss = float(slot_loss(torch.from_numpy(lv), torch.from_numpy(y_val), a.empty_weight))
