@@ -65,7 +65,7 @@ public final class StreetModel: Sendable {
         public private(set) var signalDecision: SignalDecision?
         /// The obstacle expert's input, activations and slot probabilities (nil without one).
         public let obstacles: ObstacleExpert.State?
-        /// Whether `obstacles` holds the last frame given to `readObstacles`.
+        /// Whether `obstacles` holds the frame last preprocessed (`readObstacles` after `preprocess`).
         public private(set) var obstaclesRead = false
         let preprocessing: Preprocessing
         /// One per kernel lane: preprocessing splits the output rows across the lanes.
@@ -114,6 +114,8 @@ public final class StreetModel: Sendable {
         /// Preprocesses `image` exactly as training did, into `input`: in row ranges across the
         /// kernel lanes when the resize allows it.
         public func preprocess(_ image: Image) throws(ImagingError) {
+            // A new frame: the obstacles read from the last one no longer describe it.
+            obstaclesRead = false
             guard Parallel.lanes > 1, Parallel.lanes <= preprocessingScratch.count, preprocessing.splitsByRows(image) else {
                 try preprocessing.write(image, into: input.storage, scratch: preprocessingScratch[0])
                 return

@@ -75,6 +75,9 @@ struct StreetNarratorTests {
         let facts = reading.facts(time: 0, configuration: c)
         #expect(facts.obstacles.map { "\($0.kind) \($0.position) \($0.distance)" } == found.map { "\($0.kind) \($0.position) \($0.distance)" })
         #expect(reading.perception(time: 0, configuration: c).obstacles == found)
+        // The next frame's reading never carries this frame's obstacles.
+        try stream.preprocess(try Self.sample("15_nothing_in_view.jpg"))
+        #expect(FrameReading(stream).expertObstacles == nil)
         // Said in the still description even when the caption leaves them out.
         let described = StillDescription.compose(facts: facts, caption: "", language: .english)
         for sentence in CaptionGuard.factSentences(crosswalk: nil, obstacles: Array(facts.obstacles.prefix(StillDescription.maxObstacles)), mandarin: false) {
