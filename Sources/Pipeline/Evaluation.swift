@@ -124,7 +124,7 @@ public struct Evaluation: Sendable {
         if let labelled = scene.obstacles {
             var used = Array(repeating: false, count: facts.obstacles.count)
             for obstacle in labelled {
-                let rawKind = obstacle.kind ?? obstacle.class ?? ""
+                let rawKind = obstacle.kind.flatMap { $0.isEmpty ? nil : $0 } ?? obstacle.class ?? ""
                 let kind = Self.kindAliases[rawKind] ?? rawKind
                 let position = obstacle.position.map { Self.positionAliases[$0] ?? $0 }
                 let match = facts.obstacles.indices.first(where: { index in
@@ -135,7 +135,9 @@ public struct Evaluation: Sendable {
                     used[match] = true
                     obstaclesMatched += 1
                 }
-                for key in ["kind \(kind)"] + (position.map { ["position \($0)"] } ?? []) {
+                // A label without a kind or a position is tallied only under what it has (as
+                // lttw.evaluate.obstacle_breakdown does).
+                for key in (kind.isEmpty ? [] : ["kind \(kind)"]) + (position.map { ["position \($0)"] } ?? []) {
                     obstaclesBy[key, default: ObstacleTally()].labelled += 1
                     obstaclesBy[key, default: ObstacleTally()].labelsFound += match == nil ? 0 : 1
                 }

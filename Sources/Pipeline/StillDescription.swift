@@ -10,8 +10,17 @@ import Vision
 /// captions' own words: the obstacle expert finds what the decoder, which reads the scene
 /// encoder, does not, and a wearer must hear what is in the way.
 public enum StillDescription {
-    /// Obstacles said at most, the most confident first.
+    /// Obstacles said at most: near before far, ahead before beside, then the more confident,
+    /// the order the scene tracker reports them in (what the wearer would walk into first).
     public static let maxObstacles = 3
+
+    static func saidFirst(_ a: SceneFacts.Obstacle, _ b: SceneFacts.Obstacle) -> Bool {
+        let distance: [Distance] = [.near, .mid, .far]
+        let position: [Position] = [.ahead, .left, .right]
+        let keyA = (distance.firstIndex(of: a.distance)!, position.firstIndex(of: a.position)!)
+        let keyB = (distance.firstIndex(of: b.distance)!, position.firstIndex(of: b.position)!)
+        return keyA != keyB ? keyA < keyB : a.confidence > b.confidence
+    }
 
     public static func compose(facts: SceneFacts, caption: String, language: Language) -> String {
         let phrasebook = Phrasebook(language: language)
@@ -22,7 +31,7 @@ public enum StillDescription {
         let rest = CaptionGuard.supported(caption, crosswalk: facts.crosswalk, obstacles: facts.obstacles)
         if !rest.isEmpty { parts.append(rest) }
         let kept = Set(CaptionGuard.sentences(of: rest))
-        let obstacles = Array(facts.obstacles.sorted { $0.confidence > $1.confidence }.prefix(maxObstacles))
+        let obstacles = Array(facts.obstacles.sorted(by: saidFirst).prefix(maxObstacles))
         for sentence in CaptionGuard.factSentences(crosswalk: facts.crosswalk, obstacles: obstacles, mandarin: language == .mandarin)
         where !kept.contains(sentence) {
             parts.append(sentence)

@@ -83,6 +83,17 @@ struct StreetNarratorTests {
         for sentence in CaptionGuard.factSentences(crosswalk: nil, obstacles: Array(facts.obstacles.prefix(StillDescription.maxObstacles)), mandarin: false) {
             #expect(described.contains(sentence), "\(described)")
         }
+        // Four obstacles: the three said are the near ones and, among equals, the one ahead first.
+        let many = SceneFacts(
+            time: 0, light: nil, crosswalk: nil,
+            obstacles: [
+                .init(kind: "tree", position: .left, distance: .far, confidence: 0.99),
+                .init(kind: "car", position: .right, distance: .near, confidence: 0.6),
+                .init(kind: "person", position: .ahead, distance: .near, confidence: 0.55),
+                .init(kind: "cone", position: .ahead, distance: .mid, confidence: 0.9),
+            ], description: nil)
+        #expect(StillDescription.compose(facts: many, caption: "", language: .english)
+                    == "Person ahead, close. Car on your right, close. Cone ahead.")
     }
 
     @Test("A green frame counts towards confirmation only at the signal expert's own green threshold")

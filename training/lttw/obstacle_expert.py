@@ -131,7 +131,8 @@ def targets(rows: np.ndarray) -> np.ndarray:
 
 def covered_targets(rows: np.ndarray, grid: int) -> np.ndarray:
     """Per patch token, the kind (1 + kind; 0 none) of the labelled obstacle whose box covers the
-    token's centre, the nearest (largest) box on top -> [B, g*g] int64."""
+    token's centre -> [B, g*g] int64. Where boxes overlap the smallest wins: a pole or a person in
+    front of a tree's wide box keeps its own patches (boxes are loose around thin things)."""
     out = np.zeros((rows.shape[0], grid, grid), np.int64)
     centres = (np.arange(grid) + 0.5) / grid
     for b in range(rows.shape[0]):

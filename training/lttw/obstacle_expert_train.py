@@ -53,7 +53,9 @@ def truth_of(cache):
 @torch.no_grad()
 def logits_of(model, images, batch=256):
     model.eval()
-    out = [model(torch.from_numpy(normalize_small(images[i:i + batch]))).numpy() for i in range(0, len(images), batch)]
+    device = next(model.parameters()).device
+    out = [model(torch.from_numpy(normalize_small(images[i:i + batch])).to(device)).cpu().numpy()
+           for i in range(0, len(images), batch)]
     model.train()
     return np.concatenate(out)
 
@@ -115,25 +117,25 @@ def main():
     tokens_train = covered_targets(train["obstacle_boxes"], grid)
     truth_val = truth_of(val)
 
-    model = ObstacleExpert(cfg)
+    model = ObstacleExpert(cfg).to(world.device)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     step, best_f1 = 0, -1.0
     last = os.path.join(a.run, "last.pt")
     if a.init and not (a.resume and os.path.exists(last)):
         own = model.state_dict()
-        given = torch.load(a.init, map_location="cpu", weights_only=False)["model"]
+        given = torch.load(a.init, map_location=world.device, weights_only=False)["model"]
         kept = {k: v for k, v in given.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(kept, strict=False)
         if world.is_main:
             print(f"warm start from {a.init}: {len(kept)} of {len(own)} tensors ({sorted(set(own) - set(kept))} fresh)", flush=True)
     if a.resume and os.path.exists(last):
-        ck = torch.load(last, map_location="cpu")
+        ck = torch.load(last, map_location=world.device)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, best_f1 = ck["step"], ck["best_f1"]
     trained = world.wrap(TrainingForward(model))
     rng = np.random.default_rng(a.seed + step)
-    warm = min(300, a.steps // 10)
+    warm = max(1, min(300, a.steps // 10))
     t0 = time.time()
     log = open(os.path.join(a.run, "log.csv"), "a") if world.is_main else None
     end = min(a.steps, a.stop_after or a.steps)
@@ -147,9 +149,9 @@ def main():
         lr = a.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        slots, token_kinds = trained(torch.from_numpy(normalize_small(imgs)))
-        loss = slot_loss(slots, torch.from_numpy(y), a.empty_weight)
-        loss = loss + a.token_weight * slot_loss(token_kinds, torch.from_numpy(np.ascontiguousarray(yt)), a.empty_weight)
+        slots, token_kinds = trained(torch.from_numpy(normalize_small(imgs)).to(world.device))
+        loss = slot_loss(slots, torch.from_numpy(y).to(world.device), a.empty_weight)
+        loss = loss + a.token_weight * slot_loss(token_kinds, torch.from_numpy(np.ascontiguousarray(yt)).to(world.device), a.empty_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -175,7 +177,7 @@ def main():
                             "config": cfg.to_dict()}, last)
             world.barrier()
     if world.is_main:
-        model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu")["model"])
+        model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location=world.device)["model"])
         lv = logits_of(model, val["images"])
         T = fit_temperature(lv, y_val)
         pts = operating_points(lv, truth_val, T)
