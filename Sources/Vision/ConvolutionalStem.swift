@@ -84,10 +84,13 @@ public struct ConvolutionalStem: @unchecked Sendable {
                 if index > 0 { lane.barrier() }  // the previous layer's every position is ready
                 let rows = lane.part(layer.positions)
                 if index == 0 {
-                    ConvolutionalStem.gatherPlanar(image, layer: layer, positions: rows, into: state.columns[0])
+                    let plane = layer.inputSize * layer.inputSize
+                    ConvolutionalStem.gather(
+                        image, channelStride: plane, positionStride: 1, layer: layer, positions: rows, into: state.columns[0])
                 } else {
-                    ConvolutionalStem.gatherInterleaved(
-                        UnsafeBufferPointer(state.outputs[index - 1].storage), layer: layer, positions: rows, into: state.columns[index])
+                    ConvolutionalStem.gather(
+                        UnsafeBufferPointer(state.outputs[index - 1].storage), channelStride: 1, positionStride: layer.inputChannels,
+                        layer: layer, positions: rows, into: state.columns[index])
                 }
                 layer.kernel.apply(
                     state.columns[index].matrix.readOnly.rows(rows), into: state.outputs[index].matrix.rows(rows),
@@ -96,30 +99,14 @@ public struct ConvolutionalStem: @unchecked Sendable {
         }
     }
 
-    /// im2col from a CHW image: row p holds output position p's 3×3 neighbourhood of every channel
-    /// (zero outside the image).
-    static func gatherPlanar(_ image: UnsafeBufferPointer<Float>, layer: Layer, positions: Range<Int>, into columns: Tensor) {
-        let size = layer.inputSize, out = layer.outputSize, c = layer.inputChannels
-        let source = image.baseAddress!
-        let width = columns.shape[1]
-        for p in positions {
-            let oy = p / out, ox = p % out
-            let row = columns.storage.baseAddress! + p * width
-            for channel in 0..<c {
-                let plane = source + channel * size * size
-                for ky in 0..<3 {
-                    let y = 2 * oy - 1 + ky
-                    for kx in 0..<3 {
-                        let x = 2 * ox - 1 + kx
-                        row[channel * 9 + ky * 3 + kx] = (y >= 0 && y < size && x >= 0 && x < size) ? plane[y * size + x] : 0
-                    }
-                }
-            }
-        }
-    }
-
-    /// im2col from a position-major [size², channels] activation, in the same column order.
-    static func gatherInterleaved(_ input: UnsafeBufferPointer<Float>, layer: Layer, positions: Range<Int>, into columns: Tensor) {
+    /// im2col: row p holds output position p's 3×3 neighbourhood of every channel (zero outside the
+    /// input), in the kernel's column order. The input is read through strides, so one gather
+    /// serves the planar frame (channel stride size², position stride 1) and a layer's
+    /// position-major output (channel stride 1, position stride channels).
+    static func gather(
+        _ input: UnsafeBufferPointer<Float>, channelStride: Int, positionStride: Int, layer: Layer, positions: Range<Int>,
+        into columns: Tensor
+    ) {
         let size = layer.inputSize, out = layer.outputSize, c = layer.inputChannels
         let source = input.baseAddress!
         let width = columns.shape[1]
@@ -135,8 +122,8 @@ public struct ConvolutionalStem: @unchecked Sendable {
                         for channel in 0..<c { row[channel * 9 + k] = 0 }
                         continue
                     }
-                    let pixel = source + (y * size + x) * c
-                    for channel in 0..<c { row[channel * 9 + k] = pixel[channel] }
+                    let pixel = source + (y * size + x) * positionStride
+                    for channel in 0..<c { row[channel * 9 + k] = pixel[channel * channelStride] }
                 }
             }
         }

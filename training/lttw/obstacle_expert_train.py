@@ -25,6 +25,7 @@ from .distributed import join, leave
 from .obstacle_expert import (FLIPPED_SLOT, N_CLASSES, ObstacleConfig, ObstacleExpert, covered_targets, loss as slot_loss,
                               probabilities, read, targets)
 from .obstacle_map import score
+from .obstacle_train import truth_of
 from .preprocess import normalize_small
 
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.96, 0.05))
@@ -39,15 +40,6 @@ class TrainingForward(torch.nn.Module):
 
     def forward(self, x):
         return self.expert.forward_train(x)
-
-
-def truth_of(cache):
-    from .generator import DISTANCES, OBSTACLE_KINDS, POSITIONS
-    out = []
-    for rows in cache["obstacle_boxes"]:
-        out.append([{"kind": OBSTACLE_KINDS[int(k)], "position": POSITIONS[int(p)], "distance": DISTANCES[int(d)]}
-                    for k, p, d, *_ in rows if k >= 0])
-    return out
 
 
 @torch.no_grad()
