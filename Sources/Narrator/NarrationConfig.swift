@@ -44,7 +44,8 @@ public struct NarrationConfig: Sendable, Hashable {
     public var verbosity: Verbosity
     public var directions: DirectionStyle
     /// A signal state still in force is said again after this many seconds, as an accessible
-    /// pedestrian signal repeats its message; "no signal" and "changing" are not repeated.
+    /// pedestrian signal repeats its message; "no signal", "changing" and "unclear" are not
+    /// repeated (they are said again when the state changes).
     public var lightRepeatInterval: Double
     /// "Camera blocked" is said again after this long while the camera stays lost.
     public var cameraRepeatInterval: Double

@@ -102,7 +102,11 @@ public struct NarrationPolicy: Sendable {
             said[.light] = nil
             return
         }
-        let repeats = light.status != .none && light.status != .changing
+        // A state in force repeats, as an accessible pedestrian signal does. "No signal",
+        // "changing" and "unclear" are said once, until they change: on a street with no signal
+        // (or one the expert cannot read) "Signal unclear." every ten seconds tells the wearer
+        // nothing new and buries what does (issue 13).
+        let repeats = ![.none, .changing, .unclear].contains(light.status)
         say(message, topic: .light, priority: .signal, interrupts: false,
             repeatAfter: repeats ? config.lightRepeatInterval : nil, now: scene.time, into: &out)
     }

@@ -48,6 +48,19 @@ struct NarrationPolicyTests {
         #expect(spokenAt == [0, 10, 20])
     }
 
+    @Test("'Signal unclear.' is said once while it lasts, not every cool-down; a change brings it back")
+    func unclearIsNotRepeated() {
+        var policy = NarrationPolicy()
+        var spoken: [(Double, String)] = []
+        for tenth in 0...250 {
+            let time = Double(tenth) / 10
+            let status: LightStatus = (12...14).contains(time) ? .red : .unclear
+            spoken += policy.narrate(scene(time, status)).map { (time, $0.text) }
+        }
+        #expect(spoken.map(\.0) == [0, 12, 14.1])
+        #expect(spoken.map(\.1) == ["Signal unclear.", "Wait.", "Signal unclear."])
+    }
+
     @Test("Changes are said at once; walk→wait is danger and interrupts")
     func changesAndInterruption() {
         var policy = NarrationPolicy()
