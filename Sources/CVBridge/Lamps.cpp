@@ -16,11 +16,13 @@ constexpr int kMinSaturationPct = 35;
 constexpr int64_t kMinLit = 3;
 constexpr int64_t kMinFillPct = 12;
 constexpr size_t kMaxBlobs = 12;
+constexpr size_t kFigureFrom = 4;
+constexpr int64_t kFigureGrowth = 2;
 constexpr int64_t kWholeFrameMaxSide = 320;
 constexpr int64_t kCropContext = 4;
 constexpr int64_t kCropMinSide = 16;
 
-static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + 1, "the blobs and the whole frame");
+static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + kFigureFrom + 1, "the blobs, their figures and the whole frame");
 
 /// Python's floor division (C++ truncates towards zero); b > 0.
 inline int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -402,6 +404,26 @@ bool overlapsOverHalf(const cvb_lamp_candidate &a, const cvb_lamp_candidate &b) 
     return 2 * intersection > areaA + areaB - intersection;
 }
 
+/// lamps.figures: the squares of kFigureGrowth times the longer side of the green ones among the
+/// first kFigureFrom blobs, on their centres, appended after the `blobs` kept ones; returns how many.
+size_t appendFigures(cvb_lamp_candidate *out, size_t blobs, int64_t W, int64_t H) {
+    size_t count = blobs;
+    for (size_t i = 0; i < std::min(blobs, kFigureFrom); ++i) {
+        const cvb_lamp_candidate &blob = out[i];
+        if (blob.colour != 3) continue;
+        const int64_t side = kFigureGrowth * std::max(blob.x1 - blob.x0, blob.y1 - blob.y0);
+        if (2 * side > std::min(W, H)) continue;
+        const int64_t x0 = floorDiv(int64_t(blob.x0) + blob.x1 - side, 2);
+        const int64_t y0 = floorDiv(int64_t(blob.y0) + blob.y1 - side, 2);
+        const cvb_lamp_candidate figure{int32_t(x0), int32_t(y0), int32_t(x0 + side), int32_t(y0 + side),
+                                        blob.colour, 3, blob.score, 0};
+        bool suppressed = false;
+        for (size_t j = 0; j < count && !suppressed; ++j) suppressed = overlapsOverHalf(figure, out[j]);
+        if (!suppressed) out[count++] = figure;
+    }
+    return count;
+}
+
 }  // namespace
 
 extern "C" cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t max_height) {
@@ -460,11 +482,14 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             for (size_t j = 0; j < kept && !suppressed; ++j) suppressed = overlapsOverHalf(blobs[i].box, out[j]);
             if (!suppressed) out[kept++] = blobs[i].box;
         }
+        // The whole frame is read for a big blob, not for a big figure: it is taught only where a
+        // labelled lamp is that big (signal_data.label_real).
         bool wholeFrame = std::max(W, H) <= kWholeFrameMaxSide;
         for (size_t j = 0; j < kept && !wholeFrame; ++j) {
             const int64_t longer = std::max(out[j].x1 - out[j].x0, out[j].y1 - out[j].y0);
             wholeFrame = 8 * longer >= std::min(W, H);
         }
+        kept = appendFigures(out, kept, W, H);
         if (wholeFrame) out[kept++] = cvb_lamp_candidate{0, 0, int32_t(W), int32_t(H), 0, 0, -1, 1};
         *count = kept;
         return cvb::ok(error);
@@ -554,6 +579,8 @@ extern "C" cvb_lamp_contract cvb_lamp_contract_constants(void) {
     c.min_lit = static_cast<int32_t>(kMinLit);
     c.min_fill_pct = static_cast<int32_t>(kMinFillPct);
     c.max_blobs = static_cast<int32_t>(kMaxBlobs);
+    c.figure_from = static_cast<int32_t>(kFigureFrom);
+    c.figure_growth = static_cast<int32_t>(kFigureGrowth);
     c.whole_frame_max_side = static_cast<int32_t>(kWholeFrameMaxSide);
     c.crop_size = 32;
     c.crop_context = static_cast<int32_t>(kCropContext);

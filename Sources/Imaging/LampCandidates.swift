@@ -31,7 +31,7 @@ public struct LampCandidate: Sendable, Hashable {
     /// Mean chroma × 256 over the lit pixels (0…65280): how vivid the blob is. -1 for the whole frame.
     public var score: Int
     /// 1 when found on the proposal image, 2 on that image halved (dotted LED figures merge
-    /// there); 0 for the whole frame.
+    /// there), 3 for a green blob's figure (the square twice its size on it); 0 for the whole frame.
     public var scale: Int
 
     public init(x0: Int, y0: Int, x1: Int, y1: Int, colour: LampColour, score: Int, scale: Int) {
@@ -52,9 +52,15 @@ public struct LampCandidate: Sendable, Hashable {
     public var isWholeFrame: Bool { colour == .wholeFrame }
     public var width: Int { x1 - x0 }
     public var height: Int { y1 - y0 }
-    /// The box's longer side (the frame's for the whole frame): a lamp's size when lamps are
-    /// compared (lamps.Candidate.side).
-    public var side: Int { max(x1 - x0, y1 - y0) }
+    /// A green blob's figure (lamps.figures): the square twice the blob's size on it.
+    public var isFigure: Bool { scale == LampProposer.figureScale }
+    /// The lamp's size when lamps are compared (the red veto's sizes; lamps.Candidate.side): the
+    /// box's longer side (the frame's for the whole frame); for a figure, its blob's, so that
+    /// reading a walk lamp through its figure never lets a smaller red lamp escape the veto.
+    public var side: Int {
+        let longer = max(x1 - x0, y1 - y0)
+        return isFigure ? longer / LampProposer.figureGrowth : longer
+    }
 
     /// The frame rectangle the signal expert reads for this candidate (lamps.crop_rect): a square
     /// of side max(4 × the box's longer side, 16) centred on the box, which may extend past the
@@ -161,8 +167,11 @@ public struct LampCandidate: Sendable, Hashable {
 /// creation for frames up to `maxWidth`×`maxHeight` and grown once by a larger frame, so that
 /// a stream's frames allocate nothing. One per stream; not for sharing between threads.
 public final class LampProposer {
-    /// At most 12 blobs and the whole frame.
+    /// At most 12 blobs, the figures of the green ones among the first 4, and the whole frame.
     public static let maxCandidates = Int(CVB_LAMP_MAX_CANDIDATES)
+    /// `LampCandidate.scale` of a figure (lamps.FIGURE_SCALE), and its size over its blob's.
+    public static let figureScale = 3
+    public static let figureGrowth = Int(cvb_lamp_contract_constants().figure_growth)
 
     private let scratch: OpaquePointer
     private let found: UnsafeMutablePointer<cvb_lamp_candidate>
@@ -269,10 +278,52 @@ extension LampProposer {
         public var minLit: Int
         public var minFillPct: Int
         public var maxBlobs: Int
+        /// How many of the first blobs give a figure candidate, and its size over theirs. A config
+        /// written before figures existed has neither: read as 0, so it differs from this program's
+        /// and the model is refused rather than read with candidates it never saw.
+        public var figureFrom: Int
+        public var figureGrowth: Int
         public var wholeFrameMaxSide: Int
         public var cropSize: Int
         public var cropContext: Int
         public var cropMinSide: Int
+
+        public init(longSide: Int, minBrightness: Int, minSaturationPct: Int, minLit: Int, minFillPct: Int,
+                    maxBlobs: Int, figureFrom: Int, figureGrowth: Int, wholeFrameMaxSide: Int, cropSize: Int,
+                    cropContext: Int, cropMinSide: Int) {
+            self.longSide = longSide
+            self.minBrightness = minBrightness
+            self.minSaturationPct = minSaturationPct
+            self.minLit = minLit
+            self.minFillPct = minFillPct
+            self.maxBlobs = maxBlobs
+            self.figureFrom = figureFrom
+            self.figureGrowth = figureGrowth
+            self.wholeFrameMaxSide = wholeFrameMaxSide
+            self.cropSize = cropSize
+            self.cropContext = cropContext
+            self.cropMinSide = cropMinSide
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case longSide, minBrightness, minSaturationPct, minLit, minFillPct, maxBlobs, figureFrom, figureGrowth
+            case wholeFrameMaxSide, cropSize, cropContext, cropMinSide
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                longSide: try c.decode(Int.self, forKey: .longSide),
+                minBrightness: try c.decode(Int.self, forKey: .minBrightness),
+                minSaturationPct: try c.decode(Int.self, forKey: .minSaturationPct),
+                minLit: try c.decode(Int.self, forKey: .minLit), minFillPct: try c.decode(Int.self, forKey: .minFillPct),
+                maxBlobs: try c.decode(Int.self, forKey: .maxBlobs),
+                figureFrom: try c.decodeIfPresent(Int.self, forKey: .figureFrom) ?? 0,
+                figureGrowth: try c.decodeIfPresent(Int.self, forKey: .figureGrowth) ?? 0,
+                wholeFrameMaxSide: try c.decode(Int.self, forKey: .wholeFrameMaxSide),
+                cropSize: try c.decode(Int.self, forKey: .cropSize), cropContext: try c.decode(Int.self, forKey: .cropContext),
+                cropMinSide: try c.decode(Int.self, forKey: .cropMinSide))
+        }
     }
 
     /// What this program's proposer and crops were built with; a model trained with other
@@ -282,7 +333,7 @@ extension LampProposer {
         return Constants(
             longSide: Int(c.long_side), minBrightness: Int(c.min_brightness), minSaturationPct: Int(c.min_saturation_pct),
             minLit: Int(c.min_lit), minFillPct: Int(c.min_fill_pct), maxBlobs: Int(c.max_blobs),
-            wholeFrameMaxSide: Int(c.whole_frame_max_side), cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
+            figureFrom: Int(c.figure_from), figureGrowth: Int(c.figure_growth), wholeFrameMaxSide: Int(c.whole_frame_max_side), cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
             cropMinSide: Int(c.crop_min_side))
     }
 }

@@ -67,7 +67,8 @@ struct ModelInfo: ParsableCommand {
             let g = se.geometry
             let t = se.thresholds
             print("""
-                signal expert:  gives the light; lamp candidates on the full frame (≤ \(se.proposals.maxBlobs) + whole frame), \
+                signal expert:  gives the light; lamp candidates on the full frame (≤ \(se.proposals.maxBlobs) blobs, \
+                the figures of the green ones among the first \(se.proposals.figureFrom) at \(se.proposals.figureGrowth)× their size, the whole frame), \
                 crops \(g.imageSize)×\(g.imageSize) read by a ViT (patch \(g.patchSize), width \(g.width), depth \(g.depth), \
                 \(g.heads) heads) + geometry → MLP \(se.architecture.headHidden)
                 signal classes: \(se.classes.joined(separator: ", "))

@@ -141,10 +141,44 @@ struct LampTests {
         let small = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [(PixelRect(x: 100, y: 100, width: 40, height: 40), RGB(240, 30, 30))]))
         #expect(small.map(\.colour) == [.red])
+        // A green 42 px blob is under 1/8 of 480; its 84 px figure is not, but only a blob brings
+        // the whole frame.
+        let green = try proposer.propose(
+            try frame(width: 640, height: 480, boxes: [(PixelRect(x: 100, y: 100, width: 40, height: 40), RGB(30, 240, 30))]))
+        #expect(green.map(\.scale) == [1, 3])
         let whole = try #require(large.last)
         #expect(whole.isWholeFrame && whole.score == -1 && whole.scale == 0)
         #expect(try whole.cropRect(frameWidth: 640, frameHeight: 480) == PixelRect(x: 0, y: 0, width: 640, height: 480))
         #expect(whole.position(frameWidth: 640) == .ahead)
+    }
+
+    @Test("A green blob among the first four gives its figure: twice its size on its centre, past the edge too")
+    func figures() throws {
+        let proposer = LampProposer()
+        // 640×480, f = 1: a green 10 px square at the left edge, an amber and a red square (no
+        // figures) and a second green square.
+        let found = try proposer.propose(
+            try frame(width: 640, height: 480, boxes: [
+                (PixelRect(x: 0, y: 200, width: 10, height: 10), RGB(20, 240, 20)),
+                (PixelRect(x: 300, y: 100, width: 20, height: 20), RGB(250, 170, 0)),
+                (PixelRect(x: 500, y: 300, width: 16, height: 16), RGB(240, 20, 20)),
+                (PixelRect(x: 400, y: 50, width: 12, height: 12), RGB(30, 220, 120)),
+            ]))
+        let blobs = found.filter { $0.scale != 3 }
+        let figures = found.filter { $0.scale == 3 }
+        #expect(found.prefix(blobs.count).allSatisfy { $0.scale != 3 }, "figures follow the blobs")
+        let greens = blobs.filter { $0.colour == .green }
+        #expect(figures.count == 2 && figures.allSatisfy { $0.colour == .green })
+        #expect(figures.map(\.score) == greens.map(\.score), "in the blobs' order")
+        for (figure, blob) in zip(figures, greens) {
+            #expect(figure.width == 2 * blob.side && figure.width == figure.height)
+            #expect(figure.isFigure && !blob.isFigure && figure.side == blob.side, "a figure's lamp is its blob's size")
+            // Same centre, floor-divided: twice the centres differ by at most one pixel.
+            #expect(abs((figure.x0 + figure.x1) - (blob.x0 + blob.x1)) <= 1)
+            #expect(abs((figure.y0 + figure.y1) - (blob.y0 + blob.y1)) <= 1)
+        }
+        #expect(figures.contains { $0.x0 < 0 }, "a figure may leave the frame, as its crop does")
+        #expect(!found.contains { $0.isWholeFrame })
     }
 
     @Test("A gray image has no lit colour: only the whole frame, as from its RGB copy", arguments: LampFixtures.files)

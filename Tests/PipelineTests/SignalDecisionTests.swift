@@ -101,6 +101,18 @@ struct SignalDecisionTests {
         #expect(everySize.reason == .redLampInView)
     }
 
+    @Test("A walk lamp read through its figure is compared at its blob's size: a red lamp a third of the blob still vetoes")
+    func figureVetoSize() {
+        var t = Self.thresholds
+        t.redVetoSide = 1.0 / 3
+        let rows: [[Float]] = [[0.01, 0, 0.99, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0]]
+        // The figure of a 10×20 blob: the 40 px square on it; its lamp is the blob's 20 px.
+        let figure = LampCandidate(x0: 285, y0: 90, x1: 325, y1: 130, colour: .green, score: 100, scale: LampProposer.figureScale)
+        #expect(figure.isFigure && figure.side == Self.candidate(300).side)
+        let red = LampCandidate(x0: 100, y0: 50, x1: 107, y1: 57, colour: .red, score: 100, scale: 1)
+        #expect(Self.decide(rows, [figure, red], thresholds: t).reason == .redLampInView)
+    }
+
     @Test("The sizes are compared with the smallest lamp that could become the walk lamp, a standby included")
     func redVetoSideAgainstStandby() {
         var t = Self.thresholds

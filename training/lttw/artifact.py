@@ -274,6 +274,7 @@ def signal_expert_config(reader, calibration, run):
         "proposals": {"long_side": lamps.PROPOSAL_LONG_SIDE, "min_brightness": lamps.MIN_BRIGHTNESS,
                       "min_saturation_pct": lamps.MIN_SATURATION_PCT, "min_lit": lamps.MIN_LIT,
                       "min_fill_pct": lamps.MIN_FILL_PCT, "max_blobs": lamps.MAX_BLOBS,
+                      "figure_from": lamps.FIGURE_FROM, "figure_growth": lamps.FIGURE_GROWTH,
                       "whole_frame_max_side": lamps.WHOLE_FRAME_MAX_SIDE, "crop_size": lamps.CROP_SIZE,
                       "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE},
         **({"green_confirmation": list(calibration["green_confirmation"])} if calibration.get("green_confirmation") else {}),

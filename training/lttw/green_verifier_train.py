@@ -231,21 +231,28 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
             return ("disagree", d["decided"], max(verify(n) for n in held))
         return (d["state"], None)
 
+    figures = tuple(n for n, k in enumerate(cands) if k.scale == lamps.FIGURE_SCALE)
     out = {}
     for G in READER_GRID:
         for m in MISSES_GRID:
             thr = {**FIXED_THRESHOLDS, "green": G, "view_misses": m, "set_aside": SET_ASIDE}
-            d = runner.decide_frame(rgb, cands, p, thr)
+            d = runner.decide_look(rgb, cands, p, thr, figures)
             first = record(d, G, m)
             # The runtime's second look (the runner here has no verifier of its own): a green the
             # reader passes but the verifier gives less than even odds fails at every calibrated
             # threshold (>= VERIFY_FLOOR), so it is set aside as a doubt would be.
             if (d["state"] == "green" or sets_aside(d, thr)) and verify(d["candidate"]) < SET_ASIDE:
-                second = runner.decide_frame(rgb, cands, p, thr, (d["candidate"],))
+                second = runner.decide_look(rgb, cands, p, thr, (d["candidate"],) + figures)
                 if second["state"] in SECOND_LOOK_STATES:
                     first = record(second, G, m)
                 elif second.get("why") == "candidates disagree" and second["decided"] in SECOND_LOOK_STATES:
                     first = ("second", first) + record(second, G, m)[1:]
+            # Figures can add a walk (SignalExpertRunner.decide_frame): the frame decided with them
+            # walks wherever its green passes the verifier, whatever the first decision says.
+            if figures:
+                walk = runner.confirmed(rgb, cands, p, thr)
+                if walk["state"] == "green":
+                    first = ("figures", first, record(walk, G, m))
             out[(G, m)] = first
     return out
 
@@ -264,6 +271,8 @@ def final_state(record, rule, t_verify: float) -> str:
 
 
 def _final(r, t_verify: float) -> str:
+    if r[0] == "figures":
+        return "green" if _final(r[2], t_verify) == "green" else _final(r[1], t_verify)
     if r[0] == "second":
         return r[2] if r[3] < t_verify else _final(r[1], t_verify)
     if r[0] == "green":
@@ -279,7 +288,11 @@ def choose(rows) -> Dict:
     table = []
     def reader_green(r):
         """The verifier green of a frame the reader called green first (a second look's record
-        wraps the first decision's), or None."""
+        wraps the first decision's; a figures record the decisions without and with the figures:
+        the greener of the two), or None."""
+        if r[0] == "figures":
+            both = [g for g in (reader_green(r[1]), reader_green(r[2])) if g is not None]
+            return max(both) if both else None
         return r[1] if r[0] == "green" else reader_green(r[1]) if r[0] == "second" else None
 
     for rule in ((G, m) for G in READER_GRID for m in MISSES_GRID):

@@ -28,9 +28,21 @@ Swift runtime propose the same boxes and read the same crop values:
 5. Boxes go to frame pixels (×f, ×2f at the second scale: x0·F, (x1+1)·F exclusive), are ordered
    by (score desc, scale, colour, y0, x0), and kept greedily unless one already kept overlaps them
    with 2·intersection > union (IoU above ½); at most MAX_BLOBS are kept.
-6. The whole frame is one more candidate (a close-up that is one signal head) when
-   max(W,H) <= WHOLE_FRAME_MAX_SIDE or a kept blob's longer side is at least 1/8 of the frame's
-   shorter side (8·max(w,h) >= min(W,H)).
+6. Figures: each of the first FIGURE_FROM kept blobs (in that order) whose colour is green also
+   gives the square of side FIGURE_GROWTH·max(w,h) on its centre, x0 = (x0 + x1 - side) // 2
+   (the same for y; it may leave the frame), with colour and score of its blob and scale 3,
+   unless its side is more than half the frame's shorter side or it overlaps a kept blob or an
+   earlier figure with IoU above ½. They follow the blobs, in order.
+7. The whole frame is one more candidate (a close-up that is one signal head) when
+   max(W,H) <= WHOLE_FRAME_MAX_SIDE or a kept blob's longer side (not a figure's) is at least 1/8
+   of the frame's shorter side (8·max(w,h) >= min(W,H)).
+
+Why figures: a walk figure drawn in LED dots, or pale in its middle, is found as a few small
+blobs (a foot, the head, a dot cluster); the crop around one of them holds a sliver of the figure
+and reads green weakly or not in every view, while the reader was taught crops of the whole head
+(signal_data.box_candidates: a blob half the head's height). Twice the blob is about the figure.
+Green blobs only: a red blob's figure (a red window's, in one generated validation scene) was read
+as a walk lamp at 0.998, and a red figure adds nothing the red blob does not already stop for.
 
 Crop (`crop_rect`, `read_crop`): a blob's crop is the square of side max(4·max(w,h), 16) frame
 pixels centred on its box (floor division); the whole-frame candidate's crop is the frame. It is
@@ -51,6 +63,9 @@ MIN_SATURATION_PCT = 35
 MIN_LIT = 3
 MIN_FILL_PCT = 12
 MAX_BLOBS = 12
+FIGURE_FROM = 4
+FIGURE_GROWTH = 2
+FIGURE_SCALE = 3  # Candidate.scale of a figure
 WHOLE_FRAME_MAX_SIDE = 320
 CROP_SIZE = 32
 CROP_CONTEXT = 4
@@ -68,7 +83,7 @@ class Candidate:
     y1: int
     colour: int      # 1 red, 2 amber, 3 green; 0 for the whole frame
     score: int       # mean chroma × 256; -1 for the whole frame
-    scale: int       # 1 or 2; 0 for the whole frame
+    scale: int       # 1 or 2 (a blob), 3 (a blob's figure); 0 for the whole frame
     whole: bool = False
 
     @property
@@ -81,9 +96,11 @@ class Candidate:
 
     @property
     def side(self):
-        """The box's longer side in frame pixels (the frame's for the whole frame): a lamp's size
-        when lamps are compared."""
-        return max(self.x1 - self.x0, self.y1 - self.y0)
+        """The lamp's size when lamps are compared (the red veto's sizes): the box's longer side in
+        frame pixels (the frame's for the whole frame); for a figure, its blob's, so that reading
+        a walk lamp through its figure never lets a smaller red lamp escape the veto."""
+        s = max(self.x1 - self.x0, self.y1 - self.y0)
+        return s // FIGURE_GROWTH if self.scale == FIGURE_SCALE else s
 
     def as_list(self):
         return [self.x0, self.y0, self.x1, self.y1, self.colour, self.score, self.scale, int(self.whole)]
@@ -184,9 +201,28 @@ def propose(rgb: np.ndarray) -> List[Candidate]:
             break
         if not any(_iou_over_half(k, o) for o in kept):
             kept.append(k)
-    if max(W, H) <= WHOLE_FRAME_MAX_SIDE or any(8 * max(k.w, k.h) >= min(W, H) for k in kept):
+    whole = max(W, H) <= WHOLE_FRAME_MAX_SIDE or any(8 * max(k.w, k.h) >= min(W, H) for k in kept)
+    kept += figures(kept, W, H)
+    if whole:
         kept.append(Candidate(0, 0, W, H, 0, -1, 0, True))
     return kept
+
+
+def figures(blobs: List[Candidate], W: int, H: int) -> List[Candidate]:
+    """The squares of FIGURE_GROWTH times the longer side of the green ones among the first
+    FIGURE_FROM blobs, on their centres (step 6 of the contract)."""
+    out: List[Candidate] = []
+    for k in blobs[:FIGURE_FROM]:
+        if k.colour != 3:
+            continue
+        side = FIGURE_GROWTH * k.side
+        if 2 * side > min(W, H):
+            continue
+        x0, y0 = (k.x0 + k.x1 - side) // 2, (k.y0 + k.y1 - side) // 2
+        f = Candidate(x0, y0, x0 + side, y0 + side, k.colour, k.score, FIGURE_SCALE)
+        if not any(_iou_over_half(f, o) for o in blobs + out):
+            out.append(f)
+    return out
 
 
 def crop_rect(k: Candidate, W: int, H: int, context: int = CROP_CONTEXT) -> Tuple[int, int, int, int]:

@@ -41,7 +41,10 @@ def main():
         th = se["thresholds"]
         L += ["## Signal expert (gives the light)", "",
               f"Lamp candidates on the full frame (training/lttw/lamps.py = Sources/CVBridge/Lamps.cpp, at most "
-              f"{se['proposals']['max_blobs']} blobs + the whole frame), each crop ({ar['crop_size']}×{ar['crop_size']}, "
+              f"{se['proposals']['max_blobs']} blobs, "
+              + (f"the figures of the green ones among the first {se['proposals']['figure_from']} at "
+                 f"{se['proposals']['figure_growth']}× their size, " if se['proposals'].get('figure_from') else "")
+              + f"the whole frame), each crop ({ar['crop_size']}×{ar['crop_size']}, "
               f"{se['proposals']['crop_context']}× the lamp) read by a ViT ({ar['patch_size']}×{ar['patch_size']} patches, width {ar['width']}, "
               f"depth {ar['depth']}, {ar['heads']} heads) whose embedding and the candidate's place in the frame feed an MLP head "
               f"({se.get('params', 0) / 1e3:.0f} k parameters): {', '.join(se['classes'])}.", "",

@@ -14,7 +14,8 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.verifier.npy        float32 [1 + views, 2] the green verifier's probabilities of the candidate it read
                              (its square, then the confirmation views; only when the decision was verified)
   <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /
-                             confirm_disagreement / the verifier, and the second look: set_aside)
+                             confirm_disagreement / the verifier, and the second look: set_aside; figure_walk
+                             when only the decision with the figures walks)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
 """
 import argparse
@@ -58,19 +59,29 @@ SCENES = [
     # With thresholds.set_aside: a frame left unknown by a green-reading candidate the verifier
     # calls no lamp, read as the stop lamp behind it on the second look.
     ("second_look_stop", 3_201_200, lambda f: f["light"]["state"] in ("red", "yellow")),
+    # With figures (lamps.figures): a walk lamp said only through a green blob's figure, the
+    # frame decided without the figures being no walk.
+    ("figure_walk", 3_201_300, lambda f: f["light"]["state"] == "green"),
+    # A figure that would be the strongest candidate and leave the frame unknown, kept out of the
+    # decision: figures can add a walk, never a doubt.
+    ("figure_doubt_ignored", 3_201_400, lambda f: f["light"]["state"] != "green"),
 ]
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one, decide's first decision with every stop lamp
 # vetoing whatever its size, the runner's final one with every view required).
 DECIDED = {
-    "green_walk": lambda first, final, every_size, every_view: final["state"] == "green",
-    "veto_lifted": lambda first, final, every_size, every_view: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
-    "veto_held": lambda first, final, every_size, every_view: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
-    "standby_walk": lambda first, final, every_size, every_view: final["state"] == "green" and final["candidate"] != first.get("candidate"),
-    "green_not_verified": lambda first, final, every_size, every_view: final.get("why") == "green not verified",
-    "small_stop_ignored": lambda first, final, every_size, every_view: every_size.get("why") == "a red lamp in view" and first.get("why") is None,
-    "view_miss_held": lambda first, final, every_size, every_view: final["state"] == "green" and every_view.get("why") == "green not confirmed by every view",
-    "second_look_stop": lambda first, final, every_size, every_view: "set_aside" in final,
+    "green_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green",
+    "veto_lifted": lambda first, final, every_size, every_view, cands: first.get("why") == "a red lamp in view" and final.get("why") != "a red lamp in view",
+    "veto_held": lambda first, final, every_size, every_view, cands: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
+    "standby_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green" and final["candidate"] != first.get("candidate"),
+    "green_not_verified": lambda first, final, every_size, every_view, cands: final.get("why") == "green not verified",
+    "small_stop_ignored": lambda first, final, every_size, every_view, cands: every_size.get("why") == "a red lamp in view" and first.get("why") is None,
+    "view_miss_held": lambda first, final, every_size, every_view, cands: final["state"] == "green" and every_view.get("why") == "green not confirmed by every view",
+    "second_look_stop": lambda first, final, every_size, every_view, cands: "set_aside" in final,
+    "figure_walk": lambda first, final, every_size, every_view, cands: final.get("figure_walk", False),
+    "figure_doubt_ignored": lambda first, final, every_size, every_view, cands: (
+        first["state"] == "unknown" and first.get("candidate") is not None
+        and cands[first["candidate"]].scale == lamps.FIGURE_SCALE and final["state"] != "unknown"),
 }
 # Scenes that only a model with a green verifier, a red_veto_side or view_misses can show.
 NEEDS_VERIFIER = {"green_not_verified"}
@@ -123,7 +134,7 @@ def make(model_dir, out):
             cands, p = runner.probabilities(rgb)
             if DECIDED[name](decide(p, cands, rgb.shape[1], se["thresholds"]), runner.decide_frame(rgb, cands, p, runner.thr),
                              decide(p, cands, rgb.shape[1], {**se["thresholds"], "red_veto_side": 0.0}),
-                             runner.decide_frame(rgb, cands, p, {**runner.thr, "view_misses": 0})):
+                             runner.decide_frame(rgb, cands, p, {**runner.thr, "view_misses": 0}), cands):
                 break
             seed, sc = pick(seed + 1, pred)
             if seed - seed0 > 20_000:
@@ -137,21 +148,40 @@ def make(model_dir, out):
         geometry = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
         feats = reader.features(x)
         p = torch.softmax(reader.head(feats, geometry) / float(se["temperature"]), -1)
-        d = {k: v for k, v in runner.read(rgb).items() if k not in ("candidates", "box")}
-        # The views read last, as the runtime's view buffers hold them: the chosen green's, when
-        # the decision went through its confirmation.
+        # The views and the verifier squares read last, as the runtime's buffers hold them: the
+        # runner's reads are recorded in the order the runtime makes them (lazily, in candidate
+        # order; the decision with the figures after the one without them).
+        last = {}
+        read_views, read_verifier = runner.view_probabilities, verifier.smallest_green if verifier else None
+
+        def views_of(rgb_, k):
+            last["views"] = k
+            return read_views(rgb_, k)
+
+        def verifier_of(rgb_, k):
+            last["verifier"] = k
+            return read_verifier(rgb_, k)
+
+        runner.view_probabilities = views_of
+        if verifier:
+            verifier.smallest_green = verifier_of
+        try:
+            d = {k: v for k, v in runner.read(rgb).items() if k not in ("candidates", "box")}
+        finally:
+            del runner.view_probabilities
+            if verifier:
+                del verifier.smallest_green
         views_path = os.path.join(out, f"{name}.views.npy")
         if os.path.exists(views_path):
             os.remove(views_path)
-        if runner.confirmation and (d["state"] == "green" or d.get("why") == "green not confirmed by every view"):
-            # A walk lamp's views; when no standby held, the last standby's (read after the best's).
-            last = d["standby"][-1] if d["state"] != "green" and d.get("standby") else d["candidate"]
-            np.save(views_path, runner.view_probabilities(rgb, cands[last]).astype(np.float32))
-        # The verifier's probabilities of the last candidate it read (its square, then the views).
-        if "verified" in d:
+        if "views" in last:
+            np.save(views_path, read_views(rgb, last["views"]).astype(np.float32))
+        if "verifier" in last:
+            k = last["verifier"]
+            n = cands.index(k)
             np.save(os.path.join(out, f"{name}.verifier.npy"),
-                    torch.softmax(reader.green_verifier(torch.from_numpy(verifier_crops(rgb, cands[d["candidate"]], mean, std)),
-                                                        geometry[d["candidate"]:d["candidate"] + 1].repeat(len(lamps.CONFIRMATION_VIEWS) + 1, 1))
+                    torch.softmax(reader.green_verifier(torch.from_numpy(verifier_crops(rgb, k, mean, std)),
+                                                        geometry[n:n + 1].repeat(len(lamps.CONFIRMATION_VIEWS) + 1, 1))
                                   / float(se["green_verifier"]["temperature"]), -1).numpy().astype(np.float32))
         with open(os.path.join(out, f"{name}.candidates.json"), "w") as f:
             json.dump([k.as_list() for k in cands], f)

@@ -109,9 +109,21 @@ def calibration_frame(job) -> Tuple[np.ndarray, str, str]:
 
 def green_confidence(runner: SignalExpertRunner, rgb: np.ndarray) -> Dict:
     """The decision at green threshold 0 with its confidence: the largest threshold at which the
-    frame would still be announced green."""
+    frame would still be announced green. Figures can add a walk (SignalExpertRunner.decide_frame),
+    so the frame's confidence is the greener of its decisions without and with them."""
     cands, p = runner.probabilities(rgb)
-    d = runner.decide_frame(rgb, cands, p, {**FIXED_THRESHOLDS, "green": 0.0})
+    figures = tuple(n for n, k in enumerate(cands) if k.scale == lamps.FIGURE_SCALE)
+    d = _green_confidence(runner, rgb, cands, p, figures)
+    if figures:
+        walk = _green_confidence(runner, rgb, cands, p, ())
+        if walk["state"] == "green" and (d["state"] != "green" or walk["confidence"] > d["confidence"]):
+            return walk
+    return d
+
+
+def _green_confidence(runner: SignalExpertRunner, rgb: np.ndarray, cands, p, set_aside) -> Dict:
+    """green_confidence of one decision, with the candidates in `set_aside` taking no part."""
+    d = runner.confirmed(rgb, cands, p, {**FIXED_THRESHOLDS, "green": 0.0}, set_aside)
     if d["state"] == "green" and d.get("standby"):
         # At threshold g the frame is also green when the best's own read reaches g and a
         # standby holds at g in every view (confirm_standby): its mass is the best's smallest,

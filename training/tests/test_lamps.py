@@ -21,6 +21,7 @@ def test_red_disc_is_found_where_it_is():
     assert top.score == 235 * 256  # every lit pixel has chroma 255 - 20
     assert lamps.position_of(top, 640) == "right"
     # The same disc found again at the second scale overlaps it by more than half: suppressed.
+    # A red blob gives no figure.
     assert [k for k in cands if not k.whole] == [top]
     # 27 px is under 1/8 of 480: no whole-frame candidate for a 640 px frame.
     assert not any(k.whole for k in cands)
@@ -54,6 +55,29 @@ def test_whole_frame_when_a_blob_is_large():
     assert lamps.position_of(cands[-1], 640) == "ahead"
 
 
+def test_figures_of_the_first_green_blobs():
+    rgb = dark(640, 480)
+    rgb[200:210, 0:10] = (20, 240, 20)      # green at the left edge: box 0..11 (dilation clipped)
+    rgb[100:120, 300:320] = (250, 170, 0)   # amber: no figure
+    rgb[300:316, 500:516] = (240, 20, 20)   # red: no figure
+    rgb[50:62, 400:412] = (30, 220, 120)    # green
+    cands = lamps.propose(rgb)
+    blobs = [k for k in cands if k.scale in (1, 2)]
+    figs = [k for k in cands if k.scale == 3]
+    assert cands[:len(blobs)] == blobs, "figures follow the blobs"
+    assert len(figs) == 2 and all(f.colour == 3 for f in figs)
+    greens = [k for k in blobs if k.colour == 3]
+    assert [f.score for f in figs] == [b.score for b in greens], "in the blobs' order"
+    for f, b in zip(figs, greens):
+        assert f.w == f.h == 2 * b.side and f.side == b.side, "a figure's lamp is its blob's size"
+        assert abs((f.x0 + f.x1) - (b.x0 + b.x1)) <= 1 and abs((f.y0 + f.y1) - (b.y0 + b.y1)) <= 1
+    assert min(f.x0 for f in figs) < 0, "a figure may leave the frame"
+    # A 42 px blob's 84 px figure does not bring the whole frame (only a blob 1/8 of 480 does).
+    rgb = dark(640, 480)
+    rgb[100:140, 100:140] = (30, 240, 30)
+    assert [(k.scale, k.whole) for k in lamps.propose(rgb)] == [(1, False), (3, False)]
+
+
 def test_at_most_twelve_blobs_best_first():
     rgb = dark(600, 400)
     for i in range(5):
@@ -61,10 +85,16 @@ def test_at_most_twelve_blobs_best_first():
             value = 120 + 4 * (i * 6 + j)  # every disc a different brightness, so a different chroma
             cv2.circle(rgb, (50 + 100 * j, 40 + 80 * i), 6, (value, 10, 10), -1)
     cands = lamps.propose(rgb)
-    assert len(cands) == lamps.MAX_BLOBS
+    assert len(cands) == lamps.MAX_BLOBS, "red blobs give no figures"
     assert [k.score for k in cands] == sorted((k.score for k in cands), reverse=True)
     # The brightest discs are the last rows: the kept ones are there.
     assert min(k.y0 for k in cands) >= 40 + 80 * 2 - 8
+    # Green discs: twelve blobs, then the figures of the first four, in their order.
+    cands = lamps.propose(np.ascontiguousarray(rgb[..., [1, 0, 2]]))
+    blobs, figs = cands[:lamps.MAX_BLOBS], cands[lamps.MAX_BLOBS:]
+    assert len(blobs) == lamps.MAX_BLOBS and len(figs) == lamps.FIGURE_FROM
+    assert all(k.colour == 3 and k.scale in (1, 2) for k in blobs)
+    assert [k.score for k in figs] == [k.score for k in blobs[:lamps.FIGURE_FROM]] and all(k.scale == 3 for k in figs)
 
 
 def test_large_frames_are_searched_downscaled():

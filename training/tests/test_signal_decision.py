@@ -311,3 +311,37 @@ def test_the_second_look_sets_aside_a_green_the_verifier_calls_no_lamp_and_never
     amber = probs([0.01, 0, 0.99, 0, 0, 0], [0.05, 0, 0, 0.05, 0.9, 0])
     yellow = _StubbedRunner([0.97, 0.0], {300: 0.1, 50: 0.0}).decide_frame(rgb, cands, amber, thr)
     assert yellow["state"] == "yellow" and yellow["set_aside"] == 0
+
+
+def figure(x):
+    """The figure (lamps.figures) of cand(x): the 40 px square on its 10×20 box."""
+    return Candidate(x - 15, 90, x + 25, 130, 3, 100, lamps.FIGURE_SCALE)
+
+
+def test_a_figure_can_add_a_walk_and_never_a_doubt():
+    rgb = np.zeros((200, W, 3), np.uint8)
+    thr = {**THR, "verify": 0.8}
+    cands = [cand(300), figure(300)]
+    # The blob reads a weak green; its figure, the whole walk figure, a sure one: walk, through the figure.
+    p = probs([0.2, 0, 0.8, 0, 0, 0], [0.01, 0, 0.99, 0, 0, 0])
+    walk = _StubbedRunner([0.8, 0.97], {300: 0.9, 285: 0.9}).decide_frame(rgb, cands, p, thr)
+    assert walk["state"] == "green" and walk["candidate"] == 1 and walk["figure_walk"]
+    # The same, but the verifier turns the figure down: the decision without figures stands.
+    kept = _StubbedRunner([0.8, 0.97], {300: 0.9, 285: 0.5}).decide_frame(rgb, cands, p, thr)
+    assert kept["state"] == "unknown" and kept["why"] == "green below threshold" and kept["candidate"] == 0
+    # A green-tinted sign: the blob is no signal, its figure reads a weak green. Without figures the
+    # frame has no signal, and the figure's doubt does not make it unknown.
+    tinted = probs([0.9, 0, 0.1, 0, 0, 0], [0.2, 0, 0.8, 0, 0, 0])
+    assert decide(tinted, cands, W, THR)["why"] == "green below threshold"
+    none = _StubbedRunner([0.1, 0.8], {300: 0.1, 285: 0.1}).decide_frame(rgb, cands, tinted, thr)
+    assert none["state"] == "none" and "figure_walk" not in none
+
+
+def test_a_figure_is_its_blobs_size_for_the_red_veto():
+    # A red lamp of 7 px is over a third of the 20 px walk blob, under a third of its 40 px figure:
+    # read through the figure, the walk lamp is still compared at its blob's size, and vetoed.
+    red = Candidate(100, 50, 107, 57, 1, 100, 1)
+    p = probs([0.01, 0, 0.99, 0, 0, 0], [0.6, 0.35, 0.05, 0, 0, 0])
+    veto = {**THR, "red_veto_side": 1 / 3}
+    assert figure(300).side == cand(300).side == 20
+    assert decide(p, [figure(300), red], W, veto)["why"] == "a red lamp in view"

@@ -93,7 +93,9 @@ public struct SignalExpert: @unchecked Sendable {
     /// Proposes, crops and reads every candidate of `image` (RGB), decides the frame's light and,
     /// when the model confirms greens, reads a green's candidate again through every
     /// confirmation view (and, with a verifier, through the verifier), and takes the second look
-    /// past a green the verifier calls no lamp (`thresholds.setAside`). `mean` and `std` are the
+    /// past a green the verifier calls no lamp (`thresholds.setAside`); the green blobs' figures
+    /// (`LampCandidate.isFigure`) take part only in a second decision that can end at walk and
+    /// nowhere else. `mean` and `std` are the
     /// model's preprocessing (the crops are normalised as training did). Allocates nothing once
     /// the stream has seen a frame this large.
     public func read(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
@@ -112,7 +114,25 @@ public struct SignalExpert: @unchecked Sendable {
             geometry[4] = candidate.isWholeFrame ? 1 : 0
         }
         reader.read(rows, count: state.candidates.count, lanes: state.lanes)
-        let decision = try confirmed(decide(state), image, mean: mean, std: std, state: state)
+        // Figures can add a walk, never a doubt (signal_model.SignalExpertRunner.decide_frame): the
+        // frame is decided without them; when that is not walk, it is decided once more with them,
+        // and only a walk (confirmed and verified) from that replaces the first decision. A figure
+        // holds a whole LED walk figure where its blob holds a sliver; around a green-tinted sign
+        // it only reads greener, and must not turn "no signal" into "unknown".
+        var figures: UInt32 = 0
+        for (n, candidate) in state.candidates.enumerated() where candidate.isFigure { figures |= 1 << UInt32(n) }
+        let decision = try look(image, mean: mean, std: std, state: state, setAside: figures)
+        guard figures != 0, decision.state != .green else { return decision }
+        let walk = try confirmed(decide(state), image, mean: mean, std: std, state: state)
+        return walk.state == .green ? walk : decision
+    }
+
+    /// The decision with the candidates in `setAside` taking no part, after its confirmations and
+    /// the second look (signal_model.SignalExpertRunner.decide_look).
+    private func look(
+        _ image: Image, mean: [Float], std: [Float], state: State, setAside aside: UInt32
+    ) throws(ImagingError) -> SignalDecision {
+        let decision = try confirmed(decide(state, setAside: aside), image, mean: mean, std: std, state: state)
         // The second look (signal_model.sets_aside): a candidate that reads green but that the
         // verifier gives less than even odds is no lamp; the frame is decided once more without
         // it, and that decision stands only when it is a stop (signal_model.SECOND_LOOK_STATES):
@@ -123,7 +143,7 @@ public struct SignalExpert: @unchecked Sendable {
         guard let green = verifierGreen, green < setAside else { return decision }
         // Only a stop can stand, and of the decisions that are not one yet only a disagreement can
         // become one (its greens turned down): a green is never confirmed for nothing.
-        let first = decide(state, setAside: 1 << UInt32(n))
+        let first = decide(state, setAside: aside | 1 << UInt32(n))
         guard first.state == .red || first.state == .yellow || first.reason == .candidatesDisagree else { return decision }
         var second = try confirmed(first, image, mean: mean, std: std, state: state)
         guard second.state == .red || second.state == .yellow else { return decision }
