@@ -279,51 +279,14 @@ extension LampProposer {
         public var minFillPct: Int
         public var maxBlobs: Int
         /// How many of the first blobs give a figure candidate, and its size over theirs. A config
-        /// written before figures existed has neither: read as 0, so it differs from this program's
-        /// and the model is refused rather than read with candidates it never saw.
-        public var figureFrom: Int
-        public var figureGrowth: Int
+        /// written before figures existed has neither (nil), so it differs from this program's and
+        /// the model is refused rather than read with candidates it never saw.
+        public var figureFrom: Int?
+        public var figureGrowth: Int?
         public var wholeFrameMaxSide: Int
         public var cropSize: Int
         public var cropContext: Int
         public var cropMinSide: Int
-
-        public init(longSide: Int, minBrightness: Int, minSaturationPct: Int, minLit: Int, minFillPct: Int,
-                    maxBlobs: Int, figureFrom: Int, figureGrowth: Int, wholeFrameMaxSide: Int, cropSize: Int,
-                    cropContext: Int, cropMinSide: Int) {
-            self.longSide = longSide
-            self.minBrightness = minBrightness
-            self.minSaturationPct = minSaturationPct
-            self.minLit = minLit
-            self.minFillPct = minFillPct
-            self.maxBlobs = maxBlobs
-            self.figureFrom = figureFrom
-            self.figureGrowth = figureGrowth
-            self.wholeFrameMaxSide = wholeFrameMaxSide
-            self.cropSize = cropSize
-            self.cropContext = cropContext
-            self.cropMinSide = cropMinSide
-        }
-
-        private enum CodingKeys: String, CodingKey {
-            case longSide, minBrightness, minSaturationPct, minLit, minFillPct, maxBlobs, figureFrom, figureGrowth
-            case wholeFrameMaxSide, cropSize, cropContext, cropMinSide
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(
-                longSide: try c.decode(Int.self, forKey: .longSide),
-                minBrightness: try c.decode(Int.self, forKey: .minBrightness),
-                minSaturationPct: try c.decode(Int.self, forKey: .minSaturationPct),
-                minLit: try c.decode(Int.self, forKey: .minLit), minFillPct: try c.decode(Int.self, forKey: .minFillPct),
-                maxBlobs: try c.decode(Int.self, forKey: .maxBlobs),
-                figureFrom: try c.decodeIfPresent(Int.self, forKey: .figureFrom) ?? 0,
-                figureGrowth: try c.decodeIfPresent(Int.self, forKey: .figureGrowth) ?? 0,
-                wholeFrameMaxSide: try c.decode(Int.self, forKey: .wholeFrameMaxSide),
-                cropSize: try c.decode(Int.self, forKey: .cropSize), cropContext: try c.decode(Int.self, forKey: .cropContext),
-                cropMinSide: try c.decode(Int.self, forKey: .cropMinSide))
-        }
     }
 
     /// What this program's proposer and crops were built with; a model trained with other
@@ -333,7 +296,8 @@ extension LampProposer {
         return Constants(
             longSide: Int(c.long_side), minBrightness: Int(c.min_brightness), minSaturationPct: Int(c.min_saturation_pct),
             minLit: Int(c.min_lit), minFillPct: Int(c.min_fill_pct), maxBlobs: Int(c.max_blobs),
-            figureFrom: Int(c.figure_from), figureGrowth: Int(c.figure_growth), wholeFrameMaxSide: Int(c.whole_frame_max_side), cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
+            figureFrom: Int(c.figure_from), figureGrowth: Int(c.figure_growth),
+            wholeFrameMaxSide: Int(c.whole_frame_max_side), cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
             cropMinSide: Int(c.crop_min_side))
     }
 }

@@ -127,6 +127,21 @@ struct SignalExpertParityTests {
         }
     }
 
+    @Test("A model written before figure candidates (no figure_from, figure_growth) is refused, naming the constants")
+    func refusesModelWithoutFigures() throws {
+        let url = Programs.repository.appendingPathComponent("models/default/config.json")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let figures = "\"figure_from\": 4,\n   \"figure_growth\": 2,\n   "
+        #expect(text.contains(figures), "config.json layout changed: update this test's edit")
+        _ = try ModelConfiguration(json: Array(text.utf8), path: "config.json")
+        do {
+            _ = try ModelConfiguration(json: Array(text.replacingOccurrences(of: figures, with: "").utf8), path: "config.json")
+            Issue.record("a config without figure constants was accepted")
+        } catch {
+            #expect(error.description.contains("proposal constants"), "\(error.description)")
+        }
+    }
+
     @Test("The shipped model's green verifier turns down a green that held in every view")
     func verifierTurnsDownAGreen() throws {
         let model = try ParityTests.model()

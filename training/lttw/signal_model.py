@@ -308,7 +308,11 @@ class SignalExpertRunner:
         neither walks a frame the calibration saw stop."""
         figures = tuple(n for n, k in enumerate(cands) if k.scale == lamps.FIGURE_SCALE and n not in set_aside)
         d = self.decide_look(rgb, cands, p, thr, tuple(set_aside) + figures, look_again=not set_aside)
-        if figures and d["state"] != "green":
+        # With no figure lit, the second decision has the first's lamps and at most more stop lamps,
+        # so it cannot walk where the first did not: it is not taken (as in Swift, whose view reads
+        # the fixtures record).
+        lit = any(1.0 - float(np.float64(p[n, 0])) >= thr["signal"] for n in figures)
+        if lit and d["state"] != "green":
             walk = self.confirmed(rgb, cands, p, thr, tuple(set_aside))
             if walk["state"] == "green":
                 return {**walk, "figure_walk": True}

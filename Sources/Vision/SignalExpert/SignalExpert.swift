@@ -119,10 +119,16 @@ public struct SignalExpert: @unchecked Sendable {
         // and only a walk (confirmed and verified) from that replaces the first decision. A figure
         // holds a whole LED walk figure where its blob holds a sliver; around a green-tinted sign
         // it only reads greener, and must not turn "no signal" into "unknown".
+        // With no figure lit, the second decision has the first's lamps and at most more stop lamps,
+        // so it cannot walk where the first did not: it is not taken (nor its views read twice).
         var figures: UInt32 = 0
-        for (n, candidate) in state.candidates.enumerated() where candidate.isFigure { figures |= 1 << UInt32(n) }
+        var figureLit = false
+        for (n, candidate) in state.candidates.enumerated() where candidate.isFigure {
+            figures |= 1 << UInt32(n)
+            figureLit = figureLit || 1 - Double(state.probabilities(of: n)[0]) >= configuration.thresholds.signal
+        }
         let decision = try look(image, mean: mean, std: std, state: state, setAside: figures)
-        guard figures != 0, decision.state != .green else { return decision }
+        guard figureLit, decision.state != .green else { return decision }
         let walk = try confirmed(decide(state), image, mean: mean, std: std, state: state)
         return walk.state == .green ? walk : decision
     }
