@@ -231,7 +231,7 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
             return ("disagree", d["decided"], max(verify(n) for n in held))
         return (d["state"], None)
 
-    figures = tuple(n for n, k in enumerate(cands) if k.scale == lamps.FIGURE_SCALE)
+    figures = lamps.figure_indices(cands)
     out = {}
     for G in READER_GRID:
         for m in MISSES_GRID:

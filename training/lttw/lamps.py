@@ -95,12 +95,17 @@ class Candidate:
         return self.y1 - self.y0
 
     @property
+    def is_figure(self) -> bool:
+        """A green blob's figure (step 6; Swift's LampCandidate.isFigure)."""
+        return self.scale == FIGURE_SCALE
+
+    @property
     def side(self):
         """The lamp's size when lamps are compared (the red veto's sizes): the box's longer side in
         frame pixels (the frame's for the whole frame); for a figure, its blob's, so that reading
         a walk lamp through its figure never lets a smaller red lamp escape the veto."""
         s = max(self.x1 - self.x0, self.y1 - self.y0)
-        return s // FIGURE_GROWTH if self.scale == FIGURE_SCALE else s
+        return s // FIGURE_GROWTH if self.is_figure else s
 
     def as_list(self):
         return [self.x0, self.y0, self.x1, self.y1, self.colour, self.score, self.scale, int(self.whole)]
@@ -223,6 +228,11 @@ def figures(blobs: List[Candidate], W: int, H: int) -> List[Candidate]:
         if not any(_iou_over_half(f, o) for o in blobs + out):
             out.append(f)
     return out
+
+
+def figure_indices(cands: List[Candidate]) -> Tuple[int, ...]:
+    """The indices of the figure candidates: the ones the decision sets aside first."""
+    return tuple(n for n, k in enumerate(cands) if k.is_figure)
 
 
 def crop_rect(k: Candidate, W: int, H: int, context: int = CROP_CONTEXT) -> Tuple[int, int, int, int]:

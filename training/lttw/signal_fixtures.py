@@ -81,7 +81,7 @@ DECIDED = {
     "figure_walk": lambda first, final, every_size, every_view, cands: final.get("figure_walk", False),
     "figure_doubt_ignored": lambda first, final, every_size, every_view, cands: (
         first["state"] == "unknown" and first.get("candidate") is not None
-        and cands[first["candidate"]].scale == lamps.FIGURE_SCALE and final["state"] != "unknown"),
+        and cands[first["candidate"]].is_figure and final["state"] != "unknown"),
 }
 # Scenes that only a model with a green verifier, a red_veto_side or view_misses can show.
 NEEDS_VERIFIER = {"green_not_verified"}

@@ -306,7 +306,7 @@ class SignalExpertRunner:
         "no signal" into "unknown" (19 of 1,031 unlit frames of a generated gate). Both decisions
         are calibrated at the same thresholds (no non-green validation frame walks in either), so
         neither walks a frame the calibration saw stop."""
-        figures = tuple(n for n, k in enumerate(cands) if k.scale == lamps.FIGURE_SCALE and n not in set_aside)
+        figures = tuple(n for n in lamps.figure_indices(cands) if n not in set_aside)
         d = self.decide_look(rgb, cands, p, thr, tuple(set_aside) + figures, look_again=not set_aside)
         # With no figure lit, the second decision has the first's lamps and at most more stop lamps,
         # so it cannot walk where the first did not: it is not taken (as in Swift, whose view reads

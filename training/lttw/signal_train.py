@@ -112,7 +112,7 @@ def green_confidence(runner: SignalExpertRunner, rgb: np.ndarray) -> Dict:
     frame would still be announced green. Figures can add a walk (SignalExpertRunner.decide_frame),
     so the frame's confidence is the greener of its decisions without and with them."""
     cands, p = runner.probabilities(rgb)
-    figures = tuple(n for n, k in enumerate(cands) if k.scale == lamps.FIGURE_SCALE)
+    figures = lamps.figure_indices(cands)
     d = _green_confidence(runner, rgb, cands, p, figures)
     if figures:
         walk = _green_confidence(runner, rgb, cands, p, ())

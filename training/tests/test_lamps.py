@@ -66,6 +66,8 @@ def test_figures_of_the_first_green_blobs():
     figs = [k for k in cands if k.scale == 3]
     assert cands[:len(blobs)] == blobs, "figures follow the blobs"
     assert len(figs) == 2 and all(f.colour == 3 for f in figs)
+    assert [cands[n] for n in lamps.figure_indices(cands)] == figs and all(f.is_figure for f in figs)
+    assert not any(k.is_figure for k in blobs)
     greens = [k for k in blobs if k.colour == 3]
     assert [f.score for f in figs] == [b.score for b in greens], "in the blobs' order"
     for f, b in zip(figs, greens):
