@@ -318,4 +318,63 @@ struct SignalDecisionTests {
         #expect(mixed.kind == .pedestrian)
         #expect(mixed.standbyGreens == 0)
     }
+
+    @Test("A later standby the verifier passes is walk when it turned down the walk lamp; nothing else changes")
+    func verifiedStandby() {
+        // The whole frame of a close-up outranks the lamp's blob by a hair; both hold in their
+        // views, the verifier turns the whole frame down (signal_model.confirm_verified_standby).
+        let t = SignalExpertConfiguration.Thresholds(signal: 0.5, abstain: 0.5, green: 0.95, redVeto: 0.3, verify: 0.5)
+        let candidates = [Self.candidate(0), Self.candidate(50), Self.candidate(500), Self.candidate(300)]
+        let rows: [[Float]] = [
+            [0.0001, 0, 0.9999, 0, 0, 0], [0.3, 0, 0.7, 0, 0, 0], [0.001, 0, 0.999, 0, 0, 0], [0.002, 0, 0.998, 0, 0, 0],
+        ]
+        var d = Self.decide(rows, candidates, thresholds: t)
+        #expect(d.candidate == 0)
+        #expect(d.standbyGreens == 0b1100)
+        d.confirmGreen(smallestViewGreen: 0.99, thresholds: t)
+        let verified = { () -> SignalDecision in
+            var v = d
+            v.confirmVerified(verifierGreen: 0.9, threshold: 0.5)
+            v.confirmVerifiedStandby(3, box: candidates[3], masses: (0.002, 0, 0.998, 0), smallestViewGreen: 0.99, verifierGreen: 0.99,
+                                     frameWidth: Self.width, thresholds: t)
+            return v
+        }()
+        #expect(verified.candidate == 0, "a verified walk lamp stays the walk lamp")
+        d.confirmVerified(verifierGreen: 0.31, threshold: 0.5)
+        #expect(d.reason == .greenNotVerified)
+        #expect(d.standbysAfterWalkCandidate == 0b1100)
+        let turnedDown = d
+        // Candidate 2 holds and is turned down too; 1 is no standby; 3 passes both.
+        d.confirmVerifiedStandby(2, box: candidates[2], masses: (0.001, 0, 0.999, 0), smallestViewGreen: 0.97, verifierGreen: 0.2,
+                                 frameWidth: Self.width, thresholds: t)
+        #expect(d == turnedDown)
+        d.confirmVerifiedStandby(1, box: candidates[1], masses: (0.3, 0, 0.7, 0), smallestViewGreen: 0.99, verifierGreen: 0.99,
+                                 frameWidth: Self.width, thresholds: t)
+        #expect(d == turnedDown, "candidate 1 is no standby")
+        d.confirmVerifiedStandby(3, box: candidates[3], masses: (0.002, 0, 0.998, 0), smallestViewGreen: 0.94, verifierGreen: 0.99,
+                                 frameWidth: Self.width, thresholds: t)
+        #expect(d == turnedDown, "a standby that does not hold is not walk")
+        d.confirmVerifiedStandby(3, box: candidates[3], masses: (0.002, 0, 0.998, 0), smallestViewGreen: 0.96, verifierGreen: 0.73,
+                                 frameWidth: Self.width, thresholds: t)
+        #expect(d.state == .green)
+        #expect(d.reason == nil)
+        #expect(d.candidate == 3)
+        #expect(d.position == .ahead)
+        #expect(d.confidence == 0.96)
+        #expect(d.verifierGreen == 0.73)
+        // A standby that took the walk lamp's place and was turned down leaves only those after it.
+        var standby = Self.decide(rows, candidates, thresholds: t)
+        standby.confirmGreen(smallestViewGreen: 0.4, thresholds: t)
+        standby.confirmStandby(2, box: candidates[2], masses: (0.001, 0, 0.999, 0), smallestViewGreen: 0.97, frameWidth: Self.width,
+                               thresholds: t)
+        standby.confirmVerified(verifierGreen: 0.1, threshold: 0.5)
+        #expect(standby.standbysAfterWalkCandidate == 0b1000)
+        // A green not confirmed in its views is not the verifier's to settle.
+        var unconfirmed = Self.decide(rows, candidates, thresholds: t)
+        unconfirmed.confirmGreen(smallestViewGreen: 0.4, thresholds: t)
+        let before = unconfirmed
+        unconfirmed.confirmVerifiedStandby(3, box: candidates[3], masses: (0.002, 0, 0.998, 0), smallestViewGreen: 0.99, verifierGreen: 0.99,
+                                           frameWidth: Self.width, thresholds: t)
+        #expect(unconfirmed == before)
+    }
 }

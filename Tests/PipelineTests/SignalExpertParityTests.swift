@@ -157,6 +157,37 @@ struct SignalExpertParityTests {
         #expect(try #require(decision.verifierGreen) < verify)
     }
 
+    @Test("The shipped model walks on a standby its verifier passes after turning down the green before it")
+    func verifiedStandbyWalks() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert)
+        let c = model.configuration
+        let verify = try #require(c.signalExpert?.thresholds.verify, "the shipped model has a green verifier")
+        let state = SignalExpert.State(expert)
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("verified_standby_walk.png").path)
+        let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        let reference = try JSONDecoder().decode(
+            TurnedDown.self, from: Data(contentsOf: Self.folder.appendingPathComponent("verified_standby_walk.decision.json")))
+        #expect(decision.state == .green)
+        #expect(try #require(decision.verifierGreen) >= verify)
+        // The lamp announced is not the one the verifier turned down, and that one was a green the
+        // reader held: without this rule the frame would be "green not verified".
+        #expect(decision.candidate != reference.turnedDown)
+        var figures: UInt32 = 0
+        for (n, candidate) in state.candidates.enumerated() where candidate.isFigure { figures |= 1 << UInt32(n) }
+        let held = [figures, 0].contains { aside in
+            let first = expert.decide(state, setAside: aside)
+            return first.candidate == reference.turnedDown || first.standbyGreens & (1 << UInt32(reference.turnedDown)) != 0
+        }
+        #expect(held, "candidate \(reference.turnedDown) was the walk lamp or one of its standbys")
+    }
+
+    /// The candidate a fixture's verifier turned down before a standby walked (signal_model.confirm_verified_standby).
+    struct TurnedDown: Decodable {
+        var turnedDown: Int
+        enum CodingKeys: String, CodingKey { case turnedDown = "turned_down" }
+    }
+
     @Test("The shipped model lets a red speck far smaller than the walk lamp pass; at every size it would veto")
     func smallStopIgnored() throws {
         let model = try ParityTests.model()

@@ -39,7 +39,7 @@ from . import lamps
 from .artifact import load_signal_expert
 from .green_verifier import ARCHITECTURE, GreenVerifier, new_verifier
 from .preprocess import MEAN, STD
-from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside
+from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside, standby_after
 from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibration_jobs, fit_temperature, to_input
 
 READER_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998]
@@ -213,7 +213,10 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
     overrule a red or yellow; (state, None) otherwise; and, when the second look's decision is
     itself such a disagreement, ("second", the first decision's record, the stop it overrules, the
     largest verifier green of its held greens): the stop stands only where the verifier turns
-    them all down, as the runtime's held_green does."""
+    them all down, as the runtime's held_green does. A green's verifier green is the largest over
+    its walk lamp and the later standbys that hold (confirm_verified_standby); where the walk lamp
+    itself would be set aside, ("standby", the record without them, ("green", their largest)):
+    a standby the verifier passes walks before the second look is taken."""
     runner.reset()
     cands, p = runner.probabilities(rgb)
     verified: Dict[int, float] = {}
@@ -223,9 +226,16 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
             verified[n] = verifier.smallest_green(rgb, cands[n])
         return verified[n]
 
+    def rescue(d, G, m):
+        """The largest verifier green of the standbys after d's walk lamp that hold at G
+        (confirm_verified_standby: the first the verifier passes walks), or None."""
+        held = [n for n in standby_after(d) if runner.smallest_green(rgb, cands, p, n, m) >= G]
+        return max(verify(n) for n in held) if held else None
+
     def record(d, G, m):
         if d["state"] == "green":
-            return ("green", verify(d["candidate"]))
+            later = rescue(d, G, m)
+            return ("green", max(verify(d["candidate"]), later if later is not None else 0.0))
         if d.get("why") == "candidates disagree":
             held = [n for n in d["greens"] if runner.smallest_green(rgb, cands, p, n, m) >= G]
             return ("disagree", d["decided"], max(verify(n) for n in held))
@@ -247,6 +257,10 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
                     first = record(second, G, m)
                 elif second.get("why") == "candidates disagree" and second["decided"] in SECOND_LOOK_STATES:
                     first = ("second", first) + record(second, G, m)[1:]
+                # A later standby the verifier passes walks before any second look is taken.
+                later = rescue(d, G, m) if d["state"] == "green" else None
+                if later is not None:
+                    first = ("standby", first, ("green", later))
             # Figures can add a walk (SignalExpertRunner.decide_frame): the frame decided with them
             # walks wherever its green passes the verifier, whatever the first decision says.
             if figures:
@@ -271,7 +285,7 @@ def final_state(record, rule, t_verify: float) -> str:
 
 
 def _final(r, t_verify: float) -> str:
-    if r[0] == "figures":
+    if r[0] in ("figures", "standby"):
         return "green" if _final(r[2], t_verify) == "green" else _final(r[1], t_verify)
     if r[0] == "second":
         return r[2] if r[3] < t_verify else _final(r[1], t_verify)
@@ -290,7 +304,7 @@ def choose(rows) -> Dict:
         """The verifier green of a frame the reader called green first (a second look's record
         wraps the first decision's; a figures record the decisions without and with the figures:
         the greener of the two), or None."""
-        if r[0] == "figures":
+        if r[0] in ("figures", "standby"):
             both = [g for g in (reader_green(r[1]), reader_green(r[2])) if g is not None]
             return max(both) if both else None
         return r[1] if r[0] == "green" else reader_green(r[1]) if r[0] == "second" else None

@@ -82,6 +82,8 @@ def main():
                      if th["verify"] > 0.5 else
                      "no non-green validation frame passed the reader there, so the verifier's threshold is its floor, 0.5 "
                      "(even odds).")
+                  + " When the verifier turns the walk candidate down, the other candidates that read green at the threshold "
+                  "(after it) are tried in turn: the first that holds in its views and convinces the verifier is the walk lamp."
                   + (f" Second look: a frame left unknown by a green-reading candidate the verifier gives less than "
                      f"{th['set_aside']} is decided again without it, and a red or yellow found then stands." if "set_aside" in th else ""),
                   ""]

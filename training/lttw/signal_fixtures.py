@@ -14,8 +14,9 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.verifier.npy        float32 [1 + views, 2] the green verifier's probabilities of the candidate it read
                              (its square, then the confirmation views; only when the decision was verified)
   <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /
-                             confirm_disagreement / the verifier, and the second look: set_aside; figure_walk
-                             when only the decision with the figures walks)
+                             confirm_disagreement / the verifier and the standbys after the lamp it turned down
+                             (turned_down), and the second look: set_aside; figure_walk when only the decision
+                             with the figures walks)
 index.json lists the scenes, the model's checksum-free settings and the tolerance the tests use.
 """
 import argparse
@@ -50,6 +51,9 @@ SCENES = [
     ("standby_walk", 3_200_800, lambda f: f["light"]["state"] == "green"),
     # With a green verifier: a green that held in every view and that the verifier turned down.
     ("green_not_verified", 3_200_900, lambda f: True),
+    # With a green verifier: a walk lamp it passes after turning down the green before it (the
+    # strongest, or a standby that held in its views).
+    ("verified_standby_walk", 3_201_500, lambda f: f["light"]["state"] == "green"),
     # With thresholds.red_veto_side: a red speck that would veto at every size and is too small
     # beside the walk lamp to.
     ("small_stop_ignored", 3_201_000, lambda f: f["light"]["state"] == "green"),
@@ -75,6 +79,7 @@ DECIDED = {
     "veto_held": lambda first, final, every_size, every_view, cands: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
     "standby_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green" and final["candidate"] != first.get("candidate"),
     "green_not_verified": lambda first, final, every_size, every_view, cands: final.get("why") == "green not verified",
+    "verified_standby_walk": lambda first, final, every_size, every_view, cands: "turned_down" in final,
     "small_stop_ignored": lambda first, final, every_size, every_view, cands: every_size.get("why") == "a red lamp in view" and first.get("why") is None,
     "view_miss_held": lambda first, final, every_size, every_view, cands: final["state"] == "green" and every_view.get("why") == "green not confirmed by every view",
     "second_look_stop": lambda first, final, every_size, every_view, cands: "set_aside" in final,
@@ -84,7 +89,7 @@ DECIDED = {
         and cands[first["candidate"]].is_figure and final["state"] != "unknown"),
 }
 # Scenes that only a model with a green verifier, a red_veto_side or view_misses can show.
-NEEDS_VERIFIER = {"green_not_verified"}
+NEEDS_VERIFIER = {"green_not_verified", "verified_standby_walk"}
 NEEDS_VETO_SIDE = {"small_stop_ignored"}
 NEEDS_VIEW_MISSES = {"view_miss_held"}
 NEEDS_SET_ASIDE = {"second_look_stop"}

@@ -41,6 +41,9 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
     -> else the other chosen candidates that read green >= thresholds.green (`standby`), in
     candidate order, get the same test and the first that holds is the walk lamp
     (`confirm_standby`) -> else "unknown".
+    With a green verifier, the walk lamp must pass it too (`confirm_verified`); when it does not,
+    the standbys after it that hold in their views are read by the verifier in turn and the first
+    it passes is the walk lamp (`confirm_verified_standby`) -> else "unknown".
     One lucky crop of a distractor no longer sets the threshold; calibration uses the same
     smallest mass.
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
@@ -228,6 +231,34 @@ def confirm_standby(d: Dict, standby_greens: Iterable, cands: List[lamps.Candida
     return d
 
 
+def standby_after(d: Dict) -> List[int]:
+    """The standby candidates still to be tried once the verifier turned down decision d's walk
+    lamp: every standby when that lamp was the strongest candidate, else those after it (the
+    ones before it already failed their views)."""
+    standby = list(d.get("standby", []))
+    n = d.get("candidate")
+    return standby[standby.index(n) + 1:] if n in standby else standby
+
+
+def confirm_verified_standby(d: Dict, standby_checks: Iterable, cands: List[lamps.Candidate], W: int, thr: Dict[str, float]) -> Dict:
+    """A green the verifier turned down ("green not verified") is walk after all when a later
+    standby candidate (`standby_after`) holds in its views and the verifier passes it:
+    `standby_checks` gives (candidate, its held green, its verifier green — None where the held
+    green is under the threshold, so the verifier is read only for a lamp that holds), in
+    candidate order, read lazily; the first that passes both is the walk lamp. The whole frame of
+    a close-up can win the strongest-candidate place by a hair and fail the verifier while the
+    lamp's own blob passes every read (ptl_0082 and ptl_0137 of the real train split); every
+    check a walk lamp must pass is still passed, by the lamp that is announced."""
+    if d.get("why") != "green not verified":
+        return d
+    for n, mass, verified in standby_checks:
+        if mass >= thr["green"] and verified is not None and verified >= thr["verify"]:
+            out = {k: v for k, v in d.items() if k != "why"}
+            return {**out, "state": "green", "candidate": n, "position": lamps.position_of(cands[n], W),
+                    "confidence": float(mass), "verified": float(verified), "turned_down": d["candidate"]}
+    return d
+
+
 def confirm_verified(d: Dict, verifier_green: float, thr: Dict[str, float]) -> Dict:
     """A green that held in its views stands only when the green verifier (lttw.green_verifier)
     agrees: its smallest green over the candidate's square and views reaches thresholds.verify.
@@ -288,6 +319,13 @@ class SignalExpertRunner:
         """Candidate n's green held over its own read and its confirmation views: the smallest
         mass once the `misses` lowest reads are dropped (held_green)."""
         return held_green(self.green_reads(rgb, cands, p, n), misses)
+
+    def standby_checks(self, rgb: np.ndarray, cands, p, standby: Iterable[int], thr: Dict[str, float]):
+        """(candidate, held green, verifier green or None) for each of `standby`, lazily: the
+        verifier reads a candidate only when it holds (confirm_verified_standby)."""
+        for n in standby:
+            mass = self.smallest_green(rgb, cands, p, n, thr.get("view_misses", 0))
+            yield n, mass, (self.verifier.smallest_green(rgb, cands[n]) if mass >= thr["green"] else None)
 
     def view_stops(self, rgb: np.ndarray, cands, n: int, pedestrian: bool) -> np.ndarray:
         """Candidate n's stop mass (pedestrian: its red; vehicle: red + yellow, as the veto adds
@@ -355,6 +393,7 @@ class SignalExpertRunner:
                                 cands, rgb.shape[1], thr)
             if self.verifier is not None:
                 d = confirm_verified(d, self.verifier.smallest_green(rgb, cands[d["candidate"]]) if d["state"] == "green" else 0.0, thr)
+                d = confirm_verified_standby(d, self.standby_checks(rgb, cands, p, standby_after(d), thr), cands, rgb.shape[1], thr)
         elif self.confirmation and d.get("why") == "candidates disagree":
             d = confirm_disagreement(d, (self.held_green(rgb, cands, p, n, thr) for n in d["greens"]), thr)
         return d

@@ -5,7 +5,7 @@ import numpy as np
 from lttw import lamps
 from lttw.lamps import Candidate
 from lttw.signal_model import (SignalExpertRunner, confirm_disagreement, confirm_green, confirm_standby, confirm_veto,
-                               confirm_verified, decide, held_green, sets_aside)
+                               confirm_verified, confirm_verified_standby, decide, held_green, sets_aside, standby_after)
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -129,6 +129,35 @@ def test_a_confirmed_green_stands_only_when_the_verifier_reaches_its_threshold()
     assert confirm_verified(unconfirmed, 1.0, thr) == unconfirmed
     red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, thr)
     assert confirm_verified(red, 1.0, thr) == red
+
+
+def test_a_later_standby_the_verifier_passes_is_walk_when_it_turned_down_the_walk_lamp():
+    # The whole frame of a close-up outranks the lamp's own blob by a hair; both read green and
+    # hold in their views, the verifier turns the whole frame down and passes the blob.
+    thr = {**THR, "verify": 0.5}
+    p = probs([0.0001, 0, 0.9999, 0, 0, 0], [0.3, 0, 0.7, 0, 0, 0], [0.001, 0, 0.999, 0, 0, 0], [0.002, 0, 0.998, 0, 0, 0])
+    cands = [cand(0, whole=True), cand(50), cand(500), cand(300)]
+    d = decide(p, cands, W, thr)
+    assert (d["candidate"], d["standby"]) == (0, [2, 3])
+    turned_down = confirm_verified(confirm_green(d, np.array([0.99]), thr), 0.31, thr)
+    assert turned_down["why"] == "green not verified" and standby_after(turned_down) == [2, 3]
+    # Candidate 2 holds but the verifier turns it down too; candidate 3 passes both.
+    walk = confirm_verified_standby(turned_down, [(2, 0.97, 0.2), (3, 0.96, 0.73)], cands, W, thr)
+    assert walk["state"] == "green" and "why" not in walk
+    assert (walk["candidate"], walk["position"], walk["confidence"], walk["verified"], walk["turned_down"]) == (3, "ahead", 0.96, 0.73, 0)
+    # A standby that does not hold is not walk, whatever the verifier says (it is not read: None).
+    assert confirm_verified_standby(turned_down, [(2, 0.94, None), (3, 0.5, None)], cands, W, thr) == turned_down
+    assert confirm_verified_standby(turned_down, [(2, 0.97, 0.49)], cands, W, thr) == turned_down
+    # A standby that won the walk lamp's place and was turned down: only those after it are left.
+    failed = confirm_standby(confirm_green(d, np.array([0.4]), thr), [(2, 0.97)], cands, W, thr)
+    assert failed["candidate"] == 2 and standby_after(confirm_verified(failed, 0.1, thr)) == [3]
+    # Every other decision passes unchanged: a verified walk, a green not confirmed, a red.
+    verified = confirm_verified(confirm_green(d, np.array([0.99]), thr), 0.9, thr)
+    assert confirm_verified_standby(verified, [(3, 0.99, 0.99)], cands, W, thr) == verified
+    unconfirmed = confirm_green(d, np.array([0.4]), thr)
+    assert confirm_verified_standby(unconfirmed, [(3, 0.99, 0.99)], cands, W, thr) == unconfirmed
+    red = decide(probs([0.01, 0.99, 0, 0, 0, 0]), [cand(300)], W, thr)
+    assert confirm_verified_standby(red, [(0, 0.99, 0.99)], [cand(300)], W, thr) == red
 
 
 def test_confirmation_leaves_every_other_decision_alone():
@@ -302,11 +331,20 @@ def test_the_second_look_sets_aside_a_green_the_verifier_calls_no_lamp_and_never
     # Even odds or more: the doubt stands.
     kept = _StubbedRunner([0.0, 0.0], {300: 0.6, 50: 0.0}).decide_frame(rgb, cands, tinted, thr)
     assert kept["state"] == "unknown" and "set_aside" not in kept
-    # The second look never ends at walk: a green behind a rejected one, even one that holds in
-    # its views and convinces the verifier, leaves the doubt standing.
-    outshone = probs([0.01, 0, 0.99, 0, 0, 0], [0.02, 0, 0.98, 0, 0, 0])
+    # The second look never ends at walk: a green found only once the rejected one is gone (here a
+    # vehicle green, no standby of the pedestrian walk lamp), even one that holds in its views and
+    # convinces the verifier, leaves the doubt standing.
+    outshone = probs([0.01, 0, 0.99, 0, 0, 0], [0.02, 0, 0, 0, 0, 0.98])
     walk = _StubbedRunner([0.97, 0.97], {300: 0.1, 50: 0.9}).decide_frame(rgb, cands, outshone, thr)
     assert walk["state"] == "unknown" and walk["why"] == "green not verified" and walk["candidate"] == 0 and "set_aside" not in walk
+    # A standby of the walk lamp (a pedestrian green at the threshold in the first decision) that
+    # holds and convinces the verifier is the walk lamp (confirm_verified_standby), before any
+    # second look; one the verifier turns down too leaves the doubt standing.
+    standby = probs([0.01, 0, 0.99, 0, 0, 0], [0.02, 0, 0.98, 0, 0, 0])
+    walk = _StubbedRunner([0.97, 0.97], {300: 0.1, 50: 0.9}).decide_frame(rgb, cands, standby, thr)
+    assert (walk["state"], walk["candidate"], walk["turned_down"], walk["verified"]) == ("green", 1, 0, 0.9)
+    doubt = _StubbedRunner([0.97, 0.97], {300: 0.1, 50: 0.7}).decide_frame(rgb, cands, standby, thr)
+    assert doubt["state"] == "unknown" and doubt["why"] == "green not verified" and doubt["candidate"] == 0
     # A yellow behind it stands.
     amber = probs([0.01, 0, 0.99, 0, 0, 0], [0.05, 0, 0, 0.05, 0.9, 0])
     yellow = _StubbedRunner([0.97, 0.0], {300: 0.1, 50: 0.0}).decide_frame(rgb, cands, amber, thr)

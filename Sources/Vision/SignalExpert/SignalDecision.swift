@@ -22,7 +22,9 @@ import Imaging
 ///   lamp a brighter sign outshone (`confirmStandby`);
 /// - with a green verifier, the walk candidate must also convince a second reader at a higher
 ///   resolution (its smallest green over the candidate's squares ≥ `thresholds.verify`,
-///   `confirmVerified`), and only a green that would convince it disagrees with a stop;
+///   `confirmVerified`); when it does not, the standbys after it that hold in their views are
+///   read by the verifier in turn and the first it passes is the walk lamp
+///   (`confirmVerifiedStandby`); only a green that would convince it disagrees with a stop;
 /// - with `thresholds.setAside`, a frame left unknown by a candidate that reads green
 ///   (`doubtsGreen`) but that the verifier gives less than even odds is decided once more with
 ///   that candidate set aside (`setAside` mask of the initialiser): a green-tinted sign or leaf no
@@ -142,6 +144,36 @@ public struct SignalDecision: Sendable, Equatable {
             state = .unknown
             reason = .greenNotVerified
         }
+    }
+
+    /// The standby candidates (bit n = candidate n) still to be tried once the verifier turned
+    /// down the walk candidate (signal_model.standby_after): every standby when that was the
+    /// strongest candidate, else those after it (the ones before it failed their views).
+    public var standbysAfterWalkCandidate: UInt32 {
+        guard let n = candidate, n < UInt32.bitWidth, standbyGreens & (1 << UInt32(n)) != 0 else { return standbyGreens }
+        return n + 1 < UInt32.bitWidth ? standbyGreens & ~((1 << UInt32(n + 1)) - 1) : 0
+    }
+
+    /// signal_model.confirm_verified_standby: the verifier turned down the walk candidate, and
+    /// standby candidate `n` (one of `standbysAfterWalkCandidate`; its box, its masses) holds at
+    /// `thresholds.green` over its own read and its views (`smallestViewGreen`) and convinces the
+    /// verifier (`verifierGreen` ≥ `thresholds.verify`): the frame is green from that lamp. The
+    /// whole frame of a close-up can outrank the lamp's own blob by a hair and fail the verifier
+    /// while the blob passes every read. Anything else passes unchanged.
+    public mutating func confirmVerifiedStandby(
+        _ n: Int, box candidateBox: LampCandidate, masses candidateMasses: (none: Double, red: Double, green: Double, yellow: Double),
+        smallestViewGreen: Double, verifierGreen green: Double, frameWidth: Int, thresholds t: SignalExpertConfiguration.Thresholds
+    ) {
+        guard reason == .greenNotVerified, let verify = t.verify, n < UInt32.bitWidth,
+              standbysAfterWalkCandidate & (1 << UInt32(n)) != 0, smallestViewGreen >= t.green, green >= verify else { return }
+        state = .green
+        reason = nil
+        candidate = n
+        box = candidateBox
+        position = Position(rawValue: candidateBox.position(frameWidth: frameWidth).rawValue)
+        masses = candidateMasses
+        confidence = smallestViewGreen
+        verifierGreen = green
     }
 
     /// signal_model.confirm_standby: the chosen green failed its views, and standby candidate `n`

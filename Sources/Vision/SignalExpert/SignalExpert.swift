@@ -193,6 +193,19 @@ public struct SignalExpert: @unchecked Sendable {
             if decision.state == .green, let chosen = decision.candidate, let verify = t.verify,
                let green = try verifiedGreen(of: chosen, image, mean: mean, std: std, state: state) {
                 decision.confirmVerified(verifierGreen: green, threshold: verify)
+                // The verifier turned the walk lamp down: the standbys after it that hold in their
+                // views get the verifier in turn, until one convinces it.
+                let rest = decision.standbysAfterWalkCandidate
+                for n in state.candidates.indices where decision.reason == .greenNotVerified && rest & (1 << UInt32(n)) != 0 {
+                    try readViews(of: n, image, mean: mean, std: std, state: state)
+                    let held = heldGreen(of: n, state: state)
+                    guard held >= t.green, let green = try verifiedGreen(of: n, image, mean: mean, std: std, state: state) else { continue }
+                    let p = state.probabilities(of: n)
+                    decision.confirmVerifiedStandby(
+                        n, box: state.candidates[n],
+                        masses: (Double(p[0]), Double(p[1]) + Double(p[3]), Double(p[2]) + Double(p[5]), Double(p[4])),
+                        smallestViewGreen: held, verifierGreen: green, frameWidth: image.width, thresholds: t)
+                }
             }
         } else if decision.reason == .candidatesDisagree {
             // Only a green that would be announced disagrees with a stop: one that holds in its
