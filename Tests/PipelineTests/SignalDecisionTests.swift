@@ -369,6 +369,26 @@ struct SignalDecisionTests {
                                thresholds: t)
         standby.confirmVerified(verifierGreen: 0.1, threshold: 0.5)
         #expect(standby.standbysAfterWalkCandidate == 0b1000)
+        // The last places of the mask: a walk lamp that was standby 30 leaves only 31; standby 31, none.
+        var many = [[Float]](repeating: [0.9, 0.05, 0.05, 0, 0, 0], count: 32)
+        many[0] = [0.0001, 0, 0.9999, 0, 0, 0]
+        many[30] = [0.001, 0, 0.999, 0, 0, 0]
+        many[31] = [0.001, 0, 0.999, 0, 0, 0]
+        let spread = (0..<32).map { Self.candidate(10 + 17 * $0) }
+        for (standby, left) in [(30, UInt32(1) << 31), (31, UInt32(0))] {
+            var last = Self.decide(many, spread, thresholds: t)
+            #expect(last.standbyGreens == 0b11 << 30)
+            last.confirmGreen(smallestViewGreen: 0.4, thresholds: t)
+            if standby == 31 {
+                last.confirmStandby(30, box: spread[30], masses: (0.001, 0, 0.999, 0), smallestViewGreen: 0.9, frameWidth: Self.width,
+                                    thresholds: t)
+            }
+            last.confirmStandby(standby, box: spread[standby], masses: (0.001, 0, 0.999, 0), smallestViewGreen: 0.99,
+                                frameWidth: Self.width, thresholds: t)
+            last.confirmVerified(verifierGreen: 0.1, threshold: 0.5)
+            #expect(last.candidate == standby)
+            #expect(last.standbysAfterWalkCandidate == left)
+        }
         // A green not confirmed in its views is not the verifier's to settle.
         var unconfirmed = Self.decide(rows, candidates, thresholds: t)
         unconfirmed.confirmGreen(smallestViewGreen: 0.4, thresholds: t)

@@ -366,7 +366,8 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
                                        and e.get("view_misses", 0) == misses)["greenest_non_green"]},
         "method": "the frame is walk only when the reader's green held over its own read and its views (the smallest once "
                   "thresholds.view_misses of the lowest are set aside; absent: 0) reaches thresholds.green and the "
-                  "verifier's smallest green over the candidate's square and the same views (64x64) reaches thresholds.verify; "
+                  "verifier's smallest green over the candidate's square and the same views (64x64) reaches thresholds.verify "
+                  "(when it does not, the later standbys that hold are tried in turn); "
                   "thresholds.verify: halfway between the largest verifier green on a non-green validation frame the reader "
                   "calls green and 1 (at least 0.5); thresholds.green and view_misses: the grid point with the most validation greens said",
         "run": run,

@@ -14,7 +14,9 @@ never ../shared/eval).
 Calibration: for each reader green threshold G and view misses m on a short grid (the reader's
 green held over its reads, the smallest once the m lowest are set aside, must reach G), every
 frame is decided by the reader at (G, m); a frame the reader calls green, or a red the reader's
-greens overrule, is read by the verifier (its smallest green over its views, never relaxed). The
+greens overrule, is read by the verifier (its smallest green over its views, never relaxed); a
+green's verifier green is the largest over its walk lamp and the later standbys that hold, since
+the runtime tries those when the verifier turns the walk lamp down (confirm_verified_standby). The
 verifier's threshold at (G, m) is halfway between the largest verifier green on any non-green
 validation frame the reader called green there and 1 (at least 0.5), so no validation frame is a
 false green, with a margin. (G, m) is the grid point with the most validation greens said (the
@@ -214,9 +216,11 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
     itself such a disagreement, ("second", the first decision's record, the stop it overrules, the
     largest verifier green of its held greens): the stop stands only where the verifier turns
     them all down, as the runtime's held_green does. A green's verifier green is the largest over
-    its walk lamp and the later standbys that hold (confirm_verified_standby); where the walk lamp
-    itself would be set aside, ("standby", the record without them, ("green", their largest)):
-    a standby the verifier passes walks before the second look is taken."""
+    its walk lamp and the later standbys that hold (confirm_verified_standby). Where the walk lamp
+    itself would be set aside, the record is wrapped as ("standby", the record the second look
+    gives, ("green", the standbys' largest)): a standby the verifier passes walks before the second
+    look is taken. (The second look keeps such a standby as a disagreeing green, so the wrap changes
+    no outcome today; it states the runtime's order rather than rely on that.)"""
     runner.reset()
     cands, p = runner.probabilities(rgb)
     verified: Dict[int, float] = {}

@@ -9,8 +9,9 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
   <name>.geometry.npy        float32 [N, 5] candidate geometry (lamps.geometry)
   <name>.probabilities.npy   float32 [N, classes] calibrated class probabilities
   <name>.confirmation_rects.json  lamps.confirmation_rects of every candidate: [[x, y, w, h] × views] per candidate
-  <name>.views.npy           float32 [views, classes] probabilities of the decided candidate in each confirmation
-                             view (only when the decision went through confirm_green)
+  <name>.views.npy           float32 [views, classes] probabilities, in each confirmation view, of the candidate
+                             whose views the runner read last (as the runtime's buffer holds them; only when
+                             views were read)
   <name>.verifier.npy        float32 [1 + views, 2] the green verifier's probabilities of the candidate it read
                              (its square, then the confirmation views; only when the decision was verified)
   <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /

@@ -41,11 +41,11 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
     -> else the other chosen candidates that read green >= thresholds.green (`standby`), in
     candidate order, get the same test and the first that holds is the walk lamp
     (`confirm_standby`) -> else "unknown".
-    With a green verifier, the walk lamp must pass it too (`confirm_verified`); when it does not,
-    the standbys after it that hold in their views are read by the verifier in turn and the first
-    it passes is the walk lamp (`confirm_verified_standby`) -> else "unknown".
     One lucky crop of a distractor no longer sets the threshold; calibration uses the same
     smallest mass.
+  - green verifier (when the model has one): the walk lamp must pass it too (`confirm_verified`);
+    when it does not, the standbys after it that hold in their views are read by the verifier in
+    turn and the first it passes is the walk lamp (`confirm_verified_standby`) -> else "unknown".
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
   the pedestrian set.
 """
@@ -162,9 +162,10 @@ def held_green(reads, misses: int = 0) -> float:
 
 # Why a frame whose strongest candidate reads green can be left unknown: the cases the verifier
 # may settle by calling that candidate no lamp (`sets_aside`).
-# What the second look may end at: the stop lamp behind a false green. Never walk (a green found
-# only once a brighter one is gone is the outshone-lamp case confirm_standby already reads, and
-# calibration showed such greens are where generated non-green frames slip through), never "no
+# What the second look may end at: the stop lamp behind a false green. Never walk (the standbys of
+# the lamp set aside, greens at the threshold in the first decision, are read before it, by
+# confirm_standby and confirm_verified_standby; any other green found only once a brighter one is
+# gone is where calibration showed generated non-green frames slip through), never "no
 # signal" (a missed red announced as an empty street could send the wearer across on their own
 # judgement; "unknown" makes them wait).
 SECOND_LOOK_STATES = ("red", "yellow")
@@ -245,14 +246,16 @@ def confirm_verified_standby(d: Dict, standby_checks: Iterable, cands: List[lamp
     standby candidate (`standby_after`) holds in its views and the verifier passes it:
     `standby_checks` gives (candidate, its held green, its verifier green — None where the held
     green is under the threshold, so the verifier is read only for a lamp that holds), in
-    candidate order, read lazily; the first that passes both is the walk lamp. The whole frame of
-    a close-up can win the strongest-candidate place by a hair and fail the verifier while the
-    lamp's own blob passes every read (ptl_0082 and ptl_0137 of the real train split); every
-    check a walk lamp must pass is still passed, by the lamp that is announced."""
+    candidate order, read lazily; the first that passes both is the walk lamp. A larger crop of the
+    same lamp (a close-up's whole frame, a blob's wider square) can win the strongest-candidate
+    place by a hair and fail the verifier while the lamp's own blob passes every read (ptl_0082 and
+    ptl_0137 of the real train split); every check a walk lamp must pass is still passed, by the
+    lamp that is announced."""
     if d.get("why") != "green not verified":
         return d
+    after = standby_after(d)
     for n, mass, verified in standby_checks:
-        if mass >= thr["green"] and verified is not None and verified >= thr["verify"]:
+        if n in after and mass >= thr["green"] and verified is not None and verified >= thr["verify"]:
             out = {k: v for k, v in d.items() if k != "why"}
             return {**out, "state": "green", "candidate": n, "position": lamps.position_of(cands[n], W),
                     "confidence": float(mass), "verified": float(verified), "turned_down": d["candidate"]}

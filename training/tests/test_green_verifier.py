@@ -96,6 +96,84 @@ def test_calibration_takes_the_second_look_as_the_runtime_does():
     assert set(frame_record(Runner(), Verifier(0.9), rgb).values()) == {("unknown", None)}
 
 
+def test_calibration_counts_a_held_standby_the_verifier_passes_after_turning_down_the_walk_lamp():
+    """frame_record: the runtime tries the later standbys that hold when the verifier turns the
+    walk lamp down (confirm_verified_standby), so a green's record carries the largest verifier
+    green over them; choose then counts it on a non-green frame, and final_state walks on it."""
+    from lttw.green_verifier_train import _FrameMemo, frame_record
+    from lttw.lamps import Candidate
+
+    # The strongest green (x 300) and a standby (x 500): both hold in every view.
+    cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(500, 100, 510, 120, 3, 100, 1)]
+    p = np.array([[0.0005, 0, 0.9995, 0, 0, 0], [0.001, 0, 0.999, 0, 0, 0]], np.float32)
+
+    class Runner(_FrameMemo):
+        def __init__(self):
+            self.confirmation, self.verifier = True, None
+
+        def probabilities(self, rgb):
+            return cands, p
+
+        def green_reads(self, rgb, cands, p, n):
+            return np.full(7, float(p[n, 2] + p[n, 5]))
+
+        def view_stops(self, rgb, cands, n, pedestrian):
+            return np.full(6, 0.0)
+
+    class Verifier:
+        def __init__(self, standby):
+            self.standby, self.read = standby, []
+
+        def smallest_green(self, rgb, k):
+            self.read.append(k.x0)
+            return 0.1 if k.x0 == 300 else self.standby
+
+    rgb = np.zeros((200, 600, 3), np.uint8)
+    record = frame_record(Runner(), Verifier(0.9), rgb)
+    assert final_state(record, (0.99, 1), 0.8) == "green"
+    assert final_state(record, (0.99, 1), 0.95) != "green"
+    # On a non-green frame that green is what the verifier's threshold must clear.
+    chosen = choose([("off_or_none", "generated_val", 1, record), ("green", "generated_val", 2, record)])
+    assert chosen["verify"] == 0.95
+    assert all(e["generated_val"]["false_greens"] == 0 for e in chosen["grid"])
+    # A standby the verifier turns down too leaves nothing to walk on.
+    assert final_state(frame_record(Runner(), Verifier(0.3), rgb), (0.99, 1), 0.5) != "green"
+
+
+def test_the_runner_reads_the_verifier_only_for_standbys_that_hold_and_stops_at_the_first_it_passes():
+    from lttw.lamps import Candidate
+    from lttw.signal_model import SignalExpertRunner
+
+    cands = [Candidate(x, 100, x + 10, 120, 3, 100, 1) for x in (300, 100, 500, 50)]
+    p = np.array([[0.0005, 0, 0.9995, 0, 0, 0], [0.001, 0, 0.999, 0, 0, 0], [0.002, 0, 0.998, 0, 0, 0],
+                  [0.003, 0, 0.997, 0, 0, 0]])
+    held = {300: 0.995, 100: 0.9, 500: 0.995, 50: 0.995}  # 100 does not hold in its views
+
+    class Runner(SignalExpertRunner):
+        def __init__(self, verifier):
+            self.confirmation, self.verifier, self.T = True, verifier, 1.0
+            self.thr = {"signal": 0.5, "abstain": 0.5, "green": 0.99, "red_veto": 0.3, "verify": 0.5, "view_misses": 0}
+
+        def probabilities(self, rgb):
+            return cands, p
+
+        def green_reads(self, rgb, cands, p, n):
+            return np.full(7, held[cands[n].x0])
+
+    class Verifier:
+        def __init__(self):
+            self.read = []
+
+        def smallest_green(self, rgb, k):
+            self.read.append(k.x0)
+            return {300: 0.2, 100: 0.9, 500: 0.8, 50: 0.9}[k.x0]
+
+    v = Verifier()
+    d = Runner(v).read(np.zeros((200, 600, 3), np.uint8))
+    assert (d["state"], d["candidate"], d["turned_down"], d["verified"]) == ("green", 2, 0, 0.8)
+    assert v.read == [300, 500], "the verifier reads the walk lamp, then only the first standby that holds and passes"
+
+
 def test_a_second_look_that_ends_in_a_disagreement_is_settled_by_the_verifier_as_at_runtime():
     """The second look's red, overruled by another green that holds in its views, stands only when
     the verifier turns that green down at the calibrated threshold; otherwise the first doubt."""

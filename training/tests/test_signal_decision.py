@@ -148,6 +148,8 @@ def test_a_later_standby_the_verifier_passes_is_walk_when_it_turned_down_the_wal
     # A standby that does not hold is not walk, whatever the verifier says (it is not read: None).
     assert confirm_verified_standby(turned_down, [(2, 0.94, None), (3, 0.5, None)], cands, W, thr) == turned_down
     assert confirm_verified_standby(turned_down, [(2, 0.97, 0.49)], cands, W, thr) == turned_down
+    # Only a standby of the lamp turned down can take its place (candidate 1 reads 0.7: no standby).
+    assert confirm_verified_standby(turned_down, [(1, 0.99, 0.99)], cands, W, thr) == turned_down
     # A standby that won the walk lamp's place and was turned down: only those after it are left.
     failed = confirm_standby(confirm_green(d, np.array([0.4]), thr), [(2, 0.97)], cands, W, thr)
     assert failed["candidate"] == 2 and standby_after(confirm_verified(failed, 0.1, thr)) == [3]

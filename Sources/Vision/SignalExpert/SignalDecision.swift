@@ -65,7 +65,7 @@ public struct SignalDecision: Sendable, Equatable {
     /// candidate n, stop mass ≥ `thresholds.redVeto`); for `resolveVeto`.
     public private(set) var vetoingStops: UInt32 = 0
     /// When the chosen candidate reads green at the threshold: the other chosen candidates that do
-    /// too (bit n = candidate n); for `confirmStandby`.
+    /// too (bit n = candidate n); for `confirmStandby` and `confirmVerifiedStandby`.
     public private(set) var standbyGreens: UInt32 = 0
     /// The green verifier's smallest green on the walk candidate, when it read one.
     public private(set) var verifierGreen: Double?
@@ -157,9 +157,9 @@ public struct SignalDecision: Sendable, Equatable {
     /// signal_model.confirm_verified_standby: the verifier turned down the walk candidate, and
     /// standby candidate `n` (one of `standbysAfterWalkCandidate`; its box, its masses) holds at
     /// `thresholds.green` over its own read and its views (`smallestViewGreen`) and convinces the
-    /// verifier (`verifierGreen` ≥ `thresholds.verify`): the frame is green from that lamp. The
-    /// whole frame of a close-up can outrank the lamp's own blob by a hair and fail the verifier
-    /// while the blob passes every read. Anything else passes unchanged.
+    /// verifier (`verifierGreen` ≥ `thresholds.verify`): the frame is green from that lamp. A larger
+    /// crop of the same lamp can outrank its own blob by a hair and fail the verifier while the blob
+    /// passes every read. Anything else passes unchanged.
     public mutating func confirmVerifiedStandby(
         _ n: Int, box candidateBox: LampCandidate, masses candidateMasses: (none: Double, red: Double, green: Double, yellow: Double),
         smallestViewGreen: Double, verifierGreen green: Double, frameWidth: Int, thresholds t: SignalExpertConfiguration.Thresholds
