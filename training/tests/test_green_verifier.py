@@ -62,14 +62,10 @@ def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and
     assert final_state(_record("disagree", 0.5, "red"), (0.98, 1), 0.8) == "red"
 
 
-def test_calibration_takes_the_second_look_as_the_runtime_does():
-    """frame_record sets aside a green-reading candidate the verifier gives less than even odds,
-    as SignalExpertRunner.decide_frame does at runtime: the red lamp it hid then decides."""
-    from lttw.green_verifier_train import _FrameMemo, frame_record
-    from lttw.lamps import Candidate
-
-    cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(50, 100, 60, 120, 1, 100, 1)]
-    p = np.array([[0.001, 0, 0.999, 0, 0, 0], [0.1, 0.9, 0, 0, 0, 0]], np.float32)
+def _stub_runner(cands, p):
+    """frame_record's runner over fixed candidates and probabilities: every view reads as the
+    candidate's own read (its green, and its pedestrian red as its stop)."""
+    from lttw.green_verifier_train import _FrameMemo
 
     class Runner(_FrameMemo):
         def __init__(self):
@@ -84,6 +80,18 @@ def test_calibration_takes_the_second_look_as_the_runtime_does():
         def view_stops(self, rgb, cands, n, pedestrian):
             return np.full(6, float(p[n, 1]))
 
+    return Runner()
+
+
+def test_calibration_takes_the_second_look_as_the_runtime_does():
+    """frame_record sets aside a green-reading candidate the verifier gives less than even odds,
+    as SignalExpertRunner.decide_frame does at runtime: the red lamp it hid then decides."""
+    from lttw.green_verifier_train import frame_record
+    from lttw.lamps import Candidate
+
+    cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(50, 100, 60, 120, 1, 100, 1)]
+    p = np.array([[0.001, 0, 0.999, 0, 0, 0], [0.1, 0.9, 0, 0, 0, 0]], np.float32)
+
     class Verifier:
         def __init__(self, green):
             self.green = green
@@ -92,33 +100,20 @@ def test_calibration_takes_the_second_look_as_the_runtime_does():
             return self.green if k.x0 == 300 else 0.0
 
     rgb = np.zeros((200, 600, 3), np.uint8)
-    assert set(frame_record(Runner(), Verifier(0.1), rgb).values()) == {("red", None)}
-    assert set(frame_record(Runner(), Verifier(0.9), rgb).values()) == {("unknown", None)}
+    assert set(frame_record(_stub_runner(cands, p), Verifier(0.1), rgb).values()) == {("red", None)}
+    assert set(frame_record(_stub_runner(cands, p), Verifier(0.9), rgb).values()) == {("unknown", None)}
 
 
 def test_calibration_counts_a_held_standby_the_verifier_passes_after_turning_down_the_walk_lamp():
     """frame_record: the runtime tries the later standbys that hold when the verifier turns the
     walk lamp down (confirm_verified_standby), so a green's record carries the largest verifier
     green over them; choose then counts it on a non-green frame, and final_state walks on it."""
-    from lttw.green_verifier_train import _FrameMemo, frame_record
+    from lttw.green_verifier_train import frame_record
     from lttw.lamps import Candidate
 
     # The strongest green (x 300) and a standby (x 500): both hold in every view.
     cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(500, 100, 510, 120, 3, 100, 1)]
     p = np.array([[0.0005, 0, 0.9995, 0, 0, 0], [0.001, 0, 0.999, 0, 0, 0]], np.float32)
-
-    class Runner(_FrameMemo):
-        def __init__(self):
-            self.confirmation, self.verifier = True, None
-
-        def probabilities(self, rgb):
-            return cands, p
-
-        def green_reads(self, rgb, cands, p, n):
-            return np.full(7, float(p[n, 2] + p[n, 5]))
-
-        def view_stops(self, rgb, cands, n, pedestrian):
-            return np.full(6, 0.0)
 
     class Verifier:
         def __init__(self, standby):
@@ -129,7 +124,7 @@ def test_calibration_counts_a_held_standby_the_verifier_passes_after_turning_dow
             return 0.1 if k.x0 == 300 else self.standby
 
     rgb = np.zeros((200, 600, 3), np.uint8)
-    record = frame_record(Runner(), Verifier(0.9), rgb)
+    record = frame_record(_stub_runner(cands, p), Verifier(0.9), rgb)
     assert final_state(record, (0.99, 1), 0.8) == "green"
     assert final_state(record, (0.99, 1), 0.95) != "green"
     # On a non-green frame that green is what the verifier's threshold must clear.
@@ -137,7 +132,7 @@ def test_calibration_counts_a_held_standby_the_verifier_passes_after_turning_dow
     assert chosen["verify"] == 0.95
     assert all(e["generated_val"]["false_greens"] == 0 for e in chosen["grid"])
     # A standby the verifier turns down too leaves nothing to walk on.
-    assert final_state(frame_record(Runner(), Verifier(0.3), rgb), (0.99, 1), 0.5) != "green"
+    assert final_state(frame_record(_stub_runner(cands, p), Verifier(0.3), rgb), (0.99, 1), 0.5) != "green"
 
 
 def test_the_runner_reads_the_verifier_only_for_standbys_that_hold_and_stops_at_the_first_it_passes():

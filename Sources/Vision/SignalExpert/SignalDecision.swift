@@ -166,13 +166,7 @@ public struct SignalDecision: Sendable, Equatable {
     ) {
         guard reason == .greenNotVerified, let verify = t.verify, n < UInt32.bitWidth,
               standbysAfterWalkCandidate & (1 << UInt32(n)) != 0, smallestViewGreen >= t.green, green >= verify else { return }
-        state = .green
-        reason = nil
-        candidate = n
-        box = candidateBox
-        position = Position(rawValue: candidateBox.position(frameWidth: frameWidth).rawValue)
-        masses = candidateMasses
-        confidence = smallestViewGreen
+        walk(from: n, box: candidateBox, masses: candidateMasses, smallestViewGreen: smallestViewGreen, frameWidth: frameWidth)
         verifierGreen = green
     }
 
@@ -186,6 +180,15 @@ public struct SignalDecision: Sendable, Equatable {
     ) {
         guard reason == .greenNotConfirmed, n < UInt32.bitWidth, standbyGreens & (1 << UInt32(n)) != 0,
               smallestViewGreen >= t.green else { return }
+        walk(from: n, box: candidateBox, masses: candidateMasses, smallestViewGreen: smallestViewGreen, frameWidth: frameWidth)
+    }
+
+    /// The frame is green from standby candidate `n`: its box, position and masses, at the green
+    /// it held over its views (what `confirmStandby` and `confirmVerifiedStandby` both end at).
+    private mutating func walk(
+        from n: Int, box candidateBox: LampCandidate, masses candidateMasses: (none: Double, red: Double, green: Double, yellow: Double),
+        smallestViewGreen: Double, frameWidth: Int
+    ) {
         state = .green
         reason = nil
         candidate = n

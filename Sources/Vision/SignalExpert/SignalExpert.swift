@@ -184,10 +184,8 @@ public struct SignalExpert: @unchecked Sendable {
             for n in state.candidates.indices
             where decision.reason == .greenNotConfirmed && decision.standbyGreens & (1 << UInt32(n)) != 0 {
                 try readViews(of: n, image, mean: mean, std: std, state: state)
-                let p = state.probabilities(of: n)
                 decision.confirmStandby(
-                    n, box: state.candidates[n],
-                    masses: (Double(p[0]), Double(p[1]) + Double(p[3]), Double(p[2]) + Double(p[5]), Double(p[4])),
+                    n, box: state.candidates[n], masses: masses(of: n, state: state),
                     smallestViewGreen: heldGreen(of: n, state: state), frameWidth: image.width, thresholds: t)
             }
             if decision.state == .green, let chosen = decision.candidate, let verify = t.verify,
@@ -200,10 +198,8 @@ public struct SignalExpert: @unchecked Sendable {
                     try readViews(of: n, image, mean: mean, std: std, state: state)
                     let held = heldGreen(of: n, state: state)
                     guard held >= t.green, let green = try verifiedGreen(of: n, image, mean: mean, std: std, state: state) else { continue }
-                    let p = state.probabilities(of: n)
                     decision.confirmVerifiedStandby(
-                        n, box: state.candidates[n],
-                        masses: (Double(p[0]), Double(p[1]) + Double(p[3]), Double(p[2]) + Double(p[5]), Double(p[4])),
+                        n, box: state.candidates[n], masses: masses(of: n, state: state),
                         smallestViewGreen: held, verifierGreen: green, frameWidth: image.width, thresholds: t)
                 }
             }
@@ -235,6 +231,13 @@ public struct SignalExpert: @unchecked Sendable {
         var smallest = Double.infinity
         for view in 0..<Self.verifierViews { smallest = min(smallest, Double(rows.probabilities(view)[1])) }
         return smallest
+    }
+
+    /// Candidate `index`'s masses as a decision carries them: not a signal, red (pedestrian +
+    /// vehicle), green (pedestrian + vehicle), yellow, added in Double as `SignalDecision` adds them.
+    private func masses(of index: Int, state: State) -> (none: Double, red: Double, green: Double, yellow: Double) {
+        let p = state.probabilities(of: index)
+        return (Double(p[0]), Double(p[1]) + Double(p[3]), Double(p[2]) + Double(p[5]), Double(p[4]))
     }
 
     /// The masses the confirmation views are read for, added in Double in the order
