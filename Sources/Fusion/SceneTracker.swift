@@ -225,7 +225,10 @@ public struct SceneTracker: Sendable {
             kind: pedestrian >= 0.5 ? .pedestrian : .vehicle,
             position: newest.lightPosition,
             confidence: confidence,
-            since: statusSince
+            since: statusSince,
+            // Only the newest frame's seconds, and only beside a lamp read in the state the tracker
+            // holds: a countdown is never carried over from an older frame or another state.
+            secondsLeft: newest.countdown.flatMap { $0.state == status.factsState && (status == .green || status == .red) ? $0.seconds : nil }
         )
     }
 
@@ -307,6 +310,7 @@ private struct FrameSample: Sendable {
     var light: LightStateProbabilities
     var pedestrianProbability: Double
     var lightPosition: Position
+    var countdown: LightEvidence.Countdown?
     var crosswalk: CrosswalkEvidence
 
     init(_ perception: Perception) {
@@ -318,6 +322,7 @@ private struct FrameSample: Sendable {
             ?? LightStateProbabilities(none: uniform, red: uniform, green: uniform, yellow: uniform, off: uniform)
         pedestrianProbability = perception.light.pedestrianProbability
         lightPosition = perception.light.position
+        countdown = perception.light.countdown
         crosswalk = perception.crosswalk
     }
 }

@@ -45,13 +45,17 @@ public struct TrackedLight: Sendable, Hashable {
     public var confidence: Double
     /// Capture time of the frame at which `status` began.
     public var since: Double
+    /// The seconds the countdown beside the lamp shows on the newest frame, when it was read there
+    /// beside a lamp in this same state (red or green only).
+    public var secondsLeft: Int?
 
-    public init(status: LightStatus, kind: LightKind, position: Position, confidence: Double, since: Double) {
+    public init(status: LightStatus, kind: LightKind, position: Position, confidence: Double, since: Double, secondsLeft: Int? = nil) {
         self.status = status
         self.kind = kind
         self.position = position
         self.confidence = confidence
         self.since = since
+        self.secondsLeft = secondsLeft
     }
 
     /// Whether this is a green that passed confirmation. Only this may be announced as walk.
@@ -101,7 +105,8 @@ public struct TrackedScene: Sendable, Hashable {
         SceneFacts(
             time: time,
             light: light.map {
-                SceneFacts.Light(kind: $0.kind, state: $0.status.factsState, confidence: $0.confidence, position: $0.position)
+                SceneFacts.Light(
+                    kind: $0.kind, state: $0.status.factsState, confidence: $0.confidence, position: $0.position, secondsLeft: $0.secondsLeft)
             },
             crosswalk: crosswalk,
             obstacles: obstacles,

@@ -86,6 +86,15 @@ public struct LampCandidate: Sendable, Hashable {
     /// the box's longer side, then the usual crop moved by a tenth of its side right, left, down
     /// and up — all within the jitter the reader was trained on. The whole frame: trimmed by a
     /// sixteenth on every side, by half that, then on the left, right, top or bottom only.
+    /// The square the countdown reader reads beside this lamp (countdown.countdown_rect): the whole
+    /// frame for the whole-frame candidate, else max(`context` × `side`, the crop's smallest side)
+    /// on the box's centre, which may extend past the frame.
+    public func countdownRect(context: Int, frameWidth: Int, frameHeight: Int) -> PixelRect {
+        if isWholeFrame { return PixelRect(x: 0, y: 0, width: frameWidth, height: frameHeight) }
+        let side = max(context * self.side, LampProposer.constants.cropMinSide)
+        return PixelRect(x: (x0 + x1 - side) >> 1, y: (y0 + y1 - side) >> 1, width: side, height: side)
+    }
+
     public func confirmationRect(_ view: Int, frameWidth: Int, frameHeight: Int) -> PixelRect {
         precondition((0..<Self.confirmationViews.count).contains(view), "confirmation view \(view)")
         if isWholeFrame {

@@ -65,7 +65,7 @@ public struct NarrationPolicy: Sendable {
         var parts: [String] = []
         if let light = scene.light {
             let message = Message.light(light.status, light.kind)
-            parts.append(book.text(for: message))
+            parts.append(book.text(for: message, secondsLeft: light.secondsLeft))
             said[.light] = Said(message: message, time: scene.time)
         }
         let caption = scene.description.map(Self.removingSignalSentences) ?? ""
@@ -95,7 +95,8 @@ public struct NarrationPolicy: Sendable {
         let message = Message.light(light.status, light.kind)
         if case .light(.green, _)? = said[.light]?.message, light.status != .green {
             // Walk withdrawn: always said, whatever the mode, before anything else.
-            say(message, topic: .light, priority: .danger, interrupts: true, repeatAfter: nil, now: scene.time, into: &out)
+            say(message, topic: .light, priority: .danger, interrupts: true, repeatAfter: nil, now: scene.time, secondsLeft: light.secondsLeft,
+                into: &out)
             return
         }
         guard speaks(light.status) else {
@@ -108,7 +109,7 @@ public struct NarrationPolicy: Sendable {
         // nothing new and buries what does (issue 13).
         let repeats = ![.none, .changing, .unclear].contains(light.status)
         say(message, topic: .light, priority: .signal, interrupts: false,
-            repeatAfter: repeats ? config.lightRepeatInterval : nil, now: scene.time, into: &out)
+            repeatAfter: repeats ? config.lightRepeatInterval : nil, now: scene.time, secondsLeft: light.secondsLeft, into: &out)
     }
 
     private func speaks(_ status: LightStatus) -> Bool {
@@ -194,17 +195,22 @@ public struct NarrationPolicy: Sendable {
         interrupts: Bool,
         repeatAfter: Double?,
         now: Double,
+        secondsLeft: Int? = nil,
         into out: inout [Utterance]
     ) {
+        // The seconds are part of the text, not of the message: a countdown ticking down is not a
+        // new message, so it never makes the light be said again before its repeat.
         if let last = said[topic], last.message == message {
             guard let repeatAfter, now - last.time >= repeatAfter else { return }
         }
         said[topic] = Said(message: message, time: now)
-        out.append(utterance(message, topic: topic, priority: priority, interrupts: interrupts))
+        out.append(utterance(message, topic: topic, priority: priority, interrupts: interrupts, secondsLeft: secondsLeft))
     }
 
-    private func utterance(_ message: Message, topic: UtteranceTopic, priority: UtterancePriority, interrupts: Bool) -> Utterance {
-        Utterance(message: message, text: phrasebook.text(for: message), language: config.language,
+    private func utterance(
+        _ message: Message, topic: UtteranceTopic, priority: UtterancePriority, interrupts: Bool, secondsLeft: Int? = nil
+    ) -> Utterance {
+        Utterance(message: message, text: phrasebook.text(for: message, secondsLeft: secondsLeft), language: config.language,
                   priority: priority, topic: topic, interrupts: interrupts)
     }
 

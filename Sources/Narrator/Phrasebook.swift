@@ -23,6 +23,19 @@ public struct Phrasebook: Sendable, Hashable {
         }
     }
 
+    /// The message's text with the seconds a countdown shows, when it is a red or green light
+    /// and the seconds are known: "Walk signal on, 12 seconds." / "步行信号亮，还有十二秒。".
+    /// Any other message, or no seconds, reads as `text(for:)`.
+    public func text(for message: Message, secondsLeft: Int?) -> String {
+        let sentence = text(for: message)
+        guard let seconds = secondsLeft, seconds > 0, case let .light(status, _) = message, status == .green || status == .red
+        else { return sentence }
+        switch language {
+        case .english: return sentence.dropLast() + (seconds == 1 ? ", 1 second." : ", \(seconds) seconds.")
+        case .mandarin: return sentence.dropLast() + "，还有" + Self.mandarinCount(seconds) + "秒。"
+        }
+    }
+
     // MARK: - English
 
     private func english(_ message: Message) -> String {
@@ -161,6 +174,16 @@ public struct Phrasebook: Sendable, Hashable {
     }
 
     /// "十一点钟", with 两 for two as spoken Mandarin says it.
+    /// A count of 1…99 in characters, as it is said ("两秒", "十二秒", "二十二秒"), so the speech
+    /// layer reads it as a number in Mandarin rather than digit by digit.
+    static func mandarinCount(_ n: Int) -> String {
+        let digits = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"]
+        let n = min(max(n, 1), 99)
+        if n == 2 { return "两" }
+        if n < 10 { return digits[n] }
+        return (n >= 20 ? digits[n / 10] : "") + "十" + digits[n % 10]
+    }
+
     static func mandarinHour(_ hour: Int) -> String {
         let digits = ["", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
         return digits[min(max(hour, 1), 12)] + "点钟"

@@ -11,6 +11,14 @@ public struct LabelledScene: Sendable, Decodable {
     public var obstacles: [LabelledObstacle]?
     /// The set's own split (`train` / `val` in ../shared/train/real), when it has one.
     public var split: String?
+    /// The lit countdown beside the signal, in generated sets (lttw.generator.Scene.countdown).
+    public var countdown: LabelledCountdown?
+
+    public struct LabelledCountdown: Sendable, Decodable {
+        public var seconds: Int
+        /// The digits' box in image pixels (x0, y0, x1, y1), not clipped to the frame.
+        public var box: [Double]
+    }
 
     public struct LabelledObstacle: Sendable, Decodable {
         public var kind: String?
@@ -99,8 +107,11 @@ public struct Evaluation: Sendable {
 
     public init() {}
 
-    public mutating func add(_ scene: LabelledScene, _ facts: SceneFacts) {
+    /// Scores one scene; `imageSize` (width, height) decides whether a labelled countdown is
+    /// shown (its digits wholly inside the frame), as evaluate.countdown_tally does.
+    public mutating func add(_ scene: LabelledScene, _ facts: SceneFacts, imageSize: (width: Int, height: Int)? = nil) {
         n += 1
+        countdown.add(scene.countdown, facts.light, imageSize: imageSize)
         let state = facts.light?.state ?? .none
         let predicted = switch state {
         case .none, .off: "off_or_none"
@@ -163,6 +174,45 @@ public struct Evaluation: Sendable {
         }
         if !CaptionGuard.unbackedClaims(spoken, crosswalk: facts.crosswalk, obstacles: facts.obstacles).isEmpty {
             spokenContradictions += 1
+        }
+    }
+
+    /// The countdown read beside the signal (evaluate.countdown_metrics).
+    public private(set) var countdown = CountdownTally()
+
+    public struct CountdownTally: Sendable, Hashable {
+        /// Labelled countdowns wholly inside the frame, and how they were said.
+        public var shown = 0
+        public var right = 0
+        public var wrong = 0
+        public var notSaid = 0
+        /// Seconds said on a scene that shows no countdown.
+        public var saidWithoutOne = 0
+        /// Shown countdowns whose light was said red or green (the only ones it is read beside),
+        /// and of those, read right.
+        public var shownWithLightSaid = 0
+        public var rightWithLightSaid = 0
+
+        public var accuracyOfShown: Double? { shown > 0 ? Double(right) / Double(shown) : nil }
+        public var accuracyWhereLightSaid: Double? { shownWithLightSaid > 0 ? Double(rightWithLightSaid) / Double(shownWithLightSaid) : nil }
+
+        mutating func add(_ label: LabelledScene.LabelledCountdown?, _ light: SceneFacts.Light?, imageSize: (width: Int, height: Int)?) {
+            let said = light?.secondsLeft
+            if let label, let size = imageSize, label.box.count == 4, label.box[0] >= 0, label.box[1] >= 0,
+               label.box[2] <= Double(size.width), label.box[3] <= Double(size.height) {
+                shown += 1
+                switch said {
+                case nil: notSaid += 1
+                case label.seconds: right += 1
+                default: wrong += 1
+                }
+                if light?.state == .red || light?.state == .green {
+                    shownWithLightSaid += 1
+                    if said == label.seconds { rightWithLightSaid += 1 }
+                }
+            } else if said != nil {
+                saidWithoutOne += 1
+            }
         }
     }
 

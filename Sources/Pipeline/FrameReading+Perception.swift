@@ -72,6 +72,7 @@ extension SignalDecision {
             state = LightStateProbabilities(none: flat, red: flat, green: flat, yellow: flat, off: flat)
         }
         return LightEvidence(
-            state: state, pedestrianProbability: kind == .vehicle ? 0 : 1, position: position ?? .ahead)
+            state: state, pedestrianProbability: kind == .vehicle ? 0 : 1, position: position ?? .ahead,
+            countdown: secondsLeft.map { LightEvidence.Countdown(state: self.state, seconds: $0) })
     }
 }

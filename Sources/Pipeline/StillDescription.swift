@@ -26,7 +26,7 @@ public enum StillDescription {
         let phrasebook = Phrasebook(language: language)
         var parts: [String] = []
         if let light = facts.light, light.state != .none {
-            parts.append(phrasebook.text(for: .light(status(of: light.state), light.kind ?? .pedestrian)))
+            parts.append(phrasebook.text(for: .light(status(of: light.state), light.kind ?? .pedestrian), secondsLeft: light.secondsLeft))
         }
         let rest = CaptionGuard.supported(caption, crosswalk: facts.crosswalk, obstacles: facts.obstacles)
         if !rest.isEmpty { parts.append(rest) }

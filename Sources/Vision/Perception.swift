@@ -119,11 +119,29 @@ public struct LightEvidence: Sendable, Hashable {
     /// meaningful when the state is not `none`.
     public var pedestrianProbability: Double
     public var position: Position
+    /// The seconds a countdown beside the lamp showed, with the state the frame was decided as
+    /// (red or green): the tracker says them only while it holds that same state.
+    public var countdown: Countdown?
 
-    public init(state: LightStateProbabilities, pedestrianProbability: Double = 1, position: Position = .ahead) {
+    public init(
+        state: LightStateProbabilities, pedestrianProbability: Double = 1, position: Position = .ahead, countdown: Countdown? = nil
+    ) {
         self.state = state
         self.pedestrianProbability = pedestrianProbability
         self.position = position
+        self.countdown = countdown
+    }
+
+    /// A countdown read on one frame.
+    public struct Countdown: Sendable, Hashable {
+        /// The state of the lamp it stands beside (red or green).
+        public var state: LightState
+        public var seconds: Int
+
+        public init(state: LightState, seconds: Int) {
+            self.state = state
+            self.seconds = seconds
+        }
     }
 
     /// The most likely kind of light.

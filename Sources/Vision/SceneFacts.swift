@@ -39,12 +39,20 @@ public struct SceneFacts: Sendable, Hashable, Codable {
         public var confidence: Double
         /// Absent when no light is in view (state `none`).
         public var position: Position?
+        /// The seconds a countdown beside the signal shows; only when one was read (DESIGN.md).
+        public var secondsLeft: Int?
 
-        public init(kind: LightKind?, state: LightState, confidence: Double, position: Position?) {
+        enum CodingKeys: String, CodingKey {
+            case kind, state, confidence, position
+            case secondsLeft = "seconds_left"
+        }
+
+        public init(kind: LightKind?, state: LightState, confidence: Double, position: Position?, secondsLeft: Int? = nil) {
             self.kind = kind
             self.state = state
             self.confidence = confidence
             self.position = position
+            self.secondsLeft = secondsLeft
         }
     }
 

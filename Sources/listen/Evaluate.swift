@@ -90,7 +90,7 @@ struct Evaluate: ParsableCommand {
                 try stream.readObstacles(image)
                 let facts = FrameReading(stream)
                     .facts(time: 0, configuration: model.configuration)
-                evaluation.add(scene, facts)
+                evaluation.add(scene, facts, imageSize: (image.width, image.height))
                 for language in captions?.languages ?? [] {
                     let raw = stream.caption(language)
                     evaluation.addCaption(raw: raw, spoken: StillDescription.compose(facts: facts, caption: raw, language: language), facts: facts)
@@ -131,6 +131,13 @@ struct Evaluate: ParsableCommand {
             "light_per_class": perClass, "light_confusion": e.confusion, "unreadable_images": failures,
             "counts": ["light_labelled": e.lightLabelled, "crosswalk_labelled": e.crosswalkLabelled,
                        "obstacles_labelled": e.obstaclesLabelled],
+            "countdown": [
+                "shown": e.countdown.shown, "read_right": e.countdown.right, "read_wrong": e.countdown.wrong,
+                "not_said": e.countdown.notSaid, "said_where_none_shown": e.countdown.saidWithoutOne,
+                "accuracy_of_shown": value(e.countdown.accuracyOfShown),
+                "accuracy_where_light_said": value(e.countdown.accuracyWhereLightSaid),
+                "shown_with_light_said": e.countdown.shownWithLightSaid,
+            ],
             "captions": ["scored": e.captionsScored, "raw_contradictions": e.rawCaptionContradictions,
                          "spoken_contradictions": e.spokenContradictions],
             "obstacles_by": e.obstaclesBy.mapValues { t -> Any in
@@ -155,6 +162,12 @@ struct Evaluate: ParsableCommand {
         for (key, tally) in e.obstaclesBy.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) recall \(pct(tally.recall)) of \(tally.labelled), "
                          + "precision \(pct(tally.precision)) of \(tally.predicted)")
+        }
+        let c = e.countdown
+        if c.shown > 0 || c.saidWithoutOne > 0 {
+            lines.append("countdown:          \(c.right) of \(c.shown) shown read right (\(pct(c.accuracyOfShown)); "
+                         + "\(pct(c.accuracyWhereLightSaid)) of the \(c.shownWithLightSaid) whose light is said red or green), "
+                         + "\(c.wrong) wrong, \(c.saidWithoutOne) said where none is shown")
         }
         if e.captionsScored > 0 {
             lines.append("captions vs facts:  \(e.rawCaptionContradictions) of \(e.captionsScored) raw decoder captions claim a crossing or obstacle the facts deny; spoken: \(e.spokenContradictions)")

@@ -11,6 +11,8 @@ private func phrasebookSentences() -> [String] {
         let book = Phrasebook(language: .mandarin, directions: directions)
         for message in messages {
             sentences.insert(book.text(for: message))
+            // The seconds a countdown shows, beside red and green (1…59).
+            for seconds in 1...59 { sentences.insert(book.text(for: message, secondsLeft: seconds)) }
         }
     }
     return sentences.sorted()

@@ -237,3 +237,43 @@ struct NarrationPolicyTests {
         #expect(texts.contains { $0.hasSuffix("Bench on the right.") })
     }
 }
+
+@Suite("Countdown in the narration")
+struct CountdownNarrationTests {
+    private func green(_ time: Double, seconds: Int?) -> TrackedScene {
+        TrackedScene(
+            time: time, frameTime: time, isStale: false,
+            light: TrackedLight(status: .green, kind: .pedestrian, position: .ahead, confidence: 0.97, since: 0, secondsLeft: seconds),
+            crosswalk: nil, obstacles: [], description: nil, lightChanged: false)
+    }
+
+    @Test("The phrasebook says the seconds beside red and green, in both languages, and nowhere else")
+    func phrasebook() {
+        let english = Phrasebook(language: .english)
+        let mandarin = Phrasebook(language: .mandarin)
+        #expect(english.text(for: .light(.green, .pedestrian), secondsLeft: 12) == "Walk signal on, 12 seconds.")
+        #expect(english.text(for: .light(.green, .pedestrian), secondsLeft: 1) == "Walk signal on, 1 second.")
+        #expect(english.text(for: .light(.red, .pedestrian), secondsLeft: 40) == "Wait, 40 seconds.")
+        #expect(english.text(for: .light(.red, .vehicle), secondsLeft: 40) == "Wait. Traffic light red, 40 seconds.")
+        #expect(mandarin.text(for: .light(.green, .pedestrian), secondsLeft: 12) == "步行信号亮，还有十二秒。")
+        #expect(mandarin.text(for: .light(.green, .pedestrian), secondsLeft: 2) == "步行信号亮，还有两秒。")
+        #expect(mandarin.text(for: .light(.red, .pedestrian), secondsLeft: 22) == "等待，还有二十二秒。")
+        for status in [LightStatus.yellow, .unclear, .changing, .none, .flashing, .off] {
+            #expect(english.text(for: .light(status, .pedestrian), secondsLeft: 9) == english.text(for: .light(status, .pedestrian)))
+        }
+        #expect(english.text(for: .light(.green, .pedestrian), secondsLeft: nil) == "Walk signal on.")
+    }
+
+    @Test("Walk is said with its seconds; a countdown ticking down does not make it said again before its repeat")
+    func tickingIsNotNews() {
+        var policy = NarrationPolicy()
+        var spoken: [(Double, String)] = []
+        for tenth in 0...120 {
+            let time = Double(tenth) / 10
+            spoken += policy.narrate(green(time, seconds: 30 - Int(time))).map { (time, $0.text) }
+        }
+        #expect(spoken.map(\.0) == [0, 10])
+        #expect(spoken.map(\.1) == ["Walk signal on, 30 seconds.", "Walk signal on, 20 seconds."])
+        #expect(policy.describe(green(12, seconds: 18)).first?.text.hasPrefix("Walk signal on, 18 seconds.") == true)
+    }
+}

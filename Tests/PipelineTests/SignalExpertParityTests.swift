@@ -32,10 +32,16 @@ struct SignalExpertParityTests {
         var verified: Double?
         /// The candidate the second look set aside, when it did.
         var setAside: Int?
+        /// The seconds the countdown reader read beside a red or green lamp, and the probability
+        /// of the class it read, when it read one.
+        var secondsLeft: Int?
+        var countdownP: Double?
 
         enum CodingKeys: String, CodingKey {
             case state, kind, position, candidate, confidence, why, verified
             case setAside = "set_aside"
+            case secondsLeft = "seconds_left"
+            case countdownP = "countdown_p"
         }
     }
 
@@ -123,6 +129,22 @@ struct SignalExpertParityTests {
             #expect((decision.verifierGreen == nil) == (reference.verified == nil), "\(scene.name)")
             if let swift = decision.verifierGreen, let python = reference.verified {
                 #expect(abs(swift - python) < 1e-5, "\(scene.name): verifier green \(swift) vs \(python)")
+            }
+
+            // The countdown reader's square beside a red or green lamp: the same probabilities and seconds.
+            #expect(decision.secondsLeft == reference.secondsLeft, "\(scene.name)")
+            #expect((decision.countdownProbability == nil) == (reference.countdownP == nil), "\(scene.name)")
+            if let swift = decision.countdownProbability, let python = reference.countdownP {
+                #expect(abs(swift - python) < 1e-5, "\(scene.name): countdown probability \(swift) vs \(python)")
+            }
+            let countdownFile = Self.folder.appendingPathComponent("\(scene.name).countdown.npy")
+            if FileManager.default.fileExists(atPath: countdownFile.path) {
+                let expected = try NumpyArray(contentsOf: countdownFile)
+                let rows = try #require(state.countdownRows, "\(scene.name): a countdown fixture, but the model has no countdown reader")
+                #expect(expected.shape == [SignalExpertConfiguration.CountdownReader.knownClasses.count])
+                var worst: Float = 0
+                for i in 0..<expected.floats.count { worst = max(worst, abs(rows.probabilities.storage[i] - expected.floats[i])) }
+                #expect(worst < 1e-5, "\(scene.name): countdown probabilities differ by \(worst)")
             }
         }
     }

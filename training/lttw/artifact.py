@@ -239,6 +239,7 @@ def load_signal_expert(cfg, sd, path):
         return None
     reader = SignalReader(SignalConfig(**se["architecture"], classes=se["classes"]))
     verifier_own = {k[len(VERIFIER_KEY):]: own.pop(k) for k in list(own) if k.startswith(VERIFIER_KEY)}
+    countdown_own = {k[len(COUNTDOWN_KEY):]: own.pop(k) for k in list(own) if k.startswith(COUNTDOWN_KEY)}
     missing, unexpected = reader.load_state_dict(own, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}/model.safetensors: signal expert missing {missing} unexpected {unexpected}")
@@ -252,11 +253,22 @@ def load_signal_expert(cfg, sd, path):
             raise ValueError(f"{path}/model.safetensors: green verifier missing {missing} unexpected {unexpected}")
         # Kept beside the reader, not registered as its submodule: the reader's state dict stays its own.
         reader.__dict__["green_verifier"] = verifier.eval()
+    cr = se.get("countdown_reader")
+    if cr is None and countdown_own:
+        raise ValueError(f"{path}/model.safetensors: countdown reader weights but no signal_expert.countdown_reader in config.json")
+    if cr is not None:
+        countdown = SignalReader(SignalConfig(**cr["architecture"], classes=cr["classes"]))
+        missing, unexpected = countdown.load_state_dict(countdown_own, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{path}/model.safetensors: countdown reader missing {missing} unexpected {unexpected}")
+        reader.__dict__["countdown_reader"] = countdown.eval()
     return reader.eval()
 
 
-# The green verifier's tensors sit inside the signal expert's: signal.verifier.<name>.
+# The green verifier's tensors sit inside the signal expert's: signal.verifier.<name>; the
+# countdown reader's likewise: signal.countdown.<name>.
 VERIFIER_KEY = "verifier."
+COUNTDOWN_KEY = "countdown."
 
 
 def signal_expert_config(reader, calibration, run):
@@ -378,6 +390,46 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     return cfg
 
 
+def merge_countdown(run, model_dir, ckpt="best.pt"):
+    """Puts a trained, calibrated countdown reader (lttw.countdown) beside the model folder's
+    signal reader."""
+    from . import countdown
+    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    reader = countdown.new_reader()
+    reader.load_state_dict(ck["model"])
+    with open(os.path.join(run, "calibration.json")) as f:
+        calibration = json.load(f)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    se = cfg.get("signal_expert")
+    if se is None:
+        raise SystemExit(f"{model_dir}: no signal expert for the countdown reader to follow")
+    prefix = SIGNAL_PREFIX + COUNTDOWN_KEY
+    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(prefix)}
+    sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in reader.state_dict().items()})
+    c = reader.c
+    se["countdown_reader"] = {
+        "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
+        "classes": list(c.classes),
+        "weights_prefix": prefix,
+        "context": countdown.CONTEXT,
+        "temperature": round(float(calibration["temperature"]), 4),
+        "threshold": float(calibration["threshold"]),
+        "params": count_params(reader),
+        "calibration": calibration["validation"],
+        "method": "read once per frame the signal expert calls red or green, on the square of `context` times the announced "
+                  "lamp's size (Candidate.side) centred on it (the whole frame for the whole-frame candidate), sampled to "
+                  "crop_size; seconds = the most likely class when it is not 'none' and its probability (softmax of logits / "
+                  "temperature) reaches threshold: halfway between the most confident wrong number on the generated validation "
+                  "squares and 1 (at least 0.5)",
+        "run": run,
+    }
+    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    return cfg
+
+
 def merge_scene(run, model_dir, ckpt="best.pt"):
     """Puts a fine-tuned scene model (e.g. lttw.crosswalk_real) into a model folder, keeping its
     signal expert, tokenizer and architecture: the scene tensors are replaced, the heads'
@@ -450,8 +502,16 @@ class Predictor:
                 from .green_verifier import GreenVerifier
                 verifier = GreenVerifier(self.model.signal_expert.green_verifier, se["green_verifier"]["temperature"],
                                          self.mean, self.std)
+            countdown = None
+            if se.get("countdown_reader"):
+                from .countdown import CONTEXT, CountdownReader
+                cr = se["countdown_reader"]
+                if cr.get("context") != CONTEXT:
+                    raise ValueError(f"{path}/config.json: countdown_reader.context {cr.get('context')} is not this code's {CONTEXT}")
+                countdown = CountdownReader(self.model.signal_expert.countdown_reader, cr["temperature"], cr["threshold"],
+                                            self.mean, self.std)
             self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std,
-                                             confirmation=bool(views), verifier=verifier)
+                                             confirmation=bool(views), verifier=verifier, countdown=countdown)
         self.obstacle = None
         if self.model.obstacle_expert is not None:
             oe = self.cfg["obstacle_expert"]
@@ -513,6 +573,8 @@ class Predictor:
             light["kind"] = d["kind"]
             light["position"] = d["position"]
             light["box"] = d["box"]
+        if "seconds_left" in d:
+            light["seconds_left"] = d["seconds_left"]
         return light
 
     @torch.no_grad()
@@ -561,6 +623,10 @@ def main():
     m.add_argument("--run", default="training/runs/signal")
     m.add_argument("--ckpt", default="best.pt")
     m.add_argument("--model", default="models/default")
+    cd = sub.add_parser("merge-countdown", help="put a trained countdown reader (lttw.countdown) into a model folder")
+    cd.add_argument("--run", default="training/runs/countdown")
+    cd.add_argument("--model", default="models/default")
+    cd.add_argument("--ckpt", default="best.pt")
     v = sub.add_parser("merge-verifier", help="put a trained green verifier (lttw.green_verifier_train) into a model folder")
     v.add_argument("--run", default="training/runs/verifier")
     v.add_argument("--ckpt", default="best.pt")
@@ -578,6 +644,11 @@ def main():
     if a.cmd == "merge-signal":
         cfg = merge_signal(a.run, a.model, a.ckpt)
         print(json.dumps({k: cfg["signal_expert"][k] for k in ("temperature", "thresholds", "params")}, indent=1))
+        return
+    if a.cmd == "merge-countdown":
+        cfg = merge_countdown(a.run, a.model, a.ckpt)
+        cr = cfg["signal_expert"]["countdown_reader"]
+        print(json.dumps({"threshold": cr["threshold"], "params": cr["params"], "validation": cr["calibration"]}, indent=1))
         return
     if a.cmd == "merge-verifier":
         cfg = merge_verifier(a.run, a.model, a.ckpt)

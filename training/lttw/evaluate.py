@@ -19,6 +19,7 @@ import json
 import math
 import os
 from collections import Counter
+from typing import Dict, Tuple
 
 import numpy as np
 import torch
@@ -123,6 +124,41 @@ def obstacle_breakdown(gt, pred, tally):
 
 
 # ----------------------------------------------------------------------------- main
+def load_size(set_dir, r) -> Tuple[int, int]:
+    """(W, H) of a record's image, from its header."""
+    import cv2
+    im = cv2.imread(os.path.join(set_dir, r["file"]), cv2.IMREAD_UNCHANGED)
+    return im.shape[1], im.shape[0]
+
+
+def countdown_tally(r: Dict, p: Dict, size, tally: Counter):
+    """Counts one record's countdown outcome: a labelled countdown wholly in the frame is read
+    right, read wrong or not said; seconds said where none is shown count as said without one."""
+    said = p["light"].get("seconds_left")
+    label = r.get("countdown")
+    if label and size and label["box"][0] >= 0 and label["box"][1] >= 0 and label["box"][2] <= size[0] and label["box"][3] <= size[1]:
+        tally["shown"] += 1
+        if said is None:
+            tally["not_said"] += 1
+        elif said == label["seconds"]:
+            tally["right"] += 1
+        else:
+            tally["wrong"] += 1
+        if p["light"]["state"] in ("red", "green"):
+            tally["shown_light_said"] += 1
+            tally["right_light_said"] += int(said == label["seconds"])
+    elif said is not None:
+        tally["said_without"] += 1
+
+
+def countdown_metrics(t: Counter) -> Dict:
+    return {"shown": t["shown"], "read_right": t["right"], "read_wrong": t["wrong"], "not_said": t["not_said"],
+            "said_where_none_shown": t["said_without"],
+            "accuracy_of_shown": (t["right"] / t["shown"]) if t["shown"] else None,
+            "accuracy_where_light_said": (t["right_light_said"] / t["shown_light_said"]) if t["shown_light_said"] else None,
+            "shown_with_light_said": t["shown_light_said"]}
+
+
 def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=None, quiet=False, predictor=None, only_split=None):
     pred = predictor or Predictor(model_dir)
     with open(os.path.join(set_dir, "labels.jsonl"), encoding="utf-8") as f:
@@ -150,6 +186,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
     refs = {"en": [], "zh": []}
     hyps = {"en": [], "zh": []}
     rouge = {"en": [], "zh": []}
+    cd = Counter()
     rows = []
     for r, p in zip(recs, preds):
         row = {"file": r["file"], "pred": {k: v for k, v in p.items()}}
@@ -169,6 +206,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
             if t in ("red", "green", "yellow") and r.get("light_kind") in ("pedestrian", "vehicle") and d == t:
                 kind_n += 1
                 kind_ok += int(p["light"].get("kind") == r["light_kind"])
+        countdown_tally(r, p, load_size(set_dir, r) if "countdown" in r else None, cd)
         c = r.get("crosswalk")
         if c in ("yes", "no"):
             cw_n += 1
@@ -218,6 +256,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
         "obstacles_by": {f"{axis} {key}": {"recall": (t[0] / t[1]) if t[1] else None, "precision": (t[2] / t[3]) if t[3] else None,
                                            "labelled": t[1], "predicted": t[3]}
                          for (axis, key), t in sorted(o_tally.items(), key=lambda kv: (kv[0][0] != "position", str(kv[0][1])))},
+        "countdown": countdown_metrics(cd),
         "n": len(recs),
         "counts": {"light_labelled": n_light, "light_non_green": n_nongreen,
                    "light_by_truth": {c: int(conf[i].sum()) for i, c in enumerate(LIGHT_TRUTH)},
@@ -262,6 +301,11 @@ def summary_text(m):
     L.append(f"crosswalk accuracy: {_f(m['crosswalk_accuracy'])}  (n={m['counts']['crosswalk_labelled']})")
     L.append(f"obstacle recall: {_f(m['obstacle_recall'])}  precision: {_f(m['obstacle_precision'])}  "
              f"(kind-only recall {_f(m['obstacle_recall_kind_only'])}; {m['counts']['obstacles_labelled']} labelled on {m['counts']['obstacle_labelled_items']} items)")
+    c = m.get("countdown") or {}
+    if c.get("shown") or c.get("said_where_none_shown"):
+        L.append(f"countdown: {c['read_right']} of {c['shown']} shown read right ({_f(c['accuracy_of_shown'])}; "
+                 f"{_f(c['accuracy_where_light_said'])} of the {c['shown_with_light_said']} whose light is said red or green), "
+                 f"{c['read_wrong']} wrong, {c['said_where_none_shown']} said where none is shown")
     if "caption_bleu4_en" in m:
         L.append(f"captions: BLEU-4 en {m['caption_bleu4_en']:.4f} zh {m['caption_bleu4_zh']:.4f}; "
                  f"ROUGE-L en {m['caption_rougeL_en']:.4f} zh {m['caption_rougeL_zh']:.4f}; exact en {_f(m['caption_exact_en'])} zh {_f(m['caption_exact_zh'])}")

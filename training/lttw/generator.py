@@ -43,6 +43,10 @@ class Scene:
     # roll, *not* clipped: a near tree or car reaches past the frame, and its centre, where it
     # stands, is what its position label says. Not part of the facts: the scene expert's targets.
     obstacle_boxes: Tuple[Tuple[float, float, float, float], ...] = ()
+    # The lit countdown beside the signal, if one is drawn: (seconds, digit box in image pixels
+    # after camera roll, not clipped). Not part of the facts (their captions never said it): it
+    # labels the countdown reader. A box reaching past the frame is a countdown not fully shown.
+    countdown: Optional[Tuple[int, Tuple[float, float, float, float]]] = None
 
     def labelled_record(self, file: str) -> Dict:
         """DESIGN.md labelled-scenes record (+ informational extras)."""
@@ -58,6 +62,8 @@ class Scene:
             "seed": self.seed,
             "facts": self.facts,
             "captions": self.captions,
+            **({"countdown": {"seconds": self.countdown[0], "box": [round(v, 2) for v in self.countdown[1]]}}
+               if self.countdown else {}),
         }
 
 
@@ -165,11 +171,15 @@ def _digit(img, x, y, w, h, d, col):
         _line(img, P[sgm][0], P[sgm][1], col, t)
 
 
-def _countdown(img, x, y, w, h, n, col):
+def _countdown(img, x, y, w, h, n, col) -> Tuple[float, float, float, float]:
+    """Draws the seconds `n` as lit seven-segment digits in box (x, y, w, h); returns the digits'
+    own box (x0, y0, x1, y1), strokes included."""
     ds = [int(c) for c in str(n)]
     dw = w / (len(ds) * 1.5)
     for i, d in enumerate(ds):
         _digit(img, x + i * dw * 1.5 + dw * 0.2, y + h * 0.1, dw, h * 0.8, d, col)
+    t = max(1.0, 0.16 * dw) / 2
+    return (x + dw * 0.2 - t, y + h * 0.1 - t, x + (len(ds) - 1) * dw * 1.5 + dw * 1.2 + t, y + h * 0.9 + t)
 
 
 def _arrow(img, cx, cy, s, col):
@@ -178,8 +188,10 @@ def _arrow(img, cx, cy, s, col):
 
 
 # ----------------------------------------------------------------------------- signal heads
-def draw_signal(base, emit, rng, kind, state, x0, y0, w, h, style=None):
-    """Draw a signal housing in box (x0,y0,w,h). Lit lamp goes to `emit`. Returns lit-lamp centre."""
+def draw_signal(base, emit, rng, kind, state, x0, y0, w, h, style=None, countdown=None):
+    """Draw a signal housing in box (x0,y0,w,h). Lit lamp goes to `emit`. Returns lit-lamp centre.
+    A lit countdown drawn beside the lamp is appended to the list `countdown` (when given) as
+    (seconds, digit box); the list changes no drawing and no random draw."""
     housing = [(25, 25, 25), (45, 45, 48), (60, 60, 55), (200, 170, 20), (30, 55, 35), (150, 150, 150), (15, 15, 15)]
     hc = tuple(float(c) * _u(rng, 0.8, 1.2) for c in housing[rng.integers(len(housing))])
     lit_centre = (x0 + w / 2, y0 + h / 2)
@@ -246,8 +258,10 @@ def draw_signal(base, emit, rng, kind, state, x0, y0, w, h, style=None):
         lamp(x0 + w / 2, y0 + inner_h * 0.73, s, "green", state == "green", style == "round_two")
         if style == "two_v_count" and state in ("red", "green"):
             _rect(base, x0 + w * 0.1, y0 + inner_h, x0 + w * 0.9, y0 + h * 0.97, (8, 8, 8))
-            _countdown(emit, x0 + w * 0.15, y0 + inner_h + h * 0.02, w * 0.7, count_h * 0.85, cd,
-                       _lit_colour(rng, state, "pedestrian"))
+            box = _countdown(emit, x0 + w * 0.15, y0 + inner_h + h * 0.02, w * 0.7, count_h * 0.85, cd,
+                             _lit_colour(rng, state, "pedestrian"))
+            if countdown is not None:
+                countdown.append((cd, box))
     elif style == "two_h":
         s = min(w * 0.22, h * 0.42)
         lamp(x0 + w * 0.27, y0 + h / 2, s, "red", state == "red")
@@ -262,7 +276,9 @@ def draw_signal(base, emit, rng, kind, state, x0, y0, w, h, style=None):
         lamp(x0 + w * 0.27, y0 + h / 2, s, which, state in ("red", "green"))
         _rect(base, x0 + w * 0.52, y0 + h * 0.1, x0 + w * 0.95, y0 + h * 0.9, (8, 8, 8))
         if state in ("red", "green"):
-            _countdown(emit, x0 + w * 0.55, y0 + h * 0.2, w * 0.38, h * 0.6, cd, _lit_colour(rng, state, "pedestrian"))
+            box = _countdown(emit, x0 + w * 0.55, y0 + h * 0.2, w * 0.38, h * 0.6, cd, _lit_colour(rng, state, "pedestrian"))
+            if countdown is not None:
+                countdown.append((cd, box))
     return lit_centre
 
 
@@ -668,7 +684,10 @@ def _pos_of_u(u, W):
     return "left" if x < 0.36 else ("right" if x > 0.64 else "ahead")
 
 
-def generate(seed: int, long_side: Optional[int] = None) -> Scene:
+def generate(seed: int, long_side: Optional[int] = None, countdown_head: bool = False) -> Scene:
+    """The scene of `seed`. `countdown_head` (training crops for the countdown reader only) makes
+    it a street or close-up view of a lit pedestrian signal with a countdown; its scenes are not
+    the same as the plain ones of the same seed."""
     rng = np.random.default_rng([int(seed), 7919])
     aw, ah = ASPECTS[rng.integers(len(ASPECTS))]
     L = long_side or int(rng.integers(240, 420))
@@ -678,6 +697,8 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
         H, W = L, max(32, int(round(L * aw / ah)))
     fr = rng.random()
     framing = "street" if fr < 0.55 else ("closeup" if fr < 0.8 else ("tiny" if fr < 0.9 else "ground"))
+    if countdown_head:
+        framing = "street" if fr < 0.6 else "closeup"
     tr = rng.random()
     tod = "day" if tr < 0.6 else ("dusk" if tr < 0.78 else "night")
     ambient = {"day": _u(rng, 0.75, 1.15), "dusk": _u(rng, 0.45, 0.75), "night": _u(rng, 0.12, 0.35)}[tod]
@@ -686,15 +707,20 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
     # ---- light
     lr = rng.random()
     has_light = {"street": 0.55, "closeup": 0.97, "tiny": 1.0, "ground": 0.1}[framing]
-    if lr < has_light:
+    if lr < has_light or countdown_head:
         kind = "vehicle" if rng.random() < (0.35 if framing != "tiny" else 0.6) else "pedestrian"
         sr = rng.random()
         if kind == "pedestrian":
             state = "red" if sr < 0.44 else ("green" if sr < 0.88 else "off")
         else:
             state = "red" if sr < 0.3 else ("green" if sr < 0.6 else ("yellow" if sr < 0.9 else "off"))
+        if countdown_head:
+            kind, state = "pedestrian", ("red" if sr < 0.5 else "green")
     else:
         kind, state = None, "none"
+    # The lit signal's countdown, filled by draw_signal; a countdown head's style is forced.
+    countdown: List[Tuple[int, Tuple[float, float, float, float]]] = []
+    style = ("two_v_count", "count_side")[int(seed) % 2] if countdown_head else None
 
     emit = np.zeros((H, W, 3), np.float32)
     light_pos = None
@@ -754,7 +780,7 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
             cy = max(cy, hh / 2 + 2)
             pc = (_u(rng, 50, 120),) * 3
             _rect(base, cx - ww * 0.06, cy, cx + ww * 0.06, H * 1.2, pc)
-            draw_signal(base, emit, rng, kind, state, cx - ww / 2, cy - hh / 2, ww, hh)
+            draw_signal(base, emit, rng, kind, state, cx - ww / 2, cy - hh / 2, ww, hh, style, countdown)
             if state in ("red", "green", "yellow"):
                 boxes.append((cx - ww / 2, cy - hh / 2, cx + ww / 2, cy + hh / 2))
             if rng.random() < 0.15:  # partial occlusion by a leaf blob / sign from one side
@@ -779,7 +805,7 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
         if rng.random() < 0.25:  # second (adjacent) housing, dark, e.g. countdown box or other direction
             ox = cx + (ww * 1.1 if rng.random() < 0.5 else -ww * 1.1)
             draw_signal(base, np.zeros_like(emit), rng, k, "off", ox - ww / 2, cy - hh / 2, ww, hh)
-        draw_signal(base, emit, rng, k, st, cx - ww / 2, cy - hh / 2, ww, hh)
+        draw_signal(base, emit, rng, k, st, cx - ww / 2, cy - hh / 2, ww, hh, style, countdown)
         if st in ("red", "green", "yellow"):
             boxes.append((cx - ww / 2, cy - hh / 2, cx + ww / 2, cy + hh / 2))
         if state == "none":  # closeup of something that is NOT a light: wipe the housing with a distractor
@@ -805,7 +831,7 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
             sc = BW * 0.9 / ww
             ww, hh = ww * sc, hh * sc
         cx, cy = BW / 2, BH / 2
-        lc = draw_signal(base_b, emit_b, rng, kind, state, cx - ww / 2, cy - hh / 2, ww, hh)
+        lc = draw_signal(base_b, emit_b, rng, kind, state, cx - ww / 2, cy - hh / 2, ww, hh, countdown=countdown)
         img_b = _compose(base_b, emit_b, ambient, tint, 0.0, 0.0)
         # crop around the lit lamp (or housing centre)
         cs = min(BH, BW) * _u(rng, 0.35, 0.9)
@@ -820,19 +846,24 @@ def generate(seed: int, long_side: Optional[int] = None) -> Scene:
             side = int(cs)
             boxes.append(((cx - ww / 2 - x0) * W / side, (cy - hh / 2 - y0) * H / side,
                           (cx + ww / 2 - x0) * W / side, (cy + hh / 2 - y0) * H / side))
+        shown = [(n, ((b[0] - x0) * W / side, (b[1] - y0) * H / side, (b[2] - x0) * W / side, (b[3] - y0) * H / side))
+                 for n, b in countdown]
         img, cond = _post(rng, img.astype(np.float32), tod, framing, boxes)
-        return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, boxes)
+        return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, boxes,
+                       countdown=shown[0] if shown else None)
 
     if framing != "tiny":
         glow = {"day": (_u(rng, 0, 2), 0.3), "dusk": (_u(rng, 1, 4), 0.6), "night": (_u(rng, 2, 6), 1.0)}[tod]
         img = _compose(base, emit, ambient, tint, glow[0] * max(1.0, min(H, W) / 200), glow[1])
-    moved = boxes + obstacle_boxes  # the camera roll moves both
+    moved = boxes + obstacle_boxes + [b for _, b in countdown]  # the camera roll moves them all
     img, cond = _post(rng, img, tod, framing, moved)
+    n_fixed = len(boxes) + len(obstacle_boxes)
     return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, moved[:len(boxes)],
-                   moved[len(boxes):])
+                   moved[len(boxes):n_fixed], (countdown[0][0], moved[n_fixed]) if countdown else None)
 
 
-def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond, boxes=(), obstacle_boxes=()):
+def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond, boxes=(), obstacle_boxes=(),
+            countdown=None):
     light = {"kind": kind, "state": state, "position": light_pos}
     if state == "none":
         light = {"kind": None, "state": "none", "position": None}
@@ -841,4 +872,4 @@ def _finish(seed, rgb, kind, state, light_pos, cw, obstacles, framing, tod, cond
     caps = make_captions(facts)
     facts["description"] = caps["en"]
     return Scene(seed=int(seed), bgr=np.ascontiguousarray(rgb[..., ::-1]), facts=facts, captions=caps,
-                 light_box=boxes[0] if boxes else None, obstacle_boxes=tuple(obstacle_boxes))
+                 light_box=boxes[0] if boxes else None, obstacle_boxes=tuple(obstacle_boxes), countdown=countdown)

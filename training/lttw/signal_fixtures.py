@@ -14,6 +14,8 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
                              views were read)
   <name>.verifier.npy        float32 [1 + views, 2] the green verifier's probabilities of the candidate it read
                              (its square, then the confirmation views; only when the decision was verified)
+  <name>.countdown.npy       float32 [60] the countdown reader's probabilities of the announced lamp's square
+                             (only when the decision is red or green and the model has a countdown reader)
   <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /
                              confirm_disagreement / the verifier and the standbys after the lamp it turned down
                              (turned_down), and the second look: set_aside; figure_walk when only the decision
@@ -31,6 +33,7 @@ import torch
 from . import lamps
 from .artifact import load_artifact
 from .generator import generate
+from .countdown import CountdownReader
 from .green_verifier import GreenVerifier, verifier_crops
 from .signal_model import SignalExpertRunner, decide
 
@@ -70,6 +73,8 @@ SCENES = [
     # A figure that would be the strongest candidate and leave the frame unknown, kept out of the
     # decision: figures can add a walk, never a doubt.
     ("figure_doubt_ignored", 3_201_400, lambda f: f["light"]["state"] != "green"),
+    # With a countdown reader: a walk lamp whose countdown it reads (the seconds said).
+    ("countdown_walk", 3_201_600, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
 ]
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one, decide's first decision with every stop lamp
@@ -85,6 +90,7 @@ DECIDED = {
     "view_miss_held": lambda first, final, every_size, every_view, cands: final["state"] == "green" and every_view.get("why") == "green not confirmed by every view",
     "second_look_stop": lambda first, final, every_size, every_view, cands: "set_aside" in final,
     "figure_walk": lambda first, final, every_size, every_view, cands: final.get("figure_walk", False),
+    "countdown_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green",
     "figure_doubt_ignored": lambda first, final, every_size, every_view, cands: (
         first["state"] == "unknown" and first.get("candidate") is not None
         and cands[first["candidate"]].is_figure and final["state"] != "unknown"),
@@ -94,6 +100,7 @@ NEEDS_VERIFIER = {"green_not_verified", "verified_standby_walk"}
 NEEDS_VETO_SIDE = {"small_stop_ignored"}
 NEEDS_VIEW_MISSES = {"view_miss_held"}
 NEEDS_SET_ASIDE = {"second_look_stop"}
+NEEDS_COUNTDOWN = {"countdown_walk"}
 
 
 def pick(seed0, pred, long_side=480):
@@ -120,8 +127,12 @@ def make(model_dir, out):
     verifier = None
     if se.get("green_verifier"):
         verifier = GreenVerifier(reader.green_verifier, se["green_verifier"]["temperature"], mean, std)
+    countdown = None
+    if se.get("countdown_reader"):
+        cr = se["countdown_reader"]
+        countdown = CountdownReader(reader.countdown_reader, cr["temperature"], cr["threshold"], mean, std)
     runner = SignalExpertRunner(reader, se["temperature"], se["thresholds"], mean, std,
-                                confirmation=bool(se.get("green_confirmation")), verifier=verifier)
+                                confirmation=bool(se.get("green_confirmation")), verifier=verifier, countdown=countdown)
     os.makedirs(out, exist_ok=True)
     # A scene dropped since (or a verifier file a model without one would leave behind) must not linger.
     names = tuple(f"{name}." for name, _, _ in SCENES)
@@ -132,7 +143,8 @@ def make(model_dir, out):
     for name, seed0, pred in SCENES:
         if ((name in NEEDS_VERIFIER and verifier is None) or (name in NEEDS_VETO_SIDE and not se["thresholds"].get("red_veto_side"))
                 or (name in NEEDS_VIEW_MISSES and not se["thresholds"].get("view_misses"))
-                or (name in NEEDS_SET_ASIDE and not (verifier and se["thresholds"].get("set_aside")))):
+                or (name in NEEDS_SET_ASIDE and not (verifier and se["thresholds"].get("set_aside")))
+                or (name in NEEDS_COUNTDOWN and countdown is None)):
             continue
         seed, sc = pick(seed0, pred)
         while name in DECIDED:
@@ -140,7 +152,8 @@ def make(model_dir, out):
             cands, p = runner.probabilities(rgb)
             if DECIDED[name](decide(p, cands, rgb.shape[1], se["thresholds"]), runner.decide_frame(rgb, cands, p, runner.thr),
                              decide(p, cands, rgb.shape[1], {**se["thresholds"], "red_veto_side": 0.0}),
-                             runner.decide_frame(rgb, cands, p, {**runner.thr, "view_misses": 0}), cands):
+                             runner.decide_frame(rgb, cands, p, {**runner.thr, "view_misses": 0}), cands) \
+                    and (name not in NEEDS_COUNTDOWN or "seconds_left" in runner.read(rgb)):
                 break
             seed, sc = pick(seed + 1, pred)
             if seed - seed0 > 20_000:
@@ -182,6 +195,9 @@ def make(model_dir, out):
             os.remove(views_path)
         if "views" in last:
             np.save(views_path, read_views(rgb, last["views"]).astype(np.float32))
+        if "countdown_p" in d:
+            k = cands[d["candidate"]]
+            np.save(os.path.join(out, f"{name}.countdown.npy"), countdown.probabilities(rgb, k).astype(np.float32))
         if "verifier" in last:
             k = last["verifier"]
             n = cands.index(k)

@@ -279,7 +279,7 @@ class SignalExpertRunner:
     with a green verifier, verify."""
 
     def __init__(self, model: SignalReader, temperature: float, thresholds: Dict[str, float], mean, std,
-                 confirmation: bool = False, verifier=None):
+                 confirmation: bool = False, verifier=None, countdown=None):
         self.model = model.eval()
         self.T = float(temperature)
         self.thr = dict(thresholds)
@@ -288,6 +288,8 @@ class SignalExpertRunner:
         self.confirmation = confirmation
         # lttw.green_verifier.GreenVerifier, or None: the reader alone decides green.
         self.verifier = verifier
+        # lttw.countdown.CountdownReader, or None: no seconds are read.
+        self.countdown = countdown
         # The checks Swift's SignalExpertConfiguration.validate makes of the two newest rules.
         misses = self.thr.get("view_misses", 0)
         if not (isinstance(misses, int) and 0 <= misses <= len(lamps.CONFIRMATION_VIEWS) // 2):
@@ -418,4 +420,10 @@ class SignalExpertRunner:
         if d.get("candidate") is not None:
             k = cands[d["candidate"]]
             d["box"] = [k.x0, k.y0, k.x1, k.y1]
+            # The seconds are read only beside a lamp that is announced (red or green), once.
+            if self.countdown is not None and d["state"] in ("red", "green"):
+                seconds, p_read = self.countdown.seconds(rgb, k)
+                d["countdown_p"] = p_read
+                if seconds is not None:
+                    d["seconds_left"] = seconds
         return d

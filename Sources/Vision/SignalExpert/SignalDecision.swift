@@ -74,6 +74,11 @@ public struct SignalDecision: Sendable, Equatable {
     public private(set) var setAsideCandidate: Int?
     public private(set) var setAsideBox: LampCandidate?
     public private(set) var setAsideVerifierGreen: Double?
+    /// The seconds the countdown beside the announced lamp shows, when the countdown reader read a
+    /// number at its threshold (red and green only; `SignalExpert.readCountdown`), and the
+    /// probability of the class it read (a number or "none"), when it read one.
+    public internal(set) var secondsLeft: Int?
+    public internal(set) var countdownProbability: Double?
 
     /// Whether the frame is unknown because its strongest candidate reads green but did not pass:
     /// the cases the verifier may settle by setting that candidate aside (signal_model.GREEN_DOUBTS).

@@ -19,6 +19,9 @@ public struct SignalExpert: @unchecked Sendable {
     /// Reads the candidate about to be announced green again at a higher resolution (absent in
     /// models without one).
     public let verifier: CropReader?
+    /// Reads the seconds of a countdown beside the lamp announced red or green (absent in models
+    /// without one).
+    public let countdown: CropReader?
 
     /// The candidate's geometry values the head reads (lamps.GEOMETRY).
     public static let geometryCount = CropReader.geometryCount
@@ -35,6 +38,11 @@ public struct SignalExpert: @unchecked Sendable {
             source, geometry: c.geometry, prefix: c.weightsPrefix, headHidden: c.architecture.headHidden,
             classCount: c.classes.count, temperature: c.temperature)
         verifier = try c.greenVerifier.map {
+            try CropReader(
+                source, geometry: $0.geometry, prefix: $0.weightsPrefix, headHidden: $0.architecture.headHidden,
+                classCount: $0.classes.count, temperature: $0.temperature)
+        }
+        countdown = try c.countdownReader.map {
             try CropReader(
                 source, geometry: $0.geometry, prefix: $0.weightsPrefix, headHidden: $0.architecture.headHidden,
                 classCount: $0.classes.count, temperature: $0.temperature)
@@ -63,6 +71,9 @@ public struct SignalExpert: @unchecked Sendable {
         /// The verifier's rows (its own square, then the views) and lanes; nil without a verifier.
         public let verifierRows: CropReader.Rows?
         let verifierLanes: [PatchEncoder.State]
+        /// The countdown reader's row (the announced lamp's square) and lanes; nil without one.
+        public let countdownRows: CropReader.Rows?
+        let countdownLanes: [PatchEncoder.State]
         public internal(set) var frameWidth = 0
         public internal(set) var frameHeight = 0
 
@@ -75,6 +86,8 @@ public struct SignalExpert: @unchecked Sendable {
             viewRows = CropReader.Rows(expert.reader, capacity: LampCandidate.confirmationViews.count)
             verifierRows = expert.verifier.map { CropReader.Rows($0, capacity: SignalExpert.verifierViews) }
             verifierLanes = expert.verifier?.lanes() ?? []
+            countdownRows = expert.countdown.map { CropReader.Rows($0, capacity: 1) }
+            countdownLanes = expert.countdown?.lanes() ?? []
         }
 
         /// Each candidate's embedding and geometry ([maxCandidates, featureWidth + 5]).
@@ -127,10 +140,33 @@ public struct SignalExpert: @unchecked Sendable {
             figures |= 1 << UInt32(n)
             figureLit = figureLit || 1 - Double(state.probabilities(of: n)[0]) >= configuration.thresholds.signal
         }
-        let decision = try look(image, mean: mean, std: std, state: state, setAside: figures)
-        guard figureLit, decision.state != .green else { return decision }
-        let walk = try confirmed(decide(state), image, mean: mean, std: std, state: state)
-        return walk.state == .green ? walk : decision
+        var decision = try look(image, mean: mean, std: std, state: state, setAside: figures)
+        if figureLit, decision.state != .green {
+            let walk = try confirmed(decide(state), image, mean: mean, std: std, state: state)
+            if walk.state == .green { decision = walk }
+        }
+        try readCountdown(&decision, image, mean: mean, std: std, state: state)
+        return decision
+    }
+
+    /// Reads the seconds beside the lamp a red or green decision announces, once per frame
+    /// (countdown.CountdownReader.seconds): the square `context` times the lamp's size on its
+    /// centre (the whole frame for the whole-frame candidate); a number only at the threshold.
+    private func readCountdown(
+        _ decision: inout SignalDecision, _ image: Image, mean: [Float], std: [Float], state: State
+    ) throws(ImagingError) {
+        guard let countdown, let rows = state.countdownRows, let settings = configuration.countdownReader,
+              decision.state == .red || decision.state == .green, let n = decision.candidate
+        else { return }
+        let rect = state.candidates[n].countdownRect(context: settings.context, frameWidth: image.width, frameHeight: image.height)
+        try LampCrop.sample(image, rect: rect, size: countdown.geometry.imageSize, mean: mean, std: std, into: rows.crop(0))
+        rows.geometry(0).update(from: state.candidateRows.geometry(n), count: Self.geometryCount)
+        countdown.read(rows, count: 1, lanes: state.countdownLanes)
+        let p = rows.probabilities(0)
+        var best = 0
+        for c in 1..<p.count where p[c] > p[best] { best = c }
+        decision.countdownProbability = Double(p[best])
+        decision.secondsLeft = best > 0 && Double(p[best]) >= settings.threshold ? best : nil
     }
 
     /// The decision with the candidates in `setAside` taking no part, after its confirmations and

@@ -23,6 +23,10 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
     /// without one, whose reader alone decides green.
     public var greenVerifier: GreenVerifier?
 
+    /// The reader of the seconds a countdown beside the announced lamp shows (lttw.countdown);
+    /// absent in models without one, which never say the seconds.
+    public var countdownReader: CountdownReader?
+
     /// Whether a green must also hold in every confirmation view (thresholds.green was then
     /// calibrated on the smallest green mass over the views).
     public var confirmsGreen: Bool { !(greenConfirmation ?? []).isEmpty }
@@ -41,6 +45,41 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
 
         /// The verifier's encoder.
         public var geometry: EncoderGeometry { architecture.geometry }
+    }
+
+    /// config.json's `signal_expert.countdown_reader`: a crop reader of the square `context` times
+    /// the announced lamp's size around it, whose classes are "none" and the seconds 1…59.
+    public struct CountdownReader: Sendable, Decodable, Hashable {
+        /// Its classes, in the order of its outputs: class n (n ≥ 1) is n seconds.
+        public static let knownClasses = ["none"] + (1...59).map(String.init)
+
+        public var architecture: Architecture
+        public var classes: [String]
+        public var weightsPrefix: String
+        /// The square's side in lamp sizes (lamps.Candidate.side).
+        public var context: Int
+        public var temperature: Double
+        /// A number is said only when its probability reaches this (calibrated: no wrong number on
+        /// the validation squares).
+        public var threshold: Double
+
+        /// The countdown reader's encoder.
+        public var geometry: EncoderGeometry { architecture.geometry }
+
+        /// The lowest threshold accepted (lttw.countdown.threshold_for's floor).
+        public static let lowestThreshold = 0.5
+
+        func validate(_ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void, readerPrefix: String)
+            throws(ModelConfigurationError)
+        {
+            try require(classes == Self.knownClasses, "classes differ from none, 1…59 in that order")
+            try architecture.validate(require)
+            try require((2...16).contains(context), "context \(context) outside 2…16")
+            try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
+            try require(threshold.isFinite && threshold >= Self.lowestThreshold && threshold < 1,
+                        "threshold \(threshold) below the calibrated floor \(Self.lowestThreshold) or not below 1")
+            try require(!weightsPrefix.isEmpty && weightsPrefix != readerPrefix, "weights_prefix \"\(weightsPrefix)\" is empty or the reader's")
+        }
     }
 
     public struct Architecture: Sendable, Decodable, Hashable {
@@ -174,6 +213,10 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try requireVerifier(confirmsGreen, "a verifier needs the green confirmation views it reads")
             try require(verify.isFinite && verify >= Self.lowestVerifyThreshold && verify < 1,
                         "thresholds.verify \(verify) below the calibrated floor \(Self.lowestVerifyThreshold) or not below 1")
+        }
+        if let countdown = countdownReader {
+            try countdown.validate({ (ok, problem) throws(ModelConfigurationError) in try require(ok, "countdown_reader: " + problem()) },
+                                   readerPrefix: weightsPrefix)
         }
         if let setAside = t.setAside {
             // Above thresholds.verify it would set aside a lamp the verifier accepts.

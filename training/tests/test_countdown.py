@@ -1,0 +1,89 @@
+"""The countdown: the generator's labels, the reader's squares and labels, the evaluator's tally,
+and the shipped reader on generated scenes it never saw."""
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from lttw import countdown, lamps
+from lttw.countdown import CONTEXT, CROP_SIZE, MIN_DIGIT_PX, SKIP, countdown_rect, label_of
+from lttw.evaluate import countdown_metrics, countdown_tally
+from lttw.generator import generate
+
+
+def lit_fraction(rgb, box):
+    """Share of the box's pixels that are bright and saturated (a lit digit stroke)."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    patch = rgb[max(0, y0):y1, max(0, x0):x1].astype(np.int32)
+    chroma = patch.max(-1) - patch.min(-1)
+    return float(((patch.max(-1) >= 120) & (chroma >= 60)).mean())
+
+
+def test_a_countdown_head_shows_its_seconds_where_the_label_says():
+    seen = Counter()
+    for seed in range(9_100_000, 9_100_040):
+        sc = generate(seed, countdown_head=True)
+        light = sc.facts["light"]
+        assert light["kind"] == "pedestrian" and light["state"] in ("red", "green")
+        assert sc.countdown is not None
+        seconds, box = sc.countdown
+        assert 1 <= seconds <= 59
+        H, W = sc.bgr.shape[:2]
+        if not countdown.shown(box, W, H) or box[3] - box[1] < 12:
+            continue
+        rgb = sc.bgr[..., ::-1]
+        # Lit strokes inside the digits' box (fog, glare and grayscale frames wash some out).
+        inside = lit_fraction(rgb, box)
+        seen["shown"] += 1
+        seen["lit"] += inside > 0.08
+    assert seen["shown"] >= 10
+    assert seen["lit"] >= 0.65 * seen["shown"], seen
+
+
+def test_plain_scenes_label_a_countdown_only_beside_a_lit_pedestrian_signal():
+    labelled = 0
+    for seed in range(9_100_100, 9_100_400):
+        sc = generate(seed)
+        if sc.countdown is not None:
+            labelled += 1
+            assert sc.facts["light"]["kind"] == "pedestrian" and sc.facts["light"]["state"] in ("red", "green")
+            rec = sc.labelled_record("x.png")
+            assert rec["countdown"]["seconds"] == sc.countdown[0]
+        else:
+            assert "countdown" not in sc.labelled_record("x.png")
+    assert labelled > 0
+
+
+def test_countdown_rect_is_context_times_the_lamp_on_its_centre():
+    k = lamps.Candidate(10, 20, 16, 30, 3, 100, 1)
+    assert countdown_rect(k, 640, 480) == ((10 + 16 - 60) // 2, (20 + 30 - 60) // 2, 60, 60)
+    tiny = lamps.Candidate(5, 5, 7, 7, 1, 100, 1)
+    assert countdown_rect(tiny, 640, 480)[2] == lamps.CROP_MIN_SIDE
+    whole = lamps.Candidate(0, 0, 300, 200, 0, -1, 0, whole=True)
+    assert countdown_rect(whole, 300, 200) == (0, 0, 300, 200)
+    # A figure is twice its blob: the square follows the blob's size (Candidate.side).
+    figure = lamps.Candidate(100, 100, 120, 140, 3, 100, lamps.FIGURE_SCALE)
+    assert countdown_rect(figure, 640, 480)[2] == CONTEXT * figure.side == CONTEXT * 20
+
+
+def test_a_square_is_taught_the_seconds_only_when_it_holds_all_of_them_large_enough():
+    rect = (0, 0, 96, 96)  # 2 frame pixels per square pixel
+    tall = MIN_DIGIT_PX * 96 / CROP_SIZE
+    assert label_of(rect, 12, (10, 10, 30, 10 + tall)) == 12
+    assert label_of(rect, 12, (10, 10, 30, 10 + tall * 0.9)) == SKIP        # too small to read
+    assert label_of(rect, 12, (80, 10, 110, 10 + tall)) == SKIP             # cut by the square
+    assert label_of(rect, 12, (200, 10, 230, 10 + tall)) == 0               # elsewhere
+    assert label_of(rect, None, None) == 0
+
+
+def test_the_evaluator_counts_right_wrong_unsaid_and_invented_seconds():
+    t = Counter()
+    rec = {"countdown": {"seconds": 12, "box": [10, 10, 20, 30]}}
+    countdown_tally(rec, {"light": {"state": "green", "seconds_left": 12}}, (100, 100), t)
+    countdown_tally(rec, {"light": {"state": "red", "seconds_left": 13}}, (100, 100), t)
+    countdown_tally(rec, {"light": {"state": "unknown"}}, (100, 100), t)
+    countdown_tally({"countdown": {"seconds": 12, "box": [95, 10, 105, 30]}}, {"light": {"state": "green"}}, (100, 100), t)
+    countdown_tally({}, {"light": {"state": "red", "seconds_left": 4}}, None, t)
+    m = countdown_metrics(t)
+    assert (m["shown"], m["read_right"], m["read_wrong"], m["not_said"], m["said_where_none_shown"]) == (3, 1, 1, 1, 1)
+    assert m["accuracy_where_light_said"] == 0.5 and m["shown_with_light_said"] == 2
