@@ -44,6 +44,7 @@ public enum Overlay {
             let text = "LIGHT: \(light.state.rawValue.uppercased())"
                 + (light.kind.map { " (\($0.rawValue))" } ?? "")
                 + (light.position.map { " \($0.rawValue)" } ?? "")
+                + (light.secondsLeft.map { ", \($0) s" } ?? "")
                 + String(format: "  p=%.2f", light.confidence)
             try canvas.drawLabel(text, at: (8, Int(28 * scale)), scale: 0.7 * scale, color: .white, background: color(of: light.state))
             if let why = signal?.reason {

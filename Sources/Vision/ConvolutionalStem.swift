@@ -74,6 +74,12 @@ public struct ConvolutionalStem: @unchecked Sendable {
         Parallel.run(Pass(stem: self, image: image, state: state))
     }
 
+    /// Embeds one image on the calling thread alone (a crop reader reads each crop on one lane).
+    public func embedOnThisThread(_ image: UnsafeBufferPointer<Float>, state: State) {
+        precondition(image.count == 3 * layers[0].inputSize * layers[0].inputSize, "ConvolutionalStem: image has \(image.count) values")
+        Pass(stem: self, image: image, state: state).run(.single)
+    }
+
     private struct Pass: ParallelWork {
         let stem: ConvolutionalStem
         let image: UnsafeBufferPointer<Float>

@@ -108,7 +108,30 @@ struct ModelLoadHardeningTests {
          ["thresholds.view_misses 4 is not between 0 and 3 (half the views)"]),
         ("set aside above verify", "\"set_aside\": 0.5,", "\"set_aside\": 0.9,",
          ["thresholds.set_aside 0.9 is not above 0 and at most thresholds.verify"]),
+        ("countdown reader with its ones before its tens", "\"signal_expert\": {", "\"signal_expert\": {" + countdownReader(classes: onesFirst),
+         ["countdown_reader: classes", "differ from the tens (none, blank, 1…5) then the ones (0…9)"]),
+        ("countdown reader threshold 0.2", "\"signal_expert\": {", "\"signal_expert\": {" + countdownReader(threshold: "0.2"),
+         ["countdown_reader: threshold 0.2 below the calibrated floor 0.5"]),
+        ("countdown reader stem that does not reach the patch grid", "\"signal_expert\": {",
+         "\"signal_expert\": {" + countdownReader(stemChannels: "[32, 48]"),
+         ["countdown_reader: a conv stem for 4-pixel patches needs one 3×3 stride-2 convolution per halving"]),
     ]
+
+    /// The tens, then the ones, as lttw.countdown.CLASSES; and in the wrong order.
+    static let countdownClasses = ["none", "blank", "1", "2", "3", "4", "5"] + (0...9).map(String.init)
+    static let onesFirst = Array(countdownClasses[7...] + countdownClasses[..<7])
+
+    /// A `countdown_reader` section (lttw.artifact.merge_countdown's keys) to put inside `signal_expert`.
+    static func countdownReader(classes: [String] = countdownClasses, threshold: String = "0.9", stemChannels: String = "[32]") -> String {
+        let names = classes.map { "\"\($0)\"" }.joined(separator: ", ")
+        return """
+
+             "countdown_reader": {"architecture": {"crop_size": 48, "patch_size": 4, "width": 64, "depth": 3, "heads": 2,
+              "mlp_ratio": 4.0, "ln_eps": 1e-05, "head_hidden": 64, "stem": "conv", "stem_channels": \(stemChannels)},
+              "classes": [\(names)], "groups": [7, 10], "weights_prefix": "signal.countdown.", "context": 5,
+              "temperature": 0.9, "threshold": \(threshold)},
+            """
+    }
 
     @Test("listen refuses config.json edits that change what is spoken or what is allocated", arguments: configCases.indices)
     func unsafeConfigs(index: Int) throws {

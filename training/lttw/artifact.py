@@ -257,7 +257,10 @@ def load_signal_expert(cfg, sd, path):
     if cr is None and countdown_own:
         raise ValueError(f"{path}/model.safetensors: countdown reader weights but no signal_expert.countdown_reader in config.json")
     if cr is not None:
-        countdown = SignalReader(SignalConfig(**cr["architecture"], classes=cr["classes"]))
+        from .countdown import CLASSES as COUNTDOWN_CLASSES, new_reader as new_countdown_reader
+        if cr["classes"] != COUNTDOWN_CLASSES:
+            raise ValueError(f"{path}/config.json: countdown_reader.classes {cr['classes']} are not this code's {COUNTDOWN_CLASSES}")
+        countdown = new_countdown_reader(cr["architecture"])
         missing, unexpected = countdown.load_state_dict(countdown_own, strict=False)
         if missing or unexpected:
             raise ValueError(f"{path}/model.safetensors: countdown reader missing {missing} unexpected {unexpected}")
@@ -395,7 +398,7 @@ def merge_countdown(run, model_dir, ckpt="best.pt"):
     signal reader."""
     from . import countdown
     ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
-    reader = countdown.new_reader()
+    reader = countdown.new_reader(ck["config"])
     reader.load_state_dict(ck["model"])
     with open(os.path.join(run, "calibration.json")) as f:
         calibration = json.load(f)
@@ -407,10 +410,10 @@ def merge_countdown(run, model_dir, ckpt="best.pt"):
     prefix = SIGNAL_PREFIX + COUNTDOWN_KEY
     sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(prefix)}
     sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in reader.state_dict().items()})
-    c = reader.c
     se["countdown_reader"] = {
-        "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
-        "classes": list(c.classes),
+        "architecture": dict(reader.architecture),
+        "classes": list(reader.c.classes),
+        "groups": list(countdown.GROUPS),
         "weights_prefix": prefix,
         "context": countdown.CONTEXT,
         "temperature": round(float(calibration["temperature"]), 4),
@@ -419,9 +422,10 @@ def merge_countdown(run, model_dir, ckpt="best.pt"):
         "calibration": calibration["validation"],
         "method": "read once per frame the signal expert calls red or green, on the square of `context` times the announced "
                   "lamp's size (Candidate.side) centred on it (the whole frame for the whole-frame candidate), sampled to "
-                  "crop_size; seconds = the most likely class when it is not 'none' and its probability (softmax of logits / "
-                  "temperature) reaches threshold: halfway between the most confident wrong number on the generated validation "
-                  "squares and 1 (at least 0.5)",
+                  "crop_size; the logits are two groups (`groups`: the tens none/blank/1-5, the ones 0-9), each softmax(logits / "
+                  "temperature); seconds = 10 x tens + ones of the most likely of each, said when the tens are not 'none', the "
+                  "number is not 0 and the product of the two probabilities reaches threshold: halfway between the most "
+                  "confident wrong number on the generated validation squares and 1 (at least 0.5)",
         "run": run,
     }
     save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})

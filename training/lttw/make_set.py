@@ -5,7 +5,13 @@
 Writes OUT/images/<seed>.jpg (or .png) and OUT/labels.jsonl, one object per image:
   {"file", "pedestrian_light": red|green|yellow|off_or_none, "light_kind": pedestrian|vehicle|null,
    "crosswalk": yes|no, "obstacles": [{"kind", "position", "distance"}],
-   extras: "seed", "facts" (DESIGN.md scene facts), "captions" {"en","zh"}}
+   extras: "seed", "facts" (DESIGN.md scene facts), "captions" {"en","zh"},
+   "countdown" {"seconds", "box"} where a lit countdown is drawn}
+
+  python -m lttw.make_set --out training/data/sets/countdown_test --start 5400000 --n 1000 --countdown_head
+
+`--countdown_head` makes every scene a lit pedestrian signal with a countdown (the countdown
+reader's test; lttw.generator.generate).
 """
 import argparse
 import json
@@ -19,17 +25,17 @@ from .generator import generate
 
 
 def _one(args):
-    seed, out, ext, quality, long_side = args
-    sc = generate(seed, long_side=long_side)
+    seed, out, ext, quality, long_side, countdown_head = args
+    sc = generate(seed, long_side=long_side, countdown_head=countdown_head)
     rel = f"images/{seed}.{ext}"
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == "jpg" else []
     cv2.imwrite(os.path.join(out, rel), sc.bgr, params)
     return sc.labelled_record(rel)
 
 
-def make_set(out, start, n, ext="png", quality=95, workers=2, long_side=None, quiet=False):
+def make_set(out, start, n, ext="png", quality=95, workers=2, long_side=None, quiet=False, countdown_head=False):
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
-    jobs = [(s, out, ext, quality, long_side) for s in range(start, start + n)]
+    jobs = [(s, out, ext, quality, long_side, countdown_head) for s in range(start, start + n)]
     if workers > 1:
         with Pool(workers) as p:
             recs = list(tqdm(p.imap(_one, jobs, chunksize=16), total=n, desc="scenes", disable=quiet))
@@ -49,8 +55,9 @@ def main():
     ap.add_argument("--ext", default="png", choices=["png", "jpg"])
     ap.add_argument("--quality", type=int, default=95)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--countdown_head", action="store_true", help="every scene a lit pedestrian signal with a countdown")
     a = ap.parse_args()
-    make_set(a.out, a.start, a.n, a.ext, a.quality, a.workers)
+    make_set(a.out, a.start, a.n, a.ext, a.quality, a.workers, countdown_head=a.countdown_head)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,19 @@ def main():
                   + (f" Second look: a frame left unknown by a green-reading candidate the verifier gives less than "
                      f"{th['set_aside']} is decided again without it, and a red or yellow found then stands." if "set_aside" in th else ""),
                   ""]
+        cr = se.get("countdown_reader")
+        if cr:
+            ca, cv = cr["architecture"], cr["calibration"]
+            L += [f"**Countdown reader** (training/lttw/countdown.py): for a frame decided red or green, the square {cr['context']} "
+                  f"times the announced lamp's size around it at {ca['crop_size']}×{ca['crop_size']}, through a convolutional stem "
+                  f"({'→'.join(str(c) for c in [3] + ca.get('stem_channels', []) + [ca['width']])}) into {ca['depth']} blocks of width "
+                  f"{ca['width']} ({cr['params'] / 1e3:.0f} k parameters); the tens (none, blank, 1–5) and the ones (0–9), each its "
+                  f"own softmax. Seconds are said when their probability (tens × ones) reaches {cr['threshold']:.4f}: halfway between "
+                  f"the most confident wrong number on {cv['squares']:,} generated validation squares "
+                  f"({cv['most_confident_wrong_number']:.4f}) and 1. There it reads {cv['read_right']} of {cv['numbers']} numbers "
+                  f"({cv['read_right'] / max(1, cv['numbers']):.1%}) and {cv['read_wrong']} wrong; by digit height in the square: "
+                  + "; ".join(f"{k} {v['read_right']:.0%} of {v['n']}" for k, v in cv["by_digit_height"].items() if v["n"])
+                  + ". Generated scenes only: no real photo here is labelled with its seconds.", ""]
     oe = cfg.get("obstacle_expert")
     if oe:
         oa = oe["architecture"]

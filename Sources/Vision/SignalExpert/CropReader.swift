@@ -1,15 +1,22 @@
 import Kernels
 
 /// A small ViT that reads square crops of one candidate: the signal expert's reader (32×32, six
-/// classes) and its green verifier (64×64, green or not). Mirrors training/lttw/signal_model.py's
+/// classes), its green verifier (64×64, green or not) and the countdown reader (48×48 behind a
+/// convolutional stem; two groups of classes). Mirrors training/lttw/signal_model.py's
 /// `SignalReader`:
 ///
-///     crop -> PatchEncoder -> feature = [class token, max over patch tokens]
-///          -> fc2(GELU(fc1([feature, geometry]))) -> softmax(logits / temperature)
+///     crop -> [ConvolutionalStem] -> PatchEncoder -> feature = [class token, max over patch tokens]
+///          -> fc2(GELU(fc1([feature, geometry]))) -> softmax(logits / temperature) per group
 public struct CropReader: @unchecked Sendable {
     public let encoder: PatchEncoder
+    /// Embeds the patch tokens when the reader has a convolutional stem (nil: the encoder's own
+    /// patch embedding).
+    public let stem: ConvolutionalStem?
     public let geometry: EncoderGeometry
     public let classCount: Int
+    /// The sizes of the output groups, each its own softmax, in order (one group of all the
+    /// classes unless given).
+    public let softmaxGroups: [Int]
     public let temperature: Float
     let hidden: LinearWeights
     let output: LinearWeights
@@ -20,12 +27,17 @@ public struct CropReader: @unchecked Sendable {
 
     public init(
         _ source: some WeightSource, geometry g: EncoderGeometry, prefix: String, headHidden: Int, classCount: Int,
-        temperature: Double
+        temperature: Double, softmaxGroups: [Int]? = nil, stemChannels: [Int]? = nil
     ) throws {
         geometry = g
         self.classCount = classCount
+        self.softmaxGroups = softmaxGroups ?? [classCount]
+        precondition(self.softmaxGroups.reduce(0, +) == classCount && self.softmaxGroups.allSatisfy { $0 > 0 }, "softmax groups")
         self.temperature = Float(temperature)
-        encoder = try PatchEncoder(source, geometry: g, prefix: prefix + "encoder")
+        stem = try stemChannels.map {
+            try ConvolutionalStem(source, prefix: prefix + "encoder.patch_embed", channels: [3] + $0 + [g.width], imageSize: g.imageSize)
+        }
+        encoder = try PatchEncoder(source, geometry: g, prefix: prefix + "encoder", embedsPatches: stem == nil)
         hidden = try LinearWeights(source, prefix + "fc1", inputs: 2 * g.width + Self.geometryCount, outputs: headHidden)
         output = try LinearWeights(source, prefix + "fc2", inputs: headHidden, outputs: classCount)
     }
@@ -35,7 +47,9 @@ public struct CropReader: @unchecked Sendable {
 
     /// Multiply-adds ×2 of reading one crop.
     public var flopsPerCrop: Int {
-        geometry.flops + 2 * hidden.weight.rows * (featureWidth + Self.geometryCount + classCount)
+        let patchEmbedding = 2 * geometry.patchCount * 3 * geometry.patchSize * geometry.patchSize * geometry.width
+        return geometry.flops - (stem == nil ? 0 : patchEmbedding) + (stem?.flops ?? 0)
+            + 2 * hidden.weight.rows * (featureWidth + Self.geometryCount + classCount)
     }
 
     /// One batch of crops and where their embeddings, hidden rows and probabilities go, sized
@@ -74,14 +88,25 @@ public struct CropReader: @unchecked Sendable {
         }
     }
 
-    /// Per-lane encoder activations, one per `Parallel` lane.
-    public func lanes() -> [PatchEncoder.State] {
-        (0..<max(1, Parallel.lanes)).map { _ in PatchEncoder.State(geometry) }
+    /// One lane's activations: the encoder's and, with a stem, the stem's.
+    public final class LaneState {
+        let encoder: PatchEncoder.State
+        let stem: ConvolutionalStem.State?
+
+        init(_ reader: CropReader) {
+            encoder = PatchEncoder.State(reader.geometry)
+            stem = reader.stem.map { ConvolutionalStem.State($0) }
+        }
+    }
+
+    /// Per-lane activations, one per `Parallel` lane.
+    public func lanes() -> [LaneState] {
+        (0..<max(1, Parallel.lanes)).map { _ in LaneState(self) }
     }
 
     /// Reads the first `count` crops of `rows` (their geometry already written), split over the
     /// lanes when there is more than one.
-    public func read(_ rows: Rows, count: Int, lanes: [PatchEncoder.State]) {
+    public func read(_ rows: Rows, count: Int, lanes: [LaneState]) {
         guard count > 0 else { return }
         let work = Work(reader: self, rows: rows, lanes: lanes, count: count)
         if Parallel.lanes > 1, Parallel.lanes <= lanes.count, count > 1 {
@@ -96,24 +121,30 @@ public struct CropReader: @unchecked Sendable {
     private struct Work: ParallelWork {
         let reader: CropReader
         let rows: Rows
-        let lanes: [PatchEncoder.State]
+        let lanes: [LaneState]
         let count: Int
 
         func run(_ lane: Lane) {
-            let encoderState = lanes[lane.index]
+            let laneState = lanes[lane.index]
             var index = lane.index
             while index < count {
-                reader.readCrop(index, of: rows, encoder: encoderState)
+                reader.readCrop(index, of: rows, lane: laneState)
                 index += lane.count
             }
         }
     }
 
     /// Reads the crop already sampled into row `index` of `rows`.
-    private func readCrop(_ index: Int, of rows: Rows, encoder state: PatchEncoder.State) {
+    private func readCrop(_ index: Int, of rows: Rows, lane: LaneState) {
         let g = geometry
+        let state = lane.encoder
         let crop = UnsafeBufferPointer(rebasing: rows.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])
-        encoder.encodeOnThisThread(crop, state: state)
+        if let stem, let stemState = lane.stem {
+            stem.embedOnThisThread(crop, state: stemState)
+            encoder.encodeOnThisThread(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: state)
+        } else {
+            encoder.encodeOnThisThread(crop, state: state)
+        }
 
         // feature = [class token, max over the patch tokens]
         let d = g.width
@@ -133,6 +164,10 @@ public struct CropReader: @unchecked Sendable {
         output.apply(hiddenRow.readOnly, into: probabilities)
         let p = probabilities.row(0)
         for j in 0..<classCount { p[j] /= temperature }
-        Softmax.applyRow(p, count: classCount)
+        var start = 0
+        for size in softmaxGroups {
+            Softmax.applyRow(p + start, count: size)
+            start += size
+        }
     }
 }

@@ -45,7 +45,8 @@ public struct SignalExpert: @unchecked Sendable {
         countdown = try c.countdownReader.map {
             try CropReader(
                 source, geometry: $0.geometry, prefix: $0.weightsPrefix, headHidden: $0.architecture.headHidden,
-                classCount: $0.classes.count, temperature: $0.temperature)
+                classCount: $0.classes.count, temperature: $0.temperature, softmaxGroups: $0.groups,
+                stemChannels: $0.architecture.stemChannelsBetween)
         }
     }
 
@@ -60,7 +61,7 @@ public struct SignalExpert: @unchecked Sendable {
         let proposer = LampProposer()
         /// This frame's candidates, in the proposer's order.
         public internal(set) var candidates: [LampCandidate]
-        let lanes: [PatchEncoder.State]
+        let lanes: [CropReader.LaneState]
         /// Every candidate's crop, embedding and geometry ([maxCandidates, featureWidth + 5]: the
         /// embedding, then `geometryCount` values; rows past `candidates.count` are stale; for the
         /// head and for fusion with the scene expert) and calibrated class probabilities.
@@ -70,10 +71,10 @@ public struct SignalExpert: @unchecked Sendable {
         public let viewRows: CropReader.Rows
         /// The verifier's rows (its own square, then the views) and lanes; nil without a verifier.
         public let verifierRows: CropReader.Rows?
-        let verifierLanes: [PatchEncoder.State]
+        let verifierLanes: [CropReader.LaneState]
         /// The countdown reader's row (the announced lamp's square) and lanes; nil without one.
         public let countdownRows: CropReader.Rows?
-        let countdownLanes: [PatchEncoder.State]
+        let countdownLanes: [CropReader.LaneState]
         public internal(set) var frameWidth = 0
         public internal(set) var frameHeight = 0
 
@@ -162,11 +163,21 @@ public struct SignalExpert: @unchecked Sendable {
         try LampCrop.sample(image, rect: rect, size: countdown.geometry.imageSize, mean: mean, std: std, into: rows.crop(0))
         rows.geometry(0).update(from: state.candidateRows.geometry(n), count: Self.geometryCount)
         countdown.read(rows, count: 1, lanes: state.countdownLanes)
-        let p = rows.probabilities(0)
-        var best = 0
-        for c in 1..<p.count where p[c] > p[best] { best = c }
-        decision.countdownProbability = Double(p[best])
-        decision.secondsLeft = best > 0 && Double(p[best]) >= settings.threshold ? best : nil
+        let read = Self.seconds(of: rows.probabilities(0), tens: settings.groups[0])
+        decision.countdownProbability = read.probability
+        decision.secondsLeft = read.seconds > 0 && read.probability >= settings.threshold ? read.seconds : nil
+    }
+
+    /// The seconds the countdown reader's two groups say (countdown.seconds_of): the most likely
+    /// tens (the first of equals) and ones; 0 when the tens say "none" (its probability then) or
+    /// the digits make 0; the probability is the product of the two, in Double.
+    static func seconds(of p: UnsafeBufferPointer<Float>, tens: Int) -> (seconds: Int, probability: Double) {
+        var t = 0
+        for c in 1..<tens where p[c] > p[t] { t = c }
+        if t == 0 { return (0, Double(p[0])) }
+        var o = 0
+        for c in 1..<(p.count - tens) where p[tens + c] > p[tens + o] { o = c }
+        return (10 * (t - 1) + o, Double(p[t]) * Double(p[tens + o]))
     }
 
     /// The decision with the candidates in `setAside` taking no part, after its confirmations and

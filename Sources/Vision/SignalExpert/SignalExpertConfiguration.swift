@@ -48,13 +48,17 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
     }
 
     /// config.json's `signal_expert.countdown_reader`: a crop reader of the square `context` times
-    /// the announced lamp's size around it, whose classes are "none" and the seconds 1…59.
+    /// the announced lamp's size around it, whose outputs are two groups, each its own softmax: the
+    /// tens ("none": no countdown it can read; "blank": one digit; 1…5) and the ones (0…9).
     public struct CountdownReader: Sendable, Decodable, Hashable {
-        /// Its classes, in the order of its outputs: class n (n ≥ 1) is n seconds.
-        public static let knownClasses = ["none"] + (1...59).map(String.init)
+        /// Its classes, in the order of its outputs: the tens group, then the ones group.
+        public static let knownClasses = ["none", "blank", "1", "2", "3", "4", "5"] + (0...9).map(String.init)
+        /// The sizes of the two groups.
+        public static let knownGroups = [7, 10]
 
         public var architecture: Architecture
         public var classes: [String]
+        public var groups: [Int]
         public var weightsPrefix: String
         /// The square's side in lamp sizes (lamps.Candidate.side).
         public var context: Int
@@ -72,7 +76,8 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         func validate(_ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void, readerPrefix: String)
             throws(ModelConfigurationError)
         {
-            try require(classes == Self.knownClasses, "classes differ from none, 1…59 in that order")
+            try require(classes == Self.knownClasses && groups == Self.knownGroups,
+                        "classes \(classes) in groups \(groups) differ from the tens (none, blank, 1…5) then the ones (0…9)")
             try architecture.validate(require)
             try require((2...16).contains(context), "context \(context) outside 2…16")
             try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
@@ -92,6 +97,14 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         public var lnEps: Float
         /// Width of the head's hidden layer.
         public var headHidden: Int
+        /// "conv": the patch tokens come from a `ConvolutionalStem` with `stemChannelsBetween`
+        /// between the image's 3 and `width` (the countdown reader); absent: the plain patch
+        /// embedding.
+        public var stem: String?
+        var stemChannels: [Int]?
+
+        /// The stem's channels between the image's and the encoder's, when it has a stem.
+        public var stemChannelsBetween: [Int]? { stem == "conv" ? (stemChannels ?? []) : nil }
 
         /// The crop reader's encoder.
         public var geometry: EncoderGeometry {
@@ -108,6 +121,16 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try require(mlpRatio.isFinite && mlpRatio >= 0.25 && mlpRatio <= 16, "mlp_ratio \(mlpRatio) outside 0.25…16")
             try require(lnEps.isFinite && lnEps > 0 && lnEps < 0.1, "ln_eps \(lnEps) outside (0, 0.1)")
             try require((1...4096).contains(headHidden), "head_hidden \(headHidden) outside 1…4096")
+            switch stem {
+            case nil:
+                try require(stemChannels == nil, "stem_channels without a stem")
+            case "conv":
+                let between = stemChannels ?? []
+                try require(1 << (between.count + 1) == patchSize && between.allSatisfy { (1...1024).contains($0) },
+                            "a conv stem for \(patchSize)-pixel patches needs one 3×3 stride-2 convolution per halving: stem_channels \(between)")
+            default:
+                try require(false, "stem \"\(stem!)\" is not conv")
+            }
         }
     }
 
@@ -174,6 +197,8 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         try require(classes == Self.knownClasses,
                     "classes \(classes) differ from the ones this program knows, in order: \(Self.knownClasses)")
         try architecture.validate(require)
+        try require(architecture.stem == nil && greenVerifier?.architecture.stem == nil,
+                    "a stem on the reader or the verifier: this program reads their crops through the plain patch embedding")
         try require(proposals == LampProposer.constants,
                     "proposal constants \(proposals) differ from this program's lamp proposer (\(LampProposer.constants))")
         try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
