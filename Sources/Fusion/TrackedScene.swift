@@ -45,8 +45,9 @@ public struct TrackedLight: Sendable, Hashable {
     public var confidence: Double
     /// Capture time of the frame at which `status` began.
     public var since: Double
-    /// The seconds the countdown beside the lamp shows on the newest frame, when it was read there
-    /// beside a lamp in this same state (red or green only).
+    /// The seconds the countdown beside the lamp showed on the newest frame, when it was read there
+    /// beside a lamp in this same state (red or green only). As read, not aged: the newest frame
+    /// is at most the freshness limit old (0.5 s by default) or the scene is stale and has no light.
     public var secondsLeft: Int?
 
     public init(status: LightStatus, kind: LightKind, position: Position, confidence: Double, since: Double, secondsLeft: Int? = nil) {

@@ -81,11 +81,6 @@ public struct LampCandidate: Sendable, Hashable {
     /// `confirmationRect` numbers them.
     public static let confirmationViews = ["context 3", "context 5", "right 1/10", "left 1/10", "down 1/10", "up 1/10"]
 
-    /// View `view` (0 ..< `confirmationViews.count`) of this candidate for the green
-    /// confirmation (lamps.confirmation_rects, integer for integer): the square at 3 and 5 times
-    /// the box's longer side, then the usual crop moved by a tenth of its side right, left, down
-    /// and up — all within the jitter the reader was trained on. The whole frame: trimmed by a
-    /// sixteenth on every side, by half that, then on the left, right, top or bottom only.
     /// The square the countdown reader reads beside this lamp (countdown.countdown_rect): the whole
     /// frame for the whole-frame candidate, else max(`context` × `side`, the crop's smallest side)
     /// on the box's centre, which may extend past the frame.
@@ -95,6 +90,11 @@ public struct LampCandidate: Sendable, Hashable {
         return PixelRect(x: (x0 + x1 - side) >> 1, y: (y0 + y1 - side) >> 1, width: side, height: side)
     }
 
+    /// View `view` (0 ..< `confirmationViews.count`) of this candidate for the green
+    /// confirmation (lamps.confirmation_rects, integer for integer): the square at 3 and 5 times
+    /// the box's longer side, then the usual crop moved by a tenth of its side right, left, down
+    /// and up — all within the jitter the reader was trained on. The whole frame: trimmed by a
+    /// sixteenth on every side, by half that, then on the left, right, top or bottom only.
     public func confirmationRect(_ view: Int, frameWidth: Int, frameHeight: Int) -> PixelRect {
         precondition((0..<Self.confirmationViews.count).contains(view), "confirmation view \(view)")
         if isWholeFrame {

@@ -173,7 +173,6 @@ public struct Phrasebook: Sendable, Hashable {
         return hour == 0 ? 12 : hour
     }
 
-    /// "十一点钟", with 两 for two as spoken Mandarin says it.
     /// A count of 1…99 in characters, as it is said ("两秒", "十二秒", "二十二秒"), so the speech
     /// layer reads it as a number in Mandarin rather than digit by digit.
     static func mandarinCount(_ n: Int) -> String {
@@ -184,6 +183,7 @@ public struct Phrasebook: Sendable, Hashable {
         return (n >= 20 ? digits[n / 10] : "") + "十" + digits[n % 10]
     }
 
+    /// "十一点钟", with 两 for two as spoken Mandarin says it.
     static func mandarinHour(_ hour: Int) -> String {
         let digits = ["", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
         return digits[min(max(hour, 1), 12)] + "点钟"

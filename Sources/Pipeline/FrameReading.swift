@@ -67,7 +67,7 @@ public struct FrameReading: Sendable {
         if let signal {
             light = SceneFacts.Light(
                 kind: inView ? signal.kind : nil, state: state, confidence: Self.rounded(Float(signal.confidence)),
-                position: inView ? signal.position : nil, secondsLeft: state == signal.state ? signal.secondsLeft : nil)
+                position: inView ? signal.position : nil, secondsLeft: signal.secondsLeft)
         } else {
             light = SceneFacts.Light(
                 kind: inView ? LightKind(rawValue: c.lightKinds[Self.argmax(lightKindProbabilities)]) : nil,

@@ -154,14 +154,14 @@ public struct PatchEncoder: @unchecked Sendable {
         case patchTokens(UnsafeBufferPointer<Float>)
     }
 
-    /// Encodes one image on the calling thread alone: for many small inputs (the signal
-    /// expert's crops), one per lane beats splitting each small pass across the lanes.
-    /// Encodes patch tokens embedded elsewhere on the calling thread alone.
+    /// Encodes patch tokens embedded elsewhere (a crop reader's stem) on the calling thread alone.
     public func encodeOnThisThread(patchTokens: UnsafeBufferPointer<Float>, state: State) {
         precondition(patchTokens.count == geometry.patchCount * geometry.width, "PatchEncoder: \(patchTokens.count) patch token values")
         encode(.patchTokens(patchTokens), state: state, lane: .single)
     }
 
+    /// Encodes one image on the calling thread alone: for many small inputs (the signal
+    /// expert's crops), one per lane beats splitting each small pass across the lanes.
     public func encodeOnThisThread(_ image: UnsafeBufferPointer<Float>, state: State) {
         precondition(image.count == geometry.inputCount, "PatchEncoder: image has \(image.count) values")
         precondition(patchEmbedding != nil, "PatchEncoder: built without a patch embedding, give it patch tokens")

@@ -42,12 +42,13 @@ struct CountdownTrackingTests {
         #expect(last?.light?.secondsLeft == 15)
     }
 
-    @Test("A stale scene carries no light, so no seconds")
-    func staleSceneSaysNoSeconds() {
+    @Test("Seconds read beside a lamp in another state than the one the tracker holds are not said")
+    func otherStateSecondsAreNotSaid() {
         var tracker = SceneTracker()
-        for i in 0..<20 { _ = tracker.update(frame(i, .red, seconds: 30, beside: .red)) }
-        let later = tracker.scene(at: 10)
-        #expect(later.isStale)
-        #expect(later.light == nil)
+        var last: TrackedScene?
+        // The frames read red, but the countdown was read beside a green lamp (a second head).
+        for i in 0..<20 { last = tracker.update(frame(i, .red, seconds: 12, beside: .green)) }
+        #expect(last?.light?.status == .red)
+        #expect(last?.light?.secondsLeft == nil)
     }
 }

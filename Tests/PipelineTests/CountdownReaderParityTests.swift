@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Kernels
 import ModelArtifact
 import Pipeline
 import Testing
@@ -15,11 +16,70 @@ struct CountdownReaderParityTests {
         var architecture: SignalExpertConfiguration.Architecture
         var temperature: Double
         var groups: [Int]
+        var context: Int
         var reads: [Read]
+        /// Signal fixtures read through the whole path (the shipped expert, then this reader).
+        var scenes: [String: Scene]
 
         struct Read: Decodable {
             var seconds: Int
             var probability: Double
+        }
+
+        struct Scene: Decodable {
+            var state: String
+            var countdownP: Double?
+            var secondsLeft: Int?
+        }
+    }
+
+    /// The shipped model's tensors, with the fixture reader's under the signal expert's prefix.
+    final class WithCountdownReader: WeightSource {
+        let shipped: any WeightSource
+        let reader: any WeightSource
+
+        init(shipped: any WeightSource, reader: any WeightSource) {
+            self.shipped = shipped
+            self.reader = reader
+        }
+
+        func values(_ name: String, shape: [Int]) throws -> UnsafeBufferPointer<Float> {
+            let prefix = "signal.countdown."
+            return name.hasPrefix(prefix)
+                ? try reader.values("countdown." + name.dropFirst(prefix.count), shape: shape)
+                : try shipped.values(name, shape: shape)
+        }
+    }
+
+    static func fixture() throws -> Reads {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(Reads.self, from: Data(contentsOf: folder.appendingPathComponent("reads.json")))
+    }
+
+    @Test("The whole path: the square beside the lamp announced red or green is read, with PyTorch's probability and seconds; none elsewhere")
+    func readBesideTheAnnouncedLamp() throws {
+        let fixture = try Self.fixture()
+        let model = try ParityTests.model()
+        var c = try #require(model.configuration.signalExpert)
+        c.countdownReader = SignalExpertConfiguration.CountdownReader(
+            architecture: fixture.architecture, classes: SignalExpertConfiguration.CountdownReader.knownClasses, groups: fixture.groups,
+            weightsPrefix: "signal.countdown.", context: fixture.context, temperature: fixture.temperature, threshold: 0.5)
+        let weights = WithCountdownReader(
+            shipped: try SafetensorsFile(path: Programs.repository.appendingPathComponent("models/default/model.safetensors").path),
+            reader: try SafetensorsFile(path: Self.folder.appendingPathComponent("reader.safetensors").path))
+        let expert = try SignalExpert(weights, configuration: c)
+        let state = SignalExpert.State(expert)
+        #expect(fixture.scenes.count == 3)
+        for (name, reference) in fixture.scenes.sorted(by: { $0.key < $1.key }) {
+            let image = try Image.decode(file: Programs.repository.appendingPathComponent("Tests/Fixtures/signal/\(name).png").path)
+            let decision = try expert.read(image, mean: model.configuration.preprocessing.mean, std: model.configuration.preprocessing.std, state: state)
+            #expect(decision.state.rawValue == reference.state, "\(name)")
+            #expect((decision.countdownProbability == nil) == (reference.countdownP == nil), "\(name)")
+            if let swift = decision.countdownProbability, let python = reference.countdownP {
+                #expect(abs(swift - python) < 1e-5, "\(name): countdown probability \(swift) vs \(python)")
+            }
+            #expect(decision.secondsLeft == reference.secondsLeft, "\(name)")
         }
     }
 
@@ -27,9 +87,7 @@ struct CountdownReaderParityTests {
 
     @Test("Stem, blocks and the two softmax groups give PyTorch's probabilities; the seconds read are Python's")
     func matchesPyTorch() throws {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let fixture = try decoder.decode(Reads.self, from: Data(contentsOf: Self.folder.appendingPathComponent("reads.json")))
+        let fixture = try Self.fixture()
         #expect(fixture.architecture.stemChannelsBetween == [8])
         let weights = try SafetensorsFile(path: Self.folder.appendingPathComponent("reader.safetensors").path)
         let classes = SignalExpertConfiguration.CountdownReader.knownClasses.count
@@ -85,5 +143,14 @@ struct CountdownReaderParityTests {
         #expect(lamp.countdownRect(context: 5, frameWidth: 640, frameHeight: 480) == PixelRect(x: (26 - 50) >> 1, y: (50 - 50) >> 1, width: 50, height: 50))
         let speck = LampCandidate(x0: 5, y0: 5, x1: 7, y1: 7, colour: .red, score: 100, scale: 1)
         #expect(speck.countdownRect(context: 5, frameWidth: 640, frameHeight: 480).width == LampProposer.constants.cropMinSide)
+        // An odd negative offset floors, as Python's //: (0 + 4 - 25) // 2 = -11, not -10.
+        let odd = LampCandidate(x0: 0, y0: 0, x1: 4, y1: 5, colour: .green, score: 100, scale: 1)
+        #expect(odd.countdownRect(context: 5, frameWidth: 640, frameHeight: 480) == PixelRect(x: -11, y: -10, width: 25, height: 25))
+        // A figure (twice its blob) reads the square of its blob's size.
+        let figure = LampCandidate(x0: 100, y0: 100, x1: 120, y1: 140, colour: .green, score: 100, scale: 3)
+        #expect(figure.isFigure && figure.countdownRect(context: 5, frameWidth: 640, frameHeight: 480).width == 5 * figure.side)
+        #expect(figure.side == 20)
+        let whole = LampCandidate(x0: 0, y0: 0, x1: 300, y1: 200, colour: .wholeFrame, score: -1, scale: 0)
+        #expect(whole.countdownRect(context: 5, frameWidth: 300, frameHeight: 200) == PixelRect(x: 0, y: 0, width: 300, height: 200))
     }
 }

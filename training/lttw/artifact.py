@@ -508,12 +508,17 @@ class Predictor:
                                          self.mean, self.std)
             countdown = None
             if se.get("countdown_reader"):
-                from .countdown import CONTEXT, CountdownReader
+                from .countdown import GROUPS, CountdownReader
                 cr = se["countdown_reader"]
-                if cr.get("context") != CONTEXT:
-                    raise ValueError(f"{path}/config.json: countdown_reader.context {cr.get('context')} is not this code's {CONTEXT}")
+                # The checks Swift's SignalExpertConfiguration.CountdownReader.validate makes.
+                if not (isinstance(cr.get("context"), int) and 2 <= cr["context"] <= 16):
+                    raise ValueError(f"{path}/config.json: countdown_reader.context {cr.get('context')} outside 2…16")
+                if cr.get("groups") != GROUPS:
+                    raise ValueError(f"{path}/config.json: countdown_reader.groups {cr.get('groups')} are not {GROUPS}")
+                if not 0.5 <= cr["threshold"] < 1:
+                    raise ValueError(f"{path}/config.json: countdown_reader.threshold {cr['threshold']} below the calibrated floor 0.5 or not below 1")
                 countdown = CountdownReader(self.model.signal_expert.countdown_reader, cr["temperature"], cr["threshold"],
-                                            self.mean, self.std)
+                                            self.mean, self.std, cr["context"])
             self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std,
                                              confirmation=bool(views), verifier=verifier, countdown=countdown)
         self.obstacle = None

@@ -88,13 +88,13 @@ def new_reader(architecture: Optional[Dict] = None) -> SignalReader:
     return model
 
 
-def countdown_rect(k: lamps.Candidate, W: int, H: int) -> Tuple[int, int, int, int]:
+def countdown_rect(k: lamps.Candidate, W: int, H: int, context: int = CONTEXT) -> Tuple[int, int, int, int]:
     """(x0, y0, w, h) in frame pixels of the square read for the countdown beside candidate k: the
-    whole frame for the whole-frame candidate, else CONTEXT times the lamp's size (Candidate.side:
-    a figure's blob) on the candidate's centre. Integers only, as lamps.crop_rect."""
+    whole frame for the whole-frame candidate, else `context` times the lamp's size
+    (Candidate.side: a figure's blob) on the candidate's centre. Integers only, as lamps.crop_rect."""
     if k.whole:
         return 0, 0, W, H
-    side = max(CONTEXT * k.side, lamps.CROP_MIN_SIDE)
+    side = max(context * k.side, lamps.CROP_MIN_SIDE)
     return (k.x0 + k.x1 - side) // 2, (k.y0 + k.y1 - side) // 2, side, side
 
 
@@ -236,8 +236,9 @@ class CountdownReader:
     """Python reference of the runtime countdown reading: the seconds beside the lamp the signal
     expert announces, or None when no number reaches the threshold."""
 
-    def __init__(self, model: SignalReader, temperature: float, threshold: float, mean, std):
+    def __init__(self, model: SignalReader, temperature: float, threshold: float, mean, std, context: int = CONTEXT):
         self.model = model.eval()
+        self.context = int(context)
         self.T = float(temperature)
         self.threshold = float(threshold)
         self.mean = np.asarray(mean, np.float32)
@@ -249,7 +250,7 @@ class CountdownReader:
         (float32, as the runtime holds them)."""
         H, W = rgb.shape[:2]
         size = self.model.c.crop_size
-        x = lamps.normalise_crop(lamps.sample_rect(rgb, countdown_rect(k, W, H), size), self.mean, self.std)
+        x = lamps.normalise_crop(lamps.sample_rect(rgb, countdown_rect(k, W, H, self.context), size), self.mean, self.std)
         g = lamps.geometry(k, W, H)
         logits = self.model(torch.from_numpy(x[None]), torch.from_numpy(g[None]))[0]
         return torch.cat([torch.softmax(logits[:GROUPS[0]] / self.T, -1), torch.softmax(logits[GROUPS[0]:] / self.T, -1)]).numpy()
@@ -299,9 +300,10 @@ def fit_temperature(logits, y) -> float:
 
 
 def threshold_for(p: np.ndarray, y: np.ndarray) -> Tuple[float, Dict]:
-    """The lowest threshold at which no validation square is read as a wrong number (a number on
-    a "none" square, or another number), halfway from the most confident wrong read to 1 (and at
-    least 0.5); with what it reads there. p: [n, 17] group probabilities."""
+    """The threshold for saying a number: halfway between the most confident wrong number on the
+    validation squares (a number on a "none" square, or another number) and 1, at least 0.5, so no
+    validation square is read wrong with a margin; with what it reads there. p: [n, 17] group
+    probabilities."""
     read = [seconds_of(row) for row in p.astype(np.float64)]
     said = np.array([n for n, _ in read])
     conf = np.array([c for _, c in read])
@@ -400,6 +402,9 @@ def calibrate(run: str, data: str) -> Dict:
 FIXTURE_ARCHITECTURE = {"crop_size": 16, "patch_size": 4, "width": 16, "depth": 2, "heads": 2, "mlp_ratio": 2.0,
                         "ln_eps": 1e-5, "head_hidden": 8, "stem": "conv", "stem_channels": [8]}
 FIXTURE_TEMPERATURE = 0.75
+FIXTURE_CONTEXT = 5
+# Signal fixtures (Tests/Fixtures/signal) the whole path is checked on: a walk, a red, no signal.
+FIXTURE_SCENES = ["green_walk", "red_closeup", "no_signal_street"]
 
 
 @torch.no_grad()
@@ -426,10 +431,22 @@ def make_fixture(out: str):
     np.save(os.path.join(out, "geometry.npy"), geo.numpy().astype(np.float32))
     np.save(os.path.join(out, "probabilities.npy"), p.numpy().astype(np.float32))
     reads = [seconds_of(row.astype(np.float64)) for row in p.numpy()]
+    # The whole runtime path on signal fixtures: the shipped expert decides, this reader reads the
+    # square beside a red or green lamp (FIXTURE_CONTEXT, threshold 0.5).
+    from .artifact import Predictor
+    import cv2
+    pred = Predictor("models/default")
+    pred.signal.countdown = CountdownReader(model, FIXTURE_TEMPERATURE, 0.5, pred.mean, pred.std, FIXTURE_CONTEXT)
+    scenes = {}
+    for name in FIXTURE_SCENES:
+        bgr = cv2.imread(os.path.join("Tests", "Fixtures", "signal", f"{name}.png"), cv2.IMREAD_COLOR)
+        d = pred.signal.read(np.ascontiguousarray(bgr[..., ::-1]))
+        scenes[name] = {"state": d["state"], "countdown_p": d.get("countdown_p"), "seconds_left": d.get("seconds_left")}
     with open(os.path.join(out, "reads.json"), "w") as f:
         json.dump({"architecture": FIXTURE_ARCHITECTURE, "temperature": FIXTURE_TEMPERATURE, "groups": GROUPS,
-                   "reads": [{"seconds": n, "probability": q} for n, q in reads]}, f, indent=1)
-    print(out, reads)
+                   "context": FIXTURE_CONTEXT, "reads": [{"seconds": n, "probability": q} for n, q in reads],
+                   "scenes": scenes}, f, indent=1)
+    print(out, reads, scenes)
 
 
 def main():

@@ -14,7 +14,7 @@ For each scene (PNG, lossless, so decoding is exact on both sides):
                              views were read)
   <name>.verifier.npy        float32 [1 + views, 2] the green verifier's probabilities of the candidate it read
                              (its square, then the confirmation views; only when the decision was verified)
-  <name>.countdown.npy       float32 [60] the countdown reader's probabilities of the announced lamp's square
+  <name>.countdown.npy       float32 [17] the countdown reader's tens and ones probabilities of the announced lamp's square
                              (only when the decision is red or green and the model has a countdown reader)
   <name>.decision.json       the frame decision (SignalExpertRunner: decide, then confirm_veto / confirm_green /
                              confirm_disagreement / the verifier and the standbys after the lamp it turned down
@@ -130,7 +130,7 @@ def make(model_dir, out):
     countdown = None
     if se.get("countdown_reader"):
         cr = se["countdown_reader"]
-        countdown = CountdownReader(reader.countdown_reader, cr["temperature"], cr["threshold"], mean, std)
+        countdown = CountdownReader(reader.countdown_reader, cr["temperature"], cr["threshold"], mean, std, cr["context"])
     runner = SignalExpertRunner(reader, se["temperature"], se["thresholds"], mean, std,
                                 confirmation=bool(se.get("green_confirmation")), verifier=verifier, countdown=countdown)
     os.makedirs(out, exist_ok=True)

@@ -58,6 +58,8 @@ def test_plain_scenes_label_a_countdown_only_beside_a_lit_pedestrian_signal():
 
 
 def test_countdown_rect_is_context_times_the_lamp_on_its_centre():
+    odd = lamps.Candidate(0, 0, 4, 5, 3, 100, 1)  # (0 + 4 - 25) // 2 floors to -11, not -10
+    assert countdown_rect(odd, 640, 480, 5) == (-11, -10, 25, 25)
     k = lamps.Candidate(10, 20, 16, 30, 3, 100, 1)
     side = CONTEXT * 10
     assert countdown_rect(k, 640, 480) == ((10 + 16 - side) // 2, (20 + 30 - side) // 2, side, side)
@@ -123,7 +125,10 @@ def test_a_countdown_reader_merged_into_a_model_folder_loads_and_is_read_beside_
         said[(d["state"] in ("red", "green"), "countdown_p" in d)] += 1
     assert said[(True, True)] > 0 and said[(False, True)] == 0 and said[(True, False)] == 0, said
     cfg = json.loads((model_dir / "config.json").read_text())
-    cfg["signal_expert"]["countdown_reader"]["context"] = CONTEXT + 1
-    (model_dir / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ValueError, match="countdown_reader.context"):
-        Predictor(str(model_dir))
+    for key, value, problem in (("context", 1, "countdown_reader.context"), ("groups", [10, 7], "countdown_reader.groups"),
+                                ("threshold", 0.2, "countdown_reader.threshold")):
+        bad = json.loads(json.dumps(cfg))
+        bad["signal_expert"]["countdown_reader"][key] = value
+        (model_dir / "config.json").write_text(json.dumps(bad))
+        with pytest.raises(ValueError, match=problem):
+            Predictor(str(model_dir))

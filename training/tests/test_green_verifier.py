@@ -146,7 +146,7 @@ def test_the_runner_reads_the_verifier_only_for_standbys_that_hold_and_stops_at_
 
     class Runner(SignalExpertRunner):
         def __init__(self, verifier):
-            self.confirmation, self.verifier, self.T = True, verifier, 1.0
+            self.confirmation, self.verifier, self.T, self.countdown = True, verifier, 1.0, None
             self.thr = {"signal": 0.5, "abstain": 0.5, "green": 0.99, "red_veto": 0.3, "verify": 0.5, "view_misses": 0}
 
         def probabilities(self, rgb):

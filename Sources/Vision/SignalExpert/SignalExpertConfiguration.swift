@@ -73,9 +73,9 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         /// The lowest threshold accepted (lttw.countdown.threshold_for's floor).
         public static let lowestThreshold = 0.5
 
-        func validate(_ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void, readerPrefix: String)
-            throws(ModelConfigurationError)
-        {
+        func validate(
+            _ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void, readerPrefix: String, verifierPrefix: String?
+        ) throws(ModelConfigurationError) {
             try require(classes == Self.knownClasses && groups == Self.knownGroups,
                         "classes \(classes) in groups \(groups) differ from the tens (none, blank, 1…5) then the ones (0…9)")
             try architecture.validate(require)
@@ -83,7 +83,8 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
             try require(threshold.isFinite && threshold >= Self.lowestThreshold && threshold < 1,
                         "threshold \(threshold) below the calibrated floor \(Self.lowestThreshold) or not below 1")
-            try require(!weightsPrefix.isEmpty && weightsPrefix != readerPrefix, "weights_prefix \"\(weightsPrefix)\" is empty or the reader's")
+            try require(!weightsPrefix.isEmpty && weightsPrefix != readerPrefix && weightsPrefix != verifierPrefix,
+                        "weights_prefix \"\(weightsPrefix)\" is empty, the reader's or the verifier's")
         }
     }
 
@@ -241,7 +242,7 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         }
         if let countdown = countdownReader {
             try countdown.validate({ (ok, problem) throws(ModelConfigurationError) in try require(ok, "countdown_reader: " + problem()) },
-                                   readerPrefix: weightsPrefix)
+                                   readerPrefix: weightsPrefix, verifierPrefix: greenVerifier?.weightsPrefix)
         }
         if let setAside = t.setAside {
             // Above thresholds.verify it would set aside a lamp the verifier accepts.
