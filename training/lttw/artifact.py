@@ -335,6 +335,25 @@ def merge_signal(run, model_dir, ckpt="best.pt"):
     return cfg
 
 
+def _signal_part(model_dir, key, module, what):
+    """The model folder's config and tensors with `module`'s weights put under the signal expert's
+    prefix + `key` (replacing any there): for a part that sits beside the signal reader."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    if cfg.get("signal_expert") is None:
+        raise SystemExit(f"{model_dir}: no signal expert for the {what}")
+    prefix = SIGNAL_PREFIX + key
+    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(prefix)}
+    sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in module.state_dict().items()})
+    return cfg, sd, prefix
+
+
+def _write_model(model_dir, cfg, sd):
+    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+
+
 def merge_verifier(run, model_dir, ckpt="best.pt"):
     """Puts a trained, calibrated green verifier (lttw.green_verifier_train) beside the model
     folder's signal reader; the reader's green threshold becomes the one calibrated with it."""
@@ -344,14 +363,8 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     verifier.load_state_dict(ck["model"])
     with open(os.path.join(run, "calibration.json")) as f:
         calibration = json.load(f)
-    with open(os.path.join(model_dir, "config.json")) as f:
-        cfg = json.load(f)
-    se = cfg.get("signal_expert")
-    if se is None:
-        raise SystemExit(f"{model_dir}: no signal expert for the green verifier to back")
-    prefix = SIGNAL_PREFIX + VERIFIER_KEY
-    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(prefix)}
-    sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in verifier.state_dict().items()})
+    cfg, sd, prefix = _signal_part(model_dir, VERIFIER_KEY, verifier, "green verifier to back")
+    se = cfg["signal_expert"]
     c = verifier.c
     grid = calibration["calibration"]["grid"]
     # The reader's own calibration stays, with the threshold it set alone.
@@ -387,9 +400,7 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
                   "calls green and 1 (at least 0.5); thresholds.green and view_misses: the grid point with the most validation greens said",
         "run": run,
     }
-    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    _write_model(model_dir, cfg, sd)
     return cfg
 
 
@@ -402,14 +413,8 @@ def merge_countdown(run, model_dir, ckpt="best.pt"):
     reader.load_state_dict(ck["model"])
     with open(os.path.join(run, "calibration.json")) as f:
         calibration = json.load(f)
-    with open(os.path.join(model_dir, "config.json")) as f:
-        cfg = json.load(f)
-    se = cfg.get("signal_expert")
-    if se is None:
-        raise SystemExit(f"{model_dir}: no signal expert for the countdown reader to follow")
-    prefix = SIGNAL_PREFIX + COUNTDOWN_KEY
-    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(prefix)}
-    sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in reader.state_dict().items()})
+    cfg, sd, prefix = _signal_part(model_dir, COUNTDOWN_KEY, reader, "countdown reader to follow")
+    se = cfg["signal_expert"]
     se["countdown_reader"] = {
         "architecture": dict(reader.architecture),
         "classes": list(reader.c.classes),
@@ -428,9 +433,7 @@ def merge_countdown(run, model_dir, ckpt="best.pt"):
                   "confident wrong number on the generated validation squares and 1 (at least 0.5)",
         "run": run,
     }
-    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    _write_model(model_dir, cfg, sd)
     return cfg
 
 

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from . import lamps
 from .generator import generate
 from .signal_model import SignalConfig, SignalReader
+from .signal_train import warmup_cosine
 
 CROP_SIZE = 48
 CONTEXT = 5
@@ -337,7 +338,7 @@ def train(a):
             if step >= total:
                 break
             idx = perm[i:i + a.batch]
-            lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / total)) if step > 100 else a.lr * step / 100
+            lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
             # "none" is half the squares: weighed down so the digits are learnt.

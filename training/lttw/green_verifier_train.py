@@ -27,7 +27,6 @@ the frame decided again without it; that decision stands when it is a stop.
 """
 import argparse
 import json
-import math
 import os
 import time
 from multiprocessing import get_context
@@ -42,7 +41,7 @@ from .artifact import load_signal_expert
 from .green_verifier import ARCHITECTURE, GreenVerifier, new_verifier
 from .preprocess import MEAN, STD
 from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside, standby_after
-from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibration_jobs, fit_temperature, to_input
+from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibration_jobs, fit_temperature, to_input, warmup_cosine
 
 READER_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998]
 # How many of a green's reads may fall short of the reader threshold (thresholds.view_misses).
@@ -93,7 +92,7 @@ def train(a) -> Dict:
             if step >= total:
                 break
             idx = perm[i:i + a.batch]
-            lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / total)) if step > 100 else a.lr * step / 100
+            lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
             x = to_input(augment(xt[idx], g))

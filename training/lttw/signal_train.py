@@ -39,6 +39,12 @@ GREEN_FLOOR = 0.9
 FIXED_THRESHOLDS = {"signal": 0.5, "abstain": 0.5, "red_veto": 0.3, "red_veto_side": 1 / 3}
 
 
+def warmup_cosine(base: float, step: int, total: int, warmup: int = 100) -> float:
+    """The learning rate of every crop reader's training: linear warm-up over `warmup` steps, then
+    a cosine to 0 at `total`."""
+    return base * 0.5 * (1 + math.cos(math.pi * step / total)) if step > warmup else base * step / warmup
+
+
 def to_input(x_uint8: torch.Tensor) -> torch.Tensor:
     """uint8 NHWC crops -> normalised float NCHW, preprocess.normalize_small's arithmetic."""
     x = x_uint8.float() / 255.0
@@ -235,7 +241,7 @@ def train(a, world: World):
             if step >= total:
                 break
             idx = world.shard(perm[i:i + a.batch])
-            lr = a.lr * 0.5 * (1 + math.cos(math.pi * step / total)) if step > 100 else a.lr * step / 100
+            lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
             x = to_input(augment(xt[idx], g))
