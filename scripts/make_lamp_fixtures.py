@@ -11,7 +11,8 @@ Inputs: a few generated scenes with lit signals (street, close-up and tiny frami
 synthetic frames for the corners of the contract: a 2000×1500 frame (proposal factor 4), a
 641×37 strip (factor 2, odd sizes), a hue sweep with more blobs than the cap of 12, equal scores
 and the brightness and saturation thresholds, tiny frames (the whole-frame rule, no second
-scale), shapes for the connected-component labelling and a frame with no lit colour.
+scale), a lamp filling the frame, shapes for the connected-component labelling and a frame
+with no lit colour.
 
 Run from the repository root:  .venv/bin/python scripts/make_lamp_fixtures.py
 """
@@ -123,6 +124,15 @@ def shapes() -> np.ndarray:
     return img
 
 
+def filling() -> np.ndarray:
+    """400×340: a green lamp filling the frame (its disc is more than half the shorter side at
+    both scales, so no blob of it is kept) and a small red one: the whole frame comes for it."""
+    img = np.full((340, 400, 3), (20, 22, 26), np.uint8)
+    cv2.circle(img, (200, 170), 120, (60, 235, 150), -1, cv2.LINE_AA)
+    cv2.circle(img, (360, 40), 8, (250, 40, 30), -1, cv2.LINE_AA)
+    return img
+
+
 def no_colour() -> np.ndarray:
     """400×300 of grays and a white disc: no lit colour, no candidate at all."""
     ramp = np.tile(np.linspace(0, 255, 400).astype(np.uint8)[None, :, None], (300, 1, 3))
@@ -141,6 +151,7 @@ def main() -> None:
         "tiny_9x7": tiny(),
         "shapes_160x120": shapes(),
         "no_colour_400x300": no_colour(),
+        "filling_400x340": filling(),
     })
     images = []
     for name, rgb in frames.items():

@@ -332,7 +332,8 @@ int32_t label(const uint8_t *classes, const uint8_t *chroma, const Span *spans, 
 }
 
 /// lamps._blobs for one scale: appends the passing components, in found-list order, as blobs.
-void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scratch &scratch, size_t &blobCount) {
+void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scratch &scratch, size_t &blobCount,
+               bool &frameFilling) {
     const int64_t w = image.width, h = image.height;
     uint8_t *classes = scratch.classes.data();
     uint8_t *chroma = scratch.chroma.data();
@@ -370,8 +371,11 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
             const Component &k = components[n];
             const int64_t cw = int64_t(k.x1) - k.x0 + 1, ch = int64_t(k.y1) - k.y0 + 1;
             const int64_t longer = std::max(cw, ch), narrower = std::min(cw, ch);
-            if (k.lit < kMinLit || 2 * longer > shorter || longer > 4 * narrower) continue;
-            if (100 * k.lit < kMinFillPct * cw * ch) continue;
+            if (k.lit < kMinLit || longer > 4 * narrower || 100 * k.lit < kMinFillPct * cw * ch) continue;
+            if (2 * longer > shorter) {
+                frameFilling = true;
+                continue;
+            }
             Blob &blob = scratch.blobs[blobCount];
             blob.box = cvb_lamp_candidate{int32_t(k.x0 * factor), int32_t(k.y0 * factor),
                                           int32_t((k.x0 + cw) * factor), int32_t((k.y0 + ch) * factor), colour,
@@ -459,6 +463,9 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         const int64_t W = frame->width, H = frame->height;
         scratch->fit(W, H);
         size_t blobCount = 0;
+        // A component that failed only for being more than half the frame: a lamp filling a
+        // close-up, which no blob stands for, so the whole frame is read for it.
+        bool frameFilling = false;
         // A gray frame has no colour: every pixel has chroma 0, so only the whole frame can come.
         if (frame->channels == 3) {
             const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
@@ -468,10 +475,10 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
                 first = Plane{scratch->first.data(), W / f, H / f, size_t(W / f) * 3};
             }
             Plane second{scratch->second.data(), first.width / 2, first.height / 2, size_t(first.width / 2) * 3};
-            if (first.width > 0 && first.height > 0) findBlobs(first, 1, f, *scratch, blobCount);
+            if (first.width > 0 && first.height > 0) findBlobs(first, 1, f, *scratch, blobCount, frameFilling);
             if (std::min(second.width, second.height) >= 4) {
                 boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
-                findBlobs(second, 2, 2 * f, *scratch, blobCount);
+                findBlobs(second, 2, 2 * f, *scratch, blobCount, frameFilling);
             }
         }
         Blob *blobs = scratch->blobs.data();
@@ -484,7 +491,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         }
         // The whole frame is read for a big blob, not for a big figure: it is taught only where a
         // labelled lamp is that big (signal_data.label_real).
-        bool wholeFrame = std::max(W, H) <= kWholeFrameMaxSide;
+        bool wholeFrame = std::max(W, H) <= kWholeFrameMaxSide || frameFilling;
         for (size_t j = 0; j < kept && !wholeFrame; ++j) {
             const int64_t longer = std::max(out[j].x1 - out[j].x0, out[j].y1 - out[j].y0);
             wholeFrame = 8 * longer >= std::min(W, H);

@@ -127,7 +127,7 @@ struct LampTests {
         #expect(candidates == first)
     }
 
-    @Test("The whole frame comes for a frame of at most 320 px a side, or with a blob 1/8 of its shorter side")
+    @Test("The whole frame comes for a frame of at most 320 px a side, a blob 1/8 of its shorter side, or a lamp filling it")
     func wholeFrameRule() throws {
         let proposer = LampProposer()
         #expect(try proposer.propose(try frame(width: 320, height: 200)) == [.wholeFrame(width: 320, height: 200)])
@@ -146,6 +146,15 @@ struct LampTests {
         let green = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [(PixelRect(x: 100, y: 100, width: 40, height: 40), RGB(30, 240, 30))]))
         #expect(green.map(\.scale) == [1, 3])
+        // A lamp filling the frame (a 300 px square: more than half of 480 at both scales) is no
+        // blob, so nothing of it would be read: the whole frame comes for it instead. A bar as
+        // long is refused by its shape, not its size, and brings nothing.
+        let filling = try proposer.propose(
+            try frame(width: 640, height: 480, boxes: [(PixelRect(x: 170, y: 90, width: 300, height: 300), RGB(30, 240, 30))]))
+        #expect(filling == [.wholeFrame(width: 640, height: 480)])
+        let bar = try proposer.propose(
+            try frame(width: 640, height: 480, boxes: [(PixelRect(x: 20, y: 200, width: 600, height: 20), RGB(30, 240, 30))]))
+        #expect(bar.isEmpty)
         let whole = try #require(large.last)
         #expect(whole.isWholeFrame && whole.score == -1 && whole.scale == 0)
         #expect(try whole.cropRect(frameWidth: 640, frameHeight: 480) == PixelRect(x: 0, y: 0, width: 640, height: 480))

@@ -34,8 +34,10 @@ Swift runtime propose the same boxes and read the same crop values:
    unless its side is more than half the frame's shorter side or it overlaps a kept blob or an
    earlier figure with IoU above ½. They follow the blobs, in order.
 7. The whole frame is one more candidate (a close-up that is one signal head) when
-   max(W,H) <= WHOLE_FRAME_MAX_SIDE or a kept blob's longer side (not a figure's) is at least 1/8
-   of the frame's shorter side (8·max(w,h) >= min(W,H)).
+   max(W,H) <= WHOLE_FRAME_MAX_SIDE, or a kept blob's longer side (not a figure's) is at least 1/8
+   of the frame's shorter side (8·max(w,h) >= min(W,H)), or a component at either scale failed
+   step 4 only for being more than half the frame (a lamp filling the frame: no blob of it is
+   kept, and without this rule nothing of it would be read).
 
 Why figures: a walk figure drawn in LED dots, or pale in its middle, is found as a few small
 blobs (a foot, the head, a dot cluster); the crop around one of them holds a sliver of the figure
@@ -153,10 +155,13 @@ def _dilate3(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _blobs(img: np.ndarray, scale: int, F: int) -> List[Candidate]:
+def _blobs(img: np.ndarray, scale: int, F: int) -> Tuple[List[Candidate], bool]:
+    """The candidate blobs of one proposal scale, and whether a component failed only for being
+    more than half the frame (a lamp filling a close-up: the whole frame is then read instead)."""
     Hs, Ws = img.shape[:2]
     cls, c = colour_classes(img)
     found = []
+    filling = False
     for colour in (1, 2, 3):
         own = cls == colour
         if not own.any():
@@ -171,13 +176,14 @@ def _blobs(img: np.ndarray, scale: int, F: int) -> List[Candidate]:
         for k in range(1, n):
             x, y, w, h = (int(v) for v in stats[k, :4])
             L = int(lit[k])
-            if L < MIN_LIT or 2 * max(w, h) > min(Ws, Hs) or max(w, h) > 4 * min(w, h):
+            if L < MIN_LIT or max(w, h) > 4 * min(w, h) or 100 * L < MIN_FILL_PCT * w * h:
                 continue
-            if 100 * L < MIN_FILL_PCT * w * h:
+            if 2 * max(w, h) > min(Ws, Hs):
+                filling = True
                 continue
             score = int(chroma[k]) * 256 // L
             found.append(Candidate(x * F, y * F, (x + w) * F, (y + h) * F, colour, score, scale))
-    return found
+    return found, filling
 
 
 def _iou_over_half(a: Candidate, b: Candidate) -> bool:
@@ -196,9 +202,11 @@ def propose(rgb: np.ndarray) -> List[Candidate]:
     f = -(-max(W, H) // PROPOSAL_LONG_SIDE)
     s1 = box_average(rgb, f)
     s2 = box_average(s1, 2)
-    found = _blobs(s1, 1, f)
+    found, filling = _blobs(s1, 1, f)
     if min(s2.shape[:2]) >= 4:
-        found += _blobs(s2, 2, 2 * f)
+        more, filling2 = _blobs(s2, 2, 2 * f)
+        found += more
+        filling = filling or filling2
     found.sort(key=lambda k: (-k.score, k.scale, k.colour, k.y0, k.x0))
     kept: List[Candidate] = []
     for k in found:
@@ -206,7 +214,8 @@ def propose(rgb: np.ndarray) -> List[Candidate]:
             break
         if not any(_iou_over_half(k, o) for o in kept):
             kept.append(k)
-    whole = max(W, H) <= WHOLE_FRAME_MAX_SIDE or any(8 * max(k.w, k.h) >= min(W, H) for k in kept)
+    whole = (max(W, H) <= WHOLE_FRAME_MAX_SIDE or filling
+             or any(8 * max(k.w, k.h) >= min(W, H) for k in kept))
     kept += figures(kept, W, H)
     if whole:
         kept.append(Candidate(0, 0, W, H, 0, -1, 0, True))

@@ -55,6 +55,17 @@ def test_whole_frame_when_a_blob_is_large():
     assert lamps.position_of(cands[-1], 640) == "ahead"
 
 
+def test_whole_frame_for_a_lamp_filling_the_frame():
+    # A 300 px green square is more than half of 480 at both scales: no blob of it is kept, so the
+    # whole frame is read for it. A bar as long fails on its shape and brings nothing.
+    rgb = dark(640, 480)
+    rgb[90:390, 170:470] = (30, 240, 30)
+    assert [k.as_list() for k in lamps.propose(rgb)] == [[0, 0, 640, 480, 0, -1, 0, 1]]
+    rgb = dark(640, 480)
+    rgb[200:220, 20:620] = (30, 240, 30)
+    assert lamps.propose(rgb) == []
+
+
 def test_figures_of_the_first_green_blobs():
     rgb = dark(640, 480)
     rgb[200:210, 0:10] = (20, 240, 20)      # green at the left edge: box 0..11 (dilation clipped)
