@@ -64,28 +64,11 @@ SKIP = -1
 SEEDS = {"train": 5_000_000, "val": 5_200_000}
 
 
-def conv_stem(patch_size: int, channels: List[int]) -> torch.nn.Sequential:
-    """3×3 convolutions, stride 2, padding 1, one per halving down to the patch grid, GELU between
-    (obstacle_expert.conv_stem; Swift ConvolutionalStem)."""
-    layers: List[torch.nn.Module] = []
-    for i in range(len(channels) - 1):
-        layers.append(torch.nn.Conv2d(channels[i], channels[i + 1], 3, stride=2, padding=1))
-        if i + 2 < len(channels):
-            layers.append(torch.nn.GELU())
-    if 2 ** (len(channels) - 1) != patch_size:
-        raise ValueError(f"a conv stem for {patch_size}-pixel patches needs {int(math.log2(patch_size)) - 1} stem channel counts")
-    return torch.nn.Sequential(*layers)
-
-
 def new_reader(architecture: Optional[Dict] = None) -> SignalReader:
     """The countdown reader: the signal reader's blocks behind a convolutional stem."""
     a = dict(architecture or {**ARCHITECTURE, "stem": "conv", "stem_channels": STEM_CHANNELS})
-    stem = a.pop("stem", None)
-    stem_channels = a.pop("stem_channels", None)
     model = SignalReader(SignalConfig(**a, classes=list(CLASSES)))
-    if stem == "conv":
-        model.encoder.patch_embed = conv_stem(a["patch_size"], [3] + list(stem_channels) + [a["width"]])
-    model.architecture = {**a, **({"stem": stem, "stem_channels": list(stem_channels)} if stem else {})}
+    model.architecture = {k: v for k, v in model.c.to_dict().items() if k != "classes"}
     return model
 
 

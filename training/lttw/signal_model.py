@@ -49,8 +49,9 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
   the pedestrian set.
 """
+import math
 from dataclasses import asdict, dataclass, field
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 import torch
@@ -74,6 +75,10 @@ class SignalConfig:
     ln_eps: float = 1e-5
     head_hidden: int = 64
     classes: List[str] = field(default_factory=lambda: list(CLASSES))
+    # A convolutional stem in place of the patch embedding ("conv": 3×3 stride-2 convolutions
+    # 3 -> stem_channels... -> width, one per halving down to the patch grid), or None.
+    stem: Optional[str] = None
+    stem_channels: Optional[List[int]] = None
 
     def encoder_config(self) -> ModelConfig:
         return ModelConfig(image_size=self.crop_size, patch_size=self.patch_size, enc_width=self.width,
@@ -81,7 +86,26 @@ class SignalConfig:
                            use_cls=True, ln_eps=self.ln_eps)
 
     def to_dict(self):
-        return asdict(self)
+        """The config as config.json and checkpoints hold it; a reader without a stem writes no
+        stem keys, so folders and checkpoints made before stems existed compare equal."""
+        d = asdict(self)
+        if self.stem is None:
+            d.pop("stem")
+            d.pop("stem_channels")
+        return d
+
+
+def conv_stem(patch_size: int, channels: List[int]) -> nn.Sequential:
+    """3×3 convolutions, stride 2, padding 1, one per halving down to the patch grid, GELU between
+    (obstacle_expert.conv_stem; Swift ConvolutionalStem)."""
+    if 2 ** (len(channels) - 1) != patch_size:
+        raise ValueError(f"a conv stem for {patch_size}-pixel patches needs {int(math.log2(patch_size)) - 1} stem channel counts")
+    layers: List[nn.Module] = []
+    for i in range(len(channels) - 1):
+        layers.append(nn.Conv2d(channels[i], channels[i + 1], 3, stride=2, padding=1))
+        if i + 2 < len(channels):
+            layers.append(nn.GELU())
+    return nn.Sequential(*layers)
 
 
 class SignalReader(nn.Module):
@@ -89,6 +113,10 @@ class SignalReader(nn.Module):
         super().__init__()
         self.c = c
         self.encoder = Encoder(c.encoder_config())
+        if c.stem == "conv":
+            self.encoder.patch_embed = conv_stem(c.patch_size, [3] + list(c.stem_channels or []) + [c.width])
+        elif c.stem is not None:
+            raise ValueError(f"unknown stem {c.stem!r} (known: conv)")
         self.fc1 = nn.Linear(2 * c.width + len(lamps.GEOMETRY), c.head_hidden)
         self.fc2 = nn.Linear(c.head_hidden, len(c.classes))
 

@@ -209,7 +209,8 @@ def train(a, world: World):
         xt, gt, yt, st = torch.cat([xt, xe]), torch.cat([gt, ge]), torch.cat([yt, ye]), torch.cat([st, se])
         print(f"{extra}: {len(ye)} more training crops", flush=True)
     xv, gv, yv, sv = load(os.path.join(a.data, "val.npz"))
-    c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads)
+    stem = {"stem": "conv", "stem_channels": list(a.stem_channels)} if a.stem_channels else {}
+    c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads, **stem)
     model = SignalReader(c)
     if a.init:  # a second round (e.g. on mined hard examples) starts from the first round's reader
         ck = torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)
@@ -286,6 +287,10 @@ def main():
     ap.add_argument("--depth", type=int, default=3)
     ap.add_argument("--patch", type=int, default=8)
     ap.add_argument("--heads", type=int, default=2)
+    ap.add_argument("--stem_channels", type=int, nargs="*", default=[],
+                    help="a convolutional stem in place of the patch embedding: the channels between the image's 3 and "
+                         "--width, one per halving but the last (4-pixel patches: one, e.g. 32). Measured, not shipped "
+                         "(models/default/NOTES.md); the Swift runtime refuses a signal reader with a stem")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--calibration_scenes", type=int, default=1000)
