@@ -36,11 +36,9 @@ struct LampFixtures: Decodable {
 
     static func image(_ file: String) throws -> Image { try Image.decode(file: Fixtures.path("lamps/\(file)")) }
 
-    static let files = [
-        "scene_10.png", "scene_12.png", "scene_58.png", "scene_35.png", "scene_57.png", "large_2000x1500.png",
-        "strip_641x37.png", "hues_400x120.png", "small_20x30.png", "tiny_9x7.png", "shapes_160x120.png",
-        "no_colour_400x300.png",
-    ]
+    /// Every image the manifest lists, so a fixture added to make_lamp_fixtures.py is tested
+    /// without a second list to keep in step.
+    static var files: [String] { shared.images.map(\.file) }
 }
 
 extension LampCandidate {
@@ -155,6 +153,15 @@ struct LampTests {
         let bar = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [(PixelRect(x: 20, y: 200, width: 600, height: 20), RGB(30, 240, 30))]))
         #expect(bar.isEmpty)
+        // A 300 px outline, one pixel wide, fills under 12 % of its box: refused for its fill, not
+        // its size, so it brings nothing either.
+        let side = RGB(30, 240, 30)
+        let ring = try proposer.propose(
+            try frame(width: 640, height: 480, boxes: [
+                (PixelRect(x: 170, y: 90, width: 300, height: 1), side), (PixelRect(x: 170, y: 389, width: 300, height: 1), side),
+                (PixelRect(x: 170, y: 90, width: 1, height: 300), side), (PixelRect(x: 469, y: 90, width: 1, height: 300), side),
+            ]))
+        #expect(ring.isEmpty)
         let whole = try #require(large.last)
         #expect(whole.isWholeFrame && whole.score == -1 && whole.scale == 0)
         #expect(try whole.cropRect(frameWidth: 640, frameHeight: 480) == PixelRect(x: 0, y: 0, width: 640, height: 480))

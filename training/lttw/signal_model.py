@@ -98,8 +98,11 @@ class SignalConfig:
 def conv_stem(patch_size: int, channels: List[int]) -> nn.Sequential:
     """3×3 convolutions, stride 2, padding 1, one per halving down to the patch grid, GELU between
     (obstacle_expert.conv_stem; Swift ConvolutionalStem)."""
-    if 2 ** (len(channels) - 1) != patch_size:
-        raise ValueError(f"a conv stem for {patch_size}-pixel patches needs {int(math.log2(patch_size)) - 1} stem channel counts")
+    halvings = int(round(math.log2(patch_size))) if patch_size > 0 else 0
+    if 2 ** halvings != patch_size:
+        raise ValueError(f"a conv stem needs a power-of-two patch size, not {patch_size}")
+    if len(channels) - 1 != halvings:
+        raise ValueError(f"a conv stem for {patch_size}-pixel patches needs {halvings - 1} stem channel counts")
     layers: List[nn.Module] = []
     for i in range(len(channels) - 1):
         layers.append(nn.Conv2d(channels[i], channels[i + 1], 3, stride=2, padding=1))
@@ -112,13 +115,15 @@ class SignalReader(nn.Module):
     def __init__(self, c: SignalConfig):
         super().__init__()
         self.c = c
-        self.encoder = Encoder(c.encoder_config())
-        if c.stem == "conv":
-            self.encoder.patch_embed = conv_stem(c.patch_size, [3] + list(c.stem_channels or []) + [c.width])
-        elif c.stem is not None:
+        if c.stem not in (None, "conv"):
             raise ValueError(f"unknown stem {c.stem!r} (known: conv)")
+        self.encoder = Encoder(c.encoder_config())
         self.fc1 = nn.Linear(2 * c.width + len(lamps.GEOMETRY), c.head_hidden)
         self.fc2 = nn.Linear(c.head_hidden, len(c.classes))
+        # The stem is made last, so a seed gives the head the same weights with or without one
+        # (the countdown fixture, Tests/Fixtures/countdown, is made from a seed).
+        if c.stem == "conv":
+            self.encoder.patch_embed = conv_stem(c.patch_size, [3] + list(c.stem_channels or []) + [c.width])
 
     def features(self, x):  # [B,3,S,S] -> [B, 2·width]: the candidate embedding
         t = self.encoder(x)

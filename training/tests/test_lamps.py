@@ -64,6 +64,10 @@ def test_whole_frame_for_a_lamp_filling_the_frame():
     rgb = dark(640, 480)
     rgb[200:220, 20:620] = (30, 240, 30)
     assert lamps.propose(rgb) == []
+    # A 300 px outline one pixel wide fills under 12 % of its box: refused for its fill, not its size.
+    rgb = dark(640, 480)
+    rgb[90, 170:470] = rgb[389, 170:470] = rgb[90:390, 170] = rgb[90:390, 469] = (30, 240, 30)
+    assert lamps.propose(rgb) == []
 
 
 def test_figures_of_the_first_green_blobs():
