@@ -589,6 +589,7 @@ extern "C" cvb_lamp_contract cvb_lamp_contract_constants(void) {
     c.figure_from = static_cast<int32_t>(kFigureFrom);
     c.figure_growth = static_cast<int32_t>(kFigureGrowth);
     c.whole_frame_max_side = static_cast<int32_t>(kWholeFrameMaxSide);
+    c.whole_frame_filling = 1;  // a lamp filling the frame brings the whole frame (lamps.py step 7)
     c.crop_size = 32;
     c.crop_context = static_cast<int32_t>(kCropContext);
     c.crop_min_side = static_cast<int32_t>(kCropMinSide);

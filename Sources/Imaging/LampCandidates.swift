@@ -293,6 +293,9 @@ extension LampProposer {
         public var figureFrom: Int?
         public var figureGrowth: Int?
         public var wholeFrameMaxSide: Int
+        /// 1 when a lamp filling the frame brings the whole frame (lamps.py step 7). A config
+        /// calibrated before that rule has none (nil) and is refused, as one without figures is.
+        public var wholeFrameFilling: Int?
         public var cropSize: Int
         public var cropContext: Int
         public var cropMinSide: Int
@@ -306,7 +309,8 @@ extension LampProposer {
             longSide: Int(c.long_side), minBrightness: Int(c.min_brightness), minSaturationPct: Int(c.min_saturation_pct),
             minLit: Int(c.min_lit), minFillPct: Int(c.min_fill_pct), maxBlobs: Int(c.max_blobs),
             figureFrom: Int(c.figure_from), figureGrowth: Int(c.figure_growth),
-            wholeFrameMaxSide: Int(c.whole_frame_max_side), cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
+            wholeFrameMaxSide: Int(c.whole_frame_max_side), wholeFrameFilling: Int(c.whole_frame_filling),
+            cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
             cropMinSide: Int(c.crop_min_side))
     }
 }

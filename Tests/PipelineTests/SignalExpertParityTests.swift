@@ -149,16 +149,16 @@ struct SignalExpertParityTests {
         }
     }
 
-    @Test("A model written before figure candidates (no figure_from, figure_growth) is refused, naming the constants")
-    func refusesModelWithoutFigures() throws {
+    @Test("A model written before figure candidates or the frame-filling rule is refused, naming the constants",
+          arguments: ["\"figure_from\": 4,\n   \"figure_growth\": 2,\n   ", "\"whole_frame_filling\": 1,\n   "])
+    func refusesModelWithoutNewerProposalRules(constants: String) throws {
         let url = Programs.repository.appendingPathComponent("models/default/config.json")
         let text = try String(contentsOf: url, encoding: .utf8)
-        let figures = "\"figure_from\": 4,\n   \"figure_growth\": 2,\n   "
-        #expect(text.contains(figures), "config.json layout changed: update this test's edit")
+        #expect(text.contains(constants), "config.json layout changed: update this test's edit")
         _ = try ModelConfiguration(json: Array(text.utf8), path: "config.json")
         do {
-            _ = try ModelConfiguration(json: Array(text.replacingOccurrences(of: figures, with: "").utf8), path: "config.json")
-            Issue.record("a config without figure constants was accepted")
+            _ = try ModelConfiguration(json: Array(text.replacingOccurrences(of: constants, with: "").utf8), path: "config.json")
+            Issue.record("a config without \(constants) was accepted")
         } catch {
             #expect(error.description.contains("proposal constants"), "\(error.description)")
         }

@@ -227,6 +227,18 @@ def merge_obstacle(run, model_dir, ckpt="best.pt"):
 SIGNAL_PREFIX = "signal."
 
 
+def proposal_constants() -> Dict:
+    """The lamp proposal contract's constants (lamps.py), as config.json records them and as a
+    model's are checked against at load (Swift: LampProposer.constants)."""
+    from . import lamps
+    return {"long_side": lamps.PROPOSAL_LONG_SIDE, "min_brightness": lamps.MIN_BRIGHTNESS,
+            "min_saturation_pct": lamps.MIN_SATURATION_PCT, "min_lit": lamps.MIN_LIT,
+            "min_fill_pct": lamps.MIN_FILL_PCT, "max_blobs": lamps.MAX_BLOBS,
+            "figure_from": lamps.FIGURE_FROM, "figure_growth": lamps.FIGURE_GROWTH,
+            "whole_frame_max_side": lamps.WHOLE_FRAME_MAX_SIDE, "whole_frame_filling": lamps.WHOLE_FRAME_FILLING,
+            "crop_size": lamps.CROP_SIZE, "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE}
+
+
 def load_signal_expert(cfg, sd, path):
     """The config's signal expert with its weights (prefix `signal.`), or None when the model
     folder has none (the light then comes from the scene heads)."""
@@ -237,6 +249,9 @@ def load_signal_expert(cfg, sd, path):
         if own:
             raise ValueError(f"{path}/model.safetensors: signal expert weights but no signal_expert in config.json")
         return None
+    if se.get("proposals") != proposal_constants():
+        raise ValueError(f"{path}/config.json: signal_expert proposal constants {se.get('proposals')} differ from this "
+                         f"code's lamp proposer ({proposal_constants()}): the model was calibrated on other candidates")
     reader = SignalReader(SignalConfig(**se["architecture"], classes=se["classes"]))
     verifier_own = {k[len(VERIFIER_KEY):]: own.pop(k) for k in list(own) if k.startswith(VERIFIER_KEY)}
     countdown_own = {k[len(COUNTDOWN_KEY):]: own.pop(k) for k in list(own) if k.startswith(COUNTDOWN_KEY)}
@@ -286,12 +301,7 @@ def signal_expert_config(reader, calibration, run):
         "weights_prefix": SIGNAL_PREFIX,
         "feature": "concat(CLS, max over patches) of the final layer norm; head = fc2(GELU(fc1(concat(feature, geometry)))), "
                    "geometry = " + ", ".join(lamps.GEOMETRY) + " as fractions of the frame",
-        "proposals": {"long_side": lamps.PROPOSAL_LONG_SIDE, "min_brightness": lamps.MIN_BRIGHTNESS,
-                      "min_saturation_pct": lamps.MIN_SATURATION_PCT, "min_lit": lamps.MIN_LIT,
-                      "min_fill_pct": lamps.MIN_FILL_PCT, "max_blobs": lamps.MAX_BLOBS,
-                      "figure_from": lamps.FIGURE_FROM, "figure_growth": lamps.FIGURE_GROWTH,
-                      "whole_frame_max_side": lamps.WHOLE_FRAME_MAX_SIDE, "crop_size": lamps.CROP_SIZE,
-                      "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE},
+        "proposals": proposal_constants(),
         **({"green_confirmation": list(calibration["green_confirmation"])} if calibration.get("green_confirmation") else {}),
         "temperature": round(float(calibration["temperature"]), 4),
         "thresholds": {k: float(v) for k, v in calibration["thresholds"].items()},

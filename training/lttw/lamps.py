@@ -69,6 +69,10 @@ FIGURE_FROM = 4
 FIGURE_GROWTH = 2
 FIGURE_SCALE = 3  # Candidate.scale of a figure
 WHOLE_FRAME_MAX_SIDE = 320
+# Step 7's last clause (a lamp filling the frame brings the whole frame) is in force: models record
+# it, and one calibrated before it (no such key) is refused rather than read with candidates it
+# never saw.
+WHOLE_FRAME_FILLING = 1
 CROP_SIZE = 32
 CROP_CONTEXT = 4
 CROP_MIN_SIDE = 16

@@ -3,6 +3,7 @@ model's config and checkpoints made before stems compare equal), and a convoluti
 the same patch grid the plain patch embedding does."""
 import json
 import os
+import shutil
 
 import pytest
 import torch
@@ -35,3 +36,17 @@ def test_a_conv_stem_gives_the_patch_grid_and_is_checked():
         SignalReader(SignalConfig(patch_size=4, width=16, depth=1, stem="conv", stem_channels=[8, 12]))
     with pytest.raises(ValueError, match="unknown stem"):
         SignalReader(SignalConfig(patch_size=4, width=16, depth=1, stem="dilated", stem_channels=[8]))
+
+
+def test_a_model_calibrated_before_a_proposal_rule_is_refused(tmp_path):
+    # config.json records the proposal contract, the frame-filling rule included; a model without
+    # it was calibrated on other candidates and is refused, as Swift refuses it.
+    from lttw.artifact import Predictor, proposal_constants
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        shutil.copy(os.path.join(MODEL, name), tmp_path / name)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["signal_expert"]["proposals"] == proposal_constants()
+    del cfg["signal_expert"]["proposals"]["whole_frame_filling"]
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="proposal constants"):
+        Predictor(str(tmp_path))

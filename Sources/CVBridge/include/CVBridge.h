@@ -195,7 +195,7 @@ int cvb_preprocess_splits(const cvb_view *src, int32_t size, cvb_interpolation i
  * checked against: a model trained with other constants reads crops it never saw. */
 typedef struct cvb_lamp_contract {
     int32_t long_side, min_brightness, min_saturation_pct, min_lit, min_fill_pct, max_blobs, figure_from,
-        figure_growth, whole_frame_max_side, crop_size, crop_context, crop_min_side;
+        figure_growth, whole_frame_max_side, whole_frame_filling, crop_size, crop_context, crop_min_side;
 } cvb_lamp_contract;
 cvb_lamp_contract cvb_lamp_contract_constants(void);
 
