@@ -19,6 +19,8 @@ constexpr size_t kMaxBlobs = 12;
 constexpr size_t kFigureFrom = 4;
 constexpr int64_t kFigureGrowth = 2;
 constexpr int64_t kWholeFrameMaxSide = 320;
+/// lamps.WHOLE_FRAME_FILLING: a lamp filling the frame brings the whole frame (step 7).
+constexpr int32_t kWholeFrameFilling = 1;
 constexpr int64_t kCropContext = 4;
 constexpr int64_t kCropMinSide = 16;
 
@@ -589,7 +591,7 @@ extern "C" cvb_lamp_contract cvb_lamp_contract_constants(void) {
     c.figure_from = static_cast<int32_t>(kFigureFrom);
     c.figure_growth = static_cast<int32_t>(kFigureGrowth);
     c.whole_frame_max_side = static_cast<int32_t>(kWholeFrameMaxSide);
-    c.whole_frame_filling = 1;  // a lamp filling the frame brings the whole frame (lamps.py step 7)
+    c.whole_frame_filling = kWholeFrameFilling;
     c.crop_size = 32;
     c.crop_context = static_cast<int32_t>(kCropContext);
     c.crop_min_side = static_cast<int32_t>(kCropMinSide);

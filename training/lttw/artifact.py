@@ -272,9 +272,19 @@ def load_signal_expert(cfg, sd, path):
     if cr is None and countdown_own:
         raise ValueError(f"{path}/model.safetensors: countdown reader weights but no signal_expert.countdown_reader in config.json")
     if cr is not None:
-        from .countdown import CLASSES as COUNTDOWN_CLASSES, new_reader as new_countdown_reader
+        from .countdown import CLASSES as COUNTDOWN_CLASSES, CONTEXT_RANGE, GROUPS, LOWEST_THRESHOLD
+        from .countdown import new_reader as new_countdown_reader
+        # The checks Swift's SignalExpertConfiguration.CountdownReader.validate makes.
         if cr["classes"] != COUNTDOWN_CLASSES:
             raise ValueError(f"{path}/config.json: countdown_reader.classes {cr['classes']} are not this code's {COUNTDOWN_CLASSES}")
+        lo, hi = CONTEXT_RANGE
+        if not (isinstance(cr.get("context"), int) and lo <= cr["context"] <= hi):
+            raise ValueError(f"{path}/config.json: countdown_reader.context {cr.get('context')} outside {lo}…{hi}")
+        if cr.get("groups") != GROUPS:
+            raise ValueError(f"{path}/config.json: countdown_reader.groups {cr.get('groups')} are not {GROUPS}")
+        if not LOWEST_THRESHOLD <= cr["threshold"] < 1:
+            raise ValueError(f"{path}/config.json: countdown_reader.threshold {cr['threshold']} below the calibrated floor "
+                             f"{LOWEST_THRESHOLD} or not below 1")
         countdown = new_countdown_reader(cr["architecture"])
         missing, unexpected = countdown.load_state_dict(countdown_own, strict=False)
         if missing or unexpected:
@@ -521,15 +531,8 @@ class Predictor:
                                          self.mean, self.std)
             countdown = None
             if se.get("countdown_reader"):
-                from .countdown import GROUPS, CountdownReader
+                from .countdown import CountdownReader
                 cr = se["countdown_reader"]
-                # The checks Swift's SignalExpertConfiguration.CountdownReader.validate makes.
-                if not (isinstance(cr.get("context"), int) and 2 <= cr["context"] <= 16):
-                    raise ValueError(f"{path}/config.json: countdown_reader.context {cr.get('context')} outside 2…16")
-                if cr.get("groups") != GROUPS:
-                    raise ValueError(f"{path}/config.json: countdown_reader.groups {cr.get('groups')} are not {GROUPS}")
-                if not 0.5 <= cr["threshold"] < 1:
-                    raise ValueError(f"{path}/config.json: countdown_reader.threshold {cr['threshold']} below the calibrated floor 0.5 or not below 1")
                 countdown = CountdownReader(self.model.signal_expert.countdown_reader, cr["temperature"], cr["threshold"],
                                             self.mean, self.std, cr["context"])
             self.signal = SignalExpertRunner(self.model.signal_expert, se["temperature"], se["thresholds"], self.mean, self.std,

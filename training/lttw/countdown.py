@@ -60,6 +60,10 @@ ARCHITECTURE = {"crop_size": CROP_SIZE, "patch_size": 4, "width": 64, "depth": 3
 # The stem's channels between the image's 3 and the encoder's width (obstacle_expert.conv_stem).
 STEM_CHANNELS = [32]
 MIN_DIGIT_PX = 10.0
+# The lowest threshold a reader may ship with (Swift: CountdownReader.lowestThreshold) and the
+# square's context, in lamp sizes, a config may ask for (Swift validates the same).
+LOWEST_THRESHOLD = 0.5
+CONTEXT_RANGE = (2, 16)
 SKIP = -1
 SEEDS = {"train": 5_000_000, "val": 5_200_000}
 
@@ -293,7 +297,7 @@ def threshold_for(p: np.ndarray, y: np.ndarray) -> Tuple[float, Dict]:
     conf = np.array([c for _, c in read])
     wrong = (said > 0) & (said != y)
     top = float(conf[wrong].max()) if wrong.any() else 0.0
-    thr = max(0.5, (top + 1.0) / 2)
+    thr = max(LOWEST_THRESHOLD, (top + 1.0) / 2)
     read = (said > 0) & (conf >= thr)
     positives = y > 0
     return thr, {"most_confident_wrong_number": top, "numbers": int(positives.sum()),

@@ -101,18 +101,10 @@ class ObstacleExpert(nn.Module):
 
 
 def conv_stem(c: ObstacleConfig) -> nn.Sequential:
-    """3×3 convolutions, stride 2, padding 1: 3 -> stem_channels... -> width, GELU after all but
-    the last, as many as halve image_size down to the grid."""
-    halvings = int(round(np.log2(c.patch_size)))
-    if 2 ** halvings != c.patch_size or len(c.stem_channels) != halvings - 1:
-        raise ValueError(f"a conv stem for {c.patch_size}-pixel patches needs {halvings - 1} stem channel counts")
-    channels = [3] + list(c.stem_channels) + [c.width]
-    layers: List[nn.Module] = []
-    for i in range(halvings):
-        layers.append(nn.Conv2d(channels[i], channels[i + 1], 3, stride=2, padding=1))
-        if i + 1 < halvings:
-            layers.append(nn.GELU())
-    return nn.Sequential(*layers)
+    """The crop readers' stem (signal_model.conv_stem): 3 -> stem_channels... -> width, one 3×3
+    stride-2 convolution per halving down to the grid."""
+    from .signal_model import conv_stem as stem
+    return stem(c.patch_size, [3] + list(c.stem_channels) + [c.width])
 
 
 def slot_of(position: int, distance: int) -> int:
