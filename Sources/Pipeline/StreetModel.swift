@@ -65,22 +65,20 @@ public final class StreetModel: Sendable {
         public private(set) var signalDecision: SignalDecision?
         /// The obstacle expert's input, activations and slot probabilities (nil without one).
         public let obstacles: ObstacleExpert.State?
+        /// The two experts' shared dispatch (`readExperts`).
+        let expertReading = ExpertReading()
         /// Whether `obstacles` holds the frame last preprocessed (`readObstacles` after `preprocess`).
         public private(set) var obstaclesRead = false
-        let preprocessing: Preprocessing
-        /// One per kernel lane: preprocessing splits the output rows across the lanes.
-        let preprocessingScratch: [PreprocessingScratch]
-        let preprocessingErrors: UnsafeMutableBufferPointer<ImagingError?>
+        /// The scene's preprocessing, split across the kernel lanes.
+        let preprocessor: FramePreprocessor
+        var preprocessing: Preprocessing { preprocessor.preprocessing }
 
         /// A stream whose decoder holds `beamWidth` beams' KV caches from the start, so beam
         /// search up to that width allocates nothing per frame.
         public init(_ model: StreetModel, beamWidth: Int = 1) {
             let c = model.configuration
             self.model = model
-            preprocessing = c.imagePreprocessing
-            preprocessingScratch = (0..<Parallel.lanes).map { _ in PreprocessingScratch(inputSize: c.architecture.imageSize) }
-            preprocessingErrors = .allocate(capacity: preprocessingScratch.count)
-            preprocessingErrors.initialize(repeating: nil)
+            preprocessor = FramePreprocessor(c.imagePreprocessing)
             input = Tensor(shape: [3, c.architecture.imageSize, c.architecture.imageSize])
             encoder = PatchEncoder.State(c.architecture)
             heads = PerceptionHeads.State(c)
@@ -97,6 +95,22 @@ public final class StreetModel: Sendable {
             signalDecision = try expert.read(image, mean: preprocessing.mean, std: preprocessing.std, state: signal)
         }
 
+        /// Runs both experts on the frame, as `readSignal` and `readObstacles` do, sharing the
+        /// kernel lanes between them (`ExpertReading`): the way a frame is read.
+        public func readExperts(_ image: Image) throws(ImagingError) {
+            guard let signalExpert = model.signalExpert, let signal, let obstacleExpert = model.obstacleExpert, let obstacles else {
+                try readSignal(image)
+                try readObstacles(image)
+                return
+            }
+            obstaclesRead = false
+            signalDecision = nil
+            signalDecision = try expertReading.read(
+                image, signal: signalExpert, signal, mean: preprocessing.mean, std: preprocessing.std,
+                obstacles: obstacleExpert, obstacles)
+            obstaclesRead = true
+        }
+
         /// Runs the obstacle expert on the frame at its own input size. Does nothing for a model
         /// without one.
         public func readObstacles(_ image: Image) throws(ImagingError) {
@@ -106,48 +120,12 @@ public final class StreetModel: Sendable {
             obstaclesRead = true
         }
 
-        deinit {
-            preprocessingErrors.deinitialize()
-            preprocessingErrors.deallocate()
-        }
-
         /// Preprocesses `image` exactly as training did, into `input`: in row ranges across the
         /// kernel lanes when the resize allows it.
         public func preprocess(_ image: Image) throws(ImagingError) {
             // A new frame: the obstacles read from the last one no longer describe it.
             obstaclesRead = false
-            guard Parallel.lanes > 1, Parallel.lanes <= preprocessingScratch.count, preprocessing.splitsByRows(image) else {
-                try preprocessing.write(image, into: input.storage, scratch: preprocessingScratch[0])
-                return
-            }
-            Parallel.run(PreprocessingWork(stream: self, image: image))
-            for lane in preprocessingErrors.indices {
-                if let error = preprocessingErrors[lane] {
-                    for other in preprocessingErrors.indices { preprocessingErrors[other] = nil }
-                    throw error
-                }
-            }
-        }
-
-        private struct PreprocessingWork: ParallelWork {
-            let stream: Stream
-            let image: Image
-
-            func run(_ lane: Lane) {
-                let size = stream.preprocessing.inputSize
-                let scratches = stream.preprocessingScratch
-                // More lanes than scratches (the lanes were changed after the stream was made):
-                // lane 0 does it all.
-                let split = lane.count <= scratches.count
-                guard split || lane.index == 0 else { return }
-                do {
-                    try stream.preprocessing.write(
-                        image, into: stream.input.storage, rows: split ? lane.part(size) : 0..<size,
-                        scratch: scratches[lane.index])
-                } catch {
-                    stream.preprocessingErrors[lane.index] = error
-                }
-            }
+            try preprocessor.write(image, into: input.storage)
         }
 
         /// Runs the encoder, the heads and the projector on `input`, and prepares the decoder's

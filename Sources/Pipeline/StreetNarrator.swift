@@ -22,11 +22,11 @@ public final class StreetNarrator {
         public var caption = 0.0
         /// Scene tracker and narration policy.
         public var narrate = 0.0
-        /// The signal expert: lamp candidates on the full frame, their crops read.
-        public var signal = 0.0
-        /// The obstacle expert: the frame at its own size, its encoder and slots.
-        public var obstacles = 0.0
-        public var total: Double { preprocess + perceive + caption + narrate + signal + obstacles }
+        /// The signal and obstacle experts, read together (`StreetModel.Stream.readExperts`): lamp
+        /// candidates on the full frame and their crops; the frame at the obstacle expert's size,
+        /// its encoder and slots.
+        public var experts = 0.0
+        public var total: Double { preprocess + perceive + caption + narrate + experts }
     }
 
     public private(set) var lastStageTimes = StageTimes()
@@ -77,10 +77,8 @@ public final class StreetNarrator {
         let preprocessed = clock.now
         stream.perceive()
         let perceived = clock.now
-        try stream.readSignal(image)
-        let signalRead = clock.now
-        try stream.readObstacles(image)
-        let obstaclesRead = clock.now
+        try stream.readExperts(image)
+        let expertsRead = clock.now
         // The decoder's sentences about the signal are dropped before anything else sees the
         // caption: only the tracker may state the light (safety rule 1).
         let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language, beamWidth: beamWidth))
@@ -91,8 +89,8 @@ public final class StreetNarrator {
         let moment = Moment(scene: scene, utterances: policy.narrate(scene))
         lastStageTimes = StageTimes(
             preprocess: (preprocessed - start).inSeconds, perceive: (perceived - preprocessed).inSeconds,
-            caption: (captioned - obstaclesRead).inSeconds, narrate: (clock.now - captioned).inSeconds,
-            signal: (signalRead - perceived).inSeconds, obstacles: (obstaclesRead - signalRead).inSeconds)
+            caption: (captioned - expertsRead).inSeconds, narrate: (clock.now - captioned).inSeconds,
+            experts: (expertsRead - perceived).inSeconds)
         return moment
     }
 

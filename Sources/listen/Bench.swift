@@ -196,6 +196,14 @@ struct Bench: ParsableCommand {
         if s["obstacles"] != nil {
             row("obstacle expert", "obstacles", torch: "obstacles", ort: "obstacles")
         }
+        if s["signal"] != nil, s["obstacles"] != nil {
+            // What the frame runs: both experts sharing the lanes (ExpertReading); the two rows
+            // above are each expert alone, outside the frame.
+            let torchBoth = peers.flatMap { p in p.p50("pytorch", "signal").flatMap { a in p.p50("pytorch", "obstacles").map { a + $0 } } }
+            let ortBoth = peers.flatMap { p in p.p50("onnxruntime", "signal").flatMap { a in p.p50("onnxruntime", "obstacles").map { a + $0 } } }
+            let p50 = s["experts"]!.p50
+            lines.append("\("both experts (frame)".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(p50))  \(f(s["experts"]?.p95)) \(f(torchBoth)) \(f(ortBoth))   \(ratio(torchBoth, p50))   \(ratio(ortBoth, p50))")
+        }
         row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
         row("caption (greedy)", "caption", torch: "caption", ort: "caption")
         if let width = ours.beamWidth {

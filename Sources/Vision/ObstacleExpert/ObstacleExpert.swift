@@ -58,7 +58,8 @@ public struct ObstacleExpert: @unchecked Sendable {
         let projected: Tensor
         /// [slots, 1 + kinds] calibrated probabilities of the last frame.
         public let probabilities: Tensor
-        let scratch: PreprocessingScratch
+        /// The frame squashed to the expert's size, split across the kernel lanes.
+        let preprocessor: FramePreprocessor
 
         public init(_ expert: ObstacleExpert) {
             let c = expert.configuration
@@ -68,23 +69,38 @@ public struct ObstacleExpert: @unchecked Sendable {
             stem = expert.stem.map { ConvolutionalStem.State($0) }
             projected = Tensor(shape: [g.patchCount, c.architecture.tokenFeatures])
             probabilities = Tensor(shape: [c.slotCount, c.classCount])
-            scratch = PreprocessingScratch(inputSize: g.imageSize)
+            preprocessor = FramePreprocessor(expert.preprocessing)
         }
     }
 
     /// Preprocesses `image` (RGB) and reads it. Allocates nothing once the stream has seen a frame
     /// this large.
     public func read(_ image: Image, state: State) throws(ImagingError) {
-        try preprocessing.write(image, into: state.input.storage, scratch: state.scratch)
+        try state.preprocessor.write(image, into: state.input.storage)
         read(input: UnsafeBufferPointer(state.input.storage), state: state)
     }
 
-    /// Reads an already preprocessed [3, S, S] input into `state.probabilities`.
-    public func read(input: UnsafeBufferPointer<Float>, state: State) {
+    /// Preprocesses and reads `image` on the calling thread alone, for a lane that shares the
+    /// frame's other work (`ExpertReading`); the same values as `read(_:state:)`.
+    public func readOnThisThread(_ image: Image, state: State) throws(ImagingError) {
+        try state.preprocessor.writeOnThisThread(image, into: state.input.storage)
+        read(input: UnsafeBufferPointer(state.input.storage), state: state, onThisThread: true)
+    }
+
+    /// Reads an already preprocessed [3, S, S] input into `state.probabilities`, split over the
+    /// kernel lanes unless `onThisThread`.
+    public func read(input: UnsafeBufferPointer<Float>, state: State, onThisThread: Bool = false) {
         let g = encoder.geometry
         if let stem, let stemState = state.stem {
-            stem.embed(input, state: stemState)
-            encoder.encode(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: state.encoder)
+            if onThisThread {
+                stem.embedOnThisThread(input, state: stemState)
+                encoder.encodeOnThisThread(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: state.encoder)
+            } else {
+                stem.embed(input, state: stemState)
+                encoder.encode(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: state.encoder)
+            }
+        } else if onThisThread {
+            encoder.encodeOnThisThread(input, state: state.encoder)
         } else {
             encoder.encode(input, state: state.encoder)
         }

@@ -1,4 +1,12 @@
+import Imaging
 import Kernels
+
+/// Fills row `index` of a `CropReader.Rows` (its crop and its geometry) on the lane that will
+/// read it: sampling a crop reads the frame under its rectangle (all of it for the whole-frame
+/// candidate), so it belongs with the crop's lane, not in a serial loop before them.
+public protocol CropSampling {
+    func sample(_ index: Int, into rows: CropReader.Rows) throws(ImagingError)
+}
 
 /// A small ViT that reads square crops of one candidate: the signal expert's reader (32×32, six
 /// classes), its green verifier (64×64, green or not) and the countdown reader (48×48 behind a
@@ -92,6 +100,8 @@ public struct CropReader: @unchecked Sendable {
     public final class LaneState {
         let encoder: PatchEncoder.State
         let stem: ConvolutionalStem.State?
+        /// This lane's sampling failure in the last `read`, read back after the lanes meet.
+        var error: ImagingError?
 
         init(_ reader: CropReader) {
             encoder = PatchEncoder.State(reader.geometry)
@@ -104,34 +114,67 @@ public struct CropReader: @unchecked Sendable {
         (0..<max(1, Parallel.lanes)).map { _ in LaneState(self) }
     }
 
-    /// Reads the first `count` crops of `rows` (their geometry already written), split over the
-    /// lanes when there is more than one.
+    /// Reads the first `count` crops of `rows` (their crops and geometry already written),
+    /// split over the lanes when there is more than one.
     public func read(_ rows: Rows, count: Int, lanes: [LaneState]) {
+        // Nothing to sample, so nothing can fail.
+        try? read(rows, count: count, lanes: lanes, sampling: Sampled())
+    }
+
+    /// Samples (with `sampling`) and reads the first `count` rows of `rows`, split over the lanes
+    /// when there is more than one: each lane samples the crops it reads. Throws the first
+    /// lane's sampling failure once every lane is done.
+    public func read(_ rows: Rows, count: Int, lanes: [LaneState], sampling: some CropSampling) throws(ImagingError) {
         guard count > 0 else { return }
-        let work = Work(reader: self, rows: rows, lanes: lanes, count: count)
+        let work = Work(reader: self, rows: rows, lanes: lanes, count: count, sampling: sampling)
         if Parallel.lanes > 1, Parallel.lanes <= lanes.count, count > 1 {
             Parallel.run(work)
         } else {
             work.run(.single)
         }
+        for lane in lanes {
+            if let error = lane.error {
+                for other in lanes { other.error = nil }
+                throw error
+            }
+        }
     }
 
-    /// Crops split round-robin over the lanes; each lane reads its crops alone (a crop is too
-    /// small a pass to split).
-    private struct Work: ParallelWork {
+    /// Rows whose crops are already written.
+    private struct Sampled: CropSampling {
+        func sample(_ index: Int, into rows: Rows) {}
+    }
+
+    /// Crops split round-robin over the lanes; each lane samples and reads its crops alone (a
+    /// crop is too small a pass to split).
+    private struct Work<Sampling: CropSampling>: ParallelWork {
         let reader: CropReader
         let rows: Rows
         let lanes: [LaneState]
         let count: Int
+        let sampling: Sampling
 
         func run(_ lane: Lane) {
             let laneState = lanes[lane.index]
             var index = lane.index
             while index < count {
-                reader.readCrop(index, of: rows, lane: laneState)
+                do {
+                    try sampling.sample(index, into: rows)
+                    reader.readCrop(index, of: rows, lane: laneState)
+                } catch {
+                    laneState.error = error
+                    return
+                }
                 index += lane.count
             }
         }
+    }
+
+    /// Samples (with `sampling`) and reads row `index` of `rows` on the calling thread with
+    /// `lane`'s activations: for lanes that share out the crops with other work by hand.
+    public func read(_ index: Int, of rows: Rows, lane: LaneState, sampling: some CropSampling) throws(ImagingError) {
+        try sampling.sample(index, into: rows)
+        readCrop(index, of: rows, lane: lane)
     }
 
     /// Reads the crop already sampled into row `index` of `rows`.

@@ -113,21 +113,36 @@ public struct SignalExpert: @unchecked Sendable {
     /// model's preprocessing (the crops are normalised as training did). Allocates nothing once
     /// the stream has seen a frame this large.
     public func read(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
+        try propose(image, state: state)
+        try reader.read(
+            state.candidateRows, count: state.candidates.count, lanes: state.lanes,
+            sampling: candidateCrops(image, mean: mean, std: std, state: state))
+        return try decideRead(image, mean: mean, std: std, state: state)
+    }
+
+    /// `read`'s first step: the frame's candidates, into `state.candidates`.
+    public func propose(_ image: Image, state: State) throws(ImagingError) {
         try state.proposer.propose(image, into: &state.candidates)
         state.frameWidth = image.width
         state.frameHeight = image.height
-        let rows = state.candidateRows
-        for (index, candidate) in state.candidates.enumerated() {
-            try LampCrop.sample(image, candidate: candidate, size: reader.geometry.imageSize, mean: mean, std: std, into: rows.crop(index))
-            // lamps.geometry: one float32 division of exact integers each.
-            let geometry = rows.geometry(index)
-            geometry[0] = Float(candidate.x0 + candidate.x1) / Float(2 * image.width)
-            geometry[1] = Float(candidate.y0 + candidate.y1) / Float(2 * image.height)
-            geometry[2] = Float(candidate.x1 - candidate.x0) / Float(image.width)
-            geometry[3] = Float(candidate.y1 - candidate.y0) / Float(image.height)
-            geometry[4] = candidate.isWholeFrame ? 1 : 0
-        }
-        reader.read(rows, count: state.candidates.count, lanes: state.lanes)
+    }
+
+    /// `read`'s second step for candidate `index`, on the calling thread with the reader's lane
+    /// `lane` (for lanes that share the candidates out with other work, `ExpertReading`).
+    public func readCandidate(_ index: Int, _ image: Image, mean: [Float], std: [Float], state: State, lane: Int) throws(ImagingError) {
+        try reader.read(index, of: state.candidateRows, lane: state.lanes[lane], sampling: candidateCrops(image, mean: mean, std: std, state: state))
+    }
+
+    /// How many lanes `readCandidate` can be given (`0..<readerLanes`).
+    public func readerLanes(_ state: State) -> Int { state.lanes.count }
+
+    private func candidateCrops(_ image: Image, mean: [Float], std: [Float], state: State) -> CandidateCrops {
+        CandidateCrops(image: image, candidates: state.candidates, size: reader.geometry.imageSize, mean: mean, std: std)
+    }
+
+    /// `read`'s last step, once every candidate is read: the frame's light, with the green
+    /// confirmation, the verifier, the figures' second decision and the countdown.
+    public func decideRead(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
         // Figures can add a walk, never a doubt (signal_model.SignalExpertRunner.decide_frame): the
         // frame is decided without them; when that is not walk, it is decided once more with them,
         // and only a walk (confirmed and verified) from that replaces the first decision. A figure
@@ -270,11 +285,10 @@ public struct SignalExpert: @unchecked Sendable {
     /// confirmation view (green_verifier.GreenVerifier.smallest_green); nil without a verifier.
     private func verifiedGreen(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> Double? {
         guard let verifier, let rows = state.verifierRows else { return nil }
-        let size = verifier.geometry.imageSize
-        try LampCrop.sample(image, candidate: state.candidates[index], size: size, mean: mean, std: std, into: rows.crop(0))
-        rows.geometry(0).update(from: state.candidateRows.geometry(index), count: Self.geometryCount)
-        try sampleViews(of: index, image, size: size, mean: mean, std: std, into: rows, from: 1, state: state)
-        verifier.read(rows, count: Self.verifierViews, lanes: state.verifierLanes)
+        let views = CandidateViews(
+            image: image, candidate: state.candidates[index], geometry: state.candidateRows.geometry(index),
+            size: verifier.geometry.imageSize, mean: mean, std: std, ownSquareFirst: true)
+        try verifier.read(rows, count: Self.verifierViews, lanes: state.verifierLanes, sampling: views)
         var smallest = Double.infinity
         for view in 0..<Self.verifierViews { smallest = min(smallest, Double(rows.probabilities(view)[1])) }
         return smallest
@@ -309,21 +323,55 @@ public struct SignalExpert: @unchecked Sendable {
     /// Reads candidate `index` through every confirmation view (its own geometry each time) into
     /// `state.viewRows`.
     private func readViews(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) {
-        try sampleViews(of: index, image, size: reader.geometry.imageSize, mean: mean, std: std, into: state.viewRows, from: 0, state: state)
-        reader.read(state.viewRows, count: LampCandidate.confirmationViews.count, lanes: state.lanes)
+        let views = CandidateViews(
+            image: image, candidate: state.candidates[index], geometry: state.candidateRows.geometry(index),
+            size: reader.geometry.imageSize, mean: mean, std: std, ownSquareFirst: false)
+        try reader.read(state.viewRows, count: LampCandidate.confirmationViews.count, lanes: state.lanes, sampling: views)
     }
 
-    /// Samples candidate `index`'s confirmation views at `size`×`size` into `rows` from row
-    /// `first` on, each with the candidate's own geometry (the reader's views and the verifier's).
-    private func sampleViews(
-        of index: Int, _ image: Image, size: Int, mean: [Float], std: [Float], into rows: CropReader.Rows, from first: Int, state: State
-    ) throws(ImagingError) {
-        let candidate = state.candidates[index]
-        let geometry = state.candidateRows.geometry(index)
-        for view in 0..<LampCandidate.confirmationViews.count {
-            let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
-            try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: rows.crop(first + view))
-            rows.geometry(first + view).update(from: geometry, count: Self.geometryCount)
+    /// Each candidate's crop and geometry (lamps.crop and lamps.geometry).
+    private struct CandidateCrops: CropSampling {
+        let image: Image
+        let candidates: [LampCandidate]
+        let size: Int
+        let mean: [Float]
+        let std: [Float]
+
+        func sample(_ index: Int, into rows: CropReader.Rows) throws(ImagingError) {
+            let candidate = candidates[index]
+            try LampCrop.sample(image, candidate: candidate, size: size, mean: mean, std: std, into: rows.crop(index))
+            // lamps.geometry: one float32 division of exact integers each.
+            let geometry = rows.geometry(index)
+            geometry[0] = Float(candidate.x0 + candidate.x1) / Float(2 * image.width)
+            geometry[1] = Float(candidate.y0 + candidate.y1) / Float(2 * image.height)
+            geometry[2] = Float(candidate.x1 - candidate.x0) / Float(image.width)
+            geometry[3] = Float(candidate.y1 - candidate.y0) / Float(image.height)
+            geometry[4] = candidate.isWholeFrame ? 1 : 0
+        }
+    }
+
+    /// One candidate's squares at `size`: with `ownSquareFirst` its own crop in row 0 and the
+    /// confirmation views after it (the verifier's rows), else the views alone (the reader's);
+    /// every row with the candidate's own geometry.
+    private struct CandidateViews: CropSampling {
+        let image: Image
+        let candidate: LampCandidate
+        /// The candidate's geometry row, written when the candidates were read.
+        let geometry: UnsafeMutablePointer<Float>
+        let size: Int
+        let mean: [Float]
+        let std: [Float]
+        let ownSquareFirst: Bool
+
+        func sample(_ index: Int, into rows: CropReader.Rows) throws(ImagingError) {
+            let view = ownSquareFirst ? index - 1 : index
+            if view < 0 {
+                try LampCrop.sample(image, candidate: candidate, size: size, mean: mean, std: std, into: rows.crop(index))
+            } else {
+                let rect = candidate.confirmationRect(view, frameWidth: image.width, frameHeight: image.height)
+                try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: rows.crop(index))
+            }
+            rows.geometry(index).update(from: geometry, count: SignalExpert.geometryCount)
         }
     }
 

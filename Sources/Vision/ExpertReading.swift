@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Imaging
+import Kernels
+import Synchronization
+
+/// Reads the signal expert and the obstacle expert on one frame together, in one dispatch over
+/// the kernel lanes, so that neither expert's serial part leaves a lane idle.
+///
+/// Each expert alone splits poorly over the lanes: the lamp proposal and the obstacle expert's
+/// squash of the full frame run on one thread, and the candidates' crops are whole crops per
+/// lane. Together: lane 0 proposes the lamps while lane 1 reads the obstacle expert on its own
+/// (its frame squash included); then every lane takes candidate crops from a shared counter
+/// until none are left. The crops are independent and each is read by exactly one lane, so the
+/// results are the same as `SignalExpert.read` and `ObstacleExpert.read` give apart, on any
+/// number of lanes.
+///
+/// One per stream; allocates nothing per frame.
+public final class ExpertReading {
+    /// The next candidate to read.
+    private let next = Atomic<Int>(0)
+    /// The candidates proposed for this frame, -1 until lane 0 has proposed them.
+    private let proposed = Atomic<Int>(-1)
+    /// A lane's failure, read back on the calling thread after the lanes meet.
+    private let errors: UnsafeMutableBufferPointer<ImagingError?>
+
+    public init() {
+        errors = .allocate(capacity: max(2, Parallel.lanes))
+        errors.initialize(repeating: nil)
+    }
+
+    deinit {
+        errors.deinitialize()
+        errors.deallocate()
+    }
+
+    /// Reads `image` with both experts: the signal expert's decision (`SignalExpert.read`) and the
+    /// obstacle expert's probabilities in `obstacleState` (`ObstacleExpert.read`). `mean` and
+    /// `std` are the signal expert's crop statistics (the model's preprocessing).
+    public func read(
+        _ image: Image, signal: SignalExpert, _ signalState: SignalExpert.State, mean: [Float], std: [Float],
+        obstacles: ObstacleExpert, _ obstacleState: ObstacleExpert.State
+    ) throws(ImagingError) -> SignalDecision {
+        let lanes = Parallel.lanes
+        guard lanes > 1, lanes <= errors.count, lanes <= signal.readerLanes(signalState) else {
+            try obstacles.read(image, state: obstacleState)
+            return try signal.read(image, mean: mean, std: std, state: signalState)
+        }
+        next.store(0, ordering: .relaxed)
+        proposed.store(-1, ordering: .releasing)
+        Parallel.run(Work(reading: self, image: image, signal: signal, signalState: signalState, mean: mean, std: std,
+                          obstacles: obstacles, obstacleState: obstacleState))
+        for lane in 0..<lanes {
+            if let error = errors[lane] {
+                for other in errors.indices { errors[other] = nil }
+                throw error
+            }
+        }
+        return try signal.decideRead(image, mean: mean, std: std, state: signalState)
+    }
+
+    private struct Work: ParallelWork {
+        let reading: ExpertReading
+        let image: Image
+        let signal: SignalExpert
+        let signalState: SignalExpert.State
+        let mean: [Float]
+        let std: [Float]
+        let obstacles: ObstacleExpert
+        let obstacleState: ObstacleExpert.State
+
+        func run(_ lane: Lane) {
+            do {
+                if lane.index == 0 {
+                    defer { if reading.proposed.load(ordering: .acquiring) < 0 { reading.proposed.store(0, ordering: .releasing) } }
+                    try signal.propose(image, state: signalState)
+                    reading.proposed.store(signalState.candidates.count, ordering: .releasing)
+                }
+                // One lane only when the pool was busy with another stream (`Parallel.run` then
+                // runs the work on the calling thread): lane 0 does it all.
+                if lane.index == 1 || lane.count == 1 {
+                    try obstacles.readOnThisThread(image, state: obstacleState)
+                }
+                // Lane 0 proposes before it reads, so another lane waits here only when its own
+                // work was shorter than the proposal.
+                var count = reading.proposed.load(ordering: .acquiring)
+                while count < 0 {
+                    sched_yield()
+                    count = reading.proposed.load(ordering: .acquiring)
+                }
+                while true {
+                    let index = reading.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard index < count else { break }
+                    try signal.readCandidate(index, image, mean: mean, std: std, state: signalState, lane: lane.index)
+                }
+            } catch {
+                reading.errors[lane.index] = error
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Imaging
+import Kernels
+import Pipeline
+import Testing
+import Vision
+
+/// The two experts read together (`StreetModel.Stream.readExperts`, `ExpertReading`) give what
+/// each gives alone on the shipped model and every sample frame (the light bit for bit); a frame
+/// that fails throws and leaves the stream able to read the next.
+@Suite("ExpertReading")
+struct ExpertReadingTests {
+    static func samples() throws -> [Image] {
+        let folder = Programs.repository.appendingPathComponent("samples/images")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".jpg") }.sorted()
+        return try names.map { try Image.decode(file: folder.appendingPathComponent($0).path) }
+    }
+
+    @Test("Read together, the experts give the same decision, candidates and obstacles as read apart")
+    func togetherEqualsApart() throws {
+        let model = try ParityTests.model()
+        #expect(model.signalExpert != nil && model.obstacleExpert != nil, "the shipped model has both experts")
+        let together = StreetModel.Stream(model)
+        let apart = StreetModel.Stream(model)
+        let images = try Self.samples()
+        #expect(images.count >= 10)
+        // Twice over the samples: the shared counter and the proposal flag are reset per frame.
+        for image in images + images {
+            try together.readExperts(image)
+            try apart.readSignal(image)
+            try apart.readObstacles(image)
+            let mine = try #require(together.signalDecision), theirs = try #require(apart.signalDecision)
+            #expect(mine == theirs)
+            let a = try #require(together.signal), b = try #require(apart.signal)
+            #expect(a.candidates == b.candidates)
+            let classes = model.signalExpert!.configuration.classes.count
+            let read = a.candidates.count * classes
+            #expect(Array(a.probabilities.storage[0..<read]) == Array(b.probabilities.storage[0..<read]))
+            // Together, the obstacle expert runs on one lane; apart, split over the lanes, where a
+            // lane's odd last row takes the kernels' one-row path and sums in another order. So
+            // its probabilities agree to rounding, and its obstacles exactly.
+            let p = try #require(together.obstacles), q = try #require(apart.obstacles)
+            let gap = zip(p.probabilities.storage, q.probabilities.storage).map { abs($0 - $1) }.max() ?? 0
+            #expect(gap <= 1e-5)
+            let expert = try #require(model.obstacleExpert)
+            #expect(expert.detections(p) == expert.detections(q))
+            #expect(together.obstaclesRead)
+        }
+    }
+
+    @Test("Two streams reading together on two threads (one of them finds the lanes busy) each get what reading apart gives")
+    func twoStreamsAtOnce() throws {
+        let model = try ParityTests.model()
+        let images = try Self.samples()
+        let apart = StreetModel.Stream(model)
+        let expert = try #require(model.obstacleExpert)
+        var expected: [SignalDecision?] = [], expectedObstacles: [[ObstacleDetection]] = []
+        for image in images {
+            try apart.readSignal(image)
+            expected.append(apart.signalDecision)
+            try apart.readObstacles(image)
+            expectedObstacles.append(expert.detections(try #require(apart.obstacles)))
+        }
+        #expect(expectedObstacles.contains { !$0.isEmpty }, "some sample shows an obstacle the expert finds")
+        let decisions = expected, obstacles = expectedObstacles
+        let outcomes = Outcomes(count: 2)
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            let stream = StreetModel.Stream(model)
+            var same = 0
+            for _ in 0..<3 {
+                for (n, image) in images.enumerated() {
+                    guard (try? stream.readExperts(image)) != nil, let read = stream.obstacles else { continue }
+                    if stream.signalDecision == decisions[n], expert.detections(read) == obstacles[n] { same += 1 }
+                }
+            }
+            outcomes.set(worker, same)
+        }
+        #expect(outcomes.values == [3 * images.count, 3 * images.count])
+    }
+
+    /// Per-worker results written from `concurrentPerform`'s threads.
+    final class Outcomes: @unchecked Sendable {
+        private let lock = NSLock()
+        private var storage: [Int]
+        init(count: Int) { storage = Array(repeating: -1, count: count) }
+        func set(_ index: Int, _ value: Int) { lock.withLock { storage[index] = value } }
+        var values: [Int] { lock.withLock { storage } }
+    }
+
+    @Test("A frame the experts cannot read throws, and the next frame is read as usual")
+    func failureThenRecovery() throws {
+        let model = try ParityTests.model()
+        let stream = StreetModel.Stream(model)
+        // A gray frame: the obstacle expert's preprocessing wants the model's three channels.
+        let gray = try Image(width: 320, height: 240, channels: 1, pixels: [UInt8](repeating: 90, count: 320 * 240))
+        #expect(throws: ImagingError.self) { try stream.readExperts(gray) }
+        #expect(!stream.obstaclesRead)
+        #expect(stream.signalDecision == nil, "no decision is left standing from a frame that failed")
+        let image = try Self.samples()[0]
+        try stream.readExperts(image)
+        let apart = StreetModel.Stream(model)
+        try apart.readSignal(image)
+        #expect(stream.signalDecision == apart.signalDecision)
+        #expect(stream.obstaclesRead)
+    }
+}
