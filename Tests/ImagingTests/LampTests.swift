@@ -248,6 +248,58 @@ struct LampTests {
         }
     }
 
+    /// lamps.sample_rect written out plainly: each output pixel's block summed pixel by pixel.
+    static func referenceCrop(_ image: Image, _ rect: PixelRect, size: Int, mean: [Float], std: [Float]) -> [Float] {
+        let c = image.channels, plane = size * size
+        var out = [Float](repeating: 0, count: c * plane)
+        for i in 0..<size {
+            let ys = rect.y + i * rect.height / size, ye = max(rect.y + (i + 1) * rect.height / size, ys + 1)
+            for j in 0..<size {
+                let xs = rect.x + j * rect.width / size, xe = max(rect.x + (j + 1) * rect.width / size, xs + 1)
+                var sums = [Int](repeating: 0, count: c)
+                for row in max(ys, 0)..<max(min(ye, image.height), max(ys, 0)) {
+                    for col in max(xs, 0)..<max(min(xe, image.width), max(xs, 0)) {
+                        for k in 0..<c { sums[k] += Int(image.pixels[(row * image.width + col) * c + k]) }
+                    }
+                }
+                let count = Float((ye - ys) * (xe - xs))
+                for k in 0..<c { out[k * plane + i * size + j] = (Float(sums[k]) / count / 255 - mean[k]) / std[k] }
+            }
+        }
+        return out
+    }
+
+    @Test("Large crops (read a band of rows at a time) equal the plain per-block sums, in and past the frame",
+          arguments: [1, 3])
+    func largeCropsMatchReference(channels: Int) throws {
+        // 2,500 px wide: a whole-frame square spans several 1,024-pixel column chunks, and a 1×1
+        // crop of it one block wider than a chunk.
+        let width = 2500, height = 700
+        var seed: UInt64 = 0x5eed
+        let pixels = (0..<(width * height * channels)).map { _ -> UInt8 in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: seed >> 56)
+        }
+        let image = try Image(width: width, height: height, channels: channels, pixels: pixels)
+        let mean = [Float](repeating: 0.45, count: channels), std = [Float](repeating: 0.22, count: channels)
+        let cases: [(PixelRect, Int)] = [
+            (PixelRect(x: 0, y: 0, width: width, height: height), 32),
+            (PixelRect(x: 0, y: 0, width: width, height: height), 64),
+            (PixelRect(x: 0, y: 0, width: width, height: height), 1),
+            (PixelRect(x: -300, y: -50, width: 1800, height: 900), 48),
+            (PixelRect(x: 2000, y: 400, width: 900, height: 500), 32),
+            (PixelRect(x: 100, y: 100, width: 33, height: 40), 32),
+            (PixelRect(x: 10, y: 20, width: 20, height: 20), 32),
+        ]
+        for (rect, size) in cases {
+            var crop = [Float](repeating: .nan, count: channels * size * size)
+            try crop.withUnsafeMutableBufferPointer { buffer in
+                try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: buffer)
+            }
+            #expect(crop == Self.referenceCrop(image, rect, size: size, mean: mean, std: std), "\(rect) to \(size)")
+        }
+    }
+
     @Test("Bad arguments are refused with invalidArgument")
     func badArguments() throws {
         let image = try Image(width: 20, height: 20, color: .gray)
