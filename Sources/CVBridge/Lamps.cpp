@@ -604,7 +604,8 @@ extern "C" cvb_status cvb_lamp_sample(const cvb_view *frame, int32_t x, int32_t 
     const int64_t W = frame->width, H = frame->height;
     // A shrinking crop's blocks tile its columns (each at least one pixel, none shared), so a
     // whole output row's sums come from one pass over its band of rows.
-    const bool banded = width >= size && size <= kMaxBandedSize;
+    // (Column sums are 32-bit: a band is at most UINT32_MAX / 255 rows tall, over 16 million.)
+    const bool banded = width >= size && size <= kMaxBandedSize && int64_t(height) / size < int64_t(UINT32_MAX / 255);
     int64_t bandSums[kMaxBandedSize * 3];
     for (int64_t i = 0; i < size; ++i) {
         // Output row i covers source rows [ys, ye) (at least one); rows outside the frame are black.

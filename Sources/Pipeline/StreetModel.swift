@@ -61,7 +61,8 @@ public final class StreetModel: Sendable {
         public private(set) var decoder: CaptionDecoder.State
         /// The signal expert's candidates, crops and results (nil without a signal expert).
         public let signal: SignalExpert.State?
-        /// The signal expert's decision for the last frame given to `readSignal`.
+        /// The signal expert's decision for the last frame given to `readSignal` or `readExperts`;
+        /// nil when that frame could not be read.
         public private(set) var signalDecision: SignalDecision?
         /// The obstacle expert's input, activations and slot probabilities (nil without one).
         public let obstacles: ObstacleExpert.State?
@@ -92,6 +93,8 @@ public final class StreetModel: Sendable {
         /// pixels even there. Does nothing for a model without a signal expert.
         public func readSignal(_ image: Image) throws(ImagingError) {
             guard let expert = model.signalExpert, let signal else { return }
+            // A frame that fails leaves no light standing from the one before (safety rule 2).
+            signalDecision = nil
             signalDecision = try expert.read(image, mean: preprocessing.mean, std: preprocessing.std, state: signal)
         }
 

@@ -10,15 +10,19 @@ import Kernels
 import Synchronization
 
 /// Reads the signal expert and the obstacle expert on one frame together, in one dispatch over
-/// the kernel lanes, so that neither expert's serial part leaves a lane idle.
+/// the kernel lanes, so that the serial parts of one expert overlap the other's work.
 ///
-/// Each expert alone splits poorly over the lanes: the lamp proposal and the obstacle expert's
+/// Each expert alone splits poorly over two lanes: the lamp proposal and the obstacle expert's
 /// squash of the full frame run on one thread, and the candidates' crops are whole crops per
 /// lane. Together: lane 0 proposes the lamps while lane 1 reads the obstacle expert on its own
 /// (its frame squash included); then every lane takes candidate crops from a shared counter
-/// until none are left. The crops are independent and each is read by exactly one lane, so the
-/// results are the same as `SignalExpert.read` and `ObstacleExpert.read` give apart, on any
-/// number of lanes.
+/// until none are left. Lanes past the second only read crops (they wait out the proposal).
+///
+/// Each crop is read whole by one lane, so the light (decision, candidates and their
+/// probabilities) is bit for bit what `SignalExpert.read` gives. The obstacle expert runs on one
+/// thread here: its probabilities are those of `ObstacleExpert.read` on one lane, which equal its
+/// read split over several lanes up to float rounding (a lane's odd last row is summed in another
+/// order by the kernels' one-row path).
 ///
 /// One per stream; allocates nothing per frame.
 public final class ExpertReading {
@@ -46,8 +50,7 @@ public final class ExpertReading {
         _ image: Image, signal: SignalExpert, _ signalState: SignalExpert.State, mean: [Float], std: [Float],
         obstacles: ObstacleExpert, _ obstacleState: ObstacleExpert.State
     ) throws(ImagingError) -> SignalDecision {
-        let lanes = Parallel.lanes
-        guard lanes > 1, lanes <= errors.count, lanes <= signal.readerLanes(signalState) else {
+        guard Parallel.lanes > 1 else {
             try obstacles.read(image, state: obstacleState)
             return try signal.read(image, mean: mean, std: std, state: signalState)
         }
@@ -55,7 +58,7 @@ public final class ExpertReading {
         proposed.store(-1, ordering: .releasing)
         Parallel.run(Work(reading: self, image: image, signal: signal, signalState: signalState, mean: mean, std: std,
                           obstacles: obstacles, obstacleState: obstacleState))
-        for lane in 0..<lanes {
+        for lane in errors.indices {
             if let error = errors[lane] {
                 for other in errors.indices { errors[other] = nil }
                 throw error
@@ -75,15 +78,18 @@ public final class ExpertReading {
         let obstacleState: ObstacleExpert.State
 
         func run(_ lane: Lane) {
+            // Shared only over the lanes this stream has room for: one lane when the pool was busy
+            // with another stream (`Parallel.run` then runs the work on the calling thread), or when
+            // the lanes were raised after the stream was made. Lane 0 then does it all.
+            let shared = lane.count > 1 && lane.count <= reading.errors.count && lane.count <= signal.readerLanes(signalState)
+            guard shared || lane.index == 0 else { return }
             do {
                 if lane.index == 0 {
                     defer { if reading.proposed.load(ordering: .acquiring) < 0 { reading.proposed.store(0, ordering: .releasing) } }
                     try signal.propose(image, state: signalState)
                     reading.proposed.store(signalState.candidates.count, ordering: .releasing)
                 }
-                // One lane only when the pool was busy with another stream (`Parallel.run` then
-                // runs the work on the calling thread): lane 0 does it all.
-                if lane.index == 1 || lane.count == 1 {
+                if lane.index == 1 || !shared {
                     try obstacles.readOnThisThread(image, state: obstacleState)
                 }
                 // Lane 0 proposes before it reads, so another lane waits here only when its own

@@ -57,9 +57,13 @@ public final class FramePreprocessor {
 
         func run(_ lane: Lane) {
             let size = preprocessor.preprocessing.inputSize
+            // More lanes than scratches (the lanes were raised after the stream was made): lane 0
+            // does every row.
+            let split = lane.count <= preprocessor.scratches.count
+            guard split || lane.index == 0 else { return }
             do {
                 try preprocessor.preprocessing.write(
-                    image, into: output, rows: lane.part(size), scratch: preprocessor.scratches[lane.index])
+                    image, into: output, rows: split ? lane.part(size) : 0..<size, scratch: preprocessor.scratches[lane.index])
             } catch {
                 preprocessor.errors[lane.index] = error
             }

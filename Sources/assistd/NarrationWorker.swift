@@ -172,8 +172,7 @@ final class NarrationWorker: Sendable {
         }
         metrics.framesAnalysed.increment()
         if newlyDropped > 0 { metrics.framesDropped.increment(by: Int64(newlyDropped)) }
-        let values = [times.preprocess, times.perceive, times.caption, times.narrate, times.total]
-        for (stage, value) in zip(StageWindow.stages, values) {
+        for (stage, value) in zip(StageWindow.stages, StageWindow.values(times)) {
             metrics.stageSeconds[stage]?.recordNanoseconds(Int64(value * 1e9))
         }
     }

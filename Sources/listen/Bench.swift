@@ -13,9 +13,11 @@ struct Bench: ParsableCommand {
         discussion: """
             Runs the images (default: samples/) frame after frame through one stream, the way the \
             daemon does, and prints p50/p95 per stage: preprocess, encoder, heads, projector (with \
-            the decoder's cross-attention keys and values), decoder per token, caption and the \
-            whole frame; with --beams N also a beam-search caption per frame (not counted in the \
-            frame). Then which kernel ran the matrix products (chosen from the CPU's features), \
+            the decoder's cross-attention keys and values), the signal and obstacle experts as the \
+            frame reads them (together, sharing the threads), decoder per token, caption and the \
+            whole frame; also each expert alone and, with --beams N, a beam-search caption per \
+            frame (run after the frame, not counted in it; the allocation count covers them too). \
+            Then which kernel ran the matrix products (chosen from the CPU's features), \
             the single-precision FMA peak per thread measured with a register-only loop on that \
             kernel's vectors, the encoder's achieved GFLOP/s as a share of that peak, OpenBLAS's \
             sgemm on a 1024³ product beside it (labelled with the core OpenBLAS chose, and a \
@@ -196,13 +198,12 @@ struct Bench: ParsableCommand {
         if s["obstacles"] != nil {
             row("obstacle expert", "obstacles", torch: "obstacles", ort: "obstacles")
         }
-        if s["signal"] != nil, s["obstacles"] != nil {
+        if s["signal"] != nil, s["obstacles"] != nil, let experts = s["experts"] {
             // What the frame runs: both experts sharing the lanes (ExpertReading); the two rows
-            // above are each expert alone, outside the frame.
+            // above are each expert alone, outside the frame. The peers read them one after the other.
             let torchBoth = peers.flatMap { p in p.p50("pytorch", "signal").flatMap { a in p.p50("pytorch", "obstacles").map { a + $0 } } }
             let ortBoth = peers.flatMap { p in p.p50("onnxruntime", "signal").flatMap { a in p.p50("onnxruntime", "obstacles").map { a + $0 } } }
-            let p50 = s["experts"]!.p50
-            lines.append("\("both experts (frame)".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(p50))  \(f(s["experts"]?.p95)) \(f(torchBoth)) \(f(ortBoth))   \(ratio(torchBoth, p50))   \(ratio(ortBoth, p50))")
+            lines.append("\("both experts (frame)".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(experts.p50))  \(f(experts.p95)) \(f(torchBoth)) \(f(ortBoth))   \(ratio(torchBoth, experts.p50))   \(ratio(ortBoth, experts.p50))")
         }
         row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
         row("caption (greedy)", "caption", torch: "caption", ort: "caption")

@@ -287,6 +287,7 @@ struct LampTests {
             (PixelRect(x: 0, y: 0, width: width, height: height), 64),
             (PixelRect(x: 0, y: 0, width: width, height: height), 1),
             (PixelRect(x: -300, y: -50, width: 1800, height: 900), 48),
+            (PixelRect(x: -301, y: -7, width: 1799, height: 650), 32),
             (PixelRect(x: 2000, y: 400, width: 900, height: 500), 32),
             (PixelRect(x: 100, y: 100, width: 33, height: 40), 32),
             (PixelRect(x: 10, y: 20, width: 20, height: 20), 32),

@@ -81,15 +81,21 @@ public struct ObstacleExpert: @unchecked Sendable {
     }
 
     /// Preprocesses and reads `image` on the calling thread alone, for a lane that shares the
-    /// frame's other work (`ExpertReading`); the same values as `read(_:state:)`.
-    public func readOnThisThread(_ image: Image, state: State) throws(ImagingError) {
+    /// frame's other work (`ExpertReading`): `read(_:state:)`'s values on one lane, equal to its
+    /// split read up to float rounding.
+    func readOnThisThread(_ image: Image, state: State) throws(ImagingError) {
         try state.preprocessor.writeOnThisThread(image, into: state.input.storage)
         read(input: UnsafeBufferPointer(state.input.storage), state: state, onThisThread: true)
     }
 
     /// Reads an already preprocessed [3, S, S] input into `state.probabilities`, split over the
-    /// kernel lanes unless `onThisThread`.
-    public func read(input: UnsafeBufferPointer<Float>, state: State, onThisThread: Bool = false) {
+    /// kernel lanes.
+    public func read(input: UnsafeBufferPointer<Float>, state: State) {
+        read(input: input, state: state, onThisThread: false)
+    }
+
+    /// `read(input:state:)`, on the calling thread alone when `onThisThread`.
+    func read(input: UnsafeBufferPointer<Float>, state: State, onThisThread: Bool) {
         let g = encoder.geometry
         if let stem, let stemState = state.stem {
             if onThisThread {

@@ -4,7 +4,7 @@ import Kernels
 /// Fills row `index` of a `CropReader.Rows` (its crop and its geometry) on the lane that will
 /// read it: sampling a crop reads the frame under its rectangle (all of it for the whole-frame
 /// candidate), so it belongs with the crop's lane, not in a serial loop before them.
-public protocol CropSampling {
+protocol CropSampling {
     func sample(_ index: Int, into rows: CropReader.Rows) throws(ImagingError)
 }
 
@@ -124,7 +124,7 @@ public struct CropReader: @unchecked Sendable {
     /// Samples (with `sampling`) and reads the first `count` rows of `rows`, split over the lanes
     /// when there is more than one: each lane samples the crops it reads. Throws the first
     /// lane's sampling failure once every lane is done.
-    public func read(_ rows: Rows, count: Int, lanes: [LaneState], sampling: some CropSampling) throws(ImagingError) {
+    func read(_ rows: Rows, count: Int, lanes: [LaneState], sampling: some CropSampling) throws(ImagingError) {
         guard count > 0 else { return }
         let work = Work(reader: self, rows: rows, lanes: lanes, count: count, sampling: sampling)
         if Parallel.lanes > 1, Parallel.lanes <= lanes.count, count > 1 {
@@ -172,7 +172,7 @@ public struct CropReader: @unchecked Sendable {
 
     /// Samples (with `sampling`) and reads row `index` of `rows` on the calling thread with
     /// `lane`'s activations: for lanes that share out the crops with other work by hand.
-    public func read(_ index: Int, of rows: Rows, lane: LaneState, sampling: some CropSampling) throws(ImagingError) {
+    func read(_ index: Int, of rows: Rows, lane: LaneState, sampling: some CropSampling) throws(ImagingError) {
         try sampling.sample(index, into: rows)
         readCrop(index, of: rows, lane: lane)
     }

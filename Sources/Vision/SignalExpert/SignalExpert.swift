@@ -121,7 +121,7 @@ public struct SignalExpert: @unchecked Sendable {
     }
 
     /// `read`'s first step: the frame's candidates, into `state.candidates`.
-    public func propose(_ image: Image, state: State) throws(ImagingError) {
+    func propose(_ image: Image, state: State) throws(ImagingError) {
         try state.proposer.propose(image, into: &state.candidates)
         state.frameWidth = image.width
         state.frameHeight = image.height
@@ -129,12 +129,12 @@ public struct SignalExpert: @unchecked Sendable {
 
     /// `read`'s second step for candidate `index`, on the calling thread with the reader's lane
     /// `lane` (for lanes that share the candidates out with other work, `ExpertReading`).
-    public func readCandidate(_ index: Int, _ image: Image, mean: [Float], std: [Float], state: State, lane: Int) throws(ImagingError) {
+    func readCandidate(_ index: Int, _ image: Image, mean: [Float], std: [Float], state: State, lane: Int) throws(ImagingError) {
         try reader.read(index, of: state.candidateRows, lane: state.lanes[lane], sampling: candidateCrops(image, mean: mean, std: std, state: state))
     }
 
     /// How many lanes `readCandidate` can be given (`0..<readerLanes`).
-    public func readerLanes(_ state: State) -> Int { state.lanes.count }
+    func readerLanes(_ state: State) -> Int { state.lanes.count }
 
     private func candidateCrops(_ image: Image, mean: [Float], std: [Float], state: State) -> CandidateCrops {
         CandidateCrops(image: image, candidates: state.candidates, size: reader.geometry.imageSize, mean: mean, std: std)
@@ -142,7 +142,7 @@ public struct SignalExpert: @unchecked Sendable {
 
     /// `read`'s last step, once every candidate is read: the frame's light, with the green
     /// confirmation, the verifier, the figures' second decision and the countdown.
-    public func decideRead(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
+    func decideRead(_ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> SignalDecision {
         // Figures can add a walk, never a doubt (signal_model.SignalExpertRunner.decide_frame): the
         // frame is decided without them; when that is not walk, it is decided once more with them,
         // and only a walk (confirmed and verified) from that replaces the first decision. A figure
@@ -286,7 +286,7 @@ public struct SignalExpert: @unchecked Sendable {
     private func verifiedGreen(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> Double? {
         guard let verifier, let rows = state.verifierRows else { return nil }
         let views = CandidateViews(
-            image: image, candidate: state.candidates[index], geometry: state.candidateRows.geometry(index),
+            image: image, candidate: state.candidates[index], geometry: UnsafePointer(state.candidateRows.geometry(index)),
             size: verifier.geometry.imageSize, mean: mean, std: std, ownSquareFirst: true)
         try verifier.read(rows, count: Self.verifierViews, lanes: state.verifierLanes, sampling: views)
         var smallest = Double.infinity
@@ -324,7 +324,7 @@ public struct SignalExpert: @unchecked Sendable {
     /// `state.viewRows`.
     private func readViews(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) {
         let views = CandidateViews(
-            image: image, candidate: state.candidates[index], geometry: state.candidateRows.geometry(index),
+            image: image, candidate: state.candidates[index], geometry: UnsafePointer(state.candidateRows.geometry(index)),
             size: reader.geometry.imageSize, mean: mean, std: std, ownSquareFirst: false)
         try reader.read(state.viewRows, count: LampCandidate.confirmationViews.count, lanes: state.lanes, sampling: views)
     }
@@ -357,7 +357,7 @@ public struct SignalExpert: @unchecked Sendable {
         let image: Image
         let candidate: LampCandidate
         /// The candidate's geometry row, written when the candidates were read.
-        let geometry: UnsafeMutablePointer<Float>
+        let geometry: UnsafePointer<Float>
         let size: Int
         let mean: [Float]
         let std: [Float]
