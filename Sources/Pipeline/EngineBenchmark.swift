@@ -164,6 +164,57 @@ public struct EngineBenchmark {
             encoderFlops: Self.encoderFlops(model.configuration.architecture))
     }
 
+    /// Whole frames of this benchmark's model and of `baseline` (another model folder, e.g. v1
+    /// from git history), on their own streams, in alternating blocks of `block` frames: a shared
+    /// machine's speed drifts over seconds, and blocks taken side by side see the same drift. The
+    /// first frame of every block only warms the caches back up for its model and is not counted
+    /// (frames alternated one by one would each start with the other model's weights in the
+    /// caches, which no wearable running one model sees). Each frame is what `run` times as
+    /// `frame` (preprocessing to greedy caption).
+    public func compare(with baseline: StreetModel, images: [Image], block: Int = 8) throws(ImagingError) -> Comparison {
+        precondition(!images.isEmpty && block > 0, "EngineBenchmark needs at least one image and a block")
+        let clock = ContinuousClock()
+        let streams = [StreetModel.Stream(model), StreetModel.Stream(baseline)]
+        var tokens: [Int32] = []
+        tokens.reserveCapacity(max(model.configuration.architecture.decMaxLen, baseline.configuration.architecture.decMaxLen) + 1)
+        var samples: [[Double]] = [[], []]
+        var next = [0, 0]
+        func frame(_ which: Int) throws(ImagingError) -> Double {
+            let image = images[next[which] % images.count]
+            next[which] += 1
+            let stream = streams[which]
+            let start = clock.now
+            try stream.preprocess(image)
+            stream.perceive()
+            try stream.readExperts(image)
+            stream.caption(language, into: &tokens)
+            let elapsed = clock.now - start
+            return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        }
+        for which in 0..<2 {
+            for _ in 0..<warmup { _ = try frame(which) }
+        }
+        var round = 0
+        while samples[0].count < frames || samples[1].count < frames {
+            for turn in 0..<2 {
+                let which = (round + turn) % 2
+                guard samples[which].count < frames else { continue }
+                _ = try frame(which)
+                for _ in 0..<min(block, frames - samples[which].count) { samples[which].append(try frame(which)) }
+            }
+            round += 1
+        }
+        return Comparison(frame: Percentiles(samples[0]), baselineFrame: Percentiles(samples[1]))
+    }
+
+    /// The frames of `compare(with:images:)`.
+    public struct Comparison: Sendable, Codable {
+        public var frame: Percentiles
+        public var baselineFrame: Percentiles
+        /// This model's frame p50 over the baseline's.
+        public var ratio: Double { frame.p50 / baselineFrame.p50 }
+    }
+
     /// The encoder's matrix-product FLOPs (2 per multiply-add), as training/lttw/model.py counts them.
     public static func encoderFlops(_ a: ModelConfiguration.Architecture) -> Double {
         let d = Double(a.encWidth), n = Double(a.encoderTokens), hidden = Double(a.encMlpWidth)

@@ -30,11 +30,18 @@ struct Bench: ParsableCommand {
             decoder exported with past key/values. Ratios are peer time / our time: above 1 means \
             we are faster. Absolute times on shared machines are noisy; ratios from one run are not.
 
+            With --baseline DIR, the frames of another model folder (v1 from git history, say) \
+            are timed too, in blocks of 8 alternating with this model's (each block's first frame \
+            warms its model's caches and is not counted), and the ratio of the two frames' p50 is \
+            printed: the fair way to compare two models on a machine whose speed drifts.
+
             Examples:
               swift build -c release && .build/release/listen bench
               listen bench --threads 1 --frames 100
               listen bench --no-peers --json
               listen bench --beams 3
+              git archive c638caf models/default | tar -x -C /tmp/v1
+              listen bench --no-peers --baseline /tmp/v1/models/default
             """
     )
 
@@ -60,6 +67,9 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Python with the training requirements, for the peers.")
     var python: String = ".venv/bin/python"
+
+    @Option(help: ArgumentHelp("Also time this model folder's frames, interleaved with the model's, and print the ratio.", valueName: "dir"))
+    var baseline: String?
 
     @Flag(help: "Print the figures as one JSON object.")
     var json = false
@@ -87,6 +97,17 @@ struct Bench: ParsableCommand {
         let progress = Progress(total: frames + warmup, label: "swift")
         let ours = try benchmark.run(images: decoded) { _ in progress.advance() }
         progress.finish()
+        var comparison: (folder: String, result: EngineBenchmark.Comparison)?
+        if let baseline {
+            let other: StreetModel
+            do {
+                other = try StreetModel.load(folder: URL(fileURLWithPath: baseline))
+            } catch {
+                printError("--baseline \(baseline): \(error)")
+                throw ExitCode.failure
+            }
+            comparison = (baseline, try benchmark.compare(with: other, images: decoded))
+        }
         let peerFigures = peers ? runPeers() : nil
         if json {
             let encoder = JSONEncoder()
@@ -94,9 +115,22 @@ struct Bench: ParsableCommand {
             var object = try JSONSerialization.jsonObject(with: encoder.encode(ours)) as! [String: Any]
             object["threads"] = modelOptions.threads
             object["peers"] = peerFigures?.raw
+            if let comparison {
+                object["baseline"] = [
+                    "model": comparison.folder, "frame_p50": comparison.result.frame.p50,
+                    "baseline_frame_p50": comparison.result.baselineFrame.p50, "ratio": comparison.result.ratio,
+                    "frames": comparison.result.frame.n,
+                ] as [String: Any]
+            }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         } else {
             print(report(ours, peers: peerFigures, model: model))
+            if let comparison {
+                let c = comparison.result
+                print(String(
+                    format: "against %@: frame p50 %.3f ms, its frame %.3f ms: %.2f× (%d frames each, in alternating blocks)",
+                    comparison.folder, c.frame.p50, c.baselineFrame.p50, c.ratio, c.frame.n))
+            }
         }
     }
 

@@ -56,6 +56,29 @@ struct BenchTests {
         }
     }
 
+    @Test("--baseline times another model's frames beside the model's and gives their ratio; a folder that is no model is refused",
+          .enabled(if: releaseIsFresh, "needs an up-to-date release build: swift build -c release (scripts/test.sh does it)"))
+    func baseline() throws {
+        let model = Programs.repository.appendingPathComponent("models/default").path
+        let result = try Self.bench(["--threads", "1", "--frames", "6", "--warmup", "1", "--baseline", model])
+        let comparison = try #require(result["baseline"] as? [String: Any])
+        #expect(comparison["model"] as? String == model)
+        #expect(comparison["frames"] as? Int == 6)
+        let mine = try #require(comparison["frame_p50"] as? Double), theirs = try #require(comparison["baseline_frame_p50"] as? Double)
+        #expect(mine > 0 && theirs > 0)
+        let ratio = try #require(comparison["ratio"] as? Double)
+        #expect(abs(ratio - mine / theirs) <= 1e-9 * ratio)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lttw-no-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try Programs.run(
+            executable: Self.release.appendingPathComponent("listen"),
+            ["bench", "--no-peers", "--frames", "5", "--warmup", "0", "--baseline", folder.path])
+        #expect(run.status != 0)
+        #expect(run.errors.contains("--baseline \(folder.path)"), "\(run.errors)")
+    }
+
     @Test("The signal expert's rarer paths allocate nothing either: the second look, a view miss, a verifier turn-down, a standby",
           .enabled(if: releaseIsFresh, "needs an up-to-date release build: swift build -c release (scripts/test.sh does it)"))
     func zeroAllocationsOnTheSignalExpertsRarerPaths() throws {
