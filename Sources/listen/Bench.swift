@@ -40,7 +40,7 @@ struct Bench: ParsableCommand {
               listen bench --threads 1 --frames 100
               listen bench --no-peers --json
               listen bench --beams 3
-              git archive c638caf models/default | tar -x -C /tmp/v1
+              mkdir -p /tmp/v1 && git archive c638caf models/default | tar -x -C /tmp/v1
               listen bench --no-peers --baseline /tmp/v1/models/default
             """
     )
