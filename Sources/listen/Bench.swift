@@ -40,8 +40,8 @@ struct Bench: ParsableCommand {
               listen bench --threads 1 --frames 100
               listen bench --no-peers --json
               listen bench --beams 3
-              mkdir -p /tmp/v1 && git archive c638caf models/default | tar -x -C /tmp/v1
-              listen bench --no-peers --baseline /tmp/v1/models/default
+              mkdir -p .build/v1 && git archive c638caf models/default | tar -x -C .build/v1
+              listen bench --no-peers --baseline .build/v1/models/default
             """
     )
 
