@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${FUZZ_BUILD:-.build-fuzz}
-ALL=(cvbridge_probe cvbridge_decode swift_config swift_tokenizer swift_safetensors swift_strictjson swift_yaml)
+ALL=(cvbridge_probe cvbridge_decode cvbridge_lamps swift_config swift_tokenizer swift_safetensors swift_strictjson swift_yaml)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 mkdir -p "$OUT/obj"
@@ -86,7 +86,7 @@ fi
 for t in "${TARGETS[@]}"; do
     echo "building $t"
     case $t in
-        cvbridge_probe|cvbridge_decode)
+        cvbridge_probe|cvbridge_decode|cvbridge_lamps)
             cvbridge_objects
             clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address -I Sources/CVBridge/include -I /usr/include/opencv4 "fuzz/cvbridge/$t.cpp" \
                 "$OUT"/obj/bridge/*.o "${BRIDGE_LIBS[@]}" -lopencv_imgcodecs -o "$OUT/$t" ;;

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SMOKE_SECONDS:-60}
-TARGETS=(cvbridge_probe cvbridge_decode swift_config swift_tokenizer swift_safetensors swift_strictjson swift_yaml)
+TARGETS=(cvbridge_probe cvbridge_decode cvbridge_lamps swift_config swift_tokenizer swift_safetensors swift_strictjson swift_yaml)
 scripts/fuzz_build.sh "${TARGETS[@]}"
 failed=()
 for target in "${TARGETS[@]}"; do

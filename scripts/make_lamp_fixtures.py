@@ -11,7 +11,7 @@ Inputs: a few generated scenes with lit signals (street, close-up and tiny frami
 synthetic frames for the corners of the contract: a 2000×1500 frame (proposal factor 4), a
 641×37 strip (factor 2, odd sizes), a hue sweep with more blobs than the cap of 12, equal scores
 and the brightness and saturation thresholds, tiny frames (the whole-frame rule, no second
-scale), a lamp filling the frame, shapes for the connected-component labelling and a frame
+scale), a lamp filling the frame, LED-dot walk figures (the lamp figure), shapes for the connected-component labelling and a frame
 with no lit colour.
 
 Run from the repository root:  .venv/bin/python scripts/make_lamp_fixtures.py
@@ -133,6 +133,23 @@ def filling() -> np.ndarray:
     return img
 
 
+def led_figures() -> np.ndarray:
+    """500×420: two LED walk figures of 2 px dots 6 px apart (no blob spans either; the lamp
+    figure's 12 px cells gather each), the teal one more saturated than the green one, a noisy
+    green wash over the bottom (a mass too large) and a red lamp: the lamp figure is the teal's."""
+    rgb = np.full((420, 500, 3), (15, 15, 20), np.uint8)
+    for y in range(60, 150, 6):
+        for x in range(100, 150, 6):
+            rgb[y:y + 2, x:x + 2] = (20, 250, 200)
+    for y in range(200, 280, 5):
+        for x in range(300, 350, 5):
+            rgb[y:y + 2, x:x + 2] = (90, 200, 110)
+    noise = np.random.default_rng(7).random((90, 500)) < 0.2
+    rgb[330:420][noise] = (40, 180, 60)
+    cv2.circle(rgb, (420, 60), 9, (250, 30, 20), -1)
+    return rgb
+
+
 def no_colour() -> np.ndarray:
     """400×300 of grays and a white disc: no lit colour, no candidate at all."""
     ramp = np.tile(np.linspace(0, 255, 400).astype(np.uint8)[None, :, None], (300, 1, 3))
@@ -152,6 +169,7 @@ def main() -> None:
         "shapes_160x120": shapes(),
         "no_colour_400x300": no_colour(),
         "filling_400x340": filling(),
+        "led_figures_500x420": led_figures(),
     })
     images = []
     for name, rgb in frames.items():

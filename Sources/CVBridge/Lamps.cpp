@@ -19,15 +19,26 @@ constexpr size_t kMaxBlobs = 12;
 constexpr size_t kFigureFrom = 4;
 constexpr int64_t kFigureGrowth = 2;
 constexpr int64_t kWholeFrameMaxSide = 320;
-/// lamps.WHOLE_FRAME_FILLING: a lamp filling the frame brings the whole frame (step 7).
+/// lamps.WHOLE_FRAME_FILLING: a lamp filling the frame brings the whole frame (step 8).
 constexpr int32_t kWholeFrameFilling = 1;
+/// Step 7's lamp figures: green pixels gathered in cells of kClusterCellPct % of the proposal
+/// image's shorter side; a mass between kClusterMinPct and kClusterMaxPct % of it; the first
+/// kClusterMax masses, each a square of kClusterSideSixteenths/16 of its longer side, whose crop
+/// (kCropContext times that) holds the mass at 5/4 of its size.
+constexpr int64_t kClusterCellPct = 3;
+constexpr int64_t kClusterMinPct = 8;
+constexpr int64_t kClusterMaxPct = 75;
+constexpr size_t kClusterMax = 1;
+constexpr int64_t kClusterSideSixteenths = 5;
 constexpr int64_t kCropContext = 4;
+constexpr int64_t kCropSize = 32;
 /// Crops up to this size are sampled a band of rows at a time (`sampleRowBand`); the reader's,
 /// the verifier's and the countdown's squares are all smaller.
 constexpr int64_t kMaxBandedSize = 128;
 constexpr int64_t kCropMinSide = 16;
 
-static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + kFigureFrom + 1, "the blobs, their figures and the whole frame");
+static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + kFigureFrom + kClusterMax + 1,
+              "the blobs, their figures, the lamp figures and the whole frame");
 
 /// Python's floor division (C++ truncates towards zero); b > 0.
 inline int64_t floorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -72,6 +83,34 @@ struct Blob {
     cvb_lamp_candidate box;
     int32_t order;
 };
+
+/// Step 7's green mass: a component of lit cells; its green pixels' count, extent (x1, y1
+/// exclusive, proposal pixels) and chroma sum. A cell's statistics are kept in the same form.
+struct Mass {
+    int64_t n = 0;
+    int32_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    int64_t chroma = 0;
+
+    void add(const Mass &other) {
+        if (n == 0) {
+            *this = other;
+            return;
+        }
+        n += other.n;
+        chroma += other.chroma;
+        x0 = std::min(x0, other.x0), y0 = std::min(y0, other.y0);
+        x1 = std::max(x1, other.x1), y1 = std::max(y1, other.y1);
+    }
+    int64_t score() const { return chroma * 256 / n; }
+};
+
+/// lamps.green_masses' order: mean chroma, then size, descending; then top, then left.
+bool precedes(const Mass &a, const Mass &b) {
+    if (a.score() != b.score()) return a.score() > b.score();
+    if (a.n != b.n) return a.n > b.n;
+    if (a.y0 != b.y0) return a.y0 < b.y0;
+    return a.x0 < b.x0;
+}
 
 bool before(const Blob &a, const Blob &b) {
     if (a.box.score != b.box.score) return a.box.score > b.box.score;
@@ -129,6 +168,10 @@ struct cvb_lamp_scratch {
     std::vector<int32_t> parents;     // union-find over the provisional labels
     std::vector<Component> components; // per provisional label, then per final label
     std::vector<Blob> blobs;          // every blob that passed, both scales
+    std::vector<Mass> cells;          // step 7: each cell's green pixels
+    std::vector<int32_t> cellStack;   // the cells of the mass being gathered, still to visit
+    Mass masses[kClusterMax];         // the first kClusterMax masses so far, in order
+    size_t massCount = 0;
 
     /// Grows every buffer for a frame of width×height; nothing when it fits already.
     void fit(int64_t width, int64_t height) {
@@ -155,6 +198,9 @@ struct cvb_lamp_scratch {
         const size_t w2 = w1 / 2, h2 = h1 / 2;
         sized(second, w2 * h2 * 3);
         sized(blobs, 3 * (((w1 + 3) / 4) * ((h1 + 3) / 4) + ((w2 + 3) / 4) * ((h2 + 3) / 4)));
+        // Cells are at least 2 pixels a side.
+        sized(cells, ((w1 + 1) / 2) * ((h1 + 1) / 2));
+        sized(cellStack, ((w1 + 1) / 2) * ((h1 + 1) / 2));
     }
 };
 
@@ -479,6 +525,82 @@ size_t appendFigures(cvb_lamp_candidate *out, size_t blobs, int64_t W, int64_t H
     return count;
 }
 
+/// lamps.green_masses on the proposal image whose classes and chroma `findBlobs` left in the
+/// scratch: the green pixels gathered per cell, the 8-connected lit cells gathered into masses
+/// (visited from their first cell in raster order, as cv2 labels them), and the first
+/// kClusterMax that pass kept in scratch.masses, in lamps.py's order.
+void findMasses(int64_t w, int64_t h, cvb_lamp_scratch &scratch) {
+    scratch.massCount = 0;
+    const int64_t shorter = std::min(w, h);
+    const int64_t cell = std::max(int64_t(2), kClusterCellPct * shorter / 100);
+    const int64_t gx = (w + cell - 1) / cell, gy = (h + cell - 1) / cell;
+    Mass *cells = scratch.cells.data();
+    std::fill(cells, cells + gx * gy, Mass{});
+    const uint8_t *classes = scratch.classes.data();
+    const uint8_t *chroma = scratch.chroma.data();
+    for (int64_t y = 0; y < h; ++y) {
+        const uint8_t *cls = classes + size_t(y * w);
+        Mass *row = cells + (y / cell) * gx;
+        for (int64_t x = 0; x < w; ++x) {
+            if (cls[x] != 3) continue;
+            row[x / cell].add(Mass{1, int32_t(x), int32_t(y), int32_t(x + 1), int32_t(y + 1), chroma[y * w + x]});
+        }
+    }
+    int32_t *stack = scratch.cellStack.data();
+    for (int64_t first = 0; first < gx * gy; ++first) {
+        if (cells[first].n == 0) continue;
+        // A visited cell is emptied, so each is gathered once.
+        Mass mass = cells[first];
+        cells[first].n = 0;
+        size_t depth = 0;
+        stack[depth++] = int32_t(first);
+        while (depth > 0) {
+            const int64_t at = stack[--depth], cx = at % gx, cy = at / gx;
+            for (int64_t ny = std::max(cy - 1, int64_t(0)); ny <= std::min(cy + 1, gy - 1); ++ny) {
+                for (int64_t nx = std::max(cx - 1, int64_t(0)); nx <= std::min(cx + 1, gx - 1); ++nx) {
+                    Mass &next = cells[ny * gx + nx];
+                    if (next.n == 0) continue;
+                    mass.add(next);
+                    next.n = 0;
+                    stack[depth++] = int32_t(ny * gx + nx);
+                }
+            }
+        }
+        const int64_t mw = mass.x1 - mass.x0, mh = mass.y1 - mass.y0, longer = std::max(mw, mh);
+        if (100 * longer < kClusterMinPct * shorter || 100 * longer > kClusterMaxPct * shorter ||
+            longer > 4 * std::min(mw, mh)) {
+            continue;
+        }
+        // Insert in order; an equal one found earlier stays first (Python's stable sort).
+        size_t at = scratch.massCount;
+        while (at > 0 && precedes(mass, scratch.masses[at - 1])) --at;
+        if (at >= kClusterMax) continue;
+        const size_t last = std::min(scratch.massCount, kClusterMax - 1);
+        for (size_t i = last; i > at; --i) scratch.masses[i] = scratch.masses[i - 1];
+        scratch.masses[at] = mass;
+        scratch.massCount = std::min(scratch.massCount + 1, kClusterMax);
+    }
+}
+
+/// lamps.lamp_figures: the kept masses as figure candidates (the square whose crop frames the
+/// mass at kClusterSideSixteenths/16 of its size), each unless its crop is smaller than the reader's
+/// input (so tight a crop of a small glow is a green disc and nothing else) or it overlaps one
+/// already in `out`; returns the new count.
+size_t appendLampFigures(cvb_lamp_candidate *out, size_t count, const cvb_lamp_scratch &scratch, int64_t f) {
+    for (size_t i = 0; i < scratch.massCount; ++i) {
+        const Mass &m = scratch.masses[i];
+        const int64_t X0 = m.x0 * f, Y0 = m.y0 * f, X1 = m.x1 * f, Y1 = m.y1 * f;
+        const int64_t side = std::max(int64_t(1), kClusterSideSixteenths * std::max(X1 - X0, Y1 - Y0) / 16);
+        const int64_t x0 = floorDiv(X0 + X1 - side, 2), y0 = floorDiv(Y0 + Y1 - side, 2);
+        const cvb_lamp_candidate figure{int32_t(x0), int32_t(y0), int32_t(x0 + side), int32_t(y0 + side), 3, 3,
+                                        int32_t(m.score()), 0};
+        bool suppressed = kCropContext * side < kCropSize;
+        for (size_t j = 0; j < count && !suppressed; ++j) suppressed = overlapsOverHalf(figure, out[j]);
+        if (!suppressed) out[count++] = figure;
+    }
+    return count;
+}
+
 }  // namespace
 
 extern "C" cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t max_height) {
@@ -514,6 +636,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         const int64_t W = frame->width, H = frame->height;
         scratch->fit(W, H);
         size_t blobCount = 0;
+        scratch->massCount = 0;
         // A component that failed only for being more than half the frame: a lamp filling a
         // close-up, which no blob stands for, so the whole frame is read for it.
         bool frameFilling = false;
@@ -526,7 +649,10 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
                 first = Plane{scratch->first.data(), W / f, H / f, size_t(W / f) * 3};
             }
             Plane second{scratch->second.data(), first.width / 2, first.height / 2, size_t(first.width / 2) * 3};
-            if (first.width > 0 && first.height > 0) findBlobs(first, 1, f, *scratch, blobCount, frameFilling);
+            if (first.width > 0 && first.height > 0) {
+                findBlobs(first, 1, f, *scratch, blobCount, frameFilling);
+                findMasses(first.width, first.height, *scratch);
+            }
             if (std::min(second.width, second.height) >= 4) {
                 boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
                 findBlobs(second, 2, 2 * f, *scratch, blobCount, frameFilling);
@@ -548,6 +674,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             wholeFrame = 8 * longer >= std::min(W, H);
         }
         kept = appendFigures(out, kept, W, H);
+        kept = appendLampFigures(out, kept, *scratch, (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide);
         if (wholeFrame) out[kept++] = cvb_lamp_candidate{0, 0, int32_t(W), int32_t(H), 0, 0, -1, 1};
         *count = kept;
         return cvb::ok(error);
@@ -658,7 +785,12 @@ extern "C" cvb_lamp_contract cvb_lamp_contract_constants(void) {
     c.figure_growth = static_cast<int32_t>(kFigureGrowth);
     c.whole_frame_max_side = static_cast<int32_t>(kWholeFrameMaxSide);
     c.whole_frame_filling = kWholeFrameFilling;
-    c.crop_size = 32;
+    c.cluster_cell_pct = static_cast<int32_t>(kClusterCellPct);
+    c.cluster_min_pct = static_cast<int32_t>(kClusterMinPct);
+    c.cluster_max_pct = static_cast<int32_t>(kClusterMaxPct);
+    c.cluster_max = static_cast<int32_t>(kClusterMax);
+    c.cluster_side_sixteenths = static_cast<int32_t>(kClusterSideSixteenths);
+    c.crop_size = static_cast<int32_t>(kCropSize);
     c.crop_context = static_cast<int32_t>(kCropContext);
     c.crop_min_side = static_cast<int32_t>(kCropMinSide);
     return c;

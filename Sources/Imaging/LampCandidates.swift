@@ -176,7 +176,8 @@ public struct LampCandidate: Sendable, Hashable {
 /// creation for frames up to `maxWidth`×`maxHeight` and grown once by a larger frame, so that
 /// a stream's frames allocate nothing. One per stream; not for sharing between threads.
 public final class LampProposer {
-    /// At most 12 blobs, the figures of the green ones among the first 4, and the whole frame.
+    /// At most 12 blobs, the figures of the green ones among the first 4, the lamp figure framing
+    /// the green mass, and the whole frame.
     public static let maxCandidates = Int(CVB_LAMP_MAX_CANDIDATES)
     /// `LampCandidate.scale` of a figure (lamps.FIGURE_SCALE), and its size over its blob's.
     public static let figureScale = 3
@@ -293,9 +294,19 @@ extension LampProposer {
         public var figureFrom: Int?
         public var figureGrowth: Int?
         public var wholeFrameMaxSide: Int
-        /// 1 when a lamp filling the frame brings the whole frame (lamps.py step 7). A config
+        /// 1 when a lamp filling the frame brings the whole frame (lamps.py step 8). A config
         /// calibrated before that rule has none (nil) and is refused, as one without figures is.
         public var wholeFrameFilling: Int?
+        /// The lamp figure (lamps.py step 7): the green mass gathered in cells of `clusterCellPct` %
+        /// of the proposal image's shorter side, between `clusterMinPct` and `clusterMaxPct` % of
+        /// it, the first `clusterMax` of them, each a square of `clusterSideSixteenths`/16 of the
+        /// mass's longer side (its crop, four times that, holds the mass at 5/4 of its size). A
+        /// config calibrated before lamp figures has none (nil) and is refused.
+        public var clusterCellPct: Int?
+        public var clusterMinPct: Int?
+        public var clusterMaxPct: Int?
+        public var clusterMax: Int?
+        public var clusterSideSixteenths: Int?
         public var cropSize: Int
         public var cropContext: Int
         public var cropMinSide: Int
@@ -310,6 +321,9 @@ extension LampProposer {
             minLit: Int(c.min_lit), minFillPct: Int(c.min_fill_pct), maxBlobs: Int(c.max_blobs),
             figureFrom: Int(c.figure_from), figureGrowth: Int(c.figure_growth),
             wholeFrameMaxSide: Int(c.whole_frame_max_side), wholeFrameFilling: Int(c.whole_frame_filling),
+            clusterCellPct: Int(c.cluster_cell_pct), clusterMinPct: Int(c.cluster_min_pct),
+            clusterMaxPct: Int(c.cluster_max_pct), clusterMax: Int(c.cluster_max),
+            clusterSideSixteenths: Int(c.cluster_side_sixteenths),
             cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
             cropMinSide: Int(c.crop_min_side))
     }

@@ -139,29 +139,37 @@ struct LampTests {
         let small = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [(PixelRect(x: 100, y: 100, width: 40, height: 40), RGB(240, 30, 30))]))
         #expect(small.map(\.colour) == [.red])
-        // A green 42 px blob is under 1/8 of 480; its 84 px figure is not, but only a blob brings
-        // the whole frame.
+        // A green 42 px blob is under 1/8 of 480; its 84 px figure is not, nor its lamp figure
+        // (the 40 px green mass), but only a blob brings the whole frame.
         let green = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [(PixelRect(x: 100, y: 100, width: 40, height: 40), RGB(30, 240, 30))]))
-        #expect(green.map(\.scale) == [1, 3])
+        #expect(green.map(\.scale) == [1, 3, 3])
+        let widths: [Int] = [42, 84, 5 * 40 / 16]
+        #expect(green.map(\.width) == widths)
         // A lamp filling the frame (a 300 px square: more than half of 480 at both scales) is no
-        // blob, so nothing of it would be read: the whole frame comes for it instead. A bar as
-        // long is refused by its shape, not its size, and brings nothing.
+        // blob, so nothing of it would be read: the whole frame comes for it instead, after the
+        // lamp figure of its green mass (300 px is under 3/4 of 480). A bar as long is refused by
+        // its shape, not its size, and brings nothing.
         let filling = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [(PixelRect(x: 170, y: 90, width: 300, height: 300), RGB(30, 240, 30))]))
-        #expect(filling == [.wholeFrame(width: 640, height: 480)])
+        let lampSide = 5 * 300 / 16
+        let lamp: [Int] = [(170 + 470 - lampSide) / 2, (90 + 390 - lampSide) / 2]
+        let lampBox: [Int] = lamp + [lamp[0] + lampSide, lamp[1] + lampSide]
+        let lampRow: [Int] = lampBox + [3, 210 * 256, 3, 0]
+        #expect(filling.map(\.pythonRow) == [lampRow, LampCandidate.wholeFrame(width: 640, height: 480).pythonRow])
         let bar = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [(PixelRect(x: 20, y: 200, width: 600, height: 20), RGB(30, 240, 30))]))
         #expect(bar.isEmpty)
-        // A 300 px outline, one pixel wide, fills under 12 % of its box: refused for its fill, not
-        // its size, so it brings nothing either.
+        // A 300 px outline, one pixel wide, fills under 12 % of its box: refused as a blob for its
+        // fill, not its size, so it brings no whole frame; its green mass gives the lamp figure.
         let side = RGB(30, 240, 30)
         let ring = try proposer.propose(
             try frame(width: 640, height: 480, boxes: [
                 (PixelRect(x: 170, y: 90, width: 300, height: 1), side), (PixelRect(x: 170, y: 389, width: 300, height: 1), side),
                 (PixelRect(x: 170, y: 90, width: 1, height: 300), side), (PixelRect(x: 469, y: 90, width: 1, height: 300), side),
             ]))
-        #expect(ring.isEmpty)
+        let ringBoxes: [[Int]] = ring.map { [$0.x0, $0.y0, $0.x1, $0.y1] }
+        #expect(ringBoxes == [lampBox])
         let whole = try #require(large.last)
         #expect(whole.isWholeFrame && whole.score == -1 && whole.scale == 0)
         #expect(try whole.cropRect(frameWidth: 640, frameHeight: 480) == PixelRect(x: 0, y: 0, width: 640, height: 480))
@@ -195,6 +203,50 @@ struct LampTests {
         }
         #expect(figures.contains { $0.x0 < 0 }, "a figure may leave the frame, as its crop does")
         #expect(!found.contains { $0.isWholeFrame })
+    }
+
+    @Test("The lamp figure frames the most saturated green mass at 5/4 of its size (lamps.py step 7)")
+    func lampFigure() throws {
+        let proposer = LampProposer()
+        // An LED walk figure: 2 px green dots 6 px apart over 60×100 px (no blob spans them; cells
+        // of 3 % of 480 = 14 px gather them), and a less saturated green square elsewhere.
+        var boxes: [(PixelRect, RGB)] = [(PixelRect(x: 50, y: 400, width: 50, height: 50), RGB(60, 160, 90))]
+        for y in stride(from: 100, to: 200, by: 6) {
+            for x in stride(from: 300, to: 360, by: 6) {
+                boxes.append((PixelRect(x: x, y: y, width: 2, height: 2), RGB(20, 250, 200)))
+            }
+        }
+        let found = try proposer.propose(try frame(width: 640, height: 480, boxes: boxes))
+        // The dots span x 300..355 and y 100..197: a longer side of 98 px, a square of 30.
+        let lamps = found.filter { $0.isFigure && $0.width == 5 * 98 / 16 }
+        #expect(lamps.count == 1, "one lamp figure, for the dots, not the square")
+        let lamp = try #require(lamps.first)
+        let centred: [Int] = [(300 + 356 - 30) / 2, (100 + 198 - 30) / 2]
+        #expect([lamp.x0, lamp.y0] == centred)
+        #expect(lamp.colour == .green)
+        #expect(try lamp.cropRect(frameWidth: 640, frameHeight: 480).width == 4 * 30)
+        #expect(lamp.side == 15, "a figure's lamp side for the red veto: half its box")
+        // Too small, too large or too long a mass gives none.
+        for rect in [PixelRect(x: 100, y: 100, width: 30, height: 30), PixelRect(x: 10, y: 60, width: 400, height: 400),
+                     PixelRect(x: 100, y: 100, width: 200, height: 40)] {
+            var stripes: [(PixelRect, RGB)] = []
+            for x in stride(from: rect.x, to: rect.x + rect.width, by: 3) {
+                stripes.append((PixelRect(x: x, y: rect.y, width: 1, height: rect.height), RGB(20, 240, 20)))
+            }
+            let none = try proposer.propose(try frame(width: 640, height: 480, boxes: stripes))
+            #expect(!none.contains { $0.isFigure && $0.width == 5 * max(rect.width, rect.height) / 16 }, "\(rect)")
+        }
+        // A mass whose crop the reader would enlarge gives none: 20 px is 8 % of a 240 px frame,
+        // but its 6 px square crops 24 px, under the reader's 32; at 26 px the crop is 32.
+        func lampFigureWidths(side: Int) throws -> [Int] {
+            var stripes: [(PixelRect, RGB)] = []
+            for x in stride(from: 100, to: 100 + side, by: 2) {
+                stripes.append((PixelRect(x: x, y: 100, width: 1, height: side), RGB(20, 240, 20)))
+            }
+            return try proposer.propose(try frame(width: 300, height: 240, boxes: stripes)).filter(\.isFigure).map(\.width)
+        }
+        #expect(try lampFigureWidths(side: 20) == [44], "the blob's figure only")
+        #expect(try lampFigureWidths(side: 26) == [56, 5 * 26 / 16])
     }
 
     @Test("A gray image has no lit colour: only the whole frame, as from its RGB copy", arguments: LampFixtures.files)

@@ -236,6 +236,9 @@ def proposal_constants() -> Dict:
             "min_fill_pct": lamps.MIN_FILL_PCT, "max_blobs": lamps.MAX_BLOBS,
             "figure_from": lamps.FIGURE_FROM, "figure_growth": lamps.FIGURE_GROWTH,
             "whole_frame_max_side": lamps.WHOLE_FRAME_MAX_SIDE, "whole_frame_filling": lamps.WHOLE_FRAME_FILLING,
+            "cluster_cell_pct": lamps.CLUSTER_CELL_PCT, "cluster_min_pct": lamps.CLUSTER_MIN_PCT,
+            "cluster_max_pct": lamps.CLUSTER_MAX_PCT, "cluster_max": lamps.CLUSTER_MAX,
+            "cluster_side_sixteenths": lamps.CLUSTER_SIDE_SIXTEENTHS,
             "crop_size": lamps.CROP_SIZE, "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE}
 
 

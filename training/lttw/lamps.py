@@ -33,7 +33,20 @@ Swift runtime propose the same boxes and read the same crop values:
    (the same for y; it may leave the frame), with colour and score of its blob and scale 3,
    unless its side is more than half the frame's shorter side or it overlaps a kept blob or an
    earlier figure with IoU above ½. They follow the blobs, in order.
-7. The whole frame is one more candidate (a close-up that is one signal head) when
+7. Lamp figures: the green lit pixels of the proposal image (scale 1 only, class green in step 2)
+   are gathered in square cells of side c = max(2, CLUSTER_CELL_PCT·min(W1,H1) // 100), the last
+   row and column of cells possibly partial; a cell is lit when it holds a green pixel. Each
+   8-connected component of lit cells (found in raster order of its first cell) is one mass: n, its
+   green pixels, and their extent (x0, y0, x1, y1 exclusive, proposal pixels). A mass is kept when
+   100·max(w,h) >= CLUSTER_MIN_PCT·min(W1,H1) and max(w,h) <= 4·min(w,h); the kept ones are
+   ordered by (n desc, y0, x0) and the first CLUSTER_MAX become candidates: in frame pixels
+   X0 = x0·f, X1 = x1·f (the same for y), L = max(X1-X0, Y1-Y0), the square of side
+   s = max(1, CLUSTER_SIDE_SIXTEENTHS·L // 16) with x0 = (X0 + X1 - s) // 2 (the same for y), so
+   the usual crop (4·s) frames the mass at 5/4 of its size; colour green, score
+   chroma_sum·256 // n, scale 3 (a figure), unless its crop would be enlarged to be read
+   (4·s < CROP_SIZE) or it overlaps a kept blob or an earlier figure with IoU above ½. They
+   follow the blob figures.
+8. The whole frame is one more candidate (a close-up that is one signal head) when
    max(W,H) <= WHOLE_FRAME_MAX_SIDE, or a kept blob's longer side (not a figure's) is at least 1/8
    of the frame's shorter side (8·max(w,h) >= min(W,H)), or a component at either scale failed
    step 4 only for being more than half the frame (a lamp filling the frame: no blob of it is
@@ -45,6 +58,15 @@ and reads green weakly or not in every view, while the reader was taught crops o
 (signal_data.box_candidates: a blob half the head's height). Twice the blob is about the figure.
 Green blobs only: a red blob's figure (a red window's, in one generated validation scene) was read
 as a walk lamp at 0.998, and a red figure adds nothing the red blob does not already stop for.
+
+Why lamp figures: a real walk lamp in a close-up is big (a median longer side of half the frame's
+shorter side on ../shared/train/real's pedestrian photos) and its LED figure is found as fragments,
+each framed at 4× its own size: a sliver of the figure, or the whole frame. The green mass gathered
+over cells of 3 % of the frame frames the lit figure whole, and the reader is shown it at 5/4 of its
+size, the tight context at which it reads the labelled lamps (models/default/NOTES.md, 2026-12-02).
+A mass whose crop the reader would see enlarged is left out: so tight a crop of a small green glow
+(a sign at night, generated validation frame 4,517,108) is a green disc with nothing around it, and
+it read as a walk lamp in every view.
 
 Crop (`crop_rect`, `read_crop`): a blob's crop is the square of side max(4·max(w,h), 16) frame
 pixels centred on its box (floor division); the whole-frame candidate's crop is the frame. It is
@@ -69,7 +91,12 @@ FIGURE_FROM = 4
 FIGURE_GROWTH = 2
 FIGURE_SCALE = 3  # Candidate.scale of a figure
 WHOLE_FRAME_MAX_SIDE = 320
-# Step 7's last clause (a lamp filling the frame brings the whole frame) is in force: models record
+CLUSTER_CELL_PCT = 3
+CLUSTER_MIN_PCT = 8
+CLUSTER_MAX_PCT = 75
+CLUSTER_MAX = 1
+CLUSTER_SIDE_SIXTEENTHS = 5
+# Step 8's last clause (a lamp filling the frame brings the whole frame) is in force: models record
 # it, and one calibrated before it (no such key) is refused rather than read with candidates it
 # never saw.
 WHOLE_FRAME_FILLING = 1
@@ -221,6 +248,7 @@ def propose(rgb: np.ndarray) -> List[Candidate]:
     whole = (max(W, H) <= WHOLE_FRAME_MAX_SIDE or filling
              or any(8 * max(k.w, k.h) >= min(W, H) for k in kept))
     kept += figures(kept, W, H)
+    kept += lamp_figures(s1, f, kept)
     if whole:
         kept.append(Candidate(0, 0, W, H, 0, -1, 0, True))
     return kept
@@ -240,6 +268,53 @@ def figures(blobs: List[Candidate], W: int, H: int) -> List[Candidate]:
         f = Candidate(x0, y0, x0 + side, y0 + side, k.colour, k.score, FIGURE_SCALE)
         if not any(_iou_over_half(f, o) for o in blobs + out):
             out.append(f)
+    return out
+
+
+def green_masses(img: np.ndarray) -> List[Tuple[int, int, int, int, int, int]]:
+    """Step 7's masses of one proposal image, kept and ordered: (n, x0, y0, x1, y1, chroma sum),
+    proposal pixels, x1/y1 exclusive."""
+    H1, W1 = img.shape[:2]
+    if H1 == 0 or W1 == 0:
+        return []
+    cls, c = colour_classes(img)
+    ys, xs = np.nonzero(cls == 3)
+    if len(ys) == 0:
+        return []
+    cell = max(2, CLUSTER_CELL_PCT * min(W1, H1) // 100)
+    gy, gx = -(-H1 // cell), -(-W1 // cell)
+    lit = np.zeros((gy, gx), np.uint8)
+    lit[ys // cell, xs // cell] = 1
+    _, labels = cv2.connectedComponents(lit, connectivity=8, ltype=cv2.CV_32S)
+    of = labels[ys // cell, xs // cell]
+    masses = []
+    for k in np.unique(of):
+        m = of == k
+        x0, x1, y0, y1 = int(xs[m].min()), int(xs[m].max()) + 1, int(ys[m].min()), int(ys[m].max()) + 1
+        w, h = x1 - x0, y1 - y0
+        longer = max(w, h)
+        if (100 * longer < CLUSTER_MIN_PCT * min(W1, H1) or 100 * longer > CLUSTER_MAX_PCT * min(W1, H1)
+                or longer > 4 * min(w, h)):
+            continue
+        n = int(m.sum())
+        chroma = int(c[ys[m], xs[m]].sum())
+        masses.append((n, x0, y0, x1, y1, chroma))
+    masses.sort(key=lambda q: (-(q[5] * 256 // q[0]), -q[0], q[2], q[1]))
+    return masses
+
+
+def lamp_figures(img: np.ndarray, f: int, kept: List[Candidate]) -> List[Candidate]:
+    """Step 7: the first CLUSTER_MAX green masses of the proposal image `img` (box-averaged by f)
+    as figure candidates, each unless its crop is smaller than the reader's input or it overlaps
+    `kept` or an earlier one with IoU above ½."""
+    out: List[Candidate] = []
+    for n, x0, y0, x1, y1, chroma in green_masses(img)[:CLUSTER_MAX]:
+        X0, Y0, X1, Y1 = x0 * f, y0 * f, x1 * f, y1 * f
+        s = max(1, CLUSTER_SIDE_SIXTEENTHS * max(X1 - X0, Y1 - Y0) // 16)
+        cx0, cy0 = (X0 + X1 - s) // 2, (Y0 + Y1 - s) // 2
+        k = Candidate(cx0, cy0, cx0 + s, cy0 + s, 3, chroma * 256 // n, FIGURE_SCALE)
+        if CROP_CONTEXT * s >= CROP_SIZE and not any(_iou_over_half(k, o) for o in kept + out):
+            out.append(k)
     return out
 
 

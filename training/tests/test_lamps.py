@@ -57,17 +57,22 @@ def test_whole_frame_when_a_blob_is_large():
 
 def test_whole_frame_for_a_lamp_filling_the_frame():
     # A 300 px green square is more than half of 480 at both scales: no blob of it is kept, so the
-    # whole frame is read for it. A bar as long fails on its shape and brings nothing.
+    # whole frame is read for it (after its lamp figure: 300 px is under 3/4 of 480, so the green
+    # mass is framed too). A bar as long fails on its shape and brings nothing.
     rgb = dark(640, 480)
     rgb[90:390, 170:470] = (30, 240, 30)
-    assert [k.as_list() for k in lamps.propose(rgb)] == [[0, 0, 640, 480, 0, -1, 0, 1]]
+    side = 5 * 300 // 16
+    lamp = [(170 + 470 - side) // 2, (90 + 390 - side) // 2]
+    assert [k.as_list() for k in lamps.propose(rgb)] == [lamp + [lamp[0] + side, lamp[1] + side, 3, 210 * 256, 3, 0],
+                                                         [0, 0, 640, 480, 0, -1, 0, 1]]
     rgb = dark(640, 480)
     rgb[200:220, 20:620] = (30, 240, 30)
     assert lamps.propose(rgb) == []
-    # A 300 px outline one pixel wide fills under 12 % of its box: refused for its fill, not its size.
+    # A 300 px outline one pixel wide fills under 12 % of its box: refused as a blob for its fill,
+    # not its size, so no whole frame; its green mass still gives the lamp figure.
     rgb = dark(640, 480)
     rgb[90, 170:470] = rgb[389, 170:470] = rgb[90:390, 170] = rgb[90:390, 469] = (30, 240, 30)
-    assert lamps.propose(rgb) == []
+    assert [k.as_list()[:4] for k in lamps.propose(rgb)] == [lamp + [lamp[0] + side, lamp[1] + side]]
 
 
 def test_figures_of_the_first_green_blobs():
@@ -89,10 +94,56 @@ def test_figures_of_the_first_green_blobs():
         assert f.w == f.h == 2 * b.side and f.side == b.side, "a figure's lamp is its blob's size"
         assert abs((f.x0 + f.x1) - (b.x0 + b.x1)) <= 1 and abs((f.y0 + f.y1) - (b.y0 + b.y1)) <= 1
     assert min(f.x0 for f in figs) < 0, "a figure may leave the frame"
-    # A 42 px blob's 84 px figure does not bring the whole frame (only a blob 1/8 of 480 does).
+    # A 42 px blob's 84 px figure does not bring the whole frame (only a blob 1/8 of 480 does);
+    # the 40 px green mass (at least 8 % of 480) gives its lamp figure after it.
     rgb = dark(640, 480)
     rgb[100:140, 100:140] = (30, 240, 30)
-    assert [(k.scale, k.whole) for k in lamps.propose(rgb)] == [(1, False), (3, False)]
+    assert [(k.scale, k.whole, k.w) for k in lamps.propose(rgb)] == [(1, False, 42), (3, False, 84), (3, False, 12)]
+
+
+def test_lamp_figure_frames_the_green_mass():
+    # An LED walk figure: green dots 6 px apart (no blob spans them; the cells of 3 % of 480 =
+    # 14 px gather them) forming a 60×100 px figure, and a green square far away, less saturated.
+    rgb = dark(640, 480)
+    for y in range(100, 200, 6):
+        for x in range(300, 360, 6):
+            rgb[y:y + 2, x:x + 2] = (20, 250, 200)
+    rgb[400:450, 50:100] = (60, 160, 90)
+    figs = [k for k in lamps.propose(rgb) if k.is_figure]
+    lamp = [k for k in figs if k.w == 5 * 98 // 16]
+    assert len(lamp) == 1, "one lamp figure, for the most saturated mass (the dots, not the square)"
+    k = lamp[0]
+    # The dots span x 300..355 and y 100..197 (exclusive ends 356, 198): L = 98, side 30.
+    assert (k.x0, k.y0) == ((300 + 356 - 30) // 2, (100 + 198 - 30) // 2) and k.colour == 3
+    assert lamps.crop_rect(k, 640, 480)[2] == 4 * 30, "the crop frames the mass at 5/4 of its size"
+    assert k.side == 15, "a figure's lamp side for the red veto: half its box"
+    masses = lamps.green_masses(rgb)
+    assert [m[0] for m in masses] == [17 * 10 * 4, 50 * 50] and masses[0][1:5] == (300, 100, 356, 198)
+
+
+def test_lamp_figure_size_bounds():
+    # A green mass under 8 % or over 75 % of the shorter side, or longer than 4:1, gives none.
+    for box in [(100, 100, 130, 130), (10, 60, 410, 460), (100, 100, 300, 140)]:
+        rgb = dark(640, 480)
+        x0, y0, x1, y1 = box
+        rgb[y0:y1, x0:x1:3] = (20, 240, 20)
+        assert lamps.green_masses(rgb) == [], box
+    # A mass whose crop the reader would enlarge gives none: 20 px in a 300×240 frame is 8 % of
+    # 240, but its square (5·20//16 = 6 px) crops 24 px, under the reader's 32.
+    rgb = dark(300, 240)
+    rgb[100:120, 100:120:2] = (20, 240, 20)
+    assert len(lamps.green_masses(rgb)) == 1
+    assert [k.w for k in lamps.propose(rgb) if k.is_figure] == [44], "the blob's figure only"
+    rgb = dark(300, 240)
+    rgb[100:126, 100:126:2] = (20, 240, 20)  # 26 px: an 8 px square, a 32 px crop
+    assert [k.w for k in lamps.propose(rgb) if k.is_figure] == [56, 5 * 26 // 16]
+    # Larger frames are gathered on the proposal image: boxes scale back by f.
+    rgb = dark(1920, 1080)  # f = 3
+    for y in range(300, 600, 12):
+        rgb[y:y + 6, 900:1200] = (20, 240, 20)
+    k = [k for k in lamps.propose(rgb) if k.is_figure and k.w == 5 * 300 // 16]
+    # The stripes span x 900..1200 and y 300..594 (proposal pixels 300..400 and 100..198, times 3).
+    assert len(k) == 1 and (k[0].x0, k[0].y0) == ((900 + 1200 - 93) // 2, (300 + 594 - 93) // 2)
 
 
 def test_at_most_twelve_blobs_best_first():

@@ -188,22 +188,24 @@ int cvb_preprocess_splits(const cvb_view *src, int32_t size, cvb_interpolation i
  * floats as the Python.
  */
 
-/** At most 12 blobs, 4 figures grown from the green ones and the whole frame. */
-#define CVB_LAMP_MAX_CANDIDATES 17
+/** At most 12 blobs, 4 figures grown from the green ones, 1 lamp figure (the green mass) and the
+ * whole frame. */
+#define CVB_LAMP_MAX_CANDIDATES 18
 
 /* The proposal contract's constants (lamps.py's module constants), for a model's config to be
  * checked against: a model trained with other constants reads crops it never saw. */
 typedef struct cvb_lamp_contract {
     int32_t long_side, min_brightness, min_saturation_pct, min_lit, min_fill_pct, max_blobs, figure_from,
-        figure_growth, whole_frame_max_side, whole_frame_filling, crop_size, crop_context, crop_min_side;
+        figure_growth, whole_frame_max_side, whole_frame_filling, crop_size, crop_context, crop_min_side,
+        cluster_cell_pct, cluster_min_pct, cluster_max_pct, cluster_max, cluster_side_sixteenths;
 } cvb_lamp_contract;
 cvb_lamp_contract cvb_lamp_contract_constants(void);
 
 typedef struct cvb_lamp_candidate {
     int32_t x0, y0, x1, y1;  /* frame pixels, x1 and y1 exclusive */
     int32_t colour;          /* 1 red, 2 amber, 3 green; 0 for the whole frame */
-    int32_t scale;           /* 1 or 2 (a blob on the proposal image, or on it halved), 3 (a blob's
-                                figure); 0 for the whole frame */
+    int32_t scale;           /* 1 or 2 (a blob on the proposal image, or on it halved), 3 (a figure:
+                                a green blob's, or the green mass's); 0 for the whole frame */
     int32_t score;           /* mean chroma × 256 over the lit pixels; -1 for the whole frame */
     int32_t whole;           /* 1 for the whole-frame candidate, else 0 */
 } cvb_lamp_candidate;
@@ -221,7 +223,7 @@ void cvb_lamp_scratch_free(cvb_lamp_scratch *scratch);
 
 /**
  * lamps.propose: the kept blobs by rank, the figures grown from the first
- * of them, then the whole frame when it qualifies. out holds capacity >= CVB_LAMP_MAX_CANDIDATES entries; *count
+ * of them, the lamp figure framing the green mass, then the whole frame when it qualifies. out holds capacity >= CVB_LAMP_MAX_CANDIDATES entries; *count
  * says how many were written. A gray frame (1 channel) has no lit colour, as
  * an RGB frame with r = g = b has none: only the whole frame can come back.
  */
