@@ -150,6 +150,28 @@ def led_figures() -> np.ndarray:
     return rgb
 
 
+def led_figure_large() -> np.ndarray:
+    """1500×1100 (f = 3): an LED walk figure of 5 px dots 15 px apart over 240×330 px, gathered
+    on the proposal image and scaled back by f."""
+    rgb = np.full((1100, 1500, 3), (25, 20, 20), np.uint8)
+    for y in range(400, 730, 15):
+        for x in range(900, 1140, 15):
+            rgb[y:y + 5, x:x + 5] = (30, 230, 210)
+    return rgb
+
+
+def lamp_figure_suppressed() -> np.ndarray:
+    """480×400: LED dots around a solid green square of 5/16 of their extent at their centre: the
+    square's blob overlaps the lamp figure by more than half, so no lamp figure is added."""
+    rgb = np.full((400, 480, 3), (15, 15, 20), np.uint8)
+    for y in range(100, 196, 6):
+        for x in range(200, 296, 6):
+            if not (224 <= x < 272 and 124 <= y < 172):
+                rgb[y:y + 2, x:x + 2] = (30, 200, 120)
+    rgb[133:163, 233:263] = (20, 250, 60)
+    return rgb
+
+
 def no_colour() -> np.ndarray:
     """400×300 of grays and a white disc: no lit colour, no candidate at all."""
     ramp = np.tile(np.linspace(0, 255, 400).astype(np.uint8)[None, :, None], (300, 1, 3))
@@ -170,6 +192,8 @@ def main() -> None:
         "no_colour_400x300": no_colour(),
         "filling_400x340": filling(),
         "led_figures_500x420": led_figures(),
+        "led_figure_1500x1100": led_figure_large(),
+        "lamp_figure_suppressed_480x400": lamp_figure_suppressed(),
     })
     images = []
     for name, rgb in frames.items():

@@ -173,6 +173,27 @@ struct cvb_lamp_scratch {
     Mass masses[kClusterMax];         // the first kClusterMax masses so far, in order
     size_t massCount = 0;
 
+    /// Step 7's cells of a w1×h1 proposal image (cells of at least 2 pixels, the last ones partial).
+    static size_t cellCount(int64_t w1, int64_t h1) {
+        const int64_t cell = std::max(int64_t(2), kClusterCellPct * std::min(w1, h1) / 100);
+        return size_t(((w1 + cell - 1) / cell) * ((h1 + cell - 1) / cell));
+    }
+
+    /// The most cells any proposal image has (its long side is at most kProposalLongSide): a
+    /// thin one, whose cells are 2 pixels, not a square one (34×34 cells at 640 px).
+    static size_t mostCells() {
+        size_t most = 0;
+        for (int64_t shorter = 1; shorter <= kProposalLongSide; ++shorter) {
+            most = std::max(most, cellCount(kProposalLongSide, shorter));
+        }
+        return most;
+    }
+
+    void fitCells(size_t count) {
+        sized(cells, count);
+        sized(cellStack, count);
+    }
+
     /// Grows every buffer for a frame of width×height; nothing when it fits already.
     void fit(int64_t width, int64_t height) {
         const int64_t f = (std::max(width, height) + kProposalLongSide - 1) / kProposalLongSide;
@@ -198,9 +219,7 @@ struct cvb_lamp_scratch {
         const size_t w2 = w1 / 2, h2 = h1 / 2;
         sized(second, w2 * h2 * 3);
         sized(blobs, 3 * (((w1 + 3) / 4) * ((h1 + 3) / 4) + ((w2 + 3) / 4) * ((h2 + 3) / 4)));
-        // Cells are at least 2 pixels a side.
-        sized(cells, ((w1 + 1) / 2) * ((h1 + 1) / 2));
-        sized(cellStack, ((w1 + 1) / 2) * ((h1 + 1) / 2));
+        fitCells(cellCount(int64_t(w1), int64_t(h1)));
     }
 };
 
@@ -527,8 +546,9 @@ size_t appendFigures(cvb_lamp_candidate *out, size_t blobs, int64_t W, int64_t H
 
 /// lamps.green_masses on the proposal image whose classes and chroma `findBlobs` left in the
 /// scratch: the green pixels gathered per cell, the 8-connected lit cells gathered into masses
-/// (visited from their first cell in raster order, as cv2 labels them), and the first
-/// kClusterMax that pass kept in scratch.masses, in lamps.py's order.
+/// (each visited from its first cell in raster order; two masses never tie on lamps.py's sort
+/// key, so the order they are found in never decides), and the first kClusterMax that pass kept
+/// in scratch.masses, in lamps.py's order.
 void findMasses(int64_t w, int64_t h, cvb_lamp_scratch &scratch) {
     scratch.massCount = 0;
     const int64_t shorter = std::min(w, h);
@@ -538,10 +558,14 @@ void findMasses(int64_t w, int64_t h, cvb_lamp_scratch &scratch) {
     std::fill(cells, cells + gx * gy, Mass{});
     const uint8_t *classes = scratch.classes.data();
     const uint8_t *chroma = scratch.chroma.data();
+    const Span *spans = scratch.spans.data();
     for (int64_t y = 0; y < h; ++y) {
+        // Only where findBlobs saw green in this row.
+        const Span green = spans[size_t(y) * 3 + 2];
+        if (green.last < 0) continue;
         const uint8_t *cls = classes + size_t(y * w);
         Mass *row = cells + (y / cell) * gx;
-        for (int64_t x = 0; x < w; ++x) {
+        for (int64_t x = green.first; x <= green.last; ++x) {
             if (cls[x] != 3) continue;
             row[x / cell].add(Mass{1, int32_t(x), int32_t(y), int32_t(x + 1), int32_t(y + 1), chroma[y * w + x]});
         }
@@ -613,6 +637,7 @@ extern "C" cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t 
         // average's first image), so a stream whose frames change shape, portrait to square
         // to landscape, never grows the scratch.
         scratch->fit(2 * kProposalLongSide, 2 * kProposalLongSide);
+        scratch->fitCells(cvb_lamp_scratch::mostCells());
     } catch (...) {
         delete scratch;
         return nullptr;

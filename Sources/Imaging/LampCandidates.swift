@@ -52,11 +52,14 @@ public struct LampCandidate: Sendable, Hashable {
     public var isWholeFrame: Bool { colour == .wholeFrame }
     public var width: Int { x1 - x0 }
     public var height: Int { y1 - y0 }
-    /// A green blob's figure (lamps.figures): the square twice the blob's size on it.
+    /// A figure: a green blob's (lamps.figures, the square twice the blob's size on it) or the
+    /// lamp figure (lamps.lamp_figures, the square whose crop holds the green mass at 5/4).
     public var isFigure: Bool { scale == LampProposer.figureScale }
     /// The lamp's size when lamps are compared (the red veto's sizes; lamps.Candidate.side): the
-    /// box's longer side (the frame's for the whole frame); for a figure, its blob's, so that
-    /// reading a walk lamp through its figure never lets a smaller red lamp escape the veto.
+    /// box's longer side (the frame's for the whole frame); for a figure, half its box: a blob's
+    /// figure's blob, so that reading a walk lamp through its figure never lets a smaller red lamp
+    /// escape the veto; for the lamp figure 5/32 of its mass, smaller than its lamp (a red lamp
+    /// beside it vetoes sooner; its countdown square is too small: no countdown reader ships).
     public var side: Int {
         let longer = max(x1 - x0, y1 - y0)
         return isFigure ? longer / LampProposer.figureGrowth : longer
@@ -179,7 +182,7 @@ public final class LampProposer {
     /// At most 12 blobs, the figures of the green ones among the first 4, the lamp figure framing
     /// the green mass, and the whole frame.
     public static let maxCandidates = Int(CVB_LAMP_MAX_CANDIDATES)
-    /// `LampCandidate.scale` of a figure (lamps.FIGURE_SCALE), and its size over its blob's.
+    /// `LampCandidate.scale` of a figure (lamps.FIGURE_SCALE), and a blob's figure's size over its blob's.
     public static let figureScale = 3
     public static let figureGrowth = Int(cvb_lamp_contract_constants().figure_growth)
 
@@ -200,8 +203,8 @@ public final class LampProposer {
         cvb_lamp_scratch_free(scratch)
     }
 
-    /// Replaces `candidates` with the frame's: the kept blobs by rank (at most 12), then the
-    /// whole frame when it qualifies (a frame of at most 320 px a side, or a blob at least 1/8 of
+    /// Replaces `candidates` with the frame's: the kept blobs by rank (at most 12), the green
+    /// blobs' figures, the lamp figure, then the whole frame when it qualifies (a frame of at most 320 px a side, or a blob at least 1/8 of
     /// its shorter side).
     ///
     /// Allocates nothing when `candidates` has room for `maxCandidates` and the frame is no

@@ -68,7 +68,8 @@ struct ModelInfo: ParsableCommand {
             let t = se.thresholds
             print("""
                 signal expert:  gives the light; lamp candidates on the full frame (≤ \(se.proposals.maxBlobs) blobs, \
-                the figures of the green ones among the first \(se.proposals.figureFrom ?? 0) at \(se.proposals.figureGrowth ?? 0)× their size, the whole frame), \
+                the figures of the green ones among the first \(se.proposals.figureFrom ?? 0) at \(se.proposals.figureGrowth ?? 0)× their size, \
+                the lamp figure around the most saturated green mass, the whole frame), \
                 crops \(g.imageSize)×\(g.imageSize) read by a ViT (patch \(g.patchSize), width \(g.width), depth \(g.depth), \
                 \(g.heads) heads) + geometry → MLP \(se.architecture.headHidden)
                 signal classes: \(se.classes.joined(separator: ", "))

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = paint[i % paintSize];
     cvb_view frame{pixels.data(), width, height, channels, size_t(width) * size_t(channels)};
 
-    // A scratch smaller than the frame: proposal grows it once.
+    // Created for a tiny frame: creation sizes every per-pixel buffer for any proposal image, and
+    // only the box average's column sums grow, for frames wider than 1280 px.
     static cvb_lamp_scratch *scratch = cvb_lamp_scratch_create(8, 8);
     if (scratch == nullptr) std::abort();
     cvb_lamp_candidate found[CVB_LAMP_MAX_CANDIDATES];

@@ -34,12 +34,14 @@ Swift runtime propose the same boxes and read the same crop values:
    unless its side is more than half the frame's shorter side or it overlaps a kept blob or an
    earlier figure with IoU above ½. They follow the blobs, in order.
 7. Lamp figures: the green lit pixels of the proposal image (scale 1 only, class green in step 2)
-   are gathered in square cells of side c = max(2, CLUSTER_CELL_PCT·min(W1,H1) // 100), the last
-   row and column of cells possibly partial; a cell is lit when it holds a green pixel. Each
-   8-connected component of lit cells (found in raster order of its first cell) is one mass: n, its
-   green pixels, and their extent (x0, y0, x1, y1 exclusive, proposal pixels). A mass is kept when
-   100·max(w,h) >= CLUSTER_MIN_PCT·min(W1,H1) and max(w,h) <= 4·min(w,h); the kept ones are
-   ordered by (n desc, y0, x0) and the first CLUSTER_MAX become candidates: in frame pixels
+   are gathered in square cells of side cell = max(2, CLUSTER_CELL_PCT·min(W1,H1) // 100), the
+   last row and column of cells possibly partial; a cell is lit when it holds a green pixel. Each
+   8-connected component of lit cells is one mass: n, its green pixels, their extent (x0, y0, x1,
+   y1 exclusive, proposal pixels) and their chroma sum. A mass is kept when CLUSTER_MIN_PCT·min(W1,H1)
+   <= 100·max(w,h) <= CLUSTER_MAX_PCT·min(W1,H1) and max(w,h) <= 4·min(w,h); the kept ones are
+   ordered by (chroma_sum·256 // n desc, n desc, y0, x0) — two masses never share n, y0 and x0, so
+   the order in which they were found never decides — and the first CLUSTER_MAX become candidates
+   (a first mass left out below leaves no lamp figure; the next is not tried): in frame pixels
    X0 = x0·f, X1 = x1·f (the same for y), L = max(X1-X0, Y1-Y0), the square of side
    s = max(1, CLUSTER_SIDE_SIXTEENTHS·L // 16) with x0 = (X0 + X1 - s) // 2 (the same for y), so
    the usual crop (4·s) frames the mass at 5/4 of its size; colour green, score
@@ -116,7 +118,7 @@ class Candidate:
     y1: int
     colour: int      # 1 red, 2 amber, 3 green; 0 for the whole frame
     score: int       # mean chroma × 256; -1 for the whole frame
-    scale: int       # 1 or 2 (a blob), 3 (a blob's figure); 0 for the whole frame
+    scale: int       # 1 or 2 (a blob), 3 (a figure: a green blob's, or the lamp figure); 0 for the whole frame
     whole: bool = False
 
     @property
@@ -129,14 +131,18 @@ class Candidate:
 
     @property
     def is_figure(self) -> bool:
-        """A green blob's figure (step 6; Swift's LampCandidate.isFigure)."""
+        """A figure (a green blob's, step 6, or the lamp figure, step 7; Swift's
+        LampCandidate.isFigure): it can add a walk, never a doubt (signal_model.decide_frame)."""
         return self.scale == FIGURE_SCALE
 
     @property
     def side(self):
         """The lamp's size when lamps are compared (the red veto's sizes): the box's longer side in
-        frame pixels (the frame's for the whole frame); for a figure, its blob's, so that reading
-        a walk lamp through its figure never lets a smaller red lamp escape the veto."""
+        frame pixels (the frame's for the whole frame); for a figure, half its box: its blob's for
+        a blob's figure, so that reading a walk lamp through its figure never lets a smaller red
+        lamp escape the veto; for the lamp figure, 5/32 of the mass, smaller than its lamp: as the
+        walk lamp, a red lamp beside it vetoes sooner (safe); the countdown square beside it
+        (countdown.py) is too small (no countdown reader ships; mend before one does, NOTES.md)."""
         s = max(self.x1 - self.x0, self.y1 - self.y0)
         return s // FIGURE_GROWTH if self.is_figure else s
 
@@ -228,7 +234,8 @@ def _iou_over_half(a: Candidate, b: Candidate) -> bool:
 
 
 def propose(rgb: np.ndarray) -> List[Candidate]:
-    """RGB uint8 H×W×3 frame -> candidates (blobs by rank, then the whole frame if it qualifies)."""
+    """RGB uint8 H×W×3 frame -> candidates: blobs by rank, the green blobs' figures, the lamp
+    figure, then the whole frame if it qualifies."""
     H, W = rgb.shape[:2]
     f = -(-max(W, H) // PROPOSAL_LONG_SIDE)
     s1 = box_average(rgb, f)

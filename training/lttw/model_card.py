@@ -46,7 +46,7 @@ def main():
                  f"{se['proposals']['figure_growth']}× their size, " if se['proposals'].get('figure_from') else "")
               + (f"the lamp figure framing the most saturated green mass (green pixels gathered in cells of "
                  f"{se['proposals']['cluster_cell_pct']} % of the shorter side) at "
-                 f"{se['proposals']['cluster_side_sixteenths'] / 4:.2f}× its size, " if se['proposals'].get('cluster_max') else "")
+                 f"{se['proposals']['cluster_side_sixteenths'] * se['proposals']['crop_context'] / 16:.2f}× its size, " if se['proposals'].get('cluster_max') else "")
               + f"the whole frame), each crop ({ar['crop_size']}×{ar['crop_size']}, "
               f"{se['proposals']['crop_context']}× the lamp) read by a ViT ({ar['patch_size']}×{ar['patch_size']} patches, width {ar['width']}, "
               f"depth {ar['depth']}, {ar['heads']} heads) whose embedding and the candidate's place in the frame feed an MLP head "

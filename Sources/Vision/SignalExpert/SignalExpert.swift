@@ -107,8 +107,8 @@ public struct SignalExpert: @unchecked Sendable {
     /// Proposes, crops and reads every candidate of `image` (RGB), decides the frame's light and,
     /// when the model confirms greens, reads a green's candidate again through every
     /// confirmation view (and, with a verifier, through the verifier), and takes the second look
-    /// past a green the verifier calls no lamp (`thresholds.setAside`); the green blobs' figures
-    /// (`LampCandidate.isFigure`) take part only in a second decision that can end at walk and
+    /// past a green the verifier calls no lamp (`thresholds.setAside`); the figures (the green
+    /// blobs' and the lamp figure, `LampCandidate.isFigure`) take part only in a second decision that can end at walk and
     /// nowhere else. `mean` and `std` are the
     /// model's preprocessing (the crops are normalised as training did). Allocates nothing once
     /// the stream has seen a frame this large.
