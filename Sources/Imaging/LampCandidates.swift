@@ -86,7 +86,8 @@ public struct LampCandidate: Sendable, Hashable {
 
     /// The square the countdown reader reads beside this lamp (countdown.countdown_rect): the whole
     /// frame for the whole-frame candidate, else max(`context` × `side`, the crop's smallest side)
-    /// on the box's centre, which may extend past the frame.
+    /// on the box's centre, which may extend past the frame. Beside the lamp figure it is too
+    /// small (its `side` is 5/32 of its green mass): mend before a countdown reader ships.
     public func countdownRect(context: Int, frameWidth: Int, frameHeight: Int) -> PixelRect {
         if isWholeFrame { return PixelRect(x: 0, y: 0, width: frameWidth, height: frameHeight) }
         let side = max(context * self.side, LampProposer.constants.cropMinSide)

@@ -79,7 +79,10 @@ def new_reader(architecture: Optional[Dict] = None) -> SignalReader:
 def countdown_rect(k: lamps.Candidate, W: int, H: int, context: int = CONTEXT) -> Tuple[int, int, int, int]:
     """(x0, y0, w, h) in frame pixels of the square read for the countdown beside candidate k: the
     whole frame for the whole-frame candidate, else `context` times the lamp's size
-    (Candidate.side: a figure's blob) on the candidate's centre. Integers only, as lamps.crop_rect."""
+    (Candidate.side: a blob's figure's blob) on the candidate's centre. Integers only, as
+    lamps.crop_rect. Beside the lamp figure (lamps.py step 7) this square is too small, 5/32 of its
+    green mass times `context` (models/default/NOTES.md, 2026-12-02 afternoon): mend before a
+    countdown reader ships."""
     if k.whole:
         return 0, 0, W, H
     side = max(context * k.side, lamps.CROP_MIN_SIDE)
