@@ -666,8 +666,9 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         // close-up, which no blob stands for, so the whole frame is read for it.
         bool frameFilling = false;
         // A gray frame has no colour: every pixel has chroma 0, so only the whole frame can come.
+        // The proposal image's box-average factor (contract step 1).
+        const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
         if (frame->channels == 3) {
-            const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
             Plane first{frame->data, W, H, frame->stride};
             if (f > 1) {
                 boxAverage(first, f, scratch->first.data(), scratch->columnSums.data());
@@ -699,7 +700,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             wholeFrame = 8 * longer >= std::min(W, H);
         }
         kept = appendFigures(out, kept, W, H);
-        kept = appendLampFigures(out, kept, *scratch, (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide);
+        kept = appendLampFigures(out, kept, *scratch, f);
         if (wholeFrame) out[kept++] = cvb_lamp_candidate{0, 0, int32_t(W), int32_t(H), 0, 0, -1, 1};
         *count = kept;
         return cvb::ok(error);

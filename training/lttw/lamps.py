@@ -293,19 +293,25 @@ def green_masses(img: np.ndarray) -> List[Tuple[int, int, int, int, int, int]]:
     lit = np.zeros((gy, gx), np.uint8)
     lit[ys // cell, xs // cell] = 1
     _, labels = cv2.connectedComponents(lit, connectivity=8, ltype=cv2.CV_32S)
+    # Per mass, in one pass over the green pixels (not one pass per mass: foliage makes hundreds).
     of = labels[ys // cell, xs // cell]
+    count = labels.max() + 1
+    n = np.bincount(of, minlength=count)
+    chroma = np.bincount(of, weights=c[ys, xs].astype(np.float64), minlength=count).astype(np.int64)
+    x0, y0 = np.full(count, W1), np.full(count, H1)
+    x1, y1 = np.zeros(count, np.int64), np.zeros(count, np.int64)
+    np.minimum.at(x0, of, xs)
+    np.minimum.at(y0, of, ys)
+    np.maximum.at(x1, of, xs + 1)
+    np.maximum.at(y1, of, ys + 1)
     masses = []
-    for k in np.unique(of):
-        m = of == k
-        x0, x1, y0, y1 = int(xs[m].min()), int(xs[m].max()) + 1, int(ys[m].min()), int(ys[m].max()) + 1
-        w, h = x1 - x0, y1 - y0
+    for k in np.nonzero(n)[0]:
+        w, h = int(x1[k] - x0[k]), int(y1[k] - y0[k])
         longer = max(w, h)
         if (100 * longer < CLUSTER_MIN_PCT * min(W1, H1) or 100 * longer > CLUSTER_MAX_PCT * min(W1, H1)
                 or longer > 4 * min(w, h)):
             continue
-        n = int(m.sum())
-        chroma = int(c[ys[m], xs[m]].sum())
-        masses.append((n, x0, y0, x1, y1, chroma))
+        masses.append((int(n[k]), int(x0[k]), int(y0[k]), int(x1[k]), int(y1[k]), int(chroma[k])))
     masses.sort(key=lambda q: (-(q[5] * 256 // q[0]), -q[0], q[2], q[1]))
     return masses
 
