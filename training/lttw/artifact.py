@@ -358,6 +358,36 @@ def merge_signal(run, model_dir, ckpt="best.pt"):
     return cfg
 
 
+# The thresholds that belong to the green verifier, not to the reader (lttw.green_verifier_train).
+VERIFIER_THRESHOLDS = ("verify", "set_aside")
+
+
+def extract_signal(model_dir, run):
+    """The model folder's signal reader, without its verifier, as a signal_train run folder
+    (best.pt and calibration.json), so that mining and a further training round can start from the shipped reader on a fresh
+    clone, where the runs it came from are not kept. Returns the calibration written."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    sd = load_file(os.path.join(model_dir, "model.safetensors"))
+    reader = load_signal_expert(cfg, sd, model_dir)
+    if reader is None:
+        raise SystemExit(f"{model_dir}: no signal expert to extract")
+    se = cfg["signal_expert"]
+    os.makedirs(run, exist_ok=True)
+    step = (se.get("training") or {}).get("step")
+    torch.save({"model": reader.state_dict(), "config": reader.c.to_dict(), "step": step, "from_model": model_dir},
+               os.path.join(run, "best.pt"))
+    # The verifier's thresholds stay behind with the verifier: the run folder holds the reader alone,
+    # as signal_train writes it.
+    reader_thresholds = {k: v for k, v in se["thresholds"].items() if k not in VERIFIER_THRESHOLDS}
+    calibration = {"temperature": se["temperature"], "thresholds": reader_thresholds,
+                   "stats": (se.get("calibration") or {}).get("stats", {}), "step": step,
+                   "green_confirmation": list(se.get("green_confirmation", []))}
+    with open(os.path.join(run, "calibration.json"), "w") as f:
+        json.dump(calibration, f, indent=1)
+    return calibration
+
+
 def _signal_part(model_dir, key, module, what):
     """The model folder's config and tensors with `module`'s weights put under the signal expert's
     prefix + `key` (replacing any there): for a part that sits beside the signal reader."""
@@ -663,6 +693,10 @@ def main():
     ob.add_argument("--run", default="training/runs/obstacle_expert")
     ob.add_argument("--ckpt", default="best.pt")
     ob.add_argument("--model", default="models/default")
+    xs = sub.add_parser("extract-signal", help="write a model folder's signal reader as a signal_train run folder "
+                                               "(best.pt, calibration.json), to mine with it or train it further")
+    xs.add_argument("--model", default="models/default")
+    xs.add_argument("--run", default="training/runs/signal_shipped")
     sc = sub.add_parser("merge-scene", help="put a fine-tuned scene model (lttw.crosswalk_real) into a model folder")
     sc.add_argument("--run", default="training/runs/crosswalk_real")
     sc.add_argument("--ckpt", default="best.pt")
@@ -685,6 +719,10 @@ def main():
     if a.cmd == "merge-obstacle":
         cfg = merge_obstacle(a.run, a.model, a.ckpt)
         print(json.dumps({k: cfg["obstacle_expert"][k] for k in ("temperature", "threshold", "calibration", "params")}, indent=1))
+        return
+    if a.cmd == "extract-signal":
+        cal = extract_signal(a.model, a.run)
+        print(json.dumps({"run": a.run, "temperature": cal["temperature"], "thresholds": cal["thresholds"]}, indent=1))
         return
     if a.cmd == "merge-scene":
         cfg = merge_scene(a.run, a.model, a.ckpt)

@@ -284,12 +284,14 @@ def _signal_free_generated(start: int, n: int) -> List[int]:
     return out
 
 
-def build(split: str, n_generated: int, copies: int, n_composites: int = 0, workers: int = 2, seed: int = 0) -> Dict[str, np.ndarray]:
-    """Crops and labels for `split` ('train' jittered, 'val' exact)."""
+def build(split: str, n_generated: int, copies: int, n_composites: int = 0, workers: int = 2, seed: int = 0,
+          real_copies: Optional[int] = None) -> Dict[str, np.ndarray]:
+    """Crops and labels for `split` ('train' jittered, 'val' exact); `real_copies` jittered crops
+    per candidate of a real photo (default: `copies`, as for the generated scenes)."""
     jobs_real, jobs_gen = [], []
     rows = real_rows(split)
     for i in range(0, len(rows), 40):
-        jobs_real.append((rows[i:i + 40], copies, seed + i))
+        jobs_real.append((rows[i:i + 40], copies if real_copies is None or copies == 0 else real_copies, seed + i))
     start = SEEDS[split]
     for i in range(0, n_generated, 100):
         jobs_gen.append((list(range(start + i, start + min(n_generated, i + 100))), copies))
@@ -330,12 +332,15 @@ def main():
     ap.add_argument("--n_generated_val", type=int, default=1500)
     ap.add_argument("--copies", type=int, default=2)
     ap.add_argument("--composites", type=int, default=3000)
+    ap.add_argument("--real_copies", type=int, default=None,
+                    help="jittered crops per candidate of a real training photo (default: --copies); more real "
+                         "views of the few real walk lamps")
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     for split, n, copies, comp in (("val", a.n_generated_val, 0, 0), ("train", a.n_generated, a.copies, a.composites)):
         t = time.time()
-        d = build(split, n, copies, comp, a.workers)
+        d = build(split, n, copies, comp, a.workers, real_copies=a.real_copies)
         np.savez_compressed(os.path.join(a.out, f"{split}.npz"), **d)
         counts = {c: {s: int(((d["y"] == i) & (d["source"] == j)).sum()) for j, s in enumerate(["real", "generated", "composite"])}
                   for i, c in enumerate(CLASSES)}

@@ -52,11 +52,24 @@ def to_input(x_uint8: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).contiguous()
 
 
-def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+def towards_grey(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Float NHWC crops moved the fraction t (per crop) of the way to their own luma: less
+    saturated, the same hue and the same luma."""
+    grey = (x * torch.tensor([0.299, 0.587, 0.114])).sum(-1, keepdim=True)
+    return x * (1 - t) + grey * t
+
+
+def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0) -> torch.Tensor:
     """Lighting, colour cast, noise, blur-free flips and a little grayscale on uint8 NHWC crops.
-    Never a hue change: the colour is the label."""
+    Never a hue change: the colour is the label. With `desaturate` > 0, that share of the crops
+    is also pulled part of the way (up to 60 %) towards its own grey, hue kept: a real walk
+    lamp's LED figure is often pale, overexposed teal, which the generator rarely draws."""
     B = x.shape[0]
     x = x.float()
+    if desaturate > 0:
+        pale = torch.rand(B, generator=g) < desaturate
+        if pale.any():
+            x[pale] = towards_grey(x[pale], 0.6 * torch.rand(int(pale.sum()), 1, 1, 1, generator=g))
     flip = torch.rand(B, generator=g) < 0.5
     x[flip] = x[flip].flip(2)
     gain = 0.65 + 0.7 * torch.rand(B, 1, 1, 1, generator=g)
@@ -245,7 +258,7 @@ def train(a, world: World):
             lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
-            x = to_input(augment(xt[idx], g))
+            x = to_input(augment(xt[idx], g, a.desaturate))
             geo = gt[idx].clone()
             flipped = torch.rand(len(idx), generator=g) < 0.5  # the frame mirrored: centre_x too
             geo[flipped, 0] = 1 - geo[flipped, 0]
@@ -297,6 +310,9 @@ def main():
     ap.add_argument("--calibration_workers", type=int, default=2, help="processes that read the calibration frames")
     ap.add_argument("--init", help="a run folder whose best.pt the training starts from")
     ap.add_argument("--extra", nargs="*", default=[], help="more training crop sets (npz), e.g. mined hard examples")
+    ap.add_argument("--desaturate", type=float, default=0.0,
+                    help="share of the training crops pulled part of the way towards grey, hue kept (pale real LED "
+                         "figures); 0: the augmentation of rounds 1-6")
     ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops (generated and composite: 1)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")

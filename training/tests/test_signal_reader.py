@@ -53,3 +53,47 @@ def test_a_model_calibrated_before_a_proposal_rule_is_refused(tmp_path):
         (tmp_path / "config.json").write_text(json.dumps(edited))
         with pytest.raises(ValueError, match="proposal constants"):
             Predictor(str(tmp_path))
+
+
+def test_the_shipped_reader_extracts_to_a_run_folder_that_mining_and_training_load(tmp_path):
+    # A fresh clone keeps no training runs: `artifact extract-signal` writes the shipped reader as a
+    # run folder. Its reads must be the model folder's reads, and its calibration the reader's alone
+    # (the verifier's thresholds stay with the verifier, or the runner refuses the folder).
+    import numpy as np
+    from lttw.artifact import VERIFIER_THRESHOLDS, Predictor, extract_signal
+    from lttw.signal_mining import _load_runner
+    run = str(tmp_path / "run")
+    cal = extract_signal(MODEL, run)
+    with open(os.path.join(MODEL, "config.json")) as f:
+        se = json.load(f)["signal_expert"]
+    assert cal["temperature"] == se["temperature"]
+    assert cal["green_confirmation"] == se["green_confirmation"]
+    assert not set(VERIFIER_THRESHOLDS) & set(cal["thresholds"])
+    assert {k: v for k, v in se["thresholds"].items() if k not in VERIFIER_THRESHOLDS} == cal["thresholds"]
+    runner = _load_runner(run)
+    shipped = Predictor(MODEL).signal
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(4, 3, 32, 32)).astype(np.float32))
+    g = torch.rand(4, 5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(runner.model(x, g), shipped.model(x, g))
+
+
+def test_desaturation_pulls_towards_grey_and_keeps_the_hue():
+    # The pale-lamp augmentation: a teal LED colour keeps its channel order (green over blue over
+    # red: the colour is the label) and its luma, and loses saturation; a grey crop stays as it is.
+    from lttw.signal_train import augment, towards_grey
+    teal = torch.tensor([40.0, 230.0, 180.0]).expand(3, 2, 2, 3)
+    out = towards_grey(teal, torch.tensor([0.0, 0.3, 0.6]).view(3, 1, 1, 1))
+    assert torch.equal(out[0], teal[0])
+    luma = torch.tensor([0.299, 0.587, 0.114])
+    assert torch.allclose((out * luma).sum(-1), (teal * luma).sum(-1), atol=1e-3)
+    spread = (out.amax(-1) - out.amin(-1))[:, 0, 0]
+    assert spread[0] > spread[1] > spread[2] > 0
+    assert ((out[..., 1] > out[..., 2]) & (out[..., 2] > out[..., 0])).all()
+    grey = torch.full((2, 2, 2, 3), 128.0)
+    assert torch.allclose(towards_grey(grey, torch.full((2, 1, 1, 1), 0.5)), grey)
+    # Off (the rounds before 7), augment draws exactly what it drew before: no extra random numbers.
+    crops = torch.randint(0, 256, (16, 32, 32, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    g0, g1 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(augment(crops, g0), augment(crops, g1, desaturate=0.0))
+    assert torch.equal(torch.rand(3, generator=g0), torch.rand(3, generator=g1))
