@@ -364,8 +364,9 @@ VERIFIER_THRESHOLDS = ("verify", "set_aside")
 
 def extract_signal(model_dir, run):
     """The model folder's signal reader, without its verifier, as a signal_train run folder
-    (best.pt and calibration.json), so that mining and a further training round can start from the shipped reader on a fresh
-    clone, where the runs it came from are not kept. Returns the calibration written."""
+    (best.pt and calibration.json), so that mining and a further training round can start from
+    the shipped reader on a fresh clone, where the runs it came from are not kept. Returns the
+    calibration written."""
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
     sd = load_file(os.path.join(model_dir, "model.safetensors"))
