@@ -290,8 +290,10 @@ def build(split: str, n_generated: int, copies: int, n_composites: int = 0, work
     per candidate of a real photo (default: `copies`, as for the generated scenes)."""
     jobs_real, jobs_gen = [], []
     rows = real_rows(split)
+    # Validation (copies 0) keeps the exact runtime crops, whatever real_copies says.
+    per_real = real_copies if real_copies is not None and copies > 0 else copies
     for i in range(0, len(rows), 40):
-        jobs_real.append((rows[i:i + 40], copies if real_copies is None or copies == 0 else real_copies, seed + i))
+        jobs_real.append((rows[i:i + 40], per_real, seed + i))
     start = SEEDS[split]
     for i in range(0, n_generated, 100):
         jobs_gen.append((list(range(start + i, start + min(n_generated, i + 100))), copies))

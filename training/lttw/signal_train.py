@@ -80,8 +80,7 @@ def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0) -> tor
     x = x + noisy * torch.randn(x.shape, generator=g) * (3 + 10 * torch.rand(B, 1, 1, 1, generator=g))
     gray = torch.rand(B, generator=g) < 0.04
     if gray.any():
-        y = (x[gray] * torch.tensor([0.299, 0.587, 0.114])).sum(-1, keepdim=True)
-        x[gray] = y.expand(-1, -1, -1, 3)
+        x[gray] = towards_grey(x[gray], torch.ones(()))
     return x.clamp(0, 255).round().to(torch.uint8)
 
 
