@@ -29,7 +29,7 @@ from . import lamps
 from .distributed import World, join, leave
 from .generator import generate
 from .preprocess import MEAN, STD
-from .signal_data import REAL_ROOT, SEEDS, real_rows
+from .signal_data import NOT_SIGNAL, REAL_ROOT, SEEDS, real_rows
 from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader
 
 GREEN_FLOOR = 0.9
@@ -211,6 +211,29 @@ def calibrate(model, T, n_generated, confirmation=True, workers=2):
     return thr, stats
 
 
+def class_weights(counts: torch.Tensor, negative_weight: float = 1.0) -> torch.Tensor:
+    """Loss weight per class: the inverse square root of its crop count, not-a-signal's then
+    multiplied by `negative_weight`, normalised to mean 1. (Not-a-signal is the commonest class,
+    so without the factor a distractor read as a lamp costs the least of any mistake.)"""
+    w = (counts.sum() / counts.clamp(min=1)).sqrt()
+    w[NOT_SIGNAL] = w[NOT_SIGNAL] * float(negative_weight)
+    return w / w.mean()
+
+
+def real_sample_weights(y: torch.Tensor, source: torch.Tensor, real_weight: float, real_negative_weight: float = 1.0) -> torch.Tensor:
+    """Per-crop loss weights: real crops (source 0) `real_weight`, their not-a-signal crops
+    `real_negative_weight` times more; generated and composite crops 1.
+
+    Why the second factor: the class weights (inverse square root of the counts) make not-a-signal,
+    the commonest class, the cheapest to get wrong, and the real photos' distractors (clothing,
+    foliage, a striped kerb) are few among the generated ones. The shipped reader read 10 % of its
+    own real training negatives as a stop lamp and 10 % as a walk lamp (models/default/NOTES.md,
+    2026-12-03), and those are the no-signal street photos it says "Wait." or "Signal unclear." on."""
+    real = source == 0
+    w = torch.where(real, torch.tensor(float(real_weight)), torch.tensor(1.0))
+    return torch.where(real & (y == NOT_SIGNAL), w * float(real_negative_weight), w)
+
+
 def train(a, world: World):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -232,10 +255,9 @@ def train(a, world: World):
     forward = world.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     counts = torch.bincount(yt, minlength=len(CLASSES)).float()
-    weights = (counts.sum() / counts.clamp(min=1)).sqrt()
-    weights = weights / weights.mean()
+    weights = class_weights(counts, a.negative_weight)
     # Real crops count more (double by default): they are the domain the product meets.
-    sample_w = torch.where(st == 0, a.real_weight, 1.0)
+    sample_w = real_sample_weights(yt, st, a.real_weight, a.real_negative_weight)
     steps_per_epoch = max(1, len(xt) // a.batch)
     total = steps_per_epoch * a.epochs
     step, log, best = 0, [], (1e9, -1)
@@ -313,6 +335,10 @@ def main():
                     help="share of the training crops pulled part of the way towards grey, hue kept (pale real LED "
                          "figures); 0: the augmentation of rounds 1-6")
     ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops (generated and composite: 1)")
+    ap.add_argument("--negative_weight", type=float, default=1.0,
+                    help="not-a-signal's class weight is multiplied by this (default 1: the inverse square root of the counts alone)")
+    ap.add_argument("--real_negative_weight", type=float, default=1.0,
+                    help="the real photos' not-a-signal crops weigh this many times --real_weight (default 1: as the other real crops)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
     ap.add_argument("--no-confirmation", dest="no_confirmation", action="store_true",

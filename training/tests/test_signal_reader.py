@@ -97,3 +97,29 @@ def test_desaturation_pulls_towards_grey_and_keeps_the_hue():
     g0, g1 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     assert torch.equal(augment(crops, g0), augment(crops, g1, desaturate=0.0))
     assert torch.equal(torch.rand(3, generator=g0), torch.rand(3, generator=g1))
+
+
+def test_real_negatives_weigh_more_only_when_asked():
+    from lttw.signal_data import NOT_SIGNAL
+    from lttw.signal_train import real_sample_weights
+    # classes: not a signal, ped red, not a signal, ped green; sources: real, real, generated, composite
+    y = torch.tensor([NOT_SIGNAL, 1, NOT_SIGNAL, 2, NOT_SIGNAL])
+    source = torch.tensor([0, 0, 1, 2, 0])
+    assert real_sample_weights(y, source, 3.0).tolist() == [3.0, 3.0, 1.0, 1.0, 3.0]
+    assert real_sample_weights(y, source, 3.0, 4.0).tolist() == [12.0, 3.0, 1.0, 1.0, 12.0]
+    assert real_sample_weights(y, source, 1.0, 2.5).tolist() == [2.5, 1.0, 1.0, 1.0, 2.5]
+
+
+def test_the_negative_class_weight_is_scaled_before_normalising():
+    from lttw.signal_data import NOT_SIGNAL
+    from lttw.signal_train import class_weights
+    counts = torch.tensor([400.0, 100.0, 100.0, 25.0, 0.0, 25.0])
+    plain = class_weights(counts)
+    assert float(plain.mean()) == pytest.approx(1.0)
+    # inverse square root of the counts (an empty class counts as one crop), relative to each other
+    assert float(plain[1] / plain[NOT_SIGNAL]) == pytest.approx(2.0)
+    assert float(plain[3] / plain[1]) == pytest.approx(2.0)
+    doubled = class_weights(counts, 2.0)
+    assert float(doubled.mean()) == pytest.approx(1.0)
+    assert float(doubled[1] / doubled[NOT_SIGNAL]) == pytest.approx(1.0)
+    assert float(doubled[3] / doubled[1]) == pytest.approx(2.0)
