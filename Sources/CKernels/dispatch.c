@@ -1,4 +1,4 @@
-/* Which kernels this CPU can run, and the one entry point that sends a product to a kernel.
+/* Which kernels this CPU can run, and the entry points that send a product or a row operation to a kernel.
  * The choice comes from the CPU's own feature bits (cpuid and the OS's saved register state via
  * xgetbv on x86; HWCAP on Arm), never from environment variables. */
 #include "internal.h"
@@ -118,5 +118,45 @@ double lttw_fma_loop(lttw_kernel kernel, long iterations) {
     case LTTW_KERNEL_NEON: return lttw_fma_loop_neon(iterations);
 #endif
     default: return lttw_fma_loop_portable(iterations);
+    }
+}
+
+void lttw_exp(lttw_kernel kernel, const float *x, float *y, long n) {
+    switch (kernel) {
+#if defined(__x86_64__)
+    case LTTW_KERNEL_AVX512: lttw_exp_avx512(x, y, n); return;
+    case LTTW_KERNEL_AVX2: lttw_exp_avx2(x, y, n); return;
+#endif
+#if defined(__aarch64__)
+    case LTTW_KERNEL_NEON: lttw_exp_neon(x, y, n); return;
+#endif
+    default: lttw_exp_portable(x, y, n); return;
+    }
+}
+
+void lttw_softmax_rows(lttw_kernel kernel, float *x, long rows, long cols, long ld) {
+    switch (kernel) {
+#if defined(__x86_64__)
+    case LTTW_KERNEL_AVX512: lttw_softmax_rows_avx512(x, rows, cols, ld); return;
+    case LTTW_KERNEL_AVX2: lttw_softmax_rows_avx2(x, rows, cols, ld); return;
+#endif
+#if defined(__aarch64__)
+    case LTTW_KERNEL_NEON: lttw_softmax_rows_neon(x, rows, cols, ld); return;
+#endif
+    default: lttw_softmax_rows_portable(x, rows, cols, ld); return;
+    }
+}
+
+void lttw_layer_norm_rows(lttw_kernel kernel, const float *x, long ldx, float *y, long ldy, long rows, long cols,
+                          const float *gamma, const float *beta, float eps) {
+    switch (kernel) {
+#if defined(__x86_64__)
+    case LTTW_KERNEL_AVX512: lttw_layer_norm_rows_avx512(x, ldx, y, ldy, rows, cols, gamma, beta, eps); return;
+    case LTTW_KERNEL_AVX2: lttw_layer_norm_rows_avx2(x, ldx, y, ldy, rows, cols, gamma, beta, eps); return;
+#endif
+#if defined(__aarch64__)
+    case LTTW_KERNEL_NEON: lttw_layer_norm_rows_neon(x, ldx, y, ldy, rows, cols, gamma, beta, eps); return;
+#endif
+    default: lttw_layer_norm_rows_portable(x, ldx, y, ldy, rows, cols, gamma, beta, eps); return;
     }
 }

@@ -64,4 +64,45 @@ void lttw_sgemm_neon(const lttw_gemm *g);
 double lttw_fma_loop_neon(long iterations);
 #endif
 
+/* exp(x) for float32 lanes, the Cephes expf scheme every rows_*.c file follows: x clamped to
+ * [LTTW_EXP_LOW, LTTW_EXP_HIGH], n = round(x·log2 e) (by adding and subtracting 1.5·2²³),
+ * r = x − n·ln 2 with ln 2 split in two so n·ln2_hi is exact, e^r by a degree-6 polynomial, 2ⁿ
+ * built in the exponent bits; inputs below LTTW_EXP_LOW (masked scores, −∞) give exactly 0.
+ * Within 2 ulp of libm's expf on [−87, 0], the range softmax feeds it. */
+#define LTTW_EXP_LOW -87.33654f
+#define LTTW_EXP_HIGH 88.72283f
+#define LTTW_EXP_LOG2E 1.442695040888963f
+#define LTTW_EXP_MAGIC 12582912.0f
+#define LTTW_EXP_LN2_HI 0.693359375f
+#define LTTW_EXP_LN2_LO -2.12194440e-4f
+#define LTTW_EXP_C0 1.9875691500e-4f
+#define LTTW_EXP_C1 1.3981999507e-3f
+#define LTTW_EXP_C2 8.3334519073e-3f
+#define LTTW_EXP_C3 4.1665795894e-2f
+#define LTTW_EXP_C4 1.6666665459e-1f
+#define LTTW_EXP_C5 5.0000001201e-1f
+
+/* The row operations, per instruction set (rows_*.c); lttw_exp, lttw_softmax_rows and
+ * lttw_layer_norm_rows dispatch to them. */
+void lttw_exp_portable(const float *x, float *y, long n);
+void lttw_softmax_rows_portable(float *x, long rows, long cols, long ld);
+void lttw_layer_norm_rows_portable(const float *x, long ldx, float *y, long ldy, long rows, long cols,
+                                   const float *gamma, const float *beta, float eps);
+#if defined(__x86_64__)
+void lttw_exp_avx2(const float *x, float *y, long n);
+void lttw_softmax_rows_avx2(float *x, long rows, long cols, long ld);
+void lttw_layer_norm_rows_avx2(const float *x, long ldx, float *y, long ldy, long rows, long cols,
+                               const float *gamma, const float *beta, float eps);
+void lttw_exp_avx512(const float *x, float *y, long n);
+void lttw_softmax_rows_avx512(float *x, long rows, long cols, long ld);
+void lttw_layer_norm_rows_avx512(const float *x, long ldx, float *y, long ldy, long rows, long cols,
+                                 const float *gamma, const float *beta, float eps);
+#endif
+#if defined(__aarch64__)
+void lttw_exp_neon(const float *x, float *y, long n);
+void lttw_softmax_rows_neon(float *x, long rows, long cols, long ld);
+void lttw_layer_norm_rows_neon(const float *x, long ldx, float *y, long ldy, long rows, long cols,
+                               const float *gamma, const float *beta, float eps);
+#endif
+
 #endif

@@ -147,7 +147,7 @@ public enum Matmul {
 ///
 /// Once the decoder's path for tiny products; the kernels now serve every size, and these loops
 /// run only when a caller forces `.swift` (tests compare the kernels with them). Their SIMD
-/// helpers (`load`, `store`, `clamp`) also serve the Swift GELU, softmax and layer norm.
+/// helpers (`load`, `store`, `clamp`) also serve the Swift GELU and the element-wise operations.
 enum SmallProducts {
     typealias V = SIMD8<Float>
 

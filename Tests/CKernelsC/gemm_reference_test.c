@@ -1,7 +1,10 @@
 /* The C kernels against a naive double-precision reference, for every kernel this CPU runs:
- * every b layout, odd shapes, one row, k = 1, large k, alpha/beta, bias, GELU. Built and run
+ * every b layout, odd shapes, one row, k = 1, large k, alpha/beta, bias, GELU; and the row
+ * operations (softmax with masked entries and fully masked rows, layer norm with and without its
+ * affine part, in place, a large mean) on every row length around the vector widths. Built and run
  * by scripts/test_neon.sh for AArch64 under qemu (NEON and portable); on x86 it runs natively.
  * Prints one line per failure and exits 1 if any. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +70,124 @@ static int check(lttw_kernel kernel, long m, long n, long k, lttw_b_layout layou
     return failures;
 }
 
+/* exp within 2 ulp of the double exp on [−87, 0] (steps of 1/4096, in odd-length runs so every
+ * tail path runs), exactly 0 below −87.34 and exactly 1 at 0. */
+static int check_exp(lttw_kernel kernel) {
+    enum { RUN = 37 };
+    float x[RUN], y[RUN];
+    double worst = 0;
+    for (long start = -87 * 4096; start <= 0; start += RUN) {
+        long n = 0;
+        for (; n < RUN && start + n <= 0; n++) x[n] = (float)(start + n) / 4096.0f;
+        lttw_exp(kernel, x, y, n);
+        for (long i = 0; i < n; i++) {
+            const float exact = (float)exp((double)x[i]);
+            const double ulps = fabs((double)y[i] - exact) / (nextafterf(exact, INFINITY) - exact);
+            worst = ulps > worst ? ulps : worst;
+        }
+    }
+    const float edges[] = {-INFINITY, -1000.0f, -88.0f, -87.5f, -1e30f, 0.0f};
+    float out[6];
+    lttw_exp(kernel, edges, out, 6);
+    int failures = 0;
+    for (int i = 0; i < 5; i++) failures += out[i] != 0.0f;
+    failures += out[5] != 1.0f;
+    if (worst > 2.0 || failures) {
+        printf("FAIL kernel %d exp: worst %.2f ulp on [-87, 0], %d edge values wrong\n", (int)kernel, worst, failures);
+        return 1;
+    }
+    return 0;
+}
+
+/* Softmax of `rows` rows of `cols` (stride cols + 3) against a double reference: relative error
+ * at most 1e-6 per probability (exp within 2 ulp, a sum of up to a few hundred terms) plus the
+ * rounding of x − max in float (half an ulp of the difference, which exp turns into a relative
+ * error of that size); −∞ entries give exactly 0 and a fully masked row all zeros. */
+static int check_softmax(lttw_kernel kernel, long rows, long cols) {
+    const long ld = cols + 3;
+    float *x = malloc(sizeof(float) * (rows * ld + 1));
+    float *x0 = malloc(sizeof(float) * (rows * ld + 1));
+    for (long i = 0; i < rows * ld; i++) x0[i] = next_float() * 30.0f;
+    for (long r = 0; r < rows; r++) {
+        if (r % 3 == 1) for (long j = 0; j < cols; j += 2) x0[r * ld + j] = -INFINITY;
+        if (r == rows - 1 && rows > 1) for (long j = 0; j < cols; j++) x0[r * ld + j] = -INFINITY;
+        if (r == 0) x0[r * ld] = 80.0f; /* a large logit: the maximum is subtracted first */
+    }
+    memcpy(x, x0, sizeof(float) * rows * ld);
+    lttw_softmax_rows(kernel, x, rows, cols, ld);
+    int failures = 0;
+    for (long r = 0; r < rows && !failures; r++) {
+        double maximum = -INFINITY, sum = 0;
+        for (long j = 0; j < cols; j++) maximum = fmax(maximum, x0[r * ld + j]);
+        for (long j = 0; j < cols; j++) sum += maximum == -INFINITY ? 0.0 : exp((double)x0[r * ld + j] - maximum);
+        for (long j = 0; j < ld && !failures; j++) {
+            const double got = x[r * ld + j];
+            if (j >= cols) {
+                if (memcmp(&x[r * ld + j], &x0[r * ld + j], sizeof(float)) != 0) {
+                    printf("FAIL kernel %d softmax %ldx%ld: wrote past the row at [%ld][%ld]\n", (int)kernel, rows, cols, r, j);
+                    failures = 1;
+                }
+                continue;
+            }
+            const double expected = maximum == -INFINITY ? 0.0 : exp((double)x0[r * ld + j] - maximum) / sum;
+            const int exact = maximum == -INFINITY || x0[r * ld + j] == -INFINITY;
+            if (exact ? got != expected : !(fabs(got - expected) <= (1e-6 + 1.2e-7 * fabs((double)x0[r * ld + j] - maximum)) * expected + 1e-30)) {
+                printf("FAIL kernel %d softmax %ldx%ld: [%ld][%ld] = %.9g, expected %.9g\n", (int)kernel, rows, cols, r, j,
+                       got, expected);
+                failures = 1;
+            }
+        }
+    }
+    free(x); free(x0);
+    return failures;
+}
+
+/* Layer norm of `rows` rows of `cols` around a mean of 100 (where one running sum of squares
+ * would lose digits), with gamma and beta, without them, and in place; within 2e-5 of the double
+ * reference (values of order 1, a float sum over up to 768 terms) plus what float can hold: the
+ * inputs and their mean are known to a few ulp of 100, which the division by the spread magnifies
+ * (a row of three values may have a spread of 0.3). */
+static int check_layer_norm(lttw_kernel kernel, long rows, long cols) {
+    const long ldx = cols + 1, ldy = cols + 2;
+    float *x = malloc(sizeof(float) * (rows * ldx + 1));
+    float *y = malloc(sizeof(float) * (rows * ldy + 1));
+    float *gamma = malloc(sizeof(float) * (cols + 1));
+    float *beta = malloc(sizeof(float) * (cols + 1));
+    for (long i = 0; i < rows * ldx; i++) x[i] = 100.0f + next_float() * 3.0f;
+    for (long j = 0; j < cols; j++) { gamma[j] = 1.0f + next_float(); beta[j] = next_float(); }
+    int failures = 0;
+    for (int variant = 0; variant < 3 && !failures; variant++) {
+        const int affine = variant != 1, in_place = variant == 2;
+        float *out = in_place ? malloc(sizeof(float) * (rows * ldx + 1)) : y;
+        const long ldo = in_place ? ldx : ldy;
+        if (in_place) memcpy(out, x, sizeof(float) * rows * ldx);
+        lttw_layer_norm_rows(kernel, in_place ? out : x, ldx, out, ldo, rows, cols, affine ? gamma : NULL,
+                             affine ? beta : NULL, 1e-5f);
+        for (long r = 0; r < rows && !failures; r++) {
+            double mean = 0, var = 0;
+            for (long j = 0; j < cols; j++) mean += x[r * ldx + j];
+            mean /= cols;
+            for (long j = 0; j < cols; j++) var += (x[r * ldx + j] - mean) * (x[r * ldx + j] - mean);
+            var /= cols;
+            for (long j = 0; j < cols; j++) {
+                double expected = (x[r * ldx + j] - mean) / sqrt(var + 1e-5);
+                if (affine) expected = expected * gamma[j] + beta[j];
+                const double got = out[r * ldo + j];
+                const double input_ulps = 4.0 * 100.0 * FLT_EPSILON / sqrt(var + 1e-5) * (affine ? fabs(gamma[j]) : 1.0);
+                if (!(fabs(got - expected) <= 2e-5 * (1.0 + fabs(expected)) + input_ulps)) {
+                    printf("FAIL kernel %d layer norm %ldx%ld variant %d: [%ld][%ld] = %.7g, expected %.7g\n", (int)kernel,
+                           rows, cols, variant, r, j, got, expected);
+                    failures = 1;
+                    break;
+                }
+            }
+        }
+        if (in_place) free(out);
+    }
+    free(x); free(y); free(gamma); free(beta);
+    return failures;
+}
+
 int main(void) {
     static const long shapes[][3] = {
         {1, 1, 1}, {1, 7, 9}, {1, 128, 512}, {1, 99, 128}, {2, 33, 1}, {3, 5, 17}, {5, 33, 65}, {7, 40, 300},
@@ -75,7 +196,7 @@ int main(void) {
     };
     static const lttw_kernel kernels[] = {LTTW_KERNEL_PORTABLE, LTTW_KERNEL_AVX2, LTTW_KERNEL_AVX512, LTTW_KERNEL_NEON};
     static const char *names[] = {"portable", "avx2", "avx512", "neon"};
-    int failures = 0, runs = 0;
+    int failures = 0, runs = 0, rowRuns = 0;
     for (unsigned kk = 0; kk < 4; kk++) {
         if (!lttw_kernel_supported(kernels[kk])) continue;
         int before = failures;
@@ -88,8 +209,17 @@ int main(void) {
                                       alpha, beta, variant != 2, variant == 0 || variant == 3);
                     runs++;
                 }
+        static const long lengths[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 101, 192, 257, 768};
+        failures += check_exp(kernels[kk]);
+        rowRuns++;
+        for (unsigned l = 0; l < sizeof lengths / sizeof lengths[0]; l++) {
+            failures += check_softmax(kernels[kk], 7, lengths[l]);
+            failures += check_layer_norm(kernels[kk], 5, lengths[l]);
+            rowRuns += 2;
+        }
         printf("%s: %s\n", names[kk], failures == before ? "ok" : "FAILED");
     }
-    printf("%d products checked, %d failed; best kernel here: %s\n", runs, failures, names[lttw_kernel_best()]);
+    printf("%d products and %d row operations checked, %d failed; best kernel here: %s\n", runs, rowRuns, failures,
+           names[lttw_kernel_best()]);
     return failures ? 1 : 0;
 }

@@ -14,26 +14,26 @@ private let normTolerance: Float = 1e-5
 
 @Suite("LayerNorm, GELU, softmax, element-wise")
 struct PointwiseTests {
-    @Test("LayerNorm matches PyTorch: affine with eps 1e-5, plain with eps 1e-3")
-    func layerNormMatchesPyTorch() throws {
+    @Test("LayerNorm matches PyTorch: affine with eps 1e-5, plain with eps 1e-3", arguments: GEMMKernel.supported)
+    func layerNormMatchesPyTorch(kernel: GEMMKernel) throws {
         let x = try Fixtures.tensor("ln_x", [6, 192])
         let gamma = try Fixtures.floats("ln_gamma"), beta = try Fixtures.floats("ln_beta")
         let y = Tensor(shape: [6, 192])
         gamma.withUnsafeBufferPointer { g in
             beta.withUnsafeBufferPointer { b in
-                LayerNorm.apply(x.matrix.readOnly, gamma: g, beta: b, eps: 1e-5, into: y.matrix)
+                LayerNorm.apply(x.matrix.readOnly, gamma: g, beta: b, eps: 1e-5, into: y.matrix, kernel: kernel)
             }
         }
         expectClose(y.values, try Fixtures.floats("ln_y"), atol: normTolerance, rtol: normTolerance, "layer norm affine")
 
-        LayerNorm.apply(x.matrix.readOnly, gamma: nil, beta: nil, eps: 1e-3, into: y.matrix)
+        LayerNorm.apply(x.matrix.readOnly, gamma: nil, beta: nil, eps: 1e-3, into: y.matrix, kernel: kernel)
         expectClose(y.values, try Fixtures.floats("ln_y_plain"), atol: normTolerance, rtol: normTolerance, "layer norm plain")
     }
 
-    @Test("LayerNorm in place and on strided rows matches the Double reference")
-    func layerNormInPlaceAndStrided() {
+    @Test("LayerNorm in place and on strided rows matches the Double reference", arguments: GEMMKernel.supported)
+    func layerNormInPlaceAndStrided(kernel: GEMMKernel) {
         var random = SeededRandom(seed: 10)
-        for n in [1, 7, 8, 33, 192] {
+        for n in [1, 7, 8, 15, 16, 17, 33, 192] {
             let rows = 5
             let values = random.floats(rows * n, scale: 4).map { $0 + 10 }
             let gamma = random.floats(n), beta = random.floats(n)
@@ -42,7 +42,7 @@ struct PointwiseTests {
             let inPlace = Tensor(shape: [rows, n], values: values)
             gamma.withUnsafeBufferPointer { g in
                 beta.withUnsafeBufferPointer { b in
-                    LayerNorm.apply(inPlace.matrix.readOnly, gamma: g, beta: b, eps: 1e-5, into: inPlace.matrix)
+                    LayerNorm.apply(inPlace.matrix.readOnly, gamma: g, beta: b, eps: 1e-5, into: inPlace.matrix, kernel: kernel)
                 }
             }
             expectClose(inPlace.values, expected, atol: normTolerance, rtol: normTolerance, "in place n=\(n)")
@@ -52,7 +52,7 @@ struct PointwiseTests {
             let view = wide.matrix.columns(3..<(3 + n))
             gamma.withUnsafeBufferPointer { g in
                 beta.withUnsafeBufferPointer { b in
-                    LayerNorm.apply(view.readOnly, gamma: g, beta: b, eps: 1e-5, into: view)
+                    LayerNorm.apply(view.readOnly, gamma: g, beta: b, eps: 1e-5, into: view, kernel: kernel)
                 }
             }
             expectClose(Reference.columns(wide.values, rows: rows, columns: n + 5, 3..<(3 + n)), expected,
@@ -107,38 +107,42 @@ struct PointwiseTests {
         #expect(worst <= 4.5e-7, "max |erf error| \(worst)")
     }
 
-    @Test("The vectorised exp is within 2 ulp of the exact exp on [-87, 0], and 0 below")
-    func expAccuracy() {
-        var worstUlps: Float = 0
+    @Test("The softmax's exp is within 2 ulp of the exact exp on [-87, 0], and 0 below", arguments: GEMMKernel.supported)
+    func expAccuracy(kernel: GEMMKernel) {
+        // 21 values a run (every tail length of the 4-, 8- and 16-wide kernels comes up), 8 runs per step.
+        var inputs: [Float] = []
         var x: Float = -87
         while x <= 0 {
-            let v = SIMD8<Float>((0..<8).map { x + Float($0) / 65536 })
-            let e = Softmax.exp(v)
-            for lane in 0..<8 {
-                let exact = Float(Foundation.exp(Double(v[lane])))
-                worstUlps = max(worstUlps, abs(e[lane] - exact) / exact.ulp)
+            inputs.append(contentsOf: (0..<21).map { x + Float($0) / 65536 })
+            x += 1.0 / 64
+        }
+        var worstUlps: Float = 0
+        for start in stride(from: 0, to: inputs.count, by: 21 * 8) {
+            let run = Array(inputs[start..<min(start + 21 * 8 - 3, inputs.count)])
+            for (value, e) in zip(run, Softmax.exp(run, kernel: kernel)) {
+                let exact = Float(Foundation.exp(Double(value)))
+                worstUlps = max(worstUlps, abs(e - exact) / exact.ulp)
             }
-            x += 1.0 / 512
         }
         #expect(worstUlps <= 2, "max error \(worstUlps) ulp")
-        let below = Softmax.exp(SIMD8<Float>(-.infinity, -1000, -88, -87.5, -90, -200, -1e30, -.infinity))
-        #expect(below == SIMD8<Float>(repeating: 0))
-        #expect(Softmax.exp(SIMD8<Float>(repeating: 0)) == SIMD8<Float>(repeating: 1))
+        let below = Softmax.exp([-.infinity, -1000, -88, -87.5, -90, -200, -1e30, -.infinity], kernel: kernel)
+        #expect(below == [Float](repeating: 0, count: 8))
+        #expect(Softmax.exp([Float](repeating: 0, count: 19), kernel: kernel) == [Float](repeating: 1, count: 19))
     }
 
-    @Test("Softmax matches PyTorch: large logits, masked entries, one survivor")
-    func softmaxMatchesPyTorch() throws {
+    @Test("Softmax matches PyTorch: large logits, masked entries, one survivor", arguments: GEMMKernel.supported)
+    func softmaxMatchesPyTorch(kernel: GEMMKernel) throws {
         let t = try Fixtures.tensor("softmax_x", [4, 37])
-        Softmax.apply(t.matrix)
+        Softmax.apply(t.matrix, kernel: kernel)
         expectClose(t.values, try Fixtures.floats("softmax_y"), atol: pointwiseAtol, rtol: pointwiseRtol, "softmax")
     }
 
-    @Test("Softmax rows sum to 1; a fully masked row becomes zeros, not NaN")
-    func softmaxEdges() {
+    @Test("Softmax rows sum to 1; a fully masked row becomes zeros, not NaN", arguments: GEMMKernel.supported)
+    func softmaxEdges(kernel: GEMMKernel) {
         var random = SeededRandom(seed: 11)
         let t = Tensor(shape: [3, 50], values: random.floats(150, scale: 30))
         for j in 0..<50 { t.storage[100 + j] = -.infinity }
-        Softmax.apply(t.matrix)
+        Softmax.apply(t.matrix, kernel: kernel)
         for r in 0..<2 {
             let sum = (0..<50).reduce(Float(0)) { $0 + t.values[r * 50 + $1] }
             #expect(abs(sum - 1) < 1e-5)

@@ -108,13 +108,16 @@ struct CountdownReaderParityTests {
             for j in 0..<CropReader.geometryCount { rows.geometry(i)[j] = geometry.floats[i * CropReader.geometryCount + j] }
         }
         reader.read(rows, count: n, lanes: reader.lanes())
+        // 5e-5: this fixture's reader is 16 wide, so a rounding in one layer norm's sums moves a
+        // probability more than in the shipped experts; the order in which the vector kernels sum
+        // a row is not PyTorch's (worst seen 2.0e-5 on AVX-512, 5e-6 with the portable kernel).
         var worst: Float = 0
         for i in 0..<(n * classes) { worst = max(worst, abs(rows.probabilities.storage[i] - expected.floats[i])) }
-        #expect(worst < 1e-5, "probabilities differ by \(worst)")
+        #expect(worst < 5e-5, "probabilities differ by \(worst)")
         for (i, read) in fixture.reads.enumerated() {
             let swift = SignalExpert.seconds(of: rows.probabilities(i), tens: fixture.groups[0])
             #expect(swift.seconds == read.seconds)
-            #expect(abs(swift.probability - read.probability) < 1e-5)
+            #expect(abs(swift.probability - read.probability) < 5e-5)
         }
     }
 

@@ -1,7 +1,8 @@
 /*
  * The engine's single-precision matrix products: micro-kernels for AVX-512, AVX2+FMA, NEON and
  * portable C, one cache-blocked driver around them, and the CPU feature checks that choose among
- * them at run time. Swift sees only this header (through Kernels); nothing here allocates.
+ * them at run time; beside them the row operations between the products (softmax, layer norm) on
+ * the same instruction sets. Swift sees only this header (through Kernels); nothing here allocates.
  */
 #ifndef LTTW_CKERNELS_H
 #define LTTW_CKERNELS_H
@@ -73,6 +74,23 @@ void lttw_sgemm(lttw_kernel kernel, const lttw_gemm *g);
  * portable kernel) `iterations` times on `kernel`'s widest vectors; returns the floating-point
  * operations done (2 per multiply-add). For measuring the CPU's peak per thread. */
 double lttw_fma_loop(lttw_kernel kernel, long iterations);
+
+/* Softmax of each of `rows` rows of `cols` values (row stride ld), in place, on `kernel`: the
+ * row maximum is subtracted before exp, so large logits cannot overflow; −∞ entries (masked) get
+ * probability 0, and a row whose entries are all −∞ becomes zeros (not NaN as in PyTorch), so one
+ * fully masked row cannot poison what follows. */
+void lttw_softmax_rows(lttw_kernel kernel, float *x, long rows, long cols, long ld);
+
+/* y[i] = exp(x[i]) for n values with the exp softmax uses on `kernel` (within 2 ulp of libm's expf
+ * on [−87, 0]; exactly 0 below −87.34, −∞ included). y may be x. For tests of that exp. */
+void lttw_exp(lttw_kernel kernel, const float *x, float *y, long n);
+
+/* torch.nn.LayerNorm over each row: y = (x − mean) / sqrt(var + eps) · gamma + beta, biased
+ * variance, mean and variance in two passes (a running sum of squares loses digits when the mean
+ * is large next to the spread, common in residual streams). gamma and beta hold `cols` values or
+ * are NULL. y may be x itself (each row is read fully before it is written). */
+void lttw_layer_norm_rows(lttw_kernel kernel, const float *x, long ldx, float *y, long ldy, long rows, long cols,
+                          const float *gamma, const float *beta, float eps);
 
 #ifdef __cplusplus
 }
