@@ -389,6 +389,38 @@ def extract_signal(model_dir, run):
     return calibration
 
 
+def swap_reader(run, model_dir, ckpt="best.pt"):
+    """The model folder's signal reader replaced by a run's, with the run's temperature; every
+    threshold, the green confirmation views, the verifier and the countdown reader stay as they
+    are. For comparing readers under one decision rule (lttw.signal_folds) without calibrating
+    each again; a reader to ship goes in with merge-signal and its own calibration."""
+    from .signal_model import SignalConfig, SignalReader
+    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    reader = SignalReader(SignalConfig(**ck["config"]))
+    reader.load_state_dict(ck["model"])
+    with open(os.path.join(run, "calibration.json")) as f:
+        calibration = json.load(f)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    se = cfg.get("signal_expert")
+    if se is None:
+        raise SystemExit(f"{model_dir}: no signal expert whose reader could be swapped")
+    if reader.c.to_dict()["crop_size"] != se["architecture"]["crop_size"]:
+        raise SystemExit(f"{run}: a reader of {reader.c.crop_size} px crops, the model's proposals make "
+                         f"{se['architecture']['crop_size']} px crops")
+    own = (SIGNAL_PREFIX + "verifier.", SIGNAL_PREFIX + "countdown.")
+    sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()
+          if not k.startswith(SIGNAL_PREFIX) or k.startswith(own)}
+    sd.update({SIGNAL_PREFIX + k: v.detach().float().contiguous().clone() for k, v in reader.state_dict().items()})
+    fresh = signal_expert_config(reader, calibration, run)
+    se["architecture"] = fresh["architecture"]
+    se["temperature"] = fresh["temperature"]
+    se["training"] = fresh["training"]
+    se["params"] = count_params(reader)
+    _write_model(model_dir, cfg, sd)
+    return cfg
+
+
 def _signal_part(model_dir, key, module, what):
     """The model folder's config and tensors with `module`'s weights put under the signal expert's
     prefix + `key` (replacing any there): for a part that sits beside the signal reader."""
@@ -698,6 +730,11 @@ def main():
                                                "(best.pt, calibration.json), to mine with it or train it further")
     xs.add_argument("--model", default="models/default")
     xs.add_argument("--run", default="training/runs/signal_shipped")
+    sw = sub.add_parser("swap-reader", help="replace a model folder's signal reader by a run's (its temperature; "
+                                            "thresholds, verifier and countdown reader kept), to compare readers")
+    sw.add_argument("--run", required=True)
+    sw.add_argument("--ckpt", default="best.pt")
+    sw.add_argument("--model", required=True)
     sc = sub.add_parser("merge-scene", help="put a fine-tuned scene model (lttw.crosswalk_real) into a model folder")
     sc.add_argument("--run", default="training/runs/crosswalk_real")
     sc.add_argument("--ckpt", default="best.pt")
@@ -724,6 +761,10 @@ def main():
     if a.cmd == "extract-signal":
         cal = extract_signal(a.model, a.run)
         print(json.dumps({"run": a.run, "temperature": cal["temperature"], "thresholds": cal["thresholds"]}, indent=1))
+        return
+    if a.cmd == "swap-reader":
+        cfg = swap_reader(a.run, a.model, a.ckpt)
+        print(json.dumps({k: cfg["signal_expert"][k] for k in ("temperature", "thresholds", "params")}, indent=1))
         return
     if a.cmd == "merge-scene":
         cfg = merge_scene(a.run, a.model, a.ckpt)

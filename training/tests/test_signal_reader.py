@@ -78,6 +78,41 @@ def test_the_shipped_reader_extracts_to_a_run_folder_that_mining_and_training_lo
         assert torch.equal(runner.model(x, g), shipped.model(x, g))
 
 
+def test_a_swapped_reader_reads_with_its_own_weights_and_temperature_under_the_same_rule(tmp_path):
+    # lttw.signal_folds compares readers under one decision rule: `artifact swap-reader` puts a
+    # run's reader and temperature into a model folder and keeps every threshold, the views, the
+    # verifier and the countdown reader. The shipped reader swapped back in changes nothing; a
+    # perturbed one changes only the reader's weights.
+    import shutil
+    from safetensors.torch import load_file
+    from lttw.artifact import SIGNAL_PREFIX, extract_signal, swap_reader
+    run = str(tmp_path / "run")
+    extract_signal(MODEL, run)
+    ck = torch.load(os.path.join(run, "best.pt"), map_location="cpu", weights_only=False)
+    first = next(k for k in ck["model"] if k.endswith("weight"))
+    ck["model"][first] = ck["model"][first] + 0.25
+    torch.save(ck, os.path.join(run, "best.pt"))
+    with open(os.path.join(run, "calibration.json")) as f:
+        cal = json.load(f)
+    cal["temperature"] = 0.5
+    with open(os.path.join(run, "calibration.json"), "w") as f:
+        json.dump(cal, f)
+    model = str(tmp_path / "model")
+    shutil.copytree(MODEL, model)
+    swap_reader(run, model)
+    with open(os.path.join(MODEL, "config.json")) as f:
+        before = json.load(f)["signal_expert"]
+    with open(os.path.join(model, "config.json")) as f:
+        after = json.load(f)["signal_expert"]
+    assert after["temperature"] == 0.5
+    for key in ("thresholds", "green_confirmation", "green_verifier", "proposals", "classes"):
+        assert after.get(key) == before.get(key), key
+    old, new = load_file(os.path.join(MODEL, "model.safetensors")), load_file(os.path.join(model, "model.safetensors"))
+    assert set(old) == set(new)
+    changed = {k for k in old if not torch.equal(old[k], new[k])}
+    assert changed == {SIGNAL_PREFIX + first}
+
+
 def test_desaturation_pulls_towards_grey_and_keeps_the_hue():
     # The pale-lamp augmentation: a teal LED colour keeps its channel order (green over blue over
     # red: the colour is the label) and its luma, and loses saturation; a grey crop stays as it is.
@@ -123,3 +158,22 @@ def test_the_negative_class_weight_is_scaled_before_normalising():
     assert float(doubled.mean()) == pytest.approx(1.0)
     assert float(doubled[1] / doubled[NOT_SIGNAL]) == pytest.approx(1.0)
     assert float(doubled[3] / doubled[1]) == pytest.approx(2.0)
+
+
+def test_the_held_out_folds_split_the_pedestrian_photos_by_group_and_nothing_else():
+    # lttw.signal_folds: a group (near-duplicates) is held out whole, only pedestrian photos are held
+    # out, the two folds are about the same size, and the fold of a group is the same everywhere
+    # (CRC-32, not Python's salted hash).
+    from lttw.signal_data import real_rows
+    from lttw.signal_folds import fold_of, held_out
+    assert fold_of("g00025") == fold_of("g00025") == (__import__("zlib").crc32(b"g00025") % 2)
+    rows = real_rows("train")
+    folds = [[r for r in rows if held_out(r, k)] for k in (0, 1)]
+    assert not {r["file"] for r in folds[0]} & {r["file"] for r in folds[1]}
+    assert all(os.path.basename(r["file"]).startswith("ptl_") for f in folds for r in f)
+    ptl = [r for r in rows if os.path.basename(r["file"]).startswith("ptl_")]
+    assert len(folds[0]) + len(folds[1]) == len(ptl)
+    assert abs(len(folds[0]) - len(folds[1])) < 0.2 * len(ptl)
+    for f in folds:
+        groups = {r["group"] for r in f}
+        assert all(held_out(r, folds.index(f)) for r in ptl if r["group"] in groups)
