@@ -338,14 +338,19 @@ def signal_expert_config(reader, calibration, run):
     }
 
 
-def merge_signal(run, model_dir, ckpt="best.pt"):
-    """Puts a trained, calibrated signal expert into a model folder (replacing one already there)."""
+def _signal_run(run, ckpt="best.pt"):
+    """A signal_train run folder's reader (weights loaded) and its calibration.json."""
     from .signal_model import SignalConfig, SignalReader
     ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
     reader = SignalReader(SignalConfig(**ck["config"]))
     reader.load_state_dict(ck["model"])
     with open(os.path.join(run, "calibration.json")) as f:
-        calibration = json.load(f)
+        return reader, json.load(f)
+
+
+def merge_signal(run, model_dir, ckpt="best.pt"):
+    """Puts a trained, calibrated signal expert into a model folder (replacing one already there)."""
+    reader, calibration = _signal_run(run, ckpt)
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
     sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(SIGNAL_PREFIX)}
@@ -394,12 +399,7 @@ def swap_reader(run, model_dir, ckpt="best.pt"):
     threshold, the green confirmation views, the verifier and the countdown reader stay as they
     are. For comparing readers under one decision rule (lttw.signal_folds) without calibrating
     each again; a reader to ship goes in with merge-signal and its own calibration."""
-    from .signal_model import SignalConfig, SignalReader
-    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
-    reader = SignalReader(SignalConfig(**ck["config"]))
-    reader.load_state_dict(ck["model"])
-    with open(os.path.join(run, "calibration.json")) as f:
-        calibration = json.load(f)
+    reader, calibration = _signal_run(run, ckpt)
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
     se = cfg.get("signal_expert")

@@ -42,10 +42,11 @@ def held_out(row: Dict, fold: int, folds: int = 2) -> bool:
     return os.path.basename(row["file"]).startswith(PEDESTRIAN_PREFIX) and fold_of(row["group"], folds) == fold
 
 
-def real_crop_rows(copies: int, real_copies: int, seed: int = 0) -> List[int]:
-    """For each real crop of the train set `signal_data.build('train', ..., real_copies=...)` writes,
+def real_crop_rows(copies: int, real_copies: int, expected: np.ndarray, seed: int = 0) -> List[int]:
+    """For each real crop of the train set `signal_data.build('train', ..., real_copies=...)` wrote,
     the index (into `real_rows('train')`) of its photo: the crops built again, job by job with the
-    same random streams."""
+    same random streams, each compared byte for byte with the set's (`expected`, its crops in
+    order), so a set built with other options is refused rather than split wrongly."""
     rows = real_rows("train")
     per_real = real_copies if real_copies is not None and copies > 0 else copies
     owners: List[int] = []
@@ -58,27 +59,12 @@ def real_crop_rows(copies: int, real_copies: int, seed: int = 0) -> List[int]:
             if per_real and row.get("light_boxes") and row.get("pedestrian_light") in ("red", "green", "yellow"):
                 lab += box_candidates(row, rgb.shape[1], rgb.shape[0], rng)
             xs, _, _ = crops_of(rgb, lab, per_real, rng)
+            at = len(owners)
+            if xs and (at + len(xs) > len(expected) or not np.array_equal(np.stack(xs), expected[at:at + len(xs)])):
+                raise SystemExit(f"{row['file']}: its crops rebuilt with --copies {copies} --real_copies {real_copies} "
+                                 "differ from the set's: pass the options the set was built with")
             owners += [start + readable[row["file"]]] * len(xs)
     return owners
-
-
-def _check_owners(train: Dict[str, np.ndarray], owners: Sequence[int], copies: int, real_copies: int):
-    """The set's real crops must be the first len(owners) crops and match a rebuild of a few photos."""
-    real = np.flatnonzero(train["source"] == SOURCES.index("real"))
-    if len(real) != len(owners) or (len(real) and real[-1] != len(real) - 1):
-        raise SystemExit(f"the crop set holds {len(real)} real crops, a rebuild with --copies {copies} --real_copies "
-                         f"{real_copies} makes {len(owners)}: pass the options the set was built with")
-    rows = real_rows("train")
-    per_real = real_copies if real_copies is not None and copies > 0 else copies
-    rng = np.random.default_rng(0)
-    row0 = rows[0]
-    for row, rgb in real_frames([row0]):
-        lab = label_real(row, rgb)
-        if per_real and row.get("light_boxes") and row.get("pedestrian_light") in ("red", "green", "yellow"):
-            lab += box_candidates(row, rgb.shape[1], rgb.shape[0], rng)
-        xs, _, _ = crops_of(rgb, lab, per_real, rng)
-        if xs and not np.array_equal(np.stack(xs), train["x"][:len(xs)]):
-            raise SystemExit("the rebuilt crops of the first photo differ from the set's: not the set these options built")
 
 
 def write(data: str, extras: Sequence[str], out: str, fold: int, folds: int = 2, copies: int = 2,
@@ -86,8 +72,13 @@ def write(data: str, extras: Sequence[str], out: str, fold: int, folds: int = 2,
     """Writes fold `fold`'s training folder and held-out eval folder under `out`; returns counts."""
     os.makedirs(out, exist_ok=True)
     train = dict(np.load(os.path.join(data, "train.npz")))
-    owners = real_crop_rows(copies, real_copies)
-    _check_owners(train, owners, copies, real_copies)
+    real = np.flatnonzero(train["source"] == SOURCES.index("real"))
+    if len(real) and real[-1] != len(real) - 1:
+        raise SystemExit(f"{data}/train.npz: its real crops are not the first ones, as signal_data writes them")
+    owners = real_crop_rows(copies, real_copies, train["x"][:len(real)])
+    if len(owners) != len(real):
+        raise SystemExit(f"{data}/train.npz holds {len(real)} real crops, a rebuild with --copies {copies} "
+                         f"--real_copies {real_copies} makes {len(owners)}: pass the options the set was built with")
     rows = real_rows("train")
     drop_photo = np.array([held_out(rows[i], fold, folds) for i in owners], bool)
     keep = np.ones(len(train["y"]), bool)
