@@ -9,6 +9,9 @@
 #
 #   ./training/signal_cv.sh                       # recipes "base" and "negatives", folds 0 and 1
 #   RECIPES="base negatives" FOLDS="0" ./training/signal_cv.sh
+#   RECIPES="long deep" ./training/signal_cv.sh   # does the reader underfit for want of epochs or of depth?
+#   DATA=training/data/signal_c TAG=_clean RECIPES=base ./training/signal_cv.sh   # other crop sets, same photos held out
+# A recipe's flags follow the common ones, so its --epochs or --depth wins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=training
@@ -17,41 +20,44 @@ DATA=${DATA:-training/data/signal}
 RUNS=${RUNS:-training/runs}
 FOLDS=${FOLDS:-0 1}
 RECIPES=${RECIPES:-base negatives}
+TAG=${TAG:-}   # appended to run names, e.g. "_clean" for crop sets built with other labels
 
 recipe_flags() {
   case "$1" in
     base) echo "--real_weight 3" ;;                                  # round 5's, the shipped reader's
     negatives) echo "--real_weight 3 --real_negative_weight 3" ;;    # round 8's
     class-negatives) echo "--real_weight 3 --negative_weight 2" ;;   # round 9's
+    long) echo "--real_weight 3 --epochs 6" ;;                        # base, twice the epochs
+    deep) echo "--real_weight 3 --epochs 6 --depth 4 --deepen" ;;     # long, a fourth block added as the identity
     *) echo "signal_cv: unknown recipe $1" >&2; exit 2 ;;
   esac
 }
 
 [ -d "$RUNS/signal_shipped" ] || $PY -m lttw.artifact extract-signal --model models/default --run "$RUNS/signal_shipped"
 for K in $FOLDS; do
-  OUT=training/data/signal_fold$K
+  OUT=${DATA}_fold$K
   [ -f "$OUT/eval/labels.jsonl" ] || $PY -m lttw.signal_folds --data "$DATA" --real_copies 6 \
     --extra "$DATA/round7_mined.npz" "$DATA/round7_unlit.npz" --fold "$K" --out "$OUT"
   pids=()
   for R in $RECIPES; do
-    [ -f "$RUNS/cv_f${K}_$R/calibration.json" ] && continue
+    [ -f "$RUNS/cv_f${K}_$R$TAG/calibration.json" ] && continue
     # shellcheck disable=SC2046
     $PY -m lttw.signal_train --data "$OUT" --extra "$OUT/round7_mined.npz" "$OUT/round7_unlit.npz" \
-      --init "$RUNS/signal_shipped" --run_dir "$RUNS/cv_f${K}_$R" --epochs 3 --lr 5e-4 --threads 1 \
+      --init "$RUNS/signal_shipped" --run_dir "$RUNS/cv_f${K}_$R$TAG" --epochs 3 --lr 5e-4 --threads 1 \
       --calibration_workers 1 --width 64 --depth 3 --heads 2 --patch 4 $(recipe_flags "$R") \
-      > "$RUNS/cv_f${K}_$R.log" 2>&1 &
+      > "$RUNS/cv_f${K}_$R$TAG.log" 2>&1 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p"; done
   for R in shipped $RECIPES; do
-    M="$RUNS/cv_model_f${K}_$R"
+    M="$RUNS/cv_model_f${K}_$R$TAG"
     rm -rf "$M" && cp -r models/default "$M"
-    [ "$R" = shipped ] || $PY -m lttw.artifact swap-reader --run "$RUNS/cv_f${K}_$R" --model "$M" > /dev/null
-    $PY -m lttw.signal_breakdown --model "$M" --set "$OUT/eval" --json > "$RUNS/cv_f${K}_$R.json"
+    [ "$R" = shipped ] || $PY -m lttw.artifact swap-reader --run "$RUNS/cv_f${K}_$R$TAG" --model "$M" > /dev/null
+    $PY -m lttw.signal_breakdown --model "$M" --set "$OUT/eval" --json > "$RUNS/cv_f${K}_$R$TAG.json"
   done
 done
 for R in shipped $RECIPES; do
   echo "== $R (folds: $FOLDS)"
-  $PY -m lttw.signal_folds --pool $(for K in $FOLDS; do echo "$RUNS/cv_f${K}_$R.json"; done) \
+  $PY -m lttw.signal_folds --pool $(for K in $FOLDS; do echo "$RUNS/cv_f${K}_$R$TAG.json"; done) \
     | $PY -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({k: d[k] for k in ("n","false_greens","light_accuracy","abstention","greens","reds","no_signal","unknown_why")}))'
 done

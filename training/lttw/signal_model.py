@@ -50,7 +50,7 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
   the pedestrian set.
 """
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Dict, Iterable, List, Optional
 
 import numpy as np
@@ -134,6 +134,27 @@ class SignalReader(nn.Module):
 
     def forward(self, x, geometry):
         return self.head(self.features(x), geometry)
+
+
+def deepened(reader: SignalReader, depth: int) -> SignalReader:
+    """`reader` with encoder blocks added after its last one, each starting as the identity (its
+    attention's and MLP's output projections zero, so the residual stream passes unchanged): the
+    deeper reader reads every crop exactly as `reader` does until training moves the new blocks.
+
+    Why: a reader trained for many rounds underfits the real distractors (training loss still at
+    the validation NLL, models/default/NOTES.md); starting a deeper one from it keeps those rounds
+    instead of training from scratch on 2 cores."""
+    if depth < reader.c.depth:
+        raise ValueError(f"a reader of depth {reader.c.depth} cannot be deepened to {depth}")
+    grown = SignalReader(replace(reader.c, depth=depth))
+    own = grown.state_dict()
+    own.update(reader.state_dict())
+    grown.load_state_dict(own)
+    for block in grown.encoder.blocks[reader.c.depth:]:
+        for linear in (block.attn.proj, block.mlp.fc2):
+            nn.init.zeros_(linear.weight)
+            nn.init.zeros_(linear.bias)
+    return grown
 
 
 def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, float], set_aside: Iterable[int] = ()) -> Dict:

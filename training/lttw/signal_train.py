@@ -30,7 +30,7 @@ from .distributed import World, join, leave
 from .generator import generate
 from .preprocess import MEAN, STD
 from .signal_data import NOT_SIGNAL, REAL_ROOT, SEEDS, real_rows
-from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader
+from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader, deepened
 
 GREEN_FLOOR = 0.9
 # red_veto_side: a stop lamp vetoes walk only when its longer side is at least a third of the walk
@@ -249,9 +249,16 @@ def train(a, world: World):
     model = SignalReader(c)
     if a.init:  # a second round (e.g. on mined hard examples) starts from the first round's reader
         ck = torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)
-        if ck["config"] != c.to_dict():
-            raise SystemExit(f"--init {a.init}: its reader is {ck['config']}, this run asks for {c.to_dict()}")
-        model.load_state_dict(ck["model"])
+        if a.deepen and {**ck["config"], "depth": c.depth} == c.to_dict() and ck["config"]["depth"] <= c.depth:
+            first = SignalReader(SignalConfig(**ck["config"]))
+            first.load_state_dict(ck["model"])
+            model = deepened(first, c.depth)
+            print(f"--init {a.init}: depth {ck['config']['depth']} deepened to {c.depth} (new blocks start as the identity)", flush=True)
+        elif ck["config"] != c.to_dict():
+            raise SystemExit(f"--init {a.init}: its reader is {ck['config']}, this run asks for {c.to_dict()}"
+                             + ("" if a.deepen else " (--deepen lets a shallower reader start a deeper one)"))
+        else:
+            model.load_state_dict(ck["model"])
     forward = world.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     counts = torch.bincount(yt, minlength=len(CLASSES)).float()
@@ -293,7 +300,7 @@ def train(a, world: World):
                 _, nll, acc = crop_metrics(model, xv, gv, yv)
                 real = sv == 0
                 _, nll_r, acc_r = crop_metrics(model, xv[real], gv[real], yv[real])
-                row = {"step": step, "epoch": step / steps_per_epoch, "loss": float(loss), "val_nll": nll, "val_acc": acc,
+                row = {"step": step, "epoch": step / steps_per_epoch, "loss": loss.item(), "val_nll": nll, "val_acc": acc,
                        "val_real_nll": nll_r, "val_real_acc": acc_r, "minutes": (time.time() - t0) / 60}
                 log.append(row)
                 print(json.dumps(row), flush=True)
@@ -330,6 +337,9 @@ def main():
     ap.add_argument("--calibration_scenes", type=int, default=1000)
     ap.add_argument("--calibration_workers", type=int, default=2, help="processes that read the calibration frames")
     ap.add_argument("--init", help="a run folder whose best.pt the training starts from")
+    ap.add_argument("--deepen", action="store_true",
+                    help="--init may hold a shallower reader: its blocks are kept and the missing ones added after "
+                         "them as the identity (signal_model.deepened)")
     ap.add_argument("--extra", nargs="*", default=[], help="more training crop sets (npz), e.g. mined hard examples")
     ap.add_argument("--desaturate", type=float, default=0.0,
                     help="share of the training crops pulled part of the way towards grey, hue kept (pale real LED "

@@ -74,3 +74,33 @@ def test_the_breakdown_by_source_adds_up_to_the_evaluators_confusion():
     assert sum(s["n"] for s in b.values()) == m["counts"]["light_labelled"]
     assert all(not s["false_greens"] for s in b.values())
     assert source_of("images/ptl_0137.jpg") == "ptl" and source_of("images/mit_green_0001.jpg") == "mit"
+
+
+@needs_real
+def test_a_blob_of_another_colour_inside_a_walk_lamp_box_is_not_taught_as_the_walk_lamp():
+    # ptl_0002: a walk lamp whose labelled box also holds amber blobs. The green blob is taught as
+    # the walk lamp; the amber ones are left out (SKIP), never taught as green.
+    from lttw.signal_data import _inside
+    row = real_row("ptl_0002.jpg")
+    rgb = real_rgb(row)
+    H, W = rgb.shape[:2]
+    boxes = [(b["box"][0] * W, b["box"][1] * H, b["box"][2] * W, b["box"][3] * H) for b in row["light_boxes"]]
+    inside = [(k, y) for k, y in label_real(row, rgb) if not k.whole and not k.is_figure and any(_inside(k, b) for b in boxes)]
+    green = lamps.COLOURS.index("green")
+    assert any(k.colour == green and y == class_of("pedestrian", "green") for k, y in inside)
+    off = [y for k, y in inside if k.colour != green]
+    assert off and all(y == SKIP for y in off)
+
+
+def test_lamp_labels_follow_the_colours_each_lamp_shows():
+    from lttw.signal_data import lamp_label
+    red, amber, green = (lamps.COLOURS.index(c) for c in ("red", "amber", "green"))
+    blob = lambda colour, scale=1: lamps.Candidate(10, 10, 20, 20, colour, 100, scale)
+    ped_red, ped_green, veh_yellow = class_of("pedestrian", "red"), class_of("pedestrian", "green"), class_of("vehicle", "yellow")
+    assert [lamp_label(blob(c), ped_red) for c in (red, amber, green)] == [ped_red, ped_red, SKIP]
+    assert [lamp_label(blob(c), ped_green) for c in (red, amber, green)] == [SKIP, SKIP, ped_green]
+    assert [lamp_label(blob(c), veh_yellow) for c in (red, amber, green)] == [veh_yellow, veh_yellow, SKIP]
+    # A figure holds the lamp's shape, the whole frame the lamp: both keep its class.
+    assert lamp_label(blob(red, lamps.FIGURE_SCALE), ped_green) == ped_green
+    assert lamp_label(lamps.Candidate(0, 0, 64, 64, 0, -1, 0, True), ped_green) == ped_green
+    assert lamp_label(blob(green), NOT_SIGNAL) == NOT_SIGNAL

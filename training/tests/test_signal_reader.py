@@ -113,6 +113,33 @@ def test_a_swapped_reader_reads_with_its_own_weights_and_temperature_under_the_s
     assert changed == {SIGNAL_PREFIX + first}
 
 
+def test_a_deepened_reader_reads_the_samples_as_the_shipped_one_until_it_trains():
+    # The shipped reader with a fourth block added as the identity: every candidate of a real sample
+    # image reads the same; one training step then moves the new block, and a shallower depth is refused.
+    import cv2
+    from lttw import lamps
+    from lttw.artifact import Predictor
+    from lttw.signal_model import deepened
+    shipped = Predictor(MODEL).signal
+    sample = os.path.join(MODEL, "..", "..", "samples", "images", "01_pedestrian_green_street.jpg")
+    rgb = cv2.imread(sample, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    cands = lamps.propose(rgb)
+    x = torch.from_numpy(lamps.read_crops(rgb, cands, shipped.mean, shipped.std))
+    g = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
+    deeper = deepened(shipped.model, shipped.model.c.depth + 1).eval()
+    assert deeper.c.depth == 4 and len(deeper.encoder.blocks) == 4
+    with torch.no_grad():
+        assert torch.allclose(deeper(x, g), shipped.model(x, g), atol=1e-6)
+    before = deeper.encoder.blocks[3].mlp.fc2.weight.detach().clone()
+    deeper.train()
+    opt = torch.optim.SGD(deeper.parameters(), lr=0.1)
+    torch.nn.functional.cross_entropy(deeper(x, g), torch.zeros(len(x), dtype=torch.long)).backward()
+    opt.step()
+    assert not torch.equal(deeper.encoder.blocks[3].mlp.fc2.weight, before)
+    with pytest.raises(ValueError, match="cannot be deepened"):
+        deepened(shipped.model, 2)
+
+
 def test_desaturation_pulls_towards_grey_and_keeps_the_hue():
     # The pale-lamp augmentation: a teal LED colour keeps its channel order (green over blue over
     # red: the colour is the label) and its luma, and loses saturation; a grey crop stays as it is.
