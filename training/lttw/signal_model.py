@@ -141,9 +141,9 @@ def deepened(reader: SignalReader, depth: int) -> SignalReader:
     attention's and MLP's output projections zero, so the residual stream passes unchanged): the
     deeper reader reads every crop exactly as `reader` does until training moves the new blocks.
 
-    Why: a reader trained for many rounds underfits the real distractors (training loss still at
-    the validation NLL, models/default/NOTES.md); starting a deeper one from it keeps those rounds
-    instead of training from scratch on 2 cores."""
+    Why: to ask whether the reader lacks depth without losing its rounds of training on 2 cores.
+    Measured (models/default/NOTES.md, 2026-12-03 morning): a fourth block gained nothing on
+    held-out photos; the crops' labels, not the depth, held the reader back."""
     if depth < reader.c.depth:
         raise ValueError(f"a reader of depth {reader.c.depth} cannot be deepened to {depth}")
     grown = SignalReader(replace(reader.c, depth=depth))
