@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
+from .description import still_description
 from .generator import DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS, POSITIONS
 from .model import HEAD_LABELS, HEADS, ModelConfig, StreetVLM, count_params, flops_per_frame
 from .preprocess import MEAN, STD, normalize_small, preprocess
@@ -698,7 +699,7 @@ class Predictor:
                 for i, f in enumerate(facts):
                     f.setdefault("captions", {})[lang] = self.tok.decode(seq[i].tolist(), lang)
             for f in facts:
-                f["description"] = f["captions"]["en"]
+                f["description"] = still_description(f, f["captions"]["en"])
         return facts
 
 
