@@ -458,8 +458,9 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     se["calibration"].setdefault("reader_alone_green", se["thresholds"]["green"])
     se["thresholds"]["green"] = float(calibration["thresholds"]["green"])
     se["thresholds"]["verify"] = float(calibration["thresholds"]["verify"])
-    if "red_veto_side" in calibration["thresholds"]:
-        se["thresholds"]["red_veto_side"] = float(calibration["thresholds"]["red_veto_side"])
+    for name in ("red_veto", "red_veto_side"):  # red_veto: calibrations since the grid weighs it
+        if name in calibration["thresholds"]:
+            se["thresholds"][name] = float(calibration["thresholds"][name])
     se["thresholds"].pop("set_aside", None)
     if "set_aside" in calibration["thresholds"]:
         se["thresholds"]["set_aside"] = float(calibration["thresholds"]["set_aside"])
@@ -475,16 +476,18 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
         "params": count_params(verifier),
         "views": ["own"] + se.get("green_confirmation", []),
         "calibration": {"frames": calibration["frames"], "grid": [
-            {k: e[k] for k in ("reader_green", "view_misses", "verify", "max_verifier_green_on_non_green", "real_val", "generated_val")
-             if k in e} for e in grid],
+            {k: e[k] for k in ("reader_green", "view_misses", "red_veto", "verify", "max_verifier_green_on_non_green", "real_val",
+                               "generated_val") if k in e} for e in grid],
             "greenest_non_green": next(e for e in grid if e["reader_green"] == calibration["thresholds"]["green"]
-                                       and e.get("view_misses", 0) == misses)["greenest_non_green"]},
+                                       and e.get("view_misses", 0) == misses
+                                       and e.get("red_veto") == calibration["thresholds"].get("red_veto"))["greenest_non_green"]},
         "method": "the frame is walk only when the reader's green held over its own read and its views (the smallest once "
                   "thresholds.view_misses of the lowest are set aside; absent: 0) reaches thresholds.green and the "
                   "verifier's smallest green over the candidate's square and the same views (64x64) reaches thresholds.verify "
                   "(when it does not, the later standbys that hold are tried in turn); "
                   "thresholds.verify: halfway between the largest verifier green on a non-green validation frame the reader "
-                  "calls green and 1 (at least 0.5); thresholds.green and view_misses: the grid point with the most validation greens said",
+                  "calls green and 1 (at least 0.5); thresholds.green, view_misses (and red_veto, where the grid holds it): "
+                  "the grid point with the most validation greens said",
         "run": run,
     }
     _write_model(model_dir, cfg, sd)

@@ -11,16 +11,17 @@ never ../shared/eval).
     ... --model NEW --run training/runs/verifier_kept --calibrate-only --verifier_from models/default
                                                   (the shipped verifier beside a new reader in model folder NEW)
 
-Calibration: for each reader green threshold G and view misses m on a short grid (the reader's
-green held over its reads, the smallest once the m lowest are set aside, must reach G), every
-frame is decided by the reader at (G, m); a frame the reader calls green, or a red the reader's
+Calibration: for each reader green threshold G, view misses m and red veto v on a short grid (the
+reader's green held over its reads, the smallest once the m lowest are set aside, must reach G; a
+lamp vetoes a green at stop mass v), every frame is decided by the reader at (G, m, v); a frame the reader calls green, or a red the reader's
 greens overrule, is read by the verifier (its smallest green over its views, never relaxed); a
 green's verifier green is the largest over its walk lamp and the later standbys that hold, since
 the runtime tries those when the verifier turns the walk lamp down (confirm_verified_standby). The
-verifier's threshold at (G, m) is halfway between the largest verifier green on any non-green
+verifier's threshold at (G, m, v) is halfway between the largest verifier green on any non-green
 validation frame the reader called green there and 1 (at least 0.5), so no validation frame is a
-false green, with a margin. (G, m) is the grid point with the most validation greens said (the
-mean of the real and generated recalls; the higher G, then the fewer misses, on ties). Frames
+false green, with a margin. (G, m, v) is the grid point with the most validation greens said (the
+mean of the real and generated recalls; the higher G, then the fewer misses, then the lower veto
+on ties). Frames
 are decided with the runtime's second look (signal_model.sets_aside, thresholds.set_aside =
 SET_ASIDE): a candidate read green that the verifier gives less than even odds is set aside and
 the frame decided again without it; that decision stands when it is a stop.
@@ -46,6 +47,13 @@ from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibrat
 READER_GRID = [0.9, 0.95, 0.98, 0.99, 0.995, 0.998]
 # How many of a green's reads may fall short of the reader threshold (thresholds.view_misses).
 MISSES_GRID = [0, 1, 2]
+# The stop mass at which a lamp vetoes a green (thresholds.red_veto; it must also hold in half its
+# views, signal_model.confirm_veto). 0.3 was fixed by hand; on held-out real pedestrian photos it let
+# a red barrier, a patch of grass or another street's vehicle signal read at 0.4-0.7 silence 5 of 14
+# walk lamps missed (models/default/NOTES.md, 2026-12-03 midday). The grid weighs it against the
+# greens it saves, with the verifier's bar set again at each point, so no validation frame walks.
+VETO_GRID = [0.3, 0.5, 0.7]
+GRID = [(G, m, v) for G in READER_GRID for m in MISSES_GRID for v in VETO_GRID]
 VERIFY_FLOOR = 0.5
 # thresholds.set_aside: a candidate read green that the verifier gives less than even odds is no
 # lamp (signal_model.sets_aside). At or below VERIFY_FLOOR, so it never passes one the verifier accepts.
@@ -246,31 +254,30 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
 
     figures = lamps.figure_indices(cands)
     out = {}
-    for G in READER_GRID:
-        for m in MISSES_GRID:
-            thr = {**FIXED_THRESHOLDS, "green": G, "view_misses": m, "set_aside": SET_ASIDE}
-            d = runner.decide_look(rgb, cands, p, thr, figures)
-            first = record(d, G, m)
-            # The runtime's second look (the runner here has no verifier of its own): a green the
-            # reader passes but the verifier gives less than even odds fails at every calibrated
-            # threshold (>= VERIFY_FLOOR), so it is set aside as a doubt would be.
-            if (d["state"] == "green" or sets_aside(d, thr)) and verify(d["candidate"]) < SET_ASIDE:
-                second = runner.decide_look(rgb, cands, p, thr, (d["candidate"],) + figures)
-                if second["state"] in SECOND_LOOK_STATES:
-                    first = record(second, G, m)
-                elif second.get("why") == "candidates disagree" and second["decided"] in SECOND_LOOK_STATES:
-                    first = ("second", first) + record(second, G, m)[1:]
-                # A later standby the verifier passes walks before any second look is taken.
-                later = rescue(d, G, m) if d["state"] == "green" else None
-                if later is not None:
-                    first = ("standby", first, ("green", later))
-            # Figures can add a walk (SignalExpertRunner.decide_frame): the frame decided with them
-            # walks wherever its green passes the verifier, whatever the first decision says.
-            if figures:
-                walk = runner.confirmed(rgb, cands, p, thr)
-                if walk["state"] == "green":
-                    first = ("figures", first, record(walk, G, m))
-            out[(G, m)] = first
+    for G, m, v in GRID:
+        thr = {**FIXED_THRESHOLDS, "green": G, "view_misses": m, "red_veto": v, "set_aside": SET_ASIDE}
+        d = runner.decide_look(rgb, cands, p, thr, figures)
+        first = record(d, G, m)
+        # The runtime's second look (the runner here has no verifier of its own): a green the
+        # reader passes but the verifier gives less than even odds fails at every calibrated
+        # threshold (>= VERIFY_FLOOR), so it is set aside as a doubt would be.
+        if (d["state"] == "green" or sets_aside(d, thr)) and verify(d["candidate"]) < SET_ASIDE:
+            second = runner.decide_look(rgb, cands, p, thr, (d["candidate"],) + figures)
+            if second["state"] in SECOND_LOOK_STATES:
+                first = record(second, G, m)
+            elif second.get("why") == "candidates disagree" and second["decided"] in SECOND_LOOK_STATES:
+                first = ("second", first) + record(second, G, m)[1:]
+            # A later standby the verifier passes walks before any second look is taken.
+            later = rescue(d, G, m) if d["state"] == "green" else None
+            if later is not None:
+                first = ("standby", first, ("green", later))
+        # Figures can add a walk (SignalExpertRunner.decide_frame): the frame decided with them
+        # walks wherever its green passes the verifier, whatever the first decision says.
+        if figures:
+            walk = runner.confirmed(rgb, cands, p, thr)
+            if walk["state"] == "green":
+                first = ("figures", first, record(walk, G, m))
+        out[(G, m, v)] = first
     return out
 
 
@@ -312,12 +319,12 @@ def choose(rows) -> Dict:
             return max(both) if both else None
         return r[1] if r[0] == "green" else reader_green(r[1]) if r[0] == "second" else None
 
-    for rule in ((G, m) for G in READER_GRID for m in MISSES_GRID):
+    for rule in GRID:
         fooled = sorted(((reader_green(rec[rule]), src, frame) for truth, src, frame, rec in rows
                          if truth != "green" and reader_green(rec[rule]) is not None), reverse=True)
         worst = fooled[0][0] if fooled else 0.0
         t = max(VERIFY_FLOOR, (worst + 1.0) / 2)
-        entry = {"reader_green": rule[0], "view_misses": rule[1], "verify": t, "max_verifier_green_on_non_green": worst,
+        entry = {"reader_green": rule[0], "view_misses": rule[1], "red_veto": rule[2], "verify": t, "max_verifier_green_on_non_green": worst,
                  "greenest_non_green": [{"source": s, "frame": f, "verifier_green": v} for v, s, f in fooled[:5]]}
         for src in ("real_val", "generated_val"):
             sub = [(truth, final_state(rec, rule, t)) for truth, s, _, rec in rows if s == src]
@@ -327,8 +334,9 @@ def choose(rows) -> Dict:
                           "light_accuracy": sum((truth if truth != "off_or_none" else "none") == said for truth, said in sub) / max(1, len(sub))}
         table.append(entry)
     best = max(table, key=lambda e: ((e["real_val"]["green_recall"] + e["generated_val"]["green_recall"]) / 2,
-                                     e["reader_green"], -e["view_misses"]))
-    return {"reader_green": best["reader_green"], "view_misses": best["view_misses"], "verify": best["verify"], "grid": table}
+                                     e["reader_green"], -e["view_misses"], -e["red_veto"]))
+    return {"reader_green": best["reader_green"], "view_misses": best["view_misses"], "red_veto": best["red_veto"],
+            "verify": best["verify"], "grid": table}
 
 
 def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int) -> Dict:
@@ -388,14 +396,14 @@ def main():
     # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.
     fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS} | {"set_aside": SET_ASIDE}
     out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "view_misses": chosen["view_misses"],
-                                            "verify": chosen["verify"], **fixed},
+                                            "red_veto": chosen["red_veto"], "verify": chosen["verify"], **fixed},
            "architecture": ARCHITECTURE, "calibration": chosen, "frames": len(rows), "minutes": round((time.time() - t0) / 60, 1)}
     with open(os.path.join(a.run, "calibration.json"), "w") as f:
         json.dump(out, f, indent=1)
     with open(os.path.join(a.run, "calibration_rows.json"), "w") as f:
-        json.dump([[t, s, fr, {f"{G}/{m}": r for (G, m), r in rec.items()}] for t, s, fr, rec in rows], f)
+        json.dump([[t, s, fr, {f"{G}/{m}/{v}": r for (G, m, v), r in rec.items()}] for t, s, fr, rec in rows], f)
     for e in chosen["grid"]:
-        print(f"reader {e['reader_green']} misses {e['view_misses']}: verify {e['verify']:.5f}  real val greens {e['real_val']['green_recall']:.3f} "
+        print(f"reader {e['reader_green']} misses {e['view_misses']} veto {e['red_veto']}: verify {e['verify']:.5f}  real val greens {e['real_val']['green_recall']:.3f} "
               f"light {e['real_val']['light_accuracy']:.3f}  generated greens {e['generated_val']['green_recall']:.3f} "
               f"light {e['generated_val']['light_accuracy']:.3f}")
     print(f"chosen: reader green {chosen['reader_green']}, view misses {chosen['view_misses']}, verify {chosen['verify']:.5f}")

@@ -41,9 +41,9 @@ def test_started_from_the_reader_it_reads_a_64_crop_as_the_reader_reads_the_32_o
 
 def _record(state, verifier_green=None, decided=None):
     """A frame_record: the same reader decision at every grid threshold."""
-    from lttw.green_verifier_train import MISSES_GRID, READER_GRID
+    from lttw.green_verifier_train import GRID
     r = ("green", verifier_green) if state == "green" else ("disagree", decided, verifier_green) if state == "disagree" else (state, None)
-    return {(G, m): r for G in READER_GRID for m in MISSES_GRID}
+    return {rule: r for rule in GRID}
 
 
 def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and_says_no_false_green():
@@ -58,8 +58,8 @@ def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and
         assert entry["real_val"]["false_greens"] == 0 and entry["generated_val"]["false_greens"] == 0
         assert entry["generated_val"]["green_recall"] == 0.5
     # A red overruled by a green the verifier accepts is unknown; one it rejects stands.
-    assert final_state(_record("disagree", 0.95, "red"), (0.98, 0), 0.8) == "unknown"
-    assert final_state(_record("disagree", 0.5, "red"), (0.98, 1), 0.8) == "red"
+    assert final_state(_record("disagree", 0.95, "red"), (0.98, 0, 0.3), 0.8) == "unknown"
+    assert final_state(_record("disagree", 0.5, "red"), (0.98, 1, 0.3), 0.8) == "red"
 
 
 def _stub_runner(cands, p):
@@ -125,14 +125,43 @@ def test_calibration_counts_a_held_standby_the_verifier_passes_after_turning_dow
 
     rgb = np.zeros((200, 600, 3), np.uint8)
     record = frame_record(_stub_runner(cands, p), Verifier(0.9), rgb)
-    assert final_state(record, (0.99, 1), 0.8) == "green"
-    assert final_state(record, (0.99, 1), 0.95) != "green"
+    assert final_state(record, (0.99, 1, 0.3), 0.8) == "green"
+    assert final_state(record, (0.99, 1, 0.3), 0.95) != "green"
     # On a non-green frame that green is what the verifier's threshold must clear.
     chosen = choose([("off_or_none", "generated_val", 1, record), ("green", "generated_val", 2, record)])
     assert chosen["verify"] == 0.95
     assert all(e["generated_val"]["false_greens"] == 0 for e in chosen["grid"])
     # A standby the verifier turns down too leaves nothing to walk on.
-    assert final_state(frame_record(_stub_runner(cands, p), Verifier(0.3), rgb), (0.99, 1), 0.5) != "green"
+    assert final_state(frame_record(_stub_runner(cands, p), Verifier(0.3), rgb), (0.99, 1, 0.3), 0.5) != "green"
+
+
+def test_calibration_weakens_the_red_veto_only_where_that_says_more_greens_and_no_false_green():
+    """The grid's red veto: a weak red blob (stop mass 0.5 in every view) silences the walk lamp
+    beside it at veto 0.3 and not at 0.7. With no stop frame alike, the weaker veto is chosen; when
+    a red frame shows the same reads with a greener verifier read, the verifier's bar at 0.7 rises
+    past the walk lamp's, the weaker veto says no more greens, and the ties keep 0.3."""
+    from lttw.green_verifier_train import frame_record
+    from lttw.lamps import Candidate
+
+    cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(100, 100, 110, 120, 1, 100, 1)]
+    p = np.array([[0.001, 0, 0.999, 0, 0, 0], [0.45, 0.5, 0.05, 0, 0, 0]], np.float32)
+
+    class Verifier:
+        def __init__(self, green):
+            self.green = green
+
+        def smallest_green(self, rgb, k):
+            return self.green if k.x0 == 300 else 0.0
+
+    rgb = np.zeros((200, 600, 3), np.uint8)
+    walk = frame_record(_stub_runner(cands, p), Verifier(0.9), rgb)
+    assert final_state(walk, (0.99, 1, 0.3), 0.5) == "unknown"
+    assert final_state(walk, (0.99, 1, 0.7), 0.5) == "green"
+    assert choose([("green", "generated_val", 1, walk)])["red_veto"] == 0.7
+    stop = frame_record(_stub_runner(cands, p), Verifier(0.95), rgb)
+    chosen = choose([("green", "generated_val", 1, walk), ("red", "generated_val", 2, stop)])
+    assert chosen["red_veto"] == 0.3
+    assert all(e["generated_val"]["false_greens"] == 0 for e in chosen["grid"])
 
 
 def test_the_runner_reads_the_verifier_only_for_standbys_that_hold_and_stops_at_the_first_it_passes():
