@@ -11,20 +11,20 @@ never ../shared/eval).
     ... --model NEW --run training/runs/verifier_kept --calibrate-only --verifier_from models/default
                                                   (the shipped verifier beside a new reader in model folder NEW)
 
-Calibration: for each reader green threshold G, view misses m and red veto v on a short grid (the
-reader's green held over its reads, the smallest once the m lowest are set aside, must reach G; a
-lamp vetoes a green at stop mass v), every frame is decided by the reader at (G, m, v); a frame the reader calls green, or a red the reader's
-greens overrule, is read by the verifier (its smallest green over its views, never relaxed); a
-green's verifier green is the largest over its walk lamp and the later standbys that hold, since
-the runtime tries those when the verifier turns the walk lamp down (confirm_verified_standby). The
-verifier's threshold at (G, m, v) is halfway between the largest verifier green on any non-green
-validation frame the reader called green there and 1 (at least 0.5), so no validation frame is a
-false green, with a margin. (G, m, v) is the grid point with the most validation greens said (the
-mean of the real and generated recalls; the higher G, then the fewer misses, then the lower veto
-on ties). Frames
-are decided with the runtime's second look (signal_model.sets_aside, thresholds.set_aside =
-SET_ASIDE): a candidate read green that the verifier gives less than even odds is set aside and
-the frame decided again without it; that decision stands when it is a stop.
+Calibration: for each reader green threshold G, view misses m and red veto v on a short grid
+(the reader's green held over its reads, the smallest once the m lowest are set aside, must reach
+G; a lamp vetoes a green at stop mass v), every frame is decided by the reader at (G, m, v); a
+frame the reader calls green, or a red the reader's greens overrule, is read by the verifier (its
+smallest green over its views, never relaxed); a green's verifier green is the largest over its
+walk lamp and the later standbys that hold, since the runtime tries those when the verifier turns
+the walk lamp down (confirm_verified_standby). The verifier's threshold at (G, m, v) is halfway
+between the largest verifier green on any non-green validation frame the reader called green
+there and 1 (at least 0.5), so no validation frame is a false green, with a margin. (G, m, v) is
+the grid point with the most validation greens said (the mean of the real and generated recalls;
+the higher G, then the fewer misses, then the lower veto on ties). Frames are decided with the
+runtime's second look (signal_model.sets_aside, thresholds.set_aside = SET_ASIDE): a candidate
+read green that the verifier gives less than even odds is set aside and the frame decided again
+without it; that decision stands when it is a stop.
 """
 import argparse
 import json
@@ -51,7 +51,8 @@ MISSES_GRID = [0, 1, 2]
 # views, signal_model.confirm_veto). 0.3 was fixed by hand; on held-out real pedestrian photos it let
 # a red barrier, a patch of grass or another street's vehicle signal read at 0.4-0.7 silence 5 of 14
 # walk lamps missed (models/default/NOTES.md, 2026-12-03 midday). The grid weighs it against the
-# greens it saves, with the verifier's bar set again at each point, so no validation frame walks.
+# greens it saves, with the verifier's bar set again at each point, so no validation frame walks;
+# on the shipped pair it kept 0.3 (a weaker veto let a no-signal validation frame walk).
 VETO_GRID = [0.3, 0.5, 0.7]
 GRID = [(G, m, v) for G in READER_GRID for m in MISSES_GRID for v in VETO_GRID]
 VERIFY_FLOOR = 0.5
