@@ -104,12 +104,23 @@ public struct Evaluation: Sendable {
     public private(set) var spokenContradictions = 0
     /// Files whose light decision was wrong, for the report.
     public private(set) var lightMistakes: [(file: String, truth: String, predicted: String)] = []
+    /// Why the light was left unknown, by labelled truth: [truth: [reason: frames]]. Abstentions
+    /// are the largest share of the light errors; this names the rule that held each one back
+    /// (lttw.signal_breakdown's `unknown_why`, for every source at once).
+    public private(set) var unknownWhy: [String: [String: Int]] = [:]
+
+    /// The reason recorded for an unknown light with no signal-expert reason: a flashing light
+    /// (said as unknown) or a decision without a stated reason (the scene heads', say).
+    public static let unstatedReason = "unsure"
 
     public init() {}
 
     /// Scores one scene; `imageSize` (width, height) decides whether a labelled countdown is
     /// shown (its digits wholly inside the frame), as evaluate.countdown_tally does.
-    public mutating func add(_ scene: LabelledScene, _ facts: SceneFacts, imageSize: (width: Int, height: Int)? = nil) {
+    /// `unknownReason` is why the light was left unknown, when it was (`SignalDecision.reason`).
+    public mutating func add(
+        _ scene: LabelledScene, _ facts: SceneFacts, imageSize: (width: Int, height: Int)? = nil, unknownReason: String? = nil
+    ) {
         n += 1
         countdown.add(scene.countdown, facts.light, imageSize: imageSize)
         let state = facts.light?.state ?? .none
@@ -123,6 +134,10 @@ public struct Evaluation: Sendable {
         if let truth = scene.pedestrianLight, let row = Self.truthClasses.firstIndex(of: truth) {
             confusion[row][Self.predictedClasses.firstIndex(of: predicted)!] += 1
             if truth != predicted { lightMistakes.append((scene.file, truth, predicted)) }
+            if predicted == "unknown" {
+                let reason = state == .flashing ? "flashing" : unknownReason ?? Self.unstatedReason
+                unknownWhy[truth, default: [:]][reason, default: 0] += 1
+            }
             if truth != "green" {
                 nonGreen += 1
                 if predicted == "green" { falseGreens.append(scene.file) }

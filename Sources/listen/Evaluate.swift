@@ -15,7 +15,9 @@ struct Evaluate: ParsableCommand {
             definitions of training/lttw/evaluate.py, so the figures agree with the Python \
             evaluator. False green: the model says green (p ≥ the operating threshold) while the \
             label is red, yellow or off_or_none, over all labelled non-green items. Abstentions \
-            ("unknown") count as wrong in the light accuracy. Only labelled fields are scored.
+            ("unknown") count as wrong in the light accuracy, and are tallied by truth under the \
+            rule that held each one back ("green below threshold", "a red lamp in view", ...; \
+            unknown_why in --json). Only labelled fields are scored.
 
             Examples:
               listen eval ../shared/eval/real-dev
@@ -89,7 +91,7 @@ struct Evaluate: ParsableCommand {
                 try stream.readExperts(image)
                 let facts = FrameReading(stream)
                     .facts(time: 0, configuration: model.configuration)
-                evaluation.add(scene, facts, imageSize: (image.width, image.height))
+                evaluation.add(scene, facts, imageSize: (image.width, image.height), unknownReason: stream.signalDecision?.reason?.rawValue)
                 for language in captions?.languages ?? [] {
                     let raw = stream.caption(language)
                     evaluation.addCaption(raw: raw, spoken: StillDescription.compose(facts: facts, caption: raw, language: language), facts: facts)
@@ -137,6 +139,7 @@ struct Evaluate: ParsableCommand {
                 "accuracy_where_light_said": value(e.countdown.accuracyWhereLightSaid),
                 "shown_with_light_said": e.countdown.shownWithLightSaid,
             ],
+            "unknown_why": e.unknownWhy,
             "captions": ["scored": e.captionsScored, "raw_contradictions": e.rawCaptionContradictions,
                          "spoken_contradictions": e.spokenContradictions],
             "obstacles_by": e.obstaclesBy.mapValues { t -> Any in
@@ -155,6 +158,14 @@ struct Evaluate: ParsableCommand {
         for (i, name) in Evaluation.truthClasses.enumerated() {
             let r = e.precisionRecall(i)
             lines.append("  \(name.padding(toLength: 12, withPad: " ", startingAt: 0)) precision \(pct(r.precision))  recall \(pct(r.recall))  (\(r.support) labelled)")
+        }
+        if !e.unknownWhy.isEmpty {
+            lines.append("unknown, and why:")
+            for truth in Evaluation.truthClasses {
+                guard let reasons = e.unknownWhy[truth] else { continue }
+                let said = reasons.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }
+                lines.append("  \(truth.padding(toLength: 12, withPad: " ", startingAt: 0)) \(said.joined(separator: ", "))")
+            }
         }
         lines.append("crosswalk accuracy: \(pct(e.crosswalkAccuracy)) of \(e.crosswalkLabelled) labelled")
         lines.append("obstacles:          recall \(pct(e.obstacleRecall)), precision \(pct(e.obstaclePrecision)) (\(e.obstaclesLabelled) labelled)")

@@ -82,6 +82,38 @@ struct EvaluateTests {
         #expect(swift["false_green_count"] as? Int == reference["false_green_count"] as? Int)
     }
 
+    @Test("Every light left unknown is tallied under the rule that held it back, as the signal fixtures record it")
+    func unknownWhy() throws {
+        // The signal parity fixtures: frames of the shipped model's decisions, several of them
+        // unknown for a stated reason (each decision.json's "why"). Labelled green, all of them.
+        let fixtures = Programs.repository.appendingPathComponent("Tests/Fixtures/signal")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("why-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("images"), withDestinationURL: fixtures)
+        var labels = ""
+        var expected: [String: Int] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixtures.path).sorted() where name.hasSuffix(".decision.json") {
+            let scene = String(name.dropLast(".decision.json".count))
+            let decision = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent(name))) as? [String: Any])
+            labels += #"{"file": "images/\#(scene).png", "pedestrian_light": "green"}"# + "\n"
+            if decision["state"] as? String == "unknown" { expected[decision["why"] as? String ?? "unsure", default: 0] += 1 }
+        }
+        try Data(labels.utf8).write(to: folder.appendingPathComponent("labels.jsonl"))
+        #expect(expected.values.reduce(0, +) >= 3, "the fixtures no longer hold unknown decisions: \(expected)")
+
+        let run = try Programs.run("listen", ["eval", "--json", folder.path])
+        #expect(run.status == 0, "\(run.errors)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+        let why = try #require(object["unknown_why"] as? [String: [String: Int]])
+        #expect(why == ["green": expected])
+        let confusion = try #require(object["light_confusion"] as? [[Int]])
+        #expect(confusion[1][4] == expected.values.reduce(0, +), "the green row's unknown column")
+        let text = try Programs.run("listen", ["eval", folder.path])
+        #expect(text.output.contains("unknown, and why:"))
+    }
+
     @Test("--report writes a markdown report, metrics and pictures of the mistakes")
     func report() throws {
         let set = try Self.sampleSet()
