@@ -83,6 +83,16 @@ def _stub_runner(cands, p):
     return Runner()
 
 
+class _VerifierAt300:
+    """A green verifier that reads `green` on the candidate at x 300 and 0 on every other."""
+
+    def __init__(self, green):
+        self.green = green
+
+    def smallest_green(self, rgb, k):
+        return self.green if k.x0 == 300 else 0.0
+
+
 def test_calibration_takes_the_second_look_as_the_runtime_does():
     """frame_record sets aside a green-reading candidate the verifier gives less than even odds,
     as SignalExpertRunner.decide_frame does at runtime: the red lamp it hid then decides."""
@@ -92,16 +102,9 @@ def test_calibration_takes_the_second_look_as_the_runtime_does():
     cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(50, 100, 60, 120, 1, 100, 1)]
     p = np.array([[0.001, 0, 0.999, 0, 0, 0], [0.1, 0.9, 0, 0, 0, 0]], np.float32)
 
-    class Verifier:
-        def __init__(self, green):
-            self.green = green
-
-        def smallest_green(self, rgb, k):
-            return self.green if k.x0 == 300 else 0.0
-
     rgb = np.zeros((200, 600, 3), np.uint8)
-    assert set(frame_record(_stub_runner(cands, p), Verifier(0.1), rgb).values()) == {("red", None)}
-    assert set(frame_record(_stub_runner(cands, p), Verifier(0.9), rgb).values()) == {("unknown", None)}
+    assert set(frame_record(_stub_runner(cands, p), _VerifierAt300(0.1), rgb).values()) == {("red", None)}
+    assert set(frame_record(_stub_runner(cands, p), _VerifierAt300(0.9), rgb).values()) == {("unknown", None)}
 
 
 def test_calibration_counts_a_held_standby_the_verifier_passes_after_turning_down_the_walk_lamp():
@@ -146,19 +149,12 @@ def test_calibration_weakens_the_red_veto_only_where_that_says_more_greens_and_n
     cands = [Candidate(300, 100, 310, 120, 3, 100, 1), Candidate(100, 100, 110, 120, 1, 100, 1)]
     p = np.array([[0.001, 0, 0.999, 0, 0, 0], [0.45, 0.5, 0.05, 0, 0, 0]], np.float32)
 
-    class Verifier:
-        def __init__(self, green):
-            self.green = green
-
-        def smallest_green(self, rgb, k):
-            return self.green if k.x0 == 300 else 0.0
-
     rgb = np.zeros((200, 600, 3), np.uint8)
-    walk = frame_record(_stub_runner(cands, p), Verifier(0.9), rgb)
+    walk = frame_record(_stub_runner(cands, p), _VerifierAt300(0.9), rgb)
     assert final_state(walk, (0.99, 1, 0.3), 0.5) == "unknown"
     assert final_state(walk, (0.99, 1, 0.7), 0.5) == "green"
     assert choose([("green", "generated_val", 1, walk)])["red_veto"] == 0.7
-    stop = frame_record(_stub_runner(cands, p), Verifier(0.95), rgb)
+    stop = frame_record(_stub_runner(cands, p), _VerifierAt300(0.95), rgb)
     chosen = choose([("green", "generated_val", 1, walk), ("red", "generated_val", 2, stop)])
     assert chosen["red_veto"] == 0.3
     assert all(e["generated_val"]["false_greens"] == 0 for e in chosen["grid"])
