@@ -109,8 +109,8 @@ public struct Evaluation: Sendable {
     /// (lttw.signal_breakdown's `unknown_why`, for every source at once).
     public private(set) var unknownWhy: [String: [String: Int]] = [:]
 
-    /// The reason recorded for an unknown light with no signal-expert reason: a flashing light
-    /// (said as unknown) or a decision without a stated reason (the scene heads', say).
+    /// The reason recorded for an unknown light whose decision states none (the scene heads',
+    /// say). A flashing light, said as unknown too, is tallied as "flashing".
     public static let unstatedReason = "unsure"
 
     public init() {}
