@@ -58,7 +58,8 @@ def _light_parts(light, lang):
     return [], []
 
 
-def _obstacle_text(o, lang):
+def obstacle_text(o, lang):
+    """The sentence for one obstacle (kind, side, distance) in `lang`."""
     k, pos, d = o["kind"], o["position"], o.get("distance", "mid")
     if lang == "en":
         where = {"left": "on your left", "ahead": "ahead", "right": "on your right"}[pos]
@@ -68,7 +69,8 @@ def _obstacle_text(o, lang):
     return f"{POS_ZH[pos]}有{KIND_ZH[k]}{tail}。"
 
 
-def _crosswalk_text(cw, lang):
+def crosswalk_text(cw, lang):
+    """The sentence for a crossing in view and its side in `lang`; None when there is none."""
     if not cw or not cw.get("present"):
         return None
     off = cw.get("offset", "ahead")
@@ -87,12 +89,12 @@ def caption(facts: Dict, lang: str = "en") -> str:
     near_ahead = [o for o in obs if o["position"] == "ahead" and o.get("distance") == "near"]
     rest = [o for o in obs if o not in near_ahead]
     parts = list(urgent)
-    parts += [_obstacle_text(o, lang) for o in near_ahead]
+    parts += [obstacle_text(o, lang) for o in near_ahead]
     parts += later
-    cw = _crosswalk_text(facts.get("crosswalk"), lang)
+    cw = crosswalk_text(facts.get("crosswalk"), lang)
     if cw:
         parts.append(cw)
-    parts += [_obstacle_text(o, lang) for o in rest]
+    parts += [obstacle_text(o, lang) for o in rest]
     if not parts:
         parts = ["No signal in view."] if lang == "en" else ["未见信号灯。"]
     return (" " if lang == "en" else "").join(parts)

@@ -10,7 +10,7 @@ and 5), and the reference's predictions must not either. English only, as the pr
 import re
 from typing import Dict, List
 
-from .captions import KIND_EN
+from .captions import DIST_ORDER, KIND_EN, crosswalk_text, obstacle_text
 
 MAX_OBSTACLES = 3
 
@@ -41,23 +41,14 @@ def sentences(caption: str) -> List[str]:
 
 def fact_sentences(facts: Dict) -> List[str]:
     """What captions.py writes for the crossing and these obstacles, crossing first (CaptionGuard.factSentences)."""
-    out = []
     cw = facts.get("crosswalk") or {}
-    if cw.get("present") and cw.get("offset"):
-        out.append({"left": "Crosswalk ahead, slightly left.", "ahead": "Crosswalk ahead.",
-                    "right": "Crosswalk ahead, slightly right."}[cw["offset"]])
-    for o in facts.get("obstacles") or []:
-        if o["kind"] not in KIND_EN:
-            continue
-        place = {"left": "on your left", "ahead": "ahead", "right": "on your right"}[o["position"]]
-        tail = {"near": ", close", "mid": "", "far": ", far"}[o.get("distance", "mid")]
-        out.append(f"{KIND_EN[o['kind']]} {place}{tail}.")
-    return out
+    out = [crosswalk_text(cw, "en")] if cw.get("present") and cw.get("offset") else []
+    return out + [obstacle_text(o, "en") for o in facts.get("obstacles") or [] if o["kind"] in KIND_EN]
 
 
 def said_first(o: Dict):
     """Near before far, ahead before beside, then the more confident (StillDescription.saidFirst)."""
-    return ({"near": 0, "mid": 1, "far": 2}[o.get("distance", "mid")],
+    return (DIST_ORDER[o.get("distance", "mid")],
             {"ahead": 0, "left": 1, "right": 2}[o["position"]], -float(o.get("confidence", 0)))
 
 
