@@ -12,9 +12,12 @@
 #   RECIPES="long deep" ./training/signal_cv.sh   # does the reader underfit for want of epochs or of depth?
 #   DATA=training/data/signal_c TAG=_clean RECIPES=base ./training/signal_cv.sh   # other crop sets, same photos held out
 #   DATA=training/data/signal_c TAG=_clean RECIPES=scratch ./training/signal_cv.sh
+#   DATA=training/data/signal_w TAG=_clean RECIPES=wide ./training/signal_cv.sh   # crop sets built with --wide 3
 # Every recipe but "scratch" starts from the shipped reader, which was trained on all of the train
 # split's photos, the held-out fold's too: their figures lean optimistic. "scratch" starts from
-# random weights, so the fold's photos are truly unseen (6 epochs at 2e-3, about 40 minutes a fold).
+# random weights, so the fold's photos are truly unseen (6 epochs at 2e-3, about 40 minutes a fold);
+# "wide" is "scratch" with a wide view beside each crop (signal_train --wide 3; the crop sets must
+# hold the views: signal_data and signal_mining --wide 3), so the two compare like for like.
 # A recipe's flags follow the common ones, so its --epochs or --depth wins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +37,7 @@ recipe_flags() {
     long) echo "--real_weight 3 --epochs 6" ;;                        # base, twice the epochs
     deep) echo "--real_weight 3 --epochs 6 --depth 4 --deepen" ;;     # long, a fourth block added as the identity
     scratch) echo "--real_weight 3 --epochs 6 --lr 2e-3" ;;           # no shipped reader to start from (see below)
+    wide) echo "--real_weight 3 --epochs 6 --lr 2e-3 --wide 3" ;;     # scratch, with a wide view beside each crop
     *) echo "signal_cv: unknown recipe $1" >&2; exit 2 ;;
   esac
 }
@@ -47,7 +51,7 @@ for K in $FOLDS; do
   for R in $RECIPES; do
     [ -f "$RUNS/cv_f${K}_$R$TAG/calibration.json" ] && continue
     INIT="--init $RUNS/signal_shipped"
-    [ "$R" = scratch ] && INIT=""
+    case "$R" in scratch|wide) INIT="" ;; esac
     # shellcheck disable=SC2046,SC2086
     $PY -m lttw.signal_train --data "$OUT" --extra "$OUT/round7_mined.npz" "$OUT/round7_unlit.npz" \
       $INIT --run_dir "$RUNS/cv_f${K}_$R$TAG" --epochs 3 --lr 5e-4 --threads 1 \

@@ -383,6 +383,29 @@ def read_crops(rgb: np.ndarray, cands: List[Candidate], mean, std, size: int = C
     return out
 
 
+def wide_rect(rect: Tuple[int, int, int, int], whole: bool, W: int, H: int, context: int) -> Tuple[int, int, int, int]:
+    """(x0, y0, w, h) of the wide view around a crop rectangle: the same centre, `context` times
+    its sides (integers only); for the whole-frame candidate, the frame.
+
+    Why: the 32 px crop shows the lamp and a little housing. What tells a walk lamp from a red
+    coat, a tail light or a green shirt is around it: the pole, the person, the car
+    (models/default/NOTES.md, 2026-12-03: the reader read its own real training distractors
+    as lamps at 0.92-0.97)."""
+    if whole:
+        return 0, 0, W, H
+    x0, y0, w, h = rect
+    return x0 - (context - 1) * w // 2, y0 - (context - 1) * h // 2, context * w, context * h
+
+
+def read_wide(rgb: np.ndarray, cands: List[Candidate], mean, std, size: int, context: int) -> np.ndarray:
+    """The crop reader's wide views of every candidate (around its runtime crop): float32 [N, 3, size, size]."""
+    H, W = rgb.shape[:2]
+    out = np.zeros((len(cands), 3, size, size), np.float32)
+    for n, k in enumerate(cands):
+        out[n] = normalise_crop(sample_rect(rgb, wide_rect(crop_rect(k, W, H), k.whole, W, H, context), size), mean, std)
+    return out
+
+
 # The green confirmation's views of one candidate (`confirmation_rects`), in this order. Swift
 # refuses a model whose config.json lists other views.
 CONFIRMATION_VIEWS = ["context 3", "context 5", "right 1/10", "left 1/10", "down 1/10", "up 1/10"]

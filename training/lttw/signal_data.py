@@ -31,6 +31,8 @@ NOT_SIGNAL = 0
 SKIP = -1
 REAL_ROOT = os.path.join("..", "shared", "train", "real")
 SEEDS = {"train": 4_000_000, "val": 4_500_000}
+# The wide view's side in pixels (signal_model.SignalConfig.wide_size): with 4-pixel patches, 16 tokens.
+WIDE_SIZE = 16
 
 
 def class_of(kind: Optional[str], state: Optional[str]) -> int:
@@ -85,21 +87,30 @@ def jittered_rect(k: lamps.Candidate, W: int, H: int, rng: np.random.Generator) 
     return int(round(cx - side / 2)), int(round(cy - side / 2)), side, side
 
 
-def crops_of(rgb: np.ndarray, labelled: List[Tuple[lamps.Candidate, int]], copies: int, rng) -> Tuple[List, List, List]:
-    """Crops, labels and the candidates' geometry; copies = 0: the exact runtime crop, else that
-    many jittered ones."""
+def crops_of(rgb: np.ndarray, labelled: List[Tuple[lamps.Candidate, int]], copies: int, rng,
+             wide: Optional[int] = None) -> Tuple[List, List, List, List]:
+    """Crops, labels, the candidates' geometry and (with `wide`, a context multiple) each crop's
+    wide view (lamps.wide_rect around the same rectangle, WIDE_SIZE² uint8; else an empty list);
+    copies = 0: the exact runtime crop, else that many jittered ones. The wide views draw nothing
+    from `rng`, so the crops are the same with or without them."""
     H, W = rgb.shape[:2]
-    xs, ys, gs = [], [], []
+    xs, ys, gs, ws = [], [], [], []
     for k, y in labelled:
         if y == SKIP:
             continue
         rects = [lamps.crop_rect(k, W, H)] if copies == 0 else [jittered_rect(k, W, H, rng) for _ in range(copies)]
         g = lamps.geometry(k, W, H)
         for r in rects:
-            xs.append(np.clip(np.rint(lamps.sample_rect(rgb, r)), 0, 255).astype(np.uint8))
+            xs.append(_uint8(lamps.sample_rect(rgb, r)))
             ys.append(y)
             gs.append(g)
-    return xs, ys, gs
+            if wide is not None:
+                ws.append(_uint8(lamps.sample_rect(rgb, lamps.wide_rect(r, k.whole, W, H, wide), WIDE_SIZE)))
+    return xs, ys, gs, ws
+
+
+def _uint8(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- labelling
@@ -213,37 +224,39 @@ def real_frames(rows):
 
 
 def _real_job(args):
-    rows, copies, seed = args
+    rows, copies, seed, wide = args
     rng = np.random.default_rng(seed)
-    xs, ys, gs = [], [], []
+    xs, ys, gs, ws = [], [], [], []
     for row, rgb in real_frames(rows):
         lab = label_real(row, rgb)
         if copies and row.get("light_boxes") and row.get("pedestrian_light") in ("red", "green", "yellow"):
             lab += box_candidates(row, rgb.shape[1], rgb.shape[0], rng)
-        a, b, c = crops_of(rgb, lab, copies, rng)
+        a, b, c, d = crops_of(rgb, lab, copies, rng, wide)
         xs += a
         ys += b
         gs += c
-    return xs, ys, gs
+        ws += d
+    return xs, ys, gs, ws
 
 
 def _gen_job(args):
-    seeds, copies = args
+    seeds, copies, wide = args
     rng = np.random.default_rng(seeds[0])
-    xs, ys, gs = [], [], []
+    xs, ys, gs, ws = [], [], [], []
     for s in seeds:
         rgb, lab = label_generated(generate(s))
-        a, b, c = crops_of(rgb, lab, copies, rng)
+        a, b, c, d = crops_of(rgb, lab, copies, rng, wide)
         xs += a
         ys += b
         gs += c
-    return xs, ys, gs
+        ws += d
+    return xs, ys, gs, ws
 
 
 def _composite_job(args):
-    pairs, seed = args
+    pairs, seed, wide = args
     rng = np.random.default_rng(seed)
-    xs, ys, gs = [], [], []
+    xs, ys, gs, ws = [], [], [], []
     for bg_ref, lamp_ref, y in pairs:
         bg = _load_background(bg_ref)
         lamp = _load_lamp(lamp_ref)
@@ -262,11 +275,12 @@ def _composite_job(args):
                 # Both kinds of background hold no signal (generated scenes without one, real
                 # frames labelled off_or_none): what else lights up there is a hard negative.
                 lab.append((k, NOT_SIGNAL))
-        a, b, c = crops_of(frame, lab, 1, rng)
+        a, b, c, d = crops_of(frame, lab, 1, rng, wide)
         xs += a
         ys += b
         gs += c
-    return xs, ys, gs
+        ws += d
+    return xs, ys, gs, ws
 
 
 def _load_background(ref):
@@ -306,18 +320,19 @@ def _signal_free_generated(start: int, n: int) -> List[int]:
 
 
 def build(split: str, n_generated: int, copies: int, n_composites: int = 0, workers: int = 2, seed: int = 0,
-          real_copies: Optional[int] = None) -> Dict[str, np.ndarray]:
+          real_copies: Optional[int] = None, wide: Optional[int] = None) -> Dict[str, np.ndarray]:
     """Crops and labels for `split` ('train' jittered, 'val' exact); `real_copies` jittered crops
-    per candidate of a real photo (default: `copies`, as for the generated scenes)."""
+    per candidate of a real photo (default: `copies`, as for the generated scenes); with `wide`
+    (a context multiple), each crop's wide view too ("wide")."""
     jobs_real, jobs_gen = [], []
     rows = real_rows(split)
     # Validation (copies 0) keeps the exact runtime crops, whatever real_copies says.
     per_real = real_copies if real_copies is not None and copies > 0 else copies
     for i in range(0, len(rows), 40):
-        jobs_real.append((rows[i:i + 40], per_real, seed + i))
+        jobs_real.append((rows[i:i + 40], per_real, seed + i, wide))
     start = SEEDS[split]
     for i in range(0, n_generated, 100):
-        jobs_gen.append((list(range(start + i, start + min(n_generated, i + 100))), copies))
+        jobs_gen.append((list(range(start + i, start + min(n_generated, i + 100))), copies, wide))
     jobs_comp = []
     if n_composites:
         rng = np.random.default_rng(seed + 99)
@@ -331,19 +346,30 @@ def build(split: str, n_generated: int, copies: int, n_composites: int = 0, work
             (lamp_ref, y) = lamps_src[rng.integers(len(lamps_src))]
             pairs.append((bgs[rng.integers(len(bgs))], lamp_ref, y))
         for i in range(0, len(pairs), 50):
-            jobs_comp.append((pairs[i:i + 50], seed + 7 + i))
-    xs, ys, gs, src = [], [], [], []
+            jobs_comp.append((pairs[i:i + 50], seed + 7 + i, wide))
+    xs, ys, gs, ws, src = [], [], [], [], []
     with Pool(workers) as pool:
         for name, fn, jobs in (("real", _real_job, jobs_real), ("generated", _gen_job, jobs_gen), ("composite", _composite_job, jobs_comp)):
-            for a, b, c in pool.imap(fn, jobs):
+            for a, b, c, d in pool.imap(fn, jobs):
                 xs += a
                 ys += b
                 gs += c
+                ws += d
                 src += [name] * len(a)
-    names = ["real", "generated", "composite"]
-    return {"x": np.stack(xs) if xs else np.zeros((0, lamps.CROP_SIZE, lamps.CROP_SIZE, 3), np.uint8),
-            "geometry": np.stack(gs) if gs else np.zeros((0, len(lamps.GEOMETRY)), np.float32),
-            "y": np.asarray(ys, np.int64), "source": np.asarray([names.index(s) for s in src], np.int64)}
+    return crop_set(xs, ys, gs, ws if wide is not None else None, src)
+
+
+SOURCES = ["real", "generated", "composite"]
+
+
+def crop_set(xs, ys, gs, ws, src) -> Dict[str, np.ndarray]:
+    """The arrays of a crop set file (train.npz, val.npz, a mined set); "wide" only when `ws` is not None."""
+    out = {"x": np.stack(xs) if xs else np.zeros((0, lamps.CROP_SIZE, lamps.CROP_SIZE, 3), np.uint8),
+           "geometry": np.stack(gs) if gs else np.zeros((0, len(lamps.GEOMETRY)), np.float32),
+           "y": np.asarray(ys, np.int64), "source": np.asarray([SOURCES.index(s) for s in src], np.int64)}
+    if ws is not None:
+        out["wide"] = np.stack(ws) if ws else np.zeros((0, WIDE_SIZE, WIDE_SIZE, 3), np.uint8)
+    return out
 
 
 def main():
@@ -359,11 +385,14 @@ def main():
                     help="jittered crops per candidate of a real training photo (default: --copies); more real "
                          "views of the few real walk lamps")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--wide", type=int, default=None,
+                    help="also store each crop's wide view: the crop's square this many times wider, at "
+                         f"{WIDE_SIZE} px (for a reader with signal_train --wide); default: none")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     for split, n, copies, comp in (("val", a.n_generated_val, 0, 0), ("train", a.n_generated, a.copies, a.composites)):
         t = time.time()
-        d = build(split, n, copies, comp, a.workers, real_copies=a.real_copies)
+        d = build(split, n, copies, comp, a.workers, real_copies=a.real_copies, wide=a.wide)
         np.savez_compressed(os.path.join(a.out, f"{split}.npz"), **d)
         counts = {c: {s: int(((d["y"] == i) & (d["source"] == j)).sum()) for j, s in enumerate(["real", "generated", "composite"])}
                   for i, c in enumerate(CLASSES)}

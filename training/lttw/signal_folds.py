@@ -26,9 +26,8 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from .signal_data import REAL_ROOT, box_candidates, crops_of, label_real, real_frames, real_rows
+from .signal_data import REAL_ROOT, SOURCES, box_candidates, crops_of, label_real, real_frames, real_rows
 
-SOURCES = ["real", "generated", "composite"]
 PEDESTRIAN_PREFIX = "ptl_"
 
 
@@ -58,7 +57,7 @@ def real_crop_rows(copies: int, real_copies: int, expected: np.ndarray, seed: in
             lab = label_real(row, rgb)
             if per_real and row.get("light_boxes") and row.get("pedestrian_light") in ("red", "green", "yellow"):
                 lab += box_candidates(row, rgb.shape[1], rgb.shape[0], rng)
-            xs, _, _ = crops_of(rgb, lab, per_real, rng)
+            xs = crops_of(rgb, lab, per_real, rng)[0]
             at = len(owners)
             if xs and (at + len(xs) > len(expected) or not np.array_equal(np.stack(xs), expected[at:at + len(xs)])):
                 raise SystemExit(f"{row['file']}: its crops rebuilt with --copies {copies} --real_copies {real_copies} "

@@ -23,14 +23,14 @@ import json
 import os
 import time
 from multiprocessing import Pool
+from typing import Optional
 
 import numpy as np
 import torch
 
-from . import lamps
 from .generator import generate
 from .preprocess import MEAN, STD
-from .signal_data import CLASSES, NOT_SIGNAL, SKIP, crops_of, label_generated, label_real, real_frames, real_rows
+from .signal_data import CLASSES, NOT_SIGNAL, SKIP, crop_set, crops_of, label_generated, label_real, real_frames, real_rows
 from .signal_model import SignalConfig, SignalExpertRunner, SignalReader
 
 MINING_SEEDS = 4_200_000  # between the train (4,000,000+) and val (4,500,000+) scene ranges
@@ -67,15 +67,11 @@ def hard(labelled, p: np.ndarray, min_mass: float, green_hard: float = 0.9):
     return out
 
 
-def _mine(rgb: np.ndarray, labelled, copies: int, min_mass: float, green_hard: float, rng):
+def _mine(rgb: np.ndarray, labelled, copies: int, min_mass: float, green_hard: float, rng, wide: Optional[int] = None):
     if not labelled:
-        return [], [], []
-    cands = [k for k, _ in labelled]
-    x = torch.from_numpy(lamps.read_crops(rgb, cands, _runner.mean, _runner.std))
-    g = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
-    with torch.no_grad():
-        p = torch.softmax(_runner.model(x, g) / _runner.T, -1).numpy()
-    return crops_of(rgb, hard(labelled, p, min_mass, green_hard), copies, rng)
+        return [], [], [], []
+    p = _runner.class_probabilities(rgb, [k for k, _ in labelled])
+    return crops_of(rgb, hard(labelled, p, min_mass, green_hard), copies, rng, wide)
 
 
 def unlit_closeup(scene) -> bool:
@@ -90,50 +86,51 @@ SCENES = {"all": lambda scene: True, "unlit": unlit_closeup}
 
 
 def _generated_job(args):
-    seeds, copies, min_mass, green_hard, scenes = args
+    seeds, copies, min_mass, green_hard, scenes, wide = args
     rng = np.random.default_rng(seeds[0])
-    xs, ys, gs = [], [], []
+    xs, ys, gs, ws = [], [], [], []
     for s in seeds:
         scene = generate(s)
         if not SCENES[scenes](scene):
             continue
         rgb, lab = label_generated(scene)
-        a, b, c = _mine(rgb, lab, copies, min_mass, green_hard, rng)
+        a, b, c, d = _mine(rgb, lab, copies, min_mass, green_hard, rng, wide)
         xs += a
         ys += b
         gs += c
-    return xs, ys, gs
+        ws += d
+    return xs, ys, gs, ws
 
 
 def _real_job(args):
-    rows, copies, min_mass, green_hard, seed = args
+    rows, copies, min_mass, green_hard, seed, wide = args
     rng = np.random.default_rng(seed)
-    xs, ys, gs = [], [], []
+    xs, ys, gs, ws = [], [], [], []
     for row, rgb in real_frames(rows):
-        a, b, c = _mine(rgb, label_real(row, rgb), copies, min_mass, green_hard, rng)
+        a, b, c, d = _mine(rgb, label_real(row, rgb), copies, min_mass, green_hard, rng, wide)
         xs += a
         ys += b
         gs += c
-    return xs, ys, gs
+        ws += d
+    return xs, ys, gs, ws
 
 
 def mine(run: str, n_generated: int, copies: int, min_mass: float, workers: int, green_hard: float = 0.9,
-         first_seed: int = MINING_SEEDS, scenes: str = "all", real: bool = True):
+         first_seed: int = MINING_SEEDS, scenes: str = "all", real: bool = True, wide: Optional[int] = None):
     rows = real_rows("train") if real else []
-    jobs_real = [(rows[i:i + 40], copies, min_mass, green_hard, first_seed - MINING_SEEDS + 11 + i // 40) for i in range(0, len(rows), 40)]
-    jobs_gen = [(list(range(first_seed + i, first_seed + min(n_generated, i + 100))), copies, min_mass, green_hard, scenes)
+    jobs_real = [(rows[i:i + 40], copies, min_mass, green_hard, first_seed - MINING_SEEDS + 11 + i // 40, wide) for i in range(0, len(rows), 40)]
+    jobs_gen = [(list(range(first_seed + i, first_seed + min(n_generated, i + 100))), copies, min_mass, green_hard, scenes, wide)
                 for i in range(0, n_generated, 100)]
-    xs, ys, gs, src = [], [], [], []
+    xs, ys, gs, ws, src = [], [], [], [], []
     with Pool(workers, initializer=_init, initargs=(run,)) as pool:
         for name, fn, jobs in (("real", _real_job, jobs_real), ("generated", _generated_job, jobs_gen)):
-            for a, b, c in pool.imap(fn, jobs):
+            for a, b, c, d in pool.imap(fn, jobs):
                 xs += a
                 ys += b
                 gs += c
+                ws += d
                 src += [name] * len(a)
-    names = ["real", "generated", "composite"]
-    return {"x": np.stack(xs), "geometry": np.stack(gs), "y": np.asarray(ys, np.int64),
-            "source": np.asarray([names.index(s) for s in src], np.int64)}
+    return crop_set(xs, ys, gs, ws if wide is not None else None, src)
 
 
 def main():
@@ -151,6 +148,7 @@ def main():
     ap.add_argument("--scenes", choices=sorted(SCENES), default="all",
                     help="which generated scenes to mine: all, or unlit (close-ups, tiny crops and ground views with no lamp lit)")
     ap.add_argument("--no_real", action="store_true", help="mine generated scenes only, not the real train split")
+    ap.add_argument("--wide", type=int, default=None, help="also store each crop's wide view (signal_data --wide)")
     a = ap.parse_args()
     if not (MINING_SEEDS <= a.first_seed and a.first_seed + a.n_generated <= 4_500_000):
         raise SystemExit(f"--first_seed {a.first_seed}: mining scenes must lie in [4,200,000, 4,500,000), "
@@ -160,7 +158,7 @@ def main():
     except (OSError, KeyError, ValueError, RuntimeError) as e:
         raise SystemExit(f"--run {a.run}: cannot load its reader and calibration: {e}")
     t = time.time()
-    d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers, a.green_hard, a.first_seed, a.scenes, not a.no_real)
+    d = mine(a.run, a.n_generated, a.copies, a.min_mass, a.workers, a.green_hard, a.first_seed, a.scenes, not a.no_real, a.wide)
     np.savez_compressed(a.out, **d)
     counts = {c: {s: int(((d["y"] == i) & (d["source"] == j)).sum()) for j, s in enumerate(["real", "generated"])}
               for i, c in enumerate(CLASSES)}

@@ -79,6 +79,10 @@ class SignalConfig:
     # 3 -> stem_channels... -> width, one per halving down to the patch grid), or None.
     stem: Optional[str] = None
     stem_channels: Optional[List[int]] = None
+    # A wide view beside the crop (lamps.wide_rect: `wide_context` times the crop's side, sampled
+    # to wide_size² and cut into patch_size patches, tokens of their own), or None.
+    wide_size: Optional[int] = None
+    wide_context: Optional[int] = None
 
     def encoder_config(self) -> ModelConfig:
         return ModelConfig(image_size=self.crop_size, patch_size=self.patch_size, enc_width=self.width,
@@ -92,6 +96,9 @@ class SignalConfig:
         if self.stem is None:
             d.pop("stem")
             d.pop("stem_channels")
+        if self.wide_size is None:
+            d.pop("wide_size")
+            d.pop("wide_context")
         return d
 
 
@@ -117,23 +124,52 @@ class SignalReader(nn.Module):
         self.c = c
         if c.stem not in (None, "conv"):
             raise ValueError(f"unknown stem {c.stem!r} (known: conv)")
+        if (c.wide_size is None) != (c.wide_context is None):
+            raise ValueError("a wide view needs both wide_size and wide_context")
+        if c.wide_size is not None and (c.wide_size % c.patch_size or c.wide_context < 2):
+            raise ValueError(f"wide view {c.wide_size} px at context {c.wide_context}: the size must be a multiple of "
+                             f"the {c.patch_size} px patch and the context at least 2")
         self.encoder = Encoder(c.encoder_config())
-        self.fc1 = nn.Linear(2 * c.width + len(lamps.GEOMETRY), c.head_hidden)
+        parts = 2
+        if c.wide_size is not None:
+            # The wide view's tokens: their own patch embedding and places, read by the same blocks.
+            self.wide_embed = nn.Conv2d(3, c.width, c.patch_size, c.patch_size)
+            self.wide_pos = nn.Parameter(torch.randn(1, (c.wide_size // c.patch_size) ** 2, c.width) * 0.02)
+            parts = 3
+        self.fc1 = nn.Linear(parts * c.width + len(lamps.GEOMETRY), c.head_hidden)
         self.fc2 = nn.Linear(c.head_hidden, len(c.classes))
         # The stem is made last, so a seed gives the head the same weights with or without one
         # (the countdown fixture, Tests/Fixtures/countdown, is made from a seed).
         if c.stem == "conv":
             self.encoder.patch_embed = conv_stem(c.patch_size, [3] + list(c.stem_channels or []) + [c.width])
 
-    def features(self, x):  # [B,3,S,S] -> [B, 2·width]: the candidate embedding
-        t = self.encoder(x)
+    def features(self, x, wide=None):
+        """[B,3,S,S] (and the wide views [B,3,w,w]) -> the candidate embedding: the class token and
+        the crop tokens' maxima [B, 2·width], then the wide tokens' maxima [B, 3·width]."""
+        if self.c.wide_size is None:
+            return self._pooled(self.encoder(x))
+        if wide is None:
+            raise ValueError("this reader reads a wide view beside each crop: pass wide")
+        e = self.encoder
+        t = e.patch_embed(x).flatten(2).transpose(1, 2)
+        t = torch.cat([e.cls_token.expand(t.shape[0], -1, -1), t], dim=1) + e.pos_embed
+        w = self.wide_embed(wide).flatten(2).transpose(1, 2) + self.wide_pos
+        n = t.shape[1]
+        t = torch.cat([t, w], dim=1)
+        for b in e.blocks:
+            t = b(t)
+        t = e.norm(t)
+        return torch.cat([self._pooled(t[:, :n]), t[:, n:].amax(1)], dim=-1)
+
+    @staticmethod
+    def _pooled(t):
         return torch.cat([t[:, 0], t[:, 1:].amax(1)], dim=-1)
 
     def head(self, features, geometry):
         return self.fc2(F.gelu(self.fc1(torch.cat([features, geometry], dim=-1))))
 
-    def forward(self, x, geometry):
-        return self.head(self.features(x), geometry)
+    def forward(self, x, geometry, wide=None):
+        return self.head(self.features(x, wide), geometry)
 
 
 def deepened(reader: SignalReader, depth: int) -> SignalReader:
@@ -363,10 +399,30 @@ class SignalExpertRunner:
     def view_probabilities(self, rgb: np.ndarray, k: lamps.Candidate) -> np.ndarray:
         """Calibrated class probabilities of candidate k in each confirmation view [V, classes]."""
         H, W = rgb.shape[:2]
-        x = np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r), self.mean, self.std)
-                      for r in lamps.confirmation_rects(k, W, H)])
+        rects = lamps.confirmation_rects(k, W, H)
+        x = np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r), self.mean, self.std) for r in rects])
         g = np.repeat(lamps.read_geometry([k], W, H), len(x), 0)
-        return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g)) / self.T, -1).numpy()
+        wide = self._wide(rgb, [(r, k.whole) for r in rects])
+        return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g), wide) / self.T, -1).numpy()
+
+    def _wide(self, rgb: np.ndarray, rects) -> Optional[torch.Tensor]:
+        """The wide views around (crop rectangle, whole frame?) pairs, or None for a reader without them."""
+        c = self.model.c
+        if c.wide_size is None:
+            return None
+        H, W = rgb.shape[:2]
+        return torch.from_numpy(np.stack([
+            lamps.normalise_crop(lamps.sample_rect(rgb, lamps.wide_rect(r, whole, W, H, c.wide_context), c.wide_size),
+                                 self.mean, self.std) for r, whole in rects]))
+
+    @torch.no_grad()
+    def class_probabilities(self, rgb: np.ndarray, cands) -> np.ndarray:
+        """Calibrated class probabilities of each candidate's runtime crop [N, classes]."""
+        H, W = rgb.shape[:2]
+        x = torch.from_numpy(lamps.read_crops(rgb, cands, self.mean, self.std))
+        g = torch.from_numpy(lamps.read_geometry(cands, W, H))
+        wide = self._wide(rgb, [(lamps.crop_rect(k, W, H), k.whole) for k in cands])
+        return torch.softmax(self.model(x, g, wide) / self.T, -1).numpy()
 
     def green_reads(self, rgb: np.ndarray, cands, p, n: int) -> np.ndarray:
         """Candidate n's green mass (pedestrian + vehicle, float64) in its own read (row n of p),
@@ -462,10 +518,7 @@ class SignalExpertRunner:
         cands = lamps.propose(rgb)
         if not cands:
             return cands, np.zeros((0, len(CLASSES)), np.float32)
-        x = torch.from_numpy(lamps.read_crops(rgb, cands, self.mean, self.std))
-        g = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
-        logits = self.model(x, g)
-        return cands, torch.softmax(logits / self.T, -1).numpy()
+        return cands, self.class_probabilities(rgb, cands)
 
     def read(self, rgb: np.ndarray) -> Dict:
         cands, p = self.probabilities(rgb)

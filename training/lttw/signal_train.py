@@ -59,6 +59,19 @@ def towards_grey(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return x * (1 - t) + grey * t
 
 
+def augment_pair(x: torch.Tensor, wide: torch.Tensor, g: torch.Generator, desaturate: float = 0.0) -> Tuple[torch.Tensor, torch.Tensor]:
+    """`augment` of crops and their wide views alike (the same light, cast, flip and grey per
+    crop): the wide view, scaled up to the crop's side, is stacked under it, augmented with it and
+    taken back at every other pixel."""
+    S, w = x.shape[1], wide.shape[1]
+    if S % w:
+        raise ValueError(f"a {w} px wide view cannot be stacked under a {S} px crop")
+    f = S // w
+    up = wide.repeat_interleave(f, 1).repeat_interleave(f, 2)
+    both = augment(torch.cat([x, up], dim=1), g, desaturate)
+    return both[:, :S].contiguous(), both[:, S::f, ::f].contiguous()
+
+
 def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0) -> torch.Tensor:
     """Lighting, colour cast, noise, blur-free flips and a little grayscale on uint8 NHWC crops.
     Never a hue change: the colour is the label. With `desaturate` > 0, that share of the crops
@@ -84,16 +97,21 @@ def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0) -> tor
     return x.clamp(0, 255).round().to(torch.uint8)
 
 
-def load(path):
+def load(path, wide: bool = False):
+    """(crops, geometry, labels, sources, wide views or None) of a crop set file; with `wide`, a
+    set built without wide views is refused."""
     d = np.load(path)
+    if wide and "wide" not in d:
+        raise SystemExit(f"{path}: no wide views; build it with signal_data --wide (or signal_mining --wide)")
     return (torch.from_numpy(d["x"]), torch.from_numpy(d["geometry"]), torch.from_numpy(d["y"]),
-            torch.from_numpy(d["source"]))
+            torch.from_numpy(d["source"]), torch.from_numpy(d["wide"]) if wide else None)
 
 
 @torch.no_grad()
-def crop_metrics(model, x, geo, y, batch=1024, T=1.0):
+def crop_metrics(model, x, geo, y, batch=1024, T=1.0, wide=None):
     model.eval()
-    logits = torch.cat([model(to_input(x[i:i + batch]), geo[i:i + batch]) for i in range(0, len(x), batch)])
+    logits = torch.cat([model(to_input(x[i:i + batch]), geo[i:i + batch], None if wide is None else to_input(wide[i:i + batch]))
+                        for i in range(0, len(x), batch)])
     nll = float(F.cross_entropy(logits / T, y))
     acc = float((logits.argmax(1) == y).float().mean())
     return logits, nll, acc
@@ -238,14 +256,17 @@ def train(a, world: World):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    xt, gt, yt, st = load(os.path.join(a.data, "train.npz"))
+    wide = a.wide is not None
+    xt, gt, yt, st, wt = load(os.path.join(a.data, "train.npz"), wide)
     for extra in a.extra:  # e.g. hard examples from lttw.signal_mining
-        xe, ge, ye, se = load(extra)
+        xe, ge, ye, se, we = load(extra, wide)
         xt, gt, yt, st = torch.cat([xt, xe]), torch.cat([gt, ge]), torch.cat([yt, ye]), torch.cat([st, se])
+        wt = torch.cat([wt, we]) if wide else None
         print(f"{extra}: {len(ye)} more training crops", flush=True)
-    xv, gv, yv, sv = load(os.path.join(a.data, "val.npz"))
+    xv, gv, yv, sv, wv = load(os.path.join(a.data, "val.npz"), wide)
     stem = {"stem": "conv", "stem_channels": list(a.stem_channels)} if a.stem_channels else {}
-    c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads, **stem)
+    views = {"wide_size": int(wt.shape[1]), "wide_context": a.wide} if wide else {}
+    c = SignalConfig(patch_size=a.patch, width=a.width, depth=a.depth, heads=a.heads, **stem, **views)
     model = SignalReader(c)
     if a.init:  # a second round (e.g. on mined hard examples) starts from the first round's reader
         ck = torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)
@@ -286,20 +307,24 @@ def train(a, world: World):
             lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
-            x = to_input(augment(xt[idx], g, a.desaturate))
+            if wide:
+                x, w = augment_pair(xt[idx], wt[idx], g, a.desaturate)
+                x, w = to_input(x), to_input(w)
+            else:
+                x, w = to_input(augment(xt[idx], g, a.desaturate)), None
             geo = gt[idx].clone()
             flipped = torch.rand(len(idx), generator=g) < 0.5  # the frame mirrored: centre_x too
             geo[flipped, 0] = 1 - geo[flipped, 0]
-            logits = forward(x, geo)
+            logits = forward(x, geo) if w is None else forward(x, geo, w)
             loss = (F.cross_entropy(logits, yt[idx], weight=weights, reduction="none") * sample_w[idx]).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
             step += 1
             if (step % steps_per_epoch == 0 or step == total) and world.is_main:
-                _, nll, acc = crop_metrics(model, xv, gv, yv)
+                _, nll, acc = crop_metrics(model, xv, gv, yv, wide=wv)
                 real = sv == 0
-                _, nll_r, acc_r = crop_metrics(model, xv[real], gv[real], yv[real])
+                _, nll_r, acc_r = crop_metrics(model, xv[real], gv[real], yv[real], wide=None if wv is None else wv[real])
                 row = {"step": step, "epoch": step / steps_per_epoch, "loss": loss.item(), "val_nll": nll, "val_acc": acc,
                        "val_real_nll": nll_r, "val_real_acc": acc_r, "minutes": (time.time() - t0) / 60}
                 log.append(row)
@@ -332,6 +357,10 @@ def main():
                     help="a convolutional stem in place of the patch embedding: the channels between the image's 3 and "
                          "--width, one per halving but the last (4-pixel patches: one, e.g. 32). Measured, not shipped "
                          "(models/default/NOTES.md); the Swift runtime refuses a signal reader with a stem")
+    ap.add_argument("--wide", type=int, default=None,
+                    help="read a wide view beside each crop, this many times the crop's side (the crop sets must hold "
+                         "them: signal_data --wide with the same value). Measured, not shipped: the Swift runtime "
+                         "refuses such a reader")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--calibration_scenes", type=int, default=1000)
@@ -367,8 +396,8 @@ def main():
     model = SignalReader(SignalConfig(**ck["config"]))
     model.load_state_dict(ck["model"])
     model.eval()
-    xv, gv, yv, _ = load(os.path.join(a.data, "val.npz"))
-    logits, _, acc = crop_metrics(model, xv, gv, yv)
+    xv, gv, yv, _, wv = load(os.path.join(a.data, "val.npz"), model.c.wide_size is not None)
+    logits, _, acc = crop_metrics(model, xv, gv, yv, wide=wv)
     T = fit_temperature(logits, yv)
     thr, stats = calibrate(model, T, a.calibration_scenes, confirmation=not a.no_confirmation, workers=a.calibration_workers)
     out = {"temperature": T, "thresholds": thr, "stats": {**stats, "val_crop_accuracy": acc}, "step": ck["step"],

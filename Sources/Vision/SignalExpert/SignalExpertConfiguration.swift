@@ -103,6 +103,10 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         /// embedding.
         public var stem: String?
         var stemChannels: [Int]?
+        /// A wide view beside each crop (lttw.signal_model.SignalConfig.wide_size, wide_context):
+        /// measured in training, not read by this program, so a reader with one is refused.
+        var wideSize: Int?
+        var wideContext: Int?
 
         /// The stem's channels between the image's and the encoder's, when it has a stem.
         public var stemChannelsBetween: [Int]? { stem == "conv" ? (stemChannels ?? []) : nil }
@@ -200,6 +204,9 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         try architecture.validate(require)
         try require(architecture.stem == nil && greenVerifier?.architecture.stem == nil,
                     "a stem on the reader or the verifier: this program reads their crops through the plain patch embedding")
+        try require(architecture.wideSize == nil && architecture.wideContext == nil
+                     && greenVerifier?.architecture.wideSize == nil && greenVerifier?.architecture.wideContext == nil,
+                    "a wide view beside each crop (wide_size, wide_context): this program reads the crop alone")
         try require(proposals == LampProposer.constants,
                     "proposal constants \(proposals) differ from this program's lamp proposer (\(LampProposer.constants))")
         try require(temperature.isFinite && temperature >= 0.05 && temperature <= 20, "temperature \(temperature) outside 0.05…20")
