@@ -354,15 +354,16 @@ def sample_rect(rgb: np.ndarray, rect: Tuple[int, int, int, int], size: int = CR
     ye = np.maximum(ye, ys + 1)
     xs, xe = x0 + i * w // size, x0 + (i + 1) * w // size
     xe = np.maximum(xe, xs + 1)
-    # Summed-area table over the frame padded with black where the rectangle leaves it.
-    lo_y, hi_y = min(0, int(ys.min())), max(H, int(ye.max()))
-    lo_x, hi_x = min(0, int(xs.min())), max(W, int(xe.max()))
-    pad = np.zeros((hi_y - lo_y, hi_x - lo_x, 3), np.int64)
-    pad[-lo_y:-lo_y + H, -lo_x:-lo_x + W] = rgb
-    sat = np.zeros((pad.shape[0] + 1, pad.shape[1] + 1, 3), np.int64)
-    sat[1:, 1:] = pad.cumsum(0).cumsum(1)
-    ys, ye, xs, xe = ys - lo_y, ye - lo_y, xs - lo_x, xe - lo_x
-    s = (sat[ye][:, xe] - sat[ys][:, xe] - sat[ye][:, xs] + sat[ys][:, xs])
+    # A summed-area table of the part of the frame under the rectangle only: outside the frame is
+    # black, so each cell sums its part inside it. (One over the whole padded frame per crop made
+    # building crop sets and calibrating 170 times slower, 32 ms a crop on a 640 px frame.)
+    wy0, wy1 = min(max(int(ys.min()), 0), H), min(max(int(ye.max()), 0), H)
+    wx0, wx1 = min(max(int(xs.min()), 0), W), min(max(int(xe.max()), 0), W)
+    sat = np.zeros((wy1 - wy0 + 1, wx1 - wx0 + 1, 3), np.int64)
+    sat[1:, 1:] = rgb[wy0:wy1, wx0:wx1].astype(np.int64).cumsum(0).cumsum(1)
+    cys, cye = np.clip(ys, wy0, wy1) - wy0, np.clip(ye, wy0, wy1) - wy0
+    cxs, cxe = np.clip(xs, wx0, wx1) - wx0, np.clip(xe, wx0, wx1) - wx0
+    s = (sat[cye][:, cxe] - sat[cys][:, cxe] - sat[cye][:, cxs] + sat[cys][:, cxs])
     count = ((ye - ys)[:, None] * (xe - xs)[None, :]).astype(np.float32)
     return s.astype(np.float32) / count[..., None]
 

@@ -208,3 +208,26 @@ def test_sample_rect_outside_the_frame_is_black():
     # A rectangle smaller than the output repeats source rows and columns.
     one = lamps.sample_rect(np.arange(12, dtype=np.uint8).reshape(2, 2, 3), (0, 0, 2, 2), 4)
     assert one.shape == (4, 4, 3) and one[0, 0].tolist() == [0, 1, 2] and one[3, 3].tolist() == [9, 10, 11]
+
+
+def test_sample_rect_is_the_mean_of_each_cell_over_the_frame_padded_black():
+    # The definition, written directly: each output cell is the mean of its source cell (rows
+    # y0 + i·h//S to y0 + (i+1)·h//S, at least one), pixels outside the frame black. Rectangles
+    # inside, across the edges and wholly outside, bigger and smaller than the output.
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        H, W = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        rgb = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
+        x0, y0 = int(rng.integers(-50, 50)), int(rng.integers(-50, 50))
+        w, h, S = int(rng.integers(1, 80)), int(rng.integers(1, 80)), int(rng.choice([2, 4, 8]))
+        pad = 200
+        padded = np.zeros((H + 2 * pad, W + 2 * pad, 3), np.int64)
+        padded[pad:pad + H, pad:pad + W] = rgb
+        want = np.empty((S, S, 3), np.float32)
+        for i in range(S):
+            r0, r1 = y0 + i * h // S, max(y0 + (i + 1) * h // S, y0 + i * h // S + 1)
+            for j in range(S):
+                c0, c1 = x0 + j * w // S, max(x0 + (j + 1) * w // S, x0 + j * w // S + 1)
+                cell = padded[pad + r0:pad + r1, pad + c0:pad + c1]
+                want[i, j] = cell.sum((0, 1)).astype(np.float32) / np.float32(cell.shape[0] * cell.shape[1])
+        assert np.array_equal(lamps.sample_rect(rgb, (x0, y0, w, h), S), want), (H, W, x0, y0, w, h, S)
