@@ -193,6 +193,31 @@ def deepened(reader: SignalReader, depth: int) -> SignalReader:
     return grown
 
 
+def widened(reader: SignalReader, wide_size: int, wide_context: int) -> SignalReader:
+    """`reader` with a wide view added: every weight kept, the head's weights for the wide tokens'
+    maxima zero, the wide view's patch embedding a copy of the crop's (the same kind of pixels,
+    fewer of them a patch) and its places new. It does not read exactly as `reader` (the wide
+    tokens take part in attention from the start), but near it, so a wide reader can start from
+    the shipped reader's rounds of training instead of from random weights."""
+    if reader.c.wide_size is not None or reader.c.stem is not None:
+        raise ValueError("only a reader with a plain patch embedding and no wide view can be widened")
+    grown = SignalReader(replace(reader.c, wide_size=wide_size, wide_context=wide_context))
+    own = grown.state_dict()
+    d = reader.c.width
+    for k, v in reader.state_dict().items():
+        if k != "fc1.weight":
+            own[k] = v.clone()
+    fc1 = torch.zeros_like(own["fc1.weight"])
+    old = reader.state_dict()["fc1.weight"]
+    fc1[:, :2 * d] = old[:, :2 * d]
+    fc1[:, 3 * d:] = old[:, 2 * d:]
+    own["fc1.weight"] = fc1
+    own["wide_embed.weight"] = reader.encoder.patch_embed.weight.detach().clone()
+    own["wide_embed.bias"] = reader.encoder.patch_embed.bias.detach().clone()
+    grown.load_state_dict(own)
+    return grown
+
+
 def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, float], set_aside: Iterable[int] = ()) -> Dict:
     """The frame's light from its candidates' calibrated class probabilities p [N, 6]. Candidates
     in `set_aside` (ones the green verifier called no lamp, SignalExpertRunner.decide_frame) take

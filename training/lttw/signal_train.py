@@ -30,7 +30,7 @@ from .distributed import World, join, leave
 from .generator import generate
 from .preprocess import MEAN, STD
 from .signal_data import NOT_SIGNAL, REAL_ROOT, SEEDS, real_rows
-from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader, deepened
+from .signal_model import CLASSES, SignalConfig, SignalExpertRunner, SignalReader, deepened, widened
 
 GREEN_FLOOR = 0.9
 # red_veto_side: a stop lamp vetoes walk only when its longer side is at least a third of the walk
@@ -275,6 +275,11 @@ def train(a, world: World):
             first.load_state_dict(ck["model"])
             model = deepened(first, c.depth)
             print(f"--init {a.init}: depth {ck['config']['depth']} deepened to {c.depth} (new blocks start as the identity)", flush=True)
+        elif wide and {**ck["config"], "wide_size": c.wide_size, "wide_context": c.wide_context} == c.to_dict():
+            first = SignalReader(SignalConfig(**ck["config"]))
+            first.load_state_dict(ck["model"])
+            model = widened(first, c.wide_size, c.wide_context)
+            print(f"--init {a.init}: its reader widened (signal_model.widened: the wide view's head weights start at zero)", flush=True)
         elif ck["config"] != c.to_dict():
             raise SystemExit(f"--init {a.init}: its reader is {ck['config']}, this run asks for {c.to_dict()}"
                              + ("" if a.deepen else " (--deepen lets a shallower reader start a deeper one)"))
@@ -359,8 +364,8 @@ def main():
                          "(models/default/NOTES.md); the Swift runtime refuses a signal reader with a stem")
     ap.add_argument("--wide", type=int, default=None,
                     help="read a wide view beside each crop, this many times the crop's side (the crop sets must hold "
-                         "them: signal_data --wide with the same value). Measured, not shipped: the Swift runtime "
-                         "refuses such a reader")
+                         "them: signal_data --wide with the same value); an --init reader without one is widened "
+                         "(signal_model.widened). Measured, not shipped: the Swift runtime refuses such a reader")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--calibration_scenes", type=int, default=1000)

@@ -85,3 +85,23 @@ def test_a_wide_reader_needs_its_view_and_the_runner_reads_it_for_crops_and_view
         reader.wide_embed.weight.mul_(40)
     assert np.abs(runner.probabilities(rgb)[1] - p).max() > 1e-3
     assert np.abs(runner.view_probabilities(rgb, cands[0]) - v).max() > 1e-3
+
+
+def test_the_shipped_reader_widened_keeps_its_weights_and_starts_its_wide_head_at_zero():
+    import json
+    import os
+    from lttw.artifact import Predictor
+    from lttw.signal_model import widened
+    model = os.path.join(os.path.dirname(__file__), "..", "..", "models", "default")
+    shipped = Predictor(model).signal.model
+    wide = widened(shipped, WIDE_SIZE, 3)
+    d = shipped.c.width
+    old, new = shipped.state_dict(), wide.state_dict()
+    assert all(torch.equal(old[k], new[k]) for k in old if k != "fc1.weight")
+    assert torch.equal(new["fc1.weight"][:, :2 * d], old["fc1.weight"][:, :2 * d])
+    assert torch.equal(new["fc1.weight"][:, 3 * d:], old["fc1.weight"][:, 2 * d:])
+    assert not new["fc1.weight"][:, 2 * d:3 * d].any()
+    assert torch.equal(new["wide_embed.weight"], old["encoder.patch_embed.weight"])
+    assert wide.c.wide_size == WIDE_SIZE and json.dumps(wide.c.to_dict())
+    with pytest.raises(ValueError, match="can be widened"):
+        widened(wide, WIDE_SIZE, 3)
