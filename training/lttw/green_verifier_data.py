@@ -30,6 +30,7 @@ from .green_verifier import CROP_SIZE
 from .preprocess import MEAN, STD
 from .signal_data import SKIP, box_candidates, jittered_rect, label_generated, label_real, real_frames, real_rows
 from .signal_mining import SCENES
+from .signal_model import candidate_probabilities
 
 GREEN = (2, 5)
 VAL_SEEDS = 4_520_000  # after the signal expert's 20,000 calibration scenes (4,500,000+)
@@ -52,10 +53,7 @@ def _init(model_dir: str):
 
 
 def _greens(rgb, cands) -> np.ndarray:
-    x = torch.from_numpy(lamps.read_crops(rgb, cands, MEAN, STD))
-    g = torch.from_numpy(lamps.read_geometry(cands, rgb.shape[1], rgb.shape[0]))
-    with torch.no_grad():
-        p = torch.softmax(_reader(x, g) / _temperature, -1).numpy()
+    p = candidate_probabilities(_reader, rgb, cands, MEAN, STD, _temperature)
     return p[:, 2] + p[:, 5]
 
 

@@ -389,6 +389,28 @@ def confirm_verified(d: Dict, verifier_green: float, thr: Dict[str, float]) -> D
     return out
 
 
+def wide_views(model: SignalReader, rgb: np.ndarray, rects, mean, std) -> Optional[torch.Tensor]:
+    """The wide views around (crop rectangle, whole frame?) pairs [N, 3, w, w], or None for a
+    reader without them."""
+    c = model.c
+    if c.wide_size is None:
+        return None
+    H, W = rgb.shape[:2]
+    return torch.from_numpy(np.stack([
+        lamps.normalise_crop(lamps.sample_rect(rgb, lamps.wide_rect(r, whole, W, H, c.wide_context), c.wide_size), mean, std)
+        for r, whole in rects]))
+
+
+@torch.no_grad()
+def candidate_probabilities(model: SignalReader, rgb: np.ndarray, cands, mean, std, temperature: float) -> np.ndarray:
+    """A reader's calibrated class probabilities of each candidate's runtime crop (and wide view) [N, classes]."""
+    H, W = rgb.shape[:2]
+    x = torch.from_numpy(lamps.read_crops(rgb, cands, mean, std))
+    g = torch.from_numpy(lamps.read_geometry(cands, W, H))
+    wide = wide_views(model, rgb, [(lamps.crop_rect(k, W, H), k.whole) for k in cands], mean, std)
+    return torch.softmax(model(x, g, wide) / temperature, -1).numpy()
+
+
 class SignalExpertRunner:
     """Python reference of the runtime signal expert: propose, crop, read, decide, confirm and,
     with a green verifier, verify."""
@@ -431,23 +453,11 @@ class SignalExpertRunner:
         return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g), wide) / self.T, -1).numpy()
 
     def _wide(self, rgb: np.ndarray, rects) -> Optional[torch.Tensor]:
-        """The wide views around (crop rectangle, whole frame?) pairs, or None for a reader without them."""
-        c = self.model.c
-        if c.wide_size is None:
-            return None
-        H, W = rgb.shape[:2]
-        return torch.from_numpy(np.stack([
-            lamps.normalise_crop(lamps.sample_rect(rgb, lamps.wide_rect(r, whole, W, H, c.wide_context), c.wide_size),
-                                 self.mean, self.std) for r, whole in rects]))
+        return wide_views(self.model, rgb, rects, self.mean, self.std)
 
-    @torch.no_grad()
     def class_probabilities(self, rgb: np.ndarray, cands) -> np.ndarray:
         """Calibrated class probabilities of each candidate's runtime crop [N, classes]."""
-        H, W = rgb.shape[:2]
-        x = torch.from_numpy(lamps.read_crops(rgb, cands, self.mean, self.std))
-        g = torch.from_numpy(lamps.read_geometry(cands, W, H))
-        wide = self._wide(rgb, [(lamps.crop_rect(k, W, H), k.whole) for k in cands])
-        return torch.softmax(self.model(x, g, wide) / self.T, -1).numpy()
+        return candidate_probabilities(self.model, rgb, cands, self.mean, self.std, self.T)
 
     def green_reads(self, rgb: np.ndarray, cands, p, n: int) -> np.ndarray:
         """Candidate n's green mass (pedestrian + vehicle, float64) in its own read (row n of p),
