@@ -38,6 +38,7 @@ recipe_flags() {
     deep) echo "--real_weight 3 --epochs 6 --depth 4 --deepen" ;;     # long, a fourth block added as the identity
     scratch) echo "--real_weight 3 --epochs 6 --lr 2e-3" ;;           # no shipped reader to start from (see below)
     wide) echo "--real_weight 3 --epochs 6 --lr 2e-3 --wide 3" ;;     # scratch, with a wide view beside each crop
+    wide-base) echo "--real_weight 3 --wide 3" ;;                      # base, the shipped reader widened (signal_model.widened)
     *) echo "signal_cv: unknown recipe $1" >&2; exit 2 ;;
   esac
 }
