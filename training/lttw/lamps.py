@@ -398,15 +398,6 @@ def wide_rect(rect: Tuple[int, int, int, int], whole: bool, W: int, H: int, cont
     return x0 - (context - 1) * w // 2, y0 - (context - 1) * h // 2, context * w, context * h
 
 
-def read_wide(rgb: np.ndarray, cands: List[Candidate], mean, std, size: int, context: int) -> np.ndarray:
-    """The crop reader's wide views of every candidate (around its runtime crop): float32 [N, 3, size, size]."""
-    H, W = rgb.shape[:2]
-    out = np.zeros((len(cands), 3, size, size), np.float32)
-    for n, k in enumerate(cands):
-        out[n] = normalise_crop(sample_rect(rgb, wide_rect(crop_rect(k, W, H), k.whole, W, H, context), size), mean, std)
-    return out
-
-
 # The green confirmation's views of one candidate (`confirmation_rects`), in this order. Swift
 # refuses a model whose config.json lists other views.
 CONFIRMATION_VIEWS = ["context 3", "context 5", "right 1/10", "left 1/10", "down 1/10", "up 1/10"]

@@ -449,11 +449,8 @@ class SignalExpertRunner:
         rects = lamps.confirmation_rects(k, W, H)
         x = np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r), self.mean, self.std) for r in rects])
         g = np.repeat(lamps.read_geometry([k], W, H), len(x), 0)
-        wide = self._wide(rgb, [(r, k.whole) for r in rects])
+        wide = wide_views(self.model, rgb, [(r, k.whole) for r in rects], self.mean, self.std)
         return torch.softmax(self.model(torch.from_numpy(x), torch.from_numpy(g), wide) / self.T, -1).numpy()
-
-    def _wide(self, rgb: np.ndarray, rects) -> Optional[torch.Tensor]:
-        return wide_views(self.model, rgb, rects, self.mean, self.std)
 
     def class_probabilities(self, rgb: np.ndarray, cands) -> np.ndarray:
         """Calibrated class probabilities of each candidate's runtime crop [N, classes]."""

@@ -78,7 +78,8 @@ def test_a_wide_reader_needs_its_view_and_the_runner_reads_it_for_crops_and_view
     with torch.no_grad():
         crops = torch.from_numpy(lamps.read_crops(rgb, cands, MEAN, STD))
         geometry = torch.from_numpy(lamps.read_geometry(cands, 320, 240))
-        views = torch.from_numpy(lamps.read_wide(rgb, cands, MEAN, STD, WIDE_SIZE, 3))
+        views = torch.from_numpy(np.stack([lamps.normalise_crop(lamps.sample_rect(
+            rgb, lamps.wide_rect(lamps.crop_rect(k, 320, 240), k.whole, 320, 240, 3), WIDE_SIZE), MEAN, STD) for k in cands]))
         assert np.array_equal(p, torch.softmax(reader(crops, geometry, views), -1).numpy())
     v = runner.view_probabilities(rgb, cands[0])
     with torch.no_grad():
