@@ -10,7 +10,7 @@
 #   SKIP_DATA=1 ./training/ship_verifier.sh     # reuse training/data/verifier
 #
 # After a change to the decision rule only (the shipped verifier kept, its thresholds refit; how
-# the 2026-12-01 operating point was made, about 37 minutes at 80,000 frames):
+# the 2026-12-03 evening operating point was made; about 37 minutes at 80,000 frames):
 #   PYTHONPATH=training .venv/bin/python -m lttw.green_verifier_train --calibrate-only --from_model --run training/runs/verifier_recalibrated
 #   PYTHONPATH=training .venv/bin/python -m lttw.artifact merge-verifier --run training/runs/verifier_recalibrated
 set -euo pipefail
