@@ -26,12 +26,23 @@ struct ModelLoadHardeningTests {
     }
 
     /// The shipped config.json with `old` replaced by `new` exactly once, so the number is written
-    /// as the test spells it (1e300, 192.5), not as a JSON writer would.
+    /// as the test spells it (1e300, 192.5), not as a JSON writer would. `{verify}` in `old` stands
+    /// for the shipped green verifier threshold as written, which every recalibration moves.
     static func editedConfig(_ old: String, _ new: String) throws -> String {
         let text = try shippedText("config.json")
+        let old = old.replacingOccurrences(of: "{verify}", with: try shippedVerifierThreshold(text))
         let parts = text.components(separatedBy: old)
         try #require(parts.count == 2, "\(old) occurs \(parts.count - 1) times in the shipped config.json")
         return parts.joined(separator: new)
+    }
+
+    /// The signal expert's `thresholds.verify` as config.json writes it (its line is the only
+    /// `"verify"` at the thresholds' indentation; the calibration grid's entries sit deeper).
+    static func shippedVerifierThreshold(_ text: String) throws -> String {
+        let key = "\n   \"verify\": "
+        let parts = text.components(separatedBy: key)
+        try #require(parts.count == 2, "\(key) occurs \(parts.count - 1) times in the shipped config.json")
+        return String(parts[1].prefix { $0 != "," && $0 != "\n" })
     }
 
     /// The shipped config.json with the light-state labels (and the head's labels) reordered.
@@ -96,11 +107,11 @@ struct ModelLoadHardeningTests {
         ("obstacle kinds reordered", "\"obstacle_kinds\": [\n  \"car\",\n  \"bicycle\",", "\"obstacle_kinds\": [\n  \"bicycle\",\n  \"car\",",
          ["obstacle_kinds is", "the same labels in a different order"]),
         ("crosswalk threshold 0.05", "\"crosswalk\": 0.5,", "\"crosswalk\": 0.05,", ["thresholds.crosswalk is 0.05"]),
-        ("green verifier threshold 0.2", "\"green\": 0.98,\n   \"verify\": 0.8963354229927063,", "\"green\": 0.98,\n   \"verify\": 0.2,",
+        ("green verifier threshold 0.2", "\n   \"verify\": {verify},", "\n   \"verify\": 0.2,",
          ["thresholds.verify 0.2 below the calibrated floor 0.5"]),
         ("green verifier classes swapped", "\"not_green\",\n    \"green\"", "\"green\",\n    \"not_green\"",
          ["green_verifier: classes [\"green\", \"not_green\"] differ"]),
-        ("green verifier without its threshold", "\"verify\": 0.8963354229927063,\n   \"set_aside\": 0.5,\n   ", "",
+        ("green verifier without its threshold", "\"verify\": {verify},\n   \"set_aside\": 0.5,\n   ", "",
          ["green_verifier without thresholds.verify"]),
         ("red veto side 1.5", "\"red_veto_side\": 0.3333333333333333,", "\"red_veto_side\": 1.5,",
          ["thresholds.red_veto_side 1.5 is not between 0 and 1"]),
