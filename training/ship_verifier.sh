@@ -26,11 +26,19 @@ if [ -z "${SKIP_DATA:-}" ]; then
   # Close-ups, tiny crops and ground views where no lamp is lit (what set the reader's threshold).
   $PY -m lttw.green_verifier_data --model models/default --out "$DATA/unlit.npz" --n_generated 20000 --first_seed 4440000 \
     --real_passes 0 --min_green 0.05 --easy 0.05 --scenes unlit
+  # Green things that are not signals (pharmacy crosses, some on poles; green reflections; teal crowns
+  # behind glass; LED signs: generator._green_distractors), drawn into mining-range scenes: the
+  # distractors that set the verifier's bar on 80,000 calibration frames (NOTES, 2026-12-03).
+  $PY -m lttw.green_verifier_data --model models/default --out "$DATA/distractors.npz" --n_generated 15000 --first_seed 4300000 \
+    --real_passes 0 --min_green 0.2 --easy 0.01 --green_distractors
   # Early stopping and the temperature: the real val split and validation scenes after the calibration's.
   $PY -m lttw.green_verifier_data --model models/default --split val --out "$DATA/val.npz" --n_generated 3000 \
     --min_green 0.2 --easy 0.01
+  $PY -m lttw.green_verifier_data --model models/default --split val --out "$DATA/val_distractors.npz" --n_generated 2000 \
+    --first_seed 4590000 --real_passes 0 --min_green 0.2 --easy 0.01 --green_distractors
 fi
-$PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" "$DATA/unlit.npz" --val "$DATA/val.npz" \
+$PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" "$DATA/unlit.npz" "$DATA/distractors.npz" \
+  --val "$DATA/val.npz" "$DATA/val_distractors.npz" \
   --run "$RUN" --epochs "${EPOCHS:-6}" --lr 1e-3 --calibration_scenes 80000
 $PY -m lttw.artifact merge-verifier --run "$RUN" --model models/default
 rm -rf models/default/selftest && $PY -m lttw.selftest --model models/default

@@ -684,10 +684,49 @@ def _pos_of_u(u, W):
     return "left" if x < 0.36 else ("right" if x > 0.64 else "ahead")
 
 
-def generate(seed: int, long_side: Optional[int] = None, countdown_head: bool = False) -> Scene:
+def _green_distractors(rng, base, emit, W, H, keep_clear):
+    """One to three green things that are not signals, drawn away from the lit housing: the
+    distractors that set the green verifier's bar (NOTES, 2026-12-03 evening) — pharmacy crosses
+    on a plate, some on a pole; green and teal reflections, long like those on a wet road; a teal
+    crown dimmed as if behind glass; green LED signs with dark lettering. Only the green
+    verifier's training crops ask for them (`generate(..., green_distractors=True)`)."""
+    for _ in range(int(rng.integers(1, 4))):
+        s = _u(rng, 0.03, 0.2) * min(W, H)
+        cx, cy = _u(rng, 0.05, 0.95) * W, _u(rng, 0.05, 0.95) * H
+        if any(cx + 1.3 * s > b[0] and cx - 1.3 * s < b[2] and cy + 1.3 * s > b[1] and cy - 1.3 * s < b[3] for b in keep_clear):
+            continue
+        green = [(30, 230, 90), (40, 255, 150), (40, 200, 170), (60, 220, 60)][rng.integers(4)]
+        green = tuple(c * _u(rng, 0.7, 1.05) for c in green)
+        kind = int(rng.integers(4))
+        if kind == 0:
+            if rng.random() < 0.5:
+                _rect(base, cx - s * 0.12, cy, cx + s * 0.12, H * 1.2, (_u(rng, 50, 150),) * 3)
+            _rect(base, cx - s, cy - s, cx + s, cy + s, _rand_col(rng, 10, 90))
+            arm, bar = s * _u(rng, 0.6, 0.85), s * _u(rng, 0.2, 0.3)
+            _rect(emit, cx - arm, cy - bar, cx + arm, cy + bar, green)
+            _rect(emit, cx - bar, cy - arm, cx + bar, cy + arm, green)
+        elif kind == 1:
+            rx = s * _u(rng, 0.2, 0.5)
+            _ellipse(emit, cx, cy, rx, rx * _u(rng, 1.5, 4.0), tuple(v * _u(rng, 0.3, 0.8) for v in green), _u(rng, -20, 20))
+        elif kind == 2:
+            _ellipse(base, cx, cy, s, s * _u(rng, 0.6, 1.2), tuple(v * _u(rng, 0.35, 0.8) for v in (40, 170, 150)))
+        else:
+            w, h = s * _u(rng, 1.0, 3.0), s * _u(rng, 0.3, 0.7)
+            _rect(emit, cx - w, cy - h, cx + w, cy + h, green)
+            for i in range(int(rng.integers(2, 6))):
+                xx = cx - w + 2 * w * (0.1 + 0.18 * i)
+                if xx + 0.24 * w < cx + w:
+                    _rect(emit, xx, cy - 0.5 * h, xx + 0.24 * w, cy + 0.5 * h, (0, 0, 0))
+
+
+def generate(seed: int, long_side: Optional[int] = None, countdown_head: bool = False,
+             green_distractors: bool = False) -> Scene:
     """The scene of `seed`. `countdown_head` (training crops for the countdown reader only) makes
     it a street or close-up view of a lit pedestrian signal with a countdown; its scenes are not
-    the same as the plain ones of the same seed."""
+    the same as the plain ones of the same seed. `green_distractors` (training crops for the
+    green verifier only) adds green things that are not signals to street, close-up and ground
+    views (`_green_distractors`, drawn from their own random stream: the rest of the scene is the
+    plain one of the same seed)."""
     rng = np.random.default_rng([int(seed), 7919])
     aw, ah = ASPECTS[rng.integers(len(ASPECTS))]
     L = long_side or int(rng.integers(240, 420))
@@ -852,6 +891,8 @@ def generate(seed: int, long_side: Optional[int] = None, countdown_head: bool = 
         return _finish(seed, img, kind, state, light_pos, cw_facts, obstacles, framing, tod, cond, boxes,
                        countdown=shown[0] if shown else None)
 
+    if green_distractors:
+        _green_distractors(np.random.default_rng([int(seed), 7919, 2]), base, emit, W, H, boxes)
     if framing != "tiny":
         glow = {"day": (_u(rng, 0, 2), 0.3), "dusk": (_u(rng, 1, 4), 0.6), "night": (_u(rng, 2, 6), 1.0)}[tod]
         img = _compose(base, emit, ambient, tint, glow[0] * max(1.0, min(H, W) / 200), glow[1])

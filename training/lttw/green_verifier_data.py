@@ -79,11 +79,11 @@ def _crops(rgb, labelled, copies, min_green, easy, rng):
 
 
 def _generated_job(args):
-    seeds, copies, min_green, easy, scenes = args
+    seeds, copies, min_green, easy, scenes, distractors = args
     rng = np.random.default_rng(seeds[0])
     out = ([], [], [], [])
     for s in seeds:
-        scene = generate(s)
+        scene = generate(s, green_distractors=distractors)
         if not SCENES[scenes](scene):
             continue
         rgb, lab = label_generated(scene)
@@ -105,10 +105,10 @@ def _real_job(args):
 
 
 def build(model_dir: str, n_generated: int, first_seed: int, copies: int, real_passes: int, min_green: float,
-          easy: float, workers: int, scenes: str = "all", split: str = "train") -> dict:
+          easy: float, workers: int, scenes: str = "all", split: str = "train", distractors: bool = False) -> dict:
     rows = real_rows(split) if real_passes else []
     jobs_real = [(rows[i:i + 40], copies, min_green, easy, 1000 * p + i) for p in range(real_passes) for i in range(0, len(rows), 40)]
-    jobs_gen = [(list(range(first_seed + i, first_seed + min(n_generated, i + 100))), copies, min_green, easy, scenes)
+    jobs_gen = [(list(range(first_seed + i, first_seed + min(n_generated, i + 100))), copies, min_green, easy, scenes, distractors)
                 for i in range(0, n_generated, 100)]
     xs, ys, gs, rs, src = [], [], [], [], []
     t0 = time.time()
@@ -140,17 +140,22 @@ def main():
     ap.add_argument("--easy", type=float, default=0.02, help="share of the other non-green candidates kept")
     ap.add_argument("--scenes", choices=sorted(SCENES), default="all",
                     help="all generated scenes, or only those where no lamp is lit (close-ups, tiny crops, ground views)")
+    ap.add_argument("--green_distractors", action="store_true",
+                    help="generated scenes with extra green things that are not signals (pharmacy crosses, green "
+                         "reflections, teal crowns, LED signs: generator._green_distractors), the verifier's hard negatives")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--split", choices=["train", "val"], default="train",
-                    help="val: the real val split and generated validation scenes (seeds 4,520,000+, after the 20,000 the "
-                         "calibration reads), exact runtime squares only, for early stopping and the temperature")
+                    help="val: the real val split (once; not with --real_passes 0) and generated validation scenes "
+                         "(seeds 4,580,000-4,599,999, after the 80,000 the calibration reads), exact runtime squares only, "
+                         "for early stopping and the temperature")
     a = ap.parse_args()
     if a.split == "val":
-        a.first_seed, a.copies, a.real_passes = max(a.first_seed, VAL_SEEDS), 0, 1
+        a.first_seed, a.copies, a.real_passes = max(a.first_seed, VAL_SEEDS), 0, min(a.real_passes, 1)
     lo, hi = (VAL_SEEDS, 4_600_000) if a.split == "val" else (4_200_000, 4_500_000)
     if not (lo <= a.first_seed and a.first_seed + a.n_generated <= hi):
         raise SystemExit(f"--first_seed {a.first_seed} + --n_generated {a.n_generated} leaves the {a.split} range {lo:,}-{hi:,}")
-    d = build(a.model, a.n_generated, a.first_seed, a.copies, a.real_passes, a.min_green, a.easy, a.workers, a.scenes, a.split)
+    d = build(a.model, a.n_generated, a.first_seed, a.copies, a.real_passes, a.min_green, a.easy, a.workers, a.scenes, a.split,
+              a.green_distractors)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
     np.savez(a.out, **d)
     print(f"wrote {a.out}: {len(d['y'])} crops, {int(d['y'].sum())} green, "

@@ -75,6 +75,19 @@ def logits_of(model, x, geo, batch=512):
         return torch.cat([model(to_input(x[i:i + batch]), geo[i:i + batch]) for i in range(0, len(x), batch)])
 
 
+def val_metrics(p: torch.Tensor, y: torch.Tensor, reader_green: torch.Tensor) -> Dict:
+    """How well verifier greens `p` separate validation crops: accuracy at even odds, the reader's
+    hard negatives (non-green crops it reads at least 0.9 green) turned down, greens kept, and what
+    the calibration cares about — the largest green on any hard negative and the share of green
+    crops above it (an extreme value: a few hundred validation scenes move it)."""
+    hard = (y == 0) & (reader_green >= 0.9)
+    worst = float(p[hard].max()) if hard.any() else 0.0
+    return {"val_acc": float(((p >= 0.5).long() == y).float().mean()),
+            "val_hard_negatives_rejected": float((p[hard] < 0.5).float().mean()) if hard.any() else None,
+            "val_greens_kept": float((p[y == 1] >= 0.5).float().mean()),
+            "val_hardest_negative": worst, "val_greens_above_hardest": float((p[y == 1] > worst).float().mean())}
+
+
 def train(a) -> Dict:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -119,11 +132,8 @@ def train(a) -> Dict:
                 logits = logits_of(model, xv, gv)
                 nll = float(F.cross_entropy(logits, yv))
                 p = torch.softmax(logits, -1)[:, 1]
-                hard = (yv == 0) & (rv >= 0.9)
                 row = {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss.item(), "val_nll": nll,
-                       "val_acc": float(((p >= 0.5).long() == yv).float().mean()),
-                       "val_hard_negatives_rejected": float((p[hard] < 0.5).float().mean()) if hard.any() else None,
-                       "val_greens_kept": float((p[yv == 1] >= 0.5).float().mean()), "minutes": round((time.time() - t0) / 60, 2)}
+                       **val_metrics(p, yv, rv), "minutes": round((time.time() - t0) / 60, 2)}
                 log.append(row)
                 print(json.dumps(row), flush=True)
                 if nll < best[0]:
@@ -369,6 +379,9 @@ def main():
     ap.add_argument("--calibration_scenes", type=int, default=80000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
+    ap.add_argument("--val-report", dest="val_report", action="store_true",
+                    help="with --calibrate-only: print the verifier's separation on each --val crop set "
+                         "(val_metrics, at its temperature) and stop before calibrating")
     ap.add_argument("--init", help="start from this verifier run's best.pt (a second, longer schedule)")
     ap.add_argument("--init_from_reader", action="store_true",
                     help="start from the model folder's signal reader (its patch embedding spread over the larger patch)")
@@ -382,8 +395,8 @@ def main():
     if a.from_model:
         a.verifier_from = a.verifier_from or a.model
     torch.set_num_threads(a.threads)
-    if a.verifier_from and not a.calibrate_only:
-        ap.error("--from_model and --verifier_from recalibrate a shipped verifier: use them with --calibrate-only")
+    if (a.verifier_from or a.val_report) and not a.calibrate_only:
+        ap.error("--from_model, --verifier_from and --val-report read a trained verifier: use them with --calibrate-only")
     if not a.calibrate_only:
         train(a)
     model = new_verifier()
@@ -394,6 +407,12 @@ def main():
         model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)["model"])
         T = temperature(model, a.val)
         print(f"temperature {T:.4f} (validation crops)", flush=True)
+    if a.val_report:
+        for path in a.val:
+            xv, gv, yv, rv, _ = load_sets([path])
+            p = torch.softmax(logits_of(model, xv, gv) / T, -1)[:, 1]
+            print(f"{path}: {len(yv)} crops, {int(yv.sum())} green: {json.dumps(val_metrics(p, yv, rv))}", flush=True)
+        return
     t0 = time.time()
     chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers)
     # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.

@@ -10,7 +10,36 @@ def test_deterministic_by_seed():
         a, b = generate(s), generate(s)
         assert np.array_equal(a.bgr, b.bgr)
         assert a.facts == b.facts and a.captions == b.captions
-    assert not np.array_equal(generate(9_000_001).bgr[:32, :32], generate(9_000_004).bgr[:32, :32]) or True
+    a, b = generate(9_000_001), generate(9_000_004)
+    assert a.bgr.shape != b.bgr.shape or not np.array_equal(a.bgr, b.bgr)
+
+
+def _greenish(bgr):
+    b, g, r = (bgr[..., i].astype(np.int32) for i in range(3))
+    return int(((g > r + 20) & (g >= b - 20)).sum())
+
+
+def test_green_distractors_add_green_non_signals_and_keep_the_scene_its_facts_and_its_lamp():
+    """The green verifier's hard negatives (generate(..., green_distractors=True)) are the plain
+    scene of the same seed with green things added away from the lit housing: same facts, same
+    lamp box, more green pixels; a tiny crop has no room for them and stays as it was. (Up to three
+    are tried; one that would reach the lit housing is not drawn, so a close-up may get none.)"""
+    changed = greener = roomy = 0
+    for s in range(9_000_300, 9_000_340):
+        plain, busy = generate(s), generate(s, green_distractors=True)
+        assert busy.facts == plain.facts and busy.captions == plain.captions and busy.light_box == plain.light_box
+        if plain.facts["conditions"]["framing"] == "tiny":
+            assert np.array_equal(plain.bgr, busy.bgr)
+            continue
+        roomy += 1
+        changed += not np.array_equal(plain.bgr, busy.bgr)
+        greener += _greenish(busy.bgr) > _greenish(plain.bgr)
+        if plain.light_box is not None:
+            x0, y0, x1, y1 = (int(round(v)) for v in plain.light_box)
+            inside = (slice(max(0, y0), max(0, y1)), slice(max(0, x0), max(0, x1)))
+            lamp = np.abs(busy.bgr[inside].astype(np.int32) - plain.bgr[inside].astype(np.int32))
+            assert lamp.size == 0 or lamp.mean() < 8, f"seed {s}: a distractor was drawn over the lit housing"
+    assert roomy >= 25 and changed >= 0.7 * roomy and greener >= 0.5 * roomy
 
 
 def test_label_sanity_and_coverage():

@@ -4,11 +4,12 @@ import os
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from lttw import lamps
 from lttw.green_verifier import CROP_SIZE, GreenVerifier, new_verifier, verifier_crops, verifier_rects
-from lttw.green_verifier_train import choose, final_state, reader_as_verifier, shipped_verifier
+from lttw.green_verifier_train import choose, final_state, reader_as_verifier, shipped_verifier, val_metrics
 from lttw.preprocess import MEAN, STD
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
@@ -226,3 +227,17 @@ def test_from_model_recalibration_starts_from_the_shipped_verifier(tmp_path):
     saved = torch.load(os.path.join(tmp_path, "best.pt"), weights_only=False)["model"]
     for name, value in model.state_dict().items():
         assert torch.equal(value, shipped[name]) and torch.equal(saved[name], value), name
+
+
+def test_val_metrics_measure_greens_against_the_hardest_negative_the_reader_is_sure_of():
+    # Crops: three greens, a hard negative (reader 0.95) at verifier 0.7, an easy one (reader 0.3)
+    # at 0.99 — the easy one is no hard negative, so it sets nothing.
+    p = torch.tensor([0.9, 0.6, 0.75, 0.7, 0.99, 0.2])
+    y = torch.tensor([1, 1, 1, 0, 0, 0])
+    reader = torch.tensor([0.99, 0.99, 0.99, 0.95, 0.3, 0.92])
+    m = val_metrics(p, y, reader)
+    assert m["val_hardest_negative"] == pytest.approx(0.7)
+    assert m["val_greens_above_hardest"] == pytest.approx(2 / 3)
+    assert m["val_hard_negatives_rejected"] == pytest.approx(0.5)
+    assert m["val_greens_kept"] == pytest.approx(1.0)
+    assert m["val_acc"] == pytest.approx(4 / 6)
