@@ -2,7 +2,7 @@
 # The green verifier, end to end, for the signal reader already in models/default: its crops (picked
 # by that reader), training, calibration with the reader on 80,087 validation
 # frames, into models/default, known-answer frames, Swift fixtures, evaluations and the model card.
-# Run from the repository root; about 80 minutes on 2 CPU cores (crops 17 min, training 15,
+# Run from the repository root; about 110 minutes on 2 CPU cores (crops 34 min, training 27,
 # calibration 37, evaluations 10). A new signal reader (ship_signal.sh) drops the verifier: run this
 # after it.
 #
@@ -39,7 +39,7 @@ if [ -z "${SKIP_DATA:-}" ]; then
 fi
 $PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" "$DATA/unlit.npz" "$DATA/distractors.npz" \
   --val "$DATA/val.npz" "$DATA/val_distractors.npz" \
-  --run "$RUN" --epochs "${EPOCHS:-6}" --lr 1e-3 --calibration_scenes 80000
+  --run "$RUN" --epochs "${EPOCHS:-3}" --lr 1e-3 --calibration_scenes 80000
 $PY -m lttw.artifact merge-verifier --run "$RUN" --model models/default
 rm -rf models/default/selftest && $PY -m lttw.selftest --model models/default
 $PY -m lttw.signal_fixtures --model models/default --out Tests/Fixtures/signal

@@ -193,12 +193,14 @@ struct SignalExpertParityTests {
             TurnedDown.self, from: Data(contentsOf: Self.folder.appendingPathComponent("verified_standby_walk.decision.json")))
         #expect(decision.state == .green)
         #expect(try #require(decision.verifierGreen) >= verify)
-        // In this scene the first decision's walk lamp is the one the verifier turned down (in
-        // PyTorch), and the lamp announced is one of its standbys.
+        // The lamp the verifier turned down (in PyTorch) is the first decision's walk lamp, or the
+        // standby that walked in its place when that lamp failed its views; the lamp announced is
+        // another of the first decision's standbys.
         var figures: UInt32 = 0
         for (n, candidate) in state.candidates.enumerated() where candidate.isFigure { figures |= 1 << UInt32(n) }
         let first = expert.decide(state, setAside: figures)
-        #expect(first.candidate == reference.turnedDown)
+        let turnedDown = UInt32(reference.turnedDown)
+        #expect(first.candidate == reference.turnedDown || first.standbyGreens & (1 << turnedDown) != 0)
         let announced = try #require(decision.candidate)
         #expect(announced != reference.turnedDown)
         #expect(first.standbyGreens & (1 << UInt32(announced)) != 0)
