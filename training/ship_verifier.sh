@@ -2,7 +2,7 @@
 # The green verifier, end to end, for the signal reader already in models/default: its crops (picked
 # by that reader), training, calibration with the reader on 80,087 validation
 # frames, into models/default, known-answer frames, Swift fixtures, evaluations and the model card.
-# Run from the repository root; about 110 minutes on 2 CPU cores (crops 34 min, training 27,
+# Run from the repository root; about 100 minutes on 2 CPU cores (crops 34 min, training 20,
 # calibration 37, evaluations 10). A new signal reader (ship_signal.sh) drops the verifier: run this
 # after it.
 #
