@@ -72,9 +72,11 @@ def load_sets(paths: List[str]):
 
 
 def logits_of(model, x, geo, batch=512):
+    """Logits of uint8 crops `x`, on the CPU, whatever device the model is on."""
     model.eval()
+    dev = next(model.parameters()).device
     with torch.no_grad():
-        return torch.cat([model(to_input(x[i:i + batch]), geo[i:i + batch]) for i in range(0, len(x), batch)])
+        return torch.cat([model(to_input(x[i:i + batch]).to(dev), geo[i:i + batch].to(dev)).cpu() for i in range(0, len(x), batch)])
 
 
 def val_metrics(p: torch.Tensor, y: torch.Tensor, reader_green: torch.Tensor) -> Dict:
@@ -98,11 +100,13 @@ def train(a) -> Dict:
     xv, gv, yv, rv, sv = load_sets(a.val)
     print(f"train {len(yt)} crops ({int(yt.sum())} green, {int((st == 0).sum())} real); val {len(yv)} ({int(yv.sum())} green)",
           flush=True)
+    dev = torch.device(a.device)
     model = new_verifier()
     if a.init_from_reader:
         model.load_state_dict(reader_as_verifier(a.model))
     elif a.init:  # a longer schedule continues a finished run
         model.load_state_dict(torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)["model"])
+    model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
     # The distractors the reader is sure of are the verifier's reason to exist: they count
     # three times; real crops count `--real_weight` times (the domain the product meets).
@@ -121,11 +125,11 @@ def train(a) -> Dict:
             lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
-            x = to_input(augment(xt[idx], g))
+            x = to_input(augment(xt[idx], g)).to(dev)
             geo = gt[idx].clone()
             flipped = torch.rand(len(idx), generator=g) < 0.5
             geo[flipped, 0] = 1 - geo[flipped, 0]
-            loss = (F.cross_entropy(model(x, geo), yt[idx], reduction="none") * sample_w[idx]).mean()
+            loss = (F.cross_entropy(model(x, geo.to(dev)), yt[idx].to(dev), reduction="none") * sample_w[idx].to(dev)).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -140,7 +144,7 @@ def train(a) -> Dict:
                 print(json.dumps(row), flush=True)
                 if nll < best[0]:
                     best = (nll, step)
-                    torch.save({"model": model.state_dict(), "config": model.c.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
+                    torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "config": model.c.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
     with open(os.path.join(a.run, "log.json"), "w") as f:
         json.dump(log, f, indent=1)
     return {"best_step": best[1]}
@@ -376,6 +380,7 @@ def main():
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="where training runs (cpu, cuda); calibration always runs on the CPU")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops")
     ap.add_argument("--calibration_scenes", type=int, default=80000)
