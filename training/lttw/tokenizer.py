@@ -1,4 +1,4 @@
-"""Tokenizer: word-level for English, character-level for Mandarin, one shared vocabulary.
+r"""Tokenizer: word-level for English, character-level for Mandarin, one shared vocabulary.
 
 Split rules (also written to tokenizer.json["split"]):
   en: regex  [A-Za-z]+|[0-9]+|[^\sA-Za-z0-9]   (case kept: "Wait" and "wait" are different tokens)
