@@ -241,3 +241,28 @@ def test_val_metrics_measure_greens_against_the_hardest_negative_the_reader_is_s
     assert m["val_hard_negatives_rejected"] == pytest.approx(0.5)
     assert m["val_greens_kept"] == pytest.approx(1.0)
     assert m["val_acc"] == pytest.approx(4 / 6)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU"))])
+def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_path, device):
+    """`green_verifier_train.train` on crops `green_verifier_data` builds from a few mining-range
+    scenes: it logs its epoch and writes best.pt with every tensor on the CPU (the calibration and
+    merge-verifier load it there), whichever device trained it."""
+    import argparse
+    import json
+
+    from lttw.green_verifier_data import build
+    from lttw.green_verifier_train import train
+    crops = build(MODEL, 12, 4_206_000, 1, 0, 0.2, 0.05, 1, distractors=True)
+    assert crops["y"].sum() > 0 and (crops["y"] == 0).sum() > 0
+    path = tmp_path / "crops.npz"
+    np.savez(path, **crops)
+    run = tmp_path / "run"
+    a = argparse.Namespace(model=MODEL, train=[str(path)], val=[str(path)], run=str(run), epochs=1, batch=32, lr=1e-3,
+                           threads=2, device=device, seed=0, real_weight=2.0, init=None, init_from_reader=False)
+    train(a)
+    log = json.loads((run / "log.json").read_text())
+    assert len(log) == 1 and np.isfinite(log[0]["val_nll"])
+    state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)["model"]
+    assert all(v.device.type == "cpu" for v in state.values())
+    new_verifier().load_state_dict(state)
