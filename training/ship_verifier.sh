@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The green verifier, end to end, for the signal reader already in models/default: its crops (picked
 # by that reader), training, calibration with the reader on 80,087 validation
-# frames, into models/default, known-answer frames, Swift fixtures, evaluations and the model card.
-# Run from the repository root; about 100 minutes on 2 CPU cores (crops 34 min, training 20,
-# calibration 37, evaluations 10). A new signal reader (ship_signal.sh) drops the verifier: run this
+# frames and the 10,982 unlit close-ups among 80,000 more (--unlit_scenes), into models/default,
+# known-answer frames, Swift fixtures, evaluations and the model card.
+# Run from the repository root; about 115 minutes on 2 CPU cores (crops 34 min, training 15,
+# calibration 32 + 12, evaluations 10). A new signal reader (ship_signal.sh) drops the verifier: run this
 # after it.
 #
 #   ./training/ship_verifier.sh                 # the shipped recipe
@@ -15,8 +16,10 @@
 #
 # After a change to the decision rule only (the shipped verifier kept, its thresholds refit; how
 # the 2026-12-03 evening operating point was made; about 37 minutes at 80,000 frames):
-#   PYTHONPATH=training .venv/bin/python -m lttw.green_verifier_train --calibrate-only --from_model --run training/runs/verifier_recalibrated
+#   PYTHONPATH=training .venv/bin/python -m lttw.green_verifier_train --calibrate-only --from_model --run training/runs/verifier_recalibrated --unlit_scenes 80000
 #   PYTHONPATH=training .venv/bin/python -m lttw.artifact merge-verifier --run training/runs/verifier_recalibrated
+# Unlit close-ups added to a run calibrated without them (reuses its rows: about 12 minutes):
+#   ... --calibrate-only --run NEW --val <the run's --val sets> --rows_from OLD --unlit_scenes 80000   (NEW holds OLD's best.pt)
 set -euo pipefail
 export PYTHONPATH=training
 PY=${PY:-.venv/bin/python}
@@ -44,7 +47,7 @@ if [ -z "${SKIP_DATA:-}" ]; then
 fi
 $PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" "$DATA/unlit.npz" "$DATA/distractors.npz" \
   --val "$DATA/val.npz" "$DATA/val_distractors.npz" \
-  --run "$RUN" --epochs "${EPOCHS:-3}" --lr 1e-3 --calibration_scenes 80000 --workers "$W" --device "${DEVICE:-cpu}"
+  --run "$RUN" --epochs "${EPOCHS:-3}" --lr 1e-3 --calibration_scenes 80000 --unlit_scenes 80000 --workers "$W" --device "${DEVICE:-cpu}"
 if [ -n "${NO_MERGE:-}" ]; then
   echo "calibrated: $RUN/calibration.json (not merged; NO_MERGE is set)"
   exit 0

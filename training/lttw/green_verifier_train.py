@@ -1,7 +1,7 @@
 """Trains the green verifier (lttw.green_verifier) on the crops lttw.green_verifier_data built,
 fits its temperature on validation crops, then calibrates the pair on validation frames (the
 signal expert's calibration frames: the real val split and 80,000 generated validation scenes,
-never ../shared/eval).
+never ../shared/eval; with --unlit_scenes N also the unlit close-ups among N more, unlit_jobs).
 
     PYTHONPATH=training python -m lttw.green_verifier_train --model models/default \
         --train training/data/verifier/all.npz training/data/verifier/unlit.npz \
@@ -41,6 +41,8 @@ from . import lamps
 from .artifact import load_signal_expert
 from .green_verifier import ARCHITECTURE, GreenVerifier, new_verifier
 from .preprocess import MEAN, STD
+from .generator import generate
+from .signal_mining import unlit_closeup
 from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside, standby_after
 from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibration_jobs, fit_temperature, to_input, warmup_cosine
 
@@ -300,13 +302,49 @@ def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -
     return out
 
 
+# Unlit close-ups for the calibration (--unlit_scenes): seeds after the fresh check sets
+# (4,630,000+, 4,660,000+, 4,690,000+, 11,500 each), before the countdown's 5,000,000+.
+UNLIT_VAL_SEEDS = 4_720_000
+
+
+def unlit_jobs(n_seeds: int) -> List:
+    """Calibration jobs for the unlit close-ups among n_seeds generated scenes (about one in
+    seven): the frames where a dark head read through the whole-frame candidate is the only green
+    the pair can be fooled by. The natural mix holds too few of them: the 80,087-frame calibration
+    let 5 non-green frames past reader 0.9925, while 8,573 fresh non-green frames gave one more,
+    an unlit walk lamp close up (4,633,548) the verifier passed at 0.83 (NOTES, 2026-12-04)."""
+    return [("unlit_val", s, None) for s in range(UNLIT_VAL_SEEDS, UNLIT_VAL_SEEDS + n_seeds)]
+
+
 def _rows(jobs):
     runner, verifier = _pair
     rows = []
     for job in jobs:
-        rgb, truth, src = calibration_frame(job)
+        if job[0] == "unlit_val":
+            scene = generate(job[1])
+            if not unlit_closeup(scene):
+                continue
+            rgb, truth, src = np.ascontiguousarray(scene.bgr[..., ::-1]), "off_or_none", job[0]
+        else:
+            rgb, truth, src = calibration_frame(job)
         rows.append((truth, src, job[1], frame_record(runner, verifier, rgb)))
     return rows
+
+
+def save_rows(run: str, rows: List):
+    """Every calibration frame's record, to recalibrate without reading the frames again."""
+    with open(os.path.join(run, "calibration_rows.json"), "w") as f:
+        json.dump([[t, s, fr, {f"{G}/{m}/{v}": r for (G, m, v), r in rec.items()}] for t, s, fr, rec in rows], f)
+
+
+def load_rows(run: str) -> List:
+    """A run's calibration rows (calibration_rows.json) as `calibrate` returns them."""
+    with open(os.path.join(run, "calibration_rows.json")) as f:
+        saved = json.load(f)
+    def rule(key):
+        G, m, v = key.split("/")
+        return float(G), int(m), float(v)
+    return [(t, s, fr, {rule(k): r for k, r in rec.items()}) for t, s, fr, rec in saved]
 
 
 def final_state(record, rule, t_verify: float) -> str:
@@ -358,15 +396,17 @@ def choose(rows) -> Dict:
             "verify": best["verify"], "grid": table}
 
 
-def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int) -> Dict:
-    jobs = calibration_jobs(n_generated)
+def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int, n_unlit: int = 0, rows_from: str = None) -> Dict:
+    """The chosen rule and every frame's record. rows_from: take the real val and generated
+    frames' rows from that run (computed with the same verifier) and read only the unlit ones."""
+    rows = load_rows(rows_from) if rows_from else []
+    jobs = ([] if rows_from else calibration_jobs(n_generated)) + unlit_jobs(n_unlit)
     chunks = [jobs[i:i + 200] for i in range(0, len(jobs), 200)]
-    rows = []
     with get_context("fork").Pool(workers, initializer=_init_worker, initargs=(model_dir, verifier.state_dict(), T)) as pool:
         for done, part in enumerate(pool.imap(_rows, chunks), 1):
             rows += part
             if done % 10 == 0 or done == len(chunks):
-                print(f"calibration: {len(rows)} of {len(jobs)} frames", flush=True)
+                print(f"calibration: {min(done * 200, len(jobs))} of {len(jobs)} jobs, {len(rows)} frames", flush=True)
     return choose(rows), rows
 
 
@@ -384,6 +424,10 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops")
     ap.add_argument("--calibration_scenes", type=int, default=80000)
+    ap.add_argument("--unlit_scenes", type=int, default=0,
+                    help="also calibrate on the unlit close-ups among this many more generated scenes (unlit_jobs)")
+    ap.add_argument("--rows_from", metavar="RUN",
+                    help="with --calibrate-only: reuse RUN's calibration rows (same verifier) and compute only the unlit ones")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
     ap.add_argument("--val-report", dest="val_report", action="store_true",
@@ -421,7 +465,9 @@ def main():
             print(f"{path}: {len(yv)} crops, {int(yv.sum())} green: {json.dumps(val_metrics(p, yv, rv))}", flush=True)
         return
     t0 = time.time()
-    chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers)
+    if a.rows_from and not a.calibrate_only:
+        ap.error("--rows_from reuses a trained verifier's rows: use it with --calibrate-only")
+    chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers, a.unlit_scenes, a.rows_from)
     # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.
     fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS} | {"set_aside": SET_ASIDE}
     out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "view_misses": chosen["view_misses"],
@@ -429,8 +475,7 @@ def main():
            "architecture": ARCHITECTURE, "calibration": chosen, "frames": len(rows), "minutes": round((time.time() - t0) / 60, 1)}
     with open(os.path.join(a.run, "calibration.json"), "w") as f:
         json.dump(out, f, indent=1)
-    with open(os.path.join(a.run, "calibration_rows.json"), "w") as f:
-        json.dump([[t, s, fr, {f"{G}/{m}/{v}": r for (G, m, v), r in rec.items()}] for t, s, fr, rec in rows], f)
+    save_rows(a.run, rows)
     for e in chosen["grid"]:
         print(f"reader {e['reader_green']} misses {e['view_misses']} veto {e['red_veto']}: verify {e['verify']:.5f}  real val greens {e['real_val']['green_recall']:.3f} "
               f"light {e['real_val']['light_accuracy']:.3f}  generated greens {e['generated_val']['green_recall']:.3f} "

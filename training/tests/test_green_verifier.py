@@ -1,5 +1,6 @@
 """The green verifier (lttw.green_verifier): what it reads, how it starts from the reader, how it is
 calibrated with the reader, and the shipped one on a frame it turns down."""
+import json
 import os
 
 import cv2
@@ -227,6 +228,38 @@ def test_from_model_recalibration_starts_from_the_shipped_verifier(tmp_path):
     saved = torch.load(os.path.join(tmp_path, "best.pt"), weights_only=False)["model"]
     for name, value in model.state_dict().items():
         assert torch.equal(value, shipped[name]) and torch.equal(saved[name], value), name
+
+
+def test_an_unlit_close_up_the_verifier_passes_raises_its_bar_without_counting_as_a_green_missed():
+    rows = [("green", "generated_val", 1, _record("green", 0.9)),
+            ("green", "real_val", "images/b.jpg", _record("green", 0.99)),
+            ("off_or_none", "unlit_val", 4_633_548, _record("green", 0.83))]
+    chosen = choose(rows)
+    assert chosen["verify"] == pytest.approx(0.915)
+    assert final_state(rows[2][3], (chosen["reader_green"], chosen["view_misses"], chosen["red_veto"]), chosen["verify"]) == "unknown"
+    assert chosen["grid"][0]["generated_val"]["n"] == 1 and chosen["grid"][0]["real_val"]["n"] == 1
+
+
+def test_calibration_on_unlit_close_ups_reuses_the_saved_rows_and_reads_only_unlit_frames(tmp_path):
+    """--rows_from RUN --unlit_scenes N: the run's rows come back as they were saved, and of N more
+    generated scenes only the unlit close-ups (signal_mining.unlit_closeup) are read, as non-green
+    frames; the shipped pair says none of them walk."""
+    from lttw.generator import generate
+    from lttw.green_verifier_train import UNLIT_VAL_SEEDS, calibrate, load_rows, save_rows
+    from lttw.signal_mining import unlit_closeup
+    saved = [("green", "generated_val", 7, _record("green", 0.9)), ("red", "real_val", "images/a.jpg", _record("red"))]
+    save_rows(str(tmp_path), saved)
+    assert [(t, s, f) for t, s, f, _ in load_rows(str(tmp_path))] == [(t, s, f) for t, s, f, _ in saved]
+    verifier = new_verifier()
+    T = shipped_verifier(MODEL, verifier, str(tmp_path / "shipped"))
+    chosen, rows = calibrate(MODEL, verifier, T, 0, 1, n_unlit=40, rows_from=str(tmp_path))
+    new = rows[len(saved):]
+    seeds = [s for s in range(UNLIT_VAL_SEEDS, UNLIT_VAL_SEEDS + 40) if unlit_closeup(generate(s))]
+    assert seeds and [f for _, _, f, _ in new] == seeds
+    assert all(t == "off_or_none" and s == "unlit_val" for t, s, _, _ in new)
+    shipped = json.loads(open(os.path.join(MODEL, "config.json")).read())["signal_expert"]["thresholds"]
+    rule = (shipped["green"], shipped["view_misses"], shipped["red_veto"])
+    assert all(final_state(rec, rule, shipped["verify"]) != "green" for _, _, _, rec in new)
 
 
 def test_val_metrics_measure_greens_against_the_hardest_negative_the_reader_is_sure_of():

@@ -66,13 +66,15 @@ def test_shipped_signal_expert_does_not_walk_on_the_fresh_false_greens_the_80k_c
     verifier 0.51) and a pharmacy cross at night (4,668,666, truth: a yellow vehicle signal). The
     80,000-frame operating point (models/default/NOTES.md, 2026-12-03 evening) says neither is walk.
     The third, a glowing green ellipse read through the whole frame at verifier 0.905, still walks
-    at the verifier's 0.896: the NOTES name it as the open lead."""
+    at the verifier's 0.896: the NOTES name it as the open lead. Also an unlit walk lamp close up
+    (4,633,548) that a retrained verifier at reader 0.9925 walked on (NOTES, 2026-12-04): the
+    shipped pair holds it."""
     import numpy as np
 
     from lttw.artifact import Predictor
     from lttw.generator import generate
     pred = Predictor(MODEL)
-    for seed in (4_631_314, 4_668_666):
+    for seed in (4_631_314, 4_668_666, 4_633_548):
         scene = generate(seed)
         assert scene.facts["light"]["state"] != "green"
         d = pred.signal.read(np.ascontiguousarray(scene.bgr[..., ::-1]))
