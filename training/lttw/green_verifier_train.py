@@ -31,7 +31,7 @@ import json
 import os
 import time
 from multiprocessing import get_context
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -39,9 +39,9 @@ import torch.nn.functional as F
 
 from . import lamps
 from .artifact import load_signal_expert
+from .generator import generate
 from .green_verifier import ARCHITECTURE, GreenVerifier, new_verifier
 from .preprocess import MEAN, STD
-from .generator import generate
 from .signal_mining import unlit_closeup
 from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside, standby_after
 from .signal_train import FIXED_THRESHOLDS, augment, calibration_frame, calibration_jobs, fit_temperature, to_input, warmup_cosine
@@ -309,10 +309,11 @@ UNLIT_VAL_SEEDS = 4_720_000
 
 def unlit_jobs(n_seeds: int) -> List:
     """Calibration jobs for the unlit close-ups among n_seeds generated scenes (about one in
-    seven): the frames where a dark head read through the whole-frame candidate is the only green
-    the pair can be fooled by. The natural mix holds too few of them: the 80,087-frame calibration
-    let 5 non-green frames past reader 0.9925, while 8,573 fresh non-green frames gave one more,
-    an unlit walk lamp close up (4,633,548) the verifier passed at 0.83 (NOTES, 2026-12-04)."""
+    seven): close-ups and tiny crops of unlit heads and ground views, where a dark walk lamp or a
+    green reflection can fool the pair. The natural mix holds too few of them to set the bar: the
+    80,087-frame calibration let 5 non-green frames past reader 0.9925, while 8,573 fresh non-green
+    frames gave one more, an unlit walk lamp close up (4,633,548) the verifier passed at 0.83
+    (models/default/NOTES.md, 2026-12-04)."""
     return [("unlit_val", s, None) for s in range(UNLIT_VAL_SEEDS, UNLIT_VAL_SEEDS + n_seeds)]
 
 
@@ -396,7 +397,8 @@ def choose(rows) -> Dict:
             "verify": best["verify"], "grid": table}
 
 
-def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int, n_unlit: int = 0, rows_from: str = None) -> Dict:
+def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int, n_unlit: int = 0,
+              rows_from: Optional[str] = None) -> Dict:
     """The chosen rule and every frame's record. rows_from: take the real val and generated
     frames' rows from that run (computed with the same verifier) and read only the unlit ones."""
     rows = load_rows(rows_from) if rows_from else []

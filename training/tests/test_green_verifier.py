@@ -257,7 +257,8 @@ def test_calibration_on_unlit_close_ups_reuses_the_saved_rows_and_reads_only_unl
     seeds = [s for s in range(UNLIT_VAL_SEEDS, UNLIT_VAL_SEEDS + 40) if unlit_closeup(generate(s))]
     assert seeds and [f for _, _, f, _ in new] == seeds
     assert all(t == "off_or_none" and s == "unlit_val" for t, s, _, _ in new)
-    shipped = json.loads(open(os.path.join(MODEL, "config.json")).read())["signal_expert"]["thresholds"]
+    with open(os.path.join(MODEL, "config.json")) as f:
+        shipped = json.load(f)["signal_expert"]["thresholds"]
     rule = (shipped["green"], shipped["view_misses"], shipped["red_veto"])
     assert all(final_state(rec, rule, shipped["verify"]) != "green" for _, _, _, rec in new)
 
