@@ -19,7 +19,7 @@
 #   PYTHONPATH=training .venv/bin/python -m lttw.green_verifier_train --calibrate-only --from_model --run training/runs/verifier_recalibrated --unlit_scenes 80000
 #   PYTHONPATH=training .venv/bin/python -m lttw.artifact merge-verifier --run training/runs/verifier_recalibrated
 # Unlit close-ups added to a run calibrated without them (reuses its rows: about 12 minutes):
-#   ... --calibrate-only --run NEW --val <the run's --val sets> --rows_from OLD --unlit_scenes 80000   (NEW holds OLD's best.pt)
+#   ... --calibrate-only --run NEW --rows_from OLD --unlit_scenes 80000   (OLD's verifier, temperature and rows)
 set -euo pipefail
 export PYTHONPATH=training
 PY=${PY:-.venv/bin/python}

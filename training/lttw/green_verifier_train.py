@@ -338,6 +338,20 @@ def save_rows(run: str, rows: List):
         json.dump([[t, s, fr, {f"{G}/{m}/{v}": r for (G, m, v), r in rec.items()}] for t, s, fr, rec in rows], f)
 
 
+def run_verifier(old_run: str, model, run: str) -> float:
+    """Loads OLD_RUN's verifier into `model` and returns the temperature its calibration rows were
+    read at, so rows reused with --rows_from and the frames read now come from one verifier; writes
+    it to RUN/best.pt for merge-verifier."""
+    state = torch.load(os.path.join(old_run, "best.pt"), map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    with open(os.path.join(old_run, "calibration.json")) as f:
+        T = float(json.load(f)["temperature"])
+    if os.path.abspath(old_run) != os.path.abspath(run):
+        os.makedirs(run, exist_ok=True)
+        torch.save(state, os.path.join(run, "best.pt"))
+    return T
+
+
 def load_rows(run: str) -> List:
     """A run's calibration rows (calibration_rows.json) as `calibrate` returns them."""
     with open(os.path.join(run, "calibration_rows.json")) as f:
@@ -429,7 +443,7 @@ def main():
     ap.add_argument("--unlit_scenes", type=int, default=0,
                     help="also calibrate on the unlit close-ups among this many more generated scenes (unlit_jobs)")
     ap.add_argument("--rows_from", metavar="RUN",
-                    help="with --calibrate-only: reuse RUN's calibration rows (same verifier) and compute only the unlit ones")
+                    help="with --calibrate-only: RUN's verifier, its temperature and its calibration rows; only the unlit frames are read")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
     ap.add_argument("--val-report", dest="val_report", action="store_true",
@@ -448,14 +462,17 @@ def main():
     if a.from_model:
         a.verifier_from = a.verifier_from or a.model
     torch.set_num_threads(a.threads)
-    if (a.verifier_from or a.val_report) and not a.calibrate_only:
-        ap.error("--from_model, --verifier_from and --val-report read a trained verifier: use them with --calibrate-only")
+    if (a.verifier_from or a.val_report or a.rows_from) and not a.calibrate_only:
+        ap.error("--from_model, --verifier_from, --val-report and --rows_from read a trained verifier: use them with --calibrate-only")
     if not a.calibrate_only:
         train(a)
     model = new_verifier()
     if a.verifier_from:
         T = shipped_verifier(a.verifier_from, model, a.run)
         print(f"temperature {T:.4f} ({a.verifier_from}'s)", flush=True)
+    elif a.rows_from:
+        T = run_verifier(a.rows_from, model, a.run)
+        print(f"temperature {T:.4f} ({a.rows_from}'s, with its rows)", flush=True)
     else:
         model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)["model"])
         T = temperature(model, a.val)
@@ -467,8 +484,6 @@ def main():
             print(f"{path}: {len(yv)} crops, {int(yv.sum())} green: {json.dumps(val_metrics(p, yv, rv))}", flush=True)
         return
     t0 = time.time()
-    if a.rows_from and not a.calibrate_only:
-        ap.error("--rows_from reuses a trained verifier's rows: use it with --calibrate-only")
     chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers, a.unlit_scenes, a.rows_from)
     # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.
     fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS} | {"set_aside": SET_ASIDE}

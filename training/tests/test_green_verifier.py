@@ -263,6 +263,20 @@ def test_calibration_on_unlit_close_ups_reuses_the_saved_rows_and_reads_only_unl
     assert all(final_state(rec, rule, shipped["verify"]) != "green" for _, _, _, rec in new)
 
 
+def test_rows_from_takes_the_old_runs_verifier_and_the_temperature_its_rows_were_read_at(tmp_path):
+    from lttw.green_verifier_train import run_verifier
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    trained = new_verifier()
+    torch.save({"model": trained.state_dict()}, old / "best.pt")
+    (old / "calibration.json").write_text(json.dumps({"temperature": 1.1247}))
+    model = new_verifier()
+    assert run_verifier(str(old), model, str(new)) == pytest.approx(1.1247)
+    copied = torch.load(new / "best.pt", weights_only=False)["model"]
+    for name, value in trained.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value) and torch.equal(copied[name], value), name
+
+
 def test_val_metrics_measure_greens_against_the_hardest_negative_the_reader_is_sure_of():
     # Crops: three greens, a hard negative (reader 0.95) at verifier 0.7, an easy one (reader 0.3)
     # at 0.99 — the easy one is no hard negative, so it sets nothing.
