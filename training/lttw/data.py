@@ -9,6 +9,7 @@ Seed ranges (never overlap):
 """
 import argparse
 import os
+import time
 from multiprocessing import Pool
 
 import numpy as np
@@ -89,7 +90,12 @@ def _render_chunk(args):
     return path
 
 
-def build_cache(root, split, n, size=160, workers=2, chunk=1000, start=None):
+def build_cache(root, split, n, size=160, workers=2, chunk=1000, start=None, minutes=None):
+    """The first `n` scenes of `split` (rendered where their chunk is not on disk yet).
+
+    With `minutes`, rendering stops at the first chunk finished after that time and the cache
+    holds the chunks before it, a whole-chunk prefix of the seeds: a lent machine renders what
+    its cores can in the time it has, and `--train_scenes` then names that prefix."""
     start = SEED_BASE[split] if start is None else start
     d = os.path.join(root, f"g{GENERATOR_VERSION}_{split}_s{size}_{start}")
     os.makedirs(d, exist_ok=True)
@@ -97,13 +103,28 @@ def build_cache(root, split, n, size=160, workers=2, chunk=1000, start=None):
     for i in range(0, n, chunk):
         seeds = list(range(start + i, start + min(n, i + chunk)))
         jobs.append((seeds, size, os.path.join(d, f"chunk_{i // chunk:05d}.npz")))
-    if workers > 1:
-        with Pool(workers) as pool:
-            list(tqdm(pool.imap(_render_chunk, jobs), total=len(jobs), desc=f"render {split}"))
-    else:
-        for j in tqdm(jobs, desc=f"render {split}"):
-            _render_chunk(j)
-    return load_cache(d, [os.path.basename(j[2]) for j in jobs])
+    deadline = None if minutes is None else time.monotonic() + 60 * minutes
+    done = []
+    with Pool(workers) if workers > 1 else _Serial() as pool:
+        for path in tqdm(pool.imap(_render_chunk, jobs), total=len(jobs), desc=f"render {split}"):
+            done.append(os.path.basename(path))
+            if deadline is not None and time.monotonic() > deadline:
+                break
+    return load_cache(d, done)
+
+
+class _Serial:
+    """`Pool`'s `imap` in this process, for one worker."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def imap(fn, jobs):
+        return map(fn, jobs)
 
 
 def load_cache(d, files=None):
@@ -119,10 +140,12 @@ def main():
     ap.add_argument("--split", default="train")
     ap.add_argument("--n", type=int, default=40000)
     ap.add_argument("--size", type=int, default=160)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="render processes (0: one per core this process may use)")
+    ap.add_argument("--minutes", type=float, default=None, help="stop rendering after this long; the cache is the chunks done")
     a = ap.parse_args()
-    c = build_cache(a.root, a.split, a.n, a.size, a.workers)
+    c = build_cache(a.root, a.split, a.n, a.size, a.workers or len(os.sched_getaffinity(0)), minutes=a.minutes)
     print({k: v.shape for k, v in c.items()})
+    print(f"scenes {len(c['seeds'])}")
 
 
 if __name__ == "__main__":

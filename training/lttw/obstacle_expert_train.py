@@ -4,6 +4,11 @@ its temperature and picks its threshold on the generated validation split.
     PYTHONPATH=training python -m lttw.obstacle_expert_train --run training/runs/obstacle_expert
     PYTHONPATH=training python -m lttw.obstacle_expert_train --run training/runs/obstacle_expert --resume
     torchrun --nproc_per_node 2 -m lttw.obstacle_expert_train --run ...    # data-parallel, same script
+    ./training/gpu_obstacle.sh                                             # a lent GPU's few minutes
+
+With `--minutes` the learning rate follows its cosine over wall-clock time instead of steps and the
+run ends when the time is up: a lent GPU's minutes are fixed, its step rate is not known ahead.
+On a GPU the scenes are held on the device and each batch is cut, flipped and normalised there.
 
 Scenes come from the pre-rendered caches (`lttw.data.build_cache`, 128 px squash, obstacle boxes
 kept): training seeds 0+, validation seeds 1,000,000+ (the test split, 2,000,000+, is never read
@@ -26,7 +31,7 @@ from .obstacle_expert import (FLIPPED_SLOT, N_CLASSES, ObstacleConfig, ObstacleE
                               probabilities, read, targets)
 from .obstacle_map import score
 from .obstacle_train import truth_of
-from .preprocess import normalize_small
+from .preprocess import MEAN, STD, normalize_small
 
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.96, 0.05))
 
@@ -40,6 +45,26 @@ class TrainingForward(torch.nn.Module):
 
     def forward(self, x):
         return self.expert.forward_train(x)
+
+
+def normalized(images: torch.Tensor) -> torch.Tensor:
+    """`normalize_small` on a uint8 [..., S, S, 3] tensor wherever it lives: [..., 3, S, S] float32."""
+    mean = torch.as_tensor(MEAN, device=images.device)
+    std = torch.as_tensor(STD, device=images.device)
+    return ((images.float() / 255.0 - mean) / std).movedim(-1, -3).contiguous()
+
+
+def jittered(images: torch.Tensor, gain: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Each uint8 frame of [B, S, S, 3] times its gain plus its offset, clamped to 0..255: the
+    exposure and contrast a real camera varies and the renderer's lighting does not cover."""
+    return (images.float() * gain[:, None, None, None] + offset[:, None, None, None]).clamp_(0, 255).round_().to(torch.uint8)
+
+
+def schedule(step: int, steps: int, warm: int, elapsed: float, budget: float = None) -> float:
+    """The learning-rate factor: linear warm-up over `warm` steps, then a cosine to 0 over `steps`,
+    or over `budget` seconds of wall clock when one is given."""
+    progress = step / steps if budget is None else elapsed / budget
+    return min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
 @torch.no_grad()
@@ -94,6 +119,14 @@ def main():
     ap.add_argument("--init", default=None, help="start from this checkpoint's tensors where their shapes match (a warm start "
                                                  "for another head size), the rest fresh")
     ap.add_argument("--token_features", type=int, default=ObstacleConfig.token_features)
+    ap.add_argument("--width", type=int, default=ObstacleConfig.width, help="encoder width (the stem's last channels)")
+    ap.add_argument("--depth", type=int, default=ObstacleConfig.depth, help="encoder blocks")
+    ap.add_argument("--heads", type=int, default=ObstacleConfig.heads, help="attention heads (must divide --width)")
+    ap.add_argument("--jitter", type=float, default=0.0,
+                    help="photometric jitter: each frame's gain drawn from 1±J and offset from ±80·J grey levels (0: none)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="train for this long (the cosine over wall-clock time; --steps then only caps the steps)")
+    ap.add_argument("--render_workers", type=int, default=2, help="processes rendering scenes not cached yet (0: one per usable core)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args()
 
@@ -101,9 +134,12 @@ def main():
     torch.set_num_threads(max(1, a.threads // world.size))
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    cfg = ObstacleConfig(token_features=a.token_features)
-    train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size)
-    val = build_cache(a.cache, "val", a.val_scenes, size=cfg.image_size)
+    if a.width % a.heads:
+        ap.error(f"--heads {a.heads} does not divide --width {a.width}")
+    cfg = ObstacleConfig(token_features=a.token_features, width=a.width, depth=a.depth, heads=a.heads)
+    workers = a.render_workers or len(os.sched_getaffinity(0))
+    train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size, workers=workers)
+    val = build_cache(a.cache, "val", a.val_scenes, size=cfg.image_size, workers=workers)
     y_train, y_val = targets(train["obstacle_boxes"]), targets(val["obstacle_boxes"])
     grid = cfg.grid
     tokens_train = covered_targets(train["obstacle_boxes"], grid)
@@ -127,23 +163,31 @@ def main():
         step, best_f1 = ck["step"], ck["best_f1"]
     trained = world.wrap(TrainingForward(model))
     rng = np.random.default_rng(a.seed + step)
+    images = torch.from_numpy(train["images"]).to(world.device)
+    slot_truth = torch.from_numpy(y_train).to(world.device)
+    token_truth = torch.from_numpy(tokens_train).to(world.device)
+    flipped_slot = torch.as_tensor(FLIPPED_SLOT, device=world.device)
     warm = max(1, min(300, a.steps // 10))
     t0 = time.time()
     log = open(os.path.join(a.run, "log.csv"), "a") if world.is_main else None
     end = min(a.steps, a.stop_after or a.steps)
-    while step < end:
-        idx = world.shard(rng.integers(0, len(train["images"]), a.batch))
-        imgs, y, yt = train["images"][idx], y_train[idx], tokens_train[idx]
-        flip = rng.random(len(idx)) < 0.5
-        imgs = np.where(flip[:, None, None, None], imgs[:, :, ::-1], imgs)
-        y = np.where(flip[:, None], y[:, FLIPPED_SLOT], y)
-        yt = np.where(flip[:, None], yt.reshape(-1, grid, grid)[:, :, ::-1].reshape(-1, grid * grid), yt)
-        lr = a.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
+    budget = None if a.minutes is None else 60 * a.minutes
+    while step < end and (budget is None or time.time() - t0 < budget):
+        idx = torch.from_numpy(world.shard(rng.integers(0, len(images), a.batch))).to(world.device)
+        flip = torch.from_numpy(rng.random(len(idx)) < 0.5).to(world.device)
+        imgs, y, yt = images[idx], slot_truth[idx], token_truth[idx].view(-1, grid, grid)
+        imgs = torch.where(flip[:, None, None, None], imgs.flip(2), imgs)
+        if a.jitter:
+            gain = torch.from_numpy(rng.uniform(1 - a.jitter, 1 + a.jitter, len(idx)).astype(np.float32)).to(world.device)
+            offset = torch.from_numpy(rng.uniform(-80 * a.jitter, 80 * a.jitter, len(idx)).astype(np.float32)).to(world.device)
+            imgs = jittered(imgs, gain, offset)
+        y = torch.where(flip[:, None], y[:, flipped_slot], y)
+        yt = torch.where(flip[:, None, None], yt.flip(2), yt).view(-1, grid * grid)
+        lr = a.lr * schedule(step, a.steps, warm, time.time() - t0, budget)
         for g in opt.param_groups:
             g["lr"] = lr
-        slots, token_kinds = trained(torch.from_numpy(normalize_small(imgs)).to(world.device))
-        loss = slot_loss(slots, torch.from_numpy(y).to(world.device), a.empty_weight)
-        loss = loss + a.token_weight * slot_loss(token_kinds, torch.from_numpy(np.ascontiguousarray(yt)).to(world.device), a.empty_weight)
+        slots, token_kinds = trained(normalized(imgs))
+        loss = slot_loss(slots, y, a.empty_weight) + a.token_weight * slot_loss(token_kinds, yt, a.empty_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -151,7 +195,8 @@ def main():
         step += 1
         if world.is_main and step % 50 == 0:
             print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s", flush=True)
-        if step % a.eval_every == 0 or step == end:
+        out_of_time = budget is not None and time.time() - t0 >= budget
+        if step % a.eval_every == 0 or step == end or out_of_time:
             if world.is_main:
                 lv = logits_of(model, val["images"])
                 vloss = float(slot_loss(torch.from_numpy(lv), torch.from_numpy(y_val), a.empty_weight))

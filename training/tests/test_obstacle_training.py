@@ -1,0 +1,65 @@
+"""The obstacle trainer's pieces for a lent GPU: batches cut on the device, the wall-clock
+schedule, photometric jitter, and a render cache cut short by time."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+from lttw.data import build_cache
+from lttw.obstacle_expert_train import jittered, normalized, schedule
+from lttw.preprocess import normalize_small
+
+TRAINING = os.path.join(os.path.dirname(__file__), "..")
+
+
+def test_normalising_on_the_device_is_normalize_small():
+    frames = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    got = normalized(torch.from_numpy(frames)).numpy()
+    want = normalize_small(frames)
+    assert got.shape == want.shape == (5, 3, 16, 16)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
+def test_jitter_scales_and_shifts_each_frame_and_stays_in_range():
+    frames = torch.tensor([[[[0, 100, 250]]], [[[0, 100, 250]]], [[[0, 100, 250]]]], dtype=torch.uint8)
+    out = jittered(frames, torch.tensor([1.0, 1.25, 0.75]), torch.tensor([0.0, 20.0, -20.0]))
+    assert out.dtype == torch.uint8
+    assert out[0].flatten().tolist() == [0, 100, 250]
+    assert out[1].flatten().tolist() == [20, 145, 255]  # 250·1.25+20 clamps at white
+    assert out[2].flatten().tolist() == [0, 55, 168]  # 0·0.75−20 clamps at black
+
+
+def test_the_schedule_warms_up_then_follows_steps_or_the_clock():
+    assert schedule(0, 1000, 100, 0.0) == 0.01
+    assert schedule(500, 1000, 100, 0.0) == 0.5 * (1 + np.cos(np.pi * 0.5))
+    # With a budget the clock, not the step count, drives the cosine, and it ends at zero.
+    assert schedule(500, 1_000_000, 100, 30.0, budget=60.0) == 0.5 * (1 + np.cos(np.pi * 0.5))
+    assert schedule(500, 1_000_000, 100, 90.0, budget=60.0) == 0.0
+
+
+def test_a_cache_cut_short_by_time_holds_a_whole_chunk_prefix_of_its_seeds(tmp_path):
+    cut = build_cache(str(tmp_path), "tests", 6, size=32, workers=1, chunk=2, minutes=0)
+    assert cut["seeds"].tolist() == [9_000_000, 9_000_001]
+    assert cut["images"].shape == (2, 32, 32, 3)
+    whole = build_cache(str(tmp_path), "tests", 6, size=32, workers=1, chunk=2)
+    assert whole["seeds"].tolist() == list(range(9_000_000, 9_000_006))
+    np.testing.assert_array_equal(whole["images"][:2], cut["images"])
+
+
+def test_a_timed_run_stops_on_the_clock_and_leaves_a_calibrated_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=TRAINING, TQDM_DISABLE="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(run), "--cache", str(tmp_path / "cache"),
+         "--train_scenes", "8", "--val_scenes", "8", "--batch", "4", "--steps", "1000000", "--minutes", "0.02",
+         "--eval_every", "1000000", "--jitter", "0.25", "--width", "32", "--heads", "2", "--threads", "1"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = [int(line.split(",")[0]) for line in (run / "log.csv").read_text().splitlines()]
+    assert len(steps) == 1 and 0 < steps[0] < 1_000_000
+    assert torch.load(run / "best.pt", weights_only=False)["config"]["width"] == 32
+    calibration = json.loads((run / "calibration.json").read_text())
+    assert calibration["validation"]["scenes"] == 8
