@@ -187,9 +187,9 @@ def load_obstacle_expert(cfg, sd, path):
     return expert.eval()
 
 
-def merge_obstacle(run, model_dir, ckpt="best.pt"):
+def merge_obstacle(run, model_dir, ckpt="best.pt", recipe=None):
     """Puts a trained, calibrated obstacle expert (lttw.obstacle_expert_train) into a model folder
-    (replacing one already there)."""
+    (replacing one already there). `recipe` says how the run was trained, for the model card."""
     from .obstacle_expert import ObstacleConfig, ObstacleExpert
     ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
     expert = ObstacleExpert(ObstacleConfig(**ck["config"]))
@@ -215,7 +215,7 @@ def merge_obstacle(run, model_dir, ckpt="best.pt"):
                         "validation": {k: calibration["validation"][k] for k in ("scenes", "seeds_from")},
                         "at_threshold": {k: calibration["validation"]["at_threshold"][k]
                                          for k in ("recall", "precision", "distance_accuracy", "labelled")}},
-        "training": {"run": run, "step": ck.get("step")},
+        "training": {"run": run, "step": ck.get("step"), **({"recipe": recipe} if recipe else {})},
         "params": int(sum(v.numel() for v in expert.exported_state().values())),
     }
     save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
@@ -730,6 +730,7 @@ def main():
     ob.add_argument("--run", default="training/runs/obstacle_expert")
     ob.add_argument("--ckpt", default="best.pt")
     ob.add_argument("--model", default="models/default")
+    ob.add_argument("--recipe", default=None, help="how the run was trained, in a phrase the model card can quote")
     xs = sub.add_parser("extract-signal", help="write a model folder's signal reader as a signal_train run folder "
                                                "(best.pt, calibration.json), to mine with it or train it further")
     xs.add_argument("--model", default="models/default")
@@ -759,7 +760,7 @@ def main():
         print(json.dumps({"thresholds": cfg["signal_expert"]["thresholds"], "verifier_params": cfg["signal_expert"]["green_verifier"]["params"]}, indent=1))
         return
     if a.cmd == "merge-obstacle":
-        cfg = merge_obstacle(a.run, a.model, a.ckpt)
+        cfg = merge_obstacle(a.run, a.model, a.ckpt, a.recipe)
         print(json.dumps({k: cfg["obstacle_expert"][k] for k in ("temperature", "threshold", "calibration", "params")}, indent=1))
         return
     if a.cmd == "extract-signal":

@@ -125,13 +125,14 @@ def test_merge_puts_the_expert_beside_the_other_experts_and_the_predictor_reads_
     (run / "calibration.json").write_text(json.dumps({"temperature": 1.0, "threshold": 0.05, "precision_target": 0.7,
                                                       "validation": {"scenes": 3, "seeds_from": 1_000_000, "at_threshold": at}}))
     before = {k for k in load_file(os.path.join(repo, "models", "default", "model.safetensors")) if not k.startswith(OBSTACLE_PREFIX)}
-    cfg = merge_obstacle(str(run), str(model_dir))
+    cfg = merge_obstacle(str(run), str(model_dir), recipe="a lent GPU, 4 minutes")
     after = load_file(model_dir / "model.safetensors")
     # Every other tensor kept; the training-only token head left out.
     assert before <= set(after)
     assert {k for k in after if k.startswith(OBSTACLE_PREFIX)} == {OBSTACLE_PREFIX + k for k in expert.exported_state()}
     assert not any(k.startswith(OBSTACLE_PREFIX + "token_kind") for k in after)
-    assert cfg["obstacle_expert"]["threshold"] == 0.05 and cfg["obstacle_expert"]["training"]["step"] == 7
+    assert cfg["obstacle_expert"]["threshold"] == 0.05
+    assert cfg["obstacle_expert"]["training"] == {"run": str(run), "step": 7, "recipe": "a lent GPU, 4 minutes"}
     model, _, _ = load_artifact(str(model_dir))
     assert model.obstacle_expert is not None and model.signal_expert is not None
     # At a threshold of 0.05 an untrained expert calls some slot an obstacle; the facts carry what
