@@ -31,7 +31,8 @@ from .obstacle_expert import (FLIPPED_SLOT, N_CLASSES, ObstacleConfig, ObstacleE
                               probabilities, read, targets)
 from .obstacle_map import score
 from .obstacle_train import truth_of
-from .preprocess import MEAN, STD, normalize_small
+from .preprocess import MEAN, STD, load_bgr, normalize_small, resize_small
+from .signal_data import REAL_ROOT, real_rows
 
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.96, 0.05))
 
@@ -45,6 +46,15 @@ class TrainingForward(torch.nn.Module):
 
     def forward(self, x):
         return self.expert.forward_train(x)
+
+
+def signal_crops(split: str, size: int) -> np.ndarray:
+    """The real photos of `split` in ../shared/train/real that are a traffic-light crop (the MIT /
+    Udacity source, `mit_*`), squashed to `size`: a crop of a signal head has no path in it, so
+    nothing in it is in the wearer's way. The renders never show a camera's blur, noise and
+    colour, and on these crops the expert trained on them alone calls obstacles that are not there."""
+    files = [r["file"] for r in real_rows(split) if os.path.basename(r["file"]).startswith("mit_")]
+    return np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, f)), size) for f in files])
 
 
 def normalized(images: torch.Tensor) -> torch.Tensor:
@@ -124,6 +134,9 @@ def main():
     ap.add_argument("--heads", type=int, default=ObstacleConfig.heads, help="attention heads (must divide --width)")
     ap.add_argument("--jitter", type=float, default=0.0,
                     help="photometric jitter: each frame's gain drawn from 1±J and offset from ±80·J grey levels (0: none)")
+    ap.add_argument("--real_negatives", type=float, default=0.0,
+                    help="share of each batch drawn from the real train split's traffic-light crops, every slot empty "
+                         "(signal_crops; 0: none)")
     ap.add_argument("--minutes", type=float, default=None,
                     help="train for this long (the cosine over wall-clock time; --steps then only caps the steps)")
     ap.add_argument("--render_workers", type=int, default=2, help="processes rendering scenes not cached yet (0: one per usable core)")
@@ -167,6 +180,8 @@ def main():
     slot_truth = torch.from_numpy(y_train).to(world.device)
     token_truth = torch.from_numpy(tokens_train).to(world.device)
     flipped_slot = torch.as_tensor(FLIPPED_SLOT, device=world.device)
+    n_real = round(a.batch * a.real_negatives) // world.size
+    negatives = torch.from_numpy(signal_crops("train", cfg.image_size)).to(world.device) if n_real else None
     warm = max(1, min(300, a.steps // 10))
     t0 = time.time()
     log = open(os.path.join(a.run, "log.csv"), "a") if world.is_main else None
@@ -176,6 +191,10 @@ def main():
         idx = torch.from_numpy(world.shard(rng.integers(0, len(images), a.batch))).to(world.device)
         flip = torch.from_numpy(rng.random(len(idx)) < 0.5).to(world.device)
         imgs, y, yt = images[idx], slot_truth[idx], token_truth[idx].view(-1, grid, grid)
+        if n_real:
+            real = torch.from_numpy(rng.integers(0, len(negatives), n_real)).to(world.device)
+            imgs = torch.cat([imgs[n_real:], negatives[real]])
+            y, yt = torch.cat([y[n_real:], torch.zeros_like(y[:n_real])]), torch.cat([yt[n_real:], torch.zeros_like(yt[:n_real])])
         imgs = torch.where(flip[:, None, None, None], imgs.flip(2), imgs)
         if a.jitter:
             gain = torch.from_numpy(rng.uniform(1 - a.jitter, 1 + a.jitter, len(idx)).astype(np.float32)).to(world.device)

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 
 from lttw.data import build_cache
-from lttw.obstacle_expert_train import jittered, normalized, schedule
+from lttw.obstacle_expert_train import jittered, normalized, schedule, signal_crops
 from lttw.preprocess import normalize_small
+from lttw.signal_data import real_rows
 
 TRAINING = os.path.join(os.path.dirname(__file__), "..")
 
@@ -49,13 +50,21 @@ def test_a_cache_cut_short_by_time_holds_a_whole_chunk_prefix_of_its_seeds(tmp_p
     np.testing.assert_array_equal(whole["images"][:2], cut["images"])
 
 
+def test_the_real_negatives_are_the_train_splits_signal_crops_alone():
+    crops = signal_crops("train", 32)
+    train = [r["file"] for r in real_rows("train") if os.path.basename(r["file"]).startswith("mit_")]
+    assert crops.shape == (len(train), 32, 32, 3) and crops.dtype == np.uint8
+    assert len(train) > 500
+    assert not {r["file"] for r in real_rows("val")} & set(train)
+
+
 def test_a_timed_run_stops_on_the_clock_and_leaves_a_calibrated_checkpoint(tmp_path):
     run = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=TRAINING, TQDM_DISABLE="1")
     done = subprocess.run(
         [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(run), "--cache", str(tmp_path / "cache"),
          "--train_scenes", "8", "--val_scenes", "8", "--batch", "4", "--steps", "1000000", "--minutes", "0.02",
-         "--eval_every", "1000000", "--jitter", "0.25", "--width", "32", "--heads", "2", "--threads", "1"],
+         "--eval_every", "1000000", "--jitter", "0.25", "--real_negatives", "0.25", "--width", "32", "--heads", "2", "--threads", "1"],
         env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     steps = [int(line.split(",")[0]) for line in (run / "log.csv").read_text().splitlines()]
