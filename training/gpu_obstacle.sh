@@ -11,6 +11,10 @@
 # this machine's validation renders before shipping: put best.pt in a run folder and run
 # `lttw.obstacle_expert_train --run RUN --steps 0 --train_scenes 1000 --precision 0.7` with the
 # variant's shape (--width, --depth, --heads, --token_features).
+# The shipped expert is variant c after a fine-tune here with real negatives (ship_obstacle.sh says
+# how). ../shared does not travel to the device; to train with --real_negatives there, copy
+# ../shared/train/real into a folder .git/info/exclude ignores, name it in `carry`, and begin the
+# command with `mkdir -p ../shared/train && ln -s "$PWD/FOLDER" ../shared/train/real`.
 #   OUT=$OUT bash training/gpu_obstacle.sh                             # on the device machine
 #   DEVICE=cpu VAL=1000 RENDER_MIN=0.1 TRAIN_MIN=0.1 bash training/gpu_obstacle.sh   # a dry run here
 set -uo pipefail

@@ -116,9 +116,9 @@ def main():
               f"{oa['depth']}, {oa['heads']} heads; {oe['params'] / 1e3:.0f} k parameters); every "
               f"patch token projected to {oa['token_features']} features and the whole grid read by one linear layer into nine slots "
               f"(left / ahead / right × near / mid / far), each a softmax over empty and {len(oe['kinds'])} kinds "
-              f"(training/lttw/obstacle_expert.py). Trained on generated scenes only ("
-              + (f"{oe['training']['recipe']}; " if oe['training'].get('recipe') else "")
-              + f"run `{oe['training']['run']}`, step {oe['training']['step']}). An obstacle when its slot's most likely kind reaches {oe['threshold']}; temperature "
+              f"(training/lttw/obstacle_expert.py). "
+              + (f"Training: {oe['training']['recipe']} " if oe['training'].get('recipe') else "Trained on generated scenes only ")
+              + f"(run `{oe['training']['run']}`, step {oe['training']['step']}). An obstacle when its slot's most likely kind reaches {oe['threshold']}; temperature "
               f"{oe['temperature']}. On {oe['calibration']['validation']['scenes']:,} generated validation scenes (seeds from "
               f"{oe['calibration']['validation']['seeds_from']:,}) at that threshold: recall {at['recall']:.1%}, precision "
               f"{at['precision']:.1%} of (kind, position), distance right on {at['distance_accuracy']:.1%} of the found.", ""]
