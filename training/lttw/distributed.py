@@ -42,6 +42,15 @@ class World:
         if self.distributed:
             dist.barrier()
 
+    def rank0(self, value: float) -> float:
+        """Rank 0's `value` on every rank (the value itself in a world of one): for a decision
+        every rank must take alike, such as a learning rate or a stop driven by the wall clock."""
+        if not self.distributed:
+            return value
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
+        dist.broadcast(t, 0)
+        return float(t.item())
+
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         """DDP around `module` (whose forward must be the whole training forward), else itself."""
         if not self.distributed:

@@ -109,7 +109,7 @@ def choose_threshold(points, precision: float) -> float:
     return min(ok) if ok else max(points)
 
 
-def main():
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="run folder: checkpoints, log.csv, calibration.json")
     ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root (128 px)")
@@ -141,14 +141,20 @@ def main():
                     help="train for this long (the cosine over wall-clock time; --steps then only caps the steps)")
     ap.add_argument("--render_workers", type=int, default=2, help="processes rendering scenes not cached yet (0: one per usable core)")
     ap.add_argument("--device", default="cpu")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
+    if a.width % a.heads:
+        ap.error(f"--heads {a.heads} does not divide --width {a.width}")
+    if not 0 <= a.real_negatives < 1:
+        ap.error(f"--real_negatives {a.real_negatives}: a share of the batch, at least 0 and under 1")
+    return a
 
-    world = join(a.device)
+
+def train(a: argparse.Namespace, world) -> ObstacleExpert:
+    """Trains as `a` says; rank 0 writes the run folder (checkpoints, log.csv, calibration.json).
+    Returns this rank's expert at its last step (every rank's the same under DDP)."""
     torch.set_num_threads(max(1, a.threads // world.size))
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    if a.width % a.heads:
-        ap.error(f"--heads {a.heads} does not divide --width {a.width}")
     cfg = ObstacleConfig(token_features=a.token_features, width=a.width, depth=a.depth, heads=a.heads)
     workers = a.render_workers or len(os.sched_getaffinity(0))
     train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size, workers=workers)
@@ -186,8 +192,11 @@ def main():
     t0 = time.time()
     log = open(os.path.join(a.run, "log.csv"), "a") if world.is_main else None
     end = min(a.steps, a.stop_after or a.steps)
+    # Under DDP every rank must take the same learning rate and stop at the same step, so the
+    # wall clock that drives both is rank 0's.
     budget = None if a.minutes is None else 60 * a.minutes
-    while step < end and (budget is None or time.time() - t0 < budget):
+    elapsed = 0.0
+    while step < end:
         idx = torch.from_numpy(world.shard(rng.integers(0, len(images), a.batch))).to(world.device)
         flip = torch.from_numpy(rng.random(len(idx)) < 0.5).to(world.device)
         imgs, y, yt = images[idx], slot_truth[idx], token_truth[idx].view(-1, grid, grid)
@@ -202,7 +211,7 @@ def main():
             imgs = jittered(imgs, gain, offset)
         y = torch.where(flip[:, None], y[:, flipped_slot], y)
         yt = torch.where(flip[:, None, None], yt.flip(2), yt).view(-1, grid * grid)
-        lr = a.lr * schedule(step, a.steps, warm, time.time() - t0, budget)
+        lr = a.lr * schedule(step, a.steps, warm, elapsed, budget)
         for g in opt.param_groups:
             g["lr"] = lr
         slots, token_kinds = trained(normalized(imgs))
@@ -214,7 +223,9 @@ def main():
         step += 1
         if world.is_main and step % 50 == 0:
             print(f"step {step} loss {loss.item():.4f} lr {lr:.2e} {time.time() - t0:.0f}s", flush=True)
-        out_of_time = budget is not None and time.time() - t0 >= budget
+        if budget is not None:
+            elapsed = world.rank0(time.time() - t0)
+        out_of_time = budget is not None and elapsed >= budget
         if step % a.eval_every == 0 or step == end or out_of_time:
             if world.is_main:
                 lv = logits_of(model, val["images"])
@@ -232,9 +243,14 @@ def main():
                 torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best_f1": best_f1,
                             "config": cfg.to_dict()}, last)
             world.barrier()
+        if out_of_time:
+            break
+    if log:
+        log.close()
     if world.is_main:
-        model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location=world.device)["model"])
-        lv = logits_of(model, val["images"])
+        best = ObstacleExpert(cfg).to(world.device)
+        best.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location=world.device)["model"])
+        lv = logits_of(best, val["images"])
         T = fit_temperature(lv, y_val)
         pts = operating_points(lv, truth_val, T)
         thr = choose_threshold(pts, a.precision)
@@ -247,7 +263,16 @@ def main():
         s = pts[thr]
         print(f"calibrated: T {T:.3f}, threshold {thr}: recall {s['recall']:.3f}, precision {s['precision']:.3f}, "
               f"distance accuracy {s['distance_accuracy']:.3f}")
-    leave(world)
+    return model
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    world = join(a.device)
+    try:
+        train(a, world)
+    finally:
+        leave(world)
 
 
 if __name__ == "__main__":

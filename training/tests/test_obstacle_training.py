@@ -88,3 +88,27 @@ def test_the_shipped_expert_calls_obstacles_on_few_real_traffic_light_crops():
     assert s["photos"] == 68
     assert s["calls"] >= s["photos_with_a_call"] == sum(1 for v in calls.values() if v)
     assert s["photos_with_a_call"] <= 2
+
+
+def test_two_processes_on_the_clock_stop_together_with_identical_weights(tmp_path):
+    """Under torchrun each rank reads its own clock; the learning rate and the stop come from rank
+    0's, or the ranks would step at different rates and one would wait for the other forever."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=TRAINING, TQDM_DISABLE="1", OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
+         os.path.join(os.path.dirname(__file__), "ddp_obstacle_worker.py"), str(tmp_path),
+         f"run={tmp_path / 'run'}", f"cache={tmp_path / 'cache'}", "train_scenes=8", "val_scenes=8", "batch=8",
+         "steps=1000000", "minutes=0.05", "eval_every=1000000", "jitter=0.25", "real_negatives=0.25", "width=32",
+         "heads=2", "threads=2", "render_workers=1"],
+        env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    a, b = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    steps = [int(line.split(",")[0]) for line in (tmp_path / "run" / "log.csv").read_text().splitlines()]
+    assert len(steps) == 1 and steps[0] > 1
