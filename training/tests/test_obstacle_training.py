@@ -76,9 +76,9 @@ def test_a_timed_run_stops_on_the_clock_and_leaves_a_calibrated_checkpoint(tmp_p
 
 def test_the_shipped_expert_calls_obstacles_on_few_real_traffic_light_crops():
     """Nothing is in the way in a crop of a signal head. The shipped expert, fine-tuned with the
-    train split's crops as negatives, names something on 1 of the real val split's 68 (before that
-    fine-tune: 4; the expert trained on renders alone before it: 4); one that hallucinates on real
-    photos as the renders-only variants did (3 to 6) fails here."""
+    train split's crops as negatives, names something on none of the real val split's 68 (before
+    that fine-tune: 4; the expert trained on renders alone before it: 4); one that hallucinates on
+    real photos as the renders-only variants did (3 to 6) fails here."""
     from lttw.artifact import Predictor
     from lttw.obstacle_false_calls import false_calls, signal_crop_files, summary
 
