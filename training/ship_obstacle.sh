@@ -12,11 +12,12 @@
 #   PYTHONPATH=training .venv/bin/python -m lttw.data --root training/data/obstacle --split train --n 20000 --size 128
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_c_realneg_b128 \
 #     --init OUT/c_best.pt --train_scenes 20000 --width 96 --depth 3 --heads 3 --token_features 16 --jitter 0.25 \
-#     --real_negatives 0.125 --lr 3e-4 --batch 128 --steps 1000000 --minutes 25 --eval_every 100 --precision 0.7
-#   (its last step ships, not best.pt, the best validation F1 at step 100, before the real crops had
-#   taught it much: put last.pt's "model", "config" and "step" in a run folder as best.pt and fit
-#   the calibration there with --steps 0 --train_scenes 1000 and the same shape)
-#   FROM_RUN=training/runs/obstacle_c_realneg_b128_last RECIPE="..." ./training/ship_obstacle.sh
+#     --real_negatives 0.125 --lr 3e-4 --batch 128 --steps 1000000 --minutes 25 --eval_every 100 --precision 0.7 \
+#     --keep last
+#   FROM_RUN=training/runs/obstacle_c_realneg_b128 RECIPE="..." ./training/ship_obstacle.sh
+#   (its last step ships, not the best validation F1 of the renders, which came at step 100 before
+#   the real crops had taught it much; the shipped run was made before --keep existed, its last.pt
+#   copied into training/runs/obstacle_c_realneg_b128_last and calibrated there with --steps 0)
 # (validation recall at precision >= 0.7: CPU recipe 23.0 %, variant c 50.4 %, fine-tuned 50.1 %;
 # calls on the real val split's 68 traffic-light crops: 4, 4, 0: `python -m lttw.obstacle_false_calls`.
 # A first fine-tune at batch 32 and 2e-4 lost more: 48.7 %, 1 call.)

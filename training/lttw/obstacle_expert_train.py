@@ -137,6 +137,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--real_negatives", type=float, default=0.0,
                     help="share of each batch drawn from the real train split's traffic-light crops, every slot empty "
                          "(signal_crops; 0: none)")
+    ap.add_argument("--keep", choices=["best", "last"], default="best",
+                    help="the checkpoint best.pt holds and the calibration reads: the best validation F1 of the "
+                         "renders, or the last step (a fine-tune whose point is what the renders do not measure, "
+                         "such as --real_negatives)")
     ap.add_argument("--minutes", type=float, default=None,
                     help="train for this long (the cosine over wall-clock time; --steps then only caps the steps)")
     ap.add_argument("--render_workers", type=int, default=2, help="processes rendering scenes not cached yet (0: one per usable core)")
@@ -237,8 +241,8 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
                       f"best F1 {f1:.3f}", flush=True)
                 log.write(f"{step},{loss.item():.5f},{vloss:.5f},{s5['recall']:.4f},{s5['precision']:.4f},{f1:.4f}\n")
                 log.flush()
-                if f1 > best_f1:
-                    best_f1 = f1
+                if f1 > best_f1 or a.keep == "last":
+                    best_f1 = max(f1, best_f1)
                     torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
                 torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "best_f1": best_f1,
                             "config": cfg.to_dict()}, last)

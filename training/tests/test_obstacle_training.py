@@ -64,12 +64,13 @@ def test_a_timed_run_stops_on_the_clock_and_leaves_a_calibrated_checkpoint(tmp_p
     done = subprocess.run(
         [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(run), "--cache", str(tmp_path / "cache"),
          "--train_scenes", "8", "--val_scenes", "8", "--batch", "4", "--steps", "1000000", "--minutes", "0.02",
-         "--eval_every", "1000000", "--jitter", "0.25", "--real_negatives", "0.25", "--width", "32", "--heads", "2", "--threads", "1"],
+         "--eval_every", "1000000", "--jitter", "0.25", "--real_negatives", "0.25", "--keep", "last", "--width", "32", "--heads", "2", "--threads", "1"],
         env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     steps = [int(line.split(",")[0]) for line in (run / "log.csv").read_text().splitlines()]
     assert len(steps) == 1 and 0 < steps[0] < 1_000_000
-    assert torch.load(run / "best.pt", weights_only=False)["config"]["width"] == 32
+    best = torch.load(run / "best.pt", weights_only=False)
+    assert best["config"]["width"] == 32 and best["step"] == steps[0]
     calibration = json.loads((run / "calibration.json").read_text())
     assert calibration["validation"]["scenes"] == 8
 
@@ -112,3 +113,18 @@ def test_two_processes_on_the_clock_stop_together_with_identical_weights(tmp_pat
         assert torch.equal(a[k], b[k]), k
     steps = [int(line.split(",")[0]) for line in (tmp_path / "run" / "log.csv").read_text().splitlines()]
     assert len(steps) == 1 and steps[0] > 1
+
+
+def test_keep_last_writes_every_evaluation_into_best_whatever_its_f1(tmp_path):
+    """With --keep last, best.pt follows the last evaluation even when validation F1 falls (an
+    untrained expert's F1 is 0 at every step, so `best` would keep the first)."""
+    env = dict(os.environ, PYTHONPATH=TRAINING, TQDM_DISABLE="1")
+    for keep, want in (("best", 2), ("last", 6)):
+        run = tmp_path / keep
+        done = subprocess.run(
+            [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(run), "--cache", str(tmp_path / "cache"),
+             "--train_scenes", "8", "--val_scenes", "8", "--batch", "4", "--steps", "6", "--eval_every", "2", "--lr", "0",
+             "--width", "32", "--heads", "2", "--threads", "1", "--keep", keep],
+            env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert torch.load(run / "best.pt", weights_only=False)["step"] == want
