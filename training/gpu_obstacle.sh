@@ -30,8 +30,8 @@ set -uo pipefail
 export PYTHONPATH=training PYTHONUNBUFFERED=1 TQDM_DISABLE=1
 PY=${PY:-python3}
 OUT=${OUT:-training/runs/gpu_obstacle}
-CACHE=${CACHE:-/tmp/obstacle_cache}
-RUNS=${RUNS:-/tmp/obstacle_runs}
+CACHE=${CACHE:-training/data/obstacle_gpu}
+RUNS=${RUNS:-training/runs/gpu_obstacle_runs}
 RENDER_MIN=${RENDER_MIN:-3.5}
 TRAIN_MIN=${TRAIN_MIN:-4.5}
 DEVICE=${DEVICE:-cuda}

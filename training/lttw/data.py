@@ -10,6 +10,7 @@ Seed ranges (never overlap):
 import argparse
 import os
 import time
+from contextlib import nullcontext
 from multiprocessing import Pool
 
 import numpy as np
@@ -105,26 +106,13 @@ def build_cache(root, split, n, size=160, workers=2, chunk=1000, start=None, min
         jobs.append((seeds, size, os.path.join(d, f"chunk_{i // chunk:05d}.npz")))
     deadline = None if minutes is None else time.monotonic() + 60 * minutes
     done = []
-    with Pool(workers) if workers > 1 else _Serial() as pool:
-        for path in tqdm(pool.imap(_render_chunk, jobs), total=len(jobs), desc=f"render {split}"):
+    with Pool(workers) if workers > 1 else nullcontext() as pool:
+        rendered = pool.imap(_render_chunk, jobs) if pool else map(_render_chunk, jobs)
+        for path in tqdm(rendered, total=len(jobs), desc=f"render {split}"):
             done.append(os.path.basename(path))
             if deadline is not None and time.monotonic() > deadline:
                 break
     return load_cache(d, done)
-
-
-class _Serial:
-    """`Pool`'s `imap` in this process, for one worker."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    @staticmethod
-    def imap(fn, jobs):
-        return map(fn, jobs)
 
 
 def load_cache(d, files=None):

@@ -32,7 +32,7 @@ from .obstacle_expert import (FLIPPED_SLOT, N_CLASSES, ObstacleConfig, ObstacleE
 from .obstacle_map import score
 from .obstacle_train import truth_of
 from .preprocess import MEAN, STD, load_bgr, normalize_small, resize_small
-from .signal_data import REAL_ROOT, real_rows
+from .signal_data import REAL_ROOT, signal_crop_files
 
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.96, 0.05))
 
@@ -53,8 +53,7 @@ def signal_crops(split: str, size: int) -> np.ndarray:
     Udacity source, `mit_*`), squashed to `size`: a crop of a signal head has no path in it, so
     nothing in it is in the wearer's way. The renders never show a camera's blur, noise and
     colour, and on these crops the expert trained on them alone calls obstacles that are not there."""
-    files = [r["file"] for r in real_rows(split) if os.path.basename(r["file"]).startswith("mit_")]
-    return np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, f)), size) for f in files])
+    return np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, f)), size) for f in signal_crop_files(split)])
 
 
 def normalized(images: torch.Tensor) -> torch.Tensor:

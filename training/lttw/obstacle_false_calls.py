@@ -14,11 +14,7 @@ from typing import Dict, List
 
 from .artifact import Predictor
 from .preprocess import load_bgr
-from .signal_data import REAL_ROOT, real_rows
-
-
-def signal_crop_files(split: str) -> List[str]:
-    return [r["file"] for r in real_rows(split) if os.path.basename(r["file"]).startswith("mit_")]
+from .signal_data import REAL_ROOT, signal_crop_files
 
 
 def false_calls(predictor: Predictor, files: List[str], batch: int = 64) -> Dict[str, list]:

@@ -309,6 +309,12 @@ def real_rows(split: str) -> List[Dict]:
         return [r for r in (json.loads(l) for l in f) if r.get("split") == split]
 
 
+def signal_crop_files(split: str) -> List[str]:
+    """The photos of `split` that are a tight crop of one signal head (the MIT / Udacity source,
+    `mit_*`: "nothing but the signal head", the folder's README says), relative to REAL_ROOT."""
+    return [r["file"] for r in real_rows(split) if os.path.basename(r["file"]).startswith("mit_")]
+
+
 def _signal_free_generated(start: int, n: int) -> List[int]:
     out, s = [], start
     while len(out) < n:

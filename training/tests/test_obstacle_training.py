@@ -81,7 +81,8 @@ def test_the_shipped_expert_calls_obstacles_on_few_real_traffic_light_crops():
     that fine-tune: 4; the expert trained on renders alone before it: 4); one that hallucinates on
     real photos as the renders-only variants did (3 to 6) fails here."""
     from lttw.artifact import Predictor
-    from lttw.obstacle_false_calls import false_calls, signal_crop_files, summary
+    from lttw.obstacle_false_calls import false_calls, summary
+    from lttw.signal_data import signal_crop_files
 
     repo = os.path.join(TRAINING, "..")
     calls = false_calls(Predictor(os.path.join(repo, "models", "default")), signal_crop_files("val"))
