@@ -94,7 +94,9 @@ def test_the_shipped_expert_calls_obstacles_on_few_real_traffic_light_crops():
 
 def test_two_processes_on_the_clock_stop_together_with_identical_weights(tmp_path):
     """Under torchrun each rank reads its own clock; the learning rate and the stop come from rank
-    0's, or the ranks would step at different rates and one would wait for the other forever."""
+    0's, or the ranks would step at different rates and one would wait for the other forever.
+    (Nine seconds of training: a loaded machine must still take more than one step, since the
+    first step's learning rate is the same on every rank whatever the clocks say.)"""
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -104,7 +106,7 @@ def test_two_processes_on_the_clock_stop_together_with_identical_weights(tmp_pat
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
          os.path.join(os.path.dirname(__file__), "ddp_obstacle_worker.py"), str(tmp_path),
          f"run={tmp_path / 'run'}", f"cache={tmp_path / 'cache'}", "train_scenes=8", "val_scenes=8", "batch=8",
-         "steps=1000000", "minutes=0.05", "eval_every=1000000", "jitter=0.25", "real_negatives=0.25", "width=32",
+         "steps=1000000", "minutes=0.15", "eval_every=1000000", "jitter=0.25", "real_negatives=0.25", "width=32",
          "heads=2", "threads=2", "render_workers=1"],
         env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
