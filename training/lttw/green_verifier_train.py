@@ -127,7 +127,7 @@ def train(a) -> Dict:
             lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
-            x = to_input(augment(xt[idx], g)).to(dev)
+            x = to_input(augment(xt[idx], g, damage=a.damage)).to(dev)
             geo = gt[idx].clone()
             flipped = torch.rand(len(idx), generator=g) < 0.5
             geo[flipped, 0] = 1 - geo[flipped, 0]
@@ -439,6 +439,8 @@ def main():
     ap.add_argument("--device", default="cpu", help="where training runs (cpu, cuda); calibration always runs on the CPU")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops")
+    ap.add_argument("--damage", type=float, default=0.0,
+                    help="share of training crops given one kind of the exports' damage (signal_train.export_damage)")
     ap.add_argument("--calibration_scenes", type=int, default=80000)
     ap.add_argument("--unlit_scenes", type=int, default=0,
                     help="also calibrate on the unlit close-ups among this many more generated scenes (unlit_jobs)")

@@ -72,13 +72,72 @@ def augment_pair(x: torch.Tensor, wide: torch.Tensor, g: torch.Generator, desatu
     return both[:, :S].contiguous(), both[:, S::f, ::f].contiguous()
 
 
-def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0) -> torch.Tensor:
+# RGB -> YIQ (NTSC): Y is luma, (I, Q) the chroma plane a hue turn rotates.
+_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+_RGB = torch.linalg.inv(_YIQ)
+EXPORT_DAMAGES = ("hue", "salt_and_pepper", "soften", "pixelate", "desaturate")
+
+
+def hue_turned(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
+    """Float NHWC crops with their chroma turned by `degrees` (per crop) about the grey axis in
+    YIQ: the hue moves, luma and greys stay."""
+    t = torch.deg2rad(degrees)
+    c, s = torch.cos(t), torch.sin(t)
+    rot = torch.zeros(len(t), 3, 3)
+    rot[:, 0, 0] = 1
+    rot[:, 1, 1], rot[:, 1, 2], rot[:, 2, 1], rot[:, 2, 2] = c, -s, s, c
+    m = _RGB @ rot @ _YIQ  # (B, 3, 3): rgb -> yiq -> turned -> rgb
+    return torch.einsum("bij,bhwj->bhwi", m, x)
+
+
+def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: float = 15.0) -> torch.Tensor:
+    """The damage the public exports bake into their photos (lttw.photo_corruptions), on a `share`
+    of float NHWC crops, one kind each (EXPORT_DAMAGES): a hue turn of 3–`max_hue` degrees
+    either way (small enough that green stays green and yellow yellow; the evaluation damage goes
+    to 25), 1–4 % salt-and-pepper pixels, a blur (down 1.5–3× and back up, bilinear), pixelation
+    (down 2–4× by area, back up by nearest) or saturation cut by 40–75 %. Never grayscale: a grey
+    crop labelled green would teach that colour is not needed."""
+    B, H, W, _ = x.shape
+    hit = torch.rand(B, generator=g) < share
+    kinds = torch.randint(len(EXPORT_DAMAGES), (B,), generator=g)
+    amount = torch.rand(B, generator=g)
+    sign = torch.where(torch.rand(B, generator=g) < 0.5, -1.0, 1.0)
+    x = x.clone()
+    for n in torch.nonzero(hit).flatten().tolist():
+        kind, u = EXPORT_DAMAGES[int(kinds[n])], float(amount[n])
+        crop = x[n:n + 1]
+        if kind == "hue":
+            x[n:n + 1] = hue_turned(crop, sign[n:n + 1] * (3 + (max_hue - 3) * u)).clamp(0, 255)
+        elif kind == "salt_and_pepper":
+            dots = torch.rand(H, W, generator=g) < 0.01 + 0.03 * u
+            white = torch.rand(H, W, generator=g) < 0.5
+            x[n, dots & white] = 255.0
+            x[n, dots & ~white] = 0.0
+        elif kind == "desaturate":
+            x[n:n + 1] = towards_grey(crop, torch.tensor(0.4 + 0.35 * u))
+        else:
+            f = 1.5 + 1.5 * u if kind == "soften" else 2 + 2 * u
+            size = (max(1, round(H / f)), max(1, round(W / f)))
+            nchw = crop.permute(0, 3, 1, 2)
+            if kind == "soften":
+                small = F.interpolate(nchw, size=size, mode="bilinear", antialias=True, align_corners=False)
+                back = F.interpolate(small, size=(H, W), mode="bilinear", align_corners=False)
+            else:
+                back = F.interpolate(F.adaptive_avg_pool2d(nchw, size), size=(H, W), mode="nearest")
+            x[n:n + 1] = back.permute(0, 2, 3, 1)
+    return x
+
+
+def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0, damage: float = 0.0) -> torch.Tensor:
     """Lighting, colour cast, noise, blur-free flips and a little grayscale on uint8 NHWC crops.
-    Never a hue change: the colour is the label. With `desaturate` > 0, that share of the crops
-    is also pulled part of the way (up to 60 %) towards its own grey, hue kept: a real walk
-    lamp's LED figure is often pale, overexposed teal, which the generator rarely draws."""
+    Never a hue change beyond `export_damage`'s few degrees: the colour is the label. With
+    `desaturate` > 0, that share of the crops is also pulled part of the way (up to 60 %) towards
+    its own grey, hue kept: a real walk lamp's LED figure is often pale, overexposed teal, which the
+    generator rarely draws. With `damage` > 0, that share first gets one kind of `export_damage`."""
     B = x.shape[0]
     x = x.float()
+    if damage > 0:
+        x = export_damage(x, g, damage)
     if desaturate > 0:
         pale = torch.rand(B, generator=g) < desaturate
         if pale.any():
