@@ -21,7 +21,8 @@ import argparse
 import json
 import math
 import os
-from typing import Callable, Dict, List, Optional, Tuple
+import sys
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -178,15 +179,50 @@ def write_damaged_sets(set_dir: str, out: str, kinds: List[str], split: Optional
     return total
 
 
+def damage_table(lines: Iterable[str]) -> str:
+    """The table of `KIND <listen eval --json of that kind's set>` lines: false green, light
+    accuracy, abstention and greens said per kind, and over all kinds."""
+    keys = ("false_green", "non_green", "labelled", "right", "unknown", "greens_said", "greens")
+    total = dict.fromkeys(keys, 0)
+    out = [f"{'damage':16s} {'false green':>11s} {'light':>7s} {'abstain':>8s} {'greens said':>11s}"]
+
+    def line(name, r):
+        return (f"{name:16s} {r['false_green']:>5d}/{r['non_green']:<5d} {100 * r['right'] / max(1, r['labelled']):6.1f}% "
+                f"{100 * r['unknown'] / max(1, r['labelled']):7.1f}% {r['greens_said']:>5d}/{r['greens']:<5d}")
+
+    for text in lines:
+        if not text.strip():
+            continue
+        kind, metrics = text.split(" ", 1)
+        m = json.loads(metrics)
+        n, g = m["counts"]["light_labelled"], m["light_per_class"]["green"]
+        row = dict(false_green=m["false_green_count"], non_green=m["false_green_denominator"], labelled=n,
+                   right=round(m["light_accuracy"] * n), unknown=round(m["abstention_rate"] * n),
+                   greens_said=round((g["recall"] or 0) * g["support"]), greens=g["support"])
+        for k in keys:
+            total[k] += row[k]
+        out.append(line(kind, row))
+    out.append(line("all kinds", total))
+    return "\n".join(out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", required=True, help="a labelled-scenes folder (images + labels.jsonl)")
-    ap.add_argument("--out", required=True, help="the damaged set's folder (written)")
+    ap.add_argument("--table", action="store_true",
+                    help="instead: read `KIND <listen eval --json>` lines from standard input and print the table "
+                         "(training/damaged_evaluations.sh)")
+    ap.add_argument("--set", help="a labelled-scenes folder (images + labels.jsonl)")
+    ap.add_argument("--out", help="the damaged set's folder (written)")
     ap.add_argument("--split", help="only the rows whose `split` is this (e.g. val)")
     ap.add_argument("--kinds", nargs="+", default=list(DAMAGES), choices=list(DAMAGES))
     ap.add_argument("--sources", nargs="+", help="only these sources (the file name's prefix: ptl, mit, cwd)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
+    if a.table:
+        print(damage_table(sys.stdin))
+        return
+    if not a.set or not a.out:
+        ap.error("--set and --out are needed to write damaged sets")
     n = write_damaged_sets(a.set, a.out, a.kinds, a.split, a.seed, a.sources)
     print(f"{a.out}: {n} damaged rows ({len(a.kinds)} kinds)")
 

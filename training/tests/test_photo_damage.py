@@ -109,3 +109,16 @@ def test_export_damage_touches_only_its_share_and_costs_no_draws_when_off():
     g0, g1 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     assert torch.equal(augment(x, g0), augment(x, g1, damage=0.0))
     assert not torch.equal(augment(x, torch.Generator().manual_seed(5), damage=0.5), augment(x, torch.Generator().manual_seed(5)))
+
+
+def test_the_damage_table_sums_the_kinds():
+    from lttw.photo_corruptions import damage_table
+
+    def metrics(fg, acc, ab, recall):
+        return json.dumps({"counts": {"light_labelled": 10}, "false_green_count": fg, "false_green_denominator": 6,
+                           "light_accuracy": acc, "abstention_rate": ab,
+                           "light_per_class": {"green": {"recall": recall, "support": 4}}})
+    table = damage_table([f"blur {metrics(0, 0.9, 0.1, 0.75)}\n", "\n", f"hue_shift {metrics(1, 0.5, 0.3, None)}\n"]).splitlines()
+    assert table[1].split() == ["blur", "0/6", "90.0%", "10.0%", "3/4"]
+    assert table[2].split() == ["hue_shift", "1/6", "50.0%", "30.0%", "0/4"]
+    assert table[3].split() == ["all", "kinds", "1/12", "70.0%", "20.0%", "3/8"]
