@@ -441,6 +441,12 @@ def _write_model(model_dir, cfg, sd):
         json.dump(cfg, f, indent=1)
 
 
+def verify_rule(margin: float) -> str:
+    """How the verifier's bar was set, in words (config.json and the model card)."""
+    frame = "the largest verifier green on a non-green validation frame the reader calls green"
+    return f"halfway between {frame} and 1" if margin == 0.5 else f"{margin:g} of the way from {frame} to 1"
+
+
 def merge_verifier(run, model_dir, ckpt="best.pt"):
     """Puts a trained, calibrated green verifier (lttw.green_verifier_train) beside the model
     folder's signal reader; the reader's green threshold becomes the one calibrated with it."""
@@ -454,6 +460,7 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     se = cfg["signal_expert"]
     c = verifier.c
     grid = calibration["calibration"]["grid"]
+    margin = float(calibration["calibration"].get("margin", 0.5))  # runs before --margin: halfway
     # The reader's own calibration stays, with the threshold it set alone.
     se["calibration"].setdefault("reader_alone_green", se["thresholds"]["green"])
     se["thresholds"]["green"] = float(calibration["thresholds"]["green"])
@@ -475,7 +482,7 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
         "temperature": round(float(calibration["temperature"]), 4),
         "params": count_params(verifier),
         "views": ["own"] + se.get("green_confirmation", []),
-        "calibration": {"frames": calibration["frames"], "grid": [
+        "calibration": {"frames": calibration["frames"], "margin": margin, "grid": [
             {k: e[k] for k in ("reader_green", "view_misses", "red_veto", "verify", "max_verifier_green_on_non_green", "real_val",
                                "generated_val") if k in e} for e in grid],
             "greenest_non_green": next(e for e in grid if e["reader_green"] == calibration["thresholds"]["green"]
@@ -485,8 +492,8 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
                   "thresholds.view_misses of the lowest are set aside; absent: 0) reaches thresholds.green and the "
                   "verifier's smallest green over the candidate's square and the same views (64x64) reaches thresholds.verify "
                   "(when it does not, the later standbys that hold are tried in turn); "
-                  "thresholds.verify: halfway between the largest verifier green on a non-green validation frame the reader "
-                  "calls green and 1 (at least 0.5); thresholds.green, view_misses (and red_veto, where the grid holds it): "
+                  f"thresholds.verify: {verify_rule(margin)} (at least 0.5); thresholds.green, view_misses "
+                  "(and red_veto, where the grid holds it): "
                   "the grid point with the most validation greens said",
         "run": run,
     }

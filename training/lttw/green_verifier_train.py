@@ -17,9 +17,10 @@ G; a lamp vetoes a green at stop mass v), every frame is decided by the reader a
 frame the reader calls green, or a red the reader's greens overrule, is read by the verifier (its
 smallest green over its views, never relaxed); a green's verifier green is the largest over its
 walk lamp and the later standbys that hold, since the runtime tries those when the verifier turns
-the walk lamp down (confirm_verified_standby). The verifier's threshold at (G, m, v) is halfway
-between the largest verifier green on any non-green validation frame the reader called green
-there and 1 (at least 0.5), so no validation frame is a false green, with a margin. (G, m, v) is
+the walk lamp down (confirm_verified_standby). The verifier's threshold at (G, m, v) is the largest
+verifier green on any non-green validation frame the reader called green there, raised by
+--margin (default 0.5: halfway) of the way to 1 (at least 0.5), so no validation frame is a false
+green, with a margin. (G, m, v) is
 the grid point with the most validation greens said (the mean of the real and generated recalls;
 the higher G, then the fewer misses, then the lower veto on ties). Frames are decided with the
 runtime's second look (signal_model.sets_aside, thresholds.set_aside = SET_ASIDE): a candidate
@@ -62,6 +63,9 @@ MISSES_GRID = [0, 1, 2]
 VETO_GRID = [0.3]
 GRID = [(G, m, v) for G in READER_GRID for m in MISSES_GRID for v in VETO_GRID]
 VERIFY_FLOOR = 0.5
+# The share of the way from the greenest non-green validation frame to 1 that the verifier's bar
+# adds (--margin). Halfway is the shipped rule; NOTES (2026-12-04, night) measured a quarter.
+VERIFY_MARGIN = 0.5
 # thresholds.set_aside: a candidate read green that the verifier gives less than even odds is no
 # lamp (signal_model.sets_aside). At or below VERIFY_FLOOR, so it never passes one the verifier accepts.
 SET_ASIDE = 0.5
@@ -378,7 +382,15 @@ def _final(r, t_verify: float) -> str:
     return r[0]
 
 
-def choose(rows) -> Dict:
+def verify_bar(worst: float, margin: float = VERIFY_MARGIN) -> float:
+    """The verifier's threshold above the greenest non-green validation frame `worst`: `margin` of
+    the way from it to 1, never under VERIFY_FLOOR."""
+    if not 0 < margin <= 1:
+        raise ValueError(f"the verifier's margin is a share of the way to 1, in (0, 1]; got {margin}")
+    return max(VERIFY_FLOOR, worst + margin * (1.0 - worst))
+
+
+def choose(rows, margin: float = VERIFY_MARGIN) -> Dict:
     """The reader threshold, view misses and verifier threshold (see the module doc) and the
     figures behind them."""
     table = []
@@ -395,8 +407,9 @@ def choose(rows) -> Dict:
         fooled = sorted(((reader_green(rec[rule]), src, frame) for truth, src, frame, rec in rows
                          if truth != "green" and reader_green(rec[rule]) is not None), reverse=True)
         worst = fooled[0][0] if fooled else 0.0
-        t = max(VERIFY_FLOOR, (worst + 1.0) / 2)
+        t = verify_bar(worst, margin)
         entry = {"reader_green": rule[0], "view_misses": rule[1], "red_veto": rule[2], "verify": t, "max_verifier_green_on_non_green": worst,
+                 "margin": margin,
                  "greenest_non_green": [{"source": s, "frame": f, "verifier_green": v} for v, s, f in fooled[:5]]}
         for src in ("real_val", "generated_val"):
             sub = [(truth, final_state(rec, rule, t)) for truth, s, _, rec in rows if s == src]
@@ -408,11 +421,11 @@ def choose(rows) -> Dict:
     best = max(table, key=lambda e: ((e["real_val"]["green_recall"] + e["generated_val"]["green_recall"]) / 2,
                                      e["reader_green"], -e["view_misses"], -e["red_veto"]))
     return {"reader_green": best["reader_green"], "view_misses": best["view_misses"], "red_veto": best["red_veto"],
-            "verify": best["verify"], "grid": table}
+            "verify": best["verify"], "margin": margin, "grid": table}
 
 
 def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int, n_unlit: int = 0,
-              rows_from: Optional[str] = None) -> Dict:
+              rows_from: Optional[str] = None, margin: float = VERIFY_MARGIN) -> Dict:
     """The chosen rule and every frame's record. rows_from: take the real val and generated
     frames' rows from that run (computed with the same verifier) and read only the unlit ones."""
     rows = load_rows(rows_from) if rows_from else []
@@ -423,7 +436,7 @@ def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int
             rows += part
             if done % 10 == 0 or done == len(chunks):
                 print(f"calibration: {min(done * 200, len(jobs))} of {len(jobs)} jobs, {len(rows)} frames", flush=True)
-    return choose(rows), rows
+    return choose(rows, margin), rows
 
 
 def main():
@@ -447,6 +460,9 @@ def main():
     ap.add_argument("--rows_from", metavar="RUN",
                     help="with --calibrate-only: RUN's verifier, its temperature and its calibration rows; only the unlit frames are read")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--margin", type=float, default=VERIFY_MARGIN,
+                    help="the verifier's bar: this share of the way from the greenest non-green validation frame to 1 "
+                         "(0.5, halfway, is the shipped rule)")
     ap.add_argument("--calibrate-only", dest="calibrate_only", action="store_true")
     ap.add_argument("--val-report", dest="val_report", action="store_true",
                     help="with --calibrate-only: print the verifier's separation on each --val crop set "
@@ -486,7 +502,7 @@ def main():
             print(f"{path}: {len(yv)} crops, {int(yv.sum())} green: {json.dumps(val_metrics(p, yv, rv))}", flush=True)
         return
     t0 = time.time()
-    chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers, a.unlit_scenes, a.rows_from)
+    chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers, a.unlit_scenes, a.rows_from, a.margin)
     # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.
     fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS} | {"set_aside": SET_ASIDE}
     out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "view_misses": chosen["view_misses"],

@@ -82,6 +82,9 @@ def main():
                   f"(real val {chosen['real_val']['green_recall']:.1%}, generated {chosen['generated_val']['green_recall']:.1%}); "
                   + (f"the verifier's is halfway between its largest green on a non-green frame the reader passed "
                      f"({chosen['max_verifier_green_on_non_green']:.4f}) and 1."
+                     if th["verify"] > 0.5 and gv["calibration"].get("margin", 0.5) == 0.5 else
+                     f"the verifier's is {gv['calibration']['margin']:g} of the way from its largest green on a non-green "
+                     f"frame the reader passed ({chosen['max_verifier_green_on_non_green']:.4f}) to 1."
                      if th["verify"] > 0.5 else
                      "no non-green validation frame passed the reader there, so the verifier's threshold is its floor, 0.5 "
                      "(even odds).")

@@ -62,6 +62,22 @@ def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and
     # A red overruled by a green the verifier accepts is unknown; one it rejects stands.
     assert final_state(_record("disagree", 0.95, "red"), (0.98, 0, 0.3), 0.8) == "unknown"
     assert final_state(_record("disagree", 0.5, "red"), (0.98, 1, 0.3), 0.8) == "red"
+    # A quarter of the way instead (--margin 0.25): the bar comes down, still above the greenest
+    # non-green frame, and the green at 0.7 is said.
+    quarter = choose(rows, margin=0.25)
+    assert quarter["verify"] == pytest.approx(0.7) and quarter["margin"] == 0.25
+    assert all(e["generated_val"]["false_greens"] == 0 and e["generated_val"]["green_recall"] == 1.0 for e in quarter["grid"])
+
+
+def test_the_verifier_bar_is_a_share_of_the_way_to_one_and_never_under_even_odds():
+    from lttw.artifact import verify_rule
+    from lttw.green_verifier_train import verify_bar
+    assert verify_bar(0.8) == pytest.approx(0.9) and verify_bar(0.8, 0.25) == pytest.approx(0.85)
+    assert verify_bar(0.1, 0.25) == 0.5 and verify_bar(0.0) == 0.5
+    for bad in (0.0, -0.1, 1.5):
+        with pytest.raises(ValueError, match="share of the way"):
+            verify_bar(0.8, bad)
+    assert verify_rule(0.5).startswith("halfway between") and verify_rule(0.25).startswith("0.25 of the way from")
 
 
 def _stub_runner(cands, p):
@@ -306,7 +322,7 @@ def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_p
     path = tmp_path / "crops.npz"
     np.savez(path, **crops)
     run = tmp_path / "run"
-    a = argparse.Namespace(model=MODEL, train=[str(path)], val=[str(path)], run=str(run), epochs=1, batch=32, lr=1e-3,
+    a = argparse.Namespace(model=MODEL, train=[str(path)], val=[str(path)], run=str(run), epochs=1, batch=32, lr=1e-3, damage=0.5,
                            threads=2, device=device, seed=0, real_weight=2.0, init=None, init_from_reader=False)
     train(a)
     log = json.loads((run / "log.json").read_text())
