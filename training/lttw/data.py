@@ -85,10 +85,7 @@ def _render_chunk(args):
     out["seeds"] = np.asarray(seeds, np.int64)
     out["cap_en"] = np.asarray(caps["en"], np.int16)
     out["cap_zh"] = np.asarray(caps["zh"], np.int16)
-    # The writer's own temporary file: ranks under torchrun may render the same chunk at once, and
-    # the last atomic replace wins with the same bytes (a shared name let one rank's replace find
-    # its file already moved by the other).
-    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    tmp = path + ".tmp.npz"
     np.savez(tmp, **out)
     os.replace(tmp, path)
     return path

@@ -160,8 +160,14 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     os.makedirs(a.run, exist_ok=True)
     cfg = ObstacleConfig(token_features=a.token_features, width=a.width, depth=a.depth, heads=a.heads)
     workers = a.render_workers or len(os.sched_getaffinity(0))
+    # Rank 0 renders what the cache lacks while the others wait, then they load its chunks: every
+    # rank rendering the same chunks did the work once per rank and raced on the files.
+    if not world.is_main:
+        world.barrier()
     train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size, workers=workers)
     val = build_cache(a.cache, "val", a.val_scenes, size=cfg.image_size, workers=workers)
+    if world.is_main:
+        world.barrier()
     y_train, y_val = targets(train["obstacle_boxes"]), targets(val["obstacle_boxes"])
     grid = cfg.grid
     tokens_train = covered_targets(train["obstacle_boxes"], grid)
