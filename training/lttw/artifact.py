@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from .description import still_description
 from .generator import DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS, POSITIONS
 from .model import HEAD_LABELS, HEADS, ModelConfig, StreetVLM, count_params, flops_per_frame
+from .model_card import verify_rule
 from .preprocess import MEAN, STD, normalize_small, preprocess
 from .tokenizer import Tokenizer, default_tokenizer
 
@@ -439,12 +440,6 @@ def _write_model(model_dir, cfg, sd):
     save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
     with open(os.path.join(model_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
-
-
-def verify_rule(margin: float) -> str:
-    """How the verifier's bar was set, in words (config.json and the model card)."""
-    frame = "the largest verifier green on a non-green validation frame the reader calls green"
-    return f"halfway between {frame} and 1" if margin == 0.5 else f"{margin:g} of the way from {frame} to 1"
 
 
 def merge_verifier(run, model_dir, ckpt="best.pt"):

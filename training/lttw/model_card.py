@@ -8,6 +8,13 @@ import json
 import os
 
 
+
+def verify_rule(margin: float,
+                frame: str = "the largest verifier green on a non-green validation frame the reader calls green") -> str:
+    """How the verifier's bar was set, in words (config.json and the model card): `margin` of the
+    way from `frame` to 1."""
+    return f"halfway between {frame} and 1" if margin == 0.5 else f"{margin:g} of the way from {frame} to 1"
+
 def pct(v):
     return "n/a" if v is None else f"{100 * v:.2f} %"
 
@@ -80,11 +87,9 @@ def main():
                   + (f" and its view misses {misses} from {', '.join(str(m) for m in misses_tried)}" if len(misses_tried) > 1 else "")
                   + " for the most validation greens said "
                   f"(real val {chosen['real_val']['green_recall']:.1%}, generated {chosen['generated_val']['green_recall']:.1%}); "
-                  + (f"the verifier's is halfway between its largest green on a non-green frame the reader passed "
-                     f"({chosen['max_verifier_green_on_non_green']:.4f}) and 1."
-                     if th["verify"] > 0.5 and gv["calibration"].get("margin", 0.5) == 0.5 else
-                     f"the verifier's is {gv['calibration']['margin']:g} of the way from its largest green on a non-green "
-                     f"frame the reader passed ({chosen['max_verifier_green_on_non_green']:.4f}) to 1."
+                  + ("the verifier's is " + verify_rule(gv["calibration"].get("margin", 0.5),
+                                                         "its largest green on a non-green frame the reader passed "
+                                                         f"({chosen['max_verifier_green_on_non_green']:.4f})") + "."
                      if th["verify"] > 0.5 else
                      "no non-green validation frame passed the reader there, so the verifier's threshold is its floor, 0.5 "
                      "(even odds).")

@@ -92,9 +92,9 @@ def hue_turned(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
 
 def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: float = 15.0) -> torch.Tensor:
     """The damage the public exports bake into their photos (lttw.photo_corruptions), on a `share`
-    of float NHWC crops, one kind each (EXPORT_DAMAGES): a hue turn of 3–`max_hue` degrees
-    either way (small enough that green stays green and yellow yellow; the evaluation damage goes
-    to 25), 1–4 % salt-and-pepper pixels, a blur (down 1.5–3× and back up, bilinear), pixelation
+    of float NHWC crops, one kind each (EXPORT_DAMAGES): a hue turn of 3–`max_hue` degrees in YIQ
+    either way (15 there is about 20 of HSV hue: small enough that green stays green and yellow
+    yellow; the evaluation damage goes to 25 of HSV), 1–4 % salt-and-pepper pixels, a blur (down 1.5–3× and back up, bilinear), pixelation
     (down 2–4× by area, back up by nearest) or saturation cut by 40–75 %. Never grayscale: a grey
     crop labelled green would teach that colour is not needed."""
     B, H, W, _ = x.shape
@@ -103,28 +103,34 @@ def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: fl
     amount = torch.rand(B, generator=g)
     sign = torch.where(torch.rand(B, generator=g) < 0.5, -1.0, 1.0)
     x = x.clone()
-    for n in torch.nonzero(hit).flatten().tolist():
-        kind, u = EXPORT_DAMAGES[int(kinds[n])], float(amount[n])
-        crop = x[n:n + 1]
-        if kind == "hue":
-            x[n:n + 1] = hue_turned(crop, sign[n:n + 1] * (3 + (max_hue - 3) * u)).clamp(0, 255)
-        elif kind == "salt_and_pepper":
-            dots = torch.rand(H, W, generator=g) < 0.01 + 0.03 * u
-            white = torch.rand(H, W, generator=g) < 0.5
-            x[n, dots & white] = 255.0
-            x[n, dots & ~white] = 0.0
-        elif kind == "desaturate":
-            x[n:n + 1] = towards_grey(crop, torch.tensor(0.4 + 0.35 * u))
-        else:
+    chosen = {kind: torch.nonzero(hit & (kinds == k)).flatten() for k, kind in enumerate(EXPORT_DAMAGES)}
+    n = chosen["hue"]
+    if len(n):
+        x[n] = hue_turned(x[n], sign[n] * (3 + (max_hue - 3) * amount[n])).clamp(0, 255)
+    n = chosen["salt_and_pepper"]
+    if len(n):
+        dots = torch.rand(len(n), H, W, generator=g) < (0.01 + 0.03 * amount[n]).view(-1, 1, 1)
+        white = torch.rand(len(n), H, W, generator=g) < 0.5
+        crops = x[n]
+        crops[dots & white] = 255.0
+        crops[dots & ~white] = 0.0
+        x[n] = crops
+    n = chosen["desaturate"]
+    if len(n):
+        x[n] = towards_grey(x[n], (0.4 + 0.35 * amount[n]).view(-1, 1, 1, 1))
+    # Blur and pixelation resample each crop by its own factor: one crop at a time.
+    for kind in ("soften", "pixelate"):
+        for i in chosen[kind].tolist():
+            u = float(amount[i])
             f = 1.5 + 1.5 * u if kind == "soften" else 2 + 2 * u
             size = (max(1, round(H / f)), max(1, round(W / f)))
-            nchw = crop.permute(0, 3, 1, 2)
+            nchw = x[i:i + 1].permute(0, 3, 1, 2)
             if kind == "soften":
                 small = F.interpolate(nchw, size=size, mode="bilinear", antialias=True, align_corners=False)
                 back = F.interpolate(small, size=(H, W), mode="bilinear", align_corners=False)
             else:
                 back = F.interpolate(F.adaptive_avg_pool2d(nchw, size), size=(H, W), mode="nearest")
-            x[n:n + 1] = back.permute(0, 2, 3, 1)
+            x[i:i + 1] = back.permute(0, 2, 3, 1)
     return x
 
 

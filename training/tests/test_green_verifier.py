@@ -70,7 +70,7 @@ def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and
 
 
 def test_the_verifier_bar_is_a_share_of_the_way_to_one_and_never_under_even_odds():
-    from lttw.artifact import verify_rule
+    from lttw.model_card import verify_rule
     from lttw.green_verifier_train import verify_bar
     assert verify_bar(0.8) == pytest.approx(0.9) and verify_bar(0.8, 0.25) == pytest.approx(0.85)
     assert verify_bar(0.1, 0.25) == 0.5 and verify_bar(0.0) == 0.5
