@@ -180,6 +180,23 @@ struct SignalExpertParityTests {
         #expect(try #require(decision.verifierGreen) < verify)
     }
 
+    /// The calibration's greenest non-green frame (an unlit close-up with a green pharmacy cross
+    /// the reader calls a walk lamp) is the one the verifier's bar has least room above: a model
+    /// that walks on it has lost the calibration it shipped with.
+    @Test("The shipped model does not walk on the greenest non-green frame of its calibration, a green pharmacy cross")
+    func pharmacyCrossIsNoWalk() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.signalExpert)
+        let c = model.configuration
+        let verify = try #require(c.signalExpert?.thresholds.verify, "the shipped model has a green verifier")
+        let state = SignalExpert.State(expert)
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("pharmacy_cross.png").path)
+        let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        #expect(decision.state != .green)
+        #expect(decision.reason == .greenNotVerified)
+        #expect(try #require(decision.verifierGreen) < verify)
+    }
+
     @Test("The shipped model walks on a standby its verifier passes after turning down the green before it")
     func verifiedStandbyWalks() throws {
         let model = try ParityTests.model()

@@ -75,7 +75,14 @@ SCENES = [
     ("figure_doubt_ignored", 3_201_400, lambda f: f["light"]["state"] != "green"),
     # With a countdown reader: a walk lamp whose countdown it reads (the seconds said).
     ("countdown_walk", 3_201_600, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
+    # With a green verifier: the greenest non-green frame of the calibration (the unlit close-ups
+    # of green_verifier_train.unlit_jobs), a green pharmacy cross the reader calls a walk lamp,
+    # at the generator's own size (at 480 px the reader finds no lamp in it). Its verifier green
+    # is what the bar must stay above.
+    ("pharmacy_cross", 4_782_171, lambda f: f["light"]["state"] == "none"),
 ]
+# The long side the scenes are drawn at where it is not 480 px (None: the generator's own).
+LONG_SIDE = {"pharmacy_cross": None}
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one, decide's first decision with every stop lamp
 # vetoing whatever its size, the runner's final one with every view required).
@@ -91,12 +98,13 @@ DECIDED = {
     "second_look_stop": lambda first, final, every_size, every_view, cands: "set_aside" in final,
     "figure_walk": lambda first, final, every_size, every_view, cands: final.get("figure_walk", False),
     "countdown_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green",
+    "pharmacy_cross": lambda first, final, every_size, every_view, cands: final.get("why") == "green not verified",
     "figure_doubt_ignored": lambda first, final, every_size, every_view, cands: (
         first["state"] == "unknown" and first.get("candidate") is not None
         and cands[first["candidate"]].is_figure and final["state"] != "unknown"),
 }
 # Scenes that only a model with a green verifier, a red_veto_side or view_misses can show.
-NEEDS_VERIFIER = {"green_not_verified", "verified_standby_walk"}
+NEEDS_VERIFIER = {"green_not_verified", "verified_standby_walk", "pharmacy_cross"}
 NEEDS_VETO_SIDE = {"small_stop_ignored"}
 NEEDS_VIEW_MISSES = {"view_miss_held"}
 NEEDS_SET_ASIDE = {"second_look_stop"}
@@ -146,7 +154,8 @@ def make(model_dir, out):
                 or (name in NEEDS_SET_ASIDE and not (verifier and se["thresholds"].get("set_aside")))
                 or (name in NEEDS_COUNTDOWN and countdown is None)):
             continue
-        seed, sc = pick(seed0, pred)
+        long_side = LONG_SIDE.get(name, 480)
+        seed, sc = pick(seed0, pred, long_side)
         while name in DECIDED:
             rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
             cands, p = runner.probabilities(rgb)
@@ -155,7 +164,7 @@ def make(model_dir, out):
                              runner.decide_frame(rgb, cands, p, {**runner.thr, "view_misses": 0}), cands) \
                     and (name not in NEEDS_COUNTDOWN or "seconds_left" in runner.read(rgb)):
                 break
-            seed, sc = pick(seed + 1, pred)
+            seed, sc = pick(seed + 1, pred, long_side)
             if seed - seed0 > 20_000:
                 raise SystemExit(f"{name}: no scene of this kind in 20,000 seeds from {seed0}")
         path = os.path.join(out, f"{name}.png")
