@@ -198,6 +198,42 @@ void areaWhole(const cv::Mat &in, uchar *out, int dw, int r0, int r1, int sx, in
     }
 }
 
+/// OpenCV's horizontal pass of one source row, buf[di + c] += s[si + c] · alpha over the column
+/// table, with each output column's sum kept in registers: areaTable lists a column's entries
+/// together, so the same float32 operations run in the same order (from buf's zero) without a
+/// store and a reload of buf per entry, the stall that made this loop most of the resize.
+void spreadRow(const uchar *s, const cvb::AreaTab *xtab, int xsize, int cn, float *buf) {
+    if (cn == 1) {
+        for (int k = 0; k < xsize;) {
+            const int dxn = xtab[k].di;
+            float a = buf[dxn];
+            for (; k < xsize && xtab[k].di == dxn; k++) a = a + s[xtab[k].si] * xtab[k].alpha;
+            buf[dxn] = a;
+        }
+    } else if (cn == 3) {
+        for (int k = 0; k < xsize;) {
+            const int dxn = xtab[k].di;
+            float a0 = buf[dxn], a1 = buf[dxn + 1], a2 = buf[dxn + 2];
+            for (; k < xsize && xtab[k].di == dxn; k++) {
+                const uchar *p = s + xtab[k].si;
+                const float alpha = xtab[k].alpha;
+                a0 = a0 + p[0] * alpha;
+                a1 = a1 + p[1] * alpha;
+                a2 = a2 + p[2] * alpha;
+            }
+            buf[dxn] = a0;
+            buf[dxn + 1] = a1;
+            buf[dxn + 2] = a2;
+        }
+    } else {
+        for (int k = 0; k < xsize; k++) {
+            const int sxn = xtab[k].si, dxn = xtab[k].di;
+            const float alpha = xtab[k].alpha;
+            for (int c = 0; c < cn; c++) buf[dxn + c] = buf[dxn + c] + s[sxn + c] * alpha;
+        }
+    }
+}
+
 /// INTER_AREA otherwise (resizeArea_ with ResizeArea_Invoker): each source row is spread over
 /// the output columns with the column table's weights, and the rows are summed with the row
 /// table's weights, in float32, in OpenCV's order. Output rows [r0, r1), as one of OpenCV's
@@ -225,15 +261,7 @@ void areaFractional(const cv::Mat &in, uchar *out, int dw, int dh, int r0, int r
         const int dy = ytab[j].di;
         const uchar *s = in.ptr<uchar>(ytab[j].si);
         for (int dx = 0; dx < rowValues; dx++) buf[dx] = 0.f;
-        if (cn == 1) {
-            for (int k = 0; k < xsize; k++) buf[xtab[k].di] += s[xtab[k].si] * xtab[k].alpha;
-        } else {
-            for (int k = 0; k < xsize; k++) {
-                const int sxn = xtab[k].si, dxn = xtab[k].di;
-                const float alpha = xtab[k].alpha;
-                for (int c = 0; c < cn; c++) buf[dxn + c] = buf[dxn + c] + s[sxn + c] * alpha;
-            }
-        }
+        spreadRow(s, xtab, xsize, cn, buf);
         if (dy != previous) {
             uchar *d = out + size_t(previous) * rowValues;
             for (int dx = 0; dx < rowValues; dx++) {
@@ -338,18 +366,21 @@ extern "C" cvb_status cvb_preprocess_rows(const cvb_view *src, int32_t size, cvb
             cv::resize(in, resized, cv::Size(size, size), 0, 0, interpolationFlag(interpolation));
             if (resized.data != before) return cvb::fail(error, CVB_ERR_INTERNAL, "preprocess: OpenCV reallocated the target");
         }
-        // Same float32 operations, in the same order, as numpy: (u8 / 255 - mean) / std.
+        // Same float32 operations, in the same order, as numpy: (u8 / 255 - mean) / std, computed
+        // once per byte value and channel (256 values, not size² divisions per channel).
+        float normalised[256];
         for (int c = 0; c < channels; ++c) {
             const float m = mean[c];
             const float s = std[c];
+            for (int value = 0; value < 256; ++value) {
+                const float v = static_cast<float>(value) / 255.0f;
+                normalised[value] = (v - m) / s;
+            }
             float *planeOut = out + size_t(c) * plane;
             for (int y = row_begin; y < row_end; ++y) {
                 const uint8_t *row = resized.ptr<uint8_t>(y);
                 float *rowOut = planeOut + size_t(y) * size_t(size);
-                for (int x = 0; x < size; ++x) {
-                    const float v = static_cast<float>(row[x * channels + c]) / 255.0f;
-                    rowOut[x] = (v - m) / s;
-                }
+                for (int x = 0; x < size; ++x) rowOut[x] = normalised[row[x * channels + c]];
             }
         }
         return cvb::ok(error);
