@@ -181,8 +181,9 @@ struct SignalExpertParityTests {
     }
 
     /// The calibration's greenest non-green frame (an unlit close-up with a green pharmacy cross
-    /// the reader calls a walk lamp) is the one the verifier's bar has least room above: a model
-    /// that walks on it has lost the calibration it shipped with.
+    /// the shipped reader calls a walk lamp) is the one the verifier's bar has least room above: a
+    /// model that walks on it has lost the calibration it shipped with. A later model may stop it
+    /// earlier; only walking on it fails.
     @Test("The shipped model does not walk on the greenest non-green frame of its calibration, a green pharmacy cross")
     func pharmacyCrossIsNoWalk() throws {
         let model = try ParityTests.model()
@@ -193,8 +194,7 @@ struct SignalExpertParityTests {
         let image = try Image.decode(file: Self.folder.appendingPathComponent("pharmacy_cross.png").path)
         let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
         #expect(decision.state != .green)
-        #expect(decision.reason == .greenNotVerified)
-        #expect(try #require(decision.verifierGreen) < verify)
+        if let green = decision.verifierGreen { #expect(green < verify) }
     }
 
     @Test("The shipped model walks on a standby its verifier passes after turning down the green before it")

@@ -76,9 +76,9 @@ SCENES = [
     # With a countdown reader: a walk lamp whose countdown it reads (the seconds said).
     ("countdown_walk", 3_201_600, lambda f: f["light"]["state"] == "green" and f["light"]["kind"] == "pedestrian"),
     # With a green verifier: the greenest non-green frame of the calibration (the unlit close-ups
-    # of green_verifier_train.unlit_jobs), a green pharmacy cross the reader calls a walk lamp,
-    # at the generator's own size (at 480 px the reader finds no lamp in it). Its verifier green
-    # is what the bar must stay above.
+    # of green_verifier_train.unlit_jobs), a green pharmacy cross the shipped reader calls a walk
+    # lamp and only the verifier's bar turns down, at the generator's own size (at 480 px the
+    # reader finds no lamp in it). Always this seed, whatever a later model decides on it.
     ("pharmacy_cross", 4_782_171, lambda f: f["light"]["state"] == "none"),
 ]
 # The long side the scenes are drawn at where it is not 480 px (None: the generator's own).
@@ -98,7 +98,6 @@ DECIDED = {
     "second_look_stop": lambda first, final, every_size, every_view, cands: "set_aside" in final,
     "figure_walk": lambda first, final, every_size, every_view, cands: final.get("figure_walk", False),
     "countdown_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green",
-    "pharmacy_cross": lambda first, final, every_size, every_view, cands: final.get("why") == "green not verified",
     "figure_doubt_ignored": lambda first, final, every_size, every_view, cands: (
         first["state"] == "unknown" and first.get("candidate") is not None
         and cands[first["candidate"]].is_figure and final["state"] != "unknown"),
