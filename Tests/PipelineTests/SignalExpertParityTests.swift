@@ -165,18 +165,25 @@ struct SignalExpertParityTests {
         }
     }
 
-    @Test("The shipped model's green verifier turns down a green that held in every view")
-    func verifierTurnsDownAGreen() throws {
+    /// The shipped model's signal expert on fixture `name`: the expert, its state after the read,
+    /// the verifier's bar, and the frame's decision.
+    func readWithVerifier(_ name: String) throws -> (expert: SignalExpert, state: SignalExpert.State, verify: Double, decision: SignalDecision) {
         let model = try ParityTests.model()
         let expert = try #require(model.signalExpert)
         try #require(expert.verifier != nil, "the shipped model has a green verifier")
         let c = model.configuration
+        let verify = try #require(c.signalExpert?.thresholds.verify)
         let state = SignalExpert.State(expert)
-        let image = try Image.decode(file: Self.folder.appendingPathComponent("green_not_verified.png").path)
+        let image = try Image.decode(file: Self.folder.appendingPathComponent("\(name).png").path)
         let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        return (expert, state, verify, decision)
+    }
+
+    @Test("The shipped model's green verifier turns down a green that held in every view")
+    func verifierTurnsDownAGreen() throws {
+        let (_, _, verify, decision) = try readWithVerifier("green_not_verified")
         #expect(decision.state == .unknown)
         #expect(decision.reason == .greenNotVerified)
-        let verify = try #require(c.signalExpert?.thresholds.verify)
         #expect(try #require(decision.verifierGreen) < verify)
     }
 
@@ -186,26 +193,14 @@ struct SignalExpertParityTests {
     /// earlier; only walking on it fails.
     @Test("The shipped model does not walk on the greenest non-green frame of its calibration, a green pharmacy cross")
     func pharmacyCrossIsNoWalk() throws {
-        let model = try ParityTests.model()
-        let expert = try #require(model.signalExpert)
-        let c = model.configuration
-        let verify = try #require(c.signalExpert?.thresholds.verify, "the shipped model has a green verifier")
-        let state = SignalExpert.State(expert)
-        let image = try Image.decode(file: Self.folder.appendingPathComponent("pharmacy_cross.png").path)
-        let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        let (_, _, verify, decision) = try readWithVerifier("pharmacy_cross")
         #expect(decision.state != .green)
         if let green = decision.verifierGreen { #expect(green < verify) }
     }
 
     @Test("The shipped model walks on a standby its verifier passes after turning down the green before it")
     func verifiedStandbyWalks() throws {
-        let model = try ParityTests.model()
-        let expert = try #require(model.signalExpert)
-        let c = model.configuration
-        let verify = try #require(c.signalExpert?.thresholds.verify, "the shipped model has a green verifier")
-        let state = SignalExpert.State(expert)
-        let image = try Image.decode(file: Self.folder.appendingPathComponent("verified_standby_walk.png").path)
-        let decision = try expert.read(image, mean: c.preprocessing.mean, std: c.preprocessing.std, state: state)
+        let (expert, state, verify, decision) = try readWithVerifier("verified_standby_walk")
         let reference = try JSONDecoder().decode(
             TurnedDown.self, from: Data(contentsOf: Self.folder.appendingPathComponent("verified_standby_walk.decision.json")))
         #expect(decision.state == .green)
