@@ -20,8 +20,7 @@ walk lamp and the later standbys that hold, since the runtime tries those when t
 the walk lamp down (confirm_verified_standby). The verifier's threshold at (G, m, v) is the largest
 verifier green on any non-green validation frame the reader called green there, raised by
 --margin (default 0.5: halfway) of the way to 1 (at least 0.5), so no validation frame is a false
-green, with a margin. (G, m, v) is
-the grid point with the most validation greens said (the mean of the real and generated recalls;
+green, with a margin. (G, m, v) is the grid point with the most validation greens said (the mean of the real and generated recalls;
 the higher G, then the fewer misses, then the lower veto on ties). Frames are decided with the
 runtime's second look (signal_model.sets_aside, thresholds.set_aside = SET_ASIDE): a candidate
 read green that the verifier gives less than even odds is set aside and the frame decided again
@@ -64,7 +63,8 @@ VETO_GRID = [0.3]
 GRID = [(G, m, v) for G in READER_GRID for m in MISSES_GRID for v in VETO_GRID]
 VERIFY_FLOOR = 0.5
 # The share of the way from the greenest non-green validation frame to 1 that the verifier's bar
-# adds (--margin). Halfway is the shipped rule; NOTES (2026-12-04, night) measured a quarter.
+# adds (--margin). Halfway is the shipped rule. A quarter, calibrated with the unlit close-ups
+# (NOTES, 2026-12-05), chose a higher bar than the shipped one: their green pharmacy cross sets it.
 VERIFY_MARGIN = 0.5
 # thresholds.set_aside: a candidate read green that the verifier gives less than even odds is no
 # lamp (signal_model.sets_aside). At or below VERIFY_FLOOR, so it never passes one the verifier accepts.

@@ -8,12 +8,12 @@ import json
 import os
 
 
-
 def verify_rule(margin: float,
                 frame: str = "the largest verifier green on a non-green validation frame the reader calls green") -> str:
     """How the verifier's bar was set, in words (config.json and the model card): `margin` of the
     way from `frame` to 1."""
     return f"halfway between {frame} and 1" if margin == 0.5 else f"{margin:g} of the way from {frame} to 1"
+
 
 def pct(v):
     return "n/a" if v is None else f"{100 * v:.2f} %"

@@ -94,8 +94,9 @@ def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: fl
     """The damage the public exports bake into their photos (lttw.photo_corruptions), on a `share`
     of float NHWC crops, one kind each (EXPORT_DAMAGES): a hue turn of 3–`max_hue` degrees in YIQ
     either way (15 there is about 20 of HSV hue: small enough that green stays green and yellow
-    yellow; the evaluation damage goes to 25 of HSV), 1–4 % salt-and-pepper pixels, a blur (down 1.5–3× and back up, bilinear), pixelation
-    (down 2–4× by area, back up by nearest) or saturation cut by 40–75 %. Never grayscale: a grey
+    yellow; the evaluation damage goes to 25 of HSV), 1–4 % salt-and-pepper pixels, a blur (down
+    1.5–3× and back up, bilinear), pixelation (down 2–4× by area, back up by nearest) or
+    saturation cut by 40–75 %. Never grayscale: a grey
     crop labelled green would teach that colour is not needed."""
     B, H, W, _ = x.shape
     hit = torch.rand(B, generator=g) < share

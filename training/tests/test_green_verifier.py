@@ -231,15 +231,16 @@ def test_the_shipped_verifier_turns_down_the_fixture_green_it_should():
 
 
 def test_the_shipped_pair_does_not_walk_on_the_greenest_non_green_frame_of_its_calibration():
-    """An unlit close-up with a green pharmacy cross (seed 4,782,171, the unlit close-ups'
-    calibration range): the shipped reader calls it a walk lamp and only the verifier's bar holds it
-    back. A later pair may stop it earlier; only walking on it fails."""
+    """The pharmacy_cross fixture: an unlit close-up with a green pharmacy cross (seed 4,782,171,
+    the unlit close-ups' calibration range) that the shipped reader calls a walk lamp and only the
+    verifier's bar holds back. A later pair may stop it earlier; only walking on it fails."""
     from lttw.artifact import Predictor
-    from lttw.generator import generate
     runner = Predictor(MODEL).signal
-    scene = generate(4_782_171)
-    assert scene.facts["light"]["state"] == "none"
-    d = runner.read(np.ascontiguousarray(scene.bgr[..., ::-1]))
+    with open(os.path.join(FIXTURES, "index.json")) as f:
+        scene = next(s for s in json.load(f)["scenes"] if s["name"] == "pharmacy_cross")
+    assert scene["seed"] == 4_782_171 and scene["truth"]["state"] == "none"
+    bgr = cv2.imread(os.path.join(FIXTURES, "pharmacy_cross.png"), cv2.IMREAD_COLOR)
+    d = runner.read(np.ascontiguousarray(bgr[..., ::-1]))
     assert d["state"] != "green"
     assert d.get("verified", 0.0) < runner.thr["verify"]
 
