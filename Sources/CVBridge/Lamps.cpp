@@ -6,6 +6,7 @@
 #include "Internal.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace {
 
@@ -142,6 +143,105 @@ inline uint8_t colourClass(int r, int g, int b, int &chroma) {
     return d < -40 * c ? 3 : 0;
 }
 
+typedef uint8_t U8x16 __attribute__((vector_size(16)));
+typedef uint8_t U8x32 __attribute__((vector_size(32)));
+typedef int16_t I16x16 __attribute__((vector_size(32)));
+
+/// Which colours a row holds: bit `colour - 1` set when it has a pixel of that class.
+using ColourSet = unsigned;
+
+/// `colourClass` of 16 RGB pixels at once, in 16-bit lanes (every product fits: |60·(g - b)| ≤
+/// 15,300, 100·c ≤ 25,500); returns the colours they hold. The same integers, so the same classes.
+inline ColourSet classify16(const uint8_t *rgb, uint8_t *classes, uint8_t *chroma) {
+    U8x16 p0, p1, p2;
+    std::memcpy(&p0, rgb, 16);
+    std::memcpy(&p1, rgb + 16, 16);
+    std::memcpy(&p2, rgb + 32, 16);
+    const U8x32 low = __builtin_shufflevector(p0, p1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                                              19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    const U8x32 high = __builtin_shufflevector(p2, p2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3,
+                                               4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const I16x16 r = __builtin_convertvector(
+        __builtin_shufflevector(low, high, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 45), I16x16);
+    const I16x16 g = __builtin_convertvector(
+        __builtin_shufflevector(low, high, 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40, 43, 46), I16x16);
+    const I16x16 b = __builtin_convertvector(
+        __builtin_shufflevector(low, high, 2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 32, 35, 38, 41, 44, 47), I16x16);
+    I16x16 mx = r > g ? r : g;
+    mx = mx > b ? mx : b;
+    I16x16 mn = r < g ? r : g;
+    mn = mn < b ? mn : b;
+    const I16x16 c = mx - mn;
+    const I16x16 none = {}, red = none + 1, amber = none + 2, green = none + 3;
+    const I16x16 lit = (mx >= kMinBrightness) & (100 * c >= kMinSaturationPct * mx) & (c > 0);
+    const I16x16 dR = 60 * (g - b), dG = 60 * (b - r), dB = 60 * (r - g);
+    const I16x16 ifRed = dR >= 25 * c ? amber : (dR >= -30 * c ? red : none);
+    const I16x16 ifGreen = dG < -55 * c ? amber : (dG >= -40 * c ? green : none);
+    const I16x16 ifBlue = dB < -40 * c ? green : none;
+    const I16x16 k = lit & (r == mx ? ifRed : (g == mx ? ifGreen : ifBlue));
+    const U8x16 k8 = __builtin_convertvector(k, U8x16), c8 = __builtin_convertvector(c, U8x16);
+    std::memcpy(classes, &k8, 16);
+    std::memcpy(chroma, &c8, 16);
+    const I16x16 held = ((k == red) & 1) | ((k == amber) & 2) | ((k == green) & 4);
+    ColourSet set = 0;
+    for (int i = 0; i < 16; ++i) set |= ColourSet(held[i]);
+    return set;
+}
+
+/// One row's colour classes and chroma (`colourClass` per pixel, 16 at a time); returns the
+/// colours it holds. Built for AVX2 too where the compiler can, picked when the CPU has it.
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+ColourSet classifyRow(const uint8_t *rgb, int64_t w, uint8_t *classes, uint8_t *chroma) {
+    ColourSet set = 0;
+    int64_t x = 0;
+    for (; x + 16 <= w; x += 16) set |= classify16(rgb + x * 3, classes + x, chroma + x);
+    for (; x < w; ++x) {
+        int c = 0;
+        classes[x] = colourClass(rgb[x * 3], rgb[x * 3 + 1], rgb[x * 3 + 2], c);
+        chroma[x] = uint8_t(c);
+        if (classes[x] != 0) set |= 1u << (classes[x] - 1);
+    }
+    return set;
+}
+
+/// Where `colour` first and last lies in a row of `w` classes that holds it: eight classes at a
+/// time, skipping words without it.
+Span colourSpan(const uint8_t *classes, int64_t w, uint8_t colour) {
+    constexpr uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const uint64_t pattern = ones * colour;
+    // A zero byte of word ^ pattern is a pixel of the colour; the lowest flagged byte is exact.
+    auto flags = [&](int64_t x) {
+        uint64_t word;
+        std::memcpy(&word, classes + x, 8);
+        const uint64_t v = word ^ pattern;
+        return (v - ones) & ~v & highs;
+    };
+    int64_t first = -1, last = -1;
+    int64_t x = 0;
+    for (; x + 8 <= w && first < 0; x += 8) {
+        if (const uint64_t f = flags(x)) first = x + __builtin_ctzll(f) / 8;
+    }
+    for (; x < w && first < 0; ++x) {
+        if (classes[x] == colour) first = x;
+    }
+    int64_t end = w;
+    for (; end - 8 >= first && last < 0; end -= 8) {
+        if (flags(end - 8) == 0) continue;
+        for (int64_t i = end - 1; i >= end - 8; --i) {
+            if (classes[i] == colour) {
+                last = i;
+                break;
+            }
+        }
+    }
+    for (int64_t i = end - 1; i >= first && last < 0; --i) {
+        if (classes[i] == colour) last = i;
+    }
+    return Span{int32_t(first), int32_t(last)};
+}
+
 template <typename T>
 T *sized(std::vector<T> &buffer, size_t count) {
     if (buffer.size() < count) buffer.resize(count);
@@ -244,6 +344,20 @@ struct Divider {
 /// block's rows are summed column by column first (a loop that vectorises), then across.
 void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint32_t *columnSums) {
     const int64_t w = in.width / f, h = in.height / f;
+    if (f == 2) {
+        // The second scale of every frame up to 640 px: (a + b + c + d + 2) / 4 is a shift.
+        for (int64_t y = 0; y < h; ++y) {
+            const uint8_t *upper = in.data + size_t(2 * y) * in.stride, *lower = upper + in.stride;
+            uint8_t *target = out + size_t(y * w) * 3;
+            for (int64_t x = 0; x < w; ++x) {
+                const uint8_t *a = upper + x * 6, *b = lower + x * 6;
+                for (int c = 0; c < 3; ++c) {
+                    target[x * 3 + c] = uint8_t((unsigned(a[c]) + a[c + 3] + b[c] + b[c + 3] + 2) >> 2);
+                }
+            }
+        }
+        return;
+    }
     const uint64_t area = uint64_t(f) * uint64_t(f);
     const Divider divide(area, 255 * area + area / 2);
     const size_t columns = size_t(w * f) * 3;
@@ -415,19 +529,13 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
         const uint8_t *row = image.data + size_t(y) * image.stride;
         uint8_t *cls = classes + size_t(y * w);
         uint8_t *chr = chroma + size_t(y * w);
-        int32_t first[4] = {int32_t(w), int32_t(w), int32_t(w), int32_t(w)}, last[4] = {-1, -1, -1, -1};
-        for (int64_t x = 0; x < w; ++x) {
-            int c = 0;
-            const uint8_t colour = colourClass(row[x * 3], row[x * 3 + 1], row[x * 3 + 2], c);
-            cls[x] = colour;
-            chr[x] = uint8_t(c);
-            if (colour == 0) continue;
-            first[colour] = std::min(first[colour], int32_t(x));
-            last[colour] = int32_t(x);
-        }
+        const ColourSet colours = classifyRow(row, w, cls, chr);
         for (uint8_t colour = 1; colour <= 3; ++colour) {
-            spans[size_t(y) * 3 + colour - 1] = Span{first[colour], last[colour]};
-            if (last[colour] < 0) continue;
+            if ((colours >> (colour - 1) & 1) == 0) {
+                spans[size_t(y) * 3 + colour - 1] = Span{int32_t(w), -1};
+                continue;
+            }
+            spans[size_t(y) * 3 + colour - 1] = colourSpan(cls, w, colour);
             top[colour] = std::min(top[colour], y);
             bottom[colour] = y;
         }
@@ -469,20 +577,24 @@ void sumBlock(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_t col
     }
 }
 
-/// Source pixels whose column sums one chunk of `sampleRowBand` holds (12 KB on the stack).
+/// Source pixels whose column sums one chunk of `sampleRowBand` holds (at most 12 KB on the stack).
 constexpr int64_t kColumnChunk = 1024;
+
+/// Rows a band may have for its column sums to fit 16 bits (257 · 255 = 65,535).
+constexpr int64_t kNarrowBandRows = 65535 / 255;
 
 /// Per channel sums of every block of one output row of a shrinking crop: source rows [rowFrom,
 /// rowTo), and output column j covering columns [x + j·width/size, x + (j+1)·width/size) (clipped
 /// to the frame). The band's rows are added into column sums a chunk of columns at a time, each
-/// row read once and contiguously (the compiler vectorises the add), then each block sums its
-/// columns: the same integers as `sumBlock` per block, for a fraction of the reads' cost when a
-/// block spans many pixels (a whole-frame candidate's crop covers the whole frame).
-template <int Channels>
-void sampleRowBand(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_t x, int64_t width, int64_t size,
+/// row read once and contiguously (the compiler vectorises the add; in 16-bit lanes, twice as
+/// many per instruction, when the band has at most kNarrowBandRows rows), then each block sums
+/// its columns: the same integers as `sumBlock` per block, for a fraction of the reads' cost when
+/// a block spans many pixels (a whole-frame candidate's crop covers the whole frame).
+template <int Channels, typename ColumnSum>
+void sampleRowBandWith(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_t x, int64_t width, int64_t size,
                    int64_t *sums) {
     const int64_t W = frame.width;
-    uint32_t columns[kColumnChunk * Channels];
+    ColumnSum columns[kColumnChunk * Channels];
     int64_t j0 = 0;
     while (j0 < size) {
         const int64_t from = std::clamp(x + j0 * width / size, int64_t(0), W);
@@ -497,10 +609,10 @@ void sampleRowBand(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_
         }
         const int64_t to = std::clamp(x + j1 * width / size, int64_t(0), W);
         const int64_t values = (to - from) * Channels;
-        std::fill(columns, columns + values, 0u);
+        std::fill(columns, columns + values, ColumnSum(0));
         for (int64_t row = rowFrom; row < rowTo; ++row) {
             const uint8_t *pixel = frame.data + size_t(row) * frame.stride + size_t(from) * Channels;
-            for (int64_t k = 0; k < values; ++k) columns[k] += pixel[k];
+            for (int64_t k = 0; k < values; ++k) columns[k] = ColumnSum(columns[k] + pixel[k]);
         }
         for (int64_t j = j0; j < j1; ++j) {
             const int64_t colFrom = std::clamp(x + j * width / size, int64_t(0), W) - from;
@@ -513,6 +625,27 @@ void sampleRowBand(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_
         }
         j0 = j1;
     }
+}
+
+/// `sampleRowBand` with 16-bit column sums where the band is short enough, 32-bit otherwise.
+template <int Channels>
+void sampleRowBand(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_t x, int64_t width, int64_t size,
+                   int64_t *sums) {
+    if (rowTo - rowFrom <= kNarrowBandRows) {
+        sampleRowBandWith<Channels, uint16_t>(frame, rowFrom, rowTo, x, width, size, sums);
+    } else {
+        sampleRowBandWith<Channels, uint32_t>(frame, rowFrom, rowTo, x, width, size, sums);
+    }
+}
+
+/// numpy's float32 steps from a block's sum to the reader's input: sum / count, / 255, - mean,
+/// / std. Each step is one correctly rounded operation (no contraction in this file), so the
+/// vectorised loop gives the scalar's bits; built for AVX2 too, picked when the CPU has it.
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void normaliseBlocks(const float *sums, const float *counts, int64_t n, float mean, float std, float *out) {
+    for (int64_t k = 0; k < n; ++k) out[k] = (sums[k] / counts[k] / 255.0f - mean) / std;
 }
 
 bool overlapsOverHalf(const cvb_lamp_candidate &a, const cvb_lamp_candidate &b) {
@@ -647,6 +780,11 @@ extern "C" cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t 
 
 extern "C" void cvb_lamp_scratch_free(cvb_lamp_scratch *scratch) { delete scratch; }
 
+extern "C" void cvb_lamp_colour_classes(const uint8_t *rgb, size_t count, uint8_t *classes, uint8_t *chroma) {
+    if (rgb == nullptr || classes == nullptr || chroma == nullptr) return;
+    classifyRow(rgb, int64_t(count), classes, chroma);
+}
+
 extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *scratch, cvb_lamp_candidate *out,
                                        size_t capacity, size_t *count, cvb_error *error) {
     if (!validView(frame)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: bad frame");
@@ -757,7 +895,8 @@ extern "C" cvb_status cvb_lamp_sample(const cvb_view *frame, int32_t x, int32_t 
     const int64_t W = frame->width, H = frame->height;
     // A shrinking crop's blocks tile its columns (each at least one pixel, none shared), so a
     // whole output row's sums come from one pass over its band of rows.
-    // (Column sums are 32-bit: a band is at most UINT32_MAX / 255 rows tall, over 16 million.)
+    // (Column sums are 16-bit for a band of at most kNarrowBandRows rows, else 32-bit: a band is
+    // at most UINT32_MAX / 255 rows tall, over 16 million.)
     const bool banded = width >= size && size <= kMaxBandedSize && int64_t(height) / size < int64_t(UINT32_MAX / 255);
     int64_t bandSums[kMaxBandedSize * 3];
     for (int64_t i = 0; i < size; ++i) {
@@ -773,26 +912,31 @@ extern "C" cvb_status cvb_lamp_sample(const cvb_view *frame, int32_t x, int32_t 
                 sampleRowBand<1>(*frame, rowFrom, rowTo, x, width, size, bandSums);
             }
         }
-        for (int64_t j = 0; j < size; ++j) {
-            const int64_t xs = x + j * width / size;
-            const int64_t xe = std::max(int64_t(x) + (j + 1) * width / size, xs + 1);
-            int64_t sums[3] = {0, 0, 0};
-            if (banded) {
-                for (int c = 0; c < channels; ++c) sums[c] = bandSums[j * channels + c];
-            } else {
-                const int64_t colFrom = std::max(xs, int64_t(0)), colTo = std::min(xe, W);
-                if (channels == 3) {
-                    sumBlock<3>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
+        // The row's blocks a chunk at a time: their sums and pixel counts, then the division.
+        for (int64_t chunk = 0; chunk < size; chunk += kMaxBandedSize) {
+            const int64_t n = std::min(kMaxBandedSize, size - chunk);
+            float counts[kMaxBandedSize], values[3][kMaxBandedSize];
+            for (int64_t k = 0; k < n; ++k) {
+                const int64_t j = chunk + k;
+                const int64_t xs = x + j * width / size;
+                const int64_t xe = std::max(int64_t(x) + (j + 1) * width / size, xs + 1);
+                int64_t sums[3] = {0, 0, 0};
+                if (banded) {
+                    for (int c = 0; c < channels; ++c) sums[c] = bandSums[j * channels + c];
                 } else {
-                    sumBlock<1>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
+                    const int64_t colFrom = std::max(xs, int64_t(0)), colTo = std::min(xe, W);
+                    if (channels == 3) {
+                        sumBlock<3>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
+                    } else {
+                        sumBlock<1>(*frame, rowFrom, rowTo, colFrom, colTo, sums);
+                    }
                 }
+                counts[k] = static_cast<float>((ye - ys) * (xe - xs));
+                for (int c = 0; c < channels; ++c) values[c][k] = static_cast<float>(sums[c]);
             }
-            // numpy's float32 steps: sum / count, / 255, - mean, / std.
-            const float count = static_cast<float>((ye - ys) * (xe - xs));
             for (int c = 0; c < channels; ++c) {
-                const float value = static_cast<float>(sums[c]) / count;
-                const float unit = value / 255.0f;
-                out[size_t(c) * plane + size_t(i) * size_t(size) + size_t(j)] = (unit - mean[c]) / std[c];
+                normaliseBlocks(values[c], counts, n, mean[c], std[c],
+                                out + size_t(c) * plane + size_t(i) * size_t(size) + size_t(chunk));
             }
         }
     }

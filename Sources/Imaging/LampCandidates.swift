@@ -190,6 +190,17 @@ public final class LampProposer {
     private let scratch: OpaquePointer
     private let found: UnsafeMutablePointer<cvb_lamp_candidate>
 
+    /// lamps.colour_classes of RGB pixels (three bytes each): each one's class (0 none, 1 red,
+    /// 2 amber, 3 green) and chroma, as the proposer computes them.
+    static func colourClasses(
+        of rgb: UnsafeBufferPointer<UInt8>, classes: UnsafeMutableBufferPointer<UInt8>, chroma: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        let count = rgb.count / 3
+        precondition(classes.count >= count && chroma.count >= count, "LampProposer.colourClasses: outputs too small")
+        guard count > 0 else { return }
+        cvb_lamp_colour_classes(rgb.baseAddress, count, classes.baseAddress, chroma.baseAddress)
+    }
+
     public init(maxWidth: Int = 1920, maxHeight: Int = 1080) {
         guard let scratch = cvb_lamp_scratch_create(Int32(clamping: maxWidth), Int32(clamping: maxHeight)) else {
             fatalError("LampProposer: out of memory")

@@ -259,6 +259,60 @@ struct LampTests {
         #expect(candidates == (try proposer.propose(try gray.rgb())))
     }
 
+    /// Every 24-bit colour, classified 16 pixels at a time, against lamps.colour_classes: the
+    /// class counts and two weighted sums over the 2²⁴ colours (pixel i = (i >> 16, i >> 8 & 255,
+    /// i & 255); weight i·0x9E3779B97F4A7C15 mod 2⁶⁴) that numpy gave for the Python's classes and
+    /// chroma; and every short run at every offset of a 16-pixel group (the scalar tail) agrees.
+    @Test("Colour classes of every 24-bit colour are lamps.colour_classes'")
+    func colourClassesOfEveryColour() {
+        let count = 1 << 24
+        var rgb = [UInt8](repeating: 0, count: 3 * count)
+        for i in 0..<count {
+            rgb[3 * i] = UInt8(truncatingIfNeeded: i >> 16)
+            rgb[3 * i + 1] = UInt8(truncatingIfNeeded: i >> 8)
+            rgb[3 * i + 2] = UInt8(truncatingIfNeeded: i)
+        }
+        var classes = [UInt8](repeating: 9, count: count)
+        var chroma = [UInt8](repeating: 0, count: count)
+        rgb.withUnsafeBufferPointer { source in
+            classes.withUnsafeMutableBufferPointer { k in
+                chroma.withUnsafeMutableBufferPointer { LampProposer.colourClasses(of: source, classes: k, chroma: $0) }
+            }
+        }
+        var counts = [Int](repeating: 0, count: 4)
+        var classSum: UInt64 = 0, chromaSum: UInt64 = 0
+        for i in 0..<count {
+            let weight = UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+            counts[Int(min(classes[i], 3))] += 1
+            classSum = classSum &+ UInt64(classes[i]) &* weight
+            chromaSum = chromaSum &+ UInt64(chroma[i]) &* weight
+        }
+        // PYTHONPATH=training python -c 'from lttw import lamps; ...' (the docstring's recipe).
+        #expect(counts == [8_498_389, 2_120_644, 1_539_547, 4_618_636])
+        #expect(classSum == 0x2d50_58cd_ebd1_e603)
+        #expect(chromaSum == 0xb13c_bb8d_5f05_4000)
+
+        // Runs of 1...40 pixels from each offset in a 16-pixel group, from a stretch rich in all
+        // four classes: the same classes as the whole pass.
+        let start = 0xC0_4020
+        var runClasses = [UInt8](repeating: 0, count: 40), runChroma = [UInt8](repeating: 0, count: 40)
+        var mismatches = 0
+        for offset in 0..<16 {
+            for length in 1...40 {
+                let from = start + offset
+                rgb[(3 * from)..<(3 * (from + length))].withUnsafeBufferPointer { source in
+                    runClasses.withUnsafeMutableBufferPointer { k in
+                        runChroma.withUnsafeMutableBufferPointer { LampProposer.colourClasses(of: source, classes: k, chroma: $0) }
+                    }
+                }
+                for i in 0..<length where runClasses[i] != classes[from + i] || runChroma[i] != chroma[from + i] {
+                    mismatches += 1
+                }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test("Crop rectangles are centred squares, floor-divided like Python's, past the frame's edge too")
     func cropRects() throws {
         let corner = LampCandidate(x0: 0, y0: 0, x1: 3, y1: 5, colour: .red, score: 100, scale: 1)
@@ -350,6 +404,16 @@ struct LampTests {
                 try LampCrop.sample(image, rect: rect, size: size, mean: mean, std: std, into: buffer)
             }
             #expect(crop == Self.referenceCrop(image, rect, size: size, mean: mean, std: std), "\(rect) to \(size)")
+        }
+        // A white frame: bands of 257 rows fill the 16-bit column sums exactly (257 · 255 = 65,535);
+        // 258 rows take the 32-bit ones.
+        let white = try Image(width: 40, height: 600, channels: channels, pixels: [UInt8](repeating: 255, count: 40 * 600 * channels))
+        for rect in [PixelRect(x: 0, y: 0, width: 40, height: 514), PixelRect(x: 0, y: 0, width: 40, height: 516)] {
+            var crop = [Float](repeating: .nan, count: channels * 2 * 2)
+            try crop.withUnsafeMutableBufferPointer { buffer in
+                try LampCrop.sample(white, rect: rect, size: 2, mean: mean, std: std, into: buffer)
+            }
+            #expect(crop == Self.referenceCrop(white, rect, size: 2, mean: mean, std: std), "white \(rect)")
         }
     }
 

@@ -222,6 +222,12 @@ cvb_lamp_scratch *cvb_lamp_scratch_create(int32_t max_width, int32_t max_height)
 void cvb_lamp_scratch_free(cvb_lamp_scratch *scratch);
 
 /**
+ * lamps.colour_classes of count RGB pixels: each one's class (0 none, 1 red,
+ * 2 amber, 3 green) and chroma (max - min), as the proposer computes them.
+ */
+void cvb_lamp_colour_classes(const uint8_t *rgb, size_t count, uint8_t *classes, uint8_t *chroma);
+
+/**
  * lamps.propose: the kept blobs by rank, the figures grown from the first
  * of them, the lamp figure framing the green mass, then the whole frame when it qualifies. out holds capacity >= CVB_LAMP_MAX_CANDIDATES entries; *count
  * says how many were written. A gray frame (1 channel) has no lit colour, as
