@@ -345,7 +345,8 @@ struct Divider {
 void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint32_t *columnSums) {
     const int64_t w = in.width / f, h = in.height / f;
     if (f == 2) {
-        // The second scale of every frame up to 640 px: (a + b + c + d + 2) / 4 is a shift.
+        // Every frame's second scale (and the first of a frame 641 to 1,280 px long):
+        // (a + b + c + d + 2) / 4 is a shift.
         for (int64_t y = 0; y < h; ++y) {
             const uint8_t *upper = in.data + size_t(2 * y) * in.stride, *lower = upper + in.stride;
             uint8_t *target = out + size_t(y * w) * 3;
@@ -592,7 +593,7 @@ constexpr int64_t kNarrowBandRows = 65535 / 255;
 /// a block spans many pixels (a whole-frame candidate's crop covers the whole frame).
 template <int Channels, typename ColumnSum>
 void sampleRowBandWith(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_t x, int64_t width, int64_t size,
-                   int64_t *sums) {
+                       int64_t *sums) {
     const int64_t W = frame.width;
     ColumnSum columns[kColumnChunk * Channels];
     int64_t j0 = 0;
@@ -644,8 +645,8 @@ void sampleRowBand(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, int64_
 #if defined(__x86_64__) && defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void normaliseBlocks(const float *sums, const float *counts, int64_t n, float mean, float std, float *out) {
-    for (int64_t k = 0; k < n; ++k) out[k] = (sums[k] / counts[k] / 255.0f - mean) / std;
+void normaliseBlocks(const float *sums, const float *counts, int64_t n, float mean, float deviation, float *out) {
+    for (int64_t k = 0; k < n; ++k) out[k] = (sums[k] / counts[k] / 255.0f - mean) / deviation;
 }
 
 bool overlapsOverHalf(const cvb_lamp_candidate &a, const cvb_lamp_candidate &b) {
