@@ -584,6 +584,31 @@ constexpr int64_t kColumnChunk = 1024;
 /// Rows a band may have for its column sums to fit 16 bits (257 · 255 = 65,535).
 constexpr int64_t kNarrowBandRows = 65535 / 255;
 
+/// columns[k] = the sum of `rows` rows' byte k (k < values), each row `stride` bytes after the
+/// last: a crop band's column sums (the caller keeps them within the sum's width). Built for AVX2
+/// too, picked when the CPU has it.
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void addRows(const uint8_t *first, size_t stride, int64_t rows, int64_t values, uint16_t *columns) {
+    std::fill(columns, columns + values, uint16_t(0));
+    for (int64_t row = 0; row < rows; ++row) {
+        const uint8_t *pixel = first + size_t(row) * stride;
+        for (int64_t k = 0; k < values; ++k) columns[k] = uint16_t(columns[k] + pixel[k]);
+    }
+}
+
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void addRows(const uint8_t *first, size_t stride, int64_t rows, int64_t values, uint32_t *columns) {
+    std::fill(columns, columns + values, 0u);
+    for (int64_t row = 0; row < rows; ++row) {
+        const uint8_t *pixel = first + size_t(row) * stride;
+        for (int64_t k = 0; k < values; ++k) columns[k] += pixel[k];
+    }
+}
+
 /// Per channel sums of every block of one output row of a shrinking crop: source rows [rowFrom,
 /// rowTo), and output column j covering columns [x + j·width/size, x + (j+1)·width/size) (clipped
 /// to the frame). The band's rows are added into column sums a chunk of columns at a time, each
@@ -610,11 +635,8 @@ void sampleRowBandWith(const cvb_view &frame, int64_t rowFrom, int64_t rowTo, in
         }
         const int64_t to = std::clamp(x + j1 * width / size, int64_t(0), W);
         const int64_t values = (to - from) * Channels;
-        std::fill(columns, columns + values, ColumnSum(0));
-        for (int64_t row = rowFrom; row < rowTo; ++row) {
-            const uint8_t *pixel = frame.data + size_t(row) * frame.stride + size_t(from) * Channels;
-            for (int64_t k = 0; k < values; ++k) columns[k] = ColumnSum(columns[k] + pixel[k]);
-        }
+        addRows(frame.data + size_t(rowFrom) * frame.stride + size_t(from) * Channels, frame.stride, rowTo - rowFrom,
+                values, columns);
         for (int64_t j = j0; j < j1; ++j) {
             const int64_t colFrom = std::clamp(x + j * width / size, int64_t(0), W) - from;
             const int64_t colTo = std::clamp(x + (j + 1) * width / size, int64_t(0), W) - from;
