@@ -61,11 +61,27 @@ def annotated(rows: List[Dict], splits: Dict[str, str], split: Optional[str]) ->
     return [r for r in rows if r["obstacles"] is not None and (split is None or splits.get(r["file"]) == split)]
 
 
+def found(gt: List[Dict], pred: List[Dict]) -> List[bool]:
+    """Which labels a call of their kind at their position found, each call used once, in the
+    order match_obstacles pairs them."""
+    calls = [(o["kind"], o["position"]) for o in pred]
+    used = [False] * len(calls)
+    out = []
+    for o in gt:
+        hit = next((j for j, c in enumerate(calls) if not used[j] and c == (o["kind"], o["position"])), None)
+        if hit is not None:
+            used[hit] = True
+        out.append(hit is not None)
+    return out
+
+
 def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
     """Recall and precision of (kind, position) pairs over the photos, as lttw.evaluate scores the
-    generated test split, by kind and by position too; and the calls on photos with nothing labelled."""
+    generated test split, by kind and by position too; recall by the labels' distance; and the calls
+    on photos with nothing labelled."""
     matched = total_labels = total_predictions = 0
     tally: Dict = {}
+    by_distance = {d: [0, 0] for d in DISTANCES}
     empty_photos = calls_on_empty = 0
     for gt, pred in zip(labels, predictions):
         tp, n_gt, n_pred = match_obstacles(gt, pred)
@@ -73,6 +89,9 @@ def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
         total_labels += n_gt
         total_predictions += n_pred
         obstacle_breakdown(gt, pred, tally)
+        for o, hit in zip(gt, found(gt, pred)):
+            by_distance[o["distance"]][0] += hit
+            by_distance[o["distance"]][1] += 1
         if not gt:
             empty_photos += 1
             calls_on_empty += n_pred
@@ -81,6 +100,7 @@ def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
         "recall": matched / total_labels if total_labels else None,
         "precision": matched / total_predictions if total_predictions else None,
         "photos_with_nothing_labelled": empty_photos, "calls_on_them": calls_on_empty,
+        "recall_by_distance": {d: {"recall": f / n if n else None, "labelled": n} for d, (f, n) in by_distance.items()},
         "by": {f"{axis} {key}": {"recall": t[0] / t[1] if t[1] else None, "precision": t[2] / t[3] if t[3] else None,
                                  "labelled": t[1], "predicted": t[3]}
                for (axis, key), t in sorted(tally.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))},
@@ -115,6 +135,8 @@ def main():
         print(f"{split}: {s['photos']} photos, {s['labels']} labels: recall {_percent(s['recall'])} "
               f"({s['matched']}/{s['labels']}), precision {_percent(s['precision'])} ({s['matched']}/{s['predictions']}); "
               f"{s['calls_on_them']} calls on the {s['photos_with_nothing_labelled']} photos with nothing labelled")
+        print("  recall by the labels' distance: " + ", ".join(
+            f"{d} {_percent(t['recall'])} of {t['labelled']}" for d, t in s["recall_by_distance"].items()))
         for key, t in s["by"].items():
             print(f"  {key:16s} recall {_percent(t['recall']):>8s} of {t['labelled']:3d}, "
                   f"precision {_percent(t['precision']):>8s} of {t['predicted']:3d}")

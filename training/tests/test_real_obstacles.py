@@ -33,6 +33,8 @@ def test_labels_name_photos_of_the_training_folder():
     for r in viewed_labels():
         assert r["file"] in splits, f"{r['file']}: not in {REAL_ROOT}/labels.jsonl"
     assert annotated(viewed_labels(), splits, "val"), "the val split's street photos are labelled"
+    train = annotated(viewed_labels(), splits, "train")
+    assert len(train) >= 200 and sum(len(r["obstacles"]) for r in train) >= 100
 
 
 def test_a_malformed_label_is_refused_with_its_file_and_row(tmp_path):
@@ -65,6 +67,9 @@ def test_score_pairs_kind_and_position_and_counts_calls_on_empty_photos():
     assert (s["photos_with_nothing_labelled"], s["calls_on_them"]) == (2, 1)
     assert s["by"]["kind car"] == {"recall": 1.0, "precision": 0.5, "labelled": 1, "predicted": 2}
     assert s["by"]["kind pole"]["recall"] == 0.0
+    assert s["recall_by_distance"]["near"] == {"recall": 1.0, "labelled": 1}
+    assert s["recall_by_distance"]["far"] == {"recall": 0.0, "labelled": 1}
+    assert s["recall_by_distance"]["mid"] == {"recall": None, "labelled": 0}
     assert score([[]], [[]])["recall"] is None
 
 
