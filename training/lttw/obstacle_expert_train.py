@@ -56,6 +56,22 @@ def signal_crops(split: str, size: int) -> np.ndarray:
     return np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, f)), size) for f in signal_crop_files(split)])
 
 
+def real_labelled(size: int, grid: int, holdout_fold=None):
+    """The train split's street photos with viewed obstacle labels (lttw.real_obstacles), squashed
+    to `size`, with their slot classes [N, 9] and per-token classes [N, g*g] to train on: every
+    token empty on a photo with nothing labelled, none to learn (-100, ignored) where something is
+    labelled (the labels carry no boxes). Photos of `holdout_fold` are left out."""
+    from .real_obstacles import annotated, in_fold, slot_targets, source_rows, viewed_labels
+    sources = source_rows()
+    splits = {f: r["split"] for f, r in sources.items()}
+    rows = [r for r in annotated(viewed_labels(), splits, "train")
+            if holdout_fold is None or not in_fold(r["file"], sources, holdout_fold)]
+    images = np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, r["file"])), size) for r in rows])
+    slots = np.stack([slot_targets(r["obstacles"]) for r in rows])
+    tokens = np.where(slots.any(1, keepdims=True), -100, 0) * np.ones((1, grid * grid), np.int64)
+    return images, slots, tokens
+
+
 def normalized(images: torch.Tensor) -> torch.Tensor:
     """`normalize_small` on a uint8 [..., S, S, 3] tensor wherever it lives: [..., 3, S, S] float32."""
     mean = torch.as_tensor(MEAN, device=images.device)
@@ -136,6 +152,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--real_negatives", type=float, default=0.0,
                     help="share of each batch drawn from the real train split's traffic-light crops, every slot empty "
                          "(signal_crops; 0: none)")
+    ap.add_argument("--real_labels", type=float, default=0.0,
+                    help="share of each batch drawn from the real train split's street photos with viewed obstacle "
+                         "labels (training/labels/real_obstacles_viewed.jsonl)")
+    ap.add_argument("--real_holdout_fold", type=int, choices=[0, 1], default=None,
+                    help="leave this fold of the labelled photos' groups out, to score it after (real_obstacles --fold)")
     ap.add_argument("--keep", choices=["best", "last"], default="best",
                     help="the checkpoint best.pt holds and the calibration reads: the best validation F1 of the "
                          "renders, or the last step (a fine-tune whose point is what the renders do not measure, "
@@ -149,6 +170,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         ap.error(f"--heads {a.heads} does not divide --width {a.width}")
     if not 0 <= a.real_negatives < 1:
         ap.error(f"--real_negatives {a.real_negatives}: a share of the batch, at least 0 and under 1")
+    if not 0 <= a.real_labels < 1 or a.real_negatives + a.real_labels >= 1:
+        ap.error(f"--real_labels {a.real_labels}: a share of the batch, at least 0 and under 1 with --real_negatives")
     return a
 
 
@@ -197,6 +220,11 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     flipped_slot = torch.as_tensor(FLIPPED_SLOT, device=world.device)
     n_real = round(a.batch * a.real_negatives) // world.size
     negatives = torch.from_numpy(signal_crops("train", cfg.image_size)).to(world.device) if n_real else None
+    n_labelled = round(a.batch * a.real_labels) // world.size
+    if n_labelled:
+        labelled = [torch.from_numpy(t).to(world.device) for t in real_labelled(cfg.image_size, grid, a.real_holdout_fold)]
+        if world.is_main:
+            print(f"real labelled photos: {len(labelled[0])} ({int((labelled[1] > 0).sum())} labels)", flush=True)
     warm = max(1, min(300, a.steps // 10))
     t0 = time.time()
     log = open(os.path.join(a.run, "log.csv"), "a") if world.is_main else None
@@ -213,6 +241,11 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
             real = torch.from_numpy(rng.integers(0, len(negatives), n_real)).to(world.device)
             imgs = torch.cat([imgs[n_real:], negatives[real]])
             y, yt = torch.cat([y[n_real:], torch.zeros_like(y[:n_real])]), torch.cat([yt[n_real:], torch.zeros_like(yt[:n_real])])
+        if n_labelled:
+            pick = torch.from_numpy(rng.integers(0, len(labelled[0]), n_labelled)).to(world.device)
+            imgs = torch.cat([labelled[0][pick], imgs[n_labelled:]])
+            y = torch.cat([labelled[1][pick], y[n_labelled:]])
+            yt = torch.cat([labelled[2][pick].view(-1, grid, grid), yt[n_labelled:]])
         imgs = torch.where(flip[:, None, None, None], imgs.flip(2), imgs)
         if a.jitter:
             gain = torch.from_numpy(rng.uniform(1 - a.jitter, 1 + a.jitter, len(idx)).astype(np.float32)).to(world.device)

@@ -22,8 +22,11 @@ import json
 import os
 from typing import Dict, List, Optional
 
+import numpy as np
+
 from .evaluate import match_obstacles, obstacle_breakdown
 from .generator import DISTANCES, OBSTACLE_KINDS, POSITIONS
+from .obstacle_expert import N_SLOTS, slot_of
 from .preprocess import load_bgr
 from .signal_data import REAL_ROOT
 
@@ -59,6 +62,30 @@ def viewed_labels(path: str = VIEWED_LABELS) -> List[Dict]:
 def annotated(rows: List[Dict], splits: Dict[str, str], split: Optional[str]) -> List[Dict]:
     """The rows with obstacles annotated (a list, maybe empty), of `split` (None: every split)."""
     return [r for r in rows if r["obstacles"] is not None and (split is None or splits.get(r["file"]) == split)]
+
+
+def source_rows() -> Dict[str, Dict]:
+    """../shared/train/real's rows by file."""
+    with open(os.path.join(REAL_ROOT, "labels.jsonl")) as f:
+        return {r["file"]: r for r in map(json.loads, f)}
+
+
+def in_fold(file: str, sources: Dict[str, Dict], fold: Optional[int], folds: int = 2) -> bool:
+    """Whether a photo is in `fold` of the train split's photo groups (signal_folds.fold_of: the same
+    on every machine; None: every photo)."""
+    from .signal_folds import fold_of
+    return fold is None or fold_of(sources[file]["group"], folds) == fold
+
+
+def slot_targets(obstacles: List[Dict]) -> np.ndarray:
+    """A labelled photo's slot classes [9] (0 empty, 1 + kind), as obstacle_expert.targets makes
+    them for a render: slot (position, distance). Two labels in one slot keep the first."""
+    out = np.zeros(N_SLOTS, np.int64)
+    for o in obstacles:
+        slot = slot_of(POSITIONS.index(o["position"]), DISTANCES.index(o["distance"]))
+        if out[slot] == 0:
+            out[slot] = 1 + OBSTACLE_KINDS.index(o["kind"])
+    return out
 
 
 def found(gt: List[Dict], pred: List[Dict]) -> List[bool]:
@@ -116,17 +143,19 @@ def main():
     ap.add_argument("--model", default="models/default")
     ap.add_argument("--split", choices=["train", "val", "both"], default="both", help="the real photos' own split")
     ap.add_argument("--labels", default=VIEWED_LABELS, help="viewed obstacle labels (JSONL)")
+    ap.add_argument("--fold", type=int, choices=[0, 1], help="only the photos of this fold of the photo groups "
+                    "(what obstacle_expert_train --real_holdout_fold held out)")
     ap.add_argument("--show", action="store_true", help="list every photo's labels and calls")
     a = ap.parse_args()
     from .artifact import Predictor
     predictor = Predictor(a.model)
     if predictor.obstacle is None:
         raise SystemExit(f"{a.model}: this model has no obstacle expert")
-    with open(os.path.join(REAL_ROOT, "labels.jsonl")) as f:
-        splits = {r["file"]: r["split"] for r in map(json.loads, f)}
+    sources = source_rows()
+    splits = {f: r["split"] for f, r in sources.items()}
     rows = viewed_labels(a.labels)
     for split in (["train", "val"] if a.split == "both" else [a.split]):
-        chosen = annotated(rows, splits, split)
+        chosen = [r for r in annotated(rows, splits, split) if in_fold(r["file"], sources, a.fold)]
         if not chosen:
             print(f"{split}: no annotated photos")
             continue

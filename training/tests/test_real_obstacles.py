@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from lttw.real_obstacles import VIEWED_LABELS, annotated, score, viewed_labels
+from lttw.generator import OBSTACLE_KINDS
+from lttw.obstacle_expert import FLIPPED_SLOT, slot_of
+from lttw.real_obstacles import VIEWED_LABELS, annotated, score, slot_targets, viewed_labels
 from lttw.signal_data import REAL_ROOT
 
 needs_real = pytest.mark.skipif(not os.path.exists(os.path.join(REAL_ROOT, "labels.jsonl")),
@@ -84,3 +86,28 @@ def test_the_shipped_expert_on_the_val_split_reads_as_the_notes_say():
     # models/default/NOTES.md, 2026-12-05 morning: 21 photos, 1 of 7 labels found, 1 of 3 calls right.
     assert (s["photos"], s["labels"], s["matched"], s["predictions"]) == (21, 7, 1, 3)
     assert VIEWED_LABELS.endswith("real_obstacles_viewed.jsonl")
+
+
+def test_slot_targets_are_the_renders_slots():
+    y = slot_targets([{"kind": "person", "position": "left", "distance": "near"},
+                      {"kind": "pole", "position": "right", "distance": "far"},
+                      {"kind": "cone", "position": "right", "distance": "far"}])
+    assert y[slot_of(0, 0)] == 1 + OBSTACLE_KINDS.index("person")
+    assert y[slot_of(2, 2)] == 1 + OBSTACLE_KINDS.index("pole"), "two labels in one slot keep the first"
+    assert (y > 0).sum() == 2
+    # Mirrored (the trainer's flip), the person stands on the right.
+    assert y[FLIPPED_SLOT][slot_of(2, 0)] == 1 + OBSTACLE_KINDS.index("person")
+    assert not slot_targets([]).any()
+
+
+@needs_real
+def test_training_photos_of_a_fold_leave_the_held_out_fold_out():
+    from lttw.obstacle_expert_train import real_labelled
+    from lttw.real_obstacles import in_fold, source_rows
+    sources, splits = source_rows(), source_splits()
+    train = annotated(viewed_labels(), splits, "train")
+    held = [r for r in train if in_fold(r["file"], sources, 0)]
+    images, slots, tokens = real_labelled(32, 4, holdout_fold=0)
+    assert len(images) == len(train) - len(held) > 0 and images.shape[1:] == (32, 32, 3)
+    labelled = slots.any(1)
+    assert (tokens[labelled] == -100).all() and (tokens[~labelled] == 0).all(), "no token truth where the labels have no boxes"
