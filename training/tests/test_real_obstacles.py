@@ -9,7 +9,7 @@ import pytest
 
 from lttw.generator import OBSTACLE_KINDS
 from lttw.obstacle_expert import FLIPPED_SLOT, slot_of
-from lttw.real_obstacles import VIEWED_LABELS, annotated, score, slot_targets, viewed_labels
+from lttw.real_obstacles import VIEWED_LABELS, annotated, score, slot_targets, source_rows, viewed_labels
 from lttw.signal_data import REAL_ROOT
 
 needs_real = pytest.mark.skipif(not os.path.exists(os.path.join(REAL_ROOT, "labels.jsonl")),
@@ -17,8 +17,7 @@ needs_real = pytest.mark.skipif(not os.path.exists(os.path.join(REAL_ROOT, "labe
 
 
 def source_splits():
-    with open(os.path.join(REAL_ROOT, "labels.jsonl")) as f:
-        return {r["file"]: r["split"] for r in map(json.loads, f)}
+    return {f: r["split"] for f, r in source_rows().items()}
 
 
 def test_labels_are_well_formed_and_name_street_photos_once():
@@ -103,7 +102,7 @@ def test_slot_targets_are_the_renders_slots():
 @needs_real
 def test_training_photos_of_a_fold_leave_the_held_out_fold_out():
     from lttw.obstacle_expert_train import real_labelled
-    from lttw.real_obstacles import in_fold, source_rows
+    from lttw.real_obstacles import in_fold
     sources, splits = source_rows(), source_splits()
     train = annotated(viewed_labels(), splits, "train")
     held = [r for r in train if in_fold(r["file"], sources, 0)]
