@@ -151,8 +151,10 @@ typedef int16_t I16x16 __attribute__((vector_size(32)));
 using ColourSet = unsigned;
 
 /// `colourClass` of 16 RGB pixels at once, in 16-bit lanes (every product fits: |60·(g - b)| ≤
-/// 15,300, 100·c ≤ 25,500); returns the colours they hold. The same integers, so the same classes.
-inline ColourSet classify16(const uint8_t *rgb, uint8_t *classes, uint8_t *chroma) {
+/// 15,300, 100·c ≤ 25,500); adds to `held`, per lane, the colour found there as a bit (bit
+/// `colour - 1`). The same integers, so the same classes.
+inline __attribute__((always_inline)) void classify16(const uint8_t *rgb, uint8_t *classes, uint8_t *chroma,
+                                                      I16x16 &held) {
     U8x16 p0, p1, p2;
     std::memcpy(&p0, rgb, 16);
     std::memcpy(&p1, rgb + 16, 16);
@@ -182,10 +184,7 @@ inline ColourSet classify16(const uint8_t *rgb, uint8_t *classes, uint8_t *chrom
     const U8x16 k8 = __builtin_convertvector(k, U8x16), c8 = __builtin_convertvector(c, U8x16);
     std::memcpy(classes, &k8, 16);
     std::memcpy(chroma, &c8, 16);
-    const I16x16 held = ((k == red) & 1) | ((k == amber) & 2) | ((k == green) & 4);
-    ColourSet set = 0;
-    for (int i = 0; i < 16; ++i) set |= ColourSet(held[i]);
-    return set;
+    held |= ((k == red) & 1) | ((k == amber) & 2) | ((k == green) & 4);
 }
 
 /// One row's colour classes and chroma (`colourClass` per pixel, 16 at a time); returns the
@@ -194,9 +193,12 @@ inline ColourSet classify16(const uint8_t *rgb, uint8_t *classes, uint8_t *chrom
 __attribute__((target_clones("avx2", "default")))
 #endif
 ColourSet classifyRow(const uint8_t *rgb, int64_t w, uint8_t *classes, uint8_t *chroma) {
-    ColourSet set = 0;
+    // The lanes' colour bits gathered over the row, then folded once.
+    I16x16 held = {};
     int64_t x = 0;
-    for (; x + 16 <= w; x += 16) set |= classify16(rgb + x * 3, classes + x, chroma + x);
+    for (; x + 16 <= w; x += 16) classify16(rgb + x * 3, classes + x, chroma + x, held);
+    ColourSet set = 0;
+    for (int i = 0; i < 16; ++i) set |= ColourSet(held[i]);
     for (; x < w; ++x) {
         int c = 0;
         classes[x] = colourClass(rgb[x * 3], rgb[x * 3 + 1], rgb[x * 3 + 2], c);
@@ -585,28 +587,30 @@ constexpr int64_t kColumnChunk = 1024;
 constexpr int64_t kNarrowBandRows = 65535 / 255;
 
 /// columns[k] = the sum of `rows` rows' byte k (k < values), each row `stride` bytes after the
-/// last: a crop band's column sums (the caller keeps them within the sum's width). Built for AVX2
-/// too, picked when the CPU has it.
+/// last: a crop band's column sums (the caller keeps them within the sum's width).
+template <typename ColumnSum>
+inline __attribute__((always_inline)) void addRowsInto(const uint8_t *first, size_t stride, int64_t rows,
+                                                        int64_t values, ColumnSum *columns) {
+    std::fill(columns, columns + values, ColumnSum(0));
+    for (int64_t row = 0; row < rows; ++row) {
+        const uint8_t *pixel = first + size_t(row) * stride;
+        for (int64_t k = 0; k < values; ++k) columns[k] = ColumnSum(columns[k] + pixel[k]);
+    }
+}
+
+/// `addRowsInto` for 16- and 32-bit sums, each built for AVX2 too, picked when the CPU has it.
 #if defined(__x86_64__) && defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void addRows(const uint8_t *first, size_t stride, int64_t rows, int64_t values, uint16_t *columns) {
-    std::fill(columns, columns + values, uint16_t(0));
-    for (int64_t row = 0; row < rows; ++row) {
-        const uint8_t *pixel = first + size_t(row) * stride;
-        for (int64_t k = 0; k < values; ++k) columns[k] = uint16_t(columns[k] + pixel[k]);
-    }
+    addRowsInto(first, stride, rows, values, columns);
 }
 
 #if defined(__x86_64__) && defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void addRows(const uint8_t *first, size_t stride, int64_t rows, int64_t values, uint32_t *columns) {
-    std::fill(columns, columns + values, 0u);
-    for (int64_t row = 0; row < rows; ++row) {
-        const uint8_t *pixel = first + size_t(row) * stride;
-        for (int64_t k = 0; k < values; ++k) columns[k] += pixel[k];
-    }
+    addRowsInto(first, stride, rows, values, columns);
 }
 
 /// Per channel sums of every block of one output row of a shrinking crop: source rows [rowFrom,

@@ -87,35 +87,38 @@ def _norm_obs(o):
     return k, p
 
 
-def match_obstacles(gt, pred):
-    pred = [(o["kind"], o["position"]) for o in pred]
-    used = [False] * len(pred)
-    tp = 0
+def pair_obstacles(gt, pred):
+    """Which labels a prediction found and which predictions found one: a prediction matches a
+    label of its kind at its position (any position when the label has none), each used once,
+    labels in order. -> ([hit per label], [used per prediction])."""
+    calls = [(o["kind"], o["position"]) for o in pred]
+    used = [False] * len(calls)
+    hits = []
     for k, p in (_norm_obs(o) for o in gt):
-        for j, (pk, pp) in enumerate(pred):
-            if not used[j] and pk == k and (p is None or pp == p):
-                used[j] = True
-                tp += 1
-                break
-    return tp, len(gt), len(pred)
+        hit = next((j for j, (pk, pp) in enumerate(calls) if not used[j] and pk == k and (p is None or pp == p)), None)
+        if hit is not None:
+            used[hit] = True
+        hits.append(hit is not None)
+    return hits, used
+
+
+def match_obstacles(gt, pred):
+    hits, _ = pair_obstacles(gt, pred)
+    return sum(hits), len(gt), len(pred)
 
 
 def obstacle_breakdown(gt, pred, tally):
     """Adds one frame's obstacles to `tally` by kind and by position: [matched labels, labels,
     matched predictions, predictions] per key, so recall and precision can be read per kind and per
-    position. A prediction matches a label of its kind at its position (any position when the label
-    has none), each used once, as match_obstacles pairs them."""
-    pred = [(o["kind"], o["position"]) for o in pred]
-    used = [False] * len(pred)
-    for k, p in (_norm_obs(o) for o in gt):
-        hit = next((j for j, (pk, pp) in enumerate(pred) if not used[j] and pk == k and (p is None or pp == p)), None)
-        if hit is not None:
-            used[hit] = True
+    position, paired as pair_obstacles pairs them."""
+    hits, used = pair_obstacles(gt, pred)
+    for (k, p), hit in zip((_norm_obs(o) for o in gt), hits):
         for key in (("kind", k), ("position", p)):
             if key[1] is not None:
                 t = tally.setdefault(key, [0, 0, 0, 0])
-                t[0] += hit is not None
+                t[0] += hit
                 t[1] += 1
+    pred = [(o["kind"], o["position"]) for o in pred]
     for (k, p), u in zip(pred, used):
         for key in (("kind", k), ("position", p)):
             t = tally.setdefault(key, [0, 0, 0, 0])

@@ -20,8 +20,9 @@ walk lamp and the later standbys that hold, since the runtime tries those when t
 the walk lamp down (confirm_verified_standby). The verifier's threshold at (G, m, v) is the largest
 verifier green on any non-green validation frame the reader called green there, raised by
 --margin (default 0.5: halfway) of the way to 1 (at least 0.5), so no validation frame is a false
-green, with a margin. (G, m, v) is the grid point with the most validation greens said (the mean of the real and generated recalls;
-the higher G, then the fewer misses, then the lower veto on ties). Frames are decided with the
+green, with a margin. (G, m, v) is the grid point with the most validation greens said (the mean
+of the real and generated recalls; the higher G, then the fewer misses, then the lower veto on
+ties). Frames are decided with the
 runtime's second look (signal_model.sets_aside, thresholds.set_aside = SET_ASIDE): a candidate
 read green that the verifier gives less than even odds is set aside and the frame decided again
 without it; that decision stands when it is a stop.

@@ -68,7 +68,7 @@ def real_labelled(size: int, grid: int, holdout_fold=None):
             if holdout_fold is None or not in_fold(r["file"], sources, holdout_fold)]
     images = np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, r["file"])), size) for r in rows])
     slots = np.stack([slot_targets(r["obstacles"]) for r in rows])
-    tokens = np.where(slots.any(1, keepdims=True), -100, 0) * np.ones((1, grid * grid), np.int64)
+    tokens = np.repeat(np.where(slots.any(1), -100, 0)[:, None], grid * grid, axis=1).astype(np.int64)
     return images, slots, tokens
 
 

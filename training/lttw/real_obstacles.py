@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .evaluate import match_obstacles, obstacle_breakdown
+from .evaluate import match_obstacles, obstacle_breakdown, pair_obstacles
 from .generator import DISTANCES, OBSTACLE_KINDS, POSITIONS
 from .obstacle_expert import N_SLOTS, slot_of
 from .preprocess import load_bgr
@@ -88,20 +88,6 @@ def slot_targets(obstacles: List[Dict]) -> np.ndarray:
     return out
 
 
-def found(gt: List[Dict], pred: List[Dict]) -> List[bool]:
-    """Which labels a call of their kind at their position found, each call used once, in the
-    order match_obstacles pairs them."""
-    calls = [(o["kind"], o["position"]) for o in pred]
-    used = [False] * len(calls)
-    out = []
-    for o in gt:
-        hit = next((j for j, c in enumerate(calls) if not used[j] and c == (o["kind"], o["position"])), None)
-        if hit is not None:
-            used[hit] = True
-        out.append(hit is not None)
-    return out
-
-
 def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
     """Recall and precision of (kind, position) pairs over the photos, as lttw.evaluate scores the
     generated test split, by kind and by position too; recall by the labels' distance; and the calls
@@ -116,7 +102,7 @@ def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
         total_labels += n_gt
         total_predictions += n_pred
         obstacle_breakdown(gt, pred, tally)
-        for o, hit in zip(gt, found(gt, pred)):
+        for o, hit in zip(gt, pair_obstacles(gt, pred)[0]):
             by_distance[o["distance"]][0] += hit
             by_distance[o["distance"]][1] += 1
         if not gt:

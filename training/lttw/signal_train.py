@@ -96,8 +96,8 @@ def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: fl
     either way (15 there is about 20 of HSV hue: small enough that green stays green and yellow
     yellow; the evaluation damage goes to 25 of HSV), 1–4 % salt-and-pepper pixels, a blur (down
     1.5–3× and back up, bilinear), pixelation (down 2–4× by area, back up by nearest) or
-    saturation cut by 40–75 %. Never grayscale: a grey
-    crop labelled green would teach that colour is not needed."""
+    saturation cut by 40–75 %. Never grayscale: a grey crop labelled green would teach that colour
+    is not needed."""
     B, H, W, _ = x.shape
     hit = torch.rand(B, generator=g) < share
     kinds = torch.randint(len(EXPORT_DAMAGES), (B,), generator=g)
