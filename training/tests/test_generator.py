@@ -1,6 +1,7 @@
 import numpy as np
 
-from lttw.generator import DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS, POSITIONS, generate
+from lttw.generator import (CROSSWALK_CONTRAST, CROSSWALK_STRIPES, DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS,
+                            POSITIONS, crosswalk_visibility, generate)
 from lttw.preprocess import MEAN, STD, preprocess
 import cv2
 
@@ -21,13 +22,16 @@ def _greenish(bgr):
 
 def test_green_distractors_add_green_non_signals_and_keep_the_scene_its_facts_and_its_lamp():
     """The green verifier's hard negatives (generate(..., green_distractors=True)) are the plain
-    scene of the same seed with green things added away from the lit housing: same facts, same
-    lamp box, more green pixels; a tiny crop has no room for them and stays as it was. (Up to three
-    are tried; one that would reach the lit housing is not drawn, so a close-up may get none.)"""
+    scene of the same seed with green things added away from the lit housing: same light and
+    obstacles, same lamp box, more green pixels; a tiny crop has no room for them and stays as it
+    was. (Up to three are tried; one that would reach the lit housing is not drawn, so a close-up
+    may get none. One drawn over a crossing may hide it, and the crossing's label follows.)"""
     changed = greener = roomy = 0
     for s in range(9_000_300, 9_000_340):
         plain, busy = generate(s), generate(s, green_distractors=True)
-        assert busy.facts == plain.facts and busy.captions == plain.captions and busy.light_box == plain.light_box
+        for k in ("light", "obstacles"):
+            assert busy.facts[k] == plain.facts[k]
+        assert busy.light_box == plain.light_box
         if plain.facts["conditions"]["framing"] == "tiny":
             assert np.array_equal(plain.bgr, busy.bgr)
             continue
@@ -92,3 +96,51 @@ def test_unlit_lamps_are_grey_not_dim_lit():
             assert unlit.max() - unlit.min() <= 10.0 and unlit.max() <= 100.0
             lit = np.array(_lit_colour(rng, state, "vehicle"))
             assert np.abs(lit - unlit).max() >= 100.0
+
+
+def _stripes(h=120, w=160, n=4, rows=8, gap=8, top=40):
+    """n horizontal stripes, ids 1..n, each `rows` tall, starting at `top`."""
+    m = np.zeros((h, w), np.uint8)
+    for i in range(n):
+        y = top + i * (rows + gap)
+        m[y:y + rows, 20:140] = i + 1
+    return m
+
+
+def test_crosswalk_visibility_counts_the_stripes_in_view_and_their_contrast():
+    drawn = _stripes()
+    road = np.full(drawn.shape + (3,), 90, np.uint8)
+    painted = road.copy()
+    painted[drawn > 0] = 220
+    n, frac, contrast = crosswalk_visibility(painted, drawn, drawn)
+    assert n == 4 and abs(frac - (drawn > 0).mean()) < 1e-4
+    assert abs(contrast - 130 * np.sqrt(3) / (90 + 16)) < 1e-3  # colour distance over the road's luminance
+    seen = drawn.copy()
+    seen[seen >= 2] = 0  # three stripes drawn over: one left in view
+    assert crosswalk_visibility(painted, seen, drawn)[0] == 1
+    assert crosswalk_visibility(np.zeros_like(painted), drawn, drawn)[2] == 0  # a black frame shows none
+    purple = np.zeros_like(painted)
+    purple[...] = (150, 90, 170)
+    purple[drawn > 0] = (120, 110, 100)  # about the road's luminance, another colour
+    assert crosswalk_visibility(purple, drawn, drawn)[2] > CROSSWALK_CONTRAST
+
+
+def test_a_crossing_the_frame_does_not_show_is_labelled_absent():
+    """The generator draws a crossing in perspective and may then lose it: out of the frame,
+    drawn over by a car, rolled out, or too dark, fogged or worn to read. Its label follows what
+    the frame shows (CROSSWALK_STRIPES stripes with CROSSWALK_CONTRAST), and its captions follow
+    its label; the pixels are the ones drawn either way."""
+    hidden = shown = 0
+    for s in range(9_300_000, 9_300_400):
+        sc = generate(s)
+        c, cw = sc.facts["conditions"], sc.facts["crosswalk"]
+        if "crosswalk_contrast" not in c:
+            assert not cw["present"] and "crosswalk_hidden" not in c
+            continue
+        visible = c["crosswalk_stripes_seen"] >= CROSSWALK_STRIPES and c["crosswalk_contrast"] >= CROSSWALK_CONTRAST
+        assert cw["present"] == visible and c.get("crosswalk_hidden", False) == (not visible)
+        mentions = "crosswalk" in sc.captions["en"].lower() or "人行横道" in sc.captions["zh"]
+        assert mentions == visible, (s, sc.captions)
+        hidden += not visible
+        shown += visible
+    assert hidden >= 5 and shown >= 60
