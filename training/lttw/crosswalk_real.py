@@ -36,6 +36,7 @@ from .signal_data import REAL_ROOT
 from .train import losses, to_batch
 
 VIEWED_LABELS = os.path.join(os.path.dirname(__file__), "..", "labels", "real_crosswalk_viewed.jsonl")
+VARIETY_SEEDS = {"train": 100_000, "val": 1_100_000}  # the crossing variety's scenes, away from the plain caches'
 MIT_SHARE = 0.25  # of the MIT signal-head crops used as crosswalk negatives (there are 680)
 
 
@@ -92,11 +93,28 @@ def real_batch(images, labels, n: int, rng, size, mean, std):
     return torch.from_numpy(x), torch.from_numpy(labels[idx]).long()
 
 
+def join_batches(a: Dict, b: Dict) -> Dict:
+    """Two `to_batch` label sets as one: the heads' rows in order, the captions as `to_batch` lays
+    them out (every English caption, then every Mandarin one), padded to the longer."""
+    out = {k: torch.cat([a[k], b[k]]) for k in a if k != "caps"}
+    L = max(a["caps"].shape[1], b["caps"].shape[1])
+    pad = lambda c: F.pad(c, (0, L - c.shape[1]))  # the tokenizer's pad id is 0
+    na, nb = a["caps"].shape[0] // 2, b["caps"].shape[0] // 2
+    ca, cb = pad(a["caps"]), pad(b["caps"])
+    out["caps"] = torch.cat([ca[:na], cb[:nb], ca[na:], cb[nb:]])
+    return out
+
+
 @torch.no_grad()
-def evaluate(vlm, val_c, real_images, real_labels, size, mean, std, temperature: float, batch: int = 100) -> Dict:
-    """Generated validation: each head's accuracy and the caption loss; real val: crosswalk
-    presence accuracy at p >= 0.5 with the shipped temperature."""
+def evaluate(vlm, val_c, real_images, real_labels, size, mean, std, temperature: float, batch: int = 100,
+             variety_c=None) -> Dict:
+    """Generated validation: each head's accuracy and the caption loss; the crossing variety's
+    validation (`variety_c`, when given): crosswalk presence; real val: crosswalk presence accuracy
+    at p >= 0.5 with the shipped temperature."""
     vlm.eval()
+    if variety_c is not None:
+        t = torch.from_numpy(np.asarray(variety_c["crosswalk"])).long()
+        out_v = float((head_logits_on_cache(vlm, variety_c)["crosswalk"].argmax(-1) == t).float().mean())
     L = head_logits_on_cache(vlm, val_c)
     out = {}
     for k in ("crosswalk", "crosswalk_offset", "light_state", "light_position"):
@@ -120,6 +138,8 @@ def evaluate(vlm, val_c, real_images, real_labels, size, mean, std, temperature:
         p = F.softmax(hl["crosswalk"] / temperature, -1)[:, 1].numpy()
         right += int(((p >= 0.5).astype(int) == np.asarray(real_labels[i:i + batch])).sum())
     out["real_val_crosswalk"] = right / max(1, len(real_images))
+    if variety_c is not None:
+        out["gen_variety_crosswalk"] = out_v
     vlm.train()
     return out
 
@@ -136,6 +156,10 @@ def main(argv: Optional[List[str]] = None):
     ap.add_argument("--batch", type=int, default=48, help="generated scenes per step")
     ap.add_argument("--real_batch", type=int, default=16, help="real photos per step")
     ap.add_argument("--real_weight", type=float, default=1.0)
+    ap.add_argument("--variety_share", type=float, default=0.0,
+                    help="share of each step's generated scenes from the crossing variety (generate(crosswalk_variety=True): "
+                         "crossings turned up to 85 degrees, grey noisy views), rendered from seed 100,000 (validation 1,100,000)")
+    ap.add_argument("--n_variety", type=int, default=6000, help="crossing-variety training scenes (validation: n_val)")
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--eval_every", type=int, default=150)
     ap.add_argument("--threads", type=int, default=2)
@@ -153,6 +177,10 @@ def main(argv: Optional[List[str]] = None):
     temperature = model_cfg["calibration"]["temperatures"].get("crosswalk", 1.0)
     train_c = build_cache(a.cache_root, "train", a.n_train, size, 2)
     val_c = build_cache(a.cache_root, "val", a.n_val, size, 2)
+    variety_c = variety_val = None
+    if a.variety_share > 0:
+        variety_c = build_cache(a.cache_root, "train", a.n_variety, size, 2, start=VARIETY_SEEDS["train"], crosswalk_variety=True)
+        variety_val = build_cache(a.cache_root, "val", a.n_val, size, 2, start=VARIETY_SEEDS["val"], crosswalk_variety=True)
     real_train, real_val = real_crosswalk_rows("train", a.seed), real_crosswalk_rows("val", a.seed)
     train_images, val_images = load_images(real_train), load_images(real_val)
     train_labels, val_labels = [r["crosswalk"] for r in real_train], [r["crosswalk"] for r in real_val]
@@ -167,13 +195,14 @@ def main(argv: Optional[List[str]] = None):
         step, log, best = ck["step"], ck["log"], ck["best"]
     cfg = {"light_weight": 2.0, "lm_weight": 0.5, "cache_root": a.cache_root, "n_val": a.n_val, "n_train": a.n_train,
            "seed": a.seed}
+    n_variety = int(round(a.batch * a.variety_share)) if variety_c is not None else 0
 
     def checkpoint(path, ev):
         torch.save({"model": vlm.state_dict(), "opt": opt.state_dict(), "model_config": mc.to_dict(), "cfg": cfg,
                     "step": step, "log": log, "best": best, "val": ev, "args": vars(a)}, path)
 
     if step == 0:
-        ev = evaluate(vlm, val_c, val_images, val_labels, size, mean, std, temperature)
+        ev = evaluate(vlm, val_c, val_images, val_labels, size, mean, std, temperature, variety_c=variety_val)
         log.append({"step": 0, **ev})
         print(json.dumps({"step": 0, **{k: round(v, 4) for k, v in ev.items()}}), flush=True)
     rng = np.random.default_rng([a.seed, step])
@@ -184,8 +213,11 @@ def main(argv: Optional[List[str]] = None):
         lr = a.lr * min(1.0, (step + 1) / 30) * 0.5 * (1 + math.cos(math.pi * step / a.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = np.sort(rng.choice(N, a.batch, replace=False))
+        idx = np.sort(rng.choice(N, a.batch - n_variety, replace=False))
         x, y = to_batch(train_c, idx, "cpu")
+        if n_variety:
+            xv, yv = to_batch(variety_c, np.sort(rng.choice(len(variety_c["seeds"]), n_variety, replace=False)), "cpu")
+            x, y = torch.cat([x, xv]), join_batches(y, yv)
         xr, yr = real_batch(train_images, train_labels, a.real_batch, rng, size, mean, std)
         tokens, hl, vis = vlm.encode(torch.cat([x, xr]))
         gen_hl = {k: v[:a.batch] for k, v in hl.items()}
@@ -206,10 +238,10 @@ def main(argv: Optional[List[str]] = None):
                               **{k: round(v / 25, 4) for k, v in acc.items()}}), flush=True)
             acc = {}
         if step % a.eval_every == 0 or step == a.steps:
-            ev = evaluate(vlm, val_c, val_images, val_labels, size, mean, std, temperature)
+            ev = evaluate(vlm, val_c, val_images, val_labels, size, mean, std, temperature, variety_c=variety_val)
             log.append({"step": step, **ev})
             print(json.dumps({"step": step, **{k: round(v, 4) for k, v in ev.items()}}), flush=True)
-            score = ev["gen_crosswalk"] + ev["real_val_crosswalk"]
+            score = ev["gen_crosswalk"] + ev["real_val_crosswalk"] + ev.get("gen_variety_crosswalk", 0.0)
             if score > best:
                 best = score
                 checkpoint(os.path.join(a.run, "best.pt"), ev)

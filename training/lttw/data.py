@@ -63,7 +63,7 @@ def obstacle_box_rows(scene):
 
 
 def _render_chunk(args):
-    seeds, size, path = args
+    seeds, size, path, variety = args
     import torch
     torch.set_num_threads(1)
     if os.path.exists(path):
@@ -72,7 +72,7 @@ def _render_chunk(args):
     imgs, caps = [], {"en": [], "zh": []}
     cols = {}
     for s in seeds:
-        sc = generate(int(s))
+        sc = generate(int(s), crosswalk_variety=variety)
         imgs.append(resize_small(sc.bgr, size))
         for k, v in scene_labels(sc.facts).items():
             cols.setdefault(k, []).append(v)
@@ -91,19 +91,20 @@ def _render_chunk(args):
     return path
 
 
-def build_cache(root, split, n, size=160, workers=2, chunk=1000, start=None, minutes=None):
-    """The first `n` scenes of `split` (rendered where their chunk is not on disk yet).
+def build_cache(root, split, n, size=160, workers=2, chunk=1000, start=None, minutes=None, crosswalk_variety=False):
+    """The first `n` scenes of `split` (rendered where their chunk is not on disk yet); with
+    `crosswalk_variety`, `generate`'s crossing variety, in a folder of its own.
 
     With `minutes`, rendering stops at the first chunk finished after that time and the cache
     holds the chunks before it, a whole-chunk prefix of the seeds: a lent machine renders what
     its cores can in the time it has, and `--train_scenes` then names that prefix."""
     start = SEED_BASE[split] if start is None else start
-    d = os.path.join(root, f"g{GENERATOR_VERSION}_{split}_s{size}_{start}")
+    d = os.path.join(root, f"g{GENERATOR_VERSION}_{split}_s{size}_{start}" + ("_crosswalk_variety" if crosswalk_variety else ""))
     os.makedirs(d, exist_ok=True)
     jobs = []
     for i in range(0, n, chunk):
         seeds = list(range(start + i, start + min(n, i + chunk)))
-        jobs.append((seeds, size, os.path.join(d, f"chunk_{i // chunk:05d}.npz")))
+        jobs.append((seeds, size, os.path.join(d, f"chunk_{i // chunk:05d}.npz"), crosswalk_variety))
     deadline = None if minutes is None else time.monotonic() + 60 * minutes
     done = []
     with Pool(workers) if workers > 1 else nullcontext() as pool:

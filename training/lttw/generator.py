@@ -454,14 +454,18 @@ def _ground(rng, img, cam, tod):
         _ground_poly(img, cam, [(-8, z), (8, z), (8, z + _u(rng, 0.2, 0.5)), (-8, z + 0.3)], c)
 
 
-def _crosswalk(rng, img, cam, offset, stripes=None):
+def _crosswalk(rng, img, cam, offset, stripes=None, variety=None):
     """Zebra crossing in perspective. Stripes are long across the view, stacked in depth; stripe i
-    is marked i + 1 in `stripes` (uint8, the image's size) when it is given."""
+    is marked i + 1 in `stripes` (uint8, the image's size) when it is given. `variety` (a random
+    stream of its own) turns half the crossings by 35–85° instead of at most 35°: from beside it,
+    a crossing's stripes run away from the viewer and converge."""
     if offset == "ahead":
         xc = _u(rng, -0.6, 0.6)
     else:
         xc = _u(rng, 1.5, 4.0) * (-1 if offset == "left" else 1)
     heading = _u(rng, -35, 35)
+    if variety is not None and variety.random() < 0.5:
+        heading = float(np.sign(heading) or 1.0) * _u(variety, 35, 85)
     th = math.radians(heading)
     z0 = _u(rng, 0.8, 5.0)
     length = _u(rng, 6, 16)
@@ -694,6 +698,16 @@ def _compose(base, emit, ambient, tint, glow_sigma, glow_gain):
 # scenes (seeds 8,000,000+) binned by both: under 0.05 almost none shows, from 0.1 almost all do.
 # Before this, 6 % of the crossings labelled present were out of view, hidden or unreadable
 # (black night frames, fog, a worn crossing on a road of its own shade).
+def _grey_noise(rng, rgb):
+    """The frame grey, its contrast squeezed and strong sensor noise over it (some real crossing
+    photos look like this, and so do some real roads without a crossing)."""
+    g = rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    g = (g - g.mean()) * _u(rng, 0.5, 1.0) + g.mean()
+    g = g + rng.normal(0, _u(rng, 8, 28), g.shape).astype(np.float32)
+    g = np.clip(g, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(g[..., None], 3, axis=2))
+
+
 STRIPE_SEEN = 0.0005  # of the frame: a stripe with less of it in view is not counted as seen
 CROSSWALK_STRIPES = 2
 CROSSWALK_CONTRAST = 0.08
@@ -761,14 +775,19 @@ def _green_distractors(rng, base, emit, W, H, keep_clear):
 
 
 def generate(seed: int, long_side: Optional[int] = None, countdown_head: bool = False,
-             green_distractors: bool = False) -> Scene:
+             green_distractors: bool = False, crosswalk_variety: bool = False) -> Scene:
     """The scene of `seed`. `countdown_head` (training crops for the countdown reader only) makes
     it a street or close-up view of a lit pedestrian signal with a countdown; its scenes are not
     the same as the plain ones of the same seed. `green_distractors` (training crops for the
     green verifier only) adds green things that are not signals to street, close-up and ground
     views (`_green_distractors`, drawn from their own random stream: the rest of the scene is the
-    plain one of the same seed)."""
+    plain one of the same seed). `crosswalk_variety` (the scene model's crossing training and its
+    own test set) draws what the plain scenes lack and real photos have (NOTES, "Real
+    photographs"), from a stream of its own as well: crossings turned up to 85°, seen from beside
+    with their stripes converging, and street and ground views made grey and noisy after
+    everything else, with a crossing or without (a grey noisy road is not a crossing)."""
     rng = np.random.default_rng([int(seed), 7919])
+    variety = np.random.default_rng([int(seed), 7919, 3]) if crosswalk_variety else None
     aw, ah = ASPECTS[rng.integers(len(ASPECTS))]
     L = long_side or int(rng.integers(240, 420))
     if aw >= ah:
@@ -817,7 +836,7 @@ def generate(seed: int, long_side: Optional[int] = None, countdown_head: bool = 
         _ground(rng, base, cam, tod)
         if rng.random() < (0.5 if framing == "street" else 0.7):
             stripes = np.zeros((H, W), np.uint8)
-            cw_facts = _crosswalk(rng, base, cam, POSITIONS[rng.integers(3)], stripes)
+            cw_facts = _crosswalk(rng, base, cam, POSITIONS[rng.integers(3)], stripes, variety)
             painted = base.copy()  # what is drawn over the stripes from here on hides them
         # distractors: shop signs on buildings, red/green blobs, reflections
         for _ in range(int(rng.integers(0, 4))):
@@ -946,6 +965,9 @@ def generate(seed: int, long_side: Optional[int] = None, countdown_head: bool = 
         seen[np.any(base != painted, axis=2)] = 0
         masks += [seen, stripes]
     img, cond = _post(rng, img, tod, framing, moved, masks)
+    if variety is not None and framing in ("street", "ground") and variety.random() < 0.35:
+        img = _grey_noise(variety, img)
+        cond["grey_noise"] = True
     if cw_facts["present"]:
         (cond["crosswalk_stripes_seen"], cond["crosswalk_seen_fraction"],
          cond["crosswalk_contrast"]) = crosswalk_visibility(img, *masks)

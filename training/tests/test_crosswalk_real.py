@@ -6,7 +6,11 @@ import os
 import numpy as np
 import pytest
 
-from lttw.crosswalk_real import augment, real_crosswalk_rows, viewed_labels
+import torch
+
+from lttw.crosswalk_real import augment, join_batches, real_crosswalk_rows, viewed_labels
+from lttw.data import build_cache
+from lttw.train import to_batch
 from lttw.signal_data import REAL_ROOT
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -73,3 +77,22 @@ def test_shipped_scene_model_sees_crosswalks_on_real_val_photos():
     p = pred.probs(head_logits)["crosswalk"][:, 1]
     right = int(sum((pi >= pred.thr["crosswalk"]) == bool(r["crosswalk"]) for pi, r in zip(p, rows)))
     assert right >= 0.95 * len(rows), f"{right} of {len(rows)}"
+
+
+def test_a_batch_joined_from_two_caches_lays_out_its_captions_as_one(tmp_path):
+    """The crossing variety's scenes join each step's plain ones: the heads' rows in order and the
+    captions as `to_batch` lays them out (every English caption, then every Mandarin one), so the
+    decoder's `vis.repeat` pairs each caption with its own frame."""
+    plain = build_cache(str(tmp_path), "tests", 6, 64, 1, chunk=6)
+    variety = build_cache(str(tmp_path), "tests", 4, 64, 1, chunk=4, start=9_200_000, crosswalk_variety=True)
+    ia, ib = np.arange(6), np.arange(4)
+    (xa, ya), (xb, yb) = to_batch(plain, ia, "cpu"), to_batch(variety, ib, "cpu")
+    y = join_batches(ya, yb)
+    assert torch.equal(y["crosswalk"], torch.cat([ya["crosswalk"], yb["crosswalk"]]))
+    caps = y["caps"]
+    assert caps.shape[0] == 20
+    strip = lambda row: [int(t) for t in row if int(t) != 0]
+    for i in range(6):
+        assert strip(caps[i]) == strip(ya["caps"][i]) and strip(caps[10 + i]) == strip(ya["caps"][6 + i])
+    for j in range(4):
+        assert strip(caps[6 + j]) == strip(yb["caps"][j]) and strip(caps[16 + j]) == strip(yb["caps"][4 + j])

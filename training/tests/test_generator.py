@@ -144,3 +144,34 @@ def test_a_crossing_the_frame_does_not_show_is_labelled_absent():
         hidden += not visible
         shown += visible
     assert hidden >= 5 and shown >= 60
+
+
+def test_the_crossing_variety_turns_crossings_and_greys_roads_and_keeps_the_rest_of_the_scene():
+    """`generate(crosswalk_variety=True)` draws from a stream of its own: the light, the obstacles
+    and every close-up and tiny crop are the plain scene's; crossings are turned past 35 degrees
+    about half the time; some street and ground frames are grey and noisy, crossing or not; and
+    the crossing's label still follows what the frame shows."""
+    wide = grey = grey_without = crossings = 0
+    for s in range(9_300_400, 9_300_700):
+        plain, varied = generate(s), generate(s, crosswalk_variety=True)
+        for k in ("light", "obstacles"):
+            assert varied.facts[k] == plain.facts[k]
+        framing = plain.facts["conditions"]["framing"]
+        if framing in ("closeup", "tiny"):
+            assert np.array_equal(plain.bgr, varied.bgr)
+            continue
+        c, cw = varied.facts["conditions"], varied.facts["crosswalk"]
+        if c.get("grey_noise"):
+            grey += 1
+            grey_without += not cw["present"]
+            b, g, r = (varied.bgr[..., i].astype(np.int32) for i in range(3))
+            assert np.array_equal(b, g) and np.array_equal(g, r)
+        if "crosswalk_contrast" in c:
+            visible = c["crosswalk_stripes_seen"] >= CROSSWALK_STRIPES and c["crosswalk_contrast"] >= CROSSWALK_CONTRAST
+            assert cw["present"] == visible
+        if cw["present"]:
+            crossings += 1
+            assert abs(cw["heading_deg"]) <= 85
+            wide += abs(cw["heading_deg"]) > 35
+    assert crossings >= 40 and 0.3 * crossings <= wide <= 0.7 * crossings
+    assert grey >= 20 and grey_without >= 5
