@@ -692,12 +692,6 @@ def _compose(base, emit, ambient, tint, glow_sigma, glow_gain):
 
 
 # ----------------------------------------------------------------------------- scene
-# A drawn crossing is labelled present only when the frame shows it: at least CROSSWALK_STRIPES
-# stripes in view (one band is a stop line as much as a crossing) with a contrast of at least
-# CROSSWALK_CONTRAST (`crosswalk_visibility`). Set by viewing contact sheets of training-side
-# scenes (seeds 8,000,000+) binned by both: under 0.05 almost none shows, from 0.1 almost all do.
-# Before this, 6 % of the crossings labelled present were out of view, hidden or unreadable
-# (black night frames, fog, a worn crossing on a road of its own shade).
 def _grey_noise(rng, rgb):
     """The frame grey, its contrast squeezed and strong sensor noise over it (some real crossing
     photos look like this, and so do some real roads without a crossing)."""
@@ -708,6 +702,12 @@ def _grey_noise(rng, rgb):
     return np.ascontiguousarray(np.repeat(g[..., None], 3, axis=2))
 
 
+# A drawn crossing is labelled present only when the frame shows it: at least CROSSWALK_STRIPES
+# stripes in view (one band is a stop line as much as a crossing) with a contrast of at least
+# CROSSWALK_CONTRAST (`crosswalk_visibility`). Set by viewing contact sheets of training-side
+# scenes (seeds 8,000,000+) binned by both: under 0.05 almost none shows, from 0.1 almost all do.
+# Before this, 6 % of the crossings labelled present were out of view, hidden or unreadable
+# (black night frames, fog, a worn crossing on a road of its own shade).
 STRIPE_SEEN = 0.0005  # of the frame: a stripe with less of it in view is not counted as seen
 CROSSWALK_STRIPES = 2
 CROSSWALK_CONTRAST = 0.08
