@@ -13,6 +13,28 @@ public struct LabelledScene: Sendable, Decodable {
     public var split: String?
     /// The lit countdown beside the signal, in generated sets (lttw.generator.Scene.countdown).
     public var countdown: LabelledCountdown?
+    /// The scene facts a generated label carries; only the crossing's are read.
+    public var facts: LabelledFacts?
+
+    /// A generated label's crossing beyond yes and no: its side and the share of the frame its
+    /// stripes cover (lttw.generator's `conditions.crosswalk_seen_fraction`), for the crossing
+    /// breakdown. A field of another shape is left unread rather than failing the set.
+    public struct LabelledFacts: Sendable, Decodable {
+        public var crosswalkOffset: String?
+        public var crosswalkSeenFraction: Double?
+
+        private enum Keys: String, CodingKey { case crosswalk, conditions }
+        private enum CrosswalkKeys: String, CodingKey { case offset }
+        private enum ConditionKeys: String, CodingKey { case crosswalkSeenFraction }
+
+        public init(from decoder: any Decoder) throws {
+            guard let facts = try? decoder.container(keyedBy: Keys.self) else { return }
+            crosswalkOffset = try? facts.nestedContainer(keyedBy: CrosswalkKeys.self, forKey: .crosswalk)
+                .decodeIfPresent(String.self, forKey: .offset)
+            crosswalkSeenFraction = try? facts.nestedContainer(keyedBy: ConditionKeys.self, forKey: .conditions)
+                .decodeIfPresent(Double.self, forKey: .crosswalkSeenFraction)
+        }
+    }
 
     public struct LabelledCountdown: Sendable, Decodable {
         public var seconds: Int
@@ -79,6 +101,39 @@ public struct Evaluation: Sendable {
     public private(set) var nonGreen = 0
     public private(set) var crosswalkLabelled = 0
     public private(set) var crosswalkCorrect = 0
+    /// Crossings by side and by the share of the frame they cover, and frames without one (the
+    /// keys "side: left", "share of frame: under 3 %", "none: labelled absent"), as
+    /// lttw.evaluate.crosswalk_breakdown: small crossings are where the scene model's input runs out.
+    public private(set) var crosswalkBy: [String: CrossingTally] = [:]
+
+    /// Labelled crossings (or frames without one) of one key, and how many were said right.
+    public struct CrossingTally: Sendable, Hashable {
+        public var labelled = 0
+        public var right = 0
+
+        public init(labelled: Int = 0, right: Int = 0) {
+            self.labelled = labelled
+            self.right = right
+        }
+
+        public var accuracy: Double? { labelled > 0 ? Double(right) / Double(labelled) : nil }
+    }
+
+    /// The shares of the frame a crossing's stripes cover that the breakdown bins by, small to large.
+    public static let crossingShares: [(below: Double, name: String)] = [
+        (0.03, "under 3 %"), (0.08, "3-8 %"), (.infinity, "8 % or more"),
+    ]
+
+    /// The breakdown's keys in report order: frames without a crossing, the shares small to large,
+    /// then the sides.
+    public var crosswalkByInOrder: [(key: String, tally: CrossingTally)] {
+        func rank(_ key: String) -> (Int, String) {
+            if key.hasPrefix("none") { return (0, key) }
+            if let share = Self.crossingShares.firstIndex(where: { "share of frame: \($0.name)" == key }) { return (1 + share, key) }
+            return (1 + Self.crossingShares.count, key)
+        }
+        return crosswalkBy.sorted { rank($0.key) < rank($1.key) }.map { ($0.key, $0.value) }
+    }
     public private(set) var obstaclesMatched = 0
     public private(set) var obstaclesLabelled = 0
     public private(set) var obstaclesPredicted = 0
@@ -145,7 +200,20 @@ public struct Evaluation: Sendable {
         }
         if let truth = scene.crosswalk, truth == "yes" || truth == "no" {
             crosswalkLabelled += 1
-            if (truth == "yes") == (facts.crosswalk?.present ?? false) { crosswalkCorrect += 1 }
+            let right = (truth == "yes") == (facts.crosswalk?.present ?? false)
+            if right { crosswalkCorrect += 1 }
+            var keys = ["none: labelled absent"]
+            if truth == "yes" {
+                keys = scene.facts?.crosswalkOffset.map { ["side: \($0)"] } ?? []
+                if let share = scene.facts?.crosswalkSeenFraction,
+                   let bin = Self.crossingShares.first(where: { share < $0.below }) {
+                    keys.append("share of frame: \(bin.name)")
+                }
+            }
+            for key in keys {
+                crosswalkBy[key, default: .init()].labelled += 1
+                crosswalkBy[key, default: .init()].right += right ? 1 : 0
+            }
         }
         if let labelled = scene.obstacles {
             var used = Array(repeating: false, count: facts.obstacles.count)

@@ -142,6 +142,9 @@ struct Evaluate: ParsableCommand {
             "unknown_why": e.unknownWhy,
             "captions": ["scored": e.captionsScored, "raw_contradictions": e.rawCaptionContradictions,
                          "spoken_contradictions": e.spokenContradictions],
+            "crosswalk_by": e.crosswalkBy.mapValues { t -> Any in
+                ["accuracy": value(t.accuracy), "right": t.right, "labelled": t.labelled]
+            },
             "obstacles_by": e.obstaclesBy.mapValues { t -> Any in
                 ["recall": value(t.recall), "precision": value(t.precision), "labelled": t.labelled, "predicted": t.predicted]
             },
@@ -168,6 +171,9 @@ struct Evaluate: ParsableCommand {
             }
         }
         lines.append("crosswalk accuracy: \(pct(e.crosswalkAccuracy)) of \(e.crosswalkLabelled) labelled")
+        for (key, tally) in e.crosswalkByInOrder {
+            lines.append("  \(key.padding(toLength: 28, withPad: " ", startingAt: 0)) \(pct(tally.accuracy)) of \(tally.labelled)")
+        }
         lines.append("obstacles:          recall \(pct(e.obstacleRecall)), precision \(pct(e.obstaclePrecision)) (\(e.obstaclesLabelled) labelled)")
         for (key, tally) in e.obstaclesBy.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(key.padding(toLength: 16, withPad: " ", startingAt: 0)) recall \(pct(tally.recall)) of \(tally.labelled), "

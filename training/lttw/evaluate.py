@@ -126,6 +126,36 @@ def obstacle_breakdown(gt, pred, tally):
             t[3] += 1
 
 
+CROSSING_SHARES = ((0.03, "under 3 %"), (0.08, "3-8 %"), (float("inf"), "8 % or more"))  # of the frame
+
+
+def _share_rank(name):
+    """Table order: the crossing shares small to large, everything else by name."""
+    names = [n for _, n in CROSSING_SHARES]
+    return (names.index(name), "") if name in names else (len(names), str(name))
+
+
+def crosswalk_breakdown(r, said_present: bool, tally):
+    """Adds one frame's crossing to `tally`: [right, labelled] per key. A labelled crossing counts
+    by its side and, where a generated label carries it (`conditions.crosswalk_seen_fraction`), by
+    the share of the frame its stripes cover, because small crossings are where the scene model's
+    160 px input runs out; a frame without one counts under "none" (the false crossings)."""
+    if r.get("crosswalk") not in ("yes", "no"):
+        return
+    keys = [("none", "labelled absent")]
+    if r["crosswalk"] == "yes":
+        facts = r.get("facts") or {}
+        offset = (facts.get("crosswalk") or {}).get("offset")
+        share = (facts.get("conditions") or {}).get("crosswalk_seen_fraction")
+        keys = [("side", offset)] if offset else []
+        if share is not None:
+            keys.append(("share of frame", next(name for top, name in CROSSING_SHARES if share < top)))
+    for key in keys:
+        t = tally.setdefault(key, [0, 0])
+        t[0] += int(said_present == (r["crosswalk"] == "yes"))
+        t[1] += 1
+
+
 # ----------------------------------------------------------------------------- main
 def load_size(set_dir, r) -> Tuple[int, int]:
     """(W, H) of a record's image, from its header."""
@@ -185,6 +215,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
     o_tp = o_gt = o_pred = 0
     o_tp_kind = 0
     o_tally = {}
+    cw_tally = {}
     n_obs_items = 0
     refs = {"en": [], "zh": []}
     hyps = {"en": [], "zh": []}
@@ -217,6 +248,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
             ty = c == "yes"
             cw_ok += int(py == ty)
             cw_tp += int(py and ty); cw_fp += int(py and not ty); cw_fn += int(ty and not py)
+            crosswalk_breakdown(r, py, cw_tally)
         if isinstance(r.get("obstacles"), list):
             n_obs_items += 1
             tp, ng, npred = match_obstacles(r["obstacles"], p["obstacles"])
@@ -253,6 +285,8 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
         "crosswalk_accuracy": (cw_ok / cw_n) if cw_n else None,
         "crosswalk_precision": (cw_tp / (cw_tp + cw_fp)) if cw_tp + cw_fp else None,
         "crosswalk_recall": (cw_tp / (cw_tp + cw_fn)) if cw_tp + cw_fn else None,
+        "crosswalk_by": {f"{axis}: {key}": {"accuracy": t[0] / t[1], "right": t[0], "labelled": t[1]}
+                         for (axis, key), t in sorted(cw_tally.items(), key=lambda kv: (kv[0][0], _share_rank(kv[0][1])))},
         "obstacle_recall": (o_tp / o_gt) if o_gt else None,
         "obstacle_precision": (o_tp / o_pred) if o_pred else None,
         "obstacle_recall_kind_only": (o_tp_kind / o_gt) if o_gt else None,
@@ -341,6 +375,11 @@ def report_md(m, set_dir):
     s.append("|---" * (len(cm["cols_pred"]) + 1) + "|")
     for name, row in zip(cm["rows_truth"], cm["matrix"]):
         s.append(f"| {name} | " + " | ".join(str(v) for v in row) + " |")
+    if m.get("crosswalk_by"):
+        s.append("\n## Crosswalks by side and by the share of the frame they cover\n\n"
+                 "| crossings | right | labelled | accuracy |\n|---|---|---|---|")
+        for key, v in m["crosswalk_by"].items():
+            s.append(f"| {key} | {v['right']} | {v['labelled']} | {_f(v['accuracy'])} |")
     if m.get("obstacles_by"):
         s.append("\n## Obstacles by kind and by position\n\n| | recall | precision | labelled | predicted |\n|---|---|---|---|---|")
         for key, v in m["obstacles_by"].items():

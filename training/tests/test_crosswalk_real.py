@@ -96,3 +96,25 @@ def test_a_batch_joined_from_two_caches_lays_out_its_captions_as_one(tmp_path):
         assert strip(caps[i]) == strip(ya["caps"][i]) and strip(caps[10 + i]) == strip(ya["caps"][6 + i])
     for j in range(4):
         assert strip(caps[6 + j]) == strip(yb["caps"][j]) and strip(caps[16 + j]) == strip(yb["caps"][4 + j])
+
+
+def test_the_crossing_breakdown_counts_by_side_and_by_the_share_of_the_frame():
+    """`evaluate.crosswalk_breakdown` on generated labels: a labelled crossing counts by its side
+    and by the share of the frame its stripes cover; a frame without one counts under "none";
+    photos' labels, which carry no share, count by side only or not at all."""
+    from lttw.evaluate import crosswalk_breakdown
+
+    def scene(offset, share):
+        return {"crosswalk": "yes", "facts": {"crosswalk": {"present": True, "offset": offset},
+                                              "conditions": {"crosswalk_seen_fraction": share}}}
+
+    tally = {}
+    crosswalk_breakdown(scene("left", 0.01), False, tally)   # a small crossing missed
+    crosswalk_breakdown(scene("left", 0.05), True, tally)
+    crosswalk_breakdown(scene("ahead", 0.2), True, tally)
+    crosswalk_breakdown({"crosswalk": "no", "facts": {"crosswalk": {"present": False, "offset": None}}}, True, tally)
+    crosswalk_breakdown({"crosswalk": "yes"}, True, tally)    # a photo: nothing to break down by
+    crosswalk_breakdown({"crosswalk": None}, True, tally)     # not labelled
+    assert tally == {("side", "left"): [1, 2], ("share of frame", "under 3 %"): [0, 1],
+                     ("share of frame", "3-8 %"): [1, 1], ("side", "ahead"): [1, 1],
+                     ("share of frame", "8 % or more"): [1, 1], ("none", "labelled absent"): [0, 1]}

@@ -69,6 +69,7 @@ def test_evaluator_tiny_set(tiny_run, tmp_path):
               "obstacle_precision", "abstention_rate", "n", "caption_bleu4_en", "caption_rougeL_zh"):
         assert k in m
     assert m["n"] == 12
+    assert sum(v["labelled"] for k, v in m["crosswalk_by"].items() if not k.startswith("side")) == 12
     for f in ("metrics.json", "report.md", "confusion.png", "predictions.jsonl"):
         assert os.path.exists(tmp_path / "out" / f)
     lines = open(tmp_path / "out" / "report.md").read().splitlines()

@@ -1,0 +1,50 @@
+import Foundation
+import Pipeline
+import Testing
+import Vision
+
+/// `listen eval`'s crossing breakdown (lttw.evaluate.crosswalk_breakdown): crossings by side and by
+/// the share of the frame they cover, and the frames without one.
+@Suite("Crosswalk evaluation")
+struct CrosswalkEvaluationTests {
+    private func scene(_ line: String) throws -> LabelledScene {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(LabelledScene.self, from: Data(line.utf8))
+    }
+
+    private func generated(_ offset: String, share: Double) throws -> LabelledScene {
+        try scene(#"{"file": "a.png", "crosswalk": "yes", "facts": {"crosswalk": {"present": true, "offset": "\#(offset)", "heading_deg": 12.5}, "#
+            + #""conditions": {"framing": "street", "salt_pepper": true, "crosswalk_seen_fraction": \#(share)}}}"#)
+    }
+
+    private func said(_ present: Bool) -> SceneFacts {
+        SceneFacts(time: 0, light: nil,
+                   crosswalk: SceneFacts.Crosswalk(present: present, offset: present ? .left : nil, headingDegrees: nil, confidence: 0.9),
+                   obstacles: [])
+    }
+
+    @Test("Crossings count by side and share of the frame, frames without one under none; a photo's label adds only to the total")
+    func breakdown() throws {
+        var e = Evaluation()
+        e.add(try generated("left", share: 0.01), said(false))
+        e.add(try generated("left", share: 0.05), said(true))
+        e.add(try generated("ahead", share: 0.2), said(true))
+        e.add(try scene(#"{"file": "b.png", "crosswalk": "no", "facts": {"crosswalk": {"present": false, "offset": null}}}"#), said(true))
+        e.add(try scene(#"{"file": "c.jpg", "crosswalk": "yes"}"#), said(true))
+        e.add(try scene(#"{"file": "d.jpg", "crosswalk": "yes", "facts": "not an object"}"#), said(false))
+        #expect(e.crosswalkLabelled == 6 && e.crosswalkCorrect == 3)
+        #expect(e.crosswalkBy == [
+            "none: labelled absent": .init(labelled: 1, right: 0),
+            "share of frame: under 3 %": .init(labelled: 1, right: 0),
+            "share of frame: 3-8 %": .init(labelled: 1, right: 1),
+            "share of frame: 8 % or more": .init(labelled: 1, right: 1),
+            "side: left": .init(labelled: 2, right: 1),
+            "side: ahead": .init(labelled: 1, right: 1),
+        ])
+        #expect(e.crosswalkByInOrder.map(\.key) == [
+            "none: labelled absent", "share of frame: under 3 %", "share of frame: 3-8 %", "share of frame: 8 % or more",
+            "side: ahead", "side: left",
+        ])
+    }
+}
