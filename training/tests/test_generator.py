@@ -107,7 +107,7 @@ def _stripes(h=120, w=160, n=4, rows=8, gap=8, top=40):
     return m
 
 
-def test_crosswalk_visibility_counts_the_stripes_in_view_and_their_contrast():
+def test_crosswalk_visibility_counts_the_stripes_in_view_and_the_contrast_of_the_second_clearest():
     drawn = _stripes()
     road = np.full(drawn.shape + (3,), 90, np.uint8)
     painted = road.copy()
@@ -123,6 +123,14 @@ def test_crosswalk_visibility_counts_the_stripes_in_view_and_their_contrast():
     purple[...] = (150, 90, 170)
     purple[drawn > 0] = (120, 110, 100)  # about the road's luminance, another colour
     assert crosswalk_visibility(purple, drawn, drawn)[2] > CROSSWALK_CONTRAST
+    fogged = painted.copy()
+    fogged[drawn >= 3] = 90  # fog washes out the far stripes: the near two still show the crossing
+    assert abs(crosswalk_visibility(fogged, drawn, drawn)[2] - 130 * np.sqrt(3) / (90 + 16)) < 1e-3
+    fogged[drawn == 2] = 90  # one stripe left is not a crossing: its contrast is the second stripe's
+    assert crosswalk_visibility(fogged, drawn, drawn)[2] == 0
+    night = np.full_like(painted, 4)
+    night[drawn > 0] = 9  # five levels over a black road: noise, not paint, however large the ratio
+    assert crosswalk_visibility(night, drawn, drawn)[2] == 0
 
 
 def test_a_crossing_the_frame_does_not_show_is_labelled_absent():
