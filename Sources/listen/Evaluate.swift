@@ -17,7 +17,9 @@ struct Evaluate: ParsableCommand {
             label is red, yellow or off_or_none, over all labelled non-green items. Abstentions \
             ("unknown") count as wrong in the light accuracy, and are tallied by truth under the \
             rule that held each one back ("green below threshold", "a red lamp in view", ...; \
-            unknown_why in --json). Only labelled fields are scored.
+            unknown_why in --json). Crossings are broken down by side and, on generated sets, \
+            by the share of the frame the crossing covers (crosswalk_by); obstacles by kind and \
+            position (obstacles_by). Only labelled fields are scored.
 
             Examples:
               listen eval ../shared/eval/real-dev
