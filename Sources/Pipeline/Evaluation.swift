@@ -15,6 +15,14 @@ public struct LabelledScene: Sendable, Decodable {
     public var countdown: LabelledCountdown?
     /// The scene facts a generated label carries; only the crossing's are read.
     public var facts: LabelledFacts?
+    /// A real photo's crossing side, from its largest crossing box (left, center, right).
+    public var crosswalkPosition: String?
+
+    /// The labelled side of the crossing (left, ahead, right): a generated label's offset, or a
+    /// real photo's `crosswalk_position` with "center" as ahead (lttw.evaluate.crossing_side).
+    public var crossingSide: String? {
+        facts?.crosswalkOffset ?? crosswalkPosition.map { $0 == "center" ? "ahead" : $0 }
+    }
 
     /// A generated label's crossing beyond yes and no: its side and the share of the frame its
     /// stripes cover (lttw.generator's `conditions.crosswalk_seen_fraction`), for the crossing
@@ -105,6 +113,9 @@ public struct Evaluation: Sendable {
     /// keys "side: left", "share of frame: under 3 %", "none: labelled absent"), as
     /// lttw.evaluate.crosswalk_breakdown: small crossings are where the scene model's input runs out.
     public private(set) var crosswalkBy: [String: CrossingTally] = [:]
+    /// Labelled crossings the model found whose side is labelled, and how many it put on that side.
+    public private(set) var crosswalkSideScored = 0
+    public private(set) var crosswalkSideRight = 0
 
     /// Labelled crossings (or frames without one) of one key, and how many were said right.
     public struct CrossingTally: Sendable, Hashable {
@@ -204,11 +215,15 @@ public struct Evaluation: Sendable {
             if right { crosswalkCorrect += 1 }
             var keys = ["none: labelled absent"]
             if truth == "yes" {
-                keys = scene.facts?.crosswalkOffset.map { ["side: \($0)"] } ?? []
+                keys = scene.crossingSide.map { ["side: \($0)"] } ?? []
                 if let share = scene.facts?.crosswalkSeenFraction,
                    let bin = Self.crossingShares.first(where: { share < $0.below }) {
                     keys.append("share of frame: \(bin.name)")
                 }
+            }
+            if truth == "yes", let side = scene.crossingSide, let said = facts.crosswalk, said.present {
+                crosswalkSideScored += 1
+                if said.offset?.rawValue == side { crosswalkSideRight += 1 }
             }
             for key in keys {
                 crosswalkBy[key, default: .init()].labelled += 1
@@ -309,6 +324,9 @@ public struct Evaluation: Sendable {
     }
     public var crosswalkAccuracy: Double? {
         crosswalkLabelled > 0 ? Double(crosswalkCorrect) / Double(crosswalkLabelled) : nil
+    }
+    public var crosswalkSideAccuracy: Double? {
+        crosswalkSideScored > 0 ? Double(crosswalkSideRight) / Double(crosswalkSideScored) : nil
     }
     public var obstacleRecall: Double? { obstaclesLabelled > 0 ? Double(obstaclesMatched) / Double(obstaclesLabelled) : nil }
     public var obstaclePrecision: Double? { obstaclesPredicted > 0 ? Double(obstaclesMatched) / Double(obstaclesPredicted) : nil }

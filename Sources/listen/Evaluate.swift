@@ -144,6 +144,7 @@ struct Evaluate: ParsableCommand {
             "unknown_why": e.unknownWhy,
             "captions": ["scored": e.captionsScored, "raw_contradictions": e.rawCaptionContradictions,
                          "spoken_contradictions": e.spokenContradictions],
+            "crosswalk_side_accuracy": value(e.crosswalkSideAccuracy), "crosswalk_side_scored": e.crosswalkSideScored,
             "crosswalk_by": e.crosswalkBy.mapValues { t -> Any in
                 ["accuracy": value(t.accuracy), "right": t.right, "labelled": t.labelled]
             },
@@ -172,7 +173,9 @@ struct Evaluate: ParsableCommand {
                 lines.append("  \(truth.padding(toLength: 12, withPad: " ", startingAt: 0)) \(said.joined(separator: ", "))")
             }
         }
-        lines.append("crosswalk accuracy: \(pct(e.crosswalkAccuracy)) of \(e.crosswalkLabelled) labelled")
+        lines.append("crosswalk accuracy: \(pct(e.crosswalkAccuracy)) of \(e.crosswalkLabelled) labelled"
+                     + (e.crosswalkSideScored > 0
+                        ? "; side \(pct(e.crosswalkSideAccuracy)) of the \(e.crosswalkSideScored) found with a labelled side" : ""))
         for (key, tally) in e.crosswalkByInOrder {
             lines.append("  \(key.padding(toLength: 28, withPad: " ", startingAt: 0)) \(pct(tally.accuracy)) of \(tally.labelled)")
         }

@@ -24,7 +24,7 @@ struct CrosswalkEvaluationTests {
                    obstacles: [])
     }
 
-    @Test("Crossings count by side and share of the frame, frames without one under none; a photo's label adds only to the total")
+    @Test("Crossings count by side and share of the frame, frames without one under none; a photo counts by its box's side where it has one")
     func breakdown() throws {
         var e = Evaluation()
         e.add(try generated("left", share: 0.01), said(false))
@@ -33,14 +33,19 @@ struct CrosswalkEvaluationTests {
         e.add(try scene(#"{"file": "b.png", "crosswalk": "no", "facts": {"crosswalk": {"present": false, "offset": null}}}"#), said(true))
         e.add(try scene(#"{"file": "c.jpg", "crosswalk": "yes"}"#), said(true))
         e.add(try scene(#"{"file": "d.jpg", "crosswalk": "yes", "facts": "not an object"}"#), said(false))
-        #expect(e.crosswalkLabelled == 6 && e.crosswalkCorrect == 3)
+        e.add(try scene(#"{"file": "e.jpg", "crosswalk": "yes", "crosswalk_position": "center"}"#), said(true))
+        e.add(try scene(#"{"file": "f.jpg", "crosswalk": "yes", "crosswalk_position": "left"}"#), said(true))
+        #expect(e.crosswalkLabelled == 8 && e.crosswalkCorrect == 5)
+        // Sides are scored on crossings found: said left for the left crossings at 5 % and f.jpg,
+        // for the one ahead at 20 % and for e.jpg (a centred box: ahead).
+        #expect(e.crosswalkSideScored == 4 && e.crosswalkSideRight == 2)
         #expect(e.crosswalkBy == [
             "none: labelled absent": .init(labelled: 1, right: 0),
             "share of frame: under 3 %": .init(labelled: 1, right: 0),
             "share of frame: 3-8 %": .init(labelled: 1, right: 1),
             "share of frame: 8 % or more": .init(labelled: 1, right: 1),
-            "side: left": .init(labelled: 2, right: 1),
-            "side: ahead": .init(labelled: 1, right: 1),
+            "side: left": .init(labelled: 3, right: 2),
+            "side: ahead": .init(labelled: 2, right: 2),
         ])
         #expect(e.crosswalkByInOrder.map(\.key) == [
             "none: labelled absent", "share of frame: under 3 %", "share of frame: 3-8 %", "share of frame: 8 % or more",

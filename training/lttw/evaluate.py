@@ -135,6 +135,15 @@ def _share_rank(name):
     return (names.index(name), "") if name in names else (len(names), str(name))
 
 
+def crossing_side(r):
+    """The labelled side of a frame's crossing: a generated label's `facts.crosswalk.offset`, or a
+    real photo's `crosswalk_position` (from its largest crossing box; "center" is ahead)."""
+    offset = ((r.get("facts") or {}).get("crosswalk") or {}).get("offset")
+    if offset is None and r.get("crosswalk_position"):
+        offset = {"center": "ahead"}.get(r["crosswalk_position"], r["crosswalk_position"])
+    return offset
+
+
 def crosswalk_breakdown(r, said_present: bool, tally):
     """Adds one frame's crossing to `tally`: [right, labelled] per key. A labelled crossing counts
     by its side and, where a generated label carries it (`conditions.crosswalk_seen_fraction`), by
@@ -144,9 +153,8 @@ def crosswalk_breakdown(r, said_present: bool, tally):
         return
     keys = [("none", "labelled absent")]
     if r["crosswalk"] == "yes":
-        facts = r.get("facts") or {}
-        offset = (facts.get("crosswalk") or {}).get("offset")
-        share = (facts.get("conditions") or {}).get("crosswalk_seen_fraction")
+        offset = crossing_side(r)
+        share = ((r.get("facts") or {}).get("conditions") or {}).get("crosswalk_seen_fraction")
         keys = [("side", offset)] if offset else []
         if share is not None:
             keys.append(("share of frame", next(name for top, name in CROSSING_SHARES if share < top)))
@@ -212,6 +220,7 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
     fg_by = Counter()
     kind_ok = kind_n = 0
     cw_ok = cw_n = cw_tp = cw_fp = cw_fn = 0
+    side_ok = side_n = 0
     o_tp = o_gt = o_pred = 0
     o_tp_kind = 0
     o_tally = {}
@@ -249,6 +258,9 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
             cw_ok += int(py == ty)
             cw_tp += int(py and ty); cw_fp += int(py and not ty); cw_fn += int(ty and not py)
             crosswalk_breakdown(r, py, cw_tally)
+            if py and ty and crossing_side(r):
+                side_n += 1
+                side_ok += int(p["crosswalk"].get("offset") == crossing_side(r))
         if isinstance(r.get("obstacles"), list):
             n_obs_items += 1
             tp, ng, npred = match_obstacles(r["obstacles"], p["obstacles"])
@@ -285,6 +297,8 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
         "crosswalk_accuracy": (cw_ok / cw_n) if cw_n else None,
         "crosswalk_precision": (cw_tp / (cw_tp + cw_fp)) if cw_tp + cw_fp else None,
         "crosswalk_recall": (cw_tp / (cw_tp + cw_fn)) if cw_tp + cw_fn else None,
+        "crosswalk_side_accuracy": (side_ok / side_n) if side_n else None,
+        "crosswalk_side_scored": side_n,
         "crosswalk_by": {f"{axis}: {key}": {"accuracy": t[0] / t[1], "right": t[0], "labelled": t[1]}
                          for (axis, key), t in sorted(cw_tally.items(), key=lambda kv: (kv[0][0], _share_rank(kv[0][1])))},
         "obstacle_recall": (o_tp / o_gt) if o_gt else None,
@@ -335,7 +349,9 @@ def summary_text(m):
          f"light-state accuracy: {_f(m['light_accuracy'])}  (answered only: {_f(m['light_accuracy_answered'])}; abstention rate {_f(m['abstention_rate'])})"]
     for c, v in m["light_per_class"].items():
         L.append(f"  {c:12s} precision {_f(v['precision'])}  recall {_f(v['recall'])}  support {v['support']}")
-    L.append(f"crosswalk accuracy: {_f(m['crosswalk_accuracy'])}  (n={m['counts']['crosswalk_labelled']})")
+    L.append(f"crosswalk accuracy: {_f(m['crosswalk_accuracy'])}  (n={m['counts']['crosswalk_labelled']})"
+             + (f"; side {_f(m['crosswalk_side_accuracy'])} of the {m['crosswalk_side_scored']} found with a labelled side"
+                if m["crosswalk_side_scored"] else ""))
     L.append(f"obstacle recall: {_f(m['obstacle_recall'])}  precision: {_f(m['obstacle_precision'])}  "
              f"(kind-only recall {_f(m['obstacle_recall_kind_only'])}; {m['counts']['obstacles_labelled']} labelled on {m['counts']['obstacle_labelled_items']} items)")
     c = m.get("countdown") or {}
@@ -357,7 +373,9 @@ def report_md(m, set_dir):
          f"light-labelled items whose truth is red, yellow or off_or_none were announced green; by truth: {m['false_green_by_truth']})",
          f"- Light-state accuracy: {_f(m['light_accuracy'])} (abstentions count as wrong; on answered items {_f(m['light_accuracy_answered'])})",
          f"- Abstention rate (light decision 'unknown'): {_f(m['abstention_rate'])}",
-         f"- Crosswalk presence accuracy: {_f(m['crosswalk_accuracy'])} (precision {_f(m['crosswalk_precision'])}, recall {_f(m['crosswalk_recall'])})",
+         f"- Crosswalk presence accuracy: {_f(m['crosswalk_accuracy'])} (precision {_f(m['crosswalk_precision'])}, recall {_f(m['crosswalk_recall'])})"
+         + (f"; its side right on {_f(m['crosswalk_side_accuracy'])} of the {m['crosswalk_side_scored']} found with a labelled side"
+            if m["crosswalk_side_scored"] else ""),
          f"- Obstacles: recall {_f(m['obstacle_recall'])}, precision {_f(m['obstacle_precision'])}, kind-only recall {_f(m['obstacle_recall_kind_only'])}",
          f"- n = {m['n']}; " + (f"the light's green threshold {m['signal_thresholds']['green']:.5f} (signal expert"
                                 + (f", with the green verifier at {m['signal_thresholds']['verify']:.5f}"

@@ -101,8 +101,8 @@ def test_a_batch_joined_from_two_caches_lays_out_its_captions_as_one(tmp_path):
 def test_the_crossing_breakdown_counts_by_side_and_by_the_share_of_the_frame():
     """`evaluate.crosswalk_breakdown` on generated labels: a labelled crossing counts by its side
     and by the share of the frame its stripes cover; a frame without one counts under "none";
-    photos' labels, which carry no share, count by side only or not at all."""
-    from lttw.evaluate import crosswalk_breakdown
+    photos' labels, which carry no share, count by their box's side ("center" is ahead) or not at all."""
+    from lttw.evaluate import crossing_side, crosswalk_breakdown
 
     def scene(offset, share):
         return {"crosswalk": "yes", "facts": {"crosswalk": {"present": True, "offset": offset},
@@ -115,6 +115,8 @@ def test_the_crossing_breakdown_counts_by_side_and_by_the_share_of_the_frame():
     crosswalk_breakdown({"crosswalk": "no", "facts": {"crosswalk": {"present": False, "offset": None}}}, True, tally)
     crosswalk_breakdown({"crosswalk": "yes"}, True, tally)    # a photo: nothing to break down by
     crosswalk_breakdown({"crosswalk": None}, True, tally)     # not labelled
+    crosswalk_breakdown({"crosswalk": "yes", "crosswalk_position": "center"}, True, tally)  # a photo's centred box
     assert tally == {("side", "left"): [1, 2], ("share of frame", "under 3 %"): [0, 1],
-                     ("share of frame", "3-8 %"): [1, 1], ("side", "ahead"): [1, 1],
+                     ("share of frame", "3-8 %"): [1, 1], ("side", "ahead"): [2, 2],
                      ("share of frame", "8 % or more"): [1, 1], ("none", "labelled absent"): [0, 1]}
+    assert crossing_side({"crosswalk_position": "right"}) == "right" and crossing_side({"crosswalk": "yes"}) is None

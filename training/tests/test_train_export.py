@@ -70,6 +70,7 @@ def test_evaluator_tiny_set(tiny_run, tmp_path):
         assert k in m
     assert m["n"] == 12
     assert sum(v["labelled"] for k, v in m["crosswalk_by"].items() if not k.startswith("side")) == 12
+    assert m["crosswalk_side_scored"] <= sum(v["labelled"] for k, v in m["crosswalk_by"].items() if k.startswith("side"))
     for f in ("metrics.json", "report.md", "confusion.png", "predictions.jsonl"):
         assert os.path.exists(tmp_path / "out" / f)
     lines = open(tmp_path / "out" / "report.md").read().splitlines()
