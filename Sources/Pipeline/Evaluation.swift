@@ -209,27 +209,7 @@ public struct Evaluation: Sendable {
                 if predicted == "green" { falseGreens.append(scene.file) }
             }
         }
-        if let truth = scene.crosswalk, truth == "yes" || truth == "no" {
-            crosswalkLabelled += 1
-            let right = (truth == "yes") == (facts.crosswalk?.present ?? false)
-            if right { crosswalkCorrect += 1 }
-            var keys = ["none: labelled absent"]
-            if truth == "yes" {
-                keys = scene.crossingSide.map { ["side: \($0)"] } ?? []
-                if let share = scene.facts?.crosswalkSeenFraction,
-                   let bin = Self.crossingShares.first(where: { share < $0.below }) {
-                    keys.append("share of frame: \(bin.name)")
-                }
-            }
-            if truth == "yes", let side = scene.crossingSide, let said = facts.crosswalk, said.present {
-                crosswalkSideScored += 1
-                if said.offset?.rawValue == side { crosswalkSideRight += 1 }
-            }
-            for key in keys {
-                crosswalkBy[key, default: .init()].labelled += 1
-                crosswalkBy[key, default: .init()].right += right ? 1 : 0
-            }
-        }
+        addCrossing(scene, facts.crosswalk)
         if let labelled = scene.obstacles {
             var used = Array(repeating: false, count: facts.obstacles.count)
             for obstacle in labelled {
@@ -259,6 +239,31 @@ public struct Evaluation: Sendable {
             }
             obstaclesLabelled += labelled.count
             obstaclesPredicted += facts.obstacles.count
+        }
+    }
+
+    /// Scores the crossing: presence over every labelled frame, the breakdown by side and share of
+    /// the frame, and the side of each labelled crossing the model found.
+    private mutating func addCrossing(_ scene: LabelledScene, _ said: SceneFacts.Crosswalk?) {
+        guard let truth = scene.crosswalk, truth == "yes" || truth == "no" else { return }
+        let present = truth == "yes"
+        let right = present == (said?.present ?? false)
+        crosswalkLabelled += 1
+        if right { crosswalkCorrect += 1 }
+        var keys = ["none: labelled absent"]
+        if present {
+            keys = scene.crossingSide.map { ["side: \($0)"] } ?? []
+            if let share = scene.facts?.crosswalkSeenFraction, let bin = Self.crossingShares.first(where: { share < $0.below }) {
+                keys.append("share of frame: \(bin.name)")
+            }
+            if let side = scene.crossingSide, let said, said.present {
+                crosswalkSideScored += 1
+                if said.offset?.rawValue == side { crosswalkSideRight += 1 }
+            }
+        }
+        for key in keys {
+            crosswalkBy[key, default: .init()].labelled += 1
+            crosswalkBy[key, default: .init()].right += right ? 1 : 0
         }
     }
 
