@@ -56,19 +56,24 @@ public struct LabelledScene: Sendable, Decodable {
         public var position: String?
     }
 
+    /// One line of labels.jsonl (its keys snake_case, as DESIGN.md writes them).
+    public static func decode(_ line: some StringProtocol) throws -> LabelledScene {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(LabelledScene.self, from: Data(line.utf8))
+    }
+
     /// Reads labels.jsonl; a bad line is an error naming the file and line.
     public static func load(set folder: URL) throws -> [LabelledScene] {
         let url = folder.appendingPathComponent("labels.jsonl")
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
             throw EvaluationError.missingLabels(url.path)
         }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
         var scenes: [LabelledScene] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             do {
-                scenes.append(try decoder.decode(LabelledScene.self, from: Data(line.utf8)))
+                scenes.append(try decode(line))
             } catch {
                 throw EvaluationError.badLine(url.path, number + 1, "\(error)")
             }

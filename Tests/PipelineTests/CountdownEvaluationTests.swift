@@ -7,9 +7,7 @@ import Vision
 @Suite("Countdown evaluation")
 struct CountdownEvaluationTests {
     private func scene(_ json: String) throws -> LabelledScene {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(LabelledScene.self, from: Data(json.utf8))
+        try LabelledScene.decode(json)
     }
 
     private func facts(_ state: LightState, seconds: Int?) -> SceneFacts {

@@ -8,9 +8,7 @@ import Vision
 @Suite("Crosswalk evaluation")
 struct CrosswalkEvaluationTests {
     private func scene(_ line: String) throws -> LabelledScene {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(LabelledScene.self, from: Data(line.utf8))
+        try LabelledScene.decode(line)
     }
 
     private func generated(_ offset: String, share: Double) throws -> LabelledScene {

@@ -7,9 +7,7 @@ import Vision
 @Suite("Light evaluation")
 struct LightEvaluationTests {
     private func scene(_ truth: String) throws -> LabelledScene {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(LabelledScene.self, from: Data(#"{"file": "a.png", "pedestrian_light": "\#(truth)"}"#.utf8))
+        try LabelledScene.decode(#"{"file": "a.png", "pedestrian_light": "\#(truth)"}"#)
     }
 
     private func facts(_ state: LightState) -> SceneFacts {

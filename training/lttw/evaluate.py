@@ -258,9 +258,10 @@ def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=
             cw_ok += int(py == ty)
             cw_tp += int(py and ty); cw_fp += int(py and not ty); cw_fn += int(ty and not py)
             crosswalk_breakdown(r, py, cw_tally)
-            if py and ty and crossing_side(r):
+            side = crossing_side(r) if py and ty else None
+            if side:
                 side_n += 1
-                side_ok += int(p["crosswalk"].get("offset") == crossing_side(r))
+                side_ok += int(p["crosswalk"].get("offset") == side)
         if isinstance(r.get("obstacles"), list):
             n_obs_items += 1
             tp, ng, npred = match_obstacles(r["obstacles"], p["obstacles"])

@@ -61,10 +61,9 @@ def real_labelled(size: int, grid: int, holdout_fold=None):
     to `size`, with their slot classes [N, 9] and per-token classes [N, g*g] to train on: every
     token empty on a photo with nothing labelled, none to learn (-100, ignored) where something is
     labelled (the labels carry no boxes). Photos of `holdout_fold` are left out."""
-    from .real_obstacles import annotated, in_fold, slot_targets, source_rows, viewed_labels
+    from .real_obstacles import annotated, in_fold, slot_targets, source_rows, splits_of, viewed_labels
     sources = source_rows()
-    splits = {f: r["split"] for f, r in sources.items()}
-    rows = [r for r in annotated(viewed_labels(), splits, "train")
+    rows = [r for r in annotated(viewed_labels(), splits_of(sources), "train")
             if holdout_fold is None or not in_fold(r["file"], sources, holdout_fold)]
     images = np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, r["file"])), size) for r in rows])
     slots = np.stack([slot_targets(r["obstacles"]) for r in rows])

@@ -70,6 +70,11 @@ def source_rows() -> Dict[str, Dict]:
         return {r["file"]: r for r in map(json.loads, f)}
 
 
+def splits_of(sources: Dict[str, Dict]) -> Dict[str, str]:
+    """Each photo's own split (train / val), by file, from `source_rows`."""
+    return {f: r["split"] for f, r in sources.items()}
+
+
 def in_fold(file: str, sources: Dict[str, Dict], fold: Optional[int], folds: int = 2) -> bool:
     """Whether a photo is in `fold` of the train split's photo groups (signal_folds.fold_of: the same
     on every machine; None: every photo)."""
@@ -138,7 +143,7 @@ def main():
     if predictor.obstacle is None:
         raise SystemExit(f"{a.model}: this model has no obstacle expert")
     sources = source_rows()
-    splits = {f: r["split"] for f, r in sources.items()}
+    splits = splits_of(sources)
     rows = viewed_labels(a.labels)
     for split in (["train", "val"] if a.split == "both" else [a.split]):
         chosen = [r for r in annotated(rows, splits, split) if in_fold(r["file"], sources, a.fold)]

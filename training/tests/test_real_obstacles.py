@@ -9,7 +9,7 @@ import pytest
 
 from lttw.generator import OBSTACLE_KINDS
 from lttw.obstacle_expert import FLIPPED_SLOT, slot_of
-from lttw.real_obstacles import VIEWED_LABELS, annotated, score, slot_targets, source_rows, viewed_labels
+from lttw.real_obstacles import VIEWED_LABELS, annotated, score, slot_targets, source_rows, splits_of, viewed_labels
 from lttw.signal_data import REAL_ROOT
 
 needs_real = pytest.mark.skipif(not os.path.exists(os.path.join(REAL_ROOT, "labels.jsonl")),
@@ -17,7 +17,7 @@ needs_real = pytest.mark.skipif(not os.path.exists(os.path.join(REAL_ROOT, "labe
 
 
 def source_splits():
-    return {f: r["split"] for f, r in source_rows().items()}
+    return splits_of(source_rows())
 
 
 def test_labels_are_well_formed_and_name_street_photos_once():
