@@ -445,10 +445,8 @@ def _write_model(model_dir, cfg, sd):
 def merge_verifier(run, model_dir, ckpt="best.pt"):
     """Puts a trained, calibrated green verifier (lttw.green_verifier_train) beside the model
     folder's signal reader; the reader's green threshold becomes the one calibrated with it."""
-    from .green_verifier import new_verifier
-    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
-    verifier = new_verifier()
-    verifier.load_state_dict(ck["model"])
+    from .green_verifier import verifier_of
+    verifier = verifier_of(torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False))
     with open(os.path.join(run, "calibration.json")) as f:
         calibration = json.load(f)
     cfg, sd, prefix = _signal_part(model_dir, VERIFIER_KEY, verifier, "green verifier to back")

@@ -16,7 +16,7 @@ over the same views reaches `thresholds.verify` (calibrated as the reader's thre
 It reads only the candidate about to be announced and, for a red beside a green, the greens that
 would overrule it: never on a frame the reader already calls red, none or unknown.
 """
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -31,8 +31,28 @@ ARCHITECTURE = {"crop_size": CROP_SIZE, "patch_size": 8, "width": 64, "depth": 3
                 "ln_eps": 1e-5, "head_hidden": 64}
 
 
-def new_verifier() -> SignalReader:
-    return SignalReader(SignalConfig(**ARCHITECTURE, classes=list(CLASSES)))
+def new_verifier(architecture: Optional[Dict] = None) -> SignalReader:
+    """A verifier of the shipped shape, or with some of ARCHITECTURE's keys replaced (finer
+    patches, a wider or deeper encoder: `green_verifier_train --patch/--width/--depth/--heads`).
+    Its crops stay CROP_SIZE square: the verifier's crop sets are sampled at that size."""
+    arch = {**ARCHITECTURE, **(architecture or {})}
+    if arch["crop_size"] != CROP_SIZE:
+        raise ValueError(f"a green verifier reads {CROP_SIZE}×{CROP_SIZE} crops, not {arch['crop_size']}")
+    return SignalReader(SignalConfig(**arch, classes=list(CLASSES)))
+
+
+def verifier_of(checkpoint: Dict) -> SignalReader:
+    """The verifier a run's checkpoint holds, in the shape its "config" records (checkpoints from
+    before verifiers had a choice of shape record the shipped one)."""
+    config = {k: v for k, v in checkpoint.get("config", {}).items() if k in ARCHITECTURE}
+    model = new_verifier(config)
+    model.load_state_dict(checkpoint["model"])
+    return model
+
+
+def architecture_of(model: SignalReader) -> Dict:
+    """A verifier's shape as config.json and calibration.json hold it (no classes)."""
+    return {k: v for k, v in model.c.to_dict().items() if k != "classes"}
 
 
 def verifier_rects(k: lamps.Candidate, W: int, H: int) -> List[Tuple[int, int, int, int]]:

@@ -32,7 +32,7 @@ import json
 import os
 import time
 from multiprocessing import get_context
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from . import lamps
 from .artifact import load_signal_expert
 from .generator import generate
-from .green_verifier import ARCHITECTURE, GreenVerifier, new_verifier
+from .green_verifier import ARCHITECTURE, GreenVerifier, architecture_of, new_verifier, verifier_of
 from .preprocess import MEAN, STD
 from .signal_mining import unlit_closeup
 from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside, standby_after
@@ -99,6 +99,11 @@ def val_metrics(p: torch.Tensor, y: torch.Tensor, reader_green: torch.Tensor) ->
             "val_hardest_negative": worst, "val_greens_above_hardest": float((p[y == 1] > worst).float().mean())}
 
 
+def shape_of(a) -> Dict:
+    """The new verifier's shape from the command line (ARCHITECTURE's keys; the crop stays 64 px)."""
+    return {"patch_size": a.patch, "width": a.width, "depth": a.depth, "heads": a.heads}
+
+
 def train(a) -> Dict:
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -108,7 +113,7 @@ def train(a) -> Dict:
     print(f"train {len(yt)} crops ({int(yt.sum())} green, {int((st == 0).sum())} real); val {len(yv)} ({int(yv.sum())} green)",
           flush=True)
     dev = torch.device(a.device)
-    model = new_verifier()
+    model = new_verifier(shape_of(a))
     if a.init_from_reader:
         model.load_state_dict(reader_as_verifier(a.model))
     elif a.init:  # a longer schedule continues a finished run
@@ -163,9 +168,9 @@ def temperature(model, val_paths: List[str]) -> float:
     return fit_temperature(logits_of(model, xv, gv), yv)
 
 
-def shipped_verifier(model_dir: str, model, run: str) -> float:
-    """Loads the model folder's green verifier into `model`, writes it to RUN/best.pt (so
-    merge-verifier finds it) and returns its temperature."""
+def shipped_verifier(model_dir: str, run: str) -> Tuple[SignalReader, float]:
+    """The model folder's green verifier and its temperature; written to RUN/best.pt (so
+    merge-verifier finds it)."""
     from safetensors.torch import load_file
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
@@ -173,11 +178,12 @@ def shipped_verifier(model_dir: str, model, run: str) -> float:
     if gv is None:
         raise SystemExit(f"{model_dir}: no green verifier to recalibrate")
     prefix = gv["weights_prefix"]
+    model = new_verifier(gv["architecture"])
     model.load_state_dict({k[len(prefix):]: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()
                            if k.startswith(prefix)})
     os.makedirs(run, exist_ok=True)
     torch.save({"model": model.state_dict(), "config": model.c.to_dict(), "from_model": model_dir}, os.path.join(run, "best.pt"))
-    return float(gv["temperature"])
+    return model, float(gv["temperature"])
 
 
 def reader_as_verifier(model_dir: str) -> Dict[str, torch.Tensor]:
@@ -228,7 +234,7 @@ class _FrameMemo(SignalExpertRunner):
 _pair = None
 
 
-def _init_worker(model_dir: str, verifier_state: Dict, verifier_T: float):
+def _init_worker(model_dir: str, verifier_architecture: Dict, verifier_state: Dict, verifier_T: float):
     global _pair
     from safetensors.torch import load_file
     torch.set_num_threads(1)
@@ -236,7 +242,7 @@ def _init_worker(model_dir: str, verifier_state: Dict, verifier_T: float):
         cfg = json.load(f)
     reader = load_signal_expert(cfg, load_file(os.path.join(model_dir, "model.safetensors")), model_dir)
     runner = _FrameMemo(reader, cfg["signal_expert"]["temperature"], {**FIXED_THRESHOLDS, "green": 1.0}, MEAN, STD, confirmation=True)
-    verifier = new_verifier()
+    verifier = new_verifier(verifier_architecture)
     verifier.load_state_dict(verifier_state)
     _pair = (runner, GreenVerifier(verifier, verifier_T, MEAN, STD))
 
@@ -343,18 +349,18 @@ def save_rows(run: str, rows: List):
         json.dump([[t, s, fr, {f"{G}/{m}/{v}": r for (G, m, v), r in rec.items()}] for t, s, fr, rec in rows], f)
 
 
-def run_verifier(old_run: str, model, run: str) -> float:
-    """Loads OLD_RUN's verifier into `model` and returns the temperature its calibration rows were
-    read at, so rows reused with --rows_from and the frames read now come from one verifier; writes
-    it to RUN/best.pt for merge-verifier."""
+def run_verifier(old_run: str, run: str) -> Tuple[SignalReader, float]:
+    """OLD_RUN's verifier and the temperature its calibration rows were read at, so rows reused
+    with --rows_from and the frames read now come from one verifier; written to RUN/best.pt for
+    merge-verifier."""
     state = torch.load(os.path.join(old_run, "best.pt"), map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"])
+    model = verifier_of(state)
     with open(os.path.join(old_run, "calibration.json")) as f:
         T = float(json.load(f)["temperature"])
     if os.path.abspath(old_run) != os.path.abspath(run):
         os.makedirs(run, exist_ok=True)
         torch.save(state, os.path.join(run, "best.pt"))
-    return T
+    return model, T
 
 
 def load_rows(run: str) -> List:
@@ -432,7 +438,7 @@ def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int
     rows = load_rows(rows_from) if rows_from else []
     jobs = ([] if rows_from else calibration_jobs(n_generated)) + unlit_jobs(n_unlit)
     chunks = [jobs[i:i + 200] for i in range(0, len(jobs), 200)]
-    with get_context("fork").Pool(workers, initializer=_init_worker, initargs=(model_dir, verifier.state_dict(), T)) as pool:
+    with get_context("fork").Pool(workers, initializer=_init_worker, initargs=(model_dir, architecture_of(verifier), verifier.state_dict(), T)) as pool:
         for done, part in enumerate(pool.imap(_rows, chunks), 1):
             rows += part
             if done % 10 == 0 or done == len(chunks):
@@ -468,6 +474,13 @@ def main():
     ap.add_argument("--val-report", dest="val_report", action="store_true",
                     help="with --calibrate-only: print the verifier's separation on each --val crop set "
                          "(val_metrics, at its temperature) and stop before calibrating")
+    ap.add_argument("--patch", type=int, default=ARCHITECTURE["patch_size"],
+                    help="patch side of a new verifier (its crops stay 64 px: 4 gives 256 tokens, four times the work of 8)")
+    ap.add_argument("--width", type=int, default=ARCHITECTURE["width"], help="encoder width of a new verifier")
+    ap.add_argument("--depth", type=int, default=ARCHITECTURE["depth"], help="encoder blocks of a new verifier")
+    ap.add_argument("--heads", type=int, default=ARCHITECTURE["heads"], help="attention heads of a new verifier (must divide --width)")
+    ap.add_argument("--calibration", dest="calibration", action=argparse.BooleanOptionalAction, default=True,
+                    help="calibrate after training (--no-calibration: train only, e.g. to compare shapes by --val-report first)")
     ap.add_argument("--init", help="start from this verifier run's best.pt (a second, longer schedule)")
     ap.add_argument("--init_from_reader", action="store_true",
                     help="start from the model folder's signal reader (its patch embedding spread over the larger patch)")
@@ -483,20 +496,21 @@ def main():
     torch.set_num_threads(a.threads)
     if (a.verifier_from or a.val_report or a.rows_from) and not a.calibrate_only:
         ap.error("--from_model, --verifier_from, --val-report and --rows_from read a trained verifier: use them with --calibrate-only")
+    if a.init_from_reader and shape_of(a) != {k: ARCHITECTURE[k] for k in shape_of(a)}:
+        ap.error("--init_from_reader maps the reader onto the shipped verifier shape: leave --patch/--width/--depth/--heads at their defaults")
     if not a.calibrate_only:
         train(a)
-    model = new_verifier()
     if a.verifier_from:
-        T = shipped_verifier(a.verifier_from, model, a.run)
+        model, T = shipped_verifier(a.verifier_from, a.run)
         print(f"temperature {T:.4f} ({a.verifier_from}'s)", flush=True)
     elif a.rows_from:
-        T = run_verifier(a.rows_from, model, a.run)
+        model, T = run_verifier(a.rows_from, a.run)
         print(f"temperature {T:.4f} ({a.rows_from}'s, with its rows)", flush=True)
     else:
-        model.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)["model"])
+        model = verifier_of(torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False))
         T = temperature(model, a.val)
         print(f"temperature {T:.4f} (validation crops)", flush=True)
-    if a.val_report:
+    if a.val_report or not a.calibration:
         for path in a.val:
             xv, gv, yv, rv, _ = load_sets([path])
             p = torch.softmax(logits_of(model, xv, gv) / T, -1)[:, 1]
@@ -508,7 +522,7 @@ def main():
     fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS} | {"set_aside": SET_ASIDE}
     out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "view_misses": chosen["view_misses"],
                                             "red_veto": chosen["red_veto"], "verify": chosen["verify"], **fixed},
-           "architecture": ARCHITECTURE, "calibration": chosen, "frames": len(rows), "minutes": round((time.time() - t0) / 60, 1)}
+           "architecture": architecture_of(model), "calibration": chosen, "frames": len(rows), "minutes": round((time.time() - t0) / 60, 1)}
     with open(os.path.join(a.run, "calibration.json"), "w") as f:
         json.dump(out, f, indent=1)
     save_rows(a.run, rows)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lttw import lamps
-from lttw.green_verifier import CROP_SIZE, GreenVerifier, new_verifier, verifier_crops, verifier_rects
+from lttw.green_verifier import ARCHITECTURE, CROP_SIZE, GreenVerifier, new_verifier, verifier_crops, verifier_rects
 from lttw.green_verifier_train import choose, final_state, reader_as_verifier, shipped_verifier, val_metrics
 from lttw.preprocess import MEAN, STD
 
@@ -251,8 +251,7 @@ def test_from_model_recalibration_starts_from_the_shipped_verifier(tmp_path):
     import json
 
     from lttw.artifact import load_artifact
-    model = new_verifier()
-    T = shipped_verifier(MODEL, model, str(tmp_path))
+    model, T = shipped_verifier(MODEL, str(tmp_path))
     with open(os.path.join(MODEL, "config.json")) as f:
         assert T == json.load(f)["signal_expert"]["green_verifier"]["temperature"]
     shipped = load_artifact(MODEL)[0].signal_expert.green_verifier.state_dict()
@@ -281,8 +280,7 @@ def test_calibration_on_unlit_close_ups_reuses_the_saved_rows_and_reads_only_unl
     saved = [("green", "generated_val", 7, _record("green", 0.9)), ("red", "real_val", "images/a.jpg", _record("red"))]
     save_rows(str(tmp_path), saved)
     assert [(t, s, f) for t, s, f, _ in load_rows(str(tmp_path))] == [(t, s, f) for t, s, f, _ in saved]
-    verifier = new_verifier()
-    T = shipped_verifier(MODEL, verifier, str(tmp_path / "shipped"))
+    verifier, T = shipped_verifier(MODEL, str(tmp_path / "shipped"))
     chosen, rows = calibrate(MODEL, verifier, T, 0, 1, n_unlit=40, rows_from=str(tmp_path))
     new = rows[len(saved):]
     seeds = [s for s in range(UNLIT_VAL_SEEDS, UNLIT_VAL_SEEDS + 40) if unlit_closeup(generate(s))]
@@ -301,8 +299,8 @@ def test_rows_from_takes_the_old_runs_verifier_and_the_temperature_its_rows_were
     trained = new_verifier()
     torch.save({"model": trained.state_dict()}, old / "best.pt")
     (old / "calibration.json").write_text(json.dumps({"temperature": 1.1247}))
-    model = new_verifier()
-    assert run_verifier(str(old), model, str(new)) == pytest.approx(1.1247)
+    model, T = run_verifier(str(old), str(new))
+    assert T == pytest.approx(1.1247)
     copied = torch.load(new / "best.pt", weights_only=False)["model"]
     for name, value in trained.state_dict().items():
         assert torch.equal(model.state_dict()[name], value) and torch.equal(copied[name], value), name
@@ -338,10 +336,47 @@ def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_p
     np.savez(path, **crops)
     run = tmp_path / "run"
     a = argparse.Namespace(model=MODEL, train=[str(path)], val=[str(path)], run=str(run), epochs=1, batch=32, lr=1e-3, damage=0.5,
-                           threads=2, device=device, seed=0, real_weight=2.0, init=None, init_from_reader=False)
+                           threads=2, device=device, seed=0, real_weight=2.0, init=None, init_from_reader=False,
+                           patch=ARCHITECTURE["patch_size"], width=ARCHITECTURE["width"], depth=ARCHITECTURE["depth"],
+                           heads=ARCHITECTURE["heads"])
     train(a)
     log = json.loads((run / "log.json").read_text())
     assert len(log) == 1 and np.isfinite(log[0]["val_nll"])
     state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)["model"]
     assert all(v.device.type == "cpu" for v in state.values())
     new_verifier().load_state_dict(state)
+
+
+def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_back(tmp_path):
+    """--patch 4 (256 tokens of the same 64 px crop): the run's checkpoint records the shape,
+    merge-verifier writes it into config.json, and the model folder loads the verifier in that
+    shape with the same reads; a crop size other than the crop sets' is refused."""
+    import shutil
+
+    from lttw.artifact import load_artifact, merge_verifier
+    from lttw.green_verifier import CROP_SIZE, architecture_of, verifier_of
+    torch.manual_seed(3)
+    fine = new_verifier({"patch_size": 4, "width": 32, "depth": 2})
+    assert fine.c.patch_size == 4 and fine.c.crop_size == CROP_SIZE
+    run, folder = tmp_path / "run", tmp_path / "model"
+    run.mkdir()
+    shutil.copytree(MODEL, folder, ignore=shutil.ignore_patterns("eval", "*.png", "*.csv", "selftest"))
+    torch.save({"model": fine.state_dict(), "config": fine.c.to_dict()}, run / "best.pt")
+    assert architecture_of(verifier_of(torch.load(run / "best.pt", weights_only=False))) == architecture_of(fine)
+    with open(os.path.join(MODEL, "config.json")) as f:
+        th = json.load(f)["signal_expert"]["thresholds"]
+    calibration = {"temperature": 1.0, "architecture": architecture_of(fine),
+                   "thresholds": {k: th[k] for k in ("green", "verify", "red_veto", "red_veto_side", "set_aside", "view_misses")},
+                   "frames": 1, "calibration": {"margin": 0.5, "grid": [
+                       {"reader_green": th["green"], "view_misses": th["view_misses"], "red_veto": th["red_veto"],
+                        "verify": th["verify"], "greenest_non_green": []}]}}
+    (run / "calibration.json").write_text(json.dumps(calibration))
+    merge_verifier(str(run), str(folder))
+    with open(folder / "config.json") as f:
+        assert json.load(f)["signal_expert"]["green_verifier"]["architecture"] == architecture_of(fine)
+    loaded = load_artifact(str(folder))[0].signal_expert.green_verifier
+    x = torch.randn(2, 3, CROP_SIZE, CROP_SIZE)
+    g = torch.rand(2, 5)
+    assert torch.equal(loaded(x, g), fine.eval()(x, g))
+    with pytest.raises(ValueError, match="64×64"):
+        new_verifier({"crop_size": 32})
