@@ -31,10 +31,17 @@ ARCHITECTURE = {"crop_size": CROP_SIZE, "patch_size": 8, "width": 64, "depth": 3
                 "ln_eps": 1e-5, "head_hidden": 64}
 
 
+# What a verifier's shape may set: ARCHITECTURE's keys, and a convolutional stem in place of the
+# patch embedding (`signal_model.conv_stem`: one 3×3 stride-2 convolution per halving down to the
+# patch grid, so the figure's shape is seen below the patch size at little cost).
+SHAPE_KEYS = tuple(ARCHITECTURE) + ("stem", "stem_channels")
+
+
 def new_verifier(architecture: Optional[Dict] = None) -> SignalReader:
-    """A verifier of the shipped shape, or with some of ARCHITECTURE's keys replaced (finer
-    patches, a wider or deeper encoder: `green_verifier_train --patch/--width/--depth/--heads`).
-    Its crops stay CROP_SIZE square: the verifier's crop sets are sampled at that size."""
+    """A verifier of the shipped shape, or with some of its keys replaced (finer patches, a wider
+    or deeper encoder, a convolutional stem: `green_verifier_train --patch/--width/--depth/--heads/
+    --stem_channels`). Its crops stay CROP_SIZE square: the verifier's crop sets are sampled at that
+    size."""
     arch = {**ARCHITECTURE, **(architecture or {})}
     if arch["crop_size"] != CROP_SIZE:
         raise ValueError(f"a green verifier reads {CROP_SIZE}×{CROP_SIZE} crops, not {arch['crop_size']}")
@@ -44,7 +51,7 @@ def new_verifier(architecture: Optional[Dict] = None) -> SignalReader:
 def verifier_of(checkpoint: Dict) -> SignalReader:
     """The verifier a run's checkpoint holds, in the shape its "config" records (checkpoints from
     before verifiers had a choice of shape record the shipped one)."""
-    config = {k: v for k, v in checkpoint.get("config", {}).items() if k in ARCHITECTURE}
+    config = {k: v for k, v in checkpoint.get("config", {}).items() if k in SHAPE_KEYS}
     model = new_verifier(config)
     model.load_state_dict(checkpoint["model"])
     return model

@@ -101,7 +101,10 @@ def val_metrics(p: torch.Tensor, y: torch.Tensor, reader_green: torch.Tensor) ->
 
 def shape_of(a) -> Dict:
     """The new verifier's shape from the command line (ARCHITECTURE's keys; the crop stays 64 px)."""
-    return {"patch_size": a.patch, "width": a.width, "depth": a.depth, "heads": a.heads}
+    shape = {"patch_size": a.patch, "width": a.width, "depth": a.depth, "heads": a.heads}
+    if getattr(a, "stem_channels", None):
+        shape.update(stem="conv", stem_channels=list(a.stem_channels))
+    return shape
 
 
 def train(a) -> Dict:
@@ -479,6 +482,9 @@ def main():
     ap.add_argument("--width", type=int, default=ARCHITECTURE["width"], help="encoder width of a new verifier")
     ap.add_argument("--depth", type=int, default=ARCHITECTURE["depth"], help="encoder blocks of a new verifier")
     ap.add_argument("--heads", type=int, default=ARCHITECTURE["heads"], help="attention heads of a new verifier (must divide --width)")
+    ap.add_argument("--stem_channels", type=int, nargs="+", default=None,
+                    help="a convolutional stem in place of the patch embedding, with these channels between the image's and "
+                         "the encoder's (one per halving but the last: 2 for 8 px patches, e.g. 16 32)")
     ap.add_argument("--calibration", dest="calibration", action=argparse.BooleanOptionalAction, default=True,
                     help="calibrate after training (--no-calibration: train only, e.g. to compare shapes by --val-report first)")
     ap.add_argument("--init", help="start from this verifier run's best.pt (a second, longer schedule)")
@@ -496,7 +502,7 @@ def main():
     torch.set_num_threads(a.threads)
     if (a.verifier_from or a.val_report or a.rows_from) and not a.calibrate_only:
         ap.error("--from_model, --verifier_from, --val-report and --rows_from read a trained verifier: use them with --calibrate-only")
-    if a.init_from_reader and shape_of(a) != {k: ARCHITECTURE[k] for k in shape_of(a)}:
+    if a.init_from_reader and shape_of(a) != {k: ARCHITECTURE.get(k) for k in shape_of(a)}:
         ap.error("--init_from_reader maps the reader onto the shipped verifier shape: leave --patch/--width/--depth/--heads at their defaults")
     if not a.calibrate_only:
         train(a)

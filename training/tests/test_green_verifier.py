@@ -347,17 +347,19 @@ def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_p
     new_verifier().load_state_dict(state)
 
 
-def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_back(tmp_path):
-    """--patch 4 (256 tokens of the same 64 px crop): the run's checkpoint records the shape,
-    merge-verifier writes it into config.json, and the model folder loads the verifier in that
-    shape with the same reads; a crop size other than the crop sets' is refused."""
+@pytest.mark.parametrize("shape", [{"patch_size": 4, "width": 32, "depth": 2}, {"stem": "conv", "stem_channels": [16, 32]}],
+                         ids=["patch4", "stem"])
+def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_back(tmp_path, shape):
+    """--patch 4 (256 tokens of the same 64 px crop) or a convolutional stem: the run's checkpoint
+    records the shape, merge-verifier writes it into config.json, and the model folder loads the
+    verifier in that shape with the same reads; a crop size other than the crop sets' is refused."""
     import shutil
 
     from lttw.artifact import load_artifact, merge_verifier
     from lttw.green_verifier import CROP_SIZE, architecture_of, verifier_of
     torch.manual_seed(3)
-    fine = new_verifier({"patch_size": 4, "width": 32, "depth": 2})
-    assert fine.c.patch_size == 4 and fine.c.crop_size == CROP_SIZE
+    fine = new_verifier(shape)
+    assert all(getattr(fine.c, k) == v for k, v in shape.items()) and fine.c.crop_size == CROP_SIZE
     run, folder = tmp_path / "run", tmp_path / "model"
     run.mkdir()
     shutil.copytree(MODEL, folder, ignore=shutil.ignore_patterns("eval", "*.png", "*.csv", "selftest"))
