@@ -445,7 +445,7 @@ def _write_model(model_dir, cfg, sd):
 def merge_verifier(run, model_dir, ckpt="best.pt"):
     """Puts a trained, calibrated green verifier (lttw.green_verifier_train) beside the model
     folder's signal reader; the reader's green threshold becomes the one calibrated with it."""
-    from .green_verifier import verifier_of
+    from .green_verifier import architecture_of, verifier_of
     verifier = verifier_of(torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False))
     with open(os.path.join(run, "calibration.json")) as f:
         calibration = json.load(f)
@@ -469,7 +469,7 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     if misses:
         se["thresholds"]["view_misses"] = misses
     se["green_verifier"] = {
-        "architecture": {k: v for k, v in c.to_dict().items() if k != "classes"},
+        "architecture": architecture_of(verifier),
         "classes": list(c.classes),
         "weights_prefix": prefix,
         "temperature": round(float(calibration["temperature"]), 4),

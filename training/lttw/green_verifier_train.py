@@ -102,7 +102,7 @@ def val_metrics(p: torch.Tensor, y: torch.Tensor, reader_green: torch.Tensor) ->
 def shape_of(a) -> Dict:
     """The new verifier's shape from the command line (ARCHITECTURE's keys; the crop stays 64 px)."""
     shape = {"patch_size": a.patch, "width": a.width, "depth": a.depth, "heads": a.heads}
-    if getattr(a, "stem_channels", None):
+    if a.stem_channels:
         shape.update(stem="conv", stem_channels=list(a.stem_channels))
     return shape
 
@@ -237,7 +237,7 @@ class _FrameMemo(SignalExpertRunner):
 _pair = None
 
 
-def _init_worker(model_dir: str, verifier_architecture: Dict, verifier_state: Dict, verifier_T: float):
+def _init_worker(model_dir: str, verifier_checkpoint: Dict, verifier_T: float):
     global _pair
     from safetensors.torch import load_file
     torch.set_num_threads(1)
@@ -245,9 +245,7 @@ def _init_worker(model_dir: str, verifier_architecture: Dict, verifier_state: Di
         cfg = json.load(f)
     reader = load_signal_expert(cfg, load_file(os.path.join(model_dir, "model.safetensors")), model_dir)
     runner = _FrameMemo(reader, cfg["signal_expert"]["temperature"], {**FIXED_THRESHOLDS, "green": 1.0}, MEAN, STD, confirmation=True)
-    verifier = new_verifier(verifier_architecture)
-    verifier.load_state_dict(verifier_state)
-    _pair = (runner, GreenVerifier(verifier, verifier_T, MEAN, STD))
+    _pair = (runner, GreenVerifier(verifier_of(verifier_checkpoint), verifier_T, MEAN, STD))
 
 
 def frame_record(runner: _FrameMemo, verifier: GreenVerifier, rgb: np.ndarray) -> Dict:
@@ -441,7 +439,7 @@ def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int
     rows = load_rows(rows_from) if rows_from else []
     jobs = ([] if rows_from else calibration_jobs(n_generated)) + unlit_jobs(n_unlit)
     chunks = [jobs[i:i + 200] for i in range(0, len(jobs), 200)]
-    with get_context("fork").Pool(workers, initializer=_init_worker, initargs=(model_dir, architecture_of(verifier), verifier.state_dict(), T)) as pool:
+    with get_context("fork").Pool(workers, initializer=_init_worker, initargs=(model_dir, {"model": verifier.state_dict(), "config": verifier.c.to_dict()}, T)) as pool:
         for done, part in enumerate(pool.imap(_rows, chunks), 1):
             rows += part
             if done % 10 == 0 or done == len(chunks):
@@ -478,7 +476,8 @@ def main():
                     help="with --calibrate-only: print the verifier's separation on each --val crop set "
                          "(val_metrics, at its temperature) and stop before calibrating")
     ap.add_argument("--patch", type=int, default=ARCHITECTURE["patch_size"],
-                    help="patch side of a new verifier (its crops stay 64 px: 4 gives 256 tokens, four times the work of 8)")
+                    help="patch side of a new verifier (its crops stay 64 px: 4 gives four times the tokens of 8 and took ten times "
+                         "as long to train on 2 CPU cores)")
     ap.add_argument("--width", type=int, default=ARCHITECTURE["width"], help="encoder width of a new verifier")
     ap.add_argument("--depth", type=int, default=ARCHITECTURE["depth"], help="encoder blocks of a new verifier")
     ap.add_argument("--heads", type=int, default=ARCHITECTURE["heads"], help="attention heads of a new verifier (must divide --width)")

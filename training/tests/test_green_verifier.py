@@ -338,7 +338,7 @@ def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_p
     a = argparse.Namespace(model=MODEL, train=[str(path)], val=[str(path)], run=str(run), epochs=1, batch=32, lr=1e-3, damage=0.5,
                            threads=2, device=device, seed=0, real_weight=2.0, init=None, init_from_reader=False,
                            patch=ARCHITECTURE["patch_size"], width=ARCHITECTURE["width"], depth=ARCHITECTURE["depth"],
-                           heads=ARCHITECTURE["heads"])
+                           heads=ARCHITECTURE["heads"], stem_channels=None)
     train(a)
     log = json.loads((run / "log.json").read_text())
     assert len(log) == 1 and np.isfinite(log[0]["val_nll"])
