@@ -257,18 +257,19 @@ public struct Evaluation: Sendable {
         if right { crosswalkCorrect += 1 }
         var keys = ["none: labelled absent"]
         if present {
-            keys = scene.crossingSide.map { ["side: \($0)"] } ?? []
+            let side = scene.crossingSide
+            keys = side.map { ["side: \($0)"] } ?? []
             if let share = scene.facts?.crosswalkSeenFraction, let bin = Self.crossingShares.first(where: { share < $0.below }) {
                 keys.append("share of frame: \(bin.name)")
             }
-            if let side = scene.crossingSide, let said, said.present {
+            if let side, let said, said.present {
                 crosswalkSideScored += 1
                 if said.offset?.rawValue == side { crosswalkSideRight += 1 }
             }
         }
         for key in keys {
             crosswalkBy[key, default: .init()].labelled += 1
-            crosswalkBy[key, default: .init()].right += right ? 1 : 0
+            if right { crosswalkBy[key, default: .init()].right += 1 }
         }
     }
 
