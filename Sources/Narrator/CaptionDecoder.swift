@@ -77,16 +77,21 @@ public struct CaptionDecoder: @unchecked Sendable {
         let token: UnsafeMutableBufferPointer<Int32>
         /// The widest beam this state can search.
         public let beamCapacity: Int
+        /// The tokens a frame's memory holds (`prepare`).
+        public var memoryTokens: Int { crossKeyValues[0].shape[0] }
         let beams: BeamScratch
         /// Tokens fed so far (the next token's position).
         public private(set) var position = 0
 
-        /// A state for greedy decoding and beam search up to `beamCapacity` beams.
-        public init(_ a: ModelConfiguration.Architecture, beamCapacity: Int = 1) {
+        /// A state for greedy decoding and beam search up to `beamCapacity` beams, attending to
+        /// `memoryTokens` tokens a frame (nil: the scene's visual tokens alone;
+        /// `ModelConfiguration.decoderMemoryTokens` with the experts' fusion).
+        public init(_ a: ModelConfiguration.Architecture, beamCapacity: Int = 1, memoryTokens: Int? = nil) {
             precondition(beamCapacity >= 1, "CaptionDecoder.State: beam capacity \(beamCapacity)")
             let d = a.decWidth, rows = max(CaptionDecoder.maxPromptTokens, beamCapacity)
+            let memory = memoryTokens ?? a.visualTokens
             self.beamCapacity = beamCapacity
-            crossKeyValues = (0..<a.decDepth).map { _ in Tensor(shape: [a.visualTokens, 2 * d]) }
+            crossKeyValues = (0..<a.decDepth).map { _ in Tensor(shape: [memory, 2 * d]) }
             caches = (0..<a.decDepth).map { _ in
                 (0..<beamCapacity).map { _ in KVCache(capacity: a.decMaxLen, width: d) }
             }
@@ -98,7 +103,7 @@ public struct CaptionDecoder: @unchecked Sendable {
             hidden = Tensor(shape: [rows, a.decMlpWidth])
             scores = Tensor(shape: [max(
                 Attention.scratchCount(queries: rows, keys: a.decMaxLen),
-                Attention.scratchCount(queries: rows, keys: a.visualTokens))])
+                Attention.scratchCount(queries: rows, keys: memory))])
             logits = Tensor(shape: [rows, a.vocabSize])
             token = .allocate(capacity: 1)
             token.initialize(repeating: 0)
@@ -121,9 +126,11 @@ public struct CaptionDecoder: @unchecked Sendable {
         func advance(by count: Int) { position += count }
     }
 
-    /// Projects a frame's visual tokens into every layer's cross-attention keys and values and
-    /// empties the self-attention caches: call once per frame, before `feed`.
+    /// Projects a frame's visual tokens (the scene's, then the experts' when fused) into every
+    /// layer's cross-attention keys and values and empties the self-attention caches: call once
+    /// per frame, before `feed`.
     public func prepare(visualTokens: MatrixRef, state: State) {
+        precondition(visualTokens.rows == state.memoryTokens, "CaptionDecoder.prepare: \(visualTokens.rows) tokens for a state made for \(state.memoryTokens)")
         for (block, keyValues) in zip(blocks, state.crossKeyValues) {
             block.crossKeyValue.apply(visualTokens, into: keyValues.matrix)
         }

@@ -85,7 +85,7 @@ public struct EngineBenchmark {
         tokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         beamTokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         var samples: [String: [Double]] = [:]
-        for key in ["preprocess", "encoder", "heads", "projector", "experts", "signal", "obstacles", "decoder_token", "caption", "caption_beam", "frame"] {
+        for key in ["preprocess", "encoder", "heads", "projector", "experts", "signal", "obstacles", "fusion", "decoder_token", "caption", "caption_beam", "frame"] {
             samples[key] = []
             samples[key]!.reserveCapacity(frames * model.configuration.architecture.decMaxLen)
         }
@@ -103,15 +103,17 @@ public struct EngineBenchmark {
             let t0 = clock.now
             try stream.preprocess(image)
             let t1 = clock.now
-            model.encoder.encode(UnsafeBufferPointer(stream.input.storage), state: stream.encoder)
+            stream.encode()
             let t2 = clock.now
-            let encoded = stream.encoder.output.matrix.readOnly
-            model.heads.run(encoded, state: stream.heads)
+            stream.runHeads()
             let t3 = clock.now
-            model.projector.project(encoded, state: stream.projector)
-            model.decoder.prepare(visualTokens: stream.projector.visualTokens.matrix.readOnly, state: stream.decoder)
+            // The decoder's cross-attention is prepared here without fusion; with it, after the
+            // experts (they are what it fuses), as `fusion`.
+            stream.project()
             let t3b = clock.now
             try stream.readExperts(image)
+            let t4a = clock.now
+            stream.prepareCaptionMemory()
             let t4 = clock.now
             var last = t4
             var steps = 0
@@ -136,12 +138,13 @@ public struct EngineBenchmark {
             samples["encoder"]!.append(ms(t2 - t1))
             samples["heads"]!.append(ms(t3 - t2))
             samples["projector"]!.append(ms(t3b - t3))
-            if model.signalExpert != nil || model.obstacleExpert != nil { samples["experts"]!.append(ms(t4 - t3b)) }
+            if model.signalExpert != nil || model.obstacleExpert != nil { samples["experts"]!.append(ms(t4a - t3b)) }
             if model.signalExpert != nil { samples["signal"]!.append(ms(t7 - t6)) }
             if model.obstacleExpert != nil { samples["obstacles"]!.append(ms(t8 - t7)) }
             samples["caption"]!.append(ms(t5 - t4))
             samples["frame"]!.append(ms(t5 - t0))
             if beamWidth > 1 { samples["caption_beam"]!.append(ms(t6 - t5)) }
+            if model.fusion != nil { samples["fusion"]!.append(ms(t4 - t4a)) }
             tokenCounts += tokens.count
             beamTokenCounts += beamTokens.count
             allocations += allocationsAfter - allocationsBefore

@@ -21,6 +21,12 @@ public final class StreetModel: Sendable {
     /// Says what stands where, from the whole frame at its own resolution; nil for models without
     /// one (the scene heads then give the obstacles).
     public let obstacleExpert: ObstacleExpert?
+    /// Joins both experts' reads to the scene tokens for the decoder; nil for models without it
+    /// (the decoder then attends to the scene tokens alone).
+    public let fusion: ExpertFusion?
+    /// Where the crossing's heads are in `PerceptionHeads.State.probabilities` (the fusion reads them).
+    let crosswalkHead: Int
+    let crosswalkSideHead: Int
     /// Keeps the memory-mapped weights alive as long as the layers point into them.
     private let weightsOwner: any Sendable
 
@@ -46,6 +52,9 @@ public final class StreetModel: Sendable {
         signalExpert = try configuration.signalExpert.map { try SignalExpert(weights, configuration: $0) }
         let p = configuration.preprocessing
         obstacleExpert = try configuration.obstacleExpert.map { try ObstacleExpert(weights, configuration: $0, mean: p.mean, std: p.std) }
+        fusion = try configuration.fusion.map { try ExpertFusion(weights, configuration: $0, model: configuration) }
+        crosswalkHead = configuration.headOrder.firstIndex(of: "crosswalk")!
+        crosswalkSideHead = configuration.headOrder.firstIndex(of: "crosswalk_offset")!
         weightsOwner = owner
     }
 
@@ -70,6 +79,15 @@ public final class StreetModel: Sendable {
         let expertReading = ExpertReading()
         /// Whether `obstacles` holds the frame last preprocessed (`readObstacles` after `preprocess`).
         public private(set) var obstaclesRead = false
+        /// The experts' tokens joined to the scene's (nil without fusion).
+        public let fusion: ExpertFusion.State?
+        /// Whether the encoder and projector hold the frame last preprocessed (`perceive`).
+        private var perceived = false
+        /// Whether `signal` holds the frame last preprocessed (`readSignal` or `readExperts`).
+        private var signalRead = false
+        /// Whether the decoder's cross-attention holds the frame last preprocessed
+        /// (`prepareCaptionMemory`).
+        public private(set) var captionMemoryReady = false
         /// The scene's preprocessing, split across the kernel lanes.
         let preprocessor: FramePreprocessor
         var preprocessing: Preprocessing { preprocessor.preprocessing }
@@ -84,18 +102,21 @@ public final class StreetModel: Sendable {
             encoder = PatchEncoder.State(c.architecture)
             heads = PerceptionHeads.State(c)
             projector = Projector.State(c.architecture)
-            decoder = CaptionDecoder.State(c.architecture, beamCapacity: max(1, beamWidth))
+            decoder = CaptionDecoder.State(c.architecture, beamCapacity: max(1, beamWidth), memoryTokens: c.decoderMemoryTokens)
             signal = model.signalExpert.map { SignalExpert.State($0) }
             obstacles = model.obstacleExpert.map { ObstacleExpert.State($0) }
+            fusion = model.fusion.map { ExpertFusion.State($0) }
         }
 
         /// Runs the signal expert on the full frame (before any resize): a far signal is a few
         /// pixels even there. Does nothing for a model without a signal expert.
         public func readSignal(_ image: Image) throws(ImagingError) {
             guard let expert = model.signalExpert, let signal else { return }
+            signalRead = false
             // A frame that fails leaves no light standing from the one before (safety rule 2).
             signalDecision = nil
             signalDecision = try expert.read(image, mean: preprocessing.mean, std: preprocessing.std, state: signal)
+            signalRead = true
         }
 
         /// Runs both experts on the frame, as `readSignal` and `readObstacles` do, sharing the
@@ -107,11 +128,13 @@ public final class StreetModel: Sendable {
                 return
             }
             obstaclesRead = false
+            signalRead = false
             signalDecision = nil
             signalDecision = try expertReading.read(
                 image, signal: signalExpert, signal, mean: preprocessing.mean, std: preprocessing.std,
                 obstacles: obstacleExpert, obstacles)
             obstaclesRead = true
+            signalRead = true
         }
 
         /// Runs the obstacle expert on the frame at its own input size. Does nothing for a model
@@ -126,28 +149,67 @@ public final class StreetModel: Sendable {
         /// Preprocesses `image` exactly as training did, into `input`: in row ranges across the
         /// kernel lanes when the resize allows it.
         public func preprocess(_ image: Image) throws(ImagingError) {
-            // A new frame: the obstacles read from the last one no longer describe it.
+            // A new frame: what was read of the last one no longer describes it.
             obstaclesRead = false
+            signalRead = false
+            perceived = false
+            captionMemoryReady = false
             try preprocessor.write(image, into: input.storage)
         }
 
         /// Runs the encoder, the heads and the projector on `input`, and prepares the decoder's
-        /// cross-attention for this frame.
+        /// cross-attention for this frame (with fusion, `caption` does once the experts have read
+        /// it too).
         public func perceive() {
-            model.encoder.encode(UnsafeBufferPointer(input.storage), state: encoder)
-            let encoded = encoder.output.matrix.readOnly
-            model.heads.run(encoded, state: heads)
-            model.projector.project(encoded, state: projector)
-            model.decoder.prepare(visualTokens: projector.visualTokens.matrix.readOnly, state: decoder)
+            encode()
+            runHeads()
+            project()
+        }
+
+        /// `perceive`'s steps, one by one for the benchmark's stage timings.
+        func encode() { model.encoder.encode(UnsafeBufferPointer(input.storage), state: encoder) }
+        func runHeads() { model.heads.run(encoder.output.matrix.readOnly, state: heads) }
+        func project() {
+            model.projector.project(encoder.output.matrix.readOnly, state: projector)
+            perceived = true
+            // Without fusion the memory is complete now; with it, the experts come first.
+            if model.fusion == nil { prepareCaptionMemory() }
+        }
+
+        /// What the decoder attends to this frame: the projector's tokens, or with fusion the
+        /// fused memory.
+        public var captionMemory: MatrixRef {
+            fusion.map { $0.memory.matrix.readOnly } ?? projector.visualTokens.matrix.readOnly
+        }
+
+        /// Prepares the decoder's cross-attention on this frame's memory, once it is complete: after
+        /// `perceive`, and for a model that fuses its experts once both have read the frame too (in
+        /// either order). `caption` calls it; returns whether the memory is ready. Allocates nothing.
+        @discardableResult
+        public func prepareCaptionMemory() -> Bool {
+            guard perceived else { return false }
+            if let fusionModel = model.fusion, let fusion {
+                guard signalRead, obstaclesRead, let signal, let obstacles else { return false }
+                fusionModel.fuse(
+                    visualTokens: projector.visualTokens.matrix.readOnly, signal: signal,
+                    crosswalk: UnsafeBufferPointer(heads.probabilities[model.crosswalkHead].storage),
+                    crosswalkSide: UnsafeBufferPointer(heads.probabilities[model.crosswalkSideHead].storage),
+                    obstacles: obstacles, state: fusion)
+            }
+            model.decoder.prepare(visualTokens: captionMemory, state: decoder)
+            captionMemoryReady = true
+            return true
         }
 
         /// Greedy decoding from <bos> <language>, as training/lttw/model.py's `generate`: the
         /// most likely token each step, until <eos> or the model's length limit. Calls
-        /// `stepLogits` with each step's logits (for parity tests). Needs `perceive()` first.
+        /// `stepLogits` with each step's logits (for parity tests). Needs `perceive()` first
+        /// (and `readExperts`, or `readSignal` and `readObstacles`, for a model that fuses its experts).
         /// Allocates nothing when `tokens` has room for `decMaxLen` tokens.
         public func caption(
             _ language: Language, into tokens: inout [Int32], stepLogits: (UnsafeBufferPointer<Float>) -> Void = { _ in }
         ) {
+            precondition(captionMemoryReady || prepareCaptionMemory(), Self.memoryNotReady)
             let decoder = model.decoder
             let tokenizer = model.tokenizer
             let maxLength = model.configuration.architecture.decMaxLen
@@ -176,9 +238,11 @@ public final class StreetModel: Sendable {
             into tokens: inout [Int32]
         ) {
             precondition(beamWidth >= 1, "Stream.caption: beam width \(beamWidth)")
+            precondition(captionMemoryReady || prepareCaptionMemory(), Self.memoryNotReady)
             if beamWidth > decoder.beamCapacity {
-                decoder = CaptionDecoder.State(model.configuration.architecture, beamCapacity: beamWidth)
-                model.decoder.prepare(visualTokens: projector.visualTokens.matrix.readOnly, state: decoder)
+                let c = model.configuration
+                decoder = CaptionDecoder.State(c.architecture, beamCapacity: beamWidth, memoryTokens: c.decoderMemoryTokens)
+                model.decoder.prepare(visualTokens: captionMemory, state: decoder)
             }
             let search = BeamSearch(width: beamWidth, lengthPenalty: lengthPenalty)
             model.tokenizer.prompt(language).withUnsafeBufferPointer { prompt in
@@ -197,6 +261,8 @@ public final class StreetModel: Sendable {
             }
             return model.tokenizer.decode(tokens, language: language)
         }
+
+        static let memoryNotReady = "Stream.caption: the frame's memory is not ready: preprocess, perceive and, for a model that fuses its experts, readExperts first"
 
         /// The first index of the largest value, as torch.argmax picks.
         static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {

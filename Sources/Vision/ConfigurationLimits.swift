@@ -82,6 +82,12 @@ public enum ConfigurationLimits {
         Rule(path: ["calibration", "stats", "val_max_p_green_on_non_green"], kind: .real, range: 0...1, why: "a probability"),
         Rule(path: ["thresholds", "green"], kind: .real, range: 0.5...0.9999, why: "p(green) needed before a frame may say green"),
         Rule(path: ["thresholds", "abstain"], kind: .real, range: 0.4...0.99, why: "top probability below which the light is unknown"),
+        Rule(path: ["fusion", "architecture", "dec_width"], kind: .whole, range: 8...4096, why: "the fused tokens' width"),
+        Rule(path: ["fusion", "architecture", "signal_tokens"], kind: .whole, range: 1...64, why: "signal candidates fused"),
+        Rule(path: ["fusion", "architecture", "signal_features"], kind: .whole, range: 1...16384, why: "a fused candidate's row"),
+        Rule(path: ["fusion", "architecture", "crossing_features"], kind: .whole, range: 2...64, why: "the fused crossing's inputs"),
+        Rule(path: ["fusion", "architecture", "obstacle_slots"], kind: .whole, range: 1...64, why: "obstacle slots fused"),
+        Rule(path: ["fusion", "architecture", "obstacle_classes"], kind: .whole, range: 2...64, why: "a fused slot's classes"),
         Rule(path: ["thresholds", "crosswalk"], kind: .real, range: 0.5...0.99, why: "p(crosswalk) needed to say one is there"),
         Rule(path: ["thresholds", "obstacle"], kind: .real, range: 0.05...0.95, why: "p(obstacle) needed to mention one"),
     ]
@@ -262,7 +268,7 @@ public enum ConfigurationLimits {
         add(width, a.headFeatureParts, a.headHidden)
         add(a.headHidden, c.heads.values.reduce(0) { $0 + $1.size })
         // Projector and decoder: weights (self and cross attention, MLP, embeddings, positions)…
-        let dec = a.decWidth, decMlp = a.decMlpWidth, visual = a.visualTokens
+        let dec = a.decWidth, decMlp = a.decMlpWidth, visual = c.decoderMemoryTokens
         add(width, dec)
         add(a.decDepth, 8, dec, dec)
         add(a.decDepth, 2, dec, decMlp)

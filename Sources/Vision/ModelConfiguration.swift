@@ -27,6 +27,9 @@ public struct ModelConfiguration: Sendable, Decodable {
     /// The obstacle expert that says what stands where; without one (older models) the scene
     /// heads give the obstacles.
     public var obstacleExpert: ObstacleExpertConfiguration?
+    /// The experts' tokens joined to the scene tokens for the caption decoder; without it the
+    /// decoder attends to the scene tokens alone.
+    public var fusion: ExpertFusionConfiguration?
     /// Known-answer frames shipped with the model and run at every load (DESIGN.md safety
     /// rule 6): files relative to the model folder and the light each must read as.
     public var selfTest: [KnownAnswer]?
@@ -190,7 +193,12 @@ public struct ModelConfiguration: Sendable, Decodable {
         try require(thresholds.green > 0 && thresholds.green < 1, "thresholds.green must lie between 0 and 1")
         try signalExpert?.validate(path: path)
         try obstacleExpert?.validate(path: path, sceneKinds: obstacleKinds)
+        try fusion?.validate(path: path, self)
     }
+
+    /// Tokens the caption decoder attends to: the scene's visual tokens, then the experts' when
+    /// the model fuses them.
+    public var decoderMemoryTokens: Int { architecture.visualTokens + (fusion?.tokens ?? 0) }
 
     static func expectedHeadSizes(_ c: ModelConfiguration) -> [(String, Int)] {
         [

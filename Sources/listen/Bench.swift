@@ -239,6 +239,11 @@ struct Bench: ParsableCommand {
             let ortBoth = peers.flatMap { p in p.p50("onnxruntime", "signal").flatMap { a in p.p50("onnxruntime", "obstacles").map { a + $0 } } }
             lines.append("\("both experts (frame)".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(experts.p50))  \(f(experts.p95)) \(f(torchBoth)) \(f(ortBoth))   \(ratio(torchBoth, experts.p50))   \(ratio(ortBoth, experts.p50))")
         }
+        if s["fusion"] != nil {
+            // The experts' reads projected into the decoder's memory and its cross-attention keys
+            // and values (the row "projector + cross k/v" is then the projector alone).
+            row("expert fusion + cross k/v", "fusion", torch: "fusion", ort: "fusion")
+        }
         row("decoder per token", "decoder_token", torch: "decoder_token", ort: "decoder_token")
         row("caption (greedy)", "caption", torch: "caption", ort: "caption")
         if let width = ours.beamWidth {

@@ -54,6 +54,7 @@ struct ModelInfo: ParsableCommand {
             projector:      \(a.pool)×\(a.pool) average pooling → \(a.visualTokens) visual tokens, MLP \(a.encWidth)→\(a.decWidth)
             decoder:        GPT-2 style, width \(a.decWidth), depth \(a.decDepth), \(a.decHeads) heads, \
             max \(a.decMaxLen) tokens, vocabulary \(a.vocabSize)\(a.tieLmHead ? " (output tied to embeddings)" : "")
+            fusion:         \(fusionLine(c))
             preprocessing:  \(c.preprocessing.channelOrder), resize \(c.preprocessing.resize) to \(c.preprocessing.inputSize), \
             mean \(c.preprocessing.mean), std \(c.preprocessing.std)
             light states:   \(c.lightStates.joined(separator: ", ")) (green needs p ≥ \(c.thresholds.green))
@@ -79,6 +80,14 @@ struct ModelInfo: ParsableCommand {
                 known answers:  \((c.selfTest ?? []).map { "\($0.light) (\($0.file))" }.joined(separator: ", ")), checked at every load
                 """)
         }
+    }
+
+    /// What the decoder attends to besides the scene's visual tokens.
+    private func fusionLine(_ c: ModelConfiguration) -> String {
+        guard let f = c.fusion else { return "none: the decoder attends to the \(c.architecture.visualTokens) visual tokens alone" }
+        let a = f.architecture
+        return "the decoder attends to \(c.decoderMemoryTokens) tokens: \(c.architecture.visualTokens) visual, the \(a.signalTokens) signal candidates "
+            + "most likely a signal (embedding, geometry, classes), the crossing heads, \(a.obstacleSlots) obstacle slots"
     }
 
     /// Where a green must hold, as thresholds.view_misses says.

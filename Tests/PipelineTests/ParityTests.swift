@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Kernels
 import Narrator
 import Pipeline
 import Testing
@@ -76,6 +77,15 @@ struct ParityTests {
             let visual = Difference(stream.projector.visualTokens.values, try Self.array(sample, "visual_tokens").floats)
             #expect(visual.maxAbs < 1e-4 && visual.nmse < 1e-9, "\(sample.name) visual tokens: \(visual)")
 
+            // The experts' reads join the visual tokens (lttw.fusion): the decoder's whole memory.
+            try stream.readExperts(image)
+            #expect(stream.prepareCaptionMemory())
+            let tokens = stream.captionMemory
+            let memoryValues = (0..<tokens.rows).flatMap { Array(UnsafeBufferPointer(start: tokens.row($0), count: tokens.columns)) }
+            let memory = Difference(memoryValues, try Self.array(sample, "decoder_memory").floats)
+            #expect(memory.maxAbs < 1e-4 && memory.nmse < 1e-9, "\(sample.name) decoder memory: \(memory)")
+            print("parity \(sample.name): decoder memory \(memory) over \(stream.captionMemory.rows) tokens")
+
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
             let heads = try decoder.decode(
@@ -146,6 +156,7 @@ struct BeamParityTests {
                 let image = try Image.decode(file: ParityTests.referenceFolder.appendingPathComponent(sample.files["image"]!).path)
                 try stream.preprocess(image)
                 stream.perceive()
+                try stream.readExperts(image)
                 for language in Language.allCases {
                     var tokens: [Int32] = []
                     stream.caption(language, beamWidth: 1, lengthPenalty: beams.lengthPenalty, into: &tokens)

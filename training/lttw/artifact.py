@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from .description import still_description
+from .fusion import PREFIX as FUSION_PREFIX
+from .fusion import load_fusion
 from .generator import DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS, POSITIONS
 from .model import HEAD_LABELS, HEADS, ModelConfig, StreetVLM, count_params, flops_per_frame
 from .model_card import verify_rule
@@ -151,7 +153,7 @@ def load_artifact(path):
         raise ValueError(f"{path}/tokenizer.json: vocab size {len(tok)} != config vocab_size {mc.vocab_size}")
     model = StreetVLM(mc)
     sd = load_file(os.path.join(path, "model.safetensors"))
-    scene = {k: v for k, v in sd.items() if not k.startswith((SIGNAL_PREFIX, OBSTACLE_PREFIX))}
+    scene = {k: v for k, v in sd.items() if not k.startswith(EXPERT_PREFIXES)}
     missing, unexpected = model.load_state_dict(scene, strict=False)
     if missing or unexpected:
         raise ValueError(f"{path}/model.safetensors: missing {missing} unexpected {unexpected}")
@@ -160,11 +162,15 @@ def load_artifact(path):
     # stays what export writes.
     model.__dict__["signal_expert"] = load_signal_expert(cfg, sd, path)
     model.__dict__["obstacle_expert"] = load_obstacle_expert(cfg, sd, path)
+    model.__dict__["fusion"] = load_fusion(cfg, sd, path)
     return model, cfg, tok
 
 
 # ----------------------------------------------------------------------------- obstacle expert
 OBSTACLE_PREFIX = "obstacle."
+# Tensors beside the scene model's (its state dict is what export writes): the experts' and the
+# fusion's. SIGNAL_PREFIX is defined with the signal expert below.
+EXPERT_PREFIXES = ("signal.", OBSTACLE_PREFIX, FUSION_PREFIX)
 
 
 def load_obstacle_expert(cfg, sd, path):
@@ -536,6 +542,10 @@ def merge_scene(run, model_dir, ckpt="best.pt"):
     ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
+    if cfg.get("fusion"):
+        raise SystemExit(f"{model_dir}: its decoder was trained with the experts' fusion (lttw.fusion_train); a scene "
+                         "run's decoder would not match it: merge the scene run into a folder without fusion, then "
+                         "train and merge the fusion again")
     if ck["model_config"] != cfg["architecture"]:
         raise SystemExit(f"{run}/{ckpt}: its scene model is {ck['model_config']}, {model_dir} holds {cfg['architecture']}")
     model = StreetVLM(ModelConfig(**ck["model_config"]))
@@ -545,7 +555,7 @@ def merge_scene(run, model_dir, ckpt="best.pt"):
     temps, green_thr, stats = calibrate(model, val)
     sd = load_file(os.path.join(model_dir, "model.safetensors"))
     scene = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
-    if set(scene) != {k for k in sd if not k.startswith((SIGNAL_PREFIX, OBSTACLE_PREFIX))}:
+    if set(scene) != {k for k in sd if not k.startswith(EXPERT_PREFIXES)}:
         raise SystemExit(f"{run}/{ckpt}: its tensors are not the scene tensors of {model_dir}/model.safetensors")
     sd.update(scene)
     cfg["calibration"]["temperatures"] = temps
@@ -559,6 +569,47 @@ def merge_scene(run, model_dir, ckpt="best.pt"):
     with open(os.path.join(model_dir, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
     roundtrip_check(model, model_dir)
+    return cfg
+
+
+def merge_fusion(run, model_dir, ckpt="best.pt"):
+    """Puts a trained poly-expert fusion (lttw.fusion_train) and the decoder trained with it into a
+    model folder whose experts and scene encoder it was trained on (the run's `model`)."""
+    ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        cfg = json.load(f)
+    if cfg.get("signal_expert") is None or cfg.get("obstacle_expert") is None:
+        raise SystemExit(f"{model_dir}: fusion needs a signal expert and an obstacle expert in the folder")
+    sd = load_file(os.path.join(model_dir, "model.safetensors"))
+    decoder = {f"decoder.{k}": v.detach().float().contiguous().clone() for k, v in ck["decoder"].items()}
+    if not set(decoder) <= set(sd) or any(sd[k].shape != v.shape for k, v in decoder.items()):
+        raise SystemExit(f"{run}/{ckpt}: its decoder's tensors are not those of {model_dir}/model.safetensors")
+    sd = {k: v for k, v in sd.items() if not k.startswith(FUSION_PREFIX)}
+    sd.update(decoder)
+    sd.update({FUSION_PREFIX + k: v.detach().float().contiguous().clone() for k, v in ck["fusion"].items()})
+    report = {}
+    if os.path.exists(os.path.join(run, "report.json")):
+        with open(os.path.join(run, "report.json")) as f:
+            report = json.load(f)
+    cfg["fusion"] = {
+        "architecture": ck["fusion_config"],
+        "weights_prefix": FUSION_PREFIX,
+        "method": "the decoder attends to the scene tokens, then signal_tokens tokens from the signal expert's candidates "
+                  "most likely a signal (1 - p[not a signal], highest first, the earlier on ties): [embedding, geometry, "
+                  "calibrated p] -> fc1 -> GELU (exact) -> fc2, + signal_rank[r]; a rank with no candidate is "
+                  "signal_absent + signal_rank[r]; then the crossing: [p(crosswalk), its side's 3, present (p >= "
+                  "thresholds.crosswalk), the side's one-hot if present] -> fc1 -> GELU -> fc2, + crossing_place; then one "
+                  "token per obstacle slot: [its calibrated probabilities, the one-hot of the obstacle the read rule decides "
+                  "there ('empty' if none)] -> fc1 -> GELU -> fc2, + obstacle_slot[s]",
+        "params": sum(int(v.numel()) for v in ck["fusion"].values()),
+        "training": {"run": run, "checkpoint": ckpt, "step": ck["step"], "val_loss": ck["val_loss"],
+                     "command": "python -m lttw.fusion_train train " + " ".join(
+                         f"--{k} {v}" for k, v in ck.get("args", {}).items()
+                         if k in ("epochs", "batch", "lr", "decoder_lr_scale", "warmup", "seed", "target"))},
+        "validation": report,
+    }
+    _write_model(model_dir, cfg, sd)
+    load_artifact(model_dir)
     return cfg
 
 
@@ -659,10 +710,7 @@ class Predictor:
 
     def signal_light(self, bgr):
         """The frame's light from the signal expert (DESIGN.md facts, plus what decided it)."""
-        if bgr.ndim == 2:
-            import cv2
-            bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
-        d = self.signal.read(np.ascontiguousarray(bgr[..., ::-1]))
+        d = self.signal.read(np.ascontiguousarray(self._bgr(bgr)[..., ::-1]))
         light = {"state": d["state"], "confidence": round(float(d["confidence"]), 4), "candidates": d["candidates"]}
         if d["state"] != "none":
             light["kind"] = d["kind"]
@@ -673,16 +721,42 @@ class Predictor:
         return light
 
     @torch.no_grad()
-    def expert_obstacles(self, bgr_list: List[np.ndarray]):
-        """Each frame's obstacles from the obstacle expert (obstacle_expert.read), confidences
-        rounded as the facts carry them."""
-        from .obstacle_expert import probabilities, read
-        expert, T, threshold = self.obstacle
+    def obstacle_probabilities(self, bgr_list: List[np.ndarray]) -> np.ndarray:
+        """The obstacle expert's calibrated slot probabilities of each frame [B, slots, classes] (float64)."""
+        from .obstacle_expert import probabilities
+        expert, T, _ = self.obstacle
         x = torch.from_numpy(np.stack([preprocess(b, expert.c.image_size, self.mean, self.std) for b in bgr_list]))
-        out = []
-        for p in probabilities(expert(x).numpy(), T):
-            out.append([{**o, "confidence": round(o["confidence"], 4)} for o in read(p, threshold)])
-        return out
+        return probabilities(expert(x).numpy(), T)
+
+    def expert_obstacles(self, bgr_list: List[np.ndarray], p: np.ndarray = None):
+        """Each frame's obstacles from the obstacle expert (obstacle_expert.read; `p` its
+        probabilities when already read), confidences rounded as the facts carry them."""
+        from .obstacle_expert import read
+        p = self.obstacle_probabilities(bgr_list) if p is None else p
+        return [[{**o, "confidence": round(o["confidence"], 4)} for o in read(q, self.obstacle[2])] for q in p]
+
+    @torch.no_grad()
+    def decoder_memory(self, bgr_list: List[np.ndarray], vis: torch.Tensor, P: Dict[str, np.ndarray],
+                       obstacle_p: np.ndarray = None) -> torch.Tensor:
+        """What the decoder attends to: the scene tokens, then (with fusion) the experts' tokens
+        (`P`: the scene heads' calibrated probabilities, `probs`)."""
+        fusion = self.model.fusion
+        if fusion is None:
+            return vis
+        from .fusion import crossing_rows, obstacle_rows, signal_inputs
+        rows = [signal_inputs(self.signal, np.ascontiguousarray(self._bgr(b)[..., ::-1]), fusion.c.signal_tokens) for b in bgr_list]
+        p = self.obstacle_probabilities(bgr_list) if obstacle_p is None else obstacle_p
+        experts = fusion(torch.from_numpy(np.stack([r for r, _ in rows])), torch.from_numpy(np.stack([m for _, m in rows])),
+                         torch.from_numpy(crossing_rows(P["crosswalk"], P["crosswalk_offset"], self.thr["crosswalk"])),
+                         torch.from_numpy(obstacle_rows(p, self.obstacle[2])))
+        return torch.cat([vis, experts], dim=1)
+
+    @staticmethod
+    def _bgr(bgr: np.ndarray) -> np.ndarray:
+        if bgr.ndim == 2:
+            import cv2
+            return cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+        return bgr
 
     @torch.no_grad()
     def run_batch(self, bgr_list: List[np.ndarray], captions=True):
@@ -693,12 +767,15 @@ class Predictor:
         if self.signal is not None:
             for f, bgr in zip(facts, bgr_list):
                 f["light"] = self.signal_light(bgr)
+        obstacle_p = None
         if self.obstacle is not None:
-            for f, obstacles in zip(facts, self.expert_obstacles(bgr_list)):
+            obstacle_p = self.obstacle_probabilities(bgr_list)
+            for f, obstacles in zip(facts, self.expert_obstacles(bgr_list, obstacle_p)):
                 f["obstacles"] = obstacles
         if captions:
+            mem = self.decoder_memory(bgr_list, vis, P, obstacle_p)
             for lang in ("en", "zh"):
-                seq = self.model.generate(vis, self.tok.lang_id[lang], self.tok.bos, self.tok.eos)
+                seq = self.model.generate(mem, self.tok.lang_id[lang], self.tok.bos, self.tok.eos)
                 for i, f in enumerate(facts):
                     f.setdefault("captions", {})[lang] = self.tok.decode(seq[i].tolist(), lang)
             for f in facts:
@@ -740,6 +817,10 @@ def main():
     sw.add_argument("--run", required=True)
     sw.add_argument("--ckpt", default="best.pt")
     sw.add_argument("--model", required=True)
+    fu = sub.add_parser("merge-fusion", help="put a trained poly-expert fusion and its decoder (lttw.fusion_train) into a model folder")
+    fu.add_argument("--run", default="training/runs/fusion")
+    fu.add_argument("--ckpt", default="best.pt")
+    fu.add_argument("--model", default="models/default")
     sc = sub.add_parser("merge-scene", help="put a fine-tuned scene model (lttw.crosswalk_real) into a model folder")
     sc.add_argument("--run", default="training/runs/crosswalk_real")
     sc.add_argument("--ckpt", default="best.pt")
@@ -770,6 +851,10 @@ def main():
     if a.cmd == "swap-reader":
         cfg = swap_reader(a.run, a.model, a.ckpt)
         print(json.dumps({k: cfg["signal_expert"][k] for k in ("temperature", "thresholds", "params")}, indent=1))
+        return
+    if a.cmd == "merge-fusion":
+        cfg = merge_fusion(a.run, a.model, a.ckpt)
+        print(json.dumps({k: cfg["fusion"][k] for k in ("architecture", "params", "validation")}, indent=1))
         return
     if a.cmd == "merge-scene":
         cfg = merge_scene(a.run, a.model, a.ckpt)

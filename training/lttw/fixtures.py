@@ -8,7 +8,9 @@ For each of 4 generated scenes (PNG, lossless, so decoding is exact on both side
   <name>.resized_rgb.npy         uint8  [S,S,3]   INTER_AREA resize of the RGB image (before normalisation)
   <name>.input.npy               float32 [1,3,S,S] preprocess() output
   <name>.encoder.npy             float32 [1,1+N,De] encoder output after the final LayerNorm (CLS first)
-  <name>.visual_tokens.npy       float32 [1,Tv,Dd] projector output (decoder cross-attention memory)
+  <name>.visual_tokens.npy       float32 [1,Tv,Dd] projector output
+  <name>.decoder_memory.npy      float32 [1,Tm,Dd] what the decoder attends to: the visual tokens, then (a
+                                 model with fusion) the experts' tokens (lttw.fusion); the visual tokens alone without
   <name>.heads.json              raw logits and calibrated probabilities per head, the decided facts
   <name>.decoder_logits_en.npy   float32 [K,V] logits of the first K greedy steps, English
   <name>.decoder_logits_zh.npy   float32 [K,V] same for Mandarin
@@ -81,6 +83,8 @@ def make(model_dir, out):
         np.save(os.path.join(out, f"{name}.input.npy"), x); files["input"] = f"{name}.input.npy"
         np.save(os.path.join(out, f"{name}.encoder.npy"), enc.numpy()); files["encoder"] = f"{name}.encoder.npy"
         np.save(os.path.join(out, f"{name}.visual_tokens.npy"), vis.numpy()); files["visual_tokens"] = f"{name}.visual_tokens.npy"
+        mem = P.decoder_memory([bgr], vis, probs)
+        np.save(os.path.join(out, f"{name}.decoder_memory.npy"), mem.numpy()); files["decoder_memory"] = f"{name}.decoder_memory.npy"
         heads = {"logits": {k: v[0].tolist() for k, v in hl.items()},
                  "probabilities_calibrated": {k: np.asarray(v[0]).tolist() for k, v in probs.items()},
                  "facts": facts}
@@ -89,7 +93,7 @@ def make(model_dir, out):
         files["heads"] = f"{name}.heads.json"
         caps, ids_out = {}, {}
         for lang in ("en", "zh"):
-            seq, lg = m.generate(vis, tok.lang_id[lang], tok.bos, tok.eos, return_logits=True)
+            seq, lg = m.generate(mem, tok.lang_id[lang], tok.bos, tok.eos, return_logits=True)
             np.save(os.path.join(out, f"{name}.decoder_logits_{lang}.npy"), lg[0, :K_STEPS].numpy().astype(np.float32))
             files[f"decoder_logits_{lang}"] = f"{name}.decoder_logits_{lang}.npy"
             ids = seq[0].tolist()
@@ -99,7 +103,8 @@ def make(model_dir, out):
         index["samples"].append({
             "name": name, "seed": seed, "long_side": 320, "image_size": list(sc.bgr.shape[:2]), "files": files,
             "shapes": {"resized_rgb": list(small.shape), "input": list(x.shape), "encoder": list(enc.shape),
-                       "visual_tokens": list(vis.shape), "decoder_logits": [K_STEPS, len(tok)]},
+                       "visual_tokens": list(vis.shape), "decoder_memory": list(mem.shape),
+                       "decoder_logits": [K_STEPS, len(tok)]},
             "greedy_token_ids": ids_out, "greedy_captions": caps, "truth_facts": sc.facts, "truth_captions": sc.captions,
             "decided_facts": facts,
         })
@@ -122,12 +127,13 @@ def make_beam(model_dir, out):
     for sample in index["samples"]:
         bgr = cv2.imread(os.path.join(out, sample["files"]["image"]), cv2.IMREAD_COLOR)
         x = torch.from_numpy(preprocess(bgr, S, P.mean, P.std)[None])
-        vis = m.projector(m.encoder(x))
+        enc = m.encoder(x)
+        mem = P.decoder_memory([bgr], m.projector(enc), P.probs(m.heads(enc)))
         entry = {"name": sample["name"], "token_ids": {}, "captions": {}}
         for width in BEAM_WIDTHS:
             ids_w, caps_w = {}, {}
             for lang in ("en", "zh"):
-                ids = m.beam_search(vis, tok.lang_id[lang], tok.bos, tok.eos, width, length_penalty=LENGTH_PENALTY)
+                ids = m.beam_search(mem, tok.lang_id[lang], tok.bos, tok.eos, width, length_penalty=LENGTH_PENALTY)
                 ids_w[lang] = ids
                 caps_w[lang] = tok.decode(ids, lang)
             entry["token_ids"][str(width)] = ids_w

@@ -207,3 +207,39 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+class FusionGraph(torch.nn.Module):
+    """visual tokens [1,Tv,D], signal rows [1,K,F], present [1,K] (bool), the crossing's row [1,8]
+    (fusion.crossing_rows), the obstacle slots' rows [1,S,2C] (fusion.obstacle_rows) -> every
+    decoder layer's cross-attention keys and values on the fused memory (lttw.fusion)."""
+
+    def __init__(self, model):
+        super().__init__()
+        # Registered here: the model keeps its fusion beside it, not as a submodule.
+        self.fusion = model.fusion
+        self.decoder = model.decoder
+
+    def forward(self, visual_tokens, signal, present, crossing, obstacles):
+        memory = torch.cat([visual_tokens, self.fusion(signal, present, crossing, obstacles)], dim=1)
+        out = []
+        for k, v in self.decoder.cross_kv(memory):
+            out += [k, v]
+        return tuple(out)
+
+
+def export_fusion_onnx(model_dir, out_dir, opset=17):
+    """The experts' fusion with the decoder's cross keys and values, or None when the model has none."""
+    model, _, _ = load_artifact(model_dir)
+    fusion = model.fusion
+    if fusion is None:
+        return None
+    c, f = model.config, fusion.c
+    path = os.path.join(out_dir, "fusion.onnx")
+    inputs = (torch.zeros(1, c.n_visual_tokens, c.dec_width), torch.zeros(1, f.signal_tokens, f.signal_features),
+              torch.ones(1, f.signal_tokens, dtype=torch.bool), torch.zeros(1, f.crossing_features),
+              torch.zeros(1, f.obstacle_slots, 2 * f.obstacle_classes))
+    names = [f"cross_{t}_{i}" for i in range(c.dec_depth) for t in ("k", "v")]
+    torch.onnx.export(FusionGraph(model), inputs, path, input_names=["visual_tokens", "signal", "present", "crossing", "obstacles"],
+                      output_names=names, opset_version=opset, dynamo=False, do_constant_folding=True)
+    return path
