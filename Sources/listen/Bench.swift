@@ -13,9 +13,10 @@ struct Bench: ParsableCommand {
         discussion: """
             Runs the images (default: samples/) frame after frame through one stream, the way the \
             daemon does, and prints p50/p95 per stage: preprocess, encoder, heads, projector (with \
-            the decoder's cross-attention keys and values), the signal and obstacle experts as the \
-            frame reads them (together, sharing the threads), decoder per token, caption and the \
-            whole frame; also each expert alone and, with --beams N, a beam-search caption per \
+            the decoder's cross-attention keys and values, for a model without expert fusion), the \
+            signal and obstacle experts as the frame reads them (together, sharing the threads), \
+            the experts' fusion (their tokens joined to the scene's, and the decoder's \
+            cross-attention keys and values on them), decoder per token, caption and the whole frame; also each expert alone and, with --beams N, a beam-search caption per \
             frame (run after the frame, not counted in it; the allocation count covers them too). \
             Then which kernel ran the matrix products (chosen from the CPU's features), \
             the single-precision FMA peak per thread measured with a register-only loop on that \

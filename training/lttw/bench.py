@@ -47,7 +47,6 @@ def list_images(paths):
     return files
 
 
-@torch.inference_mode()
 def calibrated(logits: np.ndarray, temperature: float) -> np.ndarray:
     z = np.asarray(logits, np.float32) / np.float32(temperature)
     e = np.exp(z - z.max(-1, keepdims=True))
@@ -60,6 +59,7 @@ def crossing_row(crosswalk: np.ndarray, offset: np.ndarray, temperatures, thresh
                          calibrated(offset, temperatures.get("crosswalk_offset", 1.0)), threshold)
 
 
+@torch.inference_mode()
 def bench_pytorch(model, tok, bgr_images, size, mean, std, frames, warmup, lang, beams=1, temperatures=None,
                   thresholds=None):
     """`temperatures`: the scene heads' (config.json's calibration), the signal reader's

@@ -137,15 +137,16 @@ def main():
               f"As in MouSi's poly-expert fusion, the caption decoder attends to the scene's {cfg['derived']['n_visual_tokens']} "
               f"visual tokens and {fa['signal_tokens'] + 1 + fa['obstacle_slots']} more: the {fa['signal_tokens']} signal "
               f"candidates most likely a signal (the reader's embedding, the candidate's geometry and its calibrated classes, "
-              f"{fa['signal_features']} values), the scene heads' crossing (p(crosswalk) and its side) and the obstacle expert's "
-              f"{fa['obstacle_slots']} slots, each through its own two-layer MLP into the decoder's width with a learned place "
+              f"{fa['signal_features']} values), the scene heads' crossing (p(crosswalk) and its side, and the crossing the facts "
+              f"decide) and the obstacle expert's {fa['obstacle_slots']} slots (its probabilities and the obstacle decided "
+              f"there), each through its own two-layer MLP into the decoder's width with a learned place "
               f"({fu['params'] / 1e3:.0f} k parameters; training/lttw/fusion.py). The experts and the scene encoder are frozen; "
               f"the fusion and the decoder were trained on what they read of generated scenes, to say the captions the frame's "
               f"own facts give (`{ft['command']}`, step {ft['step']}, validation loss {ft['val_loss']:.4f})."
               + (f" On {fv['fused']['captions']:,} validation captions (both languages) the raw caption claims a crossing or an "
-                 f"obstacle the facts deny on {fv['fused']['contradicting']} ({fv['fused']['rate']:.1%})"
+                 f"obstacle the facts deny on {fv['fused']['contradicting']} ({fv['fused']['rate']:.2%})"
                  + (f"; the decoder before it, on the scene tokens alone: {fv['scene_tokens_alone']['contradicting']} "
-                    f"({fv['scene_tokens_alone']['rate']:.1%})" if fv.get("scene_tokens_alone") else "") + "."
+                    f"({fv['scene_tokens_alone']['rate']:.2%})" if fv.get("scene_tokens_alone") else "") + "."
                  if fv.get("fused") else ""), ""]
     if se:
         L += [f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]

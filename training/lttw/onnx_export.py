@@ -79,7 +79,8 @@ def export_onnx(model_dir, out_dir, opset=17):
     out_names = ["logits"] + [f"present_{t}_{i}" for i in range(n) for t in ("k", "v")]
     dyn = {"input_ids": {0: "batch"}, "logits": {0: "batch"}}
     for nm in in_names[2:]:
-        dyn[nm] = {0: "batch", 2: "past_len"} if nm.startswith("past") else {0: "batch"}
+        # The memory's length varies too: the scene tokens, or with fusion the experts' after them.
+        dyn[nm] = {0: "batch", 2: "past_len"} if nm.startswith("past") else {0: "batch", 2: "memory"}
     for nm in out_names[1:]:
         dyn[nm] = {0: "batch", 2: "total_len"}
     dec_path = os.path.join(out_dir, "decoder_with_past.onnx")
