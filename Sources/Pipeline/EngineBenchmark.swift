@@ -113,7 +113,7 @@ public struct EngineBenchmark {
             let t3b = clock.now
             try stream.readExperts(image)
             let t4a = clock.now
-            stream.prepareCaptionMemory()
+            if model.fusion != nil { stream.prepareCaptionMemory() }
             let t4 = clock.now
             var last = t4
             var steps = 0

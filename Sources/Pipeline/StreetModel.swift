@@ -113,6 +113,7 @@ public final class StreetModel: Sendable {
         public func readSignal(_ image: Image) throws(ImagingError) {
             guard let expert = model.signalExpert, let signal else { return }
             signalRead = false
+            expertsChanged()
             // A frame that fails leaves no light standing from the one before (safety rule 2).
             signalDecision = nil
             signalDecision = try expert.read(image, mean: preprocessing.mean, std: preprocessing.std, state: signal)
@@ -129,6 +130,7 @@ public final class StreetModel: Sendable {
             }
             obstaclesRead = false
             signalRead = false
+            expertsChanged()
             signalDecision = nil
             signalDecision = try expertReading.read(
                 image, signal: signalExpert, signal, mean: preprocessing.mean, std: preprocessing.std,
@@ -142,6 +144,7 @@ public final class StreetModel: Sendable {
         public func readObstacles(_ image: Image) throws(ImagingError) {
             guard let expert = model.obstacleExpert, let obstacles else { return }
             obstaclesRead = false
+            expertsChanged()
             try expert.read(image, state: obstacles)
             obstaclesRead = true
         }
@@ -174,6 +177,11 @@ public final class StreetModel: Sendable {
             perceived = true
             // Without fusion the memory is complete now; with it, the experts come first.
             if model.fusion == nil { prepareCaptionMemory() }
+        }
+
+        /// An expert reads again: a memory fused from its last read no longer stands.
+        private func expertsChanged() {
+            if model.fusion != nil { captionMemoryReady = false }
         }
 
         /// What the decoder attends to this frame: the projector's tokens, or with fusion the

@@ -43,8 +43,10 @@ struct EvaluateTests {
         let captions = try #require(object["captions"] as? [String: Int])
         #expect(captions["scored"] == 32)
         #expect(captions["spoken_contradictions"] == 0)
-        // The decoder alone does claim crossings the heads deny on the samples (issue 15: 05, 11, 12).
-        #expect((captions["raw_contradictions"] ?? 0) > 0)
+        // With the experts fused into its memory the decoder says what the facts hold (0 of 32
+        // measured; 12 of 32 when it read the scene tokens alone). CaptionGuardTests shows the
+        // guard catching the claims a decoder does make.
+        #expect((captions["raw_contradictions"] ?? 99) <= 1)
         let text = try Programs.run("listen", ["eval", "--captions", "en", set.path])
         #expect(text.output.contains("captions vs facts:"))
     }

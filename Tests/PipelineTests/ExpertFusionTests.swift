@@ -37,6 +37,10 @@ struct ExpertFusionTests {
             #expect(stream.captionMemoryReady)
             #expect(stream.captionMemory.rows == model.configuration.architecture.visualTokens + fusion.tokens)
             captions.append(stream.caption(.english))
+            // An expert reading again is fused again before the next caption.
+            try stream.readObstacles(image)
+            #expect(!stream.captionMemoryReady)
+            #expect(stream.caption(.english) == captions.last)
             // A new frame empties it again: a caption never reads the last frame's experts.
             try stream.preprocess(image)
             #expect(!stream.captionMemoryReady)

@@ -24,7 +24,8 @@ The decided facts ride beside the probabilities because the decoder is taught to
 facts hold (DESIGN.md rule 5: a caption never contradicts them): given only the probabilities, it
 had to learn the thresholds and the one-obstacle-per-(side, kind) rule itself, and missed them on
 13 % of validation captions (models/default/NOTES.md). The experts and the scene encoder stay
-frozen; `lttw.fusion_train` trains this module and the decoder on generated scenes. Swift's `ExpertFusion` mirrors `signal_inputs` and `forward`.
+frozen; `lttw.fusion_train` trains this module and the decoder on generated scenes. Swift's
+`ExpertFusion` mirrors `ranked`, `crossing_rows`, `obstacle_rows` and `forward`.
 """
 from dataclasses import asdict, dataclass
 from typing import Dict, Tuple
