@@ -15,7 +15,7 @@ RUN=${FROM_RUN:-training/runs/fusion}
 if [ -z "${FROM_RUN:-}" ]; then
   $PY -m lttw.fusion_train extract --model models/default --split val --n 1000
   $PY -m lttw.fusion_train extract --model models/default --split train --n 12000
-  $PY -m lttw.fusion_train train --model models/default --run "$RUN" --epochs 12
+  $PY -m lttw.fusion_train train --model models/default --run_dir "$RUN" --epochs 12
 fi
 $PY -m lttw.artifact merge-fusion --run "$RUN" --model models/default
 $PY -m lttw.fixtures --model models/default --out Tests/Fixtures/reference

@@ -4,10 +4,12 @@ read of generated scenes, and measures the caption–facts contradictions it lea
 Two steps, each resumable:
 
     # the experts' reads of each scene (scene tokens, signal rows, obstacle slots, captions, facts)
-    PYTHONPATH=training python -m lttw.fusion_train extract --split train --n 8000
+    PYTHONPATH=training python -m lttw.fusion_train extract --split train --n 12000
     PYTHONPATH=training python -m lttw.fusion_train extract --split val --n 1000
     # the fusion module and the decoder (the shipped decoder's weights to start from)
-    PYTHONPATH=training python -m lttw.fusion_train train --run training/runs/fusion
+    PYTHONPATH=training python -m lttw.fusion_train train --run_dir training/runs/fusion
+    # the same, data-parallel over two processes (lttw.distributed; --batch is the global batch)
+    PYTHONPATH=training torchrun --nproc_per_node 2 -m lttw.fusion_train train --run_dir training/runs/fusion
     # into a model folder (scene encoder, heads and experts unchanged)
     PYTHONPATH=training python -m lttw.artifact merge-fusion --run training/runs/fusion --model models/default
 
@@ -33,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import MAX_TOK, SEED_BASE
+from .distributed import World, join, leave
 from .fusion import ExpertFusion, FusionConfig, crossing_rows, obstacle_inputs, obstacle_rows, signal_inputs
 
 CHUNK = 250
@@ -113,14 +116,17 @@ def load(root: str, split: str) -> Dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def expert_inputs(data: Dict[str, np.ndarray], idx, thresholds: Dict[str, float]):
+    """ExpertFusion's inputs for scenes idx (`thresholds`: the model's crosswalk and obstacle
+    thresholds, which decide the facts)."""
+    return (torch.from_numpy(data["signal"][idx]), torch.from_numpy(data["present"][idx]),
+            torch.from_numpy(crossing_rows(data["crosswalk"][idx], data["crosswalk_side"][idx], thresholds["crosswalk"])),
+            torch.from_numpy(obstacle_rows(data["obstacles"][idx], thresholds["obstacle"])))
+
+
 def memory(fusion: ExpertFusion, data: Dict[str, np.ndarray], idx, thresholds: Dict[str, float]) -> torch.Tensor:
-    """The decoder's memory for scenes idx: scene tokens, then the experts' tokens (`thresholds`:
-    the model's crosswalk and obstacle thresholds, which decide the facts)."""
-    vis = torch.from_numpy(data["vis"][idx])
-    crossing = crossing_rows(data["crosswalk"][idx], data["crosswalk_side"][idx], thresholds["crosswalk"])
-    experts = fusion(torch.from_numpy(data["signal"][idx]), torch.from_numpy(data["present"][idx]),
-                     torch.from_numpy(crossing), torch.from_numpy(obstacle_rows(data["obstacles"][idx], thresholds["obstacle"])))
-    return torch.cat([vis, experts], dim=1)
+    """The decoder's memory for scenes idx: scene tokens, then the experts' tokens."""
+    return torch.cat([torch.from_numpy(data["vis"][idx]), fusion(*expert_inputs(data, idx, thresholds))], dim=1)
 
 
 def caption_loss(decoder, mem: torch.Tensor, caps: np.ndarray) -> torch.Tensor:
@@ -170,8 +176,31 @@ def contradictions(model, fusion, tok, data, thresholds, n: int = None, batch: i
     return {"captions": total, "contradicting": bad, "rate": bad / max(1, total)}
 
 
-def train(a):
+class FusedCaptioner(torch.nn.Module):
+    """The fusion and the decoder as one module whose forward is the training loss: what DDP wraps
+    (lttw.distributed), so their gradients are averaged over the processes."""
+
+    def __init__(self, fusion: ExpertFusion, decoder):
+        super().__init__()
+        self.fusion = fusion
+        self.decoder = decoder
+
+    def forward(self, vis, signal, present, crossing, obstacles, caps):
+        mem = torch.cat([vis, self.fusion(signal, present, crossing, obstacles)], dim=1)
+        return caption_loss(self.decoder, torch.cat([mem, mem]), caps)
+
+
+def batch(data: Dict[str, np.ndarray], idx, thresholds: Dict[str, float], en: str, zh: str):
+    """FusedCaptioner's inputs for scenes idx (both languages' captions)."""
+    return (torch.from_numpy(data["vis"][idx]), *expert_inputs(data, idx, thresholds), np.concatenate([data[en][idx], data[zh][idx]]))
+
+
+def train(a, world: World = None) -> FusedCaptioner:
+    """Trains the fusion and the decoder; alone, or one rank of a torchrun job (`world`: every rank
+    draws the same global batch of `a.batch` scenes and reads its slice; only rank 0 evaluates and
+    writes). Returns the captioner with its last weights."""
     from .artifact import load_artifact
+    world = world or join("cpu")
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     model, cfg, tok = load_artifact(a.model)
@@ -182,10 +211,9 @@ def train(a):
     thresholds = {"crosswalk": cfg["thresholds"]["crosswalk"], "obstacle": cfg["obstacle_expert"]["threshold"]}
     # The captions to learn: the ones the frame's own facts give (default), or the generator's truth.
     en, zh = ("cap_facts_en", "cap_facts_zh") if a.target == "facts" else ("cap_en", "cap_zh")
-    fusion = ExpertFusion(fc)
-    decoder = model.decoder
-    os.makedirs(a.run, exist_ok=True)
-    ck_path = os.path.join(a.run, "last.pt")
+    captioner = FusedCaptioner(ExpertFusion(fc), model.decoder)
+    fusion, decoder = captioner.fusion, captioner.decoder
+    ck_path = os.path.join(a.run_dir, "last.pt")
     params = [{"params": fusion.parameters(), "lr": a.lr}, {"params": decoder.parameters(), "lr": a.lr * a.decoder_lr_scale}]
     opt = torch.optim.AdamW(params, weight_decay=0.01)
     n = len(tr["seeds"])
@@ -197,37 +225,37 @@ def train(a):
         decoder.load_state_dict(ck["decoder"])
         opt.load_state_dict(ck["opt"])
         step, best = ck["step"], ck["best"]
+    net = world.wrap(captioner)
     rng = np.random.default_rng(a.seed)
     order = np.concatenate([rng.permutation(n) for _ in range(a.epochs + 1)])
-    log = open(os.path.join(a.run, "log.csv"), "a")
+    log = None
+    if world.is_main:
+        os.makedirs(a.run_dir, exist_ok=True)
+        log = open(os.path.join(a.run_dir, "log.csv"), "a")
     t0 = time.time()
 
     def val_loss():
-        fusion.eval(), decoder.eval()
+        captioner.eval()
         with torch.no_grad():
-            tot = 0.0
             chunks = range(0, len(va["seeds"]), 200)
-            for i in chunks:
-                idx = np.arange(i, min(len(va["seeds"]), i + 200))
-                mem = memory(fusion, va, idx, thresholds)
-                tot += float(caption_loss(decoder, torch.cat([mem, mem]), np.concatenate([va[en][idx], va[zh][idx]])))
-        fusion.train(), decoder.train()
+            tot = sum(float(captioner(*batch(va, np.arange(i, min(len(va["seeds"]), i + 200)), thresholds, en, zh)))
+                      for i in chunks)
+        captioner.train()
         return tot / len(chunks)
 
-    fusion.train(), decoder.train()
+    captioner.train()
     while step < steps:
         lr_scale = 0.5 * (1 + math.cos(math.pi * step / steps)) if step > a.warmup else (step + 1) / a.warmup
         for g, base in zip(opt.param_groups, (a.lr, a.lr * a.decoder_lr_scale)):
             g["lr"] = base * lr_scale
-        idx = order[step * a.batch:(step + 1) * a.batch]
-        mem = memory(fusion, tr, idx, thresholds)
-        loss = caption_loss(decoder, torch.cat([mem, mem]), np.concatenate([tr[en][idx], tr[zh][idx]]))
+        idx = world.shard(order[step * a.batch:(step + 1) * a.batch])
+        loss = net(*batch(tr, idx, thresholds, en, zh))
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(fusion.parameters()) + list(decoder.parameters()), 1.0)
+        torch.nn.utils.clip_grad_norm_(captioner.parameters(), 1.0)
         opt.step()
         step += 1
-        if step % a.eval_every == 0 or step == steps:
+        if world.is_main and (step % a.eval_every == 0 or step == steps):
             v = val_loss()
             print(f"step {step}/{steps} loss {loss.item():.4f} val {v:.4f} ({time.time() - t0:.0f} s)", flush=True)
             log.write(f"{step},{loss.item():.5f},{v:.5f}\n")
@@ -236,23 +264,35 @@ def train(a):
                      "step": step, "best": min(best, v), "val_loss": v, "args": vars(a), "model": a.model}
             if v < best:
                 best = v
-                torch.save(state, os.path.join(a.run, "best.pt"))
+                torch.save(state, os.path.join(a.run_dir, "best.pt"))
             torch.save({**state, "opt": opt.state_dict()}, ck_path)
-    ck = torch.load(os.path.join(a.run, "best.pt"), map_location="cpu", weights_only=False)
+    world.barrier()
+    if world.is_main and not a.no_report:
+        report(a, fc, tok, va, thresholds, en)
+    return captioner
+
+
+def report(a, fc: FusionConfig, tok, va, thresholds: Dict[str, float], en: str):
+    """The best checkpoint's caption–facts contradictions on validation, beside the decoder it
+    replaces, into the run's report.json."""
+    from .artifact import load_artifact
+    ck = torch.load(os.path.join(a.run_dir, "best.pt"), map_location="cpu", weights_only=False)
+    model, _, _ = load_artifact(a.model)
+    fusion = ExpertFusion(fc)
     fusion.load_state_dict(ck["fusion"])
-    decoder.load_state_dict(ck["decoder"])
-    fusion.eval(), decoder.eval()
+    model.decoder.load_state_dict(ck["decoder"])
+    fusion.eval()
     shipped, _, _ = load_artifact(a.model)
-    report = {"val_loss": ck["val_loss"], "step": ck["step"], "fused": contradictions(model, fusion, tok, va, thresholds)}
+    out = {"val_loss": ck["val_loss"], "step": ck["step"], "fused": contradictions(model, fusion, tok, va, thresholds)}
     # The decoder it replaces, on the scene tokens alone (when --model's decoder is one of those).
     if shipped.fusion is None:
-        report["scene_tokens_alone"] = contradictions(shipped, None, tok, va, thresholds)
-    with open(os.path.join(a.run, "report.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    print(json.dumps(report, indent=1))
+        out["scene_tokens_alone"] = contradictions(shipped, None, tok, va, thresholds)
+    with open(os.path.join(a.run_dir, "report.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(out, indent=1))
 
 
-def main():
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description="Train the poly-expert fusion and the caption decoder on the frozen experts' "
                                              "reads of generated scenes.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -260,14 +300,14 @@ def main():
     e.add_argument("--model", default="models/default")
     e.add_argument("--root", default="training/data/fusion")
     e.add_argument("--split", default="train", choices=["train", "val"])
-    e.add_argument("--n", type=int, default=8000)
+    e.add_argument("--n", type=int, default=12000, help="scenes (the shipped fusion: 12,000 train, 1,000 val)")
     e.add_argument("--workers", type=int, default=2)
     t = sub.add_parser("train", help="train the fusion module and the decoder on the extracted reads")
     t.add_argument("--model", default="models/default", help="the model whose decoder to start from")
     t.add_argument("--root", default="training/data/fusion")
-    t.add_argument("--run", default="training/runs/fusion")
-    t.add_argument("--epochs", type=int, default=6)
-    t.add_argument("--batch", type=int, default=64, help="scenes a step (each captioned in both languages)")
+    t.add_argument("--run_dir", default="training/runs/fusion")
+    t.add_argument("--epochs", type=int, default=12)
+    t.add_argument("--batch", type=int, default=64, help="scenes a step, over all processes (each captioned in both languages)")
     t.add_argument("--lr", type=float, default=1e-3, help="the fusion module's learning rate")
     t.add_argument("--decoder_lr_scale", type=float, default=0.3, help="the decoder's learning rate as a share of --lr")
     t.add_argument("--warmup", type=int, default=100)
@@ -278,11 +318,20 @@ def main():
                    help="learn the captions the frame's facts give (they never contradict them) or the generator's "
                         "truth (they do where an expert erred: 37 %% of validation captions, the first run)")
     t.add_argument("--resume", action="store_true")
-    a = ap.parse_args()
+    t.add_argument("--no_report", action="store_true", help="skip the contradiction count at the end (the DDP test)")
+    return ap
+
+
+def main():
+    a = parser().parse_args()
     if a.cmd == "extract":
         extract(a.model, a.root, a.split, a.n, a.workers)
-    else:
-        train(a)
+        return
+    world = join("cpu")
+    try:
+        train(a, world)
+    finally:
+        leave(world)
 
 
 if __name__ == "__main__":

@@ -155,3 +155,37 @@ def test_the_crossing_row_says_present_and_the_side_only_at_the_threshold():
                          np.array([[0.2, 0.2, 0.6], [0.5, 0.3, 0.2]], np.float32), 0.5)
     np.testing.assert_allclose(rows[0], [0.7, 0.2, 0.2, 0.6, 1, 0, 0, 1])
     np.testing.assert_allclose(rows[1], [0.4, 0.5, 0.3, 0.2, 0, 0, 0, 0])
+
+
+def test_two_processes_train_the_fusion_with_identical_weights(tmp_path):
+    """`torchrun --nproc_per_node 2 -m lttw.fusion_train train` (gloo): each rank reads half of every
+    batch, DDP averages the gradients, and the ranks end with the same weights, moved from where
+    they started."""
+    import socket
+    import subprocess
+    import sys
+    from lttw.artifact import load_artifact
+    from lttw.fusion_train import _extract_chunk
+    root = tmp_path / "data"
+    (root / "train").mkdir(parents=True)
+    (root / "val").mkdir()
+    _extract_chunk((MODEL, list(range(9_320_000, 9_320_008)), str(root / "train" / "chunk_00000.npz")))
+    _extract_chunk((MODEL, list(range(9_320_100, 9_320_102)), str(root / "val" / "chunk_00000.npz")))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ddp_fusion_worker.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port), worker,
+           str(tmp_path), "train", "--model", MODEL, "--root", str(root), "--run_dir", str(tmp_path / "run"), "--epochs", "1",
+           "--batch", "4", "--warmup", "1", "--eval_every", "1", "--threads", "1", "--no_report"]
+    r = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1"), capture_output=True,
+                       text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    a, b = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    shipped, _, _ = load_artifact(MODEL)
+    start = shipped.decoder.state_dict()
+    assert max(float((a["decoder." + k] - v).abs().max()) for k, v in start.items()) > 0, "the decoder did not move"
+    assert (tmp_path / "run" / "best.pt").exists()
