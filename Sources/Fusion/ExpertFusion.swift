@@ -61,7 +61,8 @@ public struct ExpertFusion: @unchecked Sendable {
 
     /// One stream's fused memory and scratch, sized once.
     public final class State {
-        /// [visual tokens + signal tokens + obstacle slots, decoder width]: what the decoder attends to.
+        /// [visual tokens + signal tokens + crossing token + obstacle slots, decoder width]: what the
+        /// decoder attends to.
         public let memory: Tensor
         let signalRows: Tensor
         let signalHidden: Tensor

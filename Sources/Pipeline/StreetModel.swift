@@ -179,7 +179,9 @@ public final class StreetModel: Sendable {
             if model.fusion == nil { prepareCaptionMemory() }
         }
 
-        /// An expert reads again: a memory fused from its last read no longer stands.
+        /// An expert reads again: a memory fused from its last read no longer stands. (The experts
+        /// are not checked to have read the same image as each other: `preprocess` starts a frame,
+        /// and a frame's reads are of its image.)
         private func expertsChanged() {
             if model.fusion != nil { captionMemoryReady = false }
         }
@@ -217,7 +219,8 @@ public final class StreetModel: Sendable {
         public func caption(
             _ language: Language, into tokens: inout [Int32], stepLogits: (UnsafeBufferPointer<Float>) -> Void = { _ in }
         ) {
-            precondition(captionMemoryReady || prepareCaptionMemory(), Self.memoryNotReady)
+            if !captionMemoryReady { prepareCaptionMemory() }
+            precondition(captionMemoryReady, Self.memoryNotReady)
             let decoder = model.decoder
             let tokenizer = model.tokenizer
             let maxLength = model.configuration.architecture.decMaxLen
@@ -246,7 +249,8 @@ public final class StreetModel: Sendable {
             into tokens: inout [Int32]
         ) {
             precondition(beamWidth >= 1, "Stream.caption: beam width \(beamWidth)")
-            precondition(captionMemoryReady || prepareCaptionMemory(), Self.memoryNotReady)
+            if !captionMemoryReady { prepareCaptionMemory() }
+            precondition(captionMemoryReady, Self.memoryNotReady)
             if beamWidth > decoder.beamCapacity {
                 let c = model.configuration
                 decoder = CaptionDecoder.State(c.architecture, beamCapacity: beamWidth, memoryTokens: c.decoderMemoryTokens)

@@ -268,18 +268,22 @@ public enum ConfigurationLimits {
         add(width, a.headFeatureParts, a.headHidden)
         add(a.headHidden, c.heads.values.reduce(0) { $0 + $1.size })
         // Projector and decoder: weights (self and cross attention, MLP, embeddings, positions)…
-        let dec = a.decWidth, decMlp = a.decMlpWidth, visual = c.decoderMemoryTokens
+        let dec = a.decWidth, decMlp = a.decMlpWidth, memory = c.decoderMemoryTokens
         add(width, dec)
         add(a.decDepth, 8, dec, dec)
         add(a.decDepth, 2, dec, decMlp)
         add(a.vocabSize, dec)
         add(a.decMaxLen, dec)
-        // …and the caches: self-attention keys and values per position, cross-attention per visual token.
+        // The experts' fusion (the rules bound its sizes): its MLPs' weights, places and scratch…
+        if let f = c.fusion?.architecture {
+            add(f.signalFeatures + f.crossingFeatures + 2 * f.obstacleClasses + 3 * dec + 2 * (f.signalTokens + f.obstacleSlots + 2), dec)
+        }
+        // …and the caches: self-attention keys and values per position, cross-attention per memory token.
         add(a.decDepth, 2, a.decMaxLen, dec)
-        add(a.decDepth, 2, visual, dec)
+        add(a.decDepth, 2, memory, dec)
         add(8, a.decMaxLen, dec)
         add(a.decMaxLen, decMlp)
-        add(a.decHeads, a.decMaxLen, a.decMaxLen + visual)
+        add(a.decHeads, a.decMaxLen, a.decMaxLen + memory)
         add(a.vocabSize)
         let (bytes, o) = total.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
         return overflow || o ? nil : bytes

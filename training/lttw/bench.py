@@ -293,6 +293,7 @@ def main():
             export_onnx(a.model, onnx_dir)
             export_signal_onnx(a.model, onnx_dir)
             export_obstacle_onnx(a.model, onnx_dir)
+        if model.fusion is not None and not os.path.exists(os.path.join(onnx_dir, "fusion.onnx")):
             export_fusion_onnx(a.model, onnx_dir)
         import onnxruntime as ort
         result["onnxruntime_version"] = ort.__version__

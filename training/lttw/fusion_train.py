@@ -129,16 +129,27 @@ def memory(fusion: ExpertFusion, data: Dict[str, np.ndarray], idx, thresholds: D
     return torch.cat([torch.from_numpy(data["vis"][idx]), fusion(*expert_inputs(data, idx, thresholds))], dim=1)
 
 
-def caption_loss(decoder, mem: torch.Tensor, caps: np.ndarray) -> torch.Tensor:
-    """Teacher-forced cross-entropy of captions [B, MAX_TOK] (<bos> <lang> ... <eos> pad) given
-    the memory [B, tokens, width], as lttw.train scores the decoder."""
+def targets(caps: np.ndarray) -> np.ndarray:
+    """The tokens the decoder predicts of captions [B, T] (<bos> <lang> ... <eos> pad): each next
+    token, <lang> (given, not predicted) and the padding as -100."""
+    tgt = caps[:, 1:].astype(np.int64)
+    tgt[:, 0] = -100
+    tgt[tgt == 0] = -100
+    return tgt
+
+
+def caption_loss(decoder, mem: torch.Tensor, caps: np.ndarray, normaliser: float = None) -> torch.Tensor:
+    """Teacher-forced cross-entropy of captions [B, MAX_TOK] given the memory [B, tokens, width],
+    as lttw.train scores the decoder: the mean over the predicted tokens, or their sum divided by
+    `normaliser` (data-parallel training: the global batch's token count over the process count,
+    so the averaged gradients are the whole batch's mean)."""
     L = int((caps != 0).sum(1).max())
     ids = torch.from_numpy(caps[:, :L].astype(np.int64))
     logits, _ = decoder(ids[:, :-1], mem)
-    tgt = ids[:, 1:].clone()
-    tgt[:, 0] = -100  # <lang> is given, not predicted
-    tgt[tgt == 0] = -100
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    tgt = torch.from_numpy(targets(caps[:, :L]))
+    if normaliser is None:
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=-100, reduction="sum") / normaliser
 
 
 def unbacked_claims(caption: str, facts: Dict) -> List[str]:
@@ -185,9 +196,9 @@ class FusedCaptioner(torch.nn.Module):
         self.fusion = fusion
         self.decoder = decoder
 
-    def forward(self, vis, signal, present, crossing, obstacles, caps):
+    def forward(self, vis, signal, present, crossing, obstacles, caps, normaliser=None):
         mem = torch.cat([vis, self.fusion(signal, present, crossing, obstacles)], dim=1)
-        return caption_loss(self.decoder, torch.cat([mem, mem]), caps)
+        return caption_loss(self.decoder, torch.cat([mem, mem]), caps, normaliser)
 
 
 def batch(data: Dict[str, np.ndarray], idx, thresholds: Dict[str, float], en: str, zh: str):
@@ -218,6 +229,8 @@ def train(a, world: World = None) -> FusedCaptioner:
     opt = torch.optim.AdamW(params, weight_decay=0.01)
     n = len(tr["seeds"])
     steps = a.epochs * (n // a.batch)
+    if steps == 0:
+        raise SystemExit(f"{a.root}/train: {n} scenes make no batch of {a.batch} (--batch)")
     step, best = 0, math.inf
     if os.path.exists(ck_path) and a.resume:
         ck = torch.load(ck_path, map_location="cpu", weights_only=False)
@@ -245,11 +258,14 @@ def train(a, world: World = None) -> FusedCaptioner:
 
     captioner.train()
     while step < steps:
-        lr_scale = 0.5 * (1 + math.cos(math.pi * step / steps)) if step > a.warmup else (step + 1) / a.warmup
+        lr_scale = (step + 1) / a.warmup if step < a.warmup else 0.5 * (1 + math.cos(math.pi * step / steps))
         for g, base in zip(opt.param_groups, (a.lr, a.lr * a.decoder_lr_scale)):
             g["lr"] = base * lr_scale
-        idx = world.shard(order[step * a.batch:(step + 1) * a.batch])
-        loss = net(*batch(tr, idx, thresholds, en, zh))
+        scenes = order[step * a.batch:(step + 1) * a.batch]
+        # The global batch's predicted tokens, so that every rank's share of the loss adds up to
+        # the whole batch's mean once DDP averages the gradients.
+        tokens = int((targets(np.concatenate([tr[en][scenes], tr[zh][scenes]])) != -100).sum())
+        loss = net(*batch(tr, world.shard(scenes), thresholds, en, zh), tokens / world.size)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(captioner.parameters(), 1.0)

@@ -31,8 +31,11 @@ class EncoderGraph(nn.Module):
     def forward(self, pixel_values):
         tokens, hl, vis = self.m.encode(pixel_values)
         outs = [hl[k] for k in HEADS] + [vis]
-        for k, v in self.m.decoder.cross_kv(vis):
-            outs += [k, v]
+        # With fusion the decoder attends to more than the scene tokens: FusionGraph gives its keys
+        # and values once the experts have read the frame.
+        if self.m.fusion is None:
+            for k, v in self.m.decoder.cross_kv(vis):
+                outs += [k, v]
         return tuple(outs)
 
 
@@ -64,7 +67,8 @@ def export_onnx(model_dir, out_dir, opset=17):
     n = c.dec_depth
     H, hd, Tv = c.dec_heads, c.dec_width // c.dec_heads, c.n_visual_tokens
     x = torch.zeros(1, 3, c.image_size, c.image_size)
-    enc_out = list(HEADS) + ["visual_tokens"] + [f"cross_{t}_{i}" for i in range(n) for t in ("k", "v")]
+    enc_out = list(HEADS) + ["visual_tokens"] + ([f"cross_{t}_{i}" for i in range(n) for t in ("k", "v")]
+                                                 if model.fusion is None else [])
     dyn = {"pixel_values": {0: "batch"}}
     dyn.update({k: {0: "batch"} for k in enc_out})
     enc_path = os.path.join(out_dir, "encoder.onnx")
@@ -180,7 +184,12 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(2)
     e, d = export_onnx(a.model, a.out)
-    print("wrote", e, d)
+    parts = [p for p in (export_signal_onnx(a.model, a.out), export_obstacle_onnx(a.model, a.out),
+                         export_fusion_onnx(a.model, a.out)) if p]
+    print("wrote", e, d, *parts)
+    if a.check and load_artifact(a.model)[0].fusion is not None:
+        raise SystemExit("--check captions from the scene tokens alone; this model's decoder attends to its experts too "
+                         "(training/tests/test_fusion.py checks fusion.onnx and the decoder on its memory)")
     if a.check:
         import onnxruntime as ort
         from .generator import generate

@@ -129,6 +129,21 @@ def test_the_onnx_fusion_gives_the_decoder_the_keys_and_values_pytorch_does(tmp_
     assert len(got) == len(expected)
     for a, b in zip(got, expected):
         assert a.shape == b.shape and np.abs(a - b).max() < 1e-4
+    # The exported decoder step reads the longer memory: <bos> <en> then its logits, as PyTorch's.
+    from lttw.onnx_export import export_onnx
+    from lttw.tokenizer import default_tokenizer
+    tok = default_tokenizer()
+    _, decoder_path = export_onnx(MODEL, str(tmp_path))
+    step = ort.InferenceSession(decoder_path, providers=["CPUExecutionProvider"])
+    n, heads, hd = model.config.dec_depth, model.config.dec_heads, model.config.dec_width // model.config.dec_heads
+    feeds = {f"cross_{t}_{i}": got[2 * i + (0 if t == "k" else 1)] for i in range(n) for t in ("k", "v")}
+    past = {f"past_{t}_{i}": np.zeros((1, heads, 0, hd), np.float32) for i in range(n) for t in ("k", "v")}
+    for pos, token in enumerate((tok.bos, tok.lang_id["en"])):
+        res = step.run(None, {"input_ids": np.array([[token]], np.int64), "position": np.array([pos], np.int64), **feeds, **past})
+        past = {f"past_{t}_{i}": res[1 + 2 * i + (0 if t == "k" else 1)] for i in range(n) for t in ("k", "v")}
+    with torch.no_grad():
+        logits, _ = model.decoder(torch.tensor([[tok.bos, tok.lang_id["en"]]]), memory)
+    assert np.abs(res[0][0, 0] - logits[0, -1].numpy()).max() < 1e-4
 
 
 def test_the_decided_slots_are_the_obstacles_the_read_rule_gives():
