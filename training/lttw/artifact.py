@@ -708,9 +708,10 @@ class Predictor:
                     obs.append({"kind": kind, "position": pos, "distance": d, "confidence": round(p, 4)})
         return {"light": light, "crosswalk": cw, "obstacles": obs}
 
-    def signal_light(self, bgr):
-        """The frame's light from the signal expert (DESIGN.md facts, plus what decided it)."""
-        d = self.signal.read(np.ascontiguousarray(self._bgr(bgr)[..., ::-1]))
+    def signal_light(self, bgr, reads=None):
+        """The frame's light from the signal expert (DESIGN.md facts, plus what decided it);
+        `reads`: the frame's SignalExpertRunner.candidate_reads when already made."""
+        d = self.signal.read(np.ascontiguousarray(self._bgr(bgr)[..., ::-1]), reads)
         light = {"state": d["state"], "confidence": round(float(d["confidence"]), 4), "candidates": d["candidates"]}
         if d["state"] != "none":
             light["kind"] = d["kind"]
@@ -737,14 +738,17 @@ class Predictor:
 
     @torch.no_grad()
     def decoder_memory(self, bgr_list: List[np.ndarray], vis: torch.Tensor, P: Dict[str, np.ndarray],
-                       obstacle_p: np.ndarray = None) -> torch.Tensor:
+                       obstacle_p: np.ndarray = None, reads: List = None) -> torch.Tensor:
         """What the decoder attends to: the scene tokens, then (with fusion) the experts' tokens
-        (`P`: the scene heads' calibrated probabilities, `probs`)."""
+        (`P`: the scene heads' calibrated probabilities, `probs`; `obstacle_p` and `reads`, the
+        obstacle expert's probabilities and each frame's candidate reads, when already made)."""
         fusion = self.model.fusion
         if fusion is None:
             return vis
         from .fusion import crossing_rows, obstacle_rows, signal_inputs
-        rows = [signal_inputs(self.signal, np.ascontiguousarray(self._bgr(b)[..., ::-1]), fusion.c.signal_tokens) for b in bgr_list]
+        reads = reads or [None] * len(bgr_list)
+        rows = [signal_inputs(self.signal, np.ascontiguousarray(self._bgr(b)[..., ::-1]), fusion.c.signal_tokens, r)
+                for b, r in zip(bgr_list, reads)]
         p = self.obstacle_probabilities(bgr_list) if obstacle_p is None else obstacle_p
         experts = fusion(torch.from_numpy(np.stack([r for r, _ in rows])), torch.from_numpy(np.stack([m for _, m in rows])),
                          torch.from_numpy(crossing_rows(P["crosswalk"], P["crosswalk_offset"], self.thr["crosswalk"])),
@@ -764,16 +768,19 @@ class Predictor:
         tokens, hl, vis = self.model.encode(x)
         P = self.probs(hl)
         facts = [self.facts_from_probs(P, i) for i in range(len(bgr_list))]
+        # Each frame's lamp candidates are read once: for the light and for the decoder's fusion.
+        reads = [None] * len(bgr_list)
         if self.signal is not None:
-            for f, bgr in zip(facts, bgr_list):
-                f["light"] = self.signal_light(bgr)
+            reads = [self.signal.candidate_reads(np.ascontiguousarray(self._bgr(b)[..., ::-1])) for b in bgr_list]
+            for f, bgr, r in zip(facts, bgr_list, reads):
+                f["light"] = self.signal_light(bgr, r)
         obstacle_p = None
         if self.obstacle is not None:
             obstacle_p = self.obstacle_probabilities(bgr_list)
             for f, obstacles in zip(facts, self.expert_obstacles(bgr_list, obstacle_p)):
                 f["obstacles"] = obstacles
         if captions:
-            mem = self.decoder_memory(bgr_list, vis, P, obstacle_p)
+            mem = self.decoder_memory(bgr_list, vis, P, obstacle_p, reads)
             for lang in ("en", "zh"):
                 seq = self.model.generate(mem, self.tok.lang_id[lang], self.tok.bos, self.tok.eos)
                 for i, f in enumerate(facts):

@@ -92,25 +92,14 @@ def ranked(p: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(order[:k], np.int64)
 
 
-@torch.no_grad()
-def signal_inputs(runner, rgb: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
+def signal_inputs(runner, rgb: np.ndarray, k: int, reads=None) -> Tuple[np.ndarray, np.ndarray]:
     """The signal expert's fusion rows of frame `rgb` (RGB uint8): [k, features] float32 and
-    present [k] bool, from its candidates (signal_model.SignalExpertRunner's proposal, crops and
-    reader; no confirmation views, no verifier)."""
-    from . import lamps
-    from .signal_model import CLASSES
-    model = runner.model
-    cands = lamps.propose(rgb)
-    if not cands:
-        return np.zeros((k, 2 * model.c.width + len(lamps.GEOMETRY) + len(CLASSES)), np.float32), np.zeros(k, bool)
-    H, W = rgb.shape[:2]
-    x = torch.from_numpy(lamps.read_crops(rgb, cands, runner.mean, runner.std))
-    g = torch.from_numpy(lamps.read_geometry(cands, W, H))
-    if model.c.wide_size is not None:
+    present [k] bool, from its candidates (`reads`: SignalExpertRunner.candidate_reads of the frame,
+    made here when not given; no confirmation views, no verifier)."""
+    if runner.model.c.wide_size is not None:
         raise ValueError("fusion reads the plain reader's embedding; this reader has a wide view")
-    emb = model.features(x)
-    p = torch.softmax(model.head(emb, g) / runner.T, -1)
-    return signal_rows(emb.numpy(), g.numpy(), p.numpy(), k)
+    r = reads or runner.candidate_reads(rgb)
+    return signal_rows(r.features, r.geometry, r.p, k)
 
 
 def signal_rows(embeddings: np.ndarray, geometry: np.ndarray, p: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:

@@ -65,10 +65,11 @@ def _extract_chunk(args):
         rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
         imgs.append(preprocess(sc.bgr, pred.size, pred.mean, pred.std))
         obst_x.append(preprocess(sc.bgr, expert.c.image_size, pred.mean, pred.std))
-        r, p = signal_inputs(pred.signal, rgb, k)
+        reads = pred.signal.candidate_reads(rgb)
+        r, p = signal_inputs(pred.signal, rgb, k, reads)
         rows.append(r)
         present.append(p)
-        d = pred.signal.read(rgb)
+        d = pred.signal.read(rgb, reads)
         lights.append({"state": d["state"]} | ({"kind": d["kind"], "position": d["position"]} if d["state"] != "none" else {}))
         for lang in ("en", "zh"):
             caps[lang].append(tokens(sc.captions[lang], lang))

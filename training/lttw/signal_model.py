@@ -51,7 +51,7 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
 """
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -401,14 +401,29 @@ def wide_views(model: SignalReader, rgb: np.ndarray, rects, mean, std) -> Option
         for r, whole in rects]))
 
 
+class CandidateReads(NamedTuple):
+    """One frame's candidates as the reader read them: what the decision and the experts' fusion
+    (lttw.fusion) both use, read once."""
+    cands: List[lamps.Candidate]
+    features: np.ndarray    # [N, embedding] float32
+    geometry: np.ndarray    # [N, len(lamps.GEOMETRY)] float32
+    p: np.ndarray           # [N, classes] float32, calibrated
+
+
 @torch.no_grad()
-def candidate_probabilities(model: SignalReader, rgb: np.ndarray, cands, mean, std, temperature: float) -> np.ndarray:
-    """A reader's calibrated class probabilities of each candidate's runtime crop (and wide view) [N, classes]."""
+def candidate_reads(model: SignalReader, rgb: np.ndarray, cands, mean, std, temperature: float) -> CandidateReads:
+    """A reader's embedding, geometry and calibrated class probabilities of each candidate's runtime crop (and wide view)."""
     H, W = rgb.shape[:2]
     x = torch.from_numpy(lamps.read_crops(rgb, cands, mean, std))
     g = torch.from_numpy(lamps.read_geometry(cands, W, H))
     wide = wide_views(model, rgb, [(lamps.crop_rect(k, W, H), k.whole) for k in cands], mean, std)
-    return torch.softmax(model(x, g, wide) / temperature, -1).numpy()
+    f = model.features(x, wide)
+    return CandidateReads(cands, f.numpy(), g.numpy(), torch.softmax(model.head(f, g) / temperature, -1).numpy())
+
+
+def candidate_probabilities(model: SignalReader, rgb: np.ndarray, cands, mean, std, temperature: float) -> np.ndarray:
+    """A reader's calibrated class probabilities of each candidate's runtime crop (and wide view) [N, classes]."""
+    return candidate_reads(model, rgb, cands, mean, std, temperature).p
 
 
 class SignalExpertRunner:
@@ -545,15 +560,23 @@ class SignalExpertRunner:
             d = confirm_disagreement(d, (self.held_green(rgb, cands, p, n, thr) for n in d["greens"]), thr)
         return d
 
-    @torch.no_grad()
-    def probabilities(self, rgb: np.ndarray):
+    def candidate_reads(self, rgb: np.ndarray) -> CandidateReads:
+        """The frame's lamp candidates and the reader's reads of them (none: empty arrays)."""
         cands = lamps.propose(rgb)
         if not cands:
-            return cands, np.zeros((0, len(CLASSES)), np.float32)
-        return cands, self.class_probabilities(rgb, cands)
+            width = (3 if self.model.c.wide_size is not None else 2) * self.model.c.width
+            return CandidateReads(cands, np.zeros((0, width), np.float32), np.zeros((0, len(lamps.GEOMETRY)), np.float32),
+                                  np.zeros((0, len(CLASSES)), np.float32))
+        return candidate_reads(self.model, rgb, cands, self.mean, self.std, self.T)
 
-    def read(self, rgb: np.ndarray) -> Dict:
-        cands, p = self.probabilities(rgb)
+    def probabilities(self, rgb: np.ndarray):
+        r = self.candidate_reads(rgb)
+        return r.cands, r.p
+
+    def read(self, rgb: np.ndarray, reads: Optional[CandidateReads] = None) -> Dict:
+        """The frame's light; `reads`: its candidate_reads when already made (the fusion reads them too)."""
+        r = reads or self.candidate_reads(rgb)
+        cands, p = r.cands, r.p
         d = self.decide_frame(rgb, cands, p, self.thr)
         d["candidates"] = len(cands)
         if d.get("candidate") is not None:
