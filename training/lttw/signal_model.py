@@ -575,8 +575,7 @@ class SignalExpertRunner:
 
     def read(self, rgb: np.ndarray, reads: Optional[CandidateReads] = None) -> Dict:
         """The frame's light; `reads`: its candidate_reads when already made (the fusion reads them too)."""
-        r = reads or self.candidate_reads(rgb)
-        cands, p = r.cands, r.p
+        cands, p = self.probabilities(rgb) if reads is None else (reads.cands, reads.p)
         d = self.decide_frame(rgb, cands, p, self.thr)
         d["candidates"] = len(cands)
         if d.get("candidate") is not None:
