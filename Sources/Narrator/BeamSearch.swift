@@ -113,9 +113,12 @@ extension CaptionDecoder {
     /// Decodes a caption by beam search from `prompt` (<bos> <language>), after `prepare`, and
     /// writes the winning hypothesis's tokens to `tokens` (ending in <eos> unless the length limit
     /// cut it). `search.width` must not exceed `state.beamCapacity`. Allocates nothing when
-    /// `tokens` has the capacity for the model's longest caption.
+    /// `tokens` has the capacity for the model's longest caption. With a `constraint`, only the
+    /// candidates it allows after their beam are ranked (the scores stay the full vocabulary's),
+    /// and a winner the length limit cut ends at its last whole sentence.
     public func beamSearch(
-        prompt: UnsafeBufferPointer<Int32>, endID: Int32, search: BeamSearch, state: State, into tokens: inout [Int32]
+        prompt: UnsafeBufferPointer<Int32>, endID: Int32, search: BeamSearch, state: State,
+        constraint: CaptionConstraint? = nil, into tokens: inout [Int32]
     ) {
         let width = search.width
         precondition(width <= state.beamCapacity, "CaptionDecoder.beamSearch: width \(width) but the state holds \(state.beamCapacity) beams")
@@ -151,7 +154,10 @@ extension CaptionDecoder {
                 let row = state.logits(row: beam)
                 let base = scratch.scores[current * width + beam]
                 let maximum = scratch.maxima[beam], logSum = scratch.logSums[beam]
+                let allowed = constraint?.allowedTokens(
+                    after: UnsafeBufferPointer(start: scratch.beamTokens(current, beam), count: length - 1), endID: endID)
                 for token in 0..<vocabulary {
+                    if let allowed, !allowed[token] { continue }
                     let logit = row[token]
                     let score = base + ((logit - maximum) - logSum)
                     let index = beam * vocabulary + token
@@ -234,7 +240,11 @@ extension CaptionDecoder {
         tokens.removeAll(keepingCapacity: true)
         if finished > 0 {
             let start = scratch.finishedTokens.baseAddress! + best * maxLength
-            for i in 0..<scratch.finishedLengths[best] { tokens.append(start[i]) }
+            var length = scratch.finishedLengths[best]
+            if let constraint {
+                length = constraint.wholeSentenceCount(of: UnsafeBufferPointer(start: start, count: length), endID: endID)
+            }
+            for i in 0..<length { tokens.append(start[i]) }
         }
     }
 

@@ -168,11 +168,22 @@ public struct Evaluation: Sendable {
         public var precision: Double? { predicted > 0 ? Double(predictionsRight) / Double(predicted) : nil }
     }
 
-    /// Captions scored (`addCaption`), and how many of them claim a crossing or an obstacle the
-    /// facts do not back: in the decoder's raw caption and in the description that is spoken.
+    /// Captions scored (`addCaption`), and how many contradict the frame's facts: the caption
+    /// the product decodes (held to the facts, `CaptionConstraint`), the decoder's own when
+    /// left free, and the description that is spoken. A contradiction is a crossing or an
+    /// obstacle the facts do not back, or (captions only) a light other than the facts'.
     public private(set) var captionsScored = 0
-    public private(set) var rawCaptionContradictions = 0
+    public private(set) var captionContradictions = ContradictionTally()
+    public private(set) var freeCaptionContradictions = ContradictionTally()
     public private(set) var spokenContradictions = 0
+
+    /// Captions claiming a crossing or obstacle the facts deny, and captions stating another light.
+    public struct ContradictionTally: Sendable, Hashable {
+        public var crossingOrObstacle = 0
+        public var light = 0
+        /// Captions with either.
+        public var any = 0
+    }
     /// Files whose light decision was wrong, for the report.
     public private(set) var lightMistakes: [(file: String, truth: String, predicted: String)] = []
     /// Why the light was left unknown, by labelled truth: [truth: [reason: frames]]. Abstentions
@@ -274,13 +285,19 @@ public struct Evaluation: Sendable {
     }
 
     /// Scores one caption against the frame's own facts (DESIGN.md rule 5: nothing spoken may
-    /// contradict the facts). `raw` is the decoder's caption, `spoken` the description built from
-    /// it and the facts.
-    public mutating func addCaption(raw: String, spoken: String, facts: SceneFacts) {
+    /// contradict the facts). `caption` is the caption held to the facts, `free` the decoder's
+    /// own, `spoken` the description built from `caption` and the facts.
+    public mutating func addCaption(caption: String, free: String, spoken: String, facts: SceneFacts) {
         captionsScored += 1
-        if !CaptionGuard.unbackedClaims(raw, crosswalk: facts.crosswalk, obstacles: facts.obstacles).isEmpty {
-            rawCaptionContradictions += 1
+        func tally(_ text: String, into tally: inout ContradictionTally) {
+            let claims = !CaptionGuard.unbackedClaims(text, crosswalk: facts.crosswalk, obstacles: facts.obstacles).isEmpty
+            let light = !CaptionGuard.unbackedLightClaims(text, light: facts.light).isEmpty
+            if claims { tally.crossingOrObstacle += 1 }
+            if light { tally.light += 1 }
+            if claims || light { tally.any += 1 }
         }
+        tally(caption, into: &captionContradictions)
+        tally(free, into: &freeCaptionContradictions)
         if !CaptionGuard.unbackedClaims(spoken, crosswalk: facts.crosswalk, obstacles: facts.obstacles).isEmpty {
             spokenContradictions += 1
         }

@@ -51,9 +51,14 @@ public struct FrameReading: Sendable {
     /// above the green operating threshold (safety rule 3: say unsure rather than guess).
     public func lightState(_ c: ModelConfiguration) -> LightState {
         if let signal { return signal.state }
-        let best = Self.argmax(lightProbabilities)
+        return lightProbabilities.withUnsafeBufferPointer { Self.lightState($0, c) }
+    }
+
+    /// The scene heads' light decision from their calibrated state probabilities.
+    static func lightState(_ probabilities: UnsafeBufferPointer<Float>, _ c: ModelConfiguration) -> LightState {
+        let best = argmax(probabilities)
         let label = c.lightStates[best]
-        let p = lightProbabilities[best]
+        let p = probabilities[best]
         if label == "green" && p < c.thresholds.green { return .unknown }
         if p < c.thresholds.abstain { return .unknown }
         return LightState(rawValue: label) ?? .unknown
@@ -92,14 +97,9 @@ public struct FrameReading: Sendable {
     func obstacleDetections(_ c: ModelConfiguration) -> [ObstacleDetection] {
         if let expertObstacles { return expertObstacles }
         var obstacles: [ObstacleDetection] = []
-        let kinds = c.obstacleKinds.count, groups = c.distances.count
-        for (p, positionName) in c.positions.enumerated() {
-            guard let position = Position(rawValue: positionName) else { continue }
-            let distances = Array(obstacleDistanceProbabilities[(p * groups)..<((p + 1) * groups)])
-            let distance = Distance(rawValue: c.distances[Self.argmax(distances)]) ?? .mid
-            for (k, kind) in c.obstacleKinds.enumerated() {
-                let confidence = obstacleProbabilities[p * kinds + k]
-                if confidence >= c.thresholds.obstacle {
+        obstacleProbabilities.withUnsafeBufferPointer { kinds in
+            obstacleDistanceProbabilities.withUnsafeBufferPointer { distances in
+                Self.forEachObstacle(kinds: kinds, distances: distances, c) { kind, position, distance, confidence in
                     obstacles.append(ObstacleDetection(kind: kind, position: position, distance: distance, confidence: Double(confidence)))
                 }
             }
@@ -107,10 +107,32 @@ public struct FrameReading: Sendable {
         return obstacles
     }
 
+    /// The scene heads' obstacles, from their [position][kind] probabilities and [position][distance]
+    /// distributions: each kind at or above the operating threshold, at its position's most likely
+    /// distance, in position then kind order. Allocates nothing.
+    static func forEachObstacle(
+        kinds p: UnsafeBufferPointer<Float>, distances d: UnsafeBufferPointer<Float>, _ c: ModelConfiguration,
+        _ body: (String, Position, Distance, Float) -> Void
+    ) {
+        let kinds = c.obstacleKinds.count, groups = c.distances.count
+        for (i, positionName) in c.positions.enumerated() {
+            guard let position = Position(rawValue: positionName) else { continue }
+            let distance = Distance(rawValue: c.distances[argmax(UnsafeBufferPointer(rebasing: d[(i * groups)..<((i + 1) * groups)]))]) ?? .mid
+            for (k, kind) in c.obstacleKinds.enumerated() where p[i * kinds + k] >= c.thresholds.obstacle {
+                body(kind, position, distance, p[i * kinds + k])
+            }
+        }
+    }
+
     /// Four decimals are plenty for a confidence and keep JSON output readable.
     static func rounded(_ value: Float) -> Double { (Double(value) * 10_000).rounded() / 10_000 }
 
     static func argmax(_ values: [Float]) -> Int {
+        values.withUnsafeBufferPointer { argmax($0) }
+    }
+
+    /// The first index of the largest value.
+    static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
         for i in values.indices where values[i] > values[best] { best = i }
         return best

@@ -24,6 +24,11 @@ public final class StreetModel: Sendable {
     /// Joins both experts' reads to the scene tokens for the decoder; nil for models without it
     /// (the decoder then attends to the scene tokens alone).
     public let fusion: ExpertFusion?
+    /// Every sentence a caption may say, by the fact it states (`CaptionConstraint` holds each
+    /// caption to its frame's).
+    public let captionGrammar: CaptionGrammar
+    /// Where each head is in `PerceptionHeads.State.probabilities`, by name.
+    let headIndex: [String: Int]
     /// Where the crossing's heads are in `PerceptionHeads.State.probabilities` (the fusion reads them).
     let crosswalkHead: Int
     let crosswalkSideHead: Int
@@ -53,6 +58,9 @@ public final class StreetModel: Sendable {
         let p = configuration.preprocessing
         obstacleExpert = try configuration.obstacleExpert.map { try ObstacleExpert(weights, configuration: $0, mean: p.mean, std: p.std) }
         fusion = try configuration.fusion.map { try ExpertFusion(weights, configuration: $0, model: configuration) }
+        captionGrammar = CaptionGrammar(
+            tokenizer: tokenizer, obstacleKinds: Set(configuration.obstacleKinds + (configuration.obstacleExpert?.kinds ?? [])))
+        headIndex = Dictionary(uniqueKeysWithValues: configuration.headOrder.enumerated().map { ($1, $0) })
         crosswalkHead = configuration.headOrder.firstIndex(of: "crosswalk")!
         crosswalkSideHead = configuration.headOrder.firstIndex(of: "crosswalk_offset")!
         weightsOwner = owner
@@ -88,6 +96,8 @@ public final class StreetModel: Sendable {
         /// Whether the decoder's cross-attention holds the frame last preprocessed
         /// (`prepareCaptionMemory`).
         public private(set) var captionMemoryReady = false
+        /// What holds each caption to its facts, refilled per caption.
+        public let captionConstraint: CaptionConstraint
         /// The scene's preprocessing, split across the kernel lanes.
         let preprocessor: FramePreprocessor
         var preprocessing: Preprocessing { preprocessor.preprocessing }
@@ -106,6 +116,7 @@ public final class StreetModel: Sendable {
             signal = model.signalExpert.map { SignalExpert.State($0) }
             obstacles = model.obstacleExpert.map { ObstacleExpert.State($0) }
             fusion = model.fusion.map { ExpertFusion.State($0) }
+            captionConstraint = CaptionConstraint(grammar: model.captionGrammar, vocabularySize: c.architecture.vocabSize)
         }
 
         /// Runs the signal expert on the full frame (before any resize): a far signal is a few
@@ -212,18 +223,21 @@ public final class StreetModel: Sendable {
         }
 
         /// Greedy decoding from <bos> <language>, as training/lttw/model.py's `generate`: the
-        /// most likely token each step, until <eos> or the model's length limit. Calls
-        /// `stepLogits` with each step's logits (for parity tests). Needs `perceive()` first
-        /// (and `readExperts`, or `readSignal` and `readObstacles`, for a model that fuses its experts).
+        /// most likely token each step that `facts` allow (`CaptionConstraint`), until <eos> or
+        /// the model's length limit. Calls `stepLogits` with each step's logits (for parity
+        /// tests). Needs `perceive()` first (and `readExperts`, or `readSignal` and
+        /// `readObstacles`, for a model that fuses its experts or is held to the frame's facts).
         /// Allocates nothing when `tokens` has room for `decMaxLen` tokens.
         public func caption(
-            _ language: Language, into tokens: inout [Int32], stepLogits: (UnsafeBufferPointer<Float>) -> Void = { _ in }
+            _ language: Language, facts: CaptionFacts = .frame, into tokens: inout [Int32],
+            stepLogits: (UnsafeBufferPointer<Float>) -> Void = { _ in }
         ) {
             if !captionMemoryReady { prepareCaptionMemory() }
             precondition(captionMemoryReady, Self.memoryNotReady)
             let decoder = model.decoder
             let tokenizer = model.tokenizer
             let maxLength = model.configuration.architecture.decMaxLen
+            let constraint = hold(to: facts, language)
             self.decoder.restartCaption()
             tokens.removeAll(keepingCapacity: true)
             tokenizer.prompt(language).withUnsafeBufferPointer { decoder.feed($0, state: self.decoder) }
@@ -231,11 +245,21 @@ public final class StreetModel: Sendable {
             while true {
                 let logits = self.decoder.logits(row: 0)
                 stepLogits(logits)
-                let next = Int32(Self.argmax(logits))
+                let next: Int32
+                if let constraint {
+                    let allowed = tokens.withUnsafeBufferPointer { constraint.allowedTokens(after: $0, endID: tokenizer.endID) }
+                    next = Int32(Self.argmax(logits, where: allowed))
+                } else {
+                    next = Int32(Self.argmax(logits))
+                }
                 tokens.append(next)
                 if next == tokenizer.endID || position >= maxLength { break }
                 decoder.feed(token: next, state: self.decoder)
                 position += 1
+            }
+            if let constraint {
+                let kept = tokens.withUnsafeBufferPointer { constraint.wholeSentenceCount(of: $0, endID: tokenizer.endID) }
+                tokens.removeLast(tokens.count - kept)
             }
         }
 
@@ -246,7 +270,7 @@ public final class StreetModel: Sendable {
         /// wider beam grows the decoder state once.
         public func caption(
             _ language: Language, beamWidth: Int, lengthPenalty: Double = BeamSearch.defaultLengthPenalty,
-            into tokens: inout [Int32]
+            facts: CaptionFacts = .frame, into tokens: inout [Int32]
         ) {
             precondition(beamWidth >= 1, "Stream.caption: beam width \(beamWidth)")
             if !captionMemoryReady { prepareCaptionMemory() }
@@ -257,22 +281,87 @@ public final class StreetModel: Sendable {
                 model.decoder.prepare(visualTokens: captionMemory, state: decoder)
             }
             let search = BeamSearch(width: beamWidth, lengthPenalty: lengthPenalty)
+            let constraint = hold(to: facts, language)
             model.tokenizer.prompt(language).withUnsafeBufferPointer { prompt in
-                model.decoder.beamSearch(prompt: prompt, endID: model.tokenizer.endID, search: search, state: decoder, into: &tokens)
+                model.decoder.beamSearch(
+                    prompt: prompt, endID: model.tokenizer.endID, search: search, state: decoder, constraint: constraint, into: &tokens)
             }
         }
 
         /// The caption as text: greedy with `beamWidth` 1, else beam search.
-        public func caption(_ language: Language, beamWidth: Int = 1) -> String {
+        public func caption(_ language: Language, beamWidth: Int = 1, facts: CaptionFacts = .frame) -> String {
             var tokens: [Int32] = []
             tokens.reserveCapacity(model.configuration.architecture.decMaxLen)
             if beamWidth > 1 {
-                caption(language, beamWidth: beamWidth, into: &tokens)
+                caption(language, beamWidth: beamWidth, facts: facts, into: &tokens)
             } else {
-                caption(language, into: &tokens)
+                caption(language, facts: facts, into: &tokens)
             }
             return model.tokenizer.decode(tokens, language: language)
         }
+
+        /// Fills `captionConstraint` with the sentences `facts` allow in `language`; nil for `.free`.
+        func hold(to facts: CaptionFacts, _ language: Language) -> CaptionConstraint? {
+            let grammar = model.captionGrammar, constraint = captionConstraint
+            constraint.removeAll()
+            switch facts {
+            case .free:
+                return nil
+            case .given(let facts):
+                let light = facts.light ?? SceneFacts.Light(kind: nil, state: .none, confidence: 1, position: nil)
+                allowLight(light.state, light.kind, light.position, language)
+                if let crosswalk = facts.crosswalk, crosswalk.present, let offset = crosswalk.offset {
+                    constraint.allow(grammar.crosswalk(offset, language))
+                }
+                for o in facts.obstacles {
+                    constraint.allow(grammar.obstacle(kind: o.kind, position: o.position, distance: o.distance, language))
+                }
+            case .frame:
+                // The facts `FrameReading(self).facts` gives, read from the stream without building them.
+                let c = model.configuration
+                if model.signalExpert != nil, let decision = signalDecision {
+                    allowLight(decision.state, decision.kind, decision.position, language)
+                } else {
+                    let state = FrameReading.lightState(UnsafeBufferPointer(heads.probabilities[lightHead].storage), c)
+                    let kind = LightKind(rawValue: c.lightKinds[FrameReading.argmax(UnsafeBufferPointer(heads.probabilities[lightKindHead].storage))])
+                    let position = Position(rawValue: c.positions[FrameReading.argmax(UnsafeBufferPointer(heads.probabilities[lightPositionHead].storage))])
+                    allowLight(state, kind, position, language)
+                }
+                if heads.probabilities[model.crosswalkHead].storage[1] >= c.thresholds.crosswalk,
+                    let offset = Position(rawValue: c.positions[FrameReading.argmax(UnsafeBufferPointer(heads.probabilities[model.crosswalkSideHead].storage))]) {
+                    constraint.allow(grammar.crosswalk(offset, language))
+                }
+                if let expert = model.obstacleExpert, let obstacles, obstaclesRead {
+                    expert.forEachDetection(obstacles) {
+                        constraint.allow(grammar.obstacle(kind: $0.kind, position: $0.position, distance: $0.distance, language))
+                    }
+                } else {
+                    FrameReading.forEachObstacle(
+                        kinds: UnsafeBufferPointer(heads.probabilities[obstacleHead].storage),
+                        distances: UnsafeBufferPointer(heads.probabilities[obstacleDistanceHead].storage), c
+                    ) { kind, position, distance, _ in
+                        constraint.allow(grammar.obstacle(kind: kind, position: position, distance: distance, language))
+                    }
+                }
+            }
+            return constraint
+        }
+
+        /// Allows a light's sentences, or "no signal in view" when none is in view.
+        private func allowLight(_ state: LightState, _ kind: LightKind?, _ position: Position?, _ language: Language) {
+            let grammar = model.captionGrammar
+            if state == .none {
+                captionConstraint.allow(grammar.noSignal(language))
+            } else {
+                for id in grammar.light(state, kind: kind, position: position, language) { captionConstraint.allow(id) }
+            }
+        }
+
+        private var lightHead: Int { model.headIndex["light_state"]! }
+        private var lightKindHead: Int { model.headIndex["light_kind"]! }
+        private var lightPositionHead: Int { model.headIndex["light_position"]! }
+        private var obstacleHead: Int { model.headIndex["obstacles"]! }
+        private var obstacleDistanceHead: Int { model.headIndex["obstacle_distance"]! }
 
         static let memoryNotReady = "Stream.caption: the frame's memory is not ready: preprocess, perceive and, for a model that fuses its experts, readExperts first"
 
@@ -286,7 +375,30 @@ public final class StreetModel: Sendable {
             }
             return best
         }
+
+        /// The first index of the largest value among those `allowed`, as torch.argmax picks
+        /// over logits masked with -inf (`allowed` is never all false).
+        static func argmax(_ values: UnsafeBufferPointer<Float>, where allowed: UnsafeBufferPointer<Bool>) -> Int {
+            var best = -1
+            var bestValue = -Float.infinity
+            for i in values.indices where allowed[i] && (best < 0 || values[i] > bestValue) {
+                best = i
+                bestValue = values[i]
+            }
+            return best
+        }
     }
+}
+
+/// What a caption is held to while it is decoded (`CaptionConstraint`).
+public enum CaptionFacts: Sendable {
+    /// The facts the stream read for this frame: what `FrameReading(stream).facts` gives. The
+    /// product's captions.
+    case frame
+    /// These facts: a test's, or a caller's that already holds the facts it will report.
+    case given(SceneFacts)
+    /// Nothing: the decoder alone, to measure how far it and the facts disagree.
+    case free
 }
 
 /// A model folder that cannot be used, with the file and the reason.

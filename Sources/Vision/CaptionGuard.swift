@@ -26,6 +26,38 @@ public enum CaptionGuard {
         return sentences(of: caption).filter { !backed.contains($0) && claimsCrossingOrObstacle($0) }
     }
 
+    /// The sentences of `caption` that state a light (its state, kind or side, or that none is in
+    /// view) other than `light`'s: a caption that says "Walk signal on." where the frame's light is
+    /// unknown. (Speech never takes the light from a caption; this measures the decoder.)
+    public static func unbackedLightClaims(_ caption: String, light: SceneFacts.Light?) -> [String] {
+        let state = light?.state ?? .none
+        var backed = Set<String>()
+        for mandarin in [false, true] {
+            if state == .none {
+                backed.insert(CaptionTemplates.noSignal(mandarin: mandarin))
+            } else {
+                backed.formUnion(CaptionTemplates.light(state, kind: light?.kind, position: light?.position, mandarin: mandarin))
+            }
+        }
+        return sentences(of: caption).filter { !backed.contains($0) && lightSentences.contains($0) }
+    }
+
+    /// Every sentence the captions use for a light, both languages.
+    static let lightSentences: Set<String> = {
+        var all = Set<String>()
+        for mandarin in [false, true] {
+            all.insert(CaptionTemplates.noSignal(mandarin: mandarin))
+            for state in LightState.allCases {
+                for kind in LightKind.allCases {
+                    for position in Position.allCases {
+                        all.formUnion(CaptionTemplates.light(state, kind: kind, position: position, mandarin: mandarin))
+                    }
+                }
+            }
+        }
+        return all
+    }()
+
     /// Whether a sentence speaks of a crossing or an obstacle (the captions' templates: the
     /// crosswalk sentences, and an obstacle's name first in English, after its side in Mandarin).
     static func claimsCrossingOrObstacle(_ sentence: String) -> Bool {
@@ -59,23 +91,13 @@ public enum CaptionGuard {
     public static func factSentences(crosswalk: SceneFacts.Crosswalk?, obstacles: [SceneFacts.Obstacle], mandarin: Bool) -> [String] {
         var sentences: [String] = []
         if let crosswalk, crosswalk.present, let offset = crosswalk.offset {
-            switch offset {
-            case .left: sentences.append(mandarin ? "前方人行横道，略偏左。" : "Crosswalk ahead, slightly left.")
-            case .ahead: sentences.append(mandarin ? "前方人行横道。" : "Crosswalk ahead.")
-            case .right: sentences.append(mandarin ? "前方人行横道，略偏右。" : "Crosswalk ahead, slightly right.")
-            }
+            sentences.append(CaptionTemplates.crosswalk(offset, mandarin: mandarin))
         }
         for obstacle in obstacles {
-            guard let english = ObstacleNames.english[obstacle.kind], let name = ObstacleNames.mandarin[obstacle.kind] else { continue }
-            if mandarin {
-                let side = ["left": "左侧", "ahead": "前方", "right": "右侧"][obstacle.position.rawValue]!
-                let tail = ["near": "，很近", "mid": "", "far": "，较远"][obstacle.distance.rawValue]!
-                sentences.append("\(side)有\(name)\(tail)。")
-            } else {
-                let place = ["left": "on your left", "ahead": "ahead", "right": "on your right"][obstacle.position.rawValue]!
-                let tail = ["near": ", close", "mid": "", "far": ", far"][obstacle.distance.rawValue]!
-                sentences.append("\(english) \(place)\(tail).")
-            }
+            guard let sentence = CaptionTemplates.obstacle(
+                kind: obstacle.kind, position: obstacle.position, distance: obstacle.distance, mandarin: mandarin)
+            else { continue }
+            sentences.append(sentence)
         }
         return sentences
     }

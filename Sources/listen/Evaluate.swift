@@ -30,9 +30,10 @@ struct Evaluate: ParsableCommand {
             contradictions
 
             With --captions, every frame is also captioned (greedy) and the caption scored \
-            against the frame's own facts: how many of the decoder's raw captions claim a \
-            crossing or an obstacle the facts do not back, and how many spoken descriptions do \
-            (the caption guard keeps that at 0; DESIGN.md rule 5).
+            against the frame's own facts (DESIGN.md rule 5): how many captions claim a \
+            crossing or an obstacle the facts do not back or state another light (the \
+            decoder is held to the facts' sentences, so none should), how many spoken \
+            descriptions do, and, for comparison, how many the decoder writes when left free.
             """
     )
 
@@ -95,8 +96,10 @@ struct Evaluate: ParsableCommand {
                     .facts(time: 0, configuration: model.configuration)
                 evaluation.add(scene, facts, imageSize: (image.width, image.height), unknownReason: stream.signalDecision?.reason?.rawValue)
                 for language in captions?.languages ?? [] {
-                    let raw = stream.caption(language)
-                    evaluation.addCaption(raw: raw, spoken: StillDescription.compose(facts: facts, caption: raw, language: language), facts: facts)
+                    let caption = stream.caption(language)
+                    evaluation.addCaption(
+                        caption: caption, free: stream.caption(language, facts: .free),
+                        spoken: StillDescription.compose(facts: facts, caption: caption, language: language), facts: facts)
                 }
                 if report != nil {
                     factsByFile[scene.file] = facts
@@ -142,7 +145,10 @@ struct Evaluate: ParsableCommand {
                 "shown_with_light_said": e.countdown.shownWithLightSaid,
             ],
             "unknown_why": e.unknownWhy,
-            "captions": ["scored": e.captionsScored, "raw_contradictions": e.rawCaptionContradictions,
+            "captions": ["scored": e.captionsScored, "contradictions": e.captionContradictions.any,
+                         "light_contradictions": e.captionContradictions.light,
+                         "free_decoder_contradictions": e.freeCaptionContradictions.crossingOrObstacle,
+                         "free_decoder_light_contradictions": e.freeCaptionContradictions.light,
                          "spoken_contradictions": e.spokenContradictions],
             "crosswalk_side_accuracy": value(e.crosswalkSideAccuracy), "crosswalk_side_scored": e.crosswalkSideScored,
             "crosswalk_by": e.crosswalkBy.mapValues { t -> Any in
@@ -191,7 +197,9 @@ struct Evaluate: ParsableCommand {
                          + "\(c.wrong) wrong, \(c.saidWithoutOne) said where none is shown")
         }
         if e.captionsScored > 0 {
-            lines.append("captions vs facts:  \(e.rawCaptionContradictions) of \(e.captionsScored) raw decoder captions claim a crossing or obstacle the facts deny; spoken: \(e.spokenContradictions)")
+            let c = e.captionContradictions, free = e.freeCaptionContradictions
+            lines.append("captions vs facts:  \(c.any) of \(e.captionsScored) captions contradict the facts; spoken: \(e.spokenContradictions)")
+            lines.append("  decoder left free: \(free.crossingOrObstacle) claim a crossing or obstacle the facts deny, \(free.light) state another light")
         }
         lines.append("scenes:             \(e.n) scored\(failures > 0 ? ", \(failures) unreadable" : "")")
         if !e.falseGreens.isEmpty { lines.append("false greens:       \(e.falseGreens.joined(separator: ", "))") }

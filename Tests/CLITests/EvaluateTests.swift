@@ -33,7 +33,7 @@ struct EvaluateTests {
         #expect(accuracy >= 0.4)
     }
 
-    @Test("--captions both scores every frame's captions against its facts: the spoken ones contradict nothing")
+    @Test("--captions both scores every frame's captions against its facts: neither the captions nor the spoken descriptions contradict them")
     func captionContradictions() throws {
         let set = try Self.sampleSet()
         defer { try? FileManager.default.removeItem(at: set) }
@@ -43,12 +43,16 @@ struct EvaluateTests {
         let captions = try #require(object["captions"] as? [String: Int])
         #expect(captions["scored"] == 32)
         #expect(captions["spoken_contradictions"] == 0)
-        // With the experts fused into its memory the decoder says what the facts hold (0 of 32
-        // measured; 12 of 32 when it read the scene tokens alone). CaptionGuardTests shows the
-        // guard catching the claims a decoder does make.
-        #expect((captions["raw_contradictions"] ?? 99) <= 1)
+        // Held to its frame's facts while decoded, a caption cannot contradict them.
+        #expect(captions["contradictions"] == 0)
+        #expect(captions["light_contradictions"] == 0)
+        // The decoder left free is measured too (the fused decoder's crossings and obstacles: 0
+        // of 32 here; 12 of 32 when it read the scene tokens alone).
+        #expect((captions["free_decoder_contradictions"] ?? 99) <= 1)
+        #expect(captions["free_decoder_light_contradictions"] != nil)
         let text = try Programs.run("listen", ["eval", "--captions", "en", set.path])
         #expect(text.output.contains("captions vs facts:"))
+        #expect(text.output.contains("decoder left free:"))
     }
 
     @Test("Scores agree with the Python evaluator (training/lttw/evaluate.py) on the same model and set")

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
+from .caption_constraint import allowed_sentences
 from .description import still_description
 from .fusion import PREFIX as FUSION_PREFIX
 from .fusion import load_fusion
@@ -763,7 +764,9 @@ class Predictor:
         return bgr
 
     @torch.no_grad()
-    def run_batch(self, bgr_list: List[np.ndarray], captions=True):
+    def run_batch(self, bgr_list: List[np.ndarray], captions=True, constrained=True):
+        """Each frame's facts and (with `captions`) its captions in both languages and its English
+        description; `constrained=False` lets the decoder write freely (to measure it alone)."""
         x = torch.from_numpy(np.stack([preprocess(b, self.size, self.mean, self.std) for b in bgr_list]))
         tokens, hl, vis = self.model.encode(x)
         P = self.probs(hl)
@@ -782,7 +785,9 @@ class Predictor:
         if captions:
             mem = self.decoder_memory(bgr_list, vis, P, obstacle_p, reads)
             for lang in ("en", "zh"):
-                seq = self.model.generate(mem, self.tok.lang_id[lang], self.tok.bos, self.tok.eos)
+                # Each caption says only sentences its own frame's facts back (caption_constraint.py).
+                allowed = [allowed_sentences(f, lang, self.tok) for f in facts] if constrained else None
+                seq = self.model.generate(mem, self.tok.lang_id[lang], self.tok.bos, self.tok.eos, allowed=allowed)
                 for i, f in enumerate(facts):
                     f.setdefault("captions", {})[lang] = self.tok.decode(seq[i].tolist(), lang)
             for f in facts:

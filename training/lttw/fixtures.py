@@ -1,7 +1,7 @@
 """Reference fixtures for the Swift engine: Tests/Fixtures/reference/.
 
   PYTHONPATH=training .venv/bin/python -m lttw.fixtures --model models/default --out Tests/Fixtures/reference
-  (add --beam-only to rewrite only beam.json)
+  (add --beam-only to rewrite only beam.json and constrained.json)
 
 For each of 4 generated scenes (PNG, lossless, so decoding is exact on both sides):
   <name>.png                     input image (BGR file as written by cv2.imwrite)
@@ -17,6 +17,9 @@ For each of 4 generated scenes (PNG, lossless, so decoding is exact on both side
 index.json describes every file, the decoding protocol and the greedy captions / token ids.
 beam.json holds beam-search captions / token ids (StreetVLM.beam_search, GNMT alpha 0.6) for the
 same scenes, widths BEAM_WIDTHS, both languages; `--beam-only` rewrites just that file.
+constrained.json holds the same scenes' captions held to facts (caption_constraint.py), greedy and
+beam width 3, both languages: to the facts the whole pipeline reads (Predictor.run_batch) and to
+GIVEN_FACTS, facts other than the scene's, which make the constraint change what the decoder says.
 """
 import argparse
 import json
@@ -27,6 +30,7 @@ import numpy as np
 import torch
 
 from .artifact import Predictor
+from .caption_constraint import allowed_sentences
 from .generator import generate
 from .preprocess import preprocess, resize_small
 
@@ -35,6 +39,28 @@ SEEDS = [("red_pedestrian", 3_100_000), ("green_pedestrian", 3_100_001), ("vehic
 K_STEPS = 4
 BEAM_WIDTHS = (3, 5)
 LENGTH_PENALTY = 0.6
+CONSTRAINED_BEAM = 3
+
+
+def _facts(state, kind=None, position=None, crosswalk=None, obstacles=()):
+    """Facts in the schema of DESIGN.md (what Swift's SceneFacts decodes)."""
+    light = {"state": state, "confidence": 0.9}
+    if kind:
+        light.update(kind=kind, position=position)
+    cw = {"present": crosswalk is not None, "confidence": 0.9}
+    if crosswalk:
+        cw["offset"] = crosswalk
+    return {"time": 0, "light": light, "crosswalk": cw,
+            "obstacles": [{"kind": k, "position": p, "distance": d, "confidence": 0.9} for k, p, d in obstacles]}
+
+
+# One per scene, unlike each scene's own: the light, the crossing and the obstacles all differ.
+GIVEN_FACTS = [
+    _facts("green", "pedestrian", "left", crosswalk="right", obstacles=[("bin", "left", "far")]),
+    _facts("red", "vehicle", "right", obstacles=[("person", "ahead", "near"), ("car", "right", "mid")]),
+    _facts("unknown", crosswalk="ahead"),
+    _facts("none", crosswalk="left", obstacles=[("tree", "left", "far"), ("cone", "ahead", "near")]),
+]
 
 
 def pick(seed0, pred, long_side=320):
@@ -144,16 +170,53 @@ def make_beam(model_dir, out):
         json.dump(beam, f, indent=1, ensure_ascii=False)
 
 
+@torch.no_grad()
+def make_constrained(model_dir, out):
+    """constrained.json: every scene's captions held to its own read facts and to GIVEN_FACTS."""
+    P = Predictor(model_dir)
+    m, tok, S = P.model, P.tok, P.size
+    with open(os.path.join(out, "index.json"), encoding="utf-8") as f:
+        index = json.load(f)
+    doc = {"model": index["model"], "beam_width": CONSTRAINED_BEAM, "length_penalty": LENGTH_PENALTY,
+           "protocol": "caption_constraint.py: each step the best token an unsaid allowed sentence continues with; "
+                       "<eos> between sentences once one is said; a cut caption ends at its last whole sentence",
+           "samples": []}
+    for sample, given in zip(index["samples"], GIVEN_FACTS):
+        bgr = cv2.imread(os.path.join(out, sample["files"]["image"]), cv2.IMREAD_COLOR)
+        x = torch.from_numpy(preprocess(bgr, S, P.mean, P.std)[None])
+        enc = m.encoder(x)
+        mem = P.decoder_memory([bgr], m.projector(enc), P.probs(m.heads(enc)))
+        frame = P.run_batch([bgr], captions=False)[0]
+        entry = {"name": sample["name"], "given_facts": given}
+        for key, facts in (("frame", frame), ("given", given)):
+            held = {"greedy": {}, "beam": {}}
+            for lang in ("en", "zh"):
+                allowed = allowed_sentences(facts, lang, tok)
+                ids = m.generate(mem, tok.lang_id[lang], tok.bos, tok.eos, allowed=[allowed])[0].tolist()
+                held["greedy"][lang] = ids[:ids.index(tok.eos) + 1] if tok.eos in ids else ids
+                held["beam"][lang] = m.beam_search(mem, tok.lang_id[lang], tok.bos, tok.eos, CONSTRAINED_BEAM,
+                                                   length_penalty=LENGTH_PENALTY, allowed=allowed)
+            held["captions"] = {how: {lang: tok.decode(held[how][lang], lang) for lang in ("en", "zh")}
+                                for how in ("greedy", "beam")}
+            entry[key] = held
+        doc["samples"].append(entry)
+        print(sample["name"], entry["frame"]["captions"]["greedy"], entry["given"]["captions"])
+    with open(os.path.join(out, "constrained.json"), "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, ensure_ascii=False)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/default")
     ap.add_argument("--out", default="Tests/Fixtures/reference")
-    ap.add_argument("--beam-only", action="store_true", help="only (re)write beam.json from the existing index.json")
+    ap.add_argument("--beam-only", action="store_true",
+                    help="only (re)write beam.json and constrained.json from the existing index.json")
     a = ap.parse_args()
     torch.set_num_threads(2)
     if not a.beam_only:
         make(a.model, a.out)
     make_beam(a.model, a.out)
+    make_constrained(a.model, a.out)
 
 
 if __name__ == "__main__":

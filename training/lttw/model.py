@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import caption_constraint
 from .generator import DISTANCES, LIGHT_KINDS, LIGHT_STATES, OBSTACLE_KINDS, POSITIONS
 
 
@@ -316,13 +317,17 @@ class StreetVLM(nn.Module):
 
     @torch.no_grad()
     def generate(self, vis, lang_id: int, bos: int, eos: int, max_len: Optional[int] = None, return_logits=False,
-                 beams: int = 1, length_penalty: float = 0.6):
+                 beams: int = 1, length_penalty: float = 0.6, allowed: Optional[List] = None):
         """Greedy decoding with a KV cache. Starts from [<bos>, <lang>]; stops at <eos> or max_len.
 
+        `allowed`: per image, the sentences (token ids) its facts allow, or None for free decoding
+        (caption_constraint.py: each step takes the best token the facts allow, and a caption the
+        length limit cuts ends at its last whole sentence, padded with <eos>).
         With beams > 1 (one image at a time): beam search, see `beam_search`; returns [1, L]."""
         if beams > 1:
             assert vis.shape[0] == 1 and not return_logits, "beam search decodes one image and returns tokens only"
-            ids = self.beam_search(vis, lang_id, bos, eos, beams, max_len=max_len, length_penalty=length_penalty)
+            ids = self.beam_search(vis, lang_id, bos, eos, beams, max_len=max_len, length_penalty=length_penalty,
+                                   allowed=None if allowed is None else allowed[0])
             return torch.tensor([ids], dtype=torch.long)
         max_len = max_len or self.config.dec_max_len
         B = vis.shape[0]
@@ -334,7 +339,11 @@ class StreetVLM(nn.Module):
         done = torch.zeros(B, dtype=torch.bool)
         pos = 2
         while True:
-            nxt = step_logits[-1].argmax(-1)
+            last = step_logits[-1]
+            if allowed is not None:
+                prefixes = [[int(t[b]) for t in out] for b in range(B)]
+                last = caption_constraint.masked(last, prefixes, allowed, eos)
+            nxt = last.argmax(-1)
             nxt = torch.where(done, torch.full_like(nxt, eos), nxt)
             out.append(nxt)
             done |= nxt == eos
@@ -344,12 +353,17 @@ class StreetVLM(nn.Module):
             step_logits.append(logits[:, -1])
             pos += 1
         seq = torch.stack(out, 1)
+        if allowed is not None:
+            for b in range(B):
+                if allowed[b] is not None and int(seq[b, -1]) != eos:
+                    kept = len(caption_constraint.whole_sentences(seq[b].tolist(), allowed[b], eos))
+                    seq[b, kept:] = eos
         return (seq, torch.stack(step_logits, 1)) if return_logits else seq
 
 
     @torch.no_grad()
     def beam_search(self, vis, lang_id: int, bos: int, eos: int, beams: int, max_len: Optional[int] = None,
-                    length_penalty: float = 0.6) -> List[int]:
+                    length_penalty: float = 0.6, allowed: Optional[List[List[int]]] = None) -> List[int]:
         """Beam search for one image (vis [1, Tv, D]); the reference for the Swift engine's.
 
         - Each live beam's score is the float32 sum of its tokens' log-probabilities,
@@ -363,6 +377,9 @@ class StreetVLM(nn.Module):
         - The winner has the best GNMT length-normalised score, log P / ((5 + n) / 6) ** alpha,
           n = generated tokens including <eos> (alpha = length_penalty; 0 = plain log P);
           the earlier-finished hypothesis wins a tie.
+        - `allowed` (the sentences the image's facts allow, caption_constraint.py): only the
+          candidates the constraint allows after their beam are ranked; the log-probabilities
+          stay the full vocabulary's. A winner the length limit cut ends at its last whole sentence.
         Returns the winning token ids (ending in <eos> unless the length limit cut it)."""
         assert vis.shape[0] == 1 and beams >= 1
         max_len = max_len or self.config.dec_max_len
@@ -381,12 +398,15 @@ class StreetVLM(nn.Module):
             vocab = logits.shape[-1]
             shifted = logits - logits.max(-1, keepdim=True).values
             logp = shifted - torch.log(torch.exp(shifted).sum(-1, keepdim=True))
-            scores = (live_scores[:, None] + logp).reshape(-1).numpy()
+            scores = (live_scores[:, None] + logp)
+            if allowed is not None:
+                scores = caption_constraint.masked(scores, live_tokens, [allowed] * len(live_tokens), eos)
+            scores = scores.reshape(-1).numpy()
             raw = logits.reshape(-1).numpy()
             order = np.lexsort((np.arange(scores.size), -raw, -scores))
             parents, tokens, kept = [], [], []
             for flat in order:
-                if len(tokens) == beams:
+                if len(tokens) == beams or scores[flat] == -np.inf:
                     break
                 parent, token = divmod(int(flat), vocab)
                 if token == eos:
@@ -416,6 +436,8 @@ class StreetVLM(nn.Module):
         for item in finished[1:]:
             if item[0] > best[0]:
                 best = item
+        if allowed is not None:
+            return caption_constraint.whole_sentences(best[1], allowed, eos)
         return best[1]
 
 

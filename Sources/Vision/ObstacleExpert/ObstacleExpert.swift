@@ -130,26 +130,51 @@ public struct ObstacleExpert: @unchecked Sendable {
     /// ties) when its probability reaches the threshold; one per position and kind, the most
     /// confident, with its slot's distance; most confident first.
     public func detections(_ state: State) -> [ObstacleDetection] {
-        let c = configuration
-        let k = c.classCount
-        let p = state.probabilities.storage
         var found: [ObstacleDetection] = []
-        for slot in 0..<c.slotCount {
-            var best = 1
-            for j in 2..<k where p[slot * k + j] > p[slot * k + best] { best = j }
-            let confidence = Double(p[slot * k + best])
-            guard confidence >= c.threshold,
-                let position = Position(rawValue: c.positions[slot / c.distances.count]),
-                let distance = Distance(rawValue: c.distances[slot % c.distances.count])
-            else { continue }
-            let detection = ObstacleDetection(kind: c.kinds[best - 1], position: position, distance: distance, confidence: confidence)
-            if let same = found.firstIndex(where: { $0.position == position && $0.kind == detection.kind }) {
-                if confidence > found[same].confidence { found[same] = detection }
+        // Listed where each (position, kind) first appears, as obstacle_expert.read's dict keeps them.
+        for slot in 0..<configuration.slotCount {
+            guard let detection = detection(slot, state) else { continue }
+            if let same = found.firstIndex(where: { $0.position == detection.position && $0.kind == detection.kind }) {
+                if detection.confidence > found[same].confidence { found[same] = detection }
             } else {
                 found.append(detection)
             }
         }
         // Stable: equal confidences keep slot order, as Python's sorted does.
         return found.enumerated().sorted { ($0.element.confidence, $1.offset) > ($1.element.confidence, $0.offset) }.map(\.element)
+    }
+
+    /// `detections`' obstacles in slot order, without collecting them: allocates nothing. A slot
+    /// holds an obstacle when its most likely kind reaches the threshold and no other slot of its
+    /// position holds the same kind more surely (or as surely and earlier).
+    public func forEachDetection(_ state: State, _ body: (ObstacleDetection) -> Void) {
+        let distances = configuration.distances.count
+        for slot in 0..<configuration.slotCount {
+            guard let detection = detection(slot, state) else { continue }
+            let first = slot / distances * distances
+            var outranked = false
+            for other in first..<(first + distances) where other != slot {
+                if let rival = self.detection(other, state), rival.kind == detection.kind,
+                    rival.confidence > detection.confidence || (rival.confidence == detection.confidence && other < slot) {
+                    outranked = true
+                }
+            }
+            if !outranked { body(detection) }
+        }
+    }
+
+    /// Slot `slot`'s most likely kind (the first on ties) with its place, when it reaches the threshold.
+    func detection(_ slot: Int, _ state: State) -> ObstacleDetection? {
+        let c = configuration
+        let k = c.classCount
+        let p = state.probabilities.storage
+        var best = 1
+        for j in 2..<k where p[slot * k + j] > p[slot * k + best] { best = j }
+        let confidence = Double(p[slot * k + best])
+        guard confidence >= c.threshold,
+            let position = Position(rawValue: c.positions[slot / c.distances.count]),
+            let distance = Distance(rawValue: c.distances[slot % c.distances.count])
+        else { return nil }
+        return ObstacleDetection(kind: c.kinds[best - 1], position: position, distance: distance, confidence: confidence)
     }
 }
