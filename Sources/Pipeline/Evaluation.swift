@@ -181,6 +181,9 @@ public struct Evaluation: Sendable {
     public struct ContradictionTally: Sendable, Hashable {
         public var crossingOrObstacle = 0
         public var light = 0
+        /// Of `light`: captions announcing a walk or green light where the facts hold none (the
+        /// false green of a caption; speech never takes the light from one).
+        public var green = 0
         /// Captions with either.
         public var any = 0
     }
@@ -291,9 +294,11 @@ public struct Evaluation: Sendable {
         captionsScored += 1
         func tally(_ text: String, into tally: inout ContradictionTally) {
             let claims = !CaptionGuard.unbackedClaims(text, crosswalk: facts.crosswalk, obstacles: facts.obstacles).isEmpty
-            let light = !CaptionGuard.unbackedLightClaims(text, light: facts.light).isEmpty
+            let lightClaims = CaptionGuard.unbackedLightClaims(text, light: facts.light)
+            let light = !lightClaims.isEmpty
             if claims { tally.crossingOrObstacle += 1 }
             if light { tally.light += 1 }
+            if lightClaims.contains(where: CaptionGuard.announcesGreen) { tally.green += 1 }
             if claims || light { tally.any += 1 }
         }
         tally(caption, into: &captionContradictions)

@@ -42,6 +42,23 @@ public enum CaptionGuard {
         return sentences(of: caption).filter { !backed.contains($0) && lightSentences.contains($0) }
     }
 
+    /// Whether a light sentence announces a walk signal or a green light.
+    public static func announcesGreen(_ sentence: String) -> Bool {
+        greenSentences.contains(sentence)
+    }
+
+    static let greenSentences: Set<String> = {
+        var all = Set<String>()
+        for mandarin in [false, true] {
+            for kind in LightKind.allCases {
+                for position in Position.allCases {
+                    all.formUnion(CaptionTemplates.light(.green, kind: kind, position: position, mandarin: mandarin))
+                }
+            }
+        }
+        return all
+    }()
+
     /// Every sentence the captions use for a light, both languages.
     static let lightSentences: Set<String> = {
         var all = Set<String>()

@@ -147,8 +147,10 @@ struct Evaluate: ParsableCommand {
             "unknown_why": e.unknownWhy,
             "captions": ["scored": e.captionsScored, "contradictions": e.captionContradictions.any,
                          "light_contradictions": e.captionContradictions.light,
+                         "false_green": e.captionContradictions.green,
                          "free_decoder_contradictions": e.freeCaptionContradictions.crossingOrObstacle,
                          "free_decoder_light_contradictions": e.freeCaptionContradictions.light,
+                         "free_decoder_false_green": e.freeCaptionContradictions.green,
                          "spoken_contradictions": e.spokenContradictions],
             "crosswalk_side_accuracy": value(e.crosswalkSideAccuracy), "crosswalk_side_scored": e.crosswalkSideScored,
             "crosswalk_by": e.crosswalkBy.mapValues { t -> Any in
@@ -199,7 +201,7 @@ struct Evaluate: ParsableCommand {
         if e.captionsScored > 0 {
             let c = e.captionContradictions, free = e.freeCaptionContradictions
             lines.append("captions vs facts:  \(c.any) of \(e.captionsScored) captions contradict the facts; spoken: \(e.spokenContradictions)")
-            lines.append("  decoder left free: \(free.crossingOrObstacle) claim a crossing or obstacle the facts deny, \(free.light) state another light")
+            lines.append("  decoder left free: \(free.crossingOrObstacle) claim a crossing or obstacle the facts deny, \(free.light) state another light (\(free.green) a walk or green light)")
         }
         lines.append("scenes:             \(e.n) scored\(failures > 0 ? ", \(failures) unreadable" : "")")
         if !e.falseGreens.isEmpty { lines.append("false greens:       \(e.falseGreens.joined(separator: ", "))") }

@@ -46,6 +46,8 @@ struct EvaluateTests {
         // Held to its frame's facts while decoded, a caption cannot contradict them.
         #expect(captions["contradictions"] == 0)
         #expect(captions["light_contradictions"] == 0)
+        #expect(captions["false_green"] == 0)
+        #expect(captions["free_decoder_false_green"] != nil)
         // The decoder left free is measured too (the fused decoder's crossings and obstacles: 0
         // of 32 here; 12 of 32 when it read the scene tokens alone).
         #expect((captions["free_decoder_contradictions"] ?? 99) <= 1)
