@@ -147,7 +147,11 @@ def main():
                  f"obstacle the facts deny on {fv['fused']['contradicting']} ({fv['fused']['rate']:.2%})"
                  + (f"; the decoder before it, on the scene tokens alone: {fv['scene_tokens_alone']['contradicting']} "
                     f"({fv['scene_tokens_alone']['rate']:.2%})" if fv.get("scene_tokens_alone") else "") + "."
-                 if fv.get("fused") else ""), ""]
+                 if fv.get("fused") else "")
+              + " Whatever the decoder prefers, every caption is held to its frame's facts while it is decoded "
+                "(training/lttw/caption_constraint.py, Swift `CaptionConstraint`): each step may only pick a token that keeps "
+                "the caption inside the facts' own sentences (the light's, the crossing's, each obstacle's), so no caption "
+                "contradicts its facts.", ""]
     if se:
         L += [f"Known-answer frames run at every load: {', '.join(a['light'] + ' (' + a['file'] + ')' for a in cfg.get('self_test', []))}.", ""]
     L += [
