@@ -9,6 +9,12 @@ extension FrameReading {
         let light: LightEvidence
         if let signal {
             light = signal.evidence
+        } else if signalUnread {
+            // Flat, as an unknown decision is: it can neither confirm green nor hold any state.
+            let flat = 1.0 / Double(FrameLightClass.allCases.count)
+            light = LightEvidence(
+                state: LightStateProbabilities(none: flat, red: flat, green: flat, yellow: flat, off: flat),
+                pedestrianProbability: 1, position: .ahead)
         } else {
             var state = LightStateProbabilities()
             for (label, p) in zip(c.lightStates, lightProbabilities) {

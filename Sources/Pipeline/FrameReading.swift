@@ -20,6 +20,9 @@ public struct FrameReading: Sendable {
     public var obstacleDistanceProbabilities: [Float]
     /// The signal expert's decision; when present it, not the scene heads, gives the light.
     public var signal: SignalDecision?
+    /// The model has a signal expert but it has not read this frame: the light is unknown (the
+    /// heads do not stand in for it, and the last frame's decision never does: safety rule 2).
+    public var signalUnread = false
     /// The obstacle expert's obstacles; when present they, not the scene heads, give the obstacles.
     public var expertObstacles: [ObstacleDetection]?
 
@@ -28,6 +31,7 @@ public struct FrameReading: Sendable {
     public init(_ stream: StreetModel.Stream) {
         self.init(stream.heads, configuration: stream.model.configuration)
         signal = stream.model.signalExpert == nil ? nil : stream.signalDecision
+        signalUnread = stream.model.signalExpert != nil && signal == nil
         if let expert = stream.model.obstacleExpert, let state = stream.obstacles, stream.obstaclesRead {
             expertObstacles = expert.detections(state)
         }
@@ -51,6 +55,7 @@ public struct FrameReading: Sendable {
     /// above the green operating threshold (safety rule 3: say unsure rather than guess).
     public func lightState(_ c: ModelConfiguration) -> LightState {
         if let signal { return signal.state }
+        if signalUnread { return .unknown }
         return lightProbabilities.withUnsafeBufferPointer { Self.lightState($0, c) }
     }
 
@@ -73,6 +78,8 @@ public struct FrameReading: Sendable {
             light = SceneFacts.Light(
                 kind: inView ? signal.kind : nil, state: state, confidence: Self.rounded(Float(signal.confidence)),
                 position: inView ? signal.position : nil, secondsLeft: signal.secondsLeft)
+        } else if signalUnread {
+            light = SceneFacts.Light(kind: nil, state: .unknown, confidence: 0, position: nil)
         } else {
             light = SceneFacts.Light(
                 kind: inView ? LightKind(rawValue: c.lightKinds[Self.argmax(lightKindProbabilities)]) : nil,

@@ -78,8 +78,8 @@ public final class StreetModel: Sendable {
         public private(set) var decoder: CaptionDecoder.State
         /// The signal expert's candidates, crops and results (nil without a signal expert).
         public let signal: SignalExpert.State?
-        /// The signal expert's decision for the last frame given to `readSignal` or `readExperts`;
-        /// nil when that frame could not be read.
+        /// The signal expert's decision for the frame last preprocessed, once `readSignal` or
+        /// `readExperts` has read it; nil before, and when that frame could not be read.
         public private(set) var signalDecision: SignalDecision?
         /// The obstacle expert's input, activations and slot probabilities (nil without one).
         public let obstacles: ObstacleExpert.State?
@@ -166,6 +166,7 @@ public final class StreetModel: Sendable {
             // A new frame: what was read of the last one no longer describes it.
             obstaclesRead = false
             signalRead = false
+            signalDecision = nil
             perceived = false
             captionMemoryReady = false
             try preprocessor.write(image, into: input.storage)
@@ -319,8 +320,9 @@ public final class StreetModel: Sendable {
             case .frame:
                 // The facts `FrameReading(self).facts` gives, read from the stream without building them.
                 let c = model.configuration
-                if model.signalExpert != nil, let decision = signalDecision {
-                    allowLight(decision.state, decision.kind, decision.position, language)
+                if model.signalExpert != nil {
+                    // Unread this frame: unknown, as `FrameReading.signalUnread` says.
+                    allowLight(signalDecision?.state ?? .unknown, signalDecision?.kind, signalDecision?.position, language)
                 } else {
                     let state = FrameReading.lightState(UnsafeBufferPointer(heads.probabilities[lightHead].storage), c)
                     let kind = LightKind(rawValue: c.lightKinds[FrameReading.argmax(UnsafeBufferPointer(heads.probabilities[lightKindHead].storage))])

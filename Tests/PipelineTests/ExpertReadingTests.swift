@@ -113,4 +113,27 @@ struct ExpertReadingTests {
         #expect(stream.signalDecision == apart.signalDecision)
         #expect(stream.obstaclesRead)
     }
+
+    @Test("A new frame the signal expert has not read has an unknown light, never the last frame's")
+    func unreadFrameLeavesNoLight() throws {
+        let model = try ParityTests.model()
+        let stream = StreetModel.Stream(model)
+        let samples = try Self.samples()
+        let red = try #require(samples.first { image in
+            try stream.preprocess(image)
+            stream.perceive()
+            try stream.readExperts(image)
+            return stream.signalDecision?.state == .red
+        }, "a sample the expert reads as red")
+        try stream.preprocess(red)
+        #expect(stream.signalDecision == nil, "a new frame clears the last frame's decision")
+        stream.perceive()
+        let reading = FrameReading(stream)
+        #expect(reading.signalUnread)
+        let facts = reading.facts(time: 0, configuration: model.configuration)
+        #expect(facts.light?.state == .unknown && facts.light?.kind == nil && facts.light?.position == nil)
+        #expect(reading.perception(time: 0, configuration: model.configuration).light.state[.red] < 0.5)
+        // (A fused model's caption waits for both experts' reads, so it cannot speak of this frame yet.)
+        #expect(!stream.prepareCaptionMemory())
+    }
 }
