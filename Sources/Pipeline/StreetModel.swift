@@ -227,8 +227,9 @@ public final class StreetModel: Sendable {
         /// most likely token each step that `facts` allow (`CaptionConstraint`), until <eos> or
         /// the model's length limit. Calls `stepLogits` with each step's logits (for parity
         /// tests). Needs `perceive()` first (and `readExperts`, or `readSignal` and
-        /// `readObstacles`, for a model that fuses its experts or is held to the frame's facts).
-        /// Allocates nothing when `tokens` has room for `decMaxLen` tokens.
+        /// `readObstacles`, for a model that fuses its experts; held to the frame's facts, a light
+        /// the signal expert has not read this frame is unknown). Allocates nothing when `tokens`
+        /// has room for `decMaxLen` tokens.
         public func caption(
             _ language: Language, facts: CaptionFacts = .frame, into tokens: inout [Int32],
             stepLogits: (UnsafeBufferPointer<Float>) -> Void = { _ in }
