@@ -34,7 +34,9 @@ struct Bench: ParsableCommand {
             With --baseline DIR, the frames of another model folder (v1 from git history, say) \
             are timed too, in blocks of 8 alternating with this model's (each block's first frame \
             warms its model's caches and is not counted), and the ratio of the two frames' p50 is \
-            printed: the fair way to compare two models on a machine whose speed drifts.
+            printed: the fair way to compare two models on a machine whose speed drifts. The \
+            baseline's captions are decoded free, as a model from before the caption \
+            constraint shipped; this model's are held to its facts, as the product decodes.
 
             Examples:
               swift build -c release && .build/release/listen bench
