@@ -175,8 +175,8 @@ public struct EngineBenchmark {
     /// caches, which no wearable running one model sees). Each frame is what `run` times as
     /// `frame` (preprocessing to greedy caption). The baseline's caption is decoded
     /// `baselineCaption`: by default free, as a model from before the caption constraint shipped
-    /// (held to its facts, v1's decoder, which claimed much its heads denied, writes captions half
-    /// as long, and its frame is faster than it ever was).
+    /// (held to its facts, v1's decoder, which claimed much its heads denied, writes captions a
+    /// third shorter on the samples, 6.8 tokens against 9.7, and its frame is faster than it ever was).
     public func compare(
         with baseline: StreetModel, images: [Image], block: Int = 8, baselineCaption: CaptionFacts = .free
     ) throws(ImagingError) -> Comparison {
