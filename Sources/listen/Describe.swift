@@ -11,8 +11,10 @@ struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe the street in images and videos: the light, the crosswalk and what is in the way.",
         discussion: """
-            Each image goes through the shipped model (or --model): the perception heads give the \
-            scene facts, the language decoder writes the description. Folders are searched \
+            Each image goes through the shipped model (or --model): the heads and the experts give \
+            the scene facts, and the language decoder writes the description in sentences those \
+            facts hold (it is held to them while it decodes, so it never contradicts them). \
+            Folders are searched \
             recursively in sorted order. An input that fails is reported by name and the rest go \
             on; the exit status is 1 if any failed.
 
