@@ -70,6 +70,60 @@ struct CaptionConstraintTests {
         #expect(next("") == ["<eos>"], "with nothing allowed the caption is empty")
     }
 
+    /// SplitMix64: the property test's walks are the same on every run.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("Any walk through the allowed tokens, cut at any length, spells only allowed sentences, each once")
+    func randomWalksStayInside() throws {
+        let (grammar, tokenizer) = try Self.grammar()
+        let constraint = CaptionConstraint(grammar: grammar, vocabularySize: tokenizer.count)
+        var random = SeededGenerator(state: 2026_12_05)
+        let kinds = ObstacleNames.english.keys.sorted()
+        for walk in 0..<500 {
+            let language: Language = walk % 2 == 0 ? .english : .mandarin
+            constraint.removeAll()
+            let state = LightState.allCases.randomElement(using: &random)!
+            if state == .none {
+                constraint.allow(grammar.noSignal(language))
+            } else {
+                for id in grammar.light(state, kind: LightKind.allCases.randomElement(using: &random), position: .left, language) {
+                    constraint.allow(id)
+                }
+            }
+            if Bool.random(using: &random) { constraint.allow(grammar.crosswalk(Position.allCases.randomElement(using: &random)!, language)) }
+            for _ in 0..<Int.random(in: 0...4, using: &random) {
+                constraint.allow(grammar.obstacle(
+                    kind: kinds.randomElement(using: &random)!, position: Position.allCases.randomElement(using: &random)!,
+                    distance: Distance.allCases.randomElement(using: &random)!, language))
+            }
+            let allowed = Set(constraint.sentences.map { tokenizer.decode(grammar.sentence($0), language: language) })
+            let limit = Int.random(in: 1...40, using: &random)
+            var tokens: [Int32] = []
+            while tokens.count < limit {
+                let mask = tokens.withUnsafeBufferPointer { constraint.allowedTokens(after: $0, endID: tokenizer.endID) }
+                let choices = mask.indices.filter { mask[$0] }
+                #expect(!choices.isEmpty)
+                let next = Int32(choices.randomElement(using: &random)!)
+                tokens.append(next)
+                if next == tokenizer.endID { break }
+            }
+            let kept = tokens.withUnsafeBufferPointer { constraint.wholeSentenceCount(of: $0, endID: tokenizer.endID) }
+            let said = CaptionGuard.sentences(of: tokenizer.decode(tokens.prefix(kept), language: language))
+            #expect(Set(said).isSubset(of: allowed), "walk \(walk): \(said) not within \(allowed)")
+            #expect(Set(said).count == said.count, "walk \(walk): a sentence twice: \(said)")
+            if tokens.last == tokenizer.endID { #expect(!said.isEmpty || allowed.isEmpty, "walk \(walk): ended before any sentence") }
+        }
+    }
+
     @Test("A caption stating another light is caught, both languages; the frame's own light is not")
     func lightClaims() {
         let red = SceneFacts.Light(kind: .pedestrian, state: .red, confidence: 0.9, position: .ahead)
