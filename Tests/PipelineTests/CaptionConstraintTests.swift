@@ -70,8 +70,8 @@ struct CaptionConstraintTests {
         #expect(next("") == ["<eos>"], "with nothing allowed the caption is empty")
     }
 
-    /// SplitMix64: the property test's walks are the same on every run.
-    struct SeededGenerator: RandomNumberGenerator {
+    /// The property test's walks are the same on every run (as the other test targets' SplitMix64).
+    struct SplitMix64: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15
@@ -86,7 +86,7 @@ struct CaptionConstraintTests {
     func randomWalksStayInside() throws {
         let (grammar, tokenizer) = try Self.grammar()
         let constraint = CaptionConstraint(grammar: grammar, vocabularySize: tokenizer.count)
-        var random = SeededGenerator(state: 2026_12_05)
+        var random = SplitMix64(state: 2026_12_05)
         let kinds = ObstacleNames.english.keys.sorted()
         for walk in 0..<500 {
             let language: Language = walk % 2 == 0 ? .english : .mandarin
