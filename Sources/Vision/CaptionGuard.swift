@@ -47,24 +47,17 @@ public enum CaptionGuard {
         greenSentences.contains(sentence)
     }
 
-    static let greenSentences: Set<String> = {
-        var all = Set<String>()
-        for mandarin in [false, true] {
-            for kind in LightKind.allCases {
-                for position in Position.allCases {
-                    all.formUnion(CaptionTemplates.light(.green, kind: kind, position: position, mandarin: mandarin))
-                }
-            }
-        }
-        return all
-    }()
+    static let greenSentences = templates(of: [.green])
 
     /// Every sentence the captions use for a light, both languages.
-    static let lightSentences: Set<String> = {
+    static let lightSentences = templates(of: LightState.allCases)
+        .union([CaptionTemplates.noSignal(mandarin: false), CaptionTemplates.noSignal(mandarin: true)])
+
+    /// The light sentences of `states`, every kind and side, both languages.
+    static func templates(of states: [LightState]) -> Set<String> {
         var all = Set<String>()
         for mandarin in [false, true] {
-            all.insert(CaptionTemplates.noSignal(mandarin: mandarin))
-            for state in LightState.allCases {
+            for state in states {
                 for kind in LightKind.allCases {
                     for position in Position.allCases {
                         all.formUnion(CaptionTemplates.light(state, kind: kind, position: position, mandarin: mandarin))
@@ -73,7 +66,7 @@ public enum CaptionGuard {
             }
         }
         return all
-    }()
+    }
 
     /// Whether a sentence speaks of a crossing or an obstacle (the captions' templates: the
     /// crosswalk sentences, and an obstacle's name first in English, after its side in Mandarin).

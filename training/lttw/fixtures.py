@@ -24,6 +24,7 @@ GIVEN_FACTS, facts other than the scene's, which make the constraint change what
 import argparse
 import json
 import os
+from typing import Dict
 
 import cv2
 import numpy as np
@@ -140,10 +141,19 @@ def make(model_dir, out):
 
 
 @torch.no_grad()
+def _scene_memory(P: Predictor, out: str, sample: Dict):
+    """A reference scene's image as written (BGR) and the decoder's memory of it [1, Tm, Dd]."""
+    bgr = cv2.imread(os.path.join(out, sample["files"]["image"]), cv2.IMREAD_COLOR)
+    x = torch.from_numpy(preprocess(bgr, P.size, P.mean, P.std)[None])
+    enc = P.model.encoder(x)
+    return bgr, P.decoder_memory([bgr], P.model.projector(enc), P.probs(P.model.heads(enc)))
+
+
+@torch.no_grad()
 def make_beam(model_dir, out):
     """beam.json: beam-search token ids and captions for every scene in index.json."""
     P = Predictor(model_dir)
-    m, tok, S = P.model, P.tok, P.size
+    m, tok = P.model, P.tok
     with open(os.path.join(out, "index.json"), encoding="utf-8") as f:
         index = json.load(f)
     beam = {"model": index["model"], "length_penalty": LENGTH_PENALTY, "widths": list(BEAM_WIDTHS),
@@ -151,10 +161,7 @@ def make_beam(model_dir, out):
                         "(score, logit, -flat index), GNMT length penalty ((5 + n) / 6) ** alpha; ids end in <eos>",
             "samples": []}
     for sample in index["samples"]:
-        bgr = cv2.imread(os.path.join(out, sample["files"]["image"]), cv2.IMREAD_COLOR)
-        x = torch.from_numpy(preprocess(bgr, S, P.mean, P.std)[None])
-        enc = m.encoder(x)
-        mem = P.decoder_memory([bgr], m.projector(enc), P.probs(m.heads(enc)))
+        bgr, mem = _scene_memory(P, out, sample)
         entry = {"name": sample["name"], "token_ids": {}, "captions": {}}
         for width in BEAM_WIDTHS:
             ids_w, caps_w = {}, {}
@@ -174,7 +181,7 @@ def make_beam(model_dir, out):
 def make_constrained(model_dir, out):
     """constrained.json: every scene's captions held to its own read facts and to GIVEN_FACTS."""
     P = Predictor(model_dir)
-    m, tok, S = P.model, P.tok, P.size
+    m, tok = P.model, P.tok
     with open(os.path.join(out, "index.json"), encoding="utf-8") as f:
         index = json.load(f)
     doc = {"model": index["model"], "beam_width": CONSTRAINED_BEAM, "length_penalty": LENGTH_PENALTY,
@@ -182,10 +189,7 @@ def make_constrained(model_dir, out):
                        "<eos> between sentences once one is said; a cut caption ends at its last whole sentence",
            "samples": []}
     for sample, given in zip(index["samples"], GIVEN_FACTS):
-        bgr = cv2.imread(os.path.join(out, sample["files"]["image"]), cv2.IMREAD_COLOR)
-        x = torch.from_numpy(preprocess(bgr, S, P.mean, P.std)[None])
-        enc = m.encoder(x)
-        mem = P.decoder_memory([bgr], m.projector(enc), P.probs(m.heads(enc)))
+        bgr, mem = _scene_memory(P, out, sample)
         frame = P.run_batch([bgr], captions=False)[0]
         entry = {"name": sample["name"], "given_facts": given}
         for key, facts in (("frame", frame), ("given", given)):
