@@ -18,6 +18,16 @@
 #   (its last step ships, not the best validation F1 of the renders, which came at step 100 before
 #   the real crops had taught it much; the shipped run was made before --keep existed, its last.pt
 #   copied into training/runs/obstacle_c_realneg_b128_last and calibrated there with --steps 0)
+# Measured and not shipped (models/default/NOTES.md, 2026-12-05, night: better on renders, more calls on
+# real empty photos): the shipped expert continued here on 2 CPU cores for 90 minutes on 100,000 renders
+# it had never seen (seeds 200,000+; the lent GPU rendered 0-170,999), the same real negatives:
+#   PYTHONPATH=training .venv/bin/python -m lttw.data --root training/data/obstacle --split train --start 200000 \
+#     --n 100000 --size 128
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_fresh \
+#     --init models/default --train_start 200000 --train_scenes 100000 --width 96 --depth 3 \
+#     --heads 3 --token_features 16 --jitter 0.25 --real_negatives 0.125 --lr 3e-4 --batch 128 --steps 1000000 \
+#     --minutes 90 --eval_every 250 --precision 0.7 --keep best
+#   (a run like it that passes its rule ships with FROM_RUN=training/runs/obstacle_fresh RECIPE="...")
 # (validation recall at precision >= 0.7: CPU recipe 23.0 %, variant c 50.4 %, fine-tuned 50.1 %;
 # calls on the real val split's 68 traffic-light crops: 4, 4, 0: `python -m lttw.obstacle_false_calls`.
 # A first fine-tune at batch 32 and 2e-4 lost more: 48.7 %, 1 call.)

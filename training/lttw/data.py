@@ -131,8 +131,9 @@ def main():
     ap.add_argument("--size", type=int, default=160)
     ap.add_argument("--workers", type=int, default=2, help="render processes (0: one per core this process may use)")
     ap.add_argument("--minutes", type=float, default=None, help="stop rendering after this long; the cache is the chunks done")
+    ap.add_argument("--start", type=int, default=None, help="first seed (default: the split's)")
     a = ap.parse_args()
-    c = build_cache(a.root, a.split, a.n, a.size, a.workers or len(os.sched_getaffinity(0)), minutes=a.minutes)
+    c = build_cache(a.root, a.split, a.n, a.size, a.workers or len(os.sched_getaffinity(0)), start=a.start, minutes=a.minutes)
     print({k: v.shape for k, v in c.items()})
     print(f"scenes {len(c['seeds'])}")
 

@@ -128,6 +128,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--run", required=True, help="run folder: checkpoints, log.csv, calibration.json")
     ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root (128 px)")
     ap.add_argument("--train_scenes", type=int, default=60000)
+    ap.add_argument("--train_start", type=int, default=None,
+                    help="first training seed (default: the train split's, 0); a warm start continues on scenes it never saw "
+                         "from past the seeds its first run rendered")
     ap.add_argument("--val_scenes", type=int, default=3000)
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--stop_after", type=int, default=None, help="stop at this step, the learning-rate schedule still that of --steps")
@@ -140,8 +143,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", default=None, help="start from this checkpoint's tensors where their shapes match (a warm start "
-                                                 "for another head size), the rest fresh")
+    ap.add_argument("--init", default=None, help="start from this checkpoint's tensors, or a model folder's obstacle expert's, "
+                                                 "where their shapes match (a warm start for another head size), the rest fresh")
     ap.add_argument("--token_features", type=int, default=ObstacleConfig.token_features)
     ap.add_argument("--width", type=int, default=ObstacleConfig.width, help="encoder width (the stem's last channels)")
     ap.add_argument("--depth", type=int, default=ObstacleConfig.depth, help="encoder blocks")
@@ -174,6 +177,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     return a
 
 
+def init_tensors(path: str, device) -> dict:
+    """A run checkpoint's tensors, or (`path` a model folder) its shipped obstacle expert's: the
+    shipped expert can be trained on without the run that made it."""
+    if not os.path.isdir(path):
+        return torch.load(path, map_location=device, weights_only=False)["model"]
+    from safetensors.torch import load_file
+    from .artifact import load_obstacle_expert
+    with open(os.path.join(path, "config.json")) as f:
+        cfg = json.load(f)
+    expert = load_obstacle_expert(cfg, load_file(os.path.join(path, "model.safetensors")), path)
+    if expert is None:
+        raise SystemExit(f"{path}: the model folder has no obstacle expert to start from")
+    return {k: v.to(device) for k, v in expert.exported_state().items()}
+
+
 def train(a: argparse.Namespace, world) -> ObstacleExpert:
     """Trains as `a` says; rank 0 writes the run folder (checkpoints, log.csv, calibration.json).
     Returns this rank's expert at its last step (every rank's the same under DDP)."""
@@ -186,7 +204,7 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     # rank rendering the same chunks did the work once per rank and raced on the files.
     if not world.is_main:
         world.barrier()
-    train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size, workers=workers)
+    train = build_cache(a.cache, "train", a.train_scenes, size=cfg.image_size, workers=workers, start=a.train_start)
     val = build_cache(a.cache, "val", a.val_scenes, size=cfg.image_size, workers=workers)
     if world.is_main:
         world.barrier()
@@ -201,7 +219,7 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     last = os.path.join(a.run, "last.pt")
     if a.init and not (a.resume and os.path.exists(last)):
         own = model.state_dict()
-        given = torch.load(a.init, map_location=world.device, weights_only=False)["model"]
+        given = init_tensors(a.init, world.device)
         kept = {k: v for k, v in given.items() if k in own and own[k].shape == v.shape}
         model.load_state_dict(kept, strict=False)
         if world.is_main:

@@ -161,3 +161,31 @@ def test_the_evaluation_breaks_obstacles_down_by_kind_and_position():
     assert tally[("position", "right")] == [0, 0, 0, 1]
     # The totals agree with match_obstacles.
     assert sum(match_obstacles(g, p)[0] for g, p in zip(gt, pred)) == 2
+
+
+def test_a_warm_start_from_a_model_folder_takes_its_shipped_expert_and_leaves_the_token_head_fresh(tmp_path):
+    import json
+    import os
+
+    import pytest
+    from safetensors.torch import load_file
+
+    from lttw.artifact import OBSTACLE_PREFIX
+    from lttw.obstacle_expert_train import init_tensors
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    model_dir = os.path.join(repo, "models", "default")
+    given = init_tensors(model_dir, "cpu")
+    shipped = {k[len(OBSTACLE_PREFIX):]: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()
+               if k.startswith(OBSTACLE_PREFIX)}
+    assert set(given) == set(shipped) and all(torch.equal(given[k], shipped[k]) for k in shipped)
+    with open(os.path.join(model_dir, "config.json")) as f:
+        arch = json.load(f)["obstacle_expert"]["architecture"]
+    own = ObstacleExpert(ObstacleConfig(**arch)).state_dict()
+    assert set(given) < set(own) and all(k.startswith("token_kind.") for k in set(own) - set(given))
+    assert all(own[k].shape == v.shape for k, v in given.items())
+    from safetensors.torch import save_file
+    (tmp_path / "config.json").write_text("{}")
+    save_file({"scene.weight": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(SystemExit, match="no obstacle expert"):
+        init_tensors(str(tmp_path), "cpu")
