@@ -168,7 +168,7 @@ def test_a_warm_start_from_a_model_folder_takes_its_shipped_expert_and_leaves_th
     import os
 
     import pytest
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file, save_file
 
     from lttw.artifact import OBSTACLE_PREFIX
     from lttw.obstacle_expert_train import init_tensors
@@ -184,7 +184,7 @@ def test_a_warm_start_from_a_model_folder_takes_its_shipped_expert_and_leaves_th
     own = ObstacleExpert(ObstacleConfig(**arch)).state_dict()
     assert set(given) < set(own) and all(k.startswith("token_kind.") for k in set(own) - set(given))
     assert all(own[k].shape == v.shape for k, v in given.items())
-    from safetensors.torch import save_file
+    # A model folder without an obstacle expert is refused by name.
     (tmp_path / "config.json").write_text("{}")
     save_file({"scene.weight": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(SystemExit, match="no obstacle expert"):
