@@ -134,15 +134,17 @@ let package = Package(
         ),
 
         // MARK: Tests.
+        // What several test targets share (the seeded generator); never a product's dependency.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(
             name: "ImagingTests",
-            dependencies: ["Imaging"],
+            dependencies: ["Imaging", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "KernelsTests",
-            dependencies: ["Kernels", "ModelArtifact"],
+            dependencies: ["Kernels", "ModelArtifact", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strictSwift
         ),
@@ -154,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Imaging", "Vision", "Narrator"],
+            dependencies: ["Pipeline", "Imaging", "Vision", "Narrator", "TestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
@@ -162,8 +164,8 @@ let package = Package(
             dependencies: ["listen", "assistd", "Imaging", "Fusion", "Kernels", "Narrator", "Pipeline", "Vision"],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "FusionTests", dependencies: ["Fusion", "Vision"], swiftSettings: strictSwift),
-        .testTarget(name: "NarratorTests", dependencies: ["Narrator", "Fusion", "Vision"], swiftSettings: strictSwift),
+        .testTarget(name: "FusionTests", dependencies: ["Fusion", "Vision", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "NarratorTests", dependencies: ["Narrator", "Fusion", "Vision", "TestSupport"], swiftSettings: strictSwift),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Fusion
+import TestSupport
 import Testing
 import Vision
 
@@ -164,7 +165,7 @@ struct LightTrackingTests {
 
     @Test("Sequences whose truth is never green announce green zero times", arguments: 0..<4)
     func truthNeverGreen(seed: UInt64) {
-        var random = SplitMix64(state: seed &* 7919 &+ 17)
+        var random = SplitMix64(seed: seed &* 7919 &+ 17)
         let config = SceneTrackerConfig()
         var announcements = 0
         var framesSeen = 0

@@ -48,16 +48,3 @@ struct Script {
 func onsets(of status: LightStatus, in statuses: [LightStatus?]) -> [Int] {
     statuses.indices.filter { statuses[$0] == status && ($0 == 0 || statuses[$0 - 1] != status) }
 }
-
-/// A small deterministic generator (SplitMix64) so randomised sequences are the same every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import Imaging
+import TestSupport
+import Testing
 
 @Suite("Decoding")
 struct DecodeTests {
@@ -206,18 +207,5 @@ struct BadInputTests {
                 #expect(error.description.hasPrefix("mutant:"))
             }
         }
-    }
-}
-
-/// A tiny deterministic generator so mutation tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import TestSupport
 import Testing
 
 /// Reference outputs written by scripts/make_kernel_fixtures.py (raw little-endian float32).
@@ -20,19 +21,14 @@ enum Fixtures {
     }
 }
 
-/// A seeded SplitMix64, so random test inputs are the same on every run and every machine.
+/// Seeded random floats and tensors (TestSupport's SplitMix64), so random test inputs are the same
+/// on every run and every machine.
 struct SeededRandom {
-    var state: UInt64
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in [-scale, scale).
     mutating func float(_ scale: Float = 1) -> Float {

@@ -1,5 +1,6 @@
 import Fusion
 import Narrator
+import TestSupport
 import Testing
 import Vision
 
@@ -44,7 +45,7 @@ struct PipelineTests {
 
     @Test("Never-green truth with confident green bursts up to 4 frames: 'Walk signal on.' is heard zero times")
     func neverGreenNeverWalk() {
-        var random = SplitMix64(state: 2024)
+        var random = SplitMix64(seed: 2024)
         var tracker = SceneTracker()
         var policy = NarrationPolicy(config: NarrationConfig(verbosity: .verbose))
         var walks = 0
@@ -71,18 +72,5 @@ struct PipelineTests {
         }
         #expect(spoken > 50)
         #expect(walks == 0)
-    }
-}
-
-/// SplitMix64, as in the Fusion tests: deterministic randomised sequences.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Narrator
 import Pipeline
+import TestSupport
 import Testing
 import Vision
 
@@ -70,23 +71,11 @@ struct CaptionConstraintTests {
         #expect(next("") == ["<eos>"], "with nothing allowed the caption is empty")
     }
 
-    /// The property test's walks are the same on every run (as the other test targets' SplitMix64).
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("Any walk through the allowed tokens, cut at any length, spells only allowed sentences, each once")
     func randomWalksStayInside() throws {
         let (grammar, tokenizer) = try Self.grammar()
         let constraint = CaptionConstraint(grammar: grammar, vocabularySize: tokenizer.count)
-        var random = SplitMix64(state: 2026_12_05)
+        var random = SplitMix64(seed: 2026_12_05)
         let kinds = ObstacleNames.english.keys.sorted()
         for walk in 0..<500 {
             let language: Language = walk % 2 == 0 ? .english : .mandarin
