@@ -56,15 +56,18 @@ def signal_crops(split: str, size: int) -> np.ndarray:
     return np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, f)), size) for f in signal_crop_files(split)])
 
 
-def real_labelled(size: int, grid: int, holdout_fold=None):
+def real_labelled(size: int, grid: int, holdout_fold=None, empty_only: bool = False):
     """The train split's street photos with viewed obstacle labels (lttw.real_obstacles), squashed
     to `size`, with their slot classes [N, 9] and per-token classes [N, g*g] to train on: every
     token empty on a photo with nothing labelled, none to learn (-100, ignored) where something is
-    labelled (the labels carry no boxes). Photos of `holdout_fold` are left out."""
+    labelled (the labels carry no boxes). Photos of `holdout_fold` are left out; with `empty_only`,
+    so are the photos with something labelled (real streets with nothing in the way: negatives
+    whose labels need no boxes)."""
     from .real_obstacles import annotated, in_fold, slot_targets, source_rows, splits_of, viewed_labels
     sources = source_rows()
     rows = [r for r in annotated(viewed_labels(), splits_of(sources), "train")
-            if holdout_fold is None or not in_fold(r["file"], sources, holdout_fold)]
+            if (holdout_fold is None or not in_fold(r["file"], sources, holdout_fold))
+            and not (empty_only and r["obstacles"])]
     images = np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, r["file"])), size) for r in rows])
     slots = np.stack([slot_targets(r["obstacles"]) for r in rows])
     tokens = np.repeat(np.where(slots.any(1), -100, 0)[:, None], grid * grid, axis=1).astype(np.int64)
@@ -157,6 +160,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--real_labels", type=float, default=0.0,
                     help="share of each batch drawn from the real train split's street photos with viewed obstacle "
                          "labels (training/labels/real_obstacles_viewed.jsonl)")
+    ap.add_argument("--real_empty", type=float, default=0.0,
+                    help="share of each batch drawn from the train split's viewed street photos with nothing "
+                         "labelled in the way, every slot and token empty (--real_labels' empty photos alone)")
     ap.add_argument("--real_holdout_fold", type=int, choices=[0, 1], default=None,
                     help="leave this fold of the labelled photos' groups out, to score it after (real_obstacles --fold)")
     ap.add_argument("--keep", choices=["best", "last"], default="best",
@@ -174,6 +180,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         ap.error(f"--real_negatives {a.real_negatives}: a share of the batch, at least 0 and under 1")
     if not 0 <= a.real_labels < 1 or a.real_negatives + a.real_labels >= 1:
         ap.error(f"--real_labels {a.real_labels}: a share of the batch, at least 0 and under 1 with --real_negatives")
+    if a.real_empty and a.real_labels:
+        ap.error("--real_empty and --real_labels: choose one (--real_labels already draws the empty photos)")
+    if not 0 <= a.real_empty < 1 or a.real_negatives + a.real_empty >= 1:
+        ap.error(f"--real_empty {a.real_empty}: a share of the batch, at least 0 and under 1 with --real_negatives")
     return a
 
 
@@ -237,9 +247,10 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     flipped_slot = torch.as_tensor(FLIPPED_SLOT, device=world.device)
     n_real = round(a.batch * a.real_negatives) // world.size
     negatives = torch.from_numpy(signal_crops("train", cfg.image_size)).to(world.device) if n_real else None
-    n_labelled = round(a.batch * a.real_labels) // world.size
+    n_labelled = round(a.batch * (a.real_labels or a.real_empty)) // world.size
     if n_labelled:
-        labelled = [torch.from_numpy(t).to(world.device) for t in real_labelled(cfg.image_size, grid, a.real_holdout_fold)]
+        labelled = [torch.from_numpy(t).to(world.device)
+                    for t in real_labelled(cfg.image_size, grid, a.real_holdout_fold, empty_only=a.real_empty > 0)]
         if world.is_main:
             print(f"real labelled photos: {len(labelled[0])} ({int((labelled[1] > 0).sum())} labels)", flush=True)
     warm = max(1, min(300, a.steps // 10))

@@ -189,3 +189,24 @@ def test_a_warm_start_from_a_model_folder_takes_its_shipped_expert_and_leaves_th
     save_file({"scene.weight": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(SystemExit, match="no obstacle expert"):
         init_tensors(str(tmp_path), "cpu")
+
+
+def test_real_empty_draws_only_the_viewed_street_photos_with_nothing_in_the_way_outside_the_held_out_fold():
+    import pytest
+
+    from lttw.obstacle_expert_train import parse_args, real_labelled
+    from lttw.real_obstacles import annotated, in_fold, source_rows, splits_of, viewed_labels
+
+    sources = source_rows()
+    rows = annotated(viewed_labels(), splits_of(sources), "train")
+    expected = [r for r in rows if not r["obstacles"] and not in_fold(r["file"], sources, 1)]
+    held_out = [r for r in rows if not r["obstacles"] and in_fold(r["file"], sources, 1)]
+    assert expected and held_out and any(r["obstacles"] for r in rows)
+    images, slots, tokens = real_labelled(32, 4, holdout_fold=1, empty_only=True)
+    assert images.shape == (len(expected), 32, 32, 3) and images.dtype == np.uint8
+    # Every slot and every token says "empty": these photos teach only what is not in the way.
+    assert not slots.any() and tokens.shape == (len(expected), 16) and not tokens.any()
+    # --real_labels already draws the empty photos, so the two are not given together.
+    with pytest.raises(SystemExit):
+        parse_args(["--run", "r", "--real_empty", "0.1", "--real_labels", "0.1"])
+    assert parse_args(["--run", "r", "--real_empty", "0.0625", "--real_negatives", "0.125"]).real_empty == 0.0625
