@@ -210,3 +210,20 @@ def test_real_empty_draws_only_the_viewed_street_photos_with_nothing_in_the_way_
     with pytest.raises(SystemExit):
         parse_args(["--run", "r", "--real_empty", "0.1", "--real_labels", "0.1"])
     assert parse_args(["--run", "r", "--real_empty", "0.0625", "--real_negatives", "0.125"]).real_empty == 0.0625
+
+
+def test_recall_by_distance_counts_each_label_once_under_its_own_distance():
+    from lttw.obstacle_holdout import recall_by_distance
+
+    truth = [[{"kind": "car", "position": "left", "distance": "far"},
+              {"kind": "person", "position": "ahead", "distance": "near"}],
+             [{"kind": "car", "position": "left", "distance": "far"}]]
+    # The first frame's car is found (at the wrong distance: recall counts kind and position), its
+    # person is called on the wrong side; the second frame's car is missed by a call of another kind.
+    found = [[{"kind": "car", "position": "left", "distance": "near"},
+              {"kind": "person", "position": "right", "distance": "near"}],
+             [{"kind": "bin", "position": "left", "distance": "far"}]]
+    by = recall_by_distance(truth, found)
+    assert by["far"] == {"recall": 0.5, "labelled": 2}
+    assert by["near"] == {"recall": 0.0, "labelled": 1}
+    assert by["mid"] == {"recall": None, "labelled": 0}

@@ -1,0 +1,113 @@
+"""A trained obstacle expert against a model folder's, on renders: the validation cache the run
+calibrates on, and a holdout no run trains or calibrates on (seeds 6,000,000+, rendered here when
+missing). Each expert is read at its own temperature and threshold (the model folder's as shipped;
+the run's fitted on validation for the run's precision target), with recall by the labels'
+distance, so a candidate is judged as it would ship.
+
+    PYTHONPATH=training python -m lttw.obstacle_holdout --run training/runs/obstacle_fresh2
+    PYTHONPATH=training python -m lttw.obstacle_holdout --run RUN --checkpoint last.pt --holdout 4000
+"""
+import argparse
+import json
+import os
+from typing import Dict, List
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from .data import build_cache
+from .evaluate import pair_obstacles
+from .generator import DISTANCES
+from .obstacle_expert import ObstacleConfig, ObstacleExpert, probabilities, read, targets
+from .obstacle_expert_train import choose_threshold, fit_temperature, logits_of, operating_points, truth_of
+
+HOLDOUT_START = 6_000_000
+
+
+def recall_by_distance(truth: List[List[Dict]], found: List[List[Dict]]) -> Dict[str, Dict]:
+    """The share of labels of each distance that a call of their kind and position found."""
+    tally = {d: [0, 0] for d in DISTANCES}
+    for gt, pred in zip(truth, found):
+        for o, hit in zip(gt, pair_obstacles(gt, pred)[0]):
+            tally[o["distance"]][0] += hit
+            tally[o["distance"]][1] += 1
+    return {d: {"recall": f / n if n else None, "labelled": n} for d, (f, n) in tally.items()}
+
+
+def measure(expert, temperature: float, threshold: float, cache) -> Dict:
+    """Recall, precision and distance accuracy at the expert's operating point on `cache`, and
+    recall by distance."""
+    logits = logits_of(expert, cache["images"])
+    truth = truth_of(cache)
+    at = operating_points(logits, truth, temperature)[threshold]
+    found = [read(q, threshold) for q in probabilities(logits, temperature)]
+    return {**{k: at[k] for k in ("recall", "precision", "distance_accuracy")},
+            "recall_by_distance": recall_by_distance(truth, found)}
+
+
+def shipped_expert(model: str):
+    from .artifact import load_obstacle_expert
+    with open(os.path.join(model, "config.json")) as f:
+        cfg = json.load(f)
+    expert = load_obstacle_expert(cfg, load_file(os.path.join(model, "model.safetensors")), model)
+    if expert is None:
+        raise SystemExit(f"{model}: this model folder has no obstacle expert")
+    return expert, cfg["obstacle_expert"]["temperature"], cfg["obstacle_expert"]["threshold"]
+
+
+def run_expert(run: str, checkpoint: str, validation, precision: float):
+    path = os.path.join(run, checkpoint)
+    if not os.path.exists(path):
+        raise SystemExit(f"{path}: no such checkpoint (the trainer writes best.pt and last.pt into its run folder)")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    expert = ObstacleExpert(ObstacleConfig(**ck["config"]))
+    expert.load_state_dict(ck["model"])
+    expert.eval()
+    logits = logits_of(expert, validation["images"])
+    temperature = fit_temperature(logits, targets(validation["obstacle_boxes"]))
+    threshold = choose_threshold(operating_points(logits, truth_of(validation), temperature), precision)
+    return expert, temperature, threshold, ck.get("step")
+
+
+def _line(name: str, m: Dict) -> str:
+    by = ", ".join(f"{d} {100 * t['recall']:.1f} %" for d, t in m["recall_by_distance"].items() if t["recall"] is not None)
+    return (f"  {name:10s} recall {100 * m['recall']:.2f} %, precision {100 * m['precision']:.2f} %, "
+            f"distance {100 * m['distance_accuracy']:.1f} % | by distance: {by}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--run", required=True, help="an obstacle_expert_train run folder")
+    ap.add_argument("--checkpoint", default="best.pt", help="the run's checkpoint to read (best.pt or last.pt)")
+    ap.add_argument("--model", default="models/default", help="the model folder whose obstacle expert it is measured against")
+    ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root of the validation renders (128 px)")
+    ap.add_argument("--validation", type=int, default=3000, help="validation scenes (seeds 1,000,000+), as the trainer's")
+    ap.add_argument("--holdout_cache", default="training/data/obstacle_hold", help="scene cache root of the holdout renders")
+    ap.add_argument("--holdout", type=int, default=2000, help="holdout scenes (seeds 6,000,000+)")
+    ap.add_argument("--precision", type=float, default=0.7, help="the validation precision the run's threshold must reach")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    validation = build_cache(a.cache, "val", a.validation, size=128)
+    holdout = build_cache(a.holdout_cache, "val", a.holdout, size=128, start=HOLDOUT_START)
+    shipped, t_s, thr_s = shipped_expert(a.model)
+    candidate, t_c, thr_c, step = run_expert(a.run, a.checkpoint, validation, a.precision)
+    out = {}
+    for name, (expert, t, thr) in {"shipped": (shipped, t_s, thr_s), "candidate": (candidate, t_c, thr_c)}.items():
+        out[name] = {"temperature": t, "threshold": thr,
+                     "validation": measure(expert, t, thr, validation), "holdout": measure(expert, t, thr, holdout)}
+    if a.json:
+        print(json.dumps(out, indent=1))
+        return
+    print(f"{a.model} against {a.run}/{a.checkpoint} (step {step}); each at its own temperature and threshold")
+    for split, scenes in (("validation", f"seeds 1,000,000+, {a.validation}"), ("holdout", f"seeds 6,000,000+, {a.holdout}")):
+        print(f"{split} ({scenes}):")
+        for name, o in out.items():
+            print(_line(f"{name}", o[split]) + f"  [T {o['temperature']:.3f}, threshold {o['threshold']}]")
+
+
+if __name__ == "__main__":
+    main()
