@@ -28,6 +28,11 @@
 #     --heads 3 --token_features 16 --jitter 0.25 --real_negatives 0.125 --lr 3e-4 --batch 128 --steps 1000000 \
 #     --minutes 90 --eval_every 250 --precision 0.7 --keep best
 #   (a run like it that passes its rule ships with FROM_RUN=training/runs/obstacle_fresh RECIPE="...")
+# A run is judged against the shipped expert, each at its own temperature and threshold, on the
+# validation renders and on holdout renders no run trains or calibrates on (seeds 6,000,000+):
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_holdout --run training/runs/obstacle_fresh
+# and on real photos: lttw.real_obstacles (viewed labels; --fold for a fold the run held out with
+# --real_holdout_fold) and lttw.obstacle_false_calls (traffic-light crops, where every call is false).
 # (validation recall at precision >= 0.7: CPU recipe 23.0 %, variant c 50.4 %, fine-tuned 50.1 %;
 # calls on the real val split's 68 traffic-light crops: 4, 4, 0: `python -m lttw.obstacle_false_calls`.
 # A first fine-tune at batch 32 and 2e-4 lost more: 48.7 %, 1 call.)

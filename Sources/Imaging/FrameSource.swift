@@ -83,11 +83,11 @@ public final class FrameSource {
             try Bridge.call(subject) { cvb_video_open_file(path, &opened, $0) }
         case .cameraDevice(let path):
             try Bridge.call(subject) {
-                cvb_video_open_camera(path, 0, Int32(settings.width), Int32(settings.height), settings.fps, &opened, $0)
+                cvb_video_open_camera(path, 0, Int32(clamping: settings.width), Int32(clamping: settings.height), settings.fps, &opened, $0)
             }
         case .cameraIndex(let index):
             try Bridge.call(subject) {
-                cvb_video_open_camera(nil, Int32(index), Int32(settings.width), Int32(settings.height), settings.fps, &opened, $0)
+                cvb_video_open_camera(nil, Int32(clamping: index), Int32(clamping: settings.width), Int32(clamping: settings.height), settings.fps, &opened, $0)
             }
         }
         guard let opened else { throw .internalFailure(subject, detail: "no video handle") }

@@ -57,17 +57,22 @@ public struct NarrationPolicy: Sendable {
     /// would bypass the tracker's confirmation (safety rule 1), so only the tracker speaks
     /// about the signal. A caption in another language than the policy's (written just before a
     /// language change) is replaced by the facts.
+    ///
+    /// The signal is its own `.light` utterance, before the description: whatever speaks or
+    /// repeats it later checks a light message against the scene of that moment, and a light
+    /// inside a description's text would pass that check after the light had changed.
     public mutating func describe(_ scene: TrackedScene) -> [Utterance] {
         let book = phrasebook
         guard !scene.isStale else {
             return [utterance(.cameraBlocked, topic: .camera, priority: .danger, interrupts: false)]
         }
-        var parts: [String] = []
+        var signal: Utterance?
         if let light = scene.light {
             let message = Message.light(light.status, light.kind)
-            parts.append(book.text(for: message, secondsLeft: light.secondsLeft))
+            signal = utterance(message, topic: .light, priority: .info, interrupts: false, secondsLeft: light.secondsLeft)
             said[.light] = Said(message: message, time: scene.time)
         }
+        var parts: [String] = []
         let caption = scene.description.map(Self.removingSignalSentences) ?? ""
         if !caption.isEmpty, Self.isWritten(caption, in: config.language) {
             parts.append(caption)
@@ -83,9 +88,10 @@ public struct NarrationPolicy: Sendable {
             }
         }
         let text = parts.joined(separator: config.language == .english ? " " : "")
-        return [
-            Utterance(message: .description(text), text: text, language: config.language, priority: .info, topic: .description, interrupts: false)
-        ]
+        let description = Utterance(
+            message: .description(text), text: text, language: config.language, priority: .info, topic: .description, interrupts: false)
+        guard let signal else { return [description] }
+        return text.isEmpty ? [signal] : [signal, description]
     }
 
     // MARK: - Topics
@@ -100,6 +106,9 @@ public struct NarrationPolicy: Sendable {
             return
         }
         guard speaks(light.status) else {
+            // A walk already said (before a change of mode, or by `describe`) stays remembered
+            // while the light is green, so that its end is still said, whatever the mode.
+            if case .light(.green, _)? = said[.light]?.message { return }
             said[.light] = nil
             return
         }

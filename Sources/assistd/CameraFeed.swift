@@ -65,7 +65,7 @@ final class CameraFeed: Sendable {
         var sequence = 0
         while !stopped {
             do {
-                try capture(sequence: &sequence, onOpen: { backoff = 0.25 })
+                try capture(sequence: &sequence, onFirstFrame: { backoff = 0.25 })
                 return
             } catch {
                 switch error {
@@ -84,11 +84,14 @@ final class CameraFeed: Sendable {
     }
 
     /// Opens the source and reads until it ends, fails or a stop is asked for (returns).
-    private func capture(sequence: inout Int, onOpen: () -> Void) throws(Interruption) {
+    /// `onFirstFrame` runs when the source delivers its first frame: the reconnect backoff starts
+    /// over only then, so a camera that opens but never delivers is retried ever more slowly. A
+    /// source that ends before its first frame is lost, not ended: looping it at once would spin.
+    private func capture(sequence: inout Int, onFirstFrame: () -> Void) throws(Interruption) {
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: settings.source, isDirectory: &isFolder)
         if exists, isFolder.boolValue {
-            try captureFolder(sequence: &sequence, onOpen: onOpen)
+            try captureFolder(sequence: &sequence, onFirstFrame: onFirstFrame)
             return
         }
         let input = FrameInput(parsing: settings.source)
@@ -98,7 +101,6 @@ final class CameraFeed: Sendable {
         } catch {
             throw .lost("\(error)")
         }
-        onOpen()
         // Running only once a frame has come: a camera marked running while its first frame is
         // still on the way made the worker say "camera blocked" just after "ready".
         var delivered = false
@@ -112,23 +114,25 @@ final class CameraFeed: Sendable {
             do {
                 frame = try source.next()
             } catch {
-                if case .endOfStream = error { throw .ended }
+                if case .endOfStream = error {
+                    throw delivered ? .ended : .lost("\(settings.source) ended before its first frame")
+                }
                 throw .lost("\(error)")
             }
             publish(frame.image, sequence: &sequence)
             if !delivered {
                 delivered = true
+                onFirstFrame()
                 report(.running, detail: "\(input) \(source.width)×\(source.height)")
             }
             if interval > 0 { wait(seconds: interval - (state.now - started)) }
         }
     }
 
-    private func captureFolder(sequence: inout Int, onOpen: () -> Void) throws(Interruption) {
+    private func captureFolder(sequence: inout Int, onFirstFrame: () -> Void) throws(Interruption) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.source)) ?? []
         let images = names.sorted().filter { ImageFormat(pathExtensionOf: $0) != nil }
         guard !images.isEmpty else { throw .lost("\(settings.source): the folder holds no images") }
-        onOpen()
         var delivered = false
         for name in images {
             guard !stopped else { return }
@@ -139,6 +143,7 @@ final class CameraFeed: Sendable {
                 publish(try Image.decode(file: path), sequence: &sequence)
                 if !delivered {
                     delivered = true
+                    onFirstFrame()
                     report(.running, detail: "\(settings.source): \(images.count) images")
                 }
             } catch {
@@ -146,7 +151,7 @@ final class CameraFeed: Sendable {
             }
             wait(seconds: 1 / settings.rate - (state.now - started))
         }
-        throw .ended
+        throw delivered ? .ended : .lost("\(settings.source): none of its \(images.count) images could be read")
     }
 
     private func publish(_ image: Image, sequence: inout Int) {

@@ -168,8 +168,12 @@ struct DaemonConfiguration: Equatable, Sendable {
             if !ok { throw .badValue(key, problem) }
         }
         try check(!camera.source.isEmpty, "camera.source", "must name a camera, a video file or a folder")
-        try check(camera.rate > 0 && camera.rate <= 120, "camera.rate", "must be between 0 and 120 frames per second")
-        try check(camera.width >= 0 && camera.height >= 0, "camera.width/height", "must not be negative")
+        // A light is spoken only from a frame at most 1.5 frame intervals old; below 2 frames a
+        // second that would be over 0.75 s, and a green takes 5 frames to confirm (rules 1, 2).
+        try check(camera.rate >= 2 && camera.rate <= 120, "camera.rate",
+                  "must be between 2 and 120 frames per second (below 2, the light would be spoken from frames too old to trust)")
+        try check((0...16384).contains(camera.width) && (0...16384).contains(camera.height), "camera.width/height",
+                  "must be between 0 (the camera's own) and 16384 pixels")
         try check(camera.maxBackoff >= 0.1, "camera.max_backoff", "must be at least 0.1 seconds")
         try check(model.threads >= 1 && model.threads <= 64, "model.threads", "must be between 1 and 64")
         try check(Language(rawValue: narration.language) != nil, "narration.language", "must be en or zh")

@@ -275,10 +275,12 @@ struct SpokenTruth: Sendable {
 
     /// A light state only while the scene is fresh and the tracker still holds that state;
     /// "camera blocked" only while it still is; anything else (obstacles, descriptions) as is.
+    /// Fresh is judged by when the scene's newest frame was captured, not when its analysis
+    /// ended: a pipeline that falls behind must not speak a light from an old frame (rule 2).
     func isStillTrue(_ utterance: Utterance) -> Bool {
         let snapshot = state.read()
         let now = state.now
-        let fresh = snapshot.lastFrameAt.map { now - $0 <= maxFrameAge } ?? false
+        let fresh = snapshot.scene?.frameTime.map { now - $0 <= maxFrameAge } ?? false
         switch utterance.message {
         case .light(let status, _):
             guard fresh, let scene = snapshot.scene, !scene.isStale, let light = scene.light else { return false }

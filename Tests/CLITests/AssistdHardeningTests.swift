@@ -396,6 +396,25 @@ struct AssistdHardeningTests {
         #expect(daemon.terminate().status == 0)
     }
 
+    @Test("A looping folder none of whose images can be read is a lost camera, retried with backoff, not spun through")
+    func unreadableLoopingFolder() throws {
+        let folder = try AssistdTests.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let frames = folder.appendingPathComponent("frames")
+        try FileManager.default.createDirectory(at: frames, withIntermediateDirectories: true)
+        try Data("not a JPEG".utf8).write(to: frames.appendingPathComponent("0001.jpg"))
+        let daemon = try RunningDaemon(["--source", frames.path, "--loop", "--rate", "5", "--max-backoff", "0.5"], folder: folder)
+        let status = try daemon.wait(seconds: 10) { ($0["camera"] as? [String: Any])?["state"] as? String == "lost" }
+        let camera = try #require(status["camera"] as? [String: Any])
+        #expect((camera["detail"] as? String)?.contains("none of its 1 images could be read") == true, "\(camera)")
+        // Retried at the backoff (at most 0.5 s apart here), not reopened in a busy loop: a few
+        // retries in 1.5 s, each logged.
+        Thread.sleep(forTimeInterval: 1.5)
+        let retries = daemon.logText.components(separatedBy: "camera lost, retrying").count - 1
+        #expect((2...12).contains(retries), "\(retries) retries logged")
+        #expect(daemon.terminate().status == 0)
+    }
+
     // MARK: - Item 10: requests that do not arrive intact
 
     @Test("A POST whose chunked body is malformed runs no command")

@@ -44,7 +44,9 @@ struct AssistdTests {
         let wrongType = try config("camera:\n  rate: fast\n")
         let broken = try config("camera: [unclosed\n")
         let cases: [([String], String)] = [
-            (["--rate", "0"], "camera.rate must be between 0 and 120"),
+            (["--rate", "0"], "camera.rate must be between 2 and 120"),
+            (["--rate", "1"], "camera.rate must be between 2 and 120"),
+            (["--width", "3000000000"], "camera.width/height must be between 0 (the camera's own) and 16384 pixels"),
             (["--http", "0.0.0.0:8377"], "0.0.0.0 is not a loopback address"),
             (["--lang", "fr"], "narration.language must be en or zh"),
             (["--speech", "loud"], "speech.output must be alsa, none or wav:PATH"),

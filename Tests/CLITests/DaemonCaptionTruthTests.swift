@@ -76,7 +76,7 @@ extension AssistdTests {
             let before = try #require(try daemon.api.get("/facts").json?["facts"] as? [String: Any])
             let said = try #require(try daemon.api.post("/describe").json?["said"] as? [[String: Any]])
             let after = try #require(try daemon.api.get("/facts").json?["facts"] as? [String: Any])
-            let text = try #require(said.first?["text"] as? String)
+            let text = said.compactMap { $0["text"] as? String }.joined(separator: " ")
             #expect(!text.isEmpty)
             let deniedBefore = CaptionContradictions.denied(in: text, facts: .init(json: before))
             let deniedAfter = CaptionContradictions.denied(in: text, facts: .init(json: after))

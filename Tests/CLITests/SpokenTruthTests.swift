@@ -41,13 +41,20 @@ struct SpokenTruthTests {
         #expect(!truth.isStillTrue(walk), "green withdrawn while queued")
         #expect(truth.isStillTrue(wait))
         // The newest frame too old: nothing about the light, and "camera blocked" holds.
-        state.update { $0.lastFrameAt = now - 1 }
+        state.update { $0.scene = Self.scene(.red, frameTime: now - 1) }
         #expect(!truth.isStillTrue(wait))
         #expect(truth.isStillTrue(Self.utterance(.cameraBlocked)))
         #expect(truth.isStillTrue(Self.utterance(.cameraLost)))
         // Fresh again: the camera warning no longer holds.
-        state.update { $0.lastFrameAt = state.now }
+        state.update { $0.scene = Self.scene(.red, frameTime: state.now) }
         #expect(!truth.isStillTrue(Self.utterance(.cameraBlocked)))
+        // A pipeline that fell behind: the analysis has just ended, but of a frame captured over
+        // the limit ago. Its light is as old as its frame (rule 2).
+        state.update {
+            $0.lastFrameAt = state.now
+            $0.scene = Self.scene(.red, frameTime: state.now - 0.8)
+        }
+        #expect(!truth.isStillTrue(wait))
         // Other topics are not about the present moment's light.
         #expect(truth.isStillTrue(Self.utterance(.crosswalk(.left))))
     }

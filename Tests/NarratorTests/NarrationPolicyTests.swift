@@ -90,6 +90,25 @@ struct NarrationPolicyTests {
         #expect(gone.first?.interrupts == true)
     }
 
+    @Test("A walk said before a change of mode, or by describe, is withdrawn after green frames the mode keeps quiet about")
+    func walkWithdrawnAfterQuietGreenFrames() {
+        var policy = NarrationPolicy()
+        #expect(policy.narrate(scene(0, .green)).map(\.text) == ["Walk signal on."])
+        policy.config.mode = .walking
+        #expect(policy.narrate(scene(1, .green)).isEmpty)
+        let withdrawn = policy.narrate(scene(2, .red))
+        #expect(withdrawn.map(\.text) == ["Wait."])
+        #expect(withdrawn.first?.priority == .danger && withdrawn.first?.interrupts == true)
+
+        var describing = NarrationPolicy(config: NarrationConfig(mode: .describe))
+        #expect(describing.describe(scene(0, .green)).map(\.message) == [.light(.green, .pedestrian)])
+        #expect(describing.narrate(scene(1, .green)).isEmpty)
+        #expect(describing.narrate(scene(2, .green)).isEmpty)
+        let ended = describing.narrate(scene(3, .red))
+        #expect(ended.map(\.text) == ["Wait."])
+        #expect(ended.first?.interrupts == true)
+    }
+
     /// `LightStatus.none`, spelled out so it is not read as `Optional.none`.
     private static let none = LightStatus.none
 
@@ -150,7 +169,12 @@ struct NarrationPolicyTests {
         let busy = scene(0, .red, crosswalk: crosswalk(.ahead), obstacles: [obstacle("car", .left, .mid)], description: caption)
         #expect(policy.narrate(busy).isEmpty)
         #expect(policy.narrate(scene(1, .red, obstacles: [obstacle("cone", .ahead, .near)])).map(\.text) == ["Cone ahead, close."])
-        #expect(policy.describe(busy).map(\.text) == ["Wait. Car on your left. Crosswalk ahead, slightly left."])
+        let described = policy.describe(busy)
+        #expect(described.map(\.text) == ["Wait.", "Car on your left. Crosswalk ahead, slightly left."])
+        // The signal is a light message of its own, so whatever speaks it later checks it against
+        // the scene of that moment; the description's text holds no light.
+        #expect(described.map(\.message) == [.light(.red, .pedestrian), .description("Car on your left. Crosswalk ahead, slightly left.")])
+        #expect(described.map(\.topic) == [.light, .description])
         #expect(policy.describe(scene(2, stale: true)).map(\.text) == ["Camera blocked."])
     }
 
@@ -233,8 +257,9 @@ struct NarrationPolicyTests {
         }
         #expect(texts.count > 300)
         #expect(texts.allSatisfy { !$0.lowercased().contains("safe") && !$0.contains("安全") })
-        #expect(texts.contains("Bench on the right.") == false)
-        #expect(texts.contains { $0.hasSuffix("Bench on the right.") })
+        // The caption's one sentence that is neither about the signal nor about safety survives,
+        // as the description after the signal's own utterance.
+        #expect(texts.contains("Bench on the right."))
     }
 }
 
