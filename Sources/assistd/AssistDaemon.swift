@@ -53,7 +53,10 @@ struct AssistDaemon: AsyncParsableCommand {
     @Option(help: "Camera index, /dev/videoN, a video file or a folder of images.")
     var source: String?
 
-    @Option(help: "Frames per second to analyse; the camera may deliver more, which are dropped.")
+    @Option(help: """
+        Frames per second to analyse, 2 to 120 (default 5; slower, a light would be spoken from frames too old to \
+        trust); the camera may deliver more, which are dropped.
+        """)
     var rate: Double?
 
     @Option(help: "Requested camera width in pixels (0: the camera's default).")
