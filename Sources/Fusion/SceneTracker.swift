@@ -161,7 +161,9 @@ public struct SceneTracker: Sendable {
         }
         let best = average.mostLikely
         guard best.probability >= config.stateEnterProbability else {
-            return status == .green || status == .changing ? .changing : .unclear
+            if status == .green { return .changing }
+            let stillChanging = status == .changing && newest.time - statusSince < config.changingHoldTime - Self.timeTolerance
+            return stillChanging ? .changing : .unclear
         }
         switch best.state {
         case .green: return .changing

@@ -34,6 +34,11 @@ public struct SceneTrackerConfig: Sendable, Hashable {
     /// …and kept while its averaged probability stays at or above this (hysteresis).
     public var stateHoldProbability: Double
 
+    /// "Changing" with no state confident behind it (a green just ended, nothing sure since)
+    /// becomes "unclear" after this long: a change that never resolves is not news, and the
+    /// wearer should hear that the signal cannot be read (safety rule 3).
+    public var changingHoldTime: Double
+
     /// Lit/dark alternations are counted over this window to detect a flashing signal.
     public var flashWindow: Double
     /// Alternations (lit→dark or dark→lit) in `flashWindow` that make the signal flashing…
@@ -75,6 +80,7 @@ public struct SceneTrackerConfig: Sendable, Hashable {
         redImmediateProbability: Double = 0.9,
         stateEnterProbability: Double = 0.6,
         stateHoldProbability: Double = 0.4,
+        changingHoldTime: Double = 3.0,
         flashWindow: Double = 2.0,
         flashEnterTransitions: Int = 3,
         flashHoldTransitions: Int = 2,
@@ -97,6 +103,7 @@ public struct SceneTrackerConfig: Sendable, Hashable {
         self.redImmediateProbability = redImmediateProbability
         self.stateEnterProbability = stateEnterProbability
         self.stateHoldProbability = stateHoldProbability
+        self.changingHoldTime = changingHoldTime
         self.flashWindow = flashWindow
         self.flashEnterTransitions = flashEnterTransitions
         self.flashHoldTransitions = flashHoldTransitions

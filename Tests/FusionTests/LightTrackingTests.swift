@@ -33,6 +33,19 @@ struct LightTrackingTests {
         #expect(onsets(of: .green, in: statuses).isEmpty)
     }
 
+    @Test("A walk that ends in frames nothing is sure of reads 'changing' for 3 s, then 'unclear', and stays so")
+    func changingThatNeverResolvesBecomesUnclear() {
+        var script = Script()
+        script.add(.red, count: 10)
+        script.add(.green, confidence: 0.97, count: 20)
+        script.add(.green, confidence: 0.3, count: 60)
+        let statuses = script.statuses()
+        #expect(statuses[29] == .green)
+        // Frame 30 (t = 3.0 s) is the first unsure one: "changing" from there until t = 6.0 s.
+        #expect(statuses[30..<60].allSatisfy { $0 == .changing })
+        #expect(statuses[60...].allSatisfy { $0 == .unclear })
+    }
+
     @Test("Red and green alternating every frame stays red: flicker is not a change")
     func redGreenFlicker() {
         var script = Script()
