@@ -54,6 +54,25 @@ struct SignalDecisionTests {
         #expect(!Self.decide([[0.3, 0.4, 0.3, 0, 0, 0]], [pair[0]]).doubtsGreen)
     }
 
+    @Test("A read that is not a number makes the frame unsure, never green; a NaN view or verifier green fails the walk")
+    func notANumber() {
+        let walk: [Float] = [0.005, 0, 0.995, 0, 0, 0]
+        let pair = [Self.candidate(300), Self.candidate(50)]
+        #expect(Self.decide([walk, [0.9, 0.1, 0, 0, 0, 0]], pair).state == .green)
+        for broken: [Float] in [[.nan, 0, 0, 0, 0, 0], [0.5, .nan, 0, 0, 0, 0], [0.1, 0, .infinity, 0, 0, 0]] {
+            let d = Self.decide([walk, broken], pair)
+            #expect(d.state == .unknown && d.reason == .unsure && d.candidate == nil, "\(broken)")
+        }
+        // Set aside, a broken read takes no part.
+        #expect(Self.decide([walk, [.nan, 0, 0, 0, 0, 0]], pair, setAside: 1 << 1).state == .green)
+        var viewed = Self.decide([walk], [pair[0]])
+        viewed.confirmGreen(smallestViewGreen: .nan, thresholds: Self.thresholds)
+        #expect(viewed.state == .unknown && viewed.reason == .greenNotConfirmed)
+        var verified = Self.decide([walk], [pair[0]])
+        verified.confirmVerified(verifierGreen: .nan, threshold: 0.9)
+        #expect(verified.state == .unknown && verified.reason == .greenNotVerified)
+    }
+
     @Test("No candidates, or none lit: no signal in view")
     func nothingLit() {
         #expect(Self.decide([], []).state == .none)

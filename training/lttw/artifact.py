@@ -714,7 +714,7 @@ class Predictor:
         `reads`: the frame's SignalExpertRunner.candidate_reads when already made."""
         d = self.signal.read(np.ascontiguousarray(self._bgr(bgr)[..., ::-1]), reads)
         light = {"state": d["state"], "confidence": round(float(d["confidence"]), 4), "candidates": d["candidates"]}
-        if d["state"] != "none":
+        if d["state"] != "none" and d.get("candidate") is not None:
             light["kind"] = d["kind"]
             light["position"] = d["position"]
             light["box"] = d["box"]

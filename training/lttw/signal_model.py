@@ -225,13 +225,17 @@ def decide(p: np.ndarray, cands: List[lamps.Candidate], W: int, thr: Dict[str, f
     if len(cands) == 0:
         return {"state": "none", "confidence": 1.0, "candidate": None}
     p = np.asarray(p, np.float64)
+    in_play = [n for n in range(len(cands)) if n not in set(set_aside)]
+    if not np.isfinite(p[in_play]).all():
+        # A read that is not a number passes no check and fails none the way it should: the
+        # frame is unsure, whatever else it holds (never green, never "no signal").
+        return {"state": "unknown", "why": "unsure", "confidence": 0.0, "candidate": None}
     signal = 1.0 - p[:, 0]
     ped = p[:, 1] + p[:, 2]
     veh = p[:, 3] + p[:, 4] + p[:, 5]
     red = p[:, 1] + p[:, 3]
     yellow = p[:, 4]
     green = p[:, 2] + p[:, 5]
-    in_play = [n for n in range(len(cands)) if n not in set(set_aside)]
     lit = [n for n in in_play if signal[n] >= thr["signal"]]
     if not lit:
         return {"state": "none", "confidence": float(1.0 - max(signal[n] for n in in_play)) if in_play else 1.0, "candidate": None}
@@ -272,7 +276,7 @@ def held_green(reads, misses: int = 0) -> float:
     (misses + 1)-th smallest, the `misses` lowest dropped. thresholds.view_misses reads may fall
     short of the green threshold and the green still holds: one view shifted onto the pole or the
     sky does not silence a walk lamp that every other read, and then the verifier, call green."""
-    return float(np.sort(np.asarray(reads, np.float64))[misses])
+    return float(np.sort(np.nan_to_num(np.asarray(reads, np.float64), nan=0.0))[misses])
 
 
 # Why a frame whose strongest candidate reads green can be left unknown: the cases the verifier
@@ -314,7 +318,8 @@ def confirm_veto(d: Dict, view_stops: Iterable[np.ndarray], thr: Dict[str, float
     stop mass per view, float64). A tail light or a dim blob that looks red in one crop no longer
     silences a green; a red lamp that reads red from most sides still does. (Every view, as a
     green must, was too weak: a real red dipping in one view let a false green through.)"""
-    if d.get("why") != "a red lamp in view" or any(2 * int(np.sum(np.asarray(s) >= thr["red_veto"])) >= len(s) for s in view_stops):
+    # A view whose stop mass is not a number counts as holding the stop.
+    if d.get("why") != "a red lamp in view" or any(2 * int(np.sum(~(np.asarray(s) < thr["red_veto"]))) >= len(s) for s in view_stops):
         return d
     return {k: v for k, v in d.items() if k not in ("why", "vetoers")} | {"state": "green"}
 
@@ -324,9 +329,9 @@ def confirm_green(d: Dict, view_green, thr: Dict[str, float]) -> Dict:
     views (float64: one per view, or already their smallest); other decisions pass unchanged."""
     if d["state"] != "green":
         return d
-    mass = float(min(d["confidence"], float(np.min(view_green))))
+    mass = float(min(d["confidence"], float(np.min(np.nan_to_num(np.asarray(view_green, np.float64), nan=0.0)))))
     out = {**d, "confidence": mass}
-    if mass < thr["green"]:
+    if not mass >= thr["green"]:
         return {**out, "state": "unknown", "why": "green not confirmed by every view"}
     return out
 
@@ -384,7 +389,7 @@ def confirm_verified(d: Dict, verifier_green: float, thr: Dict[str, float]) -> D
     if d["state"] != "green":
         return d
     out = {**d, "verified": float(verifier_green)}
-    if verifier_green < thr["verify"]:
+    if not verifier_green >= thr["verify"]:  # a verifier green that is not a number fails
         return {**out, "state": "unknown", "why": "green not verified"}
     return out
 

@@ -385,3 +385,22 @@ def test_a_figure_is_its_blobs_size_for_the_red_veto():
     veto = {**THR, "red_veto_side": 1 / 3}
     assert figure(300).side == cand(300).side == 20
     assert decide(p, [figure(300), red], W, veto)["why"] == "a red lamp in view"
+
+
+def test_a_read_that_is_not_a_number_makes_the_frame_unsure_and_fails_every_green_check():
+    walk = (0.005, 0, 0.995, 0, 0, 0)
+    pair = [cand(300), cand(50)]
+    assert decide(np.asarray([walk, (0.9, 0.1, 0, 0, 0, 0)]), pair, W, THR)["state"] == "green"
+    for broken in [(np.nan, 0, 0, 0, 0, 0), (0.5, np.nan, 0, 0, 0, 0), (0.1, 0, np.inf, 0, 0, 0)]:
+        d = decide(np.asarray([walk, broken]), pair, W, THR)
+        assert (d["state"], d["why"], d["candidate"]) == ("unknown", "unsure", None), broken
+    # Set aside, a broken read takes no part.
+    assert decide(np.asarray([walk, (np.nan, 0, 0, 0, 0, 0)]), pair, W, THR, set_aside=[1])["state"] == "green"
+    green = decide(np.asarray([walk]), [pair[0]], W, THR)
+    assert confirm_green(green, [0.99, np.nan], THR)["state"] == "unknown"
+    assert confirm_verified(green, float("nan"), THR | {"verify": 0.9})["state"] == "unknown"
+    # A NaN read holds no green; np.sort would have put it last, past the reads that count.
+    assert held_green([0.99, np.nan, 0.99], misses=1) == 0.99 and held_green([0.99, np.nan, 0.99]) == 0.0
+    # A stop view that is not a number holds the stop.
+    vetoed = {**green, "state": "unknown", "why": "a red lamp in view", "vetoers": [1]}
+    assert confirm_veto(vetoed, [np.asarray([np.nan, np.nan, np.nan, 0, 0, 0])], THR)["state"] == "unknown"

@@ -132,8 +132,9 @@ public struct SignalDecision: Sendable, Equatable {
     /// the confidence becomes that smallest mass. Other states pass unchanged.
     public mutating func confirmGreen(smallestViewGreen: Double, thresholds t: SignalExpertConfiguration.Thresholds) {
         guard state == .green else { return }
-        confidence = min(confidence, smallestViewGreen)
-        if confidence < t.green {
+        // A view green that is not a number holds nothing (Swift's min would drop it).
+        confidence = min(confidence, smallestViewGreen.isNaN ? 0 : smallestViewGreen)
+        if !(confidence >= t.green) {
             state = .unknown
             reason = .greenNotConfirmed
         }
@@ -145,7 +146,7 @@ public struct SignalDecision: Sendable, Equatable {
     public mutating func confirmVerified(verifierGreen green: Double, threshold: Double) {
         guard state == .green else { return }
         verifierGreen = green
-        if green < threshold {
+        if !(green >= threshold) {  // a verifier green that is not a number fails
             state = .unknown
             reason = .greenNotVerified
         }
@@ -224,12 +225,22 @@ public struct SignalDecision: Sendable, Equatable {
         }
         precondition(candidates.count <= UInt32.bitWidth, "more candidates than the candidate masks hold")
         func at(_ n: Int, _ j: Int) -> Double { Double(p[n * k + j]) }
+        func inPlay(_ n: Int) -> Bool { setAside & (1 << UInt32(n)) == 0 }
+        // A read that is not a number passes no check and fails none the way it should: the frame
+        // is unsure, whatever else it holds (never green, never "no signal").
+        for n in candidates.indices where inPlay(n) {
+            for j in 0..<k where !at(n, j).isFinite {
+                state = .unknown
+                reason = .unsure
+                confidence = 0
+                return
+            }
+        }
         func signal(_ n: Int) -> Double { 1 - at(n, 0) }
         func red(_ n: Int) -> Double { at(n, 1) + at(n, 3) }
         func yellow(_ n: Int) -> Double { at(n, 4) }
         func green(_ n: Int) -> Double { at(n, 2) + at(n, 5) }
         func isPedestrian(_ n: Int) -> Bool { at(n, 1) + at(n, 2) >= at(n, 3) + at(n, 4) + at(n, 5) }
-        func inPlay(_ n: Int) -> Bool { setAside & (1 << UInt32(n)) == 0 }
 
         var strongest = -Double.infinity
         var anyInPlay = false, anyLit = false, anyPedestrian = false

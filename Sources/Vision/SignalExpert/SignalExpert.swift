@@ -290,7 +290,10 @@ public struct SignalExpert: @unchecked Sendable {
             size: verifier.geometry.imageSize, mean: mean, std: std, ownSquareFirst: true)
         try verifier.read(rows, count: Self.verifierViews, lanes: state.verifierLanes, sampling: views)
         var smallest = Double.infinity
-        for view in 0..<Self.verifierViews { smallest = min(smallest, Double(rows.probabilities(view)[1])) }
+        for view in 0..<Self.verifierViews {
+            let green = Double(rows.probabilities(view)[1])
+            smallest = min(smallest, green.isNaN ? 0 : green)  // not a number: no green held
+        }
         return smallest
     }
 
@@ -382,8 +385,10 @@ public struct SignalExpert: @unchecked Sendable {
         let views = LampCandidate.confirmationViews.count
         let misses = configuration.thresholds.viewMisses ?? 0
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: 1 + views) { reads in
-            reads[0] = ViewMass.green.of(state.probabilities(of: index))
-            for view in 0..<views { reads[1 + view] = ViewMass.green.of(state.viewRows.probabilities(view)) }
+            // A read that is not a number holds no green (and would stop the sort below).
+            func held(_ mass: Double) -> Double { mass.isNaN ? 0 : mass }
+            reads[0] = held(ViewMass.green.of(state.probabilities(of: index)))
+            for view in 0..<views { reads[1 + view] = held(ViewMass.green.of(state.viewRows.probabilities(view))) }
             // Insertion sort of seven: no buffer, unlike the standard library's sort.
             for i in 1..<reads.count {
                 let read = reads[i]
@@ -398,10 +403,11 @@ public struct SignalExpert: @unchecked Sendable {
         }
     }
 
-    /// How many of the views `readViews` just read have `mass` of at least `level`.
+    /// How many of the views `readViews` just read have `mass` of at least `level` (a stop lamp's
+    /// views, for the red veto: a read that is not a number counts as holding the stop).
     private func viewsReaching(_ level: Double, _ mass: ViewMass, state: State) -> Int {
         var count = 0
-        for view in 0..<LampCandidate.confirmationViews.count where mass.of(state.viewRows.probabilities(view)) >= level {
+        for view in 0..<LampCandidate.confirmationViews.count where !(mass.of(state.viewRows.probabilities(view)) < level) {
             count += 1
         }
         return count
