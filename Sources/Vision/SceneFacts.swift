@@ -16,14 +16,16 @@ public struct SceneFacts: Sendable, Hashable, Codable {
     }
 
     /// The facts with times to the millisecond, confidences to four decimals and the heading to
-    /// a tenth of a degree: more digits are noise, and they make JSON output hard to read.
+    /// a tenth of a degree: more digits are noise, and they make JSON output hard to read. A
+    /// confidence that is not a number becomes 0 and such a heading is left out, so the facts
+    /// always encode (JSON has no NaN; the encoder throws, and the frame's facts were lost).
     public func rounded() -> SceneFacts {
-        func round(_ value: Double, _ scale: Double) -> Double { (value * scale).rounded() / scale }
+        func round(_ value: Double, _ scale: Double) -> Double { value.isFinite ? (value * scale).rounded() / scale : 0 }
         var copy = self
         copy.time = round(time, 1_000)
         copy.light?.confidence = round(light?.confidence ?? 0, 10_000)
         copy.crosswalk?.confidence = round(crosswalk?.confidence ?? 0, 10_000)
-        copy.crosswalk?.headingDegrees = crosswalk?.headingDegrees.map { round($0, 10) }
+        copy.crosswalk?.headingDegrees = crosswalk?.headingDegrees.flatMap { $0.isFinite ? round($0, 10) : nil }
         copy.obstacles = obstacles.map {
             var obstacle = $0
             obstacle.confidence = round($0.confidence, 10_000)
