@@ -13,8 +13,12 @@ struct Evaluate: ParsableCommand {
         discussion: """
             Runs every labelled image through the engine and scores the per-frame facts with the \
             definitions of training/lttw/evaluate.py, so the figures agree with the Python \
-            evaluator. False green: the model says green (p ≥ the operating threshold) while the \
-            label is red, yellow or off_or_none, over all labelled non-green items. Abstentions \
+            evaluator. False green: the model says green while the label is red, yellow or \
+            off_or_none, over all labelled non-green items; "says green" is the signal expert's \
+            decided walk (its green threshold, no red lamp in view, its confirmation views and \
+            its verifier), or, for a model without one, the heads' green at p ≥ the operating \
+            threshold. An image that cannot be read is left out of every figure, named, counted \
+            under "scenes" and makes the exit status 1. Abstentions \
             ("unknown") count as wrong in the light accuracy, and are tallied by truth under the \
             rule that held each one back ("green below threshold", "a red lamp in view", ...; \
             unknown_why in --json). Crossings are broken down by side and, on generated sets, \
@@ -107,7 +111,7 @@ struct Evaluate: ParsableCommand {
                 }
             } catch {
                 failures += 1
-                progress.print("listen: \(error)")
+                progress.printInputError("\(error)")
             }
         }
         progress.finish()
@@ -118,7 +122,9 @@ struct Evaluate: ParsableCommand {
         } else {
             print(text(evaluation, failures: failures))
         }
-        if let report { try writeReport(report, evaluation, metrics: metrics, facts: factsByFile, signals: signalByFile, folder: folder) }
+        if let report {
+            try writeReport(report, evaluation, metrics: metrics, facts: factsByFile, signals: signalByFile, folder: folder, failures: failures)
+        }
         if failures > 0 { throw ExitCode.failure }
     }
 
@@ -203,20 +209,20 @@ struct Evaluate: ParsableCommand {
             lines.append("captions vs facts:  \(c.any) of \(e.captionsScored) captions contradict the facts; spoken: \(e.spokenContradictions)")
             lines.append("  decoder left free: \(free.crossingOrObstacle) claim a crossing or obstacle the facts deny, \(free.light) state another light (\(free.green) a walk or green light)")
         }
-        lines.append("scenes:             \(e.n) scored\(failures > 0 ? ", \(failures) unreadable" : "")")
+        lines.append("scenes:             \(e.n) scored\(failures > 0 ? ", \(failures) unreadable (left out of every figure above)" : "")")
         if !e.falseGreens.isEmpty { lines.append("false greens:       \(e.falseGreens.joined(separator: ", "))") }
         return lines.joined(separator: "\n")
     }
 
     private func writeReport(
         _ path: String, _ e: Evaluation, metrics: [String: Any], facts: [String: SceneFacts], signals: [String: SignalDecision],
-        folder: URL
+        folder: URL, failures: Int
     ) throws {
         let out = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: out.appendingPathComponent("mistakes"), withIntermediateDirectories: true)
         try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .prettyPrinted])
             .write(to: out.appendingPathComponent("metrics.json"))
-        var md = "# Evaluation of \(modelOptions.folder.path) on \(folder.path)\n\n```\n\(text(e, failures: 0))\n```\n\n"
+        var md = "# Evaluation of \(modelOptions.folder.path) on \(folder.path)\n\n```\n\(text(e, failures: failures))\n```\n\n"
         md += "## Light confusion (rows: truth, columns: prediction)\n\n| truth \\ predicted | "
             + Evaluation.predictedClasses.joined(separator: " | ") + " |\n|---|" + String(repeating: "---|", count: 5) + "\n"
         for (i, name) in Evaluation.truthClasses.enumerated() {

@@ -34,6 +34,14 @@ final class Progress {
         draw()
     }
 
+    /// An error about one input on standard error (`printError`), without tearing the bar:
+    /// standard output holds only results, so `--json` output stays one JSON document.
+    func printInputError(_ message: String) {
+        if enabled || !detail.isEmpty, terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        printError(message)
+        draw()
+    }
+
     /// Shows how far the current input has got ("walk.mp4 frame 120/900"); an empty string
     /// clears it. Drawn even for a single input, since one video can take minutes.
     func show(_ text: String) {

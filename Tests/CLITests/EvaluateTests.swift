@@ -33,6 +33,29 @@ struct EvaluateTests {
         #expect(accuracy >= 0.4)
     }
 
+    @Test("An image that cannot be read is named, left out of every figure, counted in the text and the report, exit 1")
+    func unreadableImage() throws {
+        let set = try Self.sampleSet()
+        defer { try? FileManager.default.removeItem(at: set) }
+        let labels = set.appendingPathComponent("labels.jsonl")
+        let missing = #"{"file": "images/no_such_frame.jpg", "pedestrian_light": "red", "crosswalk": null, "obstacles": null}"#
+        try (try String(contentsOf: labels, encoding: .utf8) + missing + "\n").write(to: labels, atomically: true, encoding: .utf8)
+        let report = set.appendingPathComponent("report")
+        let run = try Programs.run("listen", ["eval", "--report", report.path, set.path])
+        #expect(run.status == 1)
+        #expect(run.errors.contains("no_such_frame.jpg"))
+        #expect(run.output.contains("16 scored, 1 unreadable (left out of every figure above)"))
+        let markdown = try String(contentsOf: report.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("1 unreadable"))
+        // The missing red frame is in no denominator: the samples' own figures are unchanged.
+        #expect(run.output.contains("false-green rate:   0.00 % (0 of 12 labelled non-green)"))
+        // Standard output holds only the figures: with --json, one JSON document.
+        let json = try Programs.run("listen", ["eval", "--json", set.path])
+        #expect(json.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(object["unreadable_images"] as? Int == 1)
+    }
+
     @Test("--captions both scores every frame's captions against its facts: neither the captions nor the spoken descriptions contradict them")
     func captionContradictions() throws {
         let set = try Self.sampleSet()

@@ -5,9 +5,13 @@
 Prints the FALSE-GREEN RATE first. Definitions:
   false_green_rate = #(predicted green AND truth in {red, yellow, off_or_none}) / #(items whose
                      pedestrian_light is labelled and is not green)   [the "non-green" denominator]
-  predicted green  = argmax of the calibrated light_state head is green AND p(green) >= thresholds.green
-  abstention       = the light decision is "unknown" (max prob < thresholds.abstain, or green below the
-                     green threshold); abstention_rate = #unknown / #light-labelled items
+  predicted green  = with a signal expert: its decided walk (its green threshold, no red lamp in view,
+                     its confirmation views and its verifier: signal_model.decide and confirm_*);
+                     without one: argmax of the calibrated light_state head is green AND
+                     p(green) >= thresholds.green
+  abstention       = the light decision is "unknown" (the signal expert's doubts, or without it max
+                     prob < thresholds.abstain, or green below the green threshold);
+                     abstention_rate = #unknown / #light-labelled items
   light_accuracy   = #(decision == truth) / #light-labelled (abstentions count as wrong);
                      none/off decisions map to off_or_none
   obstacles        = (kind, position) pairs; a labelled position null matches any position;
