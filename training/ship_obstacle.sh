@@ -28,6 +28,12 @@
 #     --heads 3 --token_features 16 --jitter 0.25 --real_negatives 0.125 --lr 3e-4 --batch 128 --steps 1000000 \
 #     --minutes 90 --eval_every 250 --precision 0.7 --keep best
 #   (a run like it that passes its rule ships with FROM_RUN=training/runs/obstacle_fresh RECIPE="...")
+# and then 105 minutes more (NOTES, 2026-12-05, late night: holdout recall 57.5 %, not shipped: more
+# false calls on the samples), on 160,000 renders with the train split's empty street photos of fold 0:
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_fresh2 \
+#     --init training/runs/obstacle_fresh/best.pt --train_start 200000 --train_scenes 160000 --width 96 --depth 3 \
+#     --heads 3 --token_features 16 --jitter 0.25 --real_negatives 0.125 --real_empty 0.0625 --real_holdout_fold 1 \
+#     --lr 2e-4 --batch 128 --steps 1000000 --minutes 105 --eval_every 250 --precision 0.7 --keep best
 # A run is judged against the shipped expert, each at its own temperature and threshold, on the
 # validation renders and on holdout renders no run trains or calibrates on (seeds 6,000,000+):
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_holdout --run training/runs/obstacle_fresh
