@@ -28,7 +28,7 @@ final class Progress {
     /// Prints a result line without tearing the bar, control characters escaped (a file name
     /// with a newline must not forge a second result line).
     func print(_ line: String) {
-        if enabled || !detail.isEmpty, terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        clearLine()
         Swift.print(DisplayName.escaped(line))
         fflush(nil)
         draw()
@@ -37,9 +37,14 @@ final class Progress {
     /// An error about one input on standard error (`printError`), without tearing the bar:
     /// standard output holds only results, so `--json` output stays one JSON document.
     func printInputError(_ message: String) {
-        if enabled || !detail.isEmpty, terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        clearLine()
         printError(message)
         draw()
+    }
+
+    /// Clears the bar's line before a line of output, so the two do not tear each other.
+    private func clearLine() {
+        if enabled || !detail.isEmpty, terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 
     /// Shows how far the current input has got ("walk.mp4 frame 120/900"); an empty string

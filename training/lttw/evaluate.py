@@ -30,6 +30,7 @@ import torch
 from tqdm import tqdm
 
 from .artifact import Predictor
+from .generator import DISTANCES
 from .preprocess import load_bgr
 from .tokenizer import split
 
@@ -104,6 +105,17 @@ def pair_obstacles(gt, pred):
             used[hit] = True
         hits.append(hit is not None)
     return hits, used
+
+
+def recall_by_distance(labels, predictions):
+    """The share of the labels of each distance (near / mid / far) that a prediction of their kind
+    and position found (`pair_obstacles`), frame by frame: {distance: {"recall", "labelled"}}."""
+    tally = {d: [0, 0] for d in DISTANCES}
+    for gt, pred in zip(labels, predictions):
+        for o, hit in zip(gt, pair_obstacles(gt, pred)[0]):
+            tally[o["distance"]][0] += hit
+            tally[o["distance"]][1] += 1
+    return {d: {"recall": f / n if n else None, "labelled": n} for d, (f, n) in tally.items()}
 
 
 def match_obstacles(gt, pred):

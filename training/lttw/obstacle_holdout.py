@@ -10,38 +10,26 @@ distance, so a candidate is judged as it would ship.
 import argparse
 import json
 import os
-from typing import Dict, List
+from typing import Dict
 
-import numpy as np
 import torch
 from safetensors.torch import load_file
 
 from .data import build_cache
-from .evaluate import pair_obstacles
-from .generator import DISTANCES
+from .evaluate import recall_by_distance
 from .obstacle_expert import ObstacleConfig, ObstacleExpert, probabilities, read, targets
 from .obstacle_expert_train import choose_threshold, fit_temperature, logits_of, operating_points, truth_of
+from .obstacle_map import score
 
 HOLDOUT_START = 6_000_000
-
-
-def recall_by_distance(truth: List[List[Dict]], found: List[List[Dict]]) -> Dict[str, Dict]:
-    """The share of labels of each distance that a call of their kind and position found."""
-    tally = {d: [0, 0] for d in DISTANCES}
-    for gt, pred in zip(truth, found):
-        for o, hit in zip(gt, pair_obstacles(gt, pred)[0]):
-            tally[o["distance"]][0] += hit
-            tally[o["distance"]][1] += 1
-    return {d: {"recall": f / n if n else None, "labelled": n} for d, (f, n) in tally.items()}
 
 
 def measure(expert, temperature: float, threshold: float, cache) -> Dict:
     """Recall, precision and distance accuracy at the expert's operating point on `cache`, and
     recall by distance."""
-    logits = logits_of(expert, cache["images"])
     truth = truth_of(cache)
-    at = operating_points(logits, truth, temperature)[threshold]
-    found = [read(q, threshold) for q in probabilities(logits, temperature)]
+    found = [read(q, threshold) for q in probabilities(logits_of(expert, cache["images"]), temperature)]
+    at = score(found, truth)
     return {**{k: at[k] for k in ("recall", "precision", "distance_accuracy")},
             "recall_by_distance": recall_by_distance(truth, found)}
 

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .evaluate import match_obstacles, obstacle_breakdown, pair_obstacles
+from .evaluate import match_obstacles, obstacle_breakdown, recall_by_distance
 from .generator import DISTANCES, OBSTACLE_KINDS, POSITIONS
 from .obstacle_expert import N_SLOTS, slot_of
 from .preprocess import load_bgr
@@ -99,7 +99,6 @@ def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
     on photos with nothing labelled."""
     matched = total_labels = total_predictions = 0
     tally: Dict = {}
-    by_distance = {d: [0, 0] for d in DISTANCES}
     empty_photos = calls_on_empty = 0
     for gt, pred in zip(labels, predictions):
         tp, n_gt, n_pred = match_obstacles(gt, pred)
@@ -107,9 +106,6 @@ def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
         total_labels += n_gt
         total_predictions += n_pred
         obstacle_breakdown(gt, pred, tally)
-        for o, hit in zip(gt, pair_obstacles(gt, pred)[0]):
-            by_distance[o["distance"]][0] += hit
-            by_distance[o["distance"]][1] += 1
         if not gt:
             empty_photos += 1
             calls_on_empty += n_pred
@@ -118,7 +114,7 @@ def score(labels: List[List[Dict]], predictions: List[List[Dict]]) -> Dict:
         "recall": matched / total_labels if total_labels else None,
         "precision": matched / total_predictions if total_predictions else None,
         "photos_with_nothing_labelled": empty_photos, "calls_on_them": calls_on_empty,
-        "recall_by_distance": {d: {"recall": f / n if n else None, "labelled": n} for d, (f, n) in by_distance.items()},
+        "recall_by_distance": recall_by_distance(labels, predictions),
         "by": {f"{axis} {key}": {"recall": t[0] / t[1] if t[1] else None, "precision": t[2] / t[3] if t[3] else None,
                                  "labelled": t[1], "predicted": t[3]}
                for (axis, key), t in sorted(tally.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))},
