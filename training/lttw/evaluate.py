@@ -118,6 +118,30 @@ def recall_by_distance(labels, predictions):
     return {d: {"recall": f / n if n else None, "labelled": n} for d, (f, n) in tally.items()}
 
 
+def false_calls(labels, predictions):
+    """The calls that found no label, split by what stands at their place, frame by frame:
+    {"wrong_kind": calls at a position where a label of another kind went unfound, "nothing":
+    the rest, "confusion": {(label kind, called kind): count} of the wrong-kind calls}. A wrong kind
+    still tells the wearer that something is there; a call where nothing is sends them around air,
+    so a rule may weigh the two apart. Pairing is `pair_obstacles`', each unfound label used once."""
+    out = {"wrong_kind": 0, "nothing": 0, "confusion": {}}
+    for gt, pred in zip(labels, predictions):
+        hits, used = pair_obstacles(gt, pred)
+        unfound = [_norm_obs(o) for o, hit in zip(gt, hits) if not hit]
+        for o, u in zip(pred, used):
+            if u:
+                continue
+            kind, position = _norm_obs(o)
+            other = next((i for i, (k, p) in enumerate(unfound) if k != kind and (p is None or p == position)), None)
+            if other is None:
+                out["nothing"] += 1
+                continue
+            pair = (unfound.pop(other)[0], kind)
+            out["wrong_kind"] += 1
+            out["confusion"][pair] = out["confusion"].get(pair, 0) + 1
+    return out
+
+
 def match_obstacles(gt, pred):
     hits, _ = pair_obstacles(gt, pred)
     return sum(hits), len(gt), len(pred)

@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file
 
 from .data import build_cache
-from .evaluate import recall_by_distance
+from .evaluate import false_calls, obstacle_breakdown, recall_by_distance
 from .obstacle_expert import ObstacleConfig, ObstacleExpert, probabilities, read, targets
 from .obstacle_expert_train import choose_threshold, fit_temperature, logits_of, operating_points, truth_of
 from .obstacle_map import score
@@ -25,13 +25,23 @@ HOLDOUT_START = 6_000_000
 
 
 def measure(expert, temperature: float, threshold: float, cache) -> Dict:
-    """Recall, precision and distance accuracy at the expert's operating point on `cache`, and
-    recall by distance."""
+    """Recall, precision and distance accuracy at the expert's operating point on `cache`, recall
+    by distance and by kind, and the false calls split into a wrong kind at a labelled place and
+    calls where nothing is."""
     truth = truth_of(cache)
     found = [read(q, threshold) for q in probabilities(logits_of(expert, cache["images"]), temperature)]
     at = score(found, truth)
+    tally = {}
+    for gt, pred in zip(truth, found):
+        obstacle_breakdown(gt, pred, tally)
+    by_kind = {k: {"recall": t[0] / t[1] if t[1] else None, "labelled": t[1],
+                   "precision": t[2] / t[3] if t[3] else None, "calls": t[3]}
+               for (axis, k), t in sorted(tally.items()) if axis == "kind"}
+    wrong = false_calls(truth, found)
+    confusion = sorted(wrong.pop("confusion").items(), key=lambda kv: -kv[1])
     return {**{k: at[k] for k in ("recall", "precision", "distance_accuracy")},
-            "recall_by_distance": recall_by_distance(truth, found)}
+            "recall_by_distance": recall_by_distance(truth, found), "by_kind": by_kind,
+            "false_calls": {**wrong, "confusion": [{"label": l, "called": c, "count": n} for (l, c), n in confusion]}}
 
 
 def shipped_expert(model: str):
@@ -94,7 +104,14 @@ def main(argv=None):
     for split, scenes in (("validation", f"seeds 1,000,000+, {a.validation}"), ("holdout", f"seeds 6,000,000+, {a.holdout}")):
         print(f"{split} ({scenes}):")
         for name, o in out.items():
-            print(_line(f"{name}", o[split]) + f"  [T {o['temperature']:.3f}, threshold {o['threshold']}]")
+            m = o[split]
+            print(_line(f"{name}", m) + f"  [T {o['temperature']:.3f}, threshold {o['threshold']}]")
+            kinds = ", ".join(f"{k} {100 * t['recall']:.0f}/{100 * (t['precision'] or 0):.0f}"
+                              for k, t in m["by_kind"].items() if t["recall"] is not None)
+            f = m["false_calls"]
+            top = ", ".join(f"{c['label']}→{c['called']} {c['count']}" for c in f["confusion"][:5])
+            print(f"             by kind (recall/precision %): {kinds}")
+            print(f"             false calls: {f['wrong_kind']} a wrong kind at a labelled place ({top}), {f['nothing']} where nothing is")
 
 
 if __name__ == "__main__":

@@ -227,3 +227,23 @@ def test_recall_by_distance_counts_each_label_once_under_its_own_distance():
     assert by["far"] == {"recall": 0.5, "labelled": 2}
     assert by["near"] == {"recall": 0.0, "labelled": 1}
     assert by["mid"] == {"recall": None, "labelled": 0}
+
+
+def test_false_calls_tell_a_wrong_kind_at_a_labelled_place_from_a_call_where_nothing_is():
+    from lttw.evaluate import false_calls
+
+    truth = [[{"kind": "car", "position": "ahead", "distance": "far"},
+              {"kind": "pole", "position": "right", "distance": "mid"}],
+             [],
+             [{"kind": "person", "position": "left", "distance": "near"}]]
+    # Frame 1: the car is called a bicycle at its place (wrong kind), the pole is missed and a sign
+    # is called ahead, where the car's place is already taken (nothing left there). Frame 2 has
+    # nothing, so its call is a call where nothing is. Frame 3's person is found: no false call.
+    found = [[{"kind": "bicycle", "position": "ahead", "distance": "far"},
+              {"kind": "sign", "position": "ahead", "distance": "mid"}],
+             [{"kind": "bin", "position": "left", "distance": "near"}],
+             [{"kind": "person", "position": "left", "distance": "near"}]]
+    f = false_calls(truth, found)
+    assert f["wrong_kind"] == 1
+    assert f["nothing"] == 2
+    assert f["confusion"] == {("car", "bicycle"): 1}
