@@ -247,3 +247,30 @@ def test_false_calls_tell_a_wrong_kind_at_a_labelled_place_from_a_call_where_not
     assert f["wrong_kind"] == 1
     assert f["nothing"] == 2
     assert f["confusion"] == {("car", "bicycle"): 1}
+
+
+def test_samples_obstacles_scores_the_shipped_samples_by_kind_and_side():
+    import json
+    import os
+    from conftest import REPO
+    from lttw.samples_obstacles import score
+
+    with open(os.path.join(REPO, "samples", "expected.jsonl")) as f:
+        expected = [json.loads(line) for line in f]
+    said = [{"file": r["file"], "obstacles": list(r["obstacles"])} for r in expected]
+    perfect = score(expected, said)
+    assert perfect["labelled"] == 12 and perfect["named"] == 12
+    assert perfect["wrong_kind"] == 0 and perfect["nothing"] == 0
+    # Sample 11's car called a bicycle, sample 15 (nothing in view) given a person, sample 12 left
+    # out of what was said: one wrong kind, one call where nothing is, two obstacles fewer named.
+    for s in said:
+        if s["file"].endswith("11_obstacles_several.jpg"):
+            s["obstacles"] = [{"kind": "bicycle", "position": "ahead"} if o["kind"] == "car" else o for o in s["obstacles"]]
+        if s["file"].endswith("15_nothing_in_view.jpg"):
+            s["obstacles"] = [{"kind": "person", "position": "ahead"}]
+    said = [s for s in said if not s["file"].endswith("12_obstacle_near_ahead.jpg")]
+    s = score(expected, said)
+    assert s["named"] == 10
+    assert s["wrong_kind"] == 1 and s["nothing"] == 1
+    assert s["confusion"] == [{"label": "car", "called": "bicycle", "count": 1}]
+    assert [f["file"] for f in s["frames"] if f["missing_from_said"]] == ["12_obstacle_near_ahead.jpg"]
