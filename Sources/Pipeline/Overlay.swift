@@ -10,16 +10,18 @@ import Vision
 /// look set aside is outlined in grey: which blob the light came from is the first question when
 /// a light is wrong.
 public enum Overlay {
+    /// The tallest overlay drawn: a narrow picture is widened to 480 px for legible labels only
+    /// while its height stays under this (a 1×100000 image would otherwise ask for 69 GB).
+    public static let maxHeight = 1440
+
     public static func draw(
         _ facts: SceneFacts, on image: Image, maxWidth: Int = 960, signal: SignalDecision? = nil
     ) throws(ImagingError) -> Image {
         var canvas = try image.rgb()
-        if canvas.width > maxWidth {
-            let height = max(1, canvas.height * maxWidth / canvas.width)
-            canvas = try canvas.resized(width: maxWidth, height: height)
-        } else if canvas.width < 480 {
-            let height = max(1, canvas.height * 480 / canvas.width)
-            canvas = try canvas.resized(width: 480, height: height, interpolation: .bilinear)
+        let (width, height) = canvasSize(width: canvas.width, height: canvas.height, maxWidth: maxWidth)
+        if width != canvas.width || height != canvas.height {
+            canvas = try canvas.resized(
+                width: width, height: height, interpolation: width > canvas.width ? .bilinear : .area)
         }
         let w = canvas.width, h = canvas.height
         let scale = Double(w) / 640
@@ -122,5 +124,14 @@ public enum Overlay {
         case .off, .none: .gray
         case .unknown: RGB(70, 70, 70)
         }
+    }
+
+    /// The overlay's size for a `width`×`height` picture: at most `maxWidth` wide, widened to
+    /// 480 px when narrower, never taller than `maxHeight`, the aspect kept (each side at least 1).
+    public static func canvasSize(width: Int, height: Int, maxWidth: Int = 960) -> (width: Int, height: Int) {
+        let w = Double(width), h = Double(height)
+        var factor = w > Double(maxWidth) ? Double(maxWidth) / w : (w < 480 ? 480 / w : 1)
+        factor = min(factor, Double(maxHeight) / h)
+        return (max(1, Int((w * factor).rounded())), max(1, Int((h * factor).rounded())))
     }
 }

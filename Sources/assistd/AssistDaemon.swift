@@ -42,7 +42,7 @@ struct AssistDaemon: AsyncParsableCommand {
               assistd --config /etc/assistd/assistd.yaml
               assistd --source 0 --rate 5 --speech alsa --socket assistd.sock
               curl -s --unix-socket assistd.sock http://localhost/status
-              assistd --source walk.mp4 --loop --speech none --http 127.0.0.1:8377 --token-file ~/.assistd-token
+              assistd --source walk.mp4 --loop --speech none --socket '' --http 127.0.0.1:8377 --token-file ~/.assistd-token
               curl -s -H "Authorization: Bearer $(cat ~/.assistd-token)" localhost:8377/status
             """
     )
@@ -74,7 +74,7 @@ struct AssistDaemon: AsyncParsableCommand {
     @Option(help: "Stop after analysing this many frames (0: run until stopped).")
     var maxFrames: Int = 0
 
-    @Option(help: ArgumentHelp("Model folder (default: the shipped model).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Model folder (default: $LTTW_MODEL, else ./models/default, else the shipped model of the checkout assistd was built from).", valueName: "dir"))
     var model: String?
 
     @Option(help: "Threads for the numeric kernels.")

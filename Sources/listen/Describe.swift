@@ -45,7 +45,9 @@ struct Describe: ParsableCommand {
     @Option(help: "Language of the description: en or zh.")
     var lang: String = "en"
 
-    @Option(help: ArgumentHelp("Write a PNG per image with the facts drawn on it, into this folder.", valueName: "dir"))
+    @Option(help: ArgumentHelp(
+        "Write NAME.overlay.png per image (NAME.overlay.avi per video) with the facts drawn on it, into this folder; "
+            + "a name already used in the run, or an input's, gets -2, -3, ….", valueName: "dir"))
     var overlay: String?
 
     @Option(help: ArgumentHelp("Speak every description, one after another, into this WAV file.", valueName: "file"))
@@ -89,9 +91,9 @@ struct Describe: ParsableCommand {
         let stream = StreetModel.Stream(model, beamWidth: beams)
         if let overlay {
             do {
-                try FileManager.default.createDirectory(atPath: overlay, withIntermediateDirectories: true)
+                try OutputFolder.create(overlay)
             } catch {
-                printError("\(overlay): cannot create the overlay folder: \(error)")
+                printError("\(overlay): cannot create the overlay folder (\(error.reason))")
                 throw ExitCode.failure
             }
         }
@@ -104,7 +106,11 @@ struct Describe: ParsableCommand {
         }
         let encoder = JSONEncoder.factsLines
         var failures = 0
+        var audioFailed = false
         let inputs = Array(InputCollection(paths: paths))
+        var overlayNames = overlay.map { folder in
+            OverlayNames(folder: folder, inputs: inputs.compactMap { try? $0.get() })
+        }
         let progress = Progress(total: inputs.count, label: "describe")
         for input in inputs {
             defer { progress.advance() }
@@ -118,9 +124,12 @@ struct Describe: ParsableCommand {
                 let narration = VideoNarration(
                     path: video, model: model, sampling: sampling, beams: beams,
                     narration: NarrationConfig(language: language, mode: mode, verbosity: verbosity),
-                    json: json, overlayFolder: overlay)
+                    json: json, overlayPath: overlayNames?.path(for: video, suffix: ".overlay.avi"))
                 do {
-                    try narration.run(speech: speech, progress: progress)
+                    if let warning = try narration.run(speech: audioFailed ? nil : speech, progress: progress) {
+                        failures += 1
+                        printError(warning)
+                    }
                 } catch {
                     failures += 1
                     printError("\(error)")
@@ -139,16 +148,23 @@ struct Describe: ParsableCommand {
                     .facts(time: 0, configuration: model.configuration)
                 let description = StillDescription.compose(facts: facts, caption: caption, language: language)
                 facts.description = description
-                try speech?.say(description)
                 if json {
                     progress.print(try encoder.line(DescribedFrame(file: path, facts: facts)))
                 } else {
                     progress.print("\(path): \(description)")
                 }
-                if let overlay {
-                    let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".png"
-                    try Overlay.draw(facts, on: image, signal: stream.signalDecision)
-                        .write(to: URL(fileURLWithPath: overlay).appendingPathComponent(name).path)
+                if let speech, !audioFailed {
+                    do {
+                        try speech.say(description)
+                    } catch {
+                        // Said once: every later image would fail the same way, and the
+                        // descriptions are still worth having on the terminal.
+                        audioFailed = true
+                        printError("\(error) (at \(path)); no more audio is written, the descriptions go on")
+                    }
+                }
+                if let overlayPath = overlayNames?.path(for: path, suffix: ".overlay.png") {
+                    try Overlay.draw(facts, on: image, signal: stream.signalDecision).write(to: overlayPath)
                 }
             } catch {
                 failures += 1
@@ -156,14 +172,18 @@ struct Describe: ParsableCommand {
             }
         }
         progress.finish()
-        do {
-            try speech?.finish()
-        } catch {
-            printError("\(error)")
-            failures += 1
+        if !audioFailed {
+            do {
+                try speech?.finish()
+            } catch {
+                printError("\(error)")
+                audioFailed = true
+            }
         }
         if failures > 0 {
             printError("\(failures) of \(inputs.count) input(s) failed.")
+        }
+        if failures > 0 || audioFailed {
             throw ExitCode.failure
         }
     }
@@ -213,4 +233,7 @@ extension Verbosity: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
 
     public static var allValueStrings: [String] { allCases.map(\.name) }
+
+    /// The name, not the raw Int, in `--help`'s "(default: ...)".
+    public var defaultValueDescription: String { name }
 }

@@ -81,6 +81,16 @@ struct Evaluate: ParsableCommand {
             printError("\(folder.appendingPathComponent("labels.jsonl").path): no row has split \"\(split)\"")
             throw ExitCode.failure
         }
+        if let report {
+            // Checked before the evaluation, not after it: a report that cannot be written should
+            // not cost a whole run to find out.
+            do {
+                try OutputFolder.create(URL(fileURLWithPath: report).appendingPathComponent("mistakes").path)
+            } catch {
+                printError("\(report): cannot create the report folder (\(error.reason))")
+                throw ExitCode.failure
+            }
+        }
         let model = try modelOptions.load()
         let stream = StreetModel.Stream(model)
         var evaluation = Evaluation()
@@ -123,7 +133,12 @@ struct Evaluate: ParsableCommand {
             print(text(evaluation, failures: failures))
         }
         if let report {
-            try writeReport(report, evaluation, metrics: metrics, facts: factsByFile, signals: signalByFile, folder: folder, failures: failures)
+            do {
+                try writeReport(report, evaluation, metrics: metrics, facts: factsByFile, signals: signalByFile, folder: folder, failures: failures)
+            } catch {
+                printError("\(report): the report could not be written (\(error.localizedDescription))")
+                throw ExitCode.failure
+            }
         }
         if failures > 0 { throw ExitCode.failure }
     }

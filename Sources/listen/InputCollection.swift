@@ -42,7 +42,8 @@ struct InputCollection: Sequence {
         }
         let base = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         var found: [(key: String, result: Result<InputItem, Failure>)] = []
-        walk(Array(base.utf8), into: &found)
+        var visited: Set<FolderIdentity> = [FolderIdentity(info)]
+        walk(Array(base.utf8), into: &found, visited: &visited)
         if found.isEmpty {
             return [.failure(Failure(description: "\(path): the folder holds no images or videos"))]
         }
@@ -52,8 +53,12 @@ struct InputCollection: Sequence {
     /// Lists `folder` (raw bytes, as the kernel names it) and its subfolders: images and videos
     /// by extension, and a failure for every subfolder that cannot be listed, every name that is
     /// not UTF-8 and every image or video name that is not a regular file, so nothing is skipped
-    /// without a word. Symbolic links to folders are not followed (no loops).
-    private func walk(_ folder: [UInt8], into found: inout [(key: String, result: Result<InputItem, Failure>)]) {
+    /// without a word. A symbolic link to a folder is followed unless that folder was read
+    /// already in this walk (a loop), which is reported.
+    private func walk(
+        _ folder: [UInt8], into found: inout [(key: String, result: Result<InputItem, Failure>)],
+        visited: inout Set<FolderIdentity>
+    ) {
         guard let directory = folder.withUnsafeBufferPointer({ buffer in
             (Array(buffer) + [0]).withUnsafeBufferPointer { opendir(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
         }) else {
@@ -73,7 +78,12 @@ struct InputCollection: Sequence {
             var info = stat()
             let listed = (child + [0]).withUnsafeBufferPointer { lstat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &info) }
             guard listed == 0 else { continue }
-            let isFolder = (info.st_mode & S_IFMT) == S_IFDIR
+            var target = info
+            if (info.st_mode & S_IFMT) == S_IFLNK,
+                (child + [0]).withUnsafeBufferPointer({ stat(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), &target) }) != 0 {
+                target = info
+            }
+            let isFolder = (target.st_mode & S_IFMT) == S_IFDIR
             guard let path = String(validating: child, as: UTF8.self) else {
                 if isFolder || Self.classify(DisplayName.of(bytes: child)) != nil {
                     let name = DisplayName.of(bytes: child)
@@ -82,17 +92,32 @@ struct InputCollection: Sequence {
                 continue
             }
             if isFolder {
-                walk(child, into: &found)
+                guard visited.insert(FolderIdentity(target)).inserted else {
+                    found.append((path, .failure(Failure(description:
+                        "\(DisplayName.escaped(path)): links back to a folder already read; not followed again"))))
+                    continue
+                }
+                walk(child, into: &found, visited: &visited)
                 continue
             }
             guard let item = Self.classify(path) else { continue }
-            var target = info
-            if (info.st_mode & S_IFMT) == S_IFLNK, stat(path, &target) != 0 { target = info }
             if let kind = Self.specialKind(target.st_mode) {
                 found.append((path, .failure(Failure(description: "\(DisplayName.escaped(path)): is not a regular file but \(kind)"))))
             } else {
                 found.append((path, .success(item)))
             }
+        }
+    }
+
+    /// A folder as the file system knows it, whatever path reached it: how a walk that follows
+    /// symbolic links knows it has come round in a loop.
+    struct FolderIdentity: Hashable {
+        var device: UInt64
+        var inode: UInt64
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
         }
     }
 

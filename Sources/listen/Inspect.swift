@@ -20,8 +20,17 @@ struct Inspect: ParsableCommand {
     @Option(help: "Refuse images whose header declares more than this many megapixels.")
     var maxMegapixels: Double = 40
 
-    @Option(help: "Refuse files larger than this many megabytes.")
+    @Option(help: "Refuse files larger than this many MiB.")
     var maxMegabytes: Double = 64
+
+    func validate() throws {
+        guard (0.000001...100_000).contains(maxMegapixels) else {
+            throw ValidationError("--max-megapixels must be a number above 0 and at most 100000")
+        }
+        guard (0.000001...1_000_000).contains(maxMegabytes) else {
+            throw ValidationError("--max-megabytes must be a number above 0 and at most 1000000")
+        }
+    }
 
     func run() throws {
         let limits = DecodeLimits(

@@ -11,7 +11,9 @@ struct Listen: ParsableCommand {
             before decoding: empty, truncated, corrupt and oversized files are reported by name \
             and skipped, and the run goes on with the rest.
 
-            The model is models/default unless --model names another folder.
+            The model is the folder --model names, else the one the LTTW_MODEL environment \
+            variable names, else ./models/default, else the models/default of the checkout \
+            listen was built from.
 
             Videos, BMP, WebP and TIFF images and --overlay output go through libCVMedia.so \
             (OpenCV's codecs and video I/O), loaded on first use from listen's own folder, else \

@@ -5,7 +5,7 @@ import Pipeline
 
 /// Options every model-running subcommand shares.
 struct ModelOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Model folder (config.json, model.safetensors, tokenizer.json).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Model folder (config.json, model.safetensors, tokenizer.json); default: $LTTW_MODEL, else ./models/default.", valueName: "dir"))
     var model: String?
 
     @Option(help: "Threads for the numeric kernels.")

@@ -23,18 +23,31 @@ struct VideoNarration {
     var beams: Int
     var narration: NarrationConfig
     var json: Bool
-    var overlayFolder: String?
+    /// Where the overlay video goes (nil: none).
+    var overlayPath: String?
 
     /// An overlay keeps showing what was said for this long.
     static let captionHold = 3.0
 
-    func run(speech: Narration?, progress: Progress) throws {
+    /// Frame rates a container may declare and be believed; outside them (a damaged header's
+    /// 1/4294967295 fps, say) the rate is taken as unknown, so the video's clock and the WAV's
+    /// silences cannot run to hours between two frames.
+    static let plausibleRates = 0.5...1000.0
+
+    /// The most the clock moves between two narrated frames on the container's timestamps; a
+    /// longer jump is taken as a damaged timestamp and replaced by one frame interval.
+    static let longestGap = 60.0
+
+    /// Narrates the video. Returns a warning when it ended well before the frame count its
+    /// header declares (a truncated or damaged file, whose unreadable frames end the stream).
+    func run(speech: Narration?, progress: Progress) throws -> String? {
         let source = try FrameSource(.videoFile(path))
+        let fps = Self.plausibleRates.contains(source.fps) ? source.fps : 0
         let step = switch sampling {
         case .everyNth(let n): n
-        case .rate(let rate): source.fps > 0 ? max(1, Int((source.fps / rate).rounded())) : 1
+        case .rate(let rate): fps > 0 ? max(1, Int((fps / rate).rounded())) : 1
         }
-        let frameRate = source.fps > 0 ? source.fps / Double(step) : nil
+        let frameRate = fps > 0 ? fps / Double(step) : nil
         let narrator = StreetNarrator(model: model, narration: narration, frameRate: frameRate, beamWidth: beams)
         let encoder = JSONEncoder.factsLines
         let separator = narration.language == .english ? " " : ""
@@ -42,6 +55,7 @@ struct VideoNarration {
         var lastSaid: (text: String, time: Double)?
         var previousTime: Double?
         var narrated = 0
+        var framesRead = 0
         speech?.startVideo()
 
         let expected = source.frameCount.map { ($0 + step - 1) / step }
@@ -54,6 +68,7 @@ struct VideoNarration {
             let time = Self.time(of: frame, after: previousTime, frameRate: frameRate)
             previousTime = time
             narrated += 1
+            framesRead += 1
 
             let moment = try narrator.observe(frame.image, at: time)
             if !moment.utterances.isEmpty {
@@ -68,23 +83,35 @@ struct VideoNarration {
                 }
                 try speech?.say(text, videoTime: time)
             }
-            if let overlayFolder {
+            if let overlayPath {
                 var facts = moment.scene.facts
                 facts.description = lastSaid.flatMap { time - $0.time <= Self.captionHold ? $0.text : nil }
                 let picture = try Overlay.draw(facts, on: frame.image)
                 if overlay == nil {
-                    let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent + ".overlay.avi"
                     overlay = try VideoWriter(
-                        path: URL(fileURLWithPath: overlayFolder).appendingPathComponent(name).path,
-                        fps: frameRate ?? 10, width: picture.width, height: picture.height)
+                        path: overlayPath, fps: frameRate ?? 10, width: picture.width, height: picture.height)
                 }
                 try overlay?.write(picture)
             }
-            guard try Self.skip(step - 1, in: source) else { break }
+            let skipped = try Self.skip(step - 1, in: source)
+            framesRead += skipped
+            guard skipped == step - 1 else { break }
         }
         overlay?.close()
         guard narrated > 0 else { throw VideoNarrationError.noFrames(path) }
         try speech?.endVideo(duration: (previousTime ?? 0) + 1 / (frameRate ?? 10))
+        return Self.endedEarly(read: framesRead, declared: source.frameCount).map {
+            "\(path): the video ended after \($0.read) of the \($0.declared) frames its header declares "
+                + "(truncated or damaged?); what was read is narrated"
+        }
+    }
+
+    /// The frames read and declared when reading stopped short of the header's count by more
+    /// than a frame interval's rounding or a fiftieth of the count (container counts are
+    /// sometimes estimates from the duration).
+    static func endedEarly(read: Int, declared: Int?) -> (read: Int, declared: Int)? {
+        guard let declared, declared - read > max(2, declared / 50) else { return nil }
+        return (read, declared)
     }
 
     /// The next frame, nil at the end of the video.
@@ -97,25 +124,26 @@ struct VideoNarration {
         }
     }
 
-    /// Drops `count` frames; false when the video ended first.
-    static func skip(_ count: Int, in source: FrameSource) throws(ImagingError) -> Bool {
-        for _ in 0..<count {
+    /// Drops up to `count` frames; returns how many were dropped before the video ended.
+    static func skip(_ count: Int, in source: FrameSource) throws(ImagingError) -> Int {
+        for dropped in 0..<count {
             do {
                 try source.skip()
             } catch {
-                if case .endOfStream = error { return false }
+                if case .endOfStream = error { return dropped }
                 throw error
             }
         }
-        return true
+        return count
     }
 
-    /// The frame's time on the video's clock: the container's timestamp while it increases,
-    /// otherwise one frame interval after the previous frame (some containers repeat or omit
-    /// timestamps, and the tracker drops frames whose time does not increase).
+    /// The frame's time on the video's clock: the container's timestamp while it increases by
+    /// at most `longestGap`, otherwise one frame interval after the previous frame (some
+    /// containers repeat or omit timestamps, the tracker drops frames whose time does not
+    /// increase, and a damaged timestamp must not open hours of silence in the WAV).
     static func time(of frame: Frame, after previous: Double?, frameRate: Double?) -> Double {
-        guard let previous else { return max(0, frame.timestamp) }
-        if frame.timestamp > previous { return frame.timestamp }
+        guard let previous else { return frame.timestamp.isFinite ? min(max(0, frame.timestamp), longestGap) : 0 }
+        if frame.timestamp > previous, frame.timestamp - previous <= longestGap { return frame.timestamp }
         return previous + 1 / (frameRate ?? 10)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Testing
 
 @Suite("listen describe, model info")
@@ -76,10 +77,44 @@ struct DescribeTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = try Programs.run("listen", ["describe", "--overlay", folder.path, "samples/images/10_crosswalk_right_with_light.jpg"])
         #expect(run.status == 0, "\(run.errors)")
-        let png = folder.appendingPathComponent("10_crosswalk_right_with_light.png").path
+        let png = folder.appendingPathComponent("10_crosswalk_right_with_light.overlay.png").path
         let inspect = try Programs.run("listen", ["inspect", png])
         #expect(inspect.status == 0)
         #expect(inspect.output.contains("image 640×"))
+    }
+
+    @Test("--overlay into the folder it reads keeps every input and gives each input an overlay of its own")
+    func overlayBesideInputs() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let red = "samples/images/00_pedestrian_red_street.jpg".inRepository
+        let none = "samples/images/05_vehicle_red.jpg".inRepository
+        try FileManager.default.copyItem(atPath: red, toPath: folder.appendingPathComponent("a.jpg").path)
+        // a.png holds another picture, and a file already has the name a.jpg's overlay would take.
+        let png = folder.appendingPathComponent("a.png").path
+        try Image.decode(file: none).write(to: png)
+        let taken = folder.appendingPathComponent("a.overlay.png").path
+        try Image.decode(file: none).write(to: taken)
+        let before = try [png, taken].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        let run = try Programs.run("listen", ["describe", "--overlay", folder.path, folder.path])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(try [png, taken].map { try Data(contentsOf: URL(fileURLWithPath: $0)) } == before)
+        #expect(run.output.contains("\(folder.path)/a.jpg: Wait."), "\(run.output)")
+        #expect(run.output.contains("\(folder.path)/a.png: Wait. Scooter ahead"), "\(run.output)")
+        // Read in sorted order: a.jpg, a.overlay.png (an input too), a.png.
+        let written = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(written == ["a-2.overlay.png", "a-3.overlay.png", "a.jpg", "a.overlay.overlay.png", "a.overlay.png", "a.png"], "\(written)")
+    }
+
+    @Test("A WAV that cannot be written is said once; every description still reaches the terminal, exit 1")
+    func audioThatCannotBeWritten() throws {
+        let run = try Programs.run("listen", ["describe", "--wav", "/dev/full", "samples/images/00_pedestrian_red_street.jpg".inRepository,
+                                              "samples/images/05_vehicle_red.jpg".inRepository])
+        #expect(run.status == 1, "\(run.errors)")
+        #expect(run.output.contains("00_pedestrian_red_street.jpg: Wait."), "\(run.output)")
+        #expect(run.output.contains("05_vehicle_red.jpg: Wait."), "\(run.output)")
+        #expect(run.errors.components(separatedBy: "/dev/full").count <= 3, "\(run.errors)")
+        #expect(!run.errors.contains("input(s) failed"), "\(run.errors)")
     }
 
     @Test("Bad inputs are named, the rest described, exit status 1")

@@ -160,6 +160,18 @@ struct EvaluateTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("metrics.json").path))
     }
 
+    @Test("A report folder that cannot be made is refused before the evaluation, in words")
+    func unwritableReport() throws {
+        let set = try Self.sampleSet()
+        defer { try? FileManager.default.removeItem(at: set) }
+        let file = set.appendingPathComponent("labels.jsonl").path
+        let run = try Programs.run("listen", ["eval", "--report", file + "/report", set.path])
+        #expect(run.status == 1)
+        #expect(run.errors.contains("\(file)/report: cannot create the report folder ("), "\(run.errors)")
+        #expect(!run.errors.contains("NSCocoaErrorDomain"), "\(run.errors)")
+        #expect(run.output.isEmpty, "\(run.output)")
+    }
+
     @Test("A folder without labels.jsonl, or with a broken line, is refused by name")
     func badSets() throws {
         let missing = try Programs.run("listen", ["eval", "/nonexistent/set"])

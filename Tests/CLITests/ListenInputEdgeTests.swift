@@ -112,4 +112,51 @@ struct ListenInputEdgeTests {
         #expect(run.output.contains("\(whole): video 64×48, 10.00 fps, 200 frames\n"), "\(run.output)")
         #expect(run.output.contains("\(cut): video 64×48, 10.00 fps, about 200 frames (the container's count; frame 200 cannot be read, so the file may be truncated)"), "\(run.output)")
     }
+
+    @Test("A truncated video is narrated as far as it reads, and the run says it ended early, exit 1")
+    func truncatedVideoDescribed() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let whole = folder.appendingPathComponent("whole.avi").path
+        let frame = try Image.decode(file: Self.sample.path).resized(width: 160, height: 284)
+        let writer = try VideoWriter(path: whole, codec: "MJPG", fps: 10, width: frame.width, height: frame.height)
+        for _ in 0..<40 { try writer.write(frame) }
+        writer.close()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let cut = folder.appendingPathComponent("cut.avi").path
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
+        let run = try Programs.run("listen", ["describe", "--every", "2", whole, cut])
+        #expect(run.status == 1, "\(run.errors)")
+        #expect(run.output.contains("\(cut) 0:00.0: Wait."), "\(run.output)")
+        #expect(!run.errors.contains("\(whole):"), "\(run.errors)")
+        #expect(run.errors.contains("\(cut): the video ended after "), "\(run.errors)")
+        #expect(run.errors.contains(" of the 40 frames its header declares (truncated or damaged?)"), "\(run.errors)")
+    }
+
+    @Test("A symbolic link to a folder is followed; one back into a folder already read is reported, not looped")
+    func symbolicLinkFolders() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let elsewhere = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        try FileManager.default.copyItem(at: Self.sample, to: elsewhere.appendingPathComponent("linked.jpg"))
+        try FileManager.default.copyItem(at: Self.sample, to: folder.appendingPathComponent("real.jpg"))
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("sub"), withDestinationURL: elsewhere)
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("loop"), withDestinationURL: folder)
+        let run = try Programs.run("listen", ["inspect", folder.path])
+        #expect(run.status == 1, "\(run.errors)")
+        #expect(run.output.contains("\(folder.path)/real.jpg: image"), "\(run.output)")
+        #expect(run.output.contains("\(folder.path)/sub/linked.jpg: image"), "\(run.output)")
+        #expect(run.errors.contains("\(folder.path)/loop: links back to a folder already read; not followed again"), "\(run.errors)")
+        #expect(run.output.split(separator: "\n").count == 2, "\(run.output)")
+    }
+
+    @Test("inspect refuses limits that are not numbers or out of range, instead of trapping")
+    func inspectLimits() throws {
+        for arguments in [["--max-megapixels", "nan"], ["--max-megapixels", "inf"], ["--max-megabytes", "1e300"], ["--max-megabytes", "0"]] {
+            let run = try Programs.run("listen", ["inspect"] + arguments + [Self.sample.path])
+            #expect(run.status == 64, "\(arguments): \(run.status) \(run.errors)")
+            #expect(run.errors.contains(arguments[0] + " must be a number above 0"), "\(arguments): \(run.errors)")
+        }
+    }
 }

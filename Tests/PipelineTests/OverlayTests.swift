@@ -30,4 +30,17 @@ struct OverlayTests {
         // Without the decision nothing is outlined there.
         #expect(try Overlay.draw(Self.facts, on: frame).pixel(x: 97, y: 210) == [0, 0, 0])
     }
+
+    @Test("Overlays of extreme shapes stay within 960 × 1440: a 1 × 100000 strip does not ask for gigabytes")
+    func extremeShapes() throws {
+        #expect(Overlay.canvasSize(width: 640, height: 480) == (640, 480))
+        #expect(Overlay.canvasSize(width: 1920, height: 1080) == (960, 540))
+        #expect(Overlay.canvasSize(width: 320, height: 240) == (480, 360))
+        #expect(Overlay.canvasSize(width: 1, height: 100_000) == (1, 1440))
+        #expect(Overlay.canvasSize(width: 2, height: 30_000) == (1, 1440))
+        #expect(Overlay.canvasSize(width: 100_000, height: 1) == (960, 1))
+        let strip = try Image(width: 3, height: 20_000, color: .gray)
+        let drawn = try Overlay.draw(Self.facts, on: strip)
+        #expect(drawn.height == 1440 && drawn.width >= 1)
+    }
 }
