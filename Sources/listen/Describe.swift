@@ -68,8 +68,10 @@ struct Describe: ParsableCommand {
     @Option(help: "Videos: what the walker is doing, which decides what is said: crossing, walking or describe.")
     var mode: NarrationMode = .crossing
 
-    @Option(help: "Videos: how much is said unprompted: minimal, normal or verbose.")
-    var verbosity: Verbosity = .normal
+    // Optional, with the default in the help: ArgumentParser shows a raw-value enum's default as
+    // its raw value ("1"), which teaches nothing.
+    @Option(help: "Videos: how much is said unprompted: minimal, normal or verbose (default: normal).")
+    var verbosity: Verbosity?
 
     func validate() throws {
         guard Language(rawValue: lang) != nil else { throw ValidationError("--lang must be en or zh") }
@@ -123,7 +125,7 @@ struct Describe: ParsableCommand {
             case .success(.video(let video)):
                 let narration = VideoNarration(
                     path: video, model: model, sampling: sampling, beams: beams,
-                    narration: NarrationConfig(language: language, mode: mode, verbosity: verbosity),
+                    narration: NarrationConfig(language: language, mode: mode, verbosity: verbosity ?? .normal),
                     json: json, overlayPath: overlayNames?.path(for: video, suffix: ".overlay.avi"))
                 do {
                     if let warning = try narration.run(speech: audioFailed ? nil : speech, progress: progress) {
@@ -233,7 +235,4 @@ extension Verbosity: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
 
     public static var allValueStrings: [String] { allCases.map(\.name) }
-
-    /// The name, not the raw Int, in `--help`'s "(default: ...)".
-    public var defaultValueDescription: String { name }
 }
