@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: Swift (XCTest and Swift Testing) and Python (pytest).
+# Runs the whole test suite: Swift (Swift Testing) and Python (pytest).
 # Installs what is missing first (scripts/setup.sh), so it works on a fresh machine and in CI.
 # Every suite runs even if an earlier one failed; the exit status is non-zero if any failed.
 set -uo pipefail

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # After `python -m lttw.train --config training/configs/cpu_default.json`: export, check and evaluate
 # the default model, regenerate fixtures. Run from the repository root.
+# The export STARTS models/default OVER with the scene model alone: ship_signal.sh,
+# ship_crosswalk_real.sh, ship_obstacle.sh and ship_fusion.sh must run again after it
+# (training/README.md, "Commands").
 set -euo pipefail
 export PYTHONPATH=training
 PY=${PY:-.venv/bin/python}

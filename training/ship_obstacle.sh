@@ -54,12 +54,17 @@
 #            folder 22 MB), 6,000 steps from 7e-4; temperature and threshold (validation
 #            precision >= 0.7) fitted on the validation scenes.
 #
-#   ./training/ship_obstacle.sh                                           # the CPU recipe
+#   FROM_SCRATCH=1 ./training/ship_obstacle.sh                            # the CPU recipe
 #   FROM_RUN=training/runs/obstacle_gpu_c RECIPE="..." ./training/ship_obstacle.sh   # ship a finished run
 set -euo pipefail
 export PYTHONPATH=training
 PY=${PY:-.venv/bin/python}
 RUN=${FROM_RUN:-training/runs/obstacle_expert}
+if [ -z "${FROM_RUN:-}" ] && [ "${FROM_SCRATCH:-}" != 1 ]; then
+  echo "ship_obstacle.sh: name the run to ship (FROM_RUN=training/runs/NAME RECIPE=\"...\"), or FROM_SCRATCH=1 to train" >&2
+  echo "the CPU recipe from scratch first (about 70 minutes; weaker than the shipped expert, which a lent GPU trained)." >&2
+  exit 2
+fi
 if [ -z "${FROM_RUN:-}" ]; then
   $PY -m lttw.obstacle_expert_train --run "$RUN.stage1" --batch 32 --steps 8000 --stop_after 4000 --eval_every 1000 --token_features 8
   $PY -m lttw.obstacle_expert_train --run "$RUN.stage2" --init "$RUN.stage1/last.pt" --token_features 32 --batch 32 --steps 4000 \
