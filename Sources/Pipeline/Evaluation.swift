@@ -72,11 +72,20 @@ public struct LabelledScene: Sendable, Decodable {
         var scenes: [LabelledScene] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let scene: LabelledScene
             do {
-                scenes.append(try decode(line))
+                scene = try decode(line)
             } catch {
                 throw EvaluationError.badLine(url.path, number + 1, "\(error)")
             }
+            // A light the scorer does not know would leave the frame out of the false-green
+            // rate without a word ("Red", "off"): refused, as lttw.evaluate.read_labels does.
+            if let light = scene.pedestrianLight, !Evaluation.truthClasses.contains(light) {
+                throw EvaluationError.badLine(
+                    url.path, number + 1,
+                    "pedestrian_light \"\(light)\" is none of \(Evaluation.truthClasses.joined(separator: ", ")) (null: not labelled)")
+            }
+            scenes.append(scene)
         }
         guard !scenes.isEmpty else { throw EvaluationError.emptySet(url.path) }
         return scenes

@@ -183,5 +183,12 @@ struct EvaluateTests {
         let broken = try Programs.run("listen", ["eval", set.path])
         #expect(broken.status == 1)
         #expect(broken.errors.contains("labels.jsonl:1: not a labelled scene"))
+        // A light the scorer does not know is refused by line, not left out of the false-green rate.
+        try Data("{\"file\": \"images/00_pedestrian_red_street.jpg\", \"pedestrian_light\": \"Red\"}\n".utf8)
+            .write(to: set.appendingPathComponent("labels.jsonl"))
+        let unknown = try Programs.run("listen", ["eval", set.path])
+        #expect(unknown.status == 1)
+        #expect(unknown.errors.contains("labels.jsonl:1: not a labelled scene: pedestrian_light \"Red\" is none of red, green, yellow, off_or_none"),
+                "\(unknown.errors)")
     }
 }

@@ -240,10 +240,27 @@ def countdown_metrics(t: Counter) -> Dict:
             "shown_with_light_said": t["shown_light_said"]}
 
 
+def read_labels(set_dir):
+    """labels.jsonl's records. A `pedestrian_light` other than the four truth classes or null is
+    an error naming the line: a set that says "Red" or "off" would otherwise leave those frames out
+    of the false-green rate without a word."""
+    path = os.path.join(set_dir, "labels.jsonl")
+    recs = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            light = r.get("pedestrian_light")
+            if light is not None and light not in LIGHT_TRUTH:
+                raise ValueError(f"{path}:{number}: pedestrian_light {light!r} is none of {', '.join(LIGHT_TRUTH)} (null: not labelled)")
+            recs.append(r)
+    return recs
+
+
 def evaluate(model_dir, set_dir, out_dir=None, batch=32, captions="auto", limit=None, quiet=False, predictor=None, only_split=None):
     pred = predictor or Predictor(model_dir)
-    with open(os.path.join(set_dir, "labels.jsonl"), encoding="utf-8") as f:
-        recs = [json.loads(l) for l in f if l.strip()]
+    recs = read_labels(set_dir)
     if only_split:
         recs = [r for r in recs if r.get("split") == only_split]
     if limit:
