@@ -100,7 +100,8 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CVBridge"], swiftSettings: strictSwift),
         .target(name: "Kernels", dependencies: ["CKernels", "COpenBLAS"], exclude: ["README.md"], swiftSettings: optimisedInDebug),
         // Reads and validates model files (safetensors, memory-mapped); no numeric code, no BLAS.
-        .target(name: "ModelArtifact", swiftSettings: strictSwift),
+        // Optimised in debug builds too: every load reads the whole weights file for its CRC-32.
+        .target(name: "ModelArtifact", swiftSettings: optimisedInDebug),
         // Vision and Narrator read config.json and tokenizer.json through ModelArtifact's strict JSON
         // parser and regular-file reader.
         .target(name: "Vision", dependencies: ["Imaging", "Kernels", "ModelArtifact"], swiftSettings: strictSwift),

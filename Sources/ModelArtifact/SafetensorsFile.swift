@@ -78,6 +78,9 @@ public final class SafetensorsFile: Sendable {
     /// Tensor names, sorted.
     public var names: [String] { infos.keys.sorted() }
 
+    /// The whole file's CRC-32 (`CRC32`), as `zlib.crc32` of its bytes.
+    public var crc32: UInt32 { CRC32.checksum(storage.file.bytes) }
+
     /// Drops the mapped file's resident pages (see `MappedFile.releaseResidentPages`): call it
     /// once the model has packed its weight matrices, so their mapped originals stop counting in
     /// the process's memory. Tensors still read in place fault back in from the page cache.

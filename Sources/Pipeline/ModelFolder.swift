@@ -45,6 +45,18 @@ extension StreetModel {
         // model builds) read its tensors; a tensor nobody read means the config describes a
         // different model than the weights (a deeper checkpoint, a renamed module).
         try weights.checkAllUsed(usage.names)
+        // Then the file as a whole against the CRC-32 recorded at export: it catches what the
+        // checks above pass, tensors of one shape swapped or a value changed but still finite.
+        if let recorded = configuration.weightsCrc32.flatMap({ UInt32($0, radix: 16) }) {
+            let crc = weights.crc32
+            guard crc == recorded else {
+                throw ModelLoadError.invalid(
+                    files[2].path,
+                    "its CRC-32 is \(String(format: "%08x", crc)) but config.json's weights_crc32 says "
+                        + "\(String(format: "%08x", recorded)): the weights are damaged or belong to another config.json; "
+                        + "copy the model folder again as it was exported")
+            }
+        }
         // Last, the known-answer frames: the model must read them as shipped (safety rule 6).
         try ModelSelfTest.run(model)
         // The engine has packed every weight matrix into its own panels; the mapped originals

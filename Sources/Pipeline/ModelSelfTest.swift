@@ -4,9 +4,11 @@ import Vision
 
 /// The known-answer check a model passes at every load (DESIGN.md safety rule 6): reference
 /// frames with known truth — at least a red, a green and a no-signal frame — shipped in the
-/// model folder and listed in config.json's `self_test`. Weights that were damaged, swapped or
-/// trained wrong read one of them differently, and such a model must not start: it would be
-/// trusted with a street crossing.
+/// model folder and listed in config.json's `self_test`. Weights trained wrong, or a program that
+/// reads them differently than the one that exported them, read one of them differently, and such
+/// a model must not start: it would be trusted with a street crossing. (Damaged or swapped weights
+/// are refused before, by the CRC-32 config.json records: a light-only check misses a swap of two
+/// crossing heads.)
 public enum ModelSelfTest {
     /// The light states a model with a signal expert must show among its known answers.
     static let requiredStates: Set<LightState> = [.red, .green, .none]

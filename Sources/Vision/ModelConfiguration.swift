@@ -33,6 +33,10 @@ public struct ModelConfiguration: Sendable, Decodable {
     /// Known-answer frames shipped with the model and run at every load (DESIGN.md safety
     /// rule 6): files relative to the model folder and the light each must read as.
     public var selfTest: [KnownAnswer]?
+    /// model.safetensors' CRC-32 as eight hex digits (`weights_crc32`, written by
+    /// lttw.artifact with the weights): weights that do not match are refused at load. Absent in
+    /// models exported before it (their weights are checked for structure and finiteness only).
+    public var weightsCrc32: String?
 
     public struct KnownAnswer: Sendable, Decodable, Hashable {
         public var file: String
@@ -167,6 +171,10 @@ public struct ModelConfiguration: Sendable, Decodable {
     private func validate(path: String) throws(ModelConfigurationError) {
         func require(_ condition: Bool, _ problem: @autoclosure () -> String) throws(ModelConfigurationError) {
             if !condition { throw .invalid(path, problem()) }
+        }
+        if let crc = weightsCrc32 {
+            try require(crc.count == 8 && UInt32(crc, radix: 16) != nil,
+                        "weights_crc32 \"\(crc)\" is not eight hex digits")
         }
         try require(formatVersion == Self.supportedFormatVersion,
                     "format_version \(formatVersion) is not supported (this program reads \(Self.supportedFormatVersion))")

@@ -218,6 +218,41 @@ struct ModelLoadHardeningTests {
         try Self.expectRefused(folder, file: "model.safetensors", ["tensor 'heads.out.light_state.weight' holds nan at flat index 2"])
     }
 
+    @Test("Two heads' weights of one shape swapped in the data, every check of structure passing, are refused by the CRC-32")
+    func swappedTensors() throws {
+        let folder = try Self.modelFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let length = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
+        func range(_ name: String) throws -> Range<Int> {
+            let entry = try #require(header[name] as? [String: Any])
+            let offsets = try #require(entry["data_offsets"] as? [Int])
+            return (8 + length + offsets[0])..<(8 + length + offsets[1])
+        }
+        // The crossing and light-kind heads: both [2, hidden], so the swapped file is the same
+        // size and shape everywhere; before the CRC-32 it loaded, and read crossings wrong.
+        let crossing = try range("heads.out.crosswalk.weight"), kind = try range("heads.out.light_kind.weight")
+        try #require(crossing.count == kind.count)
+        let saved = Array(bytes[crossing])
+        bytes.replaceSubrange(crossing, with: bytes[kind])
+        bytes.replaceSubrange(kind, with: saved)
+        try Data(bytes).write(to: url)
+        for program in ["listen", "assistd"] {
+            try Self.expectRefused(folder, file: "model.safetensors", ["its CRC-32 is ", "but config.json's weights_crc32 says"], program: program)
+        }
+    }
+
+    @Test("A weights_crc32 that is not eight hex digits is refused in config.json")
+    func malformedChecksum() throws {
+        let text = try Self.shippedText("config.json")
+        let crc = try #require(text.components(separatedBy: "\"weights_crc32\": \"").last?.prefix(8))
+        let folder = try Self.modelFolder(config: try Self.editedConfig("\"weights_crc32\": \"\(crc)\"", "\"weights_crc32\": \"xyz\""))
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.expectRefused(folder, file: "config.json", ["weights_crc32 \"xyz\" is not eight hex digits"])
+    }
+
     @Test("A tensor no part of the model reads is refused (the config describes a different model)")
     func extraTensor() throws {
         let folder = try Self.modelFolder()

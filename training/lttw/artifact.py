@@ -127,6 +127,26 @@ def artifact_config(mc: ModelConfig, tok: Tokenizer, temps, green_thr, stats, ex
     }
 
 
+def weights_crc32(model_dir) -> str:
+    """model.safetensors' CRC-32 (zlib's), eight hex digits: config.json's `weights_crc32`, which
+    the Swift loader checks so damaged or mismatched weights are refused (ModelFolder.load)."""
+    import zlib
+    crc = 0
+    with open(os.path.join(model_dir, "model.safetensors"), "rb") as f:
+        while chunk := f.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return f"{crc:08x}"
+
+
+def write_weights_and_config(model_dir, sd, cfg):
+    """model.safetensors from `sd`, then config.json from `cfg` with the weights' CRC-32: the one
+    way a model folder's weights are written, so the two always agree."""
+    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
+    cfg["weights_crc32"] = weights_crc32(model_dir)
+    with open(os.path.join(model_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+
+
 def export(model: StreetVLM, out_dir, tok: Tokenizer, temps, green_thr, stats, extra=None, check=True):
     os.makedirs(out_dir, exist_ok=True)
     mc = model.config
@@ -134,9 +154,7 @@ def export(model: StreetVLM, out_dir, tok: Tokenizer, temps, green_thr, stats, e
     cfg["params"] = count_params(model)
     cfg["flops_per_frame"] = flops_per_frame(mc)
     sd = {k: v.detach().float().contiguous().clone() for k, v in model.state_dict().items()}
-    save_file(sd, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
-    with open(os.path.join(out_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    write_weights_and_config(out_dir, sd, cfg)
     tok.save(os.path.join(out_dir, "tokenizer.json"))
     if check:
         roundtrip_check(model, out_dir)
@@ -148,6 +166,9 @@ def load_artifact(path):
         cfg = json.load(f)
     if cfg.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path}/config.json: unsupported format_version {cfg.get('format_version')}")
+    if "weights_crc32" in cfg and cfg["weights_crc32"] != weights_crc32(path):
+        raise ValueError(f"{path}/model.safetensors: its CRC-32 is {weights_crc32(path)} but config.json's weights_crc32 says "
+                         f"{cfg['weights_crc32']}: the weights are damaged or belong to another config.json")
     mc = ModelConfig(**cfg["architecture"])
     tok = Tokenizer.load(os.path.join(path, "tokenizer.json"))
     if len(tok) != mc.vocab_size:
@@ -226,9 +247,7 @@ def merge_obstacle(run, model_dir, ckpt="best.pt", recipe=None):
         "training": {"run": run, "step": ck.get("step"), **({"recipe": recipe} if recipe else {})},
         "params": int(sum(v.numel() for v in expert.exported_state().values())),
     }
-    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    write_weights_and_config(model_dir, sd, cfg)
     return cfg
 
 
@@ -366,9 +385,7 @@ def merge_signal(run, model_dir, ckpt="best.pt"):
     sd.update({SIGNAL_PREFIX + k: v.detach().float().contiguous().clone() for k, v in reader.state_dict().items()})
     cfg["signal_expert"] = signal_expert_config(reader, calibration, run)
     cfg["signal_expert"]["params"] = count_params(reader)
-    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    write_weights_and_config(model_dir, sd, cfg)
     return cfg
 
 
@@ -444,9 +461,7 @@ def _signal_part(model_dir, key, module, what):
 
 
 def _write_model(model_dir, cfg, sd):
-    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    write_weights_and_config(model_dir, sd, cfg)
 
 
 def merge_verifier(run, model_dir, ckpt="best.pt"):
@@ -566,9 +581,7 @@ def merge_scene(run, model_dir, ckpt="best.pt"):
     cfg["training"]["fine_tune"] = {"run": run, "checkpoint": ckpt, "step": ck["step"], "val": ck.get("val"),
                                     "command": "python -m lttw.crosswalk_real " + " ".join(
                                         f"--{k} {v}" for k, v in ck.get("args", {}).items() if k not in ("resume", "threads"))}
-    save_file(sd, os.path.join(model_dir, "model.safetensors"), metadata={"format": "pt", "format_version": str(FORMAT_VERSION)})
-    with open(os.path.join(model_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    write_weights_and_config(model_dir, sd, cfg)
     roundtrip_check(model, model_dir)
     return cfg
 
