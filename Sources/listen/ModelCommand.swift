@@ -43,7 +43,8 @@ struct ModelInfo: ParsableCommand {
         let c = model.configuration
         let a = c.architecture
         let weights = url.appendingPathComponent("model.safetensors")
-        let size = (try? FileManager.default.attributesOfItem(atPath: weights.path)[.size] as? Int) ?? 0
+        // The file a symbolic link names, not the link's own few bytes.
+        let size = (try? FileManager.default.attributesOfItem(atPath: weights.resolvingSymlinksInPath().path)[.size] as? Int) ?? 0
         let digest = (try? FileDigest.sha256(of: weights.path)) ?? "unavailable"
         print("""
             model:          \(url.path) (\(c.modelType), format \(c.formatVersion))
