@@ -133,6 +133,38 @@ struct ListenInputEdgeTests {
         #expect(run.errors.contains(" of the 40 frames its header declares (truncated or damaged?)"), "\(run.errors)")
     }
 
+    @Test("A header rate of 1/4294967295 fps neither stretches the video's clock nor fills the WAV with silence")
+    func implausibleFrameRate() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("slow.avi").path
+        let frame = try Image.decode(file: Self.sample.path).resized(width: 160, height: 284)
+        let writer = try VideoWriter(path: path, codec: "MJPG", fps: 10, width: frame.width, height: frame.height)
+        for _ in 0..<6 { try writer.write(frame) }
+        writer.close()
+        // The stream header's dwScale and dwRate (rate / scale = fps), and the main header's
+        // microseconds per frame, as a damaged file would have them.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func put(_ value: UInt32, at offset: Int) {
+            for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(k))) }
+        }
+        func find(_ tag: String) throws -> Int {
+            let t = Array(tag.utf8)
+            return try #require((0..<(bytes.count - 4)).first { Array(bytes[$0..<($0 + 4)]) == t })
+        }
+        let strh = try find("strh"), avih = try find("avih")
+        put(0xFFFF_FFFF, at: strh + 28)
+        put(1, at: strh + 32)
+        put(0xFFFF_FFFF, at: avih + 8)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let wav = folder.appendingPathComponent("slow.wav").path
+        let run = try Programs.run("listen", ["describe", "--wav", wav, path])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("\(path) 0:00.0: Wait."), "\(run.output)")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: wav)[.size] as? Int)
+        #expect(size < 2_000_000, "\(size) bytes of WAV for six frames")
+    }
+
     @Test("A symbolic link to a folder is followed; one back into a folder already read is reported, not looped")
     func symbolicLinkFolders() throws {
         let folder = try Self.folder()

@@ -48,12 +48,19 @@ class TrainingForward(torch.nn.Module):
         return self.expert.forward_train(x)
 
 
-def signal_crops(split: str, size: int) -> np.ndarray:
+def signal_crops(split: str, size: int, holdout_fold=None) -> np.ndarray:
     """The real photos of `split` in ../shared/train/real that are a traffic-light crop (the MIT /
     Udacity source, `mit_*`), squashed to `size`: a crop of a signal head has no path in it, so
     nothing in it is in the wearer's way. The renders never show a camera's blur, noise and
-    colour, and on these crops the expert trained on them alone calls obstacles that are not there."""
-    return np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, f)), size) for f in signal_crop_files(split)])
+    colour, and on these crops the expert trained on them alone calls obstacles that are not there.
+    Crops of `holdout_fold`'s photo groups are left out, as `real_labelled` leaves its photos out:
+    nothing of a held-out fold reaches training."""
+    files = signal_crop_files(split)
+    if holdout_fold is not None:
+        from .real_obstacles import in_fold, source_rows
+        sources = source_rows()
+        files = [f for f in files if not in_fold(f, sources, holdout_fold)]
+    return np.stack([resize_small(load_bgr(os.path.join(REAL_ROOT, f)), size) for f in files])
 
 
 def real_labelled(size: int, grid: int, holdout_fold=None, empty_only: bool = False):
@@ -246,7 +253,7 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     token_truth = torch.from_numpy(tokens_train).to(world.device)
     flipped_slot = torch.as_tensor(FLIPPED_SLOT, device=world.device)
     n_real = round(a.batch * a.real_negatives) // world.size
-    negatives = torch.from_numpy(signal_crops("train", cfg.image_size)).to(world.device) if n_real else None
+    negatives = torch.from_numpy(signal_crops("train", cfg.image_size, a.real_holdout_fold)).to(world.device) if n_real else None
     n_labelled = round(a.batch * (a.real_labels or a.real_empty)) // world.size
     if n_labelled:
         labelled = [torch.from_numpy(t).to(world.device)

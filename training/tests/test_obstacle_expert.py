@@ -274,3 +274,16 @@ def test_samples_obstacles_scores_the_shipped_samples_by_kind_and_side():
     assert s["wrong_kind"] == 1 and s["nothing"] == 1
     assert s["confusion"] == [{"label": "car", "called": "bicycle", "count": 1}]
     assert [f["file"] for f in s["frames"] if f["missing_from_said"]] == ["12_obstacle_near_ahead.jpg"]
+
+
+def test_real_negative_crops_leave_out_the_held_out_fold():
+    from lttw.obstacle_expert_train import signal_crops
+    from lttw.real_obstacles import in_fold, source_rows
+    from lttw.signal_data import signal_crop_files
+
+    sources = source_rows()
+    files = signal_crop_files("train")
+    kept = [f for f in files if not in_fold(f, sources, 1)]
+    assert 0 < len(kept) < len(files)
+    assert len(signal_crops("train", 16, holdout_fold=1)) == len(kept)
+    assert len(signal_crops("train", 16)) == len(files)
