@@ -54,8 +54,8 @@ public struct Utterance: Sendable, Hashable {
     public var language: Language
     public var priority: UtterancePriority
     public var topic: UtteranceTopic
-    /// Stop whatever is being spoken and drop what is queued below this priority: the wearer
-    /// must hear this now (walk withdrawn, camera lost, danger ahead).
+    /// Stop what is being spoken and drop what is queued, where this makes it out of date
+    /// (`supersedes`): the wearer must hear this now (walk withdrawn, camera lost, danger ahead).
     public var interrupts: Bool
 
     public init(message: Message, text: String, language: Language, priority: UtterancePriority, topic: UtteranceTopic, interrupts: Bool) {
@@ -65,6 +65,13 @@ public struct Utterance: Sendable, Hashable {
         self.priority = priority
         self.topic = topic
         self.interrupts = interrupts
+    }
+
+    /// Whether this utterance, interrupting, makes `other` out of date: `other` is less urgent,
+    /// or as urgent and on the same topic. Two equally urgent topics (a walk withdrawn, a person
+    /// close ahead) must both be heard, so neither supersedes the other.
+    public func supersedes(_ other: Utterance) -> Bool {
+        other.priority < priority || (other.priority == priority && other.topic == topic)
     }
 }
 

@@ -76,6 +76,56 @@ extension EngineSuite {
             #expect(sink.calls == ["begin 22050", "discard", "begin 22050", "end"])
         }
 
+        @Test("A walk withdrawn and a person close ahead in one batch are both heard: neither drops the other")
+        func equallyUrgentTopicsInOneBatch() async throws {
+            let sink = MemorySink(gated: true)
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            var events = queue.events.makeAsyncIterator()
+            queue.enqueue(utterance(longText, .info))
+            #expect(await events.next().map(summary) == "started \(longText)")
+            let wait = Utterance(message: .description("Wait."), text: "Wait.", language: .english, priority: .danger, topic: .light, interrupts: true)
+            let person = Utterance(
+                message: .description("Person ahead, close."), text: "Person ahead, close.", language: .english, priority: .danger,
+                topic: .obstacle(kind: "person", position: .ahead), interrupts: true)
+            queue.enqueue([wait, person])
+            queue.close()
+            sink.open()
+            var seen: [String] = []
+            while let event = await events.next() {
+                seen.append(summary(event))
+            }
+            #expect(seen == [
+                "interrupted \(longText)",
+                "started Wait.", "finished Wait.",
+                "started Person ahead, close.", "finished Person ahead, close.",
+            ])
+        }
+
+        @Test("A danger on another topic lets the walk's withdrawal finish and follows it; one on the same topic cuts it short")
+        func equallyUrgentTopicWhileSpeaking() async throws {
+            for (topic, expected) in [
+                (UtteranceTopic.obstacle(kind: "car", position: .ahead), ["finished \(longText)", "started Car ahead, close.", "finished Car ahead, close."]),
+                (UtteranceTopic.light, ["interrupted \(longText)", "started Car ahead, close.", "finished Car ahead, close."]),
+            ] {
+                let sink = MemorySink(gated: true)
+                let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+                var events = queue.events.makeAsyncIterator()
+                // A long withdrawal, so that a cut would land inside it.
+                queue.enqueue(Utterance(message: .description(longText), text: longText, language: .english, priority: .danger, topic: .light, interrupts: true))
+                #expect(await events.next().map(summary) == "started \(longText)")
+                queue.enqueue(Utterance(
+                    message: .description("Car ahead, close."), text: "Car ahead, close.", language: .english, priority: .danger,
+                    topic: topic, interrupts: true))
+                queue.close()
+                sink.open()
+                var seen: [String] = []
+                while let event = await events.next() {
+                    seen.append(summary(event))
+                }
+                #expect(seen == expected, "\(topic)")
+            }
+        }
+
         @Test("interrupt() silences the current utterance and empties the queue")
         func interruptAll() async throws {
             let sink = MemorySink(gated: true)

@@ -21,7 +21,10 @@ public enum SpeechEvent: Sendable, Hashable {
 ///
 /// Higher priorities go first; an utterance marked `interrupts` stops the one being spoken (the
 /// engine aborts synthesis at its next block of samples and the sink drops what it buffered)
-/// and drops queued ones of its priority or lower, which it makes out of date. What happens is
+/// and drops queued ones, which it makes out of date — those of lower priority, and those of its
+/// own priority on its own topic. One of its priority on another topic is as urgent as it is
+/// and says something it does not (a walk withdrawn as an obstacle comes close): that one is
+/// neither cut off nor dropped, and the interrupting utterance follows it. What happens is
 /// reported on `events`.
 public final class SpeechQueue: Sendable {
     public let events: AsyncStream<SpeechEvent>
@@ -71,9 +74,9 @@ public final class SpeechQueue: Sendable {
             guard !state.closed else { return false }
             for utterance in utterances {
                 if utterance.interrupts {
-                    dropped += state.pending.filter { $0.priority <= utterance.priority }
-                    state.pending.removeAll { $0.priority <= utterance.priority }
-                    if state.speaking != nil {
+                    dropped += state.pending.filter { utterance.supersedes($0) }
+                    state.pending.removeAll { utterance.supersedes($0) }
+                    if let speaking = state.speaking, utterance.supersedes(speaking) {
                         stopCurrent.store(true, ordering: .releasing)
                     }
                 }
