@@ -40,6 +40,28 @@ struct SinkTests {
         #expect(throws: AudioSinkError.closed) { try sink.begin(format: PCMFormat(sampleRate: 16_000)) }
     }
 
+    @Test("A WAV file is whole after every utterance, before close: a daemon stopped by a signal leaves a file that plays")
+    func wavWholeBeforeClose() throws {
+        let path = temporaryPath("open.wav")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sink = try WAVFileSink(path: path)
+        try sink.begin(format: PCMFormat(sampleRate: 22_050))
+        try [Int16(1), -2].withUnsafeBufferPointer { samples throws(AudioSinkError) in try sink.write(samples) }
+        try sink.end()
+        var file = try WAVFile(path: path)
+        #expect(Array(file.bytes[..<44]) == WAVHeader.bytes(format: PCMFormat(sampleRate: 22_050), dataByteCount: 4))
+        // An interrupted utterance keeps what it wrote, and the header counts it; writing goes on at the end.
+        try sink.begin(format: PCMFormat(sampleRate: 22_050))
+        try [Int16(3)].withUnsafeBufferPointer { samples throws(AudioSinkError) in try sink.write(samples) }
+        sink.discard()
+        try [Int16(4)].withUnsafeBufferPointer { samples throws(AudioSinkError) in try sink.write(samples) }
+        try sink.end()
+        file = try WAVFile(path: path)
+        #expect(Array(file.bytes[..<44]) == WAVHeader.bytes(format: PCMFormat(sampleRate: 22_050), dataByteCount: 8))
+        #expect(Array(file.bytes[44...]) == [0x01, 0x00, 0xFE, 0xFF, 0x03, 0x00, 0x04, 0x00])
+        try sink.close()
+    }
+
     @Test("A WAV sink on an unwritable path says which path and why")
     func wavOpenFailure() {
         #expect {

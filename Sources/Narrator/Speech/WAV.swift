@@ -97,9 +97,32 @@ public final class WAVFileSink: AudioSink {
         }
     }
 
-    public func end() throws(AudioSinkError) {}
+    /// The header is brought up to date after every utterance, so a daemon killed or crashed
+    /// leaves a file that plays up to its last utterance (it used to hold a header of 0 Hz and
+    /// 0 bytes until `close`, which a daemon stopped by a signal may never reach).
+    public func end() throws(AudioSinkError) {
+        try state.withLock { (state) throws(AudioSinkError) in
+            guard let file = state.file else { throw .closed }
+            guard Self.writeHeader(state, to: file), fseek(file, 0, SEEK_END) == 0, fflush(file) == 0 else {
+                throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+        }
+    }
 
-    public func discard() {}
+    /// What an interrupted utterance wrote stays in the file, with the header updated for it.
+    public func discard() {
+        state.withLock { state in
+            guard let file = state.file else { return }
+            _ = Self.writeHeader(state, to: file) && fseek(file, 0, SEEK_END) == 0 && fflush(file) == 0
+        }
+    }
+
+    /// Writes the header for what `state` holds at the start of `file`; the caller seeks back.
+    private static func writeHeader(_ state: State, to file: UnsafeMutablePointer<FILE>) -> Bool {
+        let format = state.format ?? PCMFormat(sampleRate: 22_050)
+        let header = WAVHeader.bytes(format: format, dataByteCount: state.dataBytes) ?? []
+        return fseek(file, 0, SEEK_SET) == 0 && fwrite(header, 1, header.count, file) == header.count
+    }
 
     /// Seconds of audio written so far (0 before the first `begin`).
     public var duration: Double {
@@ -132,9 +155,7 @@ public final class WAVFileSink: AudioSink {
         try state.withLock { (state) throws(AudioSinkError) in
             guard let file = state.file else { return }
             state.file = nil
-            let format = state.format ?? PCMFormat(sampleRate: 22_050)
-            let header = WAVHeader.bytes(format: format, dataByteCount: state.dataBytes) ?? []
-            let ok = fseek(file, 0, SEEK_SET) == 0 && fwrite(header, 1, header.count, file) == header.count
+            let ok = Self.writeHeader(state, to: file)
             let reason = String(cString: strerror(errno))
             let closed = fclose(file) == 0
             guard ok, closed else { throw .writeFailed(path: path, reason: reason) }
