@@ -140,7 +140,7 @@ public final class ESpeakEngine: Sendable {
     ) throws(SpeechError) -> SynthesisReport {
         try lock.withLock { (_) throws(SpeechError) -> SynthesisReport in
             try apply(voice)
-            return withoutActuallyEscaping(receive) { receive in
+            let report = withoutActuallyEscaping(receive) { receive in
                 let context = SynthesisContext(receive: receive)
                 let start = ContinuousClock.now
                 context.start = start
@@ -152,14 +152,20 @@ public final class ESpeakEngine: Sendable {
                 }
                 let elapsed = ContinuousClock.now - start
                 context.status = status
-                return SynthesisReport(
+                let report = SynthesisReport(
                     sampleRate: sampleRate,
                     samples: context.samples,
                     firstSampleLatency: context.firstSample.map { $0 - start },
                     elapsed: elapsed,
                     completed: !context.stopped && status == EE_OK
                 )
+                return (report: report, failure: context.stopped || status == EE_OK ? nil : status)
             }
+            // A stop asked for is an interruption; eSpeak-ng failing on its own is a failure,
+            // reported as one (it was reported as an interruption, which is not logged as a
+            // speech fault and does not mark speech as failing on /status).
+            if let failure = report.failure { throw .synthesisFailed(code: Int32(failure.rawValue)) }
+            return report.report
         }
     }
 
