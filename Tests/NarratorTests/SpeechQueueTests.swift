@@ -18,6 +18,15 @@ private func summary(_ event: SpeechEvent) -> String {
     }
 }
 
+/// Every event still to come, summarised, until the queue's stream ends (after `close()`).
+private func remaining(_ events: inout AsyncStream<SpeechEvent>.Iterator) async -> [String] {
+    var seen: [String] = []
+    while let event = await events.next() {
+        seen.append(summary(event))
+    }
+    return seen
+}
+
 /// A long utterance: many blocks of samples, so that an interruption lands inside it.
 private let longText = String(repeating: "Bicycle on your right, far. ", count: 12).trimmingSuffixSpace
 
@@ -40,10 +49,7 @@ extension EngineSuite {
             queue.enqueue(utterance("Pole ahead, close.", .danger))
             queue.close()
             sink.open()
-            var seen: [String] = []
-            while let event = await events.next() {
-                seen.append(summary(event))
-            }
+            let seen = await remaining(&events)
             #expect(seen == [
                 "finished \(longText)",
                 "started Pole ahead, close.", "finished Pole ahead, close.",
@@ -64,10 +70,7 @@ extension EngineSuite {
             queue.enqueue(utterance("Camera blocked.", .danger, interrupts: true))
             queue.close()
             sink.open()
-            var seen: [String] = []
-            while let event = await events.next() {
-                seen.append(summary(event))
-            }
+            let seen = await remaining(&events)
             #expect(seen == [
                 "dropped Crosswalk ahead.",
                 "interrupted \(longText)",
@@ -90,10 +93,7 @@ extension EngineSuite {
             queue.enqueue([wait, person])
             queue.close()
             sink.open()
-            var seen: [String] = []
-            while let event = await events.next() {
-                seen.append(summary(event))
-            }
+            let seen = await remaining(&events)
             #expect(seen == [
                 "interrupted \(longText)",
                 "started Wait.", "finished Wait.",
@@ -118,10 +118,7 @@ extension EngineSuite {
                     topic: topic, interrupts: true))
                 queue.close()
                 sink.open()
-                var seen: [String] = []
-                while let event = await events.next() {
-                    seen.append(summary(event))
-                }
+                let seen = await remaining(&events)
                 #expect(seen == expected, "\(topic)")
             }
         }
@@ -137,10 +134,7 @@ extension EngineSuite {
             queue.interrupt()
             queue.close()
             sink.open()
-            var seen: [String] = []
-            while let event = await events.next() {
-                seen.append(summary(event))
-            }
+            let seen = await remaining(&events)
             #expect(seen == ["dropped Wait.", "interrupted \(longText)"])
         }
 
@@ -150,10 +144,8 @@ extension EngineSuite {
             let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
             queue.enqueue(utterance("前方有狗。", .guidance, language: .mandarin))
             queue.close()
-            var seen: [String] = []
-            for await event in queue.events {
-                seen.append(summary(event))
-            }
+            var events = queue.events.makeAsyncIterator()
+            let seen = await remaining(&events)
             #expect(seen == ["missing 狗 in 前方有狗。", "started 前方有狗。", "finished 前方有狗。"])
             #expect(sink.samples.count > 22_050 / 2)
         }
@@ -166,10 +158,8 @@ extension EngineSuite {
             let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
             queue.enqueue([utterance("Wait.", .signal), utterance("Crosswalk ahead.", .guidance)])
             queue.close()
-            var seen: [String] = []
-            for await event in queue.events {
-                seen.append(summary(event))
-            }
+            var events = queue.events.makeAsyncIterator()
+            let seen = await remaining(&events)
             #expect(seen == [
                 "started Wait.", "failed Wait.: The audio sink was already closed.",
                 "started Crosswalk ahead.", "failed Crosswalk ahead.: The audio sink was already closed.",
