@@ -34,6 +34,13 @@
 #     --init training/runs/obstacle_fresh/best.pt --train_start 200000 --train_scenes 160000 --width 96 --depth 3 \
 #     --heads 3 --token_features 16 --jitter 0.25 --real_negatives 0.125 --real_empty 0.0625 --real_holdout_fold 1 \
 #     --lr 2e-4 --batch 128 --steps 1000000 --minutes 105 --eval_every 250 --precision 0.7 --keep best
+# and 88 minutes more (NOTES, 2026-12-06, small hours: holdout recall 58.1 %, not shipped: calls on
+# the real val split's empty photos and on the samples), on 240,000 renders:
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_fresh3 \
+#     --init training/runs/obstacle_fresh2/best.pt --train_start 200000 --train_scenes 240000 --width 96 --depth 3 \
+#     --heads 3 --token_features 16 --jitter 0.25 --real_negatives 0.125 --real_empty 0.0625 --real_holdout_fold 1 \
+#     --lr 1.5e-4 --batch 128 --steps 1000000 --minutes 88 --eval_every 250 --precision 0.7 --keep best
+# Every figure a ship rule reads, for a run against the shipped expert: FROM_RUN=RUN ./training/judge_obstacle.sh
 # A run is judged against the shipped expert, each at its own temperature and threshold, on the
 # validation renders and on holdout renders no run trains or calibrates on (seeds 6,000,000+):
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_holdout --run training/runs/obstacle_fresh
