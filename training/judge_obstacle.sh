@@ -6,7 +6,7 @@
 # split). The run is merged into a copy of models/default; nothing in the repository changes.
 #
 #   FROM_RUN=training/runs/obstacle_fresh3 ./training/judge_obstacle.sh
-#   FROM_RUN=... OUT=/tmp/judge ./training/judge_obstacle.sh   (keeps the candidate model folder there)
+#   FROM_RUN=... OUT=training/runs/judge ./training/judge_obstacle.sh   (keeps the candidate model folder there)
 # The run's best.pt is judged with the temperature and threshold its trainer fitted (calibration.json).
 set -euo pipefail
 export PYTHONPATH=training

@@ -233,8 +233,7 @@ struct Evaluate: ParsableCommand {
         _ path: String, _ e: Evaluation, metrics: [String: Any], facts: [String: SceneFacts], signals: [String: SignalDecision],
         folder: URL, failures: Int
     ) throws {
-        let out = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: out.appendingPathComponent("mistakes"), withIntermediateDirectories: true)
+        let out = URL(fileURLWithPath: path)  // made, with mistakes/, before the evaluation ran
         try JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys, .prettyPrinted])
             .write(to: out.appendingPathComponent("metrics.json"))
         var md = "# Evaluation of \(modelOptions.folder.path) on \(folder.path)\n\n```\n\(text(e, failures: failures))\n```\n\n"
