@@ -16,6 +16,18 @@ struct ListenInputEdgeTests {
 
     static let sample = Programs.repository.appendingPathComponent("samples/images/00_pedestrian_red_street.jpg")
 
+    /// The red sample at a quarter of its size: a frame the model reads, small enough to write fast.
+    static func smallSample() throws -> Image {
+        try Image.decode(file: sample.path).resized(width: 160, height: 284)
+    }
+
+    /// An MJPEG AVI at 10 fps of `count` copies of `frame`.
+    static func writeVideo(_ path: String, frame: Image, count: Int) throws {
+        let writer = try VideoWriter(path: path, codec: "MJPG", fps: 10, width: frame.width, height: frame.height)
+        for _ in 0..<count { try writer.write(frame) }
+        writer.close()
+    }
+
     /// Runs `listen` through the shell, so that arguments can hold bytes a Swift String cannot.
     static func shell(_ script: String) throws -> ProgramRun {
         try Programs.run(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script, Programs.folder.appendingPathComponent("listen").path])
@@ -100,10 +112,7 @@ struct ListenInputEdgeTests {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let whole = folder.appendingPathComponent("whole.avi").path
-        let writer = try VideoWriter(path: whole, codec: "MJPG", fps: 10, width: 64, height: 48)
-        let frame = try Image(width: 64, height: 48, color: .gray)
-        for _ in 0..<200 { try writer.write(frame) }
-        writer.close()
+        try Self.writeVideo(whole, frame: try Image(width: 64, height: 48, color: .gray), count: 200)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
         let cut = folder.appendingPathComponent("cut.avi").path
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
@@ -118,10 +127,7 @@ struct ListenInputEdgeTests {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let whole = folder.appendingPathComponent("whole.avi").path
-        let frame = try Image.decode(file: Self.sample.path).resized(width: 160, height: 284)
-        let writer = try VideoWriter(path: whole, codec: "MJPG", fps: 10, width: frame.width, height: frame.height)
-        for _ in 0..<40 { try writer.write(frame) }
-        writer.close()
+        try Self.writeVideo(whole, frame: try Self.smallSample(), count: 40)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
         let cut = folder.appendingPathComponent("cut.avi").path
         try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cut))
@@ -138,10 +144,7 @@ struct ListenInputEdgeTests {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("slow.avi").path
-        let frame = try Image.decode(file: Self.sample.path).resized(width: 160, height: 284)
-        let writer = try VideoWriter(path: path, codec: "MJPG", fps: 10, width: frame.width, height: frame.height)
-        for _ in 0..<6 { try writer.write(frame) }
-        writer.close()
+        try Self.writeVideo(path, frame: try Self.smallSample(), count: 6)
         // The stream header's dwScale and dwRate (rate / scale = fps), and the main header's
         // microseconds per frame, as a damaged file would have them.
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
