@@ -85,4 +85,18 @@ public struct NarrationConfig: Sendable, Hashable {
         self.strongTurnDegrees = strongTurnDegrees
         self.maxObstacles = maxObstacles
     }
+
+    /// The alignment cue for a crosswalk heading (negative: it runs to the left), or `nil` when
+    /// the wearer already faces along it.
+    public func turn(forHeading heading: Double?) -> Turn? {
+        guard let heading, abs(heading) >= alignmentDegrees else { return nil }
+        switch directions {
+        case .relative:
+            let strong = abs(heading) >= strongTurnDegrees
+            return heading < 0 ? (strong ? .left : .slightlyLeft) : (strong ? .right : .slightlyRight)
+        case .clockFace:
+            let hour = Phrasebook.hour(ofHeading: heading)
+            return hour == 12 ? nil : .towards(hour: hour)
+        }
+    }
 }

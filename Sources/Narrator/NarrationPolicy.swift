@@ -64,12 +64,13 @@ public struct NarrationPolicy: Sendable {
     public mutating func describe(_ scene: TrackedScene) -> [Utterance] {
         let book = phrasebook
         guard !scene.isStale else {
-            return [utterance(.cameraBlocked, topic: .camera, priority: .danger, interrupts: false)]
+            return [utterance(.cameraBlocked, topic: .camera, priority: .danger, interrupts: false, sceneTime: scene.time)]
         }
         var signal: Utterance?
         if let light = scene.light {
             let message = Message.light(light.status, light.kind)
-            signal = utterance(message, topic: .light, priority: .info, interrupts: false, secondsLeft: light.secondsLeft)
+            signal = utterance(message, topic: .light, priority: .info, interrupts: false, secondsLeft: light.secondsLeft,
+                               sceneTime: scene.time)
             said[.light] = Said(message: message, time: scene.time)
         }
         var parts: [String] = []
@@ -79,7 +80,7 @@ public struct NarrationPolicy: Sendable {
         } else {
             if let crosswalk = scene.crosswalk, crosswalk.present, let offset = crosswalk.offset {
                 parts.append(book.text(for: .crosswalk(offset)))
-                if let turn = turn(for: crosswalk.headingDegrees) {
+                if let turn = config.turn(forHeading: crosswalk.headingDegrees) {
                     parts.append(book.text(for: .turn(turn)))
                 }
             }
@@ -89,7 +90,8 @@ public struct NarrationPolicy: Sendable {
         }
         let text = parts.joined(separator: config.language == .english ? " " : "")
         let description = Utterance(
-            message: .description(text), text: text, language: config.language, priority: .info, topic: .description, interrupts: false)
+            message: .description(text), text: text, language: config.language, priority: .info, topic: .description, interrupts: false,
+            sceneTime: scene.time)
         guard let signal else { return [description] }
         return text.isEmpty ? [signal] : [signal, description]
     }
@@ -173,7 +175,7 @@ public struct NarrationPolicy: Sendable {
                 repeatAfter: config.verbosity == .verbose ? config.crosswalkRepeatInterval : nil, now: scene.time, into: &out)
         }
         guard config.mode == .crossing else { return }
-        if let turn = turn(for: crosswalk.headingDegrees) {
+        if let turn = config.turn(forHeading: crosswalk.headingDegrees) {
             say(.turn(turn), topic: .alignment, priority: .guidance, interrupts: false,
                 repeatAfter: config.crosswalkRepeatInterval, now: scene.time, into: &out)
         } else {
@@ -181,21 +183,15 @@ public struct NarrationPolicy: Sendable {
         }
     }
 
-    /// The alignment cue for a crosswalk heading (negative: it runs to the left), or `nil` when
-    /// the wearer already faces along it.
-    private func turn(for heading: Double?) -> Turn? {
-        guard let heading, abs(heading) >= config.alignmentDegrees else { return nil }
-        switch config.directions {
-        case .relative:
-            let strong = abs(heading) >= config.strongTurnDegrees
-            return heading < 0 ? (strong ? .left : .slightlyLeft) : (strong ? .right : .slightlyRight)
-        case .clockFace:
-            let hour = Phrasebook.hour(ofHeading: heading)
-            return hour == 12 ? nil : .towards(hour: hour)
-        }
-    }
-
     // MARK: - Saying once
+
+    /// The wearer did not hear `utterance` (it was dropped as no longer true, or cut off): the
+    /// topic is no longer counted as said, so what still holds is said again with the next scene
+    /// rather than after its cool-down. A walk that was never heard then needs no withdrawal.
+    public mutating func forget(_ utterance: Utterance) {
+        guard said[utterance.topic]?.message == utterance.message else { return }
+        said[utterance.topic] = nil
+    }
 
     private mutating func say(
         _ message: Message,
@@ -213,14 +209,15 @@ public struct NarrationPolicy: Sendable {
             guard let repeatAfter, now - last.time >= repeatAfter else { return }
         }
         said[topic] = Said(message: message, time: now)
-        out.append(utterance(message, topic: topic, priority: priority, interrupts: interrupts, secondsLeft: secondsLeft))
+        out.append(utterance(message, topic: topic, priority: priority, interrupts: interrupts, secondsLeft: secondsLeft, sceneTime: now))
     }
 
     private func utterance(
-        _ message: Message, topic: UtteranceTopic, priority: UtterancePriority, interrupts: Bool, secondsLeft: Int? = nil
+        _ message: Message, topic: UtteranceTopic, priority: UtterancePriority, interrupts: Bool, secondsLeft: Int? = nil,
+        sceneTime: Double
     ) -> Utterance {
         Utterance(message: message, text: phrasebook.text(for: message, secondsLeft: secondsLeft), language: config.language,
-                  priority: priority, topic: topic, interrupts: interrupts)
+                  priority: priority, topic: topic, interrupts: interrupts, secondsLeft: secondsLeft, sceneTime: sceneTime)
     }
 
     /// Whether `text` is in `language`, judged by its script: Mandarin has CJK ideographs, English

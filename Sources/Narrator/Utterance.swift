@@ -57,14 +57,25 @@ public struct Utterance: Sendable, Hashable {
     /// Stop what is being spoken and drop what is queued, where this makes it out of date
     /// (`supersedes`): the wearer must hear this now (walk withdrawn, camera lost, danger ahead).
     public var interrupts: Bool
+    /// The countdown seconds the text was worded with (`nil`: none), so that whatever speaks it
+    /// later can tell a count that has ticked down since (the seconds are text, not message).
+    public var secondsLeft: Int?
+    /// The time of the tracked scene it was made from (`nil`: not about the street, "ready"), so
+    /// that whatever speaks it later can tell how old what it says is.
+    public var sceneTime: Double?
 
-    public init(message: Message, text: String, language: Language, priority: UtterancePriority, topic: UtteranceTopic, interrupts: Bool) {
+    public init(
+        message: Message, text: String, language: Language, priority: UtterancePriority, topic: UtteranceTopic, interrupts: Bool,
+        secondsLeft: Int? = nil, sceneTime: Double? = nil
+    ) {
         self.message = message
         self.text = text
         self.language = language
         self.priority = priority
         self.topic = topic
         self.interrupts = interrupts
+        self.secondsLeft = secondsLeft
+        self.sceneTime = sceneTime
     }
 
     /// Whether this utterance, interrupting, makes `other` out of date: `other` is less urgent,

@@ -101,6 +101,11 @@ public final class StreetNarrator {
         return Moment(scene: scene, utterances: policy.narrate(scene))
     }
 
+    /// The wearer did not hear `utterance`; see `NarrationPolicy.forget`.
+    public func forget(_ utterance: Utterance) {
+        policy.forget(utterance)
+    }
+
     /// The scene at `now`, without asking the policy what to say.
     public func scene(at now: Double) -> TrackedScene { tracker.scene(at: now) }
 

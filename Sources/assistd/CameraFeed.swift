@@ -23,6 +23,10 @@ final class CameraFeed: Sendable {
         var capture: CaptureSettings
         var loop: Bool
         var maxBackoff: Double
+        /// How long a live camera may deliver the same picture before the feed is reported
+        /// frozen (the tracker's freshness limit); `nil` for files and folders, whose pictures
+        /// may repeat on purpose. See `FrozenPictureWatch`.
+        var frozenAfter: Double?
     }
 
     private let settings: Settings
@@ -105,6 +109,7 @@ final class CameraFeed: Sendable {
         // still on the way made the worker say "camera blocked" just after "ready".
         var delivered = false
         let interval = input.isCamera || source.fps <= 0 ? 0 : 1 / source.fps
+        var watch = FrozenPictureWatch()
         while !stopped {
             let started = state.now
             if !input.isCamera, !FileManager.default.fileExists(atPath: settings.source) {
@@ -119,11 +124,27 @@ final class CameraFeed: Sendable {
                 }
                 throw .lost("\(error)")
             }
-            publish(frame.image, sequence: &sequence)
+            let now = state.now
+            guard let frozenAfter = settings.frozenAfter else {
+                publish(frame.image, capturedAt: now, sequence: &sequence)
+                if !delivered {
+                    delivered = true
+                    onFirstFrame()
+                    report(.running, detail: "\(input) \(source.width)×\(source.height)")
+                }
+                if interval > 0 { wait(seconds: interval - (state.now - started)) }
+                continue
+            }
+            publish(frame.image, capturedAt: watch.date(frame.image, receivedAt: now), sequence: &sequence)
+            let unchanged = watch.unchangedFor(at: now)
+            if unchanged > frozenAfter {
+                report(.frozen, detail: "\(input) has delivered the same picture for over \(frozenAfter) s: no fresh view")
+            } else if !delivered || state.read().camera == .frozen {
+                report(.running, detail: "\(input) \(source.width)×\(source.height)")
+            }
             if !delivered {
                 delivered = true
                 onFirstFrame()
-                report(.running, detail: "\(input) \(source.width)×\(source.height)")
             }
             if interval > 0 { wait(seconds: interval - (state.now - started)) }
         }
@@ -140,7 +161,7 @@ final class CameraFeed: Sendable {
             let path = "\(settings.source)/\(name)"
             guard FileManager.default.fileExists(atPath: settings.source) else { throw .lost("\(settings.source) was removed") }
             do {
-                publish(try Image.decode(file: path), sequence: &sequence)
+                publish(try Image.decode(file: path), capturedAt: state.now, sequence: &sequence)
                 if !delivered {
                     delivered = true
                     onFirstFrame()
@@ -154,9 +175,11 @@ final class CameraFeed: Sendable {
         throw delivered ? .ended : .lost("\(settings.source): none of its \(images.count) images could be read")
     }
 
-    private func publish(_ image: Image, sequence: inout Int) {
+    /// `capturedAt`: when the picture was first seen (a frozen camera's repeats keep the time of
+    /// the first, so they go stale like missing frames).
+    private func publish(_ image: Image, capturedAt: Double, sequence: inout Int) {
         sequence += 1
-        let frame = CapturedFrame(image: image, capturedAt: state.now, sequence: sequence)
+        let frame = CapturedFrame(image: image, capturedAt: capturedAt, sequence: sequence)
         latest.withLock { $0 = frame }
         state.update { $0.framesCaptured += 1 }
         metrics.framesCaptured.increment()

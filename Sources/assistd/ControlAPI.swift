@@ -216,7 +216,11 @@ struct ControlAPI: Sendable {
         let snapshot = state.read()
         let now = state.now
         func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
-        let activity = snapshot.activity == .running && snapshot.camera == .lost ? "camera_lost" : snapshot.activity.rawValue
+        let activity = switch (snapshot.activity, snapshot.camera) {
+        case (.running, .lost): "camera_lost"
+        case (.running, .frozen): "camera_frozen"
+        default: snapshot.activity.rawValue
+        }
         return Status(
             state: activity,
             uptime: round3(now),

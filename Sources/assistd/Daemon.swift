@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Hummingbird
+import Imaging
 import Kernels
 import Logging
 import Narrator
@@ -40,12 +41,13 @@ struct Daemon {
         metrics = DaemonMetrics(registry: DaemonMetrics.bootstrap())
         let truth = SpokenTruth(state: state, maxFrameAge: narrator.tracker.config.freshness.maxAge)
         let output = SpeechOutput.sink(SpeechOutputKind(parsing: settings.speech.output) ?? .none, device: settings.speech.device, logger: logger)
-        speech = SpeechQueue(engine: try ESpeakEngine(), sink: output.sink, stillTrue: truth.isStillTrue)
+        speech = SpeechQueue(engine: try ESpeakEngine(), sink: output.sink, revise: truth.revised)
         feed = CameraFeed(
             settings: .init(
                 source: settings.camera.source, rate: settings.camera.rate,
                 capture: .init(width: settings.camera.width, height: settings.camera.height, fps: settings.camera.rate),
-                loop: settings.camera.loop, maxBackoff: settings.camera.maxBackoff),
+                loop: settings.camera.loop, maxBackoff: settings.camera.maxBackoff,
+                frozenAfter: FrameInput(parsing: settings.camera.source).isCamera ? truth.maxFrameAge : nil),
             state: state, hub: hub, metrics: metrics, logger: logger)
         worker = NarrationWorker(
             narrator: narrator, feed: feed, truth: truth, speech: speech, state: state, hub: hub, metrics: metrics,
@@ -87,9 +89,20 @@ struct Daemon {
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         let reload = watchForReload()
         defer { reload.cancel() }
-        let speechEvents = Task { [speech, hub, metrics, state, logger] in
+        let speechEvents = Task { [speech, hub, metrics, state, logger, worker] in
             for await event in speech.events {
                 let report = SpeechReport(event, time: state.now)
+                switch event {
+                case .finished(let utterance, _):
+                    state.update { snapshot in
+                        snapshot.lastSaid = utterance
+                        snapshot.lastSaidAt = report.time
+                    }
+                case .dropped(let utterance), .interrupted(let utterance):
+                    worker.notHeard(utterance)
+                default:
+                    break
+                }
                 switch report.kind {
                 case "finished":
                     state.update { $0.speechFailing = false }

@@ -11,6 +11,9 @@ enum CameraState: String, Sendable, Codable {
     case starting
     /// Frames are arriving.
     case running
+    /// A live camera delivers the same picture over and over (a stuck driver or capture
+    /// device): frames arrive but none is a fresh view, so they are treated as missing.
+    case frozen
     /// The source failed or vanished; reconnecting with backoff.
     case lost
     /// A video file or folder ended (without --loop).
@@ -37,6 +40,7 @@ final class DaemonState: Sendable {
         var framesCaptured = 0
         var framesDropped = 0
         var narration: NarrationConfig
+        /// The last utterance the wearer heard in full, and when (what `/repeat` says again).
         var lastSaid: Utterance?
         var lastSaidAt: Double?
         var speaking: Utterance?

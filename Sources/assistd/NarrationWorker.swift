@@ -58,6 +58,8 @@ final class NarrationWorker: Sendable {
     private let rate: Double
     private let maxFrames: Int
     private let commands = Mutex<[PendingCommand]>([])
+    /// Utterances the wearer did not hear (dropped or cut off), for the policy to forget.
+    private let unheard = Mutex<[Utterance]>([])
     private let thread = DaemonThread(name: "assistd.narration")
 
     init(
@@ -84,6 +86,12 @@ final class NarrationWorker: Sendable {
     func stop() { thread.stop() }
 
     var isRunning: Bool { thread.isRunning }
+
+    /// The wearer did not hear `utterance`: the policy forgets it said it at the next tick, so
+    /// that what still holds is said again (see `NarrationPolicy.forget`). Any thread.
+    func notHeard(_ utterance: Utterance) {
+        unheard.withLock { $0.append(utterance) }
+    }
 
     /// Queues a command for the worker thread and returns what it said in answer (describe and
     /// repeat speak; the others say nothing).
@@ -115,6 +123,9 @@ final class NarrationWorker: Sendable {
         state.update { $0.activity = .running }
         while !stopped {
             let tickStart = state.now
+            for utterance in unheard.withLock({ pending in defer { pending.removeAll() }; return pending }) {
+                narrator.forget(utterance)
+            }
             handleCommands(narrator)
             if state.read().activity == .paused {
                 wait(until: tickStart + 1 / rate)
@@ -129,9 +140,19 @@ final class NarrationWorker: Sendable {
                     moment = narrator.idle(at: now)
                 } else {
                     do {
-                        moment = try narrator.observe(frame.image, at: frame.capturedAt)
+                        let observed = try narrator.observe(frame.image, at: frame.capturedAt)
                         analysed += 1
                         record(narrator.lastStageTimes, at: state.now)
+                        if state.now - frame.capturedAt > maxFrameAge {
+                            // Analysed too late to speak from (rule 2): what it says would be
+                            // dropped before it is heard while the policy counted it said. The
+                            // scene is stale by now: the wearer hears so, and every topic is
+                            // said afresh from the next frame in time.
+                            metrics.staleFrames.increment()
+                            moment = narrator.idle(at: state.now)
+                        } else {
+                            moment = observed
+                        }
                     } catch {
                         logger.warning("frame could not be analysed", metadata: ["error": "\(error)"])
                         moment = narrator.idle(at: state.now)
@@ -187,10 +208,6 @@ final class NarrationWorker: Sendable {
         let utterances = state.read().camera == .lost ? utterances.map(naming(lost: owned.narrator)) : utterances
         let now = state.now
         speech.enqueue(utterances)
-        state.update { snapshot in
-            snapshot.lastSaid = utterances.first
-            snapshot.lastSaidAt = now
-        }
         for utterance in utterances {
             metrics.utterances.increment()
             logger.info("queued for speech", metadata: ["text": "\(utterance.text)", "priority": "\(utterance.priority)"])
@@ -252,11 +269,15 @@ final class NarrationWorker: Sendable {
         }
     }
 
-    /// The last utterance again if it still holds; otherwise what holds now about the same
-    /// thing (a light state is never repeated from an old scene).
+    /// The last utterance the wearer heard again, as it holds now (a light state is never
+    /// repeated from an old scene, a countdown with its old seconds, an obstacle that has gone);
+    /// otherwise what holds now. Never interrupting: asking again must not drop a queued "Wait.".
     private func repeatLast(_ narrator: StreetNarrator) -> [Utterance] {
         guard let last = state.read().lastSaid else { return [] }
-        if truth.isStillTrue(last) { return [last] }
+        if var again = truth.revised(last) {
+            again.interrupts = false
+            return [again]
+        }
         return Array(narrator.describe(at: state.now).utterances.prefix(1))
     }
 
@@ -267,28 +288,64 @@ final class NarrationWorker: Sendable {
     }
 }
 
-/// Decides whether something queued for speech still holds when its turn comes.
+/// Decides whether something queued for speech still holds when its turn comes, and how it
+/// is worded then.
 struct SpokenTruth: Sendable {
     let state: DaemonState
     /// How old a frame may be when it is analysed or its facts spoken (the tracker's limit).
     let maxFrameAge: Double
+    /// How long after its scene a description may still be spoken: it describes one moment, and
+    /// a wearer pressing "describe" again and again must not hear the first answers a minute
+    /// later.
+    static let maxDescriptionDelay = 3.0
 
-    /// A light state only while the scene is fresh and the tracker still holds that state;
-    /// "camera blocked" only while it still is; anything else (obstacles, descriptions) as is.
-    /// Fresh is judged by when the scene's newest frame was captured, not when its analysis
-    /// ended: a pipeline that falls behind must not speak a light from an old frame (rule 2).
+    /// Whether `utterance` may still be said now.
     func isStillTrue(_ utterance: Utterance) -> Bool {
+        revised(utterance) != nil
+    }
+
+    /// `utterance` as it holds now, or `nil` when it no longer does. Everything about the street
+    /// holds only while the scene is fresh (judged by when its newest frame was captured, not
+    /// when its analysis ended: a pipeline that falls behind must not speak from an old frame,
+    /// rule 2) and while the tracked scene still says it:
+    /// - a light state while the tracker holds that state of that kind; a countdown is reworded
+    ///   with the seconds of the newest frame (rule 5: never "12 seconds" with 4 left);
+    /// - an obstacle while one of that kind is at that place and distance (a change of distance
+    ///   is new news, which the policy says itself);
+    /// - a crosswalk while it is at that side, a turn while the heading still asks for it;
+    /// - a description for `maxDescriptionDelay` after its scene.
+    /// "Camera blocked" holds only while no fresh frame exists; "ready" always.
+    func revised(_ utterance: Utterance) -> Utterance? {
         let snapshot = state.read()
         let now = state.now
         let fresh = snapshot.scene?.frameTime.map { now - $0 <= maxFrameAge } ?? false
+        let scene = fresh ? snapshot.scene.flatMap { $0.isStale ? nil : $0 } : nil
         switch utterance.message {
-        case .light(let status, _):
-            guard fresh, let scene = snapshot.scene, !scene.isStale, let light = scene.light else { return false }
-            return light.status == status
+        case .ready:
+            return utterance
         case .cameraBlocked, .cameraLost:
-            return !fresh
-        default:
-            return true
+            return fresh ? nil : utterance
+        case .light(let status, let kind):
+            guard let light = scene?.light, light.status == status, light.kind == kind else { return nil }
+            guard light.secondsLeft != utterance.secondsLeft else { return utterance }
+            var reworded = utterance
+            reworded.secondsLeft = light.secondsLeft
+            reworded.text = Phrasebook(language: utterance.language, directions: snapshot.narration.directions)
+                .text(for: utterance.message, secondsLeft: light.secondsLeft)
+            return reworded
+        case .obstacle(let kind, let position, let distance):
+            let holds = scene?.obstacles.contains { $0.kind == kind && $0.position == position && $0.distance == distance } ?? false
+            return holds ? utterance : nil
+        case .crosswalk(let position):
+            guard let crosswalk = scene?.crosswalk, crosswalk.present, crosswalk.offset == position else { return nil }
+            return utterance
+        case .turn(let turn):
+            guard let crosswalk = scene?.crosswalk, crosswalk.present,
+                  snapshot.narration.turn(forHeading: crosswalk.headingDegrees) == turn else { return nil }
+            return utterance
+        case .description:
+            guard scene != nil, now - (utterance.sceneTime ?? now) <= Self.maxDescriptionDelay else { return nil }
+            return utterance
         }
     }
 }

@@ -55,8 +55,53 @@ struct SpokenTruthTests {
             $0.scene = Self.scene(.red, frameTime: state.now - 0.8)
         }
         #expect(!truth.isStillTrue(wait))
-        // Other topics are not about the present moment's light.
-        #expect(truth.isStillTrue(Self.utterance(.crosswalk(.left))))
+        // Nor anything else about the street from that old frame.
+        #expect(!truth.isStillTrue(Self.utterance(.crosswalk(.left))))
+    }
+
+    @Test("Everything about the street is checked against the fresh scene when its turn comes; a countdown is reworded")
+    func streetFactsAtTheirTurn() {
+        let state = DaemonState(narration: NarrationConfig())
+        let truth = SpokenTruth(state: state, maxFrameAge: 0.5)
+        let now = state.now
+        var scene = Self.scene(.green, frameTime: now)
+        scene.light?.secondsLeft = 9
+        scene.crosswalk = SceneFacts.Crosswalk(present: true, offset: .left, headingDegrees: -35, confidence: 0.9)
+        scene.obstacles = [SceneFacts.Obstacle(kind: "car", position: .right, distance: .near, confidence: 0.8)]
+        state.update {
+            $0.lastFrameAt = now
+            $0.scene = scene
+        }
+        let book = Phrasebook(language: .english)
+        // A walk worded with 12 seconds is spoken with the 9 the newest frame shows.
+        var walk = Self.utterance(.light(.green, .pedestrian))
+        walk.text = book.text(for: walk.message, secondsLeft: 12)
+        walk.secondsLeft = 12
+        let spoken = truth.revised(walk)
+        #expect(spoken?.text == "Walk signal on, 9 seconds." && spoken?.secondsLeft == 9)
+        // The same state of another kind of signal is not the same fact.
+        #expect(!truth.isStillTrue(Self.utterance(.light(.green, .vehicle))))
+        // Obstacles: that kind at that place and distance only.
+        #expect(truth.isStillTrue(Self.utterance(.obstacle(kind: "car", position: .right, distance: .near))))
+        #expect(!truth.isStillTrue(Self.utterance(.obstacle(kind: "car", position: .right, distance: .far))))
+        #expect(!truth.isStillTrue(Self.utterance(.obstacle(kind: "person", position: .right, distance: .near))))
+        #expect(!truth.isStillTrue(Self.utterance(.obstacle(kind: "car", position: .ahead, distance: .near))))
+        // The crosswalk at its side; the turn its heading asks for.
+        #expect(truth.isStillTrue(Self.utterance(.crosswalk(.left))) && !truth.isStillTrue(Self.utterance(.crosswalk(.right))))
+        #expect(truth.isStillTrue(Self.utterance(.turn(.left))) && !truth.isStillTrue(Self.utterance(.turn(.slightlyLeft))))
+        // A description for a few seconds after its scene.
+        var description = Self.utterance(.description("A car on the right."))
+        description.sceneTime = now
+        #expect(truth.isStillTrue(description))
+        description.sceneTime = now - SpokenTruth.maxDescriptionDelay - 0.5
+        #expect(!truth.isStillTrue(description))
+        // "Ready." is not about the street.
+        #expect(truth.isStillTrue(Self.utterance(.ready)))
+        // The camera stalls: nothing about the street holds any more.
+        state.update { $0.scene?.frameTime = now - 0.8 }
+        for message: Message in [.obstacle(kind: "car", position: .right, distance: .near), .crosswalk(.left), .turn(.left)] {
+            #expect(!truth.isStillTrue(Self.utterance(message)))
+        }
     }
 
     @Test("Facts whose newest frame is older than the limit are served stale, with no light")

@@ -77,6 +77,34 @@ struct NarrationPolicyTests {
         #expect(withdrawn.first?.interrupts == true)
     }
 
+    @Test("An utterance the wearer did not hear is forgotten: said again with the next scene; a walk never heard needs no withdrawal")
+    func forgettingWhatWasNotHeard() {
+        var policy = NarrationPolicy()
+        let walk = policy.narrate(scene(0, .green))
+        #expect(walk.map(\.text) == ["Walk signal on."])
+        #expect(policy.narrate(scene(0.1, .green)).isEmpty, "said once")
+        policy.forget(walk[0])
+        #expect(policy.narrate(scene(0.2, .green)).map(\.text) == ["Walk signal on."], "dropped before it was heard: said again")
+        let heard = policy.narrate(scene(0.3, .green))
+        #expect(heard.isEmpty)
+        // Dropped again, then red: the wearer never heard walk, so "Wait." is an ordinary
+        // change, not a withdrawal that interrupts.
+        policy.forget(walk[0])
+        let wait = policy.narrate(scene(0.4, .red))
+        #expect(wait.map(\.text) == ["Wait."] && wait.first?.priority == .signal && wait.first?.interrupts == false)
+        // Forgetting what the topic no longer holds changes nothing: the red stays said.
+        policy.forget(walk[0])
+        #expect(policy.narrate(scene(0.5, .red)).isEmpty)
+        // An obstacle cut off is said again at once, not after its cool-down.
+        var walking = NarrationPolicy(config: NarrationConfig(mode: .walking))
+        let bike = walking.narrate(scene(0, obstacles: [obstacle("bicycle", .right, .near)]))
+        #expect(bike.map(\.text) == ["Bicycle on your right, close."])
+        walking.forget(bike[0])
+        #expect(walking.narrate(scene(0.1, obstacles: [obstacle("bicycle", .right, .near)])).map(\.text) == ["Bicycle on your right, close."])
+        // Every utterance carries the time of the scene it was made from.
+        #expect(walk[0].sceneTime == 0 && wait[0].sceneTime == 0.4)
+    }
+
     @Test("Walk withdrawn by flashing or by the light leaving view is said even in walking mode")
     func walkWithdrawnAlwaysSaid() {
         var crossing = NarrationPolicy()

@@ -59,6 +59,50 @@ extension EngineSuite {
             #expect(sink.calls.filter { $0 == "end" }.count == 4)
         }
 
+        @Test("A backlog is bounded: past the capacity the oldest of the least urgent is dropped, never a more urgent one")
+        func boundedBacklog() async throws {
+            let sink = MemorySink(gated: true)
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            var events = queue.events.makeAsyncIterator()
+            queue.enqueue(utterance(longText, .info))
+            #expect(await events.next().map(summary) == "started \(longText)")
+            queue.enqueue(utterance("Wait.", .signal))
+            let descriptions = (1...SpeechQueue.capacity).map { "Description \($0)." }
+            queue.enqueue(descriptions.map { utterance($0, .info) })
+            queue.close()
+            sink.open()
+            let seen = await remaining(&events)
+            #expect(seen.first == "dropped Description 1.", "the oldest description makes room")
+            #expect(seen.filter { $0.hasPrefix("dropped") } == ["dropped Description 1."])
+            #expect(seen.contains("finished Wait.") && seen.contains("finished Description \(SpeechQueue.capacity)."))
+        }
+
+        @Test("What no longer holds when its turn comes is dropped; what holds reworded is spoken as it holds now")
+        func revisedAtItsTurn() async throws {
+            let sink = MemorySink(gated: true)
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink) { queued in
+                switch queued.text {
+                case "Gone.": nil
+                case "Walk signal on, 12 seconds.":
+                    Utterance(message: queued.message, text: "Walk signal on, 8 seconds.", language: queued.language,
+                              priority: queued.priority, topic: queued.topic, interrupts: queued.interrupts, secondsLeft: 8)
+                default: queued
+                }
+            }
+            var events = queue.events.makeAsyncIterator()
+            queue.enqueue(utterance(longText, .info))
+            #expect(await events.next().map(summary) == "started \(longText)")
+            queue.enqueue([utterance("Gone.", .guidance), utterance("Walk signal on, 12 seconds.", .signal)])
+            queue.close()
+            sink.open()
+            let seen = await remaining(&events)
+            #expect(seen == [
+                "finished \(longText)",
+                "started Walk signal on, 8 seconds.", "finished Walk signal on, 8 seconds.",
+                "dropped Gone.",
+            ])
+        }
+
         @Test("An interrupting utterance cuts the current one short and drops what it makes out of date")
         func interruption() async throws {
             let sink = MemorySink(gated: true)

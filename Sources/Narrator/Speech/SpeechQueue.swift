@@ -7,8 +7,9 @@ public enum SpeechEvent: Sendable, Hashable {
     case finished(Utterance, SynthesisReport)
     /// Cut off by an interrupting utterance (or `interrupt()`) while being spoken.
     case interrupted(Utterance)
-    /// Removed from the queue by an interrupting utterance before it was spoken, or no longer
-    /// true when its turn came (see `SpeechQueue.init`'s `stillTrue`).
+    /// Removed from the queue by an interrupting utterance before it was spoken, no longer true
+    /// when its turn came (see `SpeechQueue.init`'s `revise`), or the oldest of the least urgent
+    /// when the queue overflowed.
     case dropped(Utterance)
     case failed(Utterance, SpeechError)
     /// Mandarin characters without a pinyin reading (spoken through the voice's dictionary);
@@ -32,7 +33,7 @@ public final class SpeechQueue: Sendable {
     private let engine: ESpeakEngine
     private let sink: any AudioSink
     private let voices: VoiceSet
-    private let stillTrue: @Sendable (Utterance) -> Bool
+    private let revise: @Sendable (Utterance) -> Utterance?
     private let continuation: AsyncStream<SpeechEvent>.Continuation
     /// A serial queue of its own: synthesis blocks it (a sound device plays in real time), and
     /// it must not block Swift concurrency's few cooperative threads.
@@ -47,17 +48,24 @@ public final class SpeechQueue: Sendable {
         var closed = false
     }
 
-    /// `stillTrue` is asked just before each utterance is spoken: an utterance that waited in
-    /// the queue while the world changed (a light state, once the scene went stale or the light
-    /// changed) is dropped instead of spoken (safety rule 2).
+    /// At most this many utterances wait; past it the oldest of the least urgent is dropped. A
+    /// sound device that stalls, or a wearer pressing "describe" again and again, must not build
+    /// a backlog that is heard long after the street it describes.
+    public static let capacity = 16
+
+    /// `revise` is asked just before each utterance is spoken, with the utterance as queued; it
+    /// returns it as it holds now (the same, or reworded: a countdown that ticked down) or `nil`
+    /// when it no longer holds. An utterance that waited while the world changed (a light state,
+    /// once the scene went stale or the light changed; an obstacle gone) is then dropped instead
+    /// of spoken (safety rule 2).
     public init(
         engine: ESpeakEngine, sink: any AudioSink, voices: VoiceSet = VoiceSet(),
-        stillTrue: @escaping @Sendable (Utterance) -> Bool = { _ in true }
+        revise: @escaping @Sendable (Utterance) -> Utterance? = { $0 }
     ) {
         self.engine = engine
         self.sink = sink
         self.voices = voices
-        self.stillTrue = stillTrue
+        self.revise = revise
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
@@ -82,6 +90,10 @@ public final class SpeechQueue: Sendable {
                 }
                 let index = state.pending.firstIndex { $0.priority < utterance.priority } ?? state.pending.endIndex
                 state.pending.insert(utterance, at: index)
+                if state.pending.count > Self.capacity, let least = state.pending.last?.priority,
+                   let oldest = state.pending.firstIndex(where: { $0.priority == least }) {
+                    dropped.append(state.pending.remove(at: oldest))
+                }
             }
             guard !state.draining, !state.pending.isEmpty else { return false }
             state.draining = true
@@ -139,11 +151,11 @@ public final class SpeechQueue: Sendable {
                 }
                 return
             }
-            guard stillTrue(next) else {
+            guard let current = revise(next) else {
                 continuation.yield(.dropped(next))
                 continue
             }
-            speak(next)
+            speak(current)
         }
     }
 
