@@ -238,7 +238,7 @@ struct ControlAPI: Sendable {
                 verbosity: snapshot.narration.verbosity.name),
             lastSaid: snapshot.lastSaid?.text,
             speech: .init(
-                state: snapshot.speechFailing ? "failing" : "ok", failures: snapshot.speechFailures,
+                state: snapshot.speechUnavailable ? "unavailable" : snapshot.speechFailing ? "failing" : "ok", failures: snapshot.speechFailures,
                 lastError: snapshot.lastSpeechError, lastFailedText: snapshot.lastSpeechFailedText,
                 lastFailureAt: snapshot.lastSpeechFailureAt.map(round3)),
             api: listeners.mapValues(\.counts),

@@ -40,7 +40,14 @@ struct Daemon {
         hub = EventHub()
         metrics = DaemonMetrics(registry: DaemonMetrics.bootstrap())
         let truth = SpokenTruth(state: state, maxFrameAge: narrator.tracker.config.freshness.maxAge)
-        let output = SpeechOutput.sink(SpeechOutputKind(parsing: settings.speech.output) ?? .none, device: settings.speech.device, logger: logger)
+        let output = SpeechOutput.open(SpeechOutputKind(parsing: settings.speech.output) ?? .none, device: settings.speech.device, logger: logger)
+        state.update { snapshot in
+            snapshot.speechUnavailable = output.unavailable != nil
+            if let reason = output.unavailable ?? output.notOpen {
+                snapshot.speechFailing = true
+                snapshot.lastSpeechError = reason
+            }
+        }
         speech = SpeechQueue(engine: try ESpeakEngine(), sink: output.sink, revise: truth.revised)
         feed = CameraFeed(
             settings: .init(
@@ -105,8 +112,11 @@ struct Daemon {
                 }
                 switch report.kind {
                 case "finished":
-                    state.update { $0.speechFailing = false }
-                    logger.info("said", metadata: ["text": "\(report.text)"])
+                    let heard = state.update { snapshot -> Bool in
+                        snapshot.speechFailing = false
+                        return !snapshot.speechUnavailable
+                    }
+                    logger.info(heard ? "said" : "not heard: speech is unavailable", metadata: ["text": "\(report.text)"])
                 case "failed":
                     state.update { snapshot in
                         snapshot.speechFailing = true

@@ -44,6 +44,8 @@ final class DaemonState: Sendable {
         var lastSaid: Utterance?
         var lastSaidAt: Double?
         var speaking: Utterance?
+        /// Speech can never be heard in this run (its WAV file could not be written).
+        var speechUnavailable = false
         /// True from a speech failure until an utterance is spoken in full again.
         var speechFailing = false
         var speechFailures = 0

@@ -29,28 +29,40 @@ final class DiscardingSink: AudioSink {
     func discard() {}
 }
 
-enum SpeechOutput {
+/// Where the daemon's speech goes, as opened at start.
+struct SpeechOutput {
+    var sink: any AudioSink
+    /// What `/status` says of the output ("alsa:default", "wav:PATH", "none", "unavailable: …").
+    var status: String
+    /// Why speech can never be heard in this run (a WAV file that cannot be written), or `nil`.
+    var unavailable: String?
+    /// Why the sound device could not be opened at start, or `nil`: it is tried again at each
+    /// utterance.
+    var notOpen: String?
+
     /// The sink for `kind`. A sound device that cannot be opened is not fatal: the daemon keeps
-    /// tracking and serving the API (a haptic belt may be all the wearer uses), logs the reason
-    /// and reports it in the status.
-    static func sink(_ kind: SpeechOutputKind, device: String, logger: Logger) -> (sink: any AudioSink, status: String) {
+    /// tracking and serving the API (a haptic belt may be all the wearer uses), logs the reason,
+    /// reports every utterance that is not heard as failed, and opens the device again at each
+    /// utterance, so that speech comes back when the device does (`ReopeningSink`).
+    static func open(_ kind: SpeechOutputKind, device: String, logger: Logger) -> SpeechOutput {
         switch kind {
         case .none:
-            return (DiscardingSink(), "none")
+            return SpeechOutput(sink: DiscardingSink(), status: "none")
         case .wav(let path):
             do {
-                return (try WAVFileSink(path: path), "wav:\(path)")
+                return SpeechOutput(sink: try WAVFileSink(path: path), status: "wav:\(path)")
             } catch {
                 logger.error("cannot write speech to the WAV file; speech is off", metadata: ["error": "\(error)"])
-                return (DiscardingSink(), "unavailable: \(error)")
+                return SpeechOutput(sink: DiscardingSink(), status: "unavailable: \(error)", unavailable: "\(error)")
             }
         case .alsa:
-            do {
-                return (try ALSASink(device: device), "alsa:\(device)")
-            } catch {
-                logger.error("no sound device; speech is off, the API still reports everything", metadata: ["error": "\(error)"])
-                return (DiscardingSink(), "unavailable: \(error)")
+            let sink = ReopeningSink { () throws(AudioSinkError) -> any AudioSink in try ALSASink(device: device) }
+            let error = sink.openNow()
+            if let error {
+                logger.error("no sound device yet; the wearer hears nothing until it appears (tried again at each utterance)",
+                             metadata: ["error": "\(error)"])
             }
+            return SpeechOutput(sink: sink, status: "alsa:\(device)", notOpen: error.map { "\($0)" })
         }
     }
 }

@@ -272,6 +272,29 @@ struct AssistdHardeningTests {
         #expect(daemon.terminate().status == 0)
     }
 
+    @Test("A sound device missing at start, or a WAV file that cannot be written: /status says so from the start, nothing is logged as said")
+    func speechOutputMissingAtStart() throws {
+        let folder = try AssistdTests.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("assistd.yaml").path
+        try "speech:\n  output: alsa\n  device: \"hw:97,0\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let absent = try RunningDaemon(["--config", config, "--speech", "alsa", "--source", Programs.fixture(""), "--loop"], folder: folder)
+        let status = try absent.wait { ($0["frames_analysed"] as? Int ?? 0) >= 2 }
+        let speech = try #require(status["speech"] as? [String: Any])
+        #expect(speech["state"] as? String == "failing", "\(speech)")
+        #expect((speech["last_error"] as? String ?? "").contains("hw:97,0"), "\(speech)")
+        #expect(absent.logText.contains("no sound device yet"))
+        #expect(!absent.logText.split(separator: "\n").contains { $0.contains(" said ") || $0.hasSuffix(" said") }, "\(absent.logText)")
+        #expect(absent.terminate().status == 0)
+
+        let unwritable = try RunningDaemon(
+            ["--source", Programs.fixture(""), "--loop", "--speech", "wav:\(folder.path)/missing/speech.wav"], folder: folder)
+        let after = try unwritable.wait { ($0["frames_analysed"] as? Int ?? 0) >= 2 }
+        #expect((after["speech"] as? [String: Any])?["state"] as? String == "unavailable", "\(after)")
+        #expect(unwritable.logText.contains("not heard: speech is unavailable"))
+        #expect(unwritable.terminate().status == 0)
+    }
+
     // MARK: - Item 8: bounded configuration files
 
     @Test("The YAML alias bomb, anchors, oversize files and FIFOs are refused by --check-config with the file named, quickly")

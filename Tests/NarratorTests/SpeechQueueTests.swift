@@ -1,5 +1,6 @@
 import Fusion
 import Narrator
+import Synchronization
 import Testing
 
 private func utterance(_ text: String, _ priority: UtterancePriority, interrupts: Bool = false, language: Language = .english) -> Utterance {
@@ -192,6 +193,49 @@ extension EngineSuite {
             let seen = await remaining(&events)
             #expect(seen == ["missing 狗 in 前方有狗。", "started 前方有狗。", "finished 前方有狗。"])
             #expect(sink.samples.count > 22_050 / 2)
+        }
+
+        @Test("A sound device that vanishes and comes back: the failures are reported, then speech resumes without a restart")
+        func deviceComesBack() async throws {
+            /// A device absent for the first two opens, then present; its first write fails as
+            /// an unplugged device's does.
+            final class FlakyDevice: Sendable {
+                let opens = Mutex(0)
+                let device = MemorySink()
+                func open() throws(AudioSinkError) -> any AudioSink {
+                    let attempt = opens.withLock { count -> Int in
+                        count += 1
+                        return count
+                    }
+                    guard attempt > 2 else { throw .noSoundDevice(device: "usb", reason: "No such device") }
+                    return attempt == 3 ? FailingSink() : device
+                }
+            }
+            final class FailingSink: AudioSink {
+                func begin(format: PCMFormat) throws(AudioSinkError) {}
+                func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioSinkError) {
+                    throw .deviceFailed(device: "usb", reason: "No such device")
+                }
+                func end() throws(AudioSinkError) {}
+                func discard() {}
+            }
+            let flaky = FlakyDevice()
+            let sink = ReopeningSink { () throws(AudioSinkError) -> any AudioSink in try flaky.open() }
+            #expect(sink.openNow() != nil, "absent at start")
+            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
+            queue.enqueue([utterance("Wait.", .signal), utterance("Crosswalk ahead.", .guidance), utterance("Pole ahead.", .info)])
+            queue.close()
+            var events = queue.events.makeAsyncIterator()
+            let seen = await remaining(&events)
+            let absent = AudioSinkError.noSoundDevice(device: "usb", reason: "No such device")
+            let unplugged = AudioSinkError.deviceFailed(device: "usb", reason: "No such device")
+            #expect(seen == [
+                "started Wait.", "failed Wait.: \(SpeechError.sink(absent))",
+                "started Crosswalk ahead.", "failed Crosswalk ahead.: \(SpeechError.sink(unplugged))",
+                "started Pole ahead.", "finished Pole ahead.",
+            ])
+            #expect(sink.openCount == 2 && flaky.opens.withLock { $0 } == 4)
+            #expect(flaky.device.calls == ["begin 22050", "end"])
         }
 
         @Test("A sink failure is reported on the utterance and the queue goes on")
