@@ -38,6 +38,12 @@ public struct NarrationPolicy: Sendable {
                 repeatAfter: config.cameraRepeatInterval, now: scene.time, into: &out)
             return out
         }
+        if cameraLost, said[.camera] != nil {
+            // Only while "camera blocked" still counts as said: one the wearer never heard (dropped
+            // as the frames came back, see `forget`) needs no all-clear. The light's priority and
+            // before it: "Camera back. Wait."
+            say(.cameraBack, topic: .camera, priority: .signal, interrupts: false, repeatAfter: nil, now: scene.time, into: &out)
+        }
         cameraLost = false
         said[.camera] = nil
 

@@ -46,6 +46,8 @@ public struct Phrasebook: Sendable, Hashable {
             return "Camera blocked."
         case .cameraLost:
             return "Camera lost."
+        case .cameraBack:
+            return "Camera back."
         case let .light(status, kind):
             return englishLight(status, kind)
         case let .crosswalk(position):
@@ -109,6 +111,8 @@ public struct Phrasebook: Sendable, Hashable {
             return "摄像头被挡住。"
         case .cameraLost:
             return "摄像头断开了。"
+        case .cameraBack:
+            return "摄像头恢复了。"
         case let .light(status, kind):
             return mandarinLight(status, kind)
         case let .crosswalk(position):

@@ -37,6 +37,9 @@ public enum Message: Sendable, Hashable {
     /// No fresh frame because the camera itself is gone (unplugged, failed); the daemon says this
     /// instead of `cameraBlocked` when it knows, since the wearer's remedy differs.
     case cameraLost
+    /// Fresh frames again after the camera was blocked or lost: said once, so that a street with
+    /// nothing to announce is not taken for a camera still gone (or for speech that died).
+    case cameraBack
     case light(LightStatus, LightKind)
     /// A crosswalk is in view at this position.
     case crosswalk(Position)

@@ -314,7 +314,8 @@ struct SpokenTruth: Sendable {
     ///   is new news, which the policy says itself);
     /// - a crosswalk while it is at that side, a turn while the heading still asks for it;
     /// - a description for `maxDescriptionDelay` after its scene.
-    /// "Camera blocked" holds only while no fresh frame exists; "ready" always.
+    /// "Camera blocked" holds only while no fresh frame exists, "camera back" only while one does;
+    /// "ready" always.
     func revised(_ utterance: Utterance) -> Utterance? {
         let snapshot = state.read()
         let now = state.now
@@ -325,6 +326,8 @@ struct SpokenTruth: Sendable {
             return utterance
         case .cameraBlocked, .cameraLost:
             return fresh ? nil : utterance
+        case .cameraBack:
+            return fresh ? utterance : nil
         case .light(let status, let kind):
             guard let light = scene?.light, light.status == status, light.kind == kind else { return nil }
             guard light.secondsLeft != utterance.secondsLeft else { return utterance }

@@ -163,8 +163,14 @@ struct NarrationPolicyTests {
         let reminder = policy.narrate(scene(11, stale: true))
         #expect(reminder.map(\.text) == ["Camera blocked."])
         #expect(reminder.first?.interrupts == false)
-        // The tracker restarts after a stall, so the light comes back unconfirmed first.
-        #expect(policy.narrate(scene(12, .changing, crosswalk: crosswalk(.ahead))).map(\.text) == ["Signal changing.", "Crosswalk ahead."])
+        // The tracker restarts after a stall, so the light comes back unconfirmed first; the
+        // wearer hears that the camera is back before it.
+        #expect(policy.narrate(scene(12, .changing, crosswalk: crosswalk(.ahead))).map(\.text)
+            == ["Camera back.", "Signal changing.", "Crosswalk ahead."])
+        #expect(policy.narrate(scene(13, .changing, crosswalk: crosswalk(.ahead))).isEmpty, "said once")
+        // On a street with nothing to say, "Camera back." alone tells the wearer the camera works.
+        _ = policy.narrate(scene(14, stale: true))
+        #expect(policy.narrate(scene(15)).map(\.text) == ["Camera back."])
     }
 
     @Test("A stale scene is never spoken about as a light, whatever was said before")
@@ -253,7 +259,7 @@ struct NarrationPolicyTests {
         #expect(policy.narrate(scene(2, .flashing)).map(\.text) == ["信号灯闪烁。不要开始过马路。"])
         #expect(policy.narrate(scene(3, .unclear)).map(\.text) == ["信号不清。"])
         #expect(policy.narrate(scene(4, stale: true)).map(\.text) == ["摄像头被挡住。"])
-        #expect(policy.narrate(scene(5, .red, obstacles: [obstacle("scooter", .left, .near)])).map(\.text) == ["等待。", "左侧有滑板车，很近。"])
+        #expect(policy.narrate(scene(5, .red, obstacles: [obstacle("scooter", .left, .near)])).map(\.text) == ["摄像头恢复了。", "等待。", "左侧有滑板车，很近。"])
         #expect(policy.narrate(scene(6, .red, obstacles: [obstacle("scooter", .left, .near)])).allSatisfy { $0.language == .mandarin })
     }
 

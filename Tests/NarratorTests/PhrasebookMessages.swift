@@ -8,7 +8,7 @@ enum PhrasebookMessages {
     static let obstacleKinds = ["car", "bicycle", "scooter", "person", "pole", "bollard", "cone", "bin", "tree", "sign", "other", "wheelie_bin"]
 
     static let all: [Message] = {
-        var messages: [Message] = [.ready, .cameraBlocked, .cameraLost]
+        var messages: [Message] = [.ready, .cameraBlocked, .cameraLost, .cameraBack]
         for status in LightStatus.allCases {
             for kind in LightKind.allCases {
                 messages.append(.light(status, kind))

@@ -94,7 +94,7 @@ public enum MandarinPinyin {
         "黄": "huang2", "闪": "shan3", "烁": "shuo4", "不": "bu4", "要": "yao4", "开": "kai1",
         "始": "shi3", "过": "guo4", "马": "ma3", "路": "lu4", "熄": "xi1", "灭": "mie4",
         "未": "wei4", "见": "jian4", "清": "qing1", "正": "zheng4", "在": "zai4", "变": "bian4",
-        "化": "hua4", "准": "zhun3", "断": "duan4", "备": "bei4", "好": "hao3", "了": "le5",
+        "化": "hua4", "准": "zhun3", "断": "duan4", "恢": "hui1", "复": "fu4", "备": "bei4", "好": "hao3", "了": "le5",
         "还": "hai2", "秒": "miao3",
         // Places and directions.
         "左": "zuo3", "侧": "ce4", "有": "you3", "人": "ren2", "横": "heng2", "道": "dao4",
