@@ -64,12 +64,29 @@ final class CameraFeed: Sendable {
         case lost(String)
     }
 
+    /// How long a reopened source must deliver before the reconnect backoff starts over: a camera
+    /// that delivers one frame and fails again (a loose cable) is retried ever more slowly, not
+    /// every quarter second.
+    static let steadySeconds = 5.0
+
     private func run() {
         var backoff = 0.25
+        var quietRetries = false
         var sequence = 0
         while !stopped {
+            var firstFrameAt: Double?
             do {
-                try capture(sequence: &sequence, onFirstFrame: { backoff = 0.25 })
+                try capture(sequence: &sequence, onFrame: {
+                    let now = state.now
+                    guard let first = firstFrameAt else {
+                        firstFrameAt = now
+                        return
+                    }
+                    if now - first >= Self.steadySeconds {
+                        backoff = 0.25
+                        quietRetries = false
+                    }
+                })
                 return
             } catch {
                 switch error {
@@ -79,7 +96,19 @@ final class CameraFeed: Sendable {
                     return
                 case .lost(let detail):
                     report(.lost, detail: detail)
-                    logger.warning("camera lost, retrying", metadata: ["source": "\(settings.source)", "reason": "\(detail)", "retry_s": "\(backoff)"])
+                    // Every retry while the wait still grows, then one line saying so and the
+                    // rest at debug level: an unplugged camera must not write a line every few
+                    // seconds all day.
+                    let metadata: Logger.Metadata = ["source": "\(settings.source)", "reason": "\(detail)", "retry_s": "\(backoff)"]
+                    if quietRetries {
+                        logger.debug("camera lost, retrying", metadata: metadata)
+                    } else if backoff < settings.maxBackoff {
+                        logger.warning("camera lost, retrying", metadata: metadata)
+                    } else {
+                        quietRetries = true
+                        logger.warning("camera still lost; retrying every \(settings.maxBackoff) s, further retries logged at debug level",
+                                       metadata: metadata)
+                    }
                     wait(seconds: backoff)
                     backoff = min(backoff * 2, settings.maxBackoff)
                 }
@@ -88,14 +117,15 @@ final class CameraFeed: Sendable {
     }
 
     /// Opens the source and reads until it ends, fails or a stop is asked for (returns).
-    /// `onFirstFrame` runs when the source delivers its first frame: the reconnect backoff starts
-    /// over only then, so a camera that opens but never delivers is retried ever more slowly. A
-    /// source that ends before its first frame is lost, not ended: looping it at once would spin.
-    private func capture(sequence: inout Int, onFirstFrame: () -> Void) throws(Interruption) {
+    /// `onFrame` runs at each frame delivered: the reconnect backoff starts over only once the
+    /// source has delivered for `steadySeconds`, so a camera that opens but never delivers, or
+    /// delivers once and fails, is retried ever more slowly. A source that ends before its first
+    /// frame is lost, not ended: looping it at once would spin.
+    private func capture(sequence: inout Int, onFrame: () -> Void) throws(Interruption) {
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: settings.source, isDirectory: &isFolder)
         if exists, isFolder.boolValue {
-            try captureFolder(sequence: &sequence, onFirstFrame: onFirstFrame)
+            try captureFolder(sequence: &sequence, onFrame: onFrame)
             return
         }
         let input = FrameInput(parsing: settings.source)
@@ -125,32 +155,20 @@ final class CameraFeed: Sendable {
                 throw .lost("\(error)")
             }
             let now = state.now
-            guard let frozenAfter = settings.frozenAfter else {
-                publish(frame.image, capturedAt: now, sequence: &sequence)
-                if !delivered {
-                    delivered = true
-                    onFirstFrame()
-                    report(.running, detail: "\(input) \(source.width)×\(source.height)")
-                }
-                if interval > 0 { wait(seconds: interval - (state.now - started)) }
-                continue
-            }
-            publish(frame.image, capturedAt: watch.date(frame.image, receivedAt: now), sequence: &sequence)
-            let unchanged = watch.unchangedFor(at: now)
-            if unchanged > frozenAfter {
+            let capturedAt = settings.frozenAfter == nil ? now : watch.date(frame.image, receivedAt: now)
+            publish(frame.image, capturedAt: capturedAt, sequence: &sequence)
+            onFrame()
+            if let frozenAfter = settings.frozenAfter, watch.unchangedFor(at: now) > frozenAfter {
                 report(.frozen, detail: "\(input) has delivered the same picture for over \(frozenAfter) s: no fresh view")
             } else if !delivered || state.read().camera == .frozen {
                 report(.running, detail: "\(input) \(source.width)×\(source.height)")
             }
-            if !delivered {
-                delivered = true
-                onFirstFrame()
-            }
+            delivered = true
             if interval > 0 { wait(seconds: interval - (state.now - started)) }
         }
     }
 
-    private func captureFolder(sequence: inout Int, onFirstFrame: () -> Void) throws(Interruption) {
+    private func captureFolder(sequence: inout Int, onFrame: () -> Void) throws(Interruption) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: settings.source)) ?? []
         let images = names.sorted().filter { ImageFormat(pathExtensionOf: $0) != nil }
         guard !images.isEmpty else { throw .lost("\(settings.source): the folder holds no images") }
@@ -162,9 +180,9 @@ final class CameraFeed: Sendable {
             guard FileManager.default.fileExists(atPath: settings.source) else { throw .lost("\(settings.source) was removed") }
             do {
                 publish(try Image.decode(file: path), capturedAt: state.now, sequence: &sequence)
+                onFrame()
                 if !delivered {
                     delivered = true
-                    onFirstFrame()
                     report(.running, detail: "\(settings.source): \(images.count) images")
                 }
             } catch {
