@@ -16,6 +16,8 @@ public struct NarrationPolicy: Sendable {
     public var config: NarrationConfig
 
     private var said: [UtteranceTopic: Said] = [:]
+    /// What each topic's `said` held before its latest utterance, for `forget` to put back.
+    private var replaced: [UtteranceTopic: Said] = [:]
     private var cameraLost = false
 
     public init(config: NarrationConfig = NarrationConfig()) {
@@ -77,7 +79,7 @@ public struct NarrationPolicy: Sendable {
             let message = Message.light(light.status, light.kind)
             signal = utterance(message, topic: .light, priority: .info, interrupts: false, secondsLeft: light.secondsLeft,
                                sceneTime: scene.time)
-            said[.light] = Said(message: message, time: scene.time)
+            remember(message, topic: .light, at: scene.time)
         }
         var parts: [String] = []
         let caption = scene.description.map(Self.removingSignalSentences) ?? ""
@@ -191,12 +193,19 @@ public struct NarrationPolicy: Sendable {
 
     // MARK: - Saying once
 
-    /// The wearer did not hear `utterance` (it was dropped as no longer true, or cut off): the
-    /// topic is no longer counted as said, so what still holds is said again with the next scene
-    /// rather than after its cool-down. A walk that was never heard then needs no withdrawal.
+    /// The wearer did not hear `utterance` (dropped as no longer true, cut off, or lost to a
+    /// failing sound device): its topic goes back to what was said before it, so what still holds
+    /// is said again with the next scene rather than after its cool-down. A walk never heard then
+    /// needs no withdrawal, and a withdrawal never heard is said again as one (the walk before it
+    /// counts as heard).
     public mutating func forget(_ utterance: Utterance) {
         guard said[utterance.topic]?.message == utterance.message else { return }
-        said[utterance.topic] = nil
+        said[utterance.topic] = replaced.removeValue(forKey: utterance.topic)
+    }
+
+    private mutating func remember(_ message: Message, topic: UtteranceTopic, at time: Double) {
+        replaced[topic] = said[topic]
+        said[topic] = Said(message: message, time: time)
     }
 
     private mutating func say(
@@ -214,7 +223,7 @@ public struct NarrationPolicy: Sendable {
         if let last = said[topic], last.message == message {
             guard let repeatAfter, now - last.time >= repeatAfter else { return }
         }
-        said[topic] = Said(message: message, time: now)
+        remember(message, topic: topic, at: now)
         out.append(utterance(message, topic: topic, priority: priority, interrupts: interrupts, secondsLeft: secondsLeft, sceneTime: now))
     }
 

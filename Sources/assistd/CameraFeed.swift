@@ -73,10 +73,13 @@ final class CameraFeed: Sendable {
         var backoff = 0.25
         var quietRetries = false
         var sequence = 0
+        // Kept across reconnects: a driver that fails and comes back with the same stuck picture
+        // must not make it fresh again.
+        var watch = FrozenPictureWatch()
         while !stopped {
             var firstFrameAt: Double?
             do {
-                try capture(sequence: &sequence, onFrame: {
+                try capture(sequence: &sequence, watch: &watch, onFrame: {
                     let now = state.now
                     guard let first = firstFrameAt else {
                         firstFrameAt = now
@@ -121,7 +124,7 @@ final class CameraFeed: Sendable {
     /// source has delivered for `steadySeconds`, so a camera that opens but never delivers, or
     /// delivers once and fails, is retried ever more slowly. A source that ends before its first
     /// frame is lost, not ended: looping it at once would spin.
-    private func capture(sequence: inout Int, onFrame: () -> Void) throws(Interruption) {
+    private func capture(sequence: inout Int, watch: inout FrozenPictureWatch, onFrame: () -> Void) throws(Interruption) {
         var isFolder: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: settings.source, isDirectory: &isFolder)
         if exists, isFolder.boolValue {
@@ -139,7 +142,6 @@ final class CameraFeed: Sendable {
         // still on the way made the worker say "camera blocked" just after "ready".
         var delivered = false
         let interval = input.isCamera || source.fps <= 0 ? 0 : 1 / source.fps
-        var watch = FrozenPictureWatch()
         while !stopped {
             let started = state.now
             if !input.isCamera, !FileManager.default.fileExists(atPath: settings.source) {

@@ -97,42 +97,62 @@ struct Daemon {
         let reload = watchForReload()
         defer { reload.cancel() }
         let speechEvents = Task { [speech, hub, metrics, state, logger, worker] in
+            // What failed while speech was failing: said again (forgotten by the policy) once it
+            // works, so a sound device plugged back in brings back what still holds.
+            var failedSpell: [Utterance] = []
             for await event in speech.events {
                 let report = SpeechReport(event, time: state.now)
                 switch event {
                 case .finished(let utterance, _):
-                    state.update { snapshot in
+                    let (heard, wasFailing) = state.update { snapshot -> (Bool, Bool) in
+                        let wasFailing = snapshot.speechFailing
+                        snapshot.speechFailing = false
+                        guard !snapshot.speechUnavailable else { return (false, wasFailing) }
                         snapshot.lastSaid = utterance
                         snapshot.lastSaidAt = report.time
+                        return (true, wasFailing)
                     }
-                case .dropped(let utterance), .interrupted(let utterance):
-                    worker.notHeard(utterance)
-                default:
-                    break
-                }
-                switch report.kind {
-                case "finished":
-                    let heard = state.update { snapshot -> Bool in
-                        snapshot.speechFailing = false
-                        return !snapshot.speechUnavailable
+                    if wasFailing, heard {
+                        logger.notice("speech works again", metadata: ["unheard": "\(failedSpell.count)"])
+                        failedSpell.forEach(worker.notHeard)
+                        failedSpell.removeAll()
                     }
                     logger.info(heard ? "said" : "not heard: speech is unavailable", metadata: ["text": "\(report.text)"])
-                case "failed":
-                    state.update { snapshot in
-                        snapshot.speechFailing = true
-                        snapshot.speechFailures += 1
-                        snapshot.lastSpeechError = report.detail
-                        snapshot.lastSpeechFailedText = report.text
-                        snapshot.lastSpeechFailureAt = report.time
+                case .failed(let utterance, _):
+                    let firstOfSpell = state.update { snapshot -> Bool in
+                        defer {
+                            snapshot.speechFailing = true
+                            snapshot.speechFailures += 1
+                            snapshot.lastSpeechError = report.detail
+                            snapshot.lastSpeechFailedText = report.text
+                            snapshot.lastSpeechFailureAt = report.time
+                        }
+                        return !snapshot.speechFailing
                     }
+                    if failedSpell.count < SpeechQueue.capacity { failedSpell.append(utterance) }
                     metrics.speechFailures.increment()
-                    logger.error("speech failed; the wearer did not hear it", metadata: ["text": "\(report.text)", "error": "\(report.detail ?? "")"])
-                case "dropped":
+                    // Each failure is counted on /status and sent as an event; the journal gets
+                    // the first of a spell, not a line per utterance for as long as a speaker is
+                    // missing.
+                    let metadata: Logger.Metadata = ["text": "\(report.text)", "error": "\(report.detail ?? "")"]
+                    if firstOfSpell {
+                        logger.error("speech failed; the wearer did not hear it (further failures logged at debug level until it works)",
+                                     metadata: metadata)
+                    } else {
+                        logger.debug("speech failed; the wearer did not hear it", metadata: metadata)
+                    }
+                case .dropped(let utterance):
                     metrics.utterancesDropped.increment()
+                    worker.notHeard(utterance)
                     logger.debug("not said: no longer true or made out of date", metadata: ["text": "\(report.text)"])
-                case "interrupted":
+                case .overflowed:
+                    // Not forgotten: said again, it would push out the next one, tick after tick.
+                    metrics.utterancesDropped.increment()
+                    logger.debug("not said: speech is not keeping up", metadata: ["text": "\(report.text)"])
+                case .interrupted(let utterance):
+                    worker.notHeard(utterance)
                     logger.debug("cut off", metadata: ["text": "\(report.text)"])
-                default:
+                case .started, .missingPinyin:
                     break
                 }
                 hub.publish("speech", report)
@@ -247,6 +267,7 @@ struct SpeechReport: Encodable {
         case .finished(let utterance, _): (kind, text) = ("finished", utterance.text)
         case .interrupted(let utterance): (kind, text) = ("interrupted", utterance.text)
         case .dropped(let utterance): (kind, text) = ("dropped", utterance.text)
+        case .overflowed(let utterance): (kind, text) = ("overflowed", utterance.text)
         case .failed(let utterance, let error): (kind, text, detail) = ("failed", utterance.text, "\(error)")
         case .missingPinyin(let utterance, let characters): (kind, text, detail) = ("missing_pinyin", utterance.text, String(characters))
         }

@@ -31,8 +31,10 @@ struct FrozenPictureWatch: Sendable {
         fingerprint == nil ? 0 : time - firstSeen
     }
 
-    /// FNV-1a over 8-byte words of every pixel, seeded with the size. Two different pictures
-    /// sharing a print (odds of 2⁻⁶⁴) would only make a live frame look frozen: the safe side.
+    /// FNV-1a over 8-byte words of every pixel, seeded with the size. Word-wise FNV mixes the
+    /// high bytes of a word weakly, so two pictures differing only there share a print more
+    /// often than 64 bits suggest; a live sensor's noise reaches every byte, and a shared print
+    /// would only make a live frame look frozen: the safe side.
     static func fingerprint(of image: Image) -> UInt64 {
         let prime: UInt64 = 0x0000_0100_0000_01B3
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325

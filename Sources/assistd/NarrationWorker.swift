@@ -114,9 +114,16 @@ final class NarrationWorker: Sendable {
     /// long (seconds since start): a camera takes a moment to deliver its first frame.
     static let startGrace = 3.0
 
+    /// How long analyses may keep ending past the freshness limit before the wearer hears that
+    /// the camera is blocked: one late frame (a hiccup) is only left unsaid, a board that is too
+    /// slow all along must not leave the wearer in a silence that sounds like a quiet street.
+    static let lateGrace = 1.0
+
     private func run() {
         let narrator = owned.narrator
         var lastSequence = 0
+        var lastCapturedAt = -Double.infinity
+        var lateSince: Double?
         var analysed = 0
         say([Utterance(message: .ready, text: Phrasebook(language: narrator.narration.language).text(for: .ready),
                        language: narrator.narration.language, priority: .info, topic: .camera, interrupts: false)])
@@ -132,8 +139,12 @@ final class NarrationWorker: Sendable {
                 continue
             }
             let moment: StreetNarrator.Moment
-            if let frame = feed.newest(), frame.sequence != lastSequence {
-                lastSequence = frame.sequence
+            let newest = feed.newest().flatMap { $0.sequence != lastSequence ? $0 : nil }
+            if let newest { lastSequence = newest.sequence }
+            // A repeat of the picture last analysed (a frozen camera dates its copies to the first)
+            // is not a new frame: analysing it again would only slow a small board down.
+            if let frame = newest, frame.capturedAt != lastCapturedAt {
+                lastCapturedAt = frame.capturedAt
                 let now = state.now
                 if now - frame.capturedAt > maxFrameAge {
                     metrics.staleFrames.increment()
@@ -142,15 +153,24 @@ final class NarrationWorker: Sendable {
                     do {
                         let observed = try narrator.observe(frame.image, at: frame.capturedAt)
                         analysed += 1
-                        record(narrator.lastStageTimes, at: state.now)
-                        if state.now - frame.capturedAt > maxFrameAge {
-                            // Analysed too late to speak from (rule 2): what it says would be
-                            // dropped before it is heard while the policy counted it said. The
-                            // scene is stale by now: the wearer hears so, and every topic is
-                            // said afresh from the next frame in time.
+                        let finished = state.now
+                        record(narrator.lastStageTimes, at: finished)
+                        if finished - frame.capturedAt > maxFrameAge {
+                            // Analysed too late to speak from (rule 2): what it says is not
+                            // queued, and the policy forgets it, so it is said from the next
+                            // frame in time. Late for longer than `lateGrace`, the scene is
+                            // stale and the wearer hears so.
                             metrics.staleFrames.increment()
-                            moment = narrator.idle(at: state.now)
+                            observed.utterances.reversed().forEach(narrator.forget)
+                            if lateSince == nil {
+                                lateSince = finished
+                                logger.warning("a frame's analysis ended past the freshness limit; nothing is said from it",
+                                               metadata: ["age_s": "\(finished - frame.capturedAt)", "limit_s": "\(maxFrameAge)"])
+                            }
+                            moment = finished - (lateSince ?? finished) >= Self.lateGrace
+                                ? narrator.idle(at: finished) : StreetNarrator.Moment(scene: observed.scene, utterances: [])
                         } else {
+                            lateSince = nil
                             moment = observed
                         }
                     } catch {
@@ -278,7 +298,11 @@ final class NarrationWorker: Sendable {
             again.interrupts = false
             return [again]
         }
-        return Array(narrator.describe(at: state.now).utterances.prefix(1))
+        let now = narrator.describe(at: state.now).utterances
+        // A description too old to repeat is answered with a fresh one (the light, then what is
+        // in view), anything else with what holds now about the street, first of all the light.
+        if case .description = last.message { return now }
+        return Array(now.prefix(1))
     }
 
     private func wait(until end: Double) {

@@ -35,7 +35,8 @@ struct FrozenCameraTests {
         #expect(watch.date(image, receivedAt: 1.5) == 1, "a repeat keeps the time the picture first came")
         #expect(watch.unchangedFor(at: 2) == 1)
         #expect(watch.date(changed, receivedAt: 2) == 2, "the last byte changed")
-        #expect(watch.date(reshaped, receivedAt: 3) == 3, "same bytes, another shape")
+        #expect(watch.date(image, receivedAt: 3) == 3)
+        #expect(watch.date(reshaped, receivedAt: 4) == 4, "same bytes, another shape")
     }
 
     /// Runs a camera feed on `video` as if it were a live camera for `seconds`; returns the camera

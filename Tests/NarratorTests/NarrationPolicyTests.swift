@@ -101,6 +101,15 @@ struct NarrationPolicyTests {
         #expect(bike.map(\.text) == ["Bicycle on your right, close."])
         walking.forget(bike[0])
         #expect(walking.narrate(scene(0.1, obstacles: [obstacle("bicycle", .right, .near)])).map(\.text) == ["Bicycle on your right, close."])
+        // A withdrawal the wearer did not hear is said again as a withdrawal: the walk before
+        // it was heard.
+        var crossing = NarrationPolicy()
+        _ = crossing.narrate(scene(0, .green))
+        let withdrawal = crossing.narrate(scene(1, .red))
+        #expect(withdrawal.first?.interrupts == true)
+        crossing.forget(withdrawal[0])
+        let again = crossing.narrate(scene(1.1, .red))
+        #expect(again.map(\.text) == ["Wait."] && again.first?.priority == .danger && again.first?.interrupts == true)
         // Every utterance carries the time of the scene it was made from.
         #expect(walk[0].sceneTime == 0 && wait[0].sceneTime == 0.4)
     }

@@ -14,6 +14,7 @@ private func summary(_ event: SpeechEvent) -> String {
     case let .finished(utterance, _): "finished \(utterance.text)"
     case let .interrupted(utterance): "interrupted \(utterance.text)"
     case let .dropped(utterance): "dropped \(utterance.text)"
+    case let .overflowed(utterance): "overflowed \(utterance.text)"
     case let .failed(utterance, error): "failed \(utterance.text): \(error)"
     case let .missingPinyin(utterance, characters): "missing \(String(characters)) in \(utterance.text)"
     }
@@ -73,8 +74,8 @@ extension EngineSuite {
             queue.close()
             sink.open()
             let seen = await remaining(&events)
-            #expect(seen.first == "dropped Description 1.", "the oldest description makes room")
-            #expect(seen.filter { $0.hasPrefix("dropped") } == ["dropped Description 1."])
+            #expect(seen.first == "overflowed Description 1.", "the oldest description makes room")
+            #expect(seen.filter { $0.hasPrefix("dropped") || $0.hasPrefix("overflowed") } == ["overflowed Description 1."])
             #expect(seen.contains("finished Wait.") && seen.contains("finished Description \(SpeechQueue.capacity)."))
         }
 

@@ -26,12 +26,19 @@ public final class ALSASink: AudioSink {
         let pointer: OpaquePointer
     }
 
-    /// Opens `device` (an ALSA name: "default", "plughw:1,0", …) for playback.
+    /// Opens `device` (an ALSA name: "default", "plughw:1,0", …) for playback. The open does not
+    /// wait for a device another program holds (it fails at once, "Device or resource busy", and
+    /// the next utterance tries again); writes then block as playback needs.
     public init(device: String = "default") throws(AudioSinkError) {
         var handle: OpaquePointer?
-        let status = snd_pcm_open(&handle, device, SND_PCM_STREAM_PLAYBACK, 0)
+        let status = snd_pcm_open(&handle, device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK)
         guard status >= 0, let handle else {
             throw .noSoundDevice(device: device, reason: Self.reason(status))
+        }
+        let blocking = snd_pcm_nonblock(handle, 0)
+        guard blocking >= 0 else {
+            snd_pcm_close(handle)
+            throw .noSoundDevice(device: device, reason: Self.reason(blocking))
         }
         self.device = device
         state = Mutex(State(handle: PCMHandle(pointer: handle)))

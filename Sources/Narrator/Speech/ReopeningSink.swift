@@ -6,12 +6,19 @@ import Synchronization
 /// device does, without a restart, and every utterance in between fails loudly (reported on the
 /// queue's events) rather than vanishing into a dead handle.
 public final class ReopeningSink: AudioSink {
+    /// The device as opened, and which opening it is (so that a failure lets go of that opening
+    /// only, never of one another thread made since).
+    private struct Opened: Sendable {
+        var sink: any AudioSink
+        var number: Int
+    }
+
     private let open: @Sendable () throws(AudioSinkError) -> any AudioSink
-    private let device = Mutex<(any AudioSink)?>(nil)
-    /// How many times the device was opened, for the status and for tests.
+    private let device = Mutex<Opened?>(nil)
     private let opens = Atomic<Int>(0)
 
-    /// `open` opens the device (`{ try ALSASink(device: name) }`); it is first called by `begin`.
+    /// `open` opens the device (`{ try ALSASink(device: name) }`); it is first called by `begin`
+    /// (or `openNow`), always under the sink's lock, so the device is never opened twice at once.
     public init(open: @escaping @Sendable () throws(AudioSinkError) -> any AudioSink) {
         self.open = open
     }
@@ -31,39 +38,42 @@ public final class ReopeningSink: AudioSink {
     }
 
     public func begin(format: PCMFormat) throws(AudioSinkError) {
-        let sink = try opened()
-        try forgettingOnFailure(sink) { (sink) throws(AudioSinkError) in try sink.begin(format: format) }
+        let device = try opened()
+        try forgettingOnFailure(device) { (sink) throws(AudioSinkError) in try sink.begin(format: format) }
     }
 
     public func write(_ samples: UnsafeBufferPointer<Int16>) throws(AudioSinkError) {
-        guard let sink = device.withLock({ $0 }) else { throw .closed }
-        try forgettingOnFailure(sink) { (sink) throws(AudioSinkError) in try sink.write(samples) }
+        guard let device = device.withLock({ $0 }) else { throw .closed }
+        try forgettingOnFailure(device) { (sink) throws(AudioSinkError) in try sink.write(samples) }
     }
 
     public func end() throws(AudioSinkError) {
-        guard let sink = device.withLock({ $0 }) else { throw .closed }
-        try forgettingOnFailure(sink) { (sink) throws(AudioSinkError) in try sink.end() }
+        guard let device = device.withLock({ $0 }) else { throw .closed }
+        try forgettingOnFailure(device) { (sink) throws(AudioSinkError) in try sink.end() }
     }
 
     public func discard() {
-        device.withLock { $0 }?.discard()
+        device.withLock { $0 }?.sink.discard()
     }
 
-    private func opened() throws(AudioSinkError) -> any AudioSink {
-        if let sink = device.withLock({ $0 }) { return sink }
-        let sink = try open()
-        opens.add(1, ordering: .relaxed)
-        device.withLock { $0 = sink }
-        return sink
+    private func opened() throws(AudioSinkError) -> Opened {
+        try device.withLock { (current) throws(AudioSinkError) -> Opened in
+            if let current { return current }
+            let opened = Opened(sink: try open(), number: opens.add(1, ordering: .relaxed).newValue)
+            current = opened
+            return opened
+        }
     }
 
-    /// Runs `step`; when it fails the device is let go (closing it), so the next utterance opens it
-    /// again.
-    private func forgettingOnFailure(_ sink: any AudioSink, _ step: (any AudioSink) throws(AudioSinkError) -> Void) throws(AudioSinkError) {
+    /// Runs `step`; when it fails this opening of the device is let go (closing it), so the next
+    /// utterance opens it again.
+    private func forgettingOnFailure(_ device: Opened, _ step: (any AudioSink) throws(AudioSinkError) -> Void) throws(AudioSinkError) {
         do {
-            try step(sink)
+            try step(device.sink)
         } catch {
-            device.withLock { $0 = nil }
+            self.device.withLock { current in
+                if current?.number == device.number { current = nil }
+            }
             throw error
         }
     }

@@ -7,10 +7,12 @@ public enum SpeechEvent: Sendable, Hashable {
     case finished(Utterance, SynthesisReport)
     /// Cut off by an interrupting utterance (or `interrupt()`) while being spoken.
     case interrupted(Utterance)
-    /// Removed from the queue by an interrupting utterance before it was spoken, no longer true
-    /// when its turn came (see `SpeechQueue.init`'s `revise`), or the oldest of the least urgent
-    /// when the queue overflowed.
+    /// Removed from the queue by an interrupting utterance before it was spoken, or no longer
+    /// true when its turn came (see `SpeechQueue.init`'s `revise`).
     case dropped(Utterance)
+    /// Removed unspoken to keep the backlog within `SpeechQueue.capacity`, the oldest of the
+    /// least urgent: speech is not keeping up (a stalled sound device).
+    case overflowed(Utterance)
     case failed(Utterance, SpeechError)
     /// Mandarin characters without a pinyin reading (spoken through the voice's dictionary);
     /// add them to `MandarinPinyin`.
@@ -76,11 +78,17 @@ public final class SpeechQueue: Sendable {
 
     /// Queues several utterances at once (as `NarrationPolicy.narrate` returns them), so that
     /// the speech thread sees them all before it picks the most urgent.
+    /// An utterance the same as one still waiting (same words, same urgency) is not queued twice.
     public func enqueue(_ utterances: [Utterance]) {
         var dropped: [Utterance] = []
+        var overflowed: [Utterance] = []
         let startWorker = state.withLock { state -> Bool in
             guard !state.closed else { return false }
             for utterance in utterances {
+                let waiting = state.pending.contains {
+                    $0.text == utterance.text && $0.priority == utterance.priority && $0.topic == utterance.topic
+                }
+                guard !waiting else { continue }
                 if utterance.interrupts {
                     dropped += state.pending.filter { utterance.supersedes($0) }
                     state.pending.removeAll { utterance.supersedes($0) }
@@ -92,7 +100,7 @@ public final class SpeechQueue: Sendable {
                 state.pending.insert(utterance, at: index)
                 if state.pending.count > Self.capacity, let least = state.pending.last?.priority,
                    let oldest = state.pending.firstIndex(where: { $0.priority == least }) {
-                    dropped.append(state.pending.remove(at: oldest))
+                    overflowed.append(state.pending.remove(at: oldest))
                 }
             }
             guard !state.draining, !state.pending.isEmpty else { return false }
@@ -101,6 +109,9 @@ public final class SpeechQueue: Sendable {
         }
         for utterance in dropped {
             continuation.yield(.dropped(utterance))
+        }
+        for utterance in overflowed {
+            continuation.yield(.overflowed(utterance))
         }
         if startWorker {
             worker.async { self.drain() }
