@@ -16,8 +16,10 @@ struct AssistDaemon: AsyncParsableCommand {
             assistd runs all day on the wearable. It reads frames from a camera, a video file or a \
             folder of images, always working on the newest frame and dropping older ones, runs the \
             model, tracks the scene over time and speaks: the signal (walk only once confirmed), \
-            the crosswalk and what is in the way. A frame too old is never spoken about; when the \
-            camera disappears it says so and reconnects with backoff when it comes back. SIGTERM or \
+            the crosswalk and what is in the way. A frame too old is never spoken about, and what \
+            waits to be spoken is checked against the newest scene first; a camera that keeps \
+            delivering the same picture counts as blocked; when the camera disappears it says so, \
+            reconnects with backoff and says "Camera back." when it returns. SIGTERM or \
             SIGINT stop it cleanly; SIGHUP reloads the config file.
 
             Settings come from --config FILE (YAML; deploy/assistd.yaml documents every key and \

@@ -60,7 +60,7 @@ struct ControlAPI: Sendable {
           POST /verbosity/{minimal|normal|verbose}
           POST /language/{en|zh}
           POST /describe            say the full description now
-          POST /repeat              say the last thing again (or what holds now, if it changed)
+          POST /repeat              say the last thing heard again (or what holds now, if it changed)
         Over HTTP every request needs "Authorization: Bearer TOKEN" (the token in api.token_file),
         a loopback Host and no foreign Origin; the Unix socket (mode 0600) needs none of these.
 

@@ -115,15 +115,14 @@ final class NarrationWorker: Sendable {
     static let startGrace = 3.0
 
     /// How long analyses may keep ending past the freshness limit before the wearer hears that
-    /// the camera is blocked: one late frame (a hiccup) is only left unsaid, a board that is too
-    /// slow all along must not leave the wearer in a silence that sounds like a quiet street.
+    /// the camera is blocked (see `AnalysisTimeliness`).
     static let lateGrace = 1.0
 
     private func run() {
         let narrator = owned.narrator
         var lastSequence = 0
         var lastCapturedAt = -Double.infinity
-        var lateSince: Double?
+        var timeliness = AnalysisTimeliness(maxFrameAge: maxFrameAge, grace: Self.lateGrace)
         var analysed = 0
         say([Utterance(message: .ready, text: Phrasebook(language: narrator.narration.language).text(for: .ready),
                        language: narrator.narration.language, priority: .info, topic: .camera, interrupts: false)])
@@ -155,23 +154,23 @@ final class NarrationWorker: Sendable {
                         analysed += 1
                         let finished = state.now
                         record(narrator.lastStageTimes, at: finished)
-                        if finished - frame.capturedAt > maxFrameAge {
-                            // Analysed too late to speak from (rule 2): what it says is not
-                            // queued, and the policy forgets it, so it is said from the next
-                            // frame in time. Late for longer than `lateGrace`, the scene is
-                            // stale and the wearer hears so.
+                        let verdict = timeliness.judge(capturedAt: frame.capturedAt, finishedAt: finished)
+                        if verdict != .inTime {
+                            // Too late to speak from: unsaid, and forgotten by the policy.
                             metrics.staleFrames.increment()
                             observed.utterances.reversed().forEach(narrator.forget)
-                            if lateSince == nil {
-                                lateSince = finished
+                        }
+                        switch verdict {
+                        case .inTime:
+                            moment = observed
+                        case .late(let first):
+                            if first {
                                 logger.warning("a frame's analysis ended past the freshness limit; nothing is said from it",
                                                metadata: ["age_s": "\(finished - frame.capturedAt)", "limit_s": "\(maxFrameAge)"])
                             }
-                            moment = finished - (lateSince ?? finished) >= Self.lateGrace
-                                ? narrator.idle(at: finished) : StreetNarrator.Moment(scene: observed.scene, utterances: [])
-                        } else {
-                            lateSince = nil
-                            moment = observed
+                            moment = StreetNarrator.Moment(scene: observed.scene, utterances: [])
+                        case .stale:
+                            moment = narrator.idle(at: finished)
                         }
                     } catch {
                         logger.warning("frame could not be analysed", metadata: ["error": "\(error)"])
