@@ -10,6 +10,8 @@ final class Narration {
     private let device: ALSASink?
     /// Where in the WAV file the current video began, so its narration lines up with it.
     private var videoStart = 0.0
+    /// The current video's utterances in the WAV file.
+    private var track = NarrationTrack()
 
     init?(wav: String?, speak: Bool, language: Language) throws {
         guard wav != nil || speak else { return nil }
@@ -19,22 +21,48 @@ final class Narration {
         device = speak ? try ALSASink() : nil
     }
 
-    /// Speaks `text`; `videoTime` places it in the WAV file at that moment of the current video
-    /// (after silence), or as soon as the speech before it ends when that runs past it.
-    func say(_ text: String, videoTime: Double? = nil) throws {
-        if let file {
-            if let videoTime {
-                try file.begin(format: PCMFormat(sampleRate: engine.sampleRate))
-                try file.extendWithSilence(to: videoStart + videoTime)
-            }
-            try engine.speak(text, language: language, to: file)
-        }
+    /// Speaks `text` (a still image's description).
+    func say(_ text: String) throws {
+        if let file { try engine.speak(text, language: language, to: file) }
         if let device { try engine.speak(text, language: language, to: device) }
     }
+
+    /// Speaks a video moment's `utterances` (most urgent first, as the policy orders them). In the
+    /// WAV file they start at `videoTime` of the current video (after silence), or as soon as the
+    /// speech before them ends when that runs past it; an interrupting one ("Wait." after a walk,
+    /// danger close ahead) cuts off at its moment what it makes out of date, as the daemon's
+    /// speech queue does, so a withdrawal is heard when it happens and not sentences later.
+    /// Returns the utterances cut off: the wearer did not hear them (the policy forgets them).
+    func say(_ utterances: [Utterance], videoTime: Double) throws -> [Utterance] {
+        var unheard: [Utterance] = []
+        if let file, !utterances.isEmpty {
+            try file.begin(format: PCMFormat(sampleRate: engine.sampleRate))
+            let moment = videoStart + videoTime
+            if let cut = track.cut(for: utterances, at: moment) {
+                try file.truncate(to: cut.at)
+                track.cutOff(at: cut.at)
+                unheard = cut.unheard
+            }
+            try file.extendWithSilence(to: moment)
+            for utterance in utterances {
+                let start = file.duration
+                try engine.speak(utterance.text, language: language, to: file)
+                track.append(utterance, from: start, to: file.duration)
+            }
+        }
+        if let device {
+            for utterance in utterances { try engine.speak(utterance.text, language: language, to: device) }
+        }
+        return unheard
+    }
+
+    /// Where the WAV file's speech ends, in seconds.
+    var trackEnd: Double { file?.duration ?? 0 }
 
     /// Marks the start of a video in the WAV file: its narration is timed from here.
     func startVideo() {
         videoStart = file?.duration ?? 0
+        track = NarrationTrack()
     }
 
     /// Pads the WAV file to the end of the current video, so the next input starts after it.
@@ -46,5 +74,31 @@ final class Narration {
 
     func finish() throws {
         try file?.close()
+    }
+}
+
+/// The utterances of a narration track and where each starts and ends in it, to decide what an
+/// interrupting utterance cuts off at its moment, as the daemon's speech queue does: what it
+/// supersedes (less urgent, or as urgent on its topic) and is still playing. An equally urgent
+/// utterance on another topic is never cut, and then nothing is: the interrupting one follows.
+struct NarrationTrack {
+    private(set) var spoken: [(utterance: Utterance, start: Double, end: Double)] = []
+
+    /// Where to cut the track for `utterances` (most urgent first) arriving at `moment`, and the
+    /// utterances cut (wholly or in part); `nil` when nothing is cut.
+    func cut(for utterances: [Utterance], at moment: Double) -> (at: Double, unheard: [Utterance])? {
+        guard let interrupting = utterances.first, interrupting.interrupts else { return nil }
+        let playing = spoken.filter { $0.end > moment }
+        guard let first = playing.first, playing.allSatisfy({ interrupting.supersedes($0.utterance) }) else { return nil }
+        return (max(moment, first.start), playing.map(\.utterance))
+    }
+
+    /// Forgets what ends after `time` (it was cut off there).
+    mutating func cutOff(at time: Double) {
+        spoken.removeAll { $0.end > time }
+    }
+
+    mutating func append(_ utterance: Utterance, from start: Double, to end: Double) {
+        spoken.append((utterance, start, end))
     }
 }

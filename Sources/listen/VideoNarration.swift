@@ -81,7 +81,9 @@ struct VideoNarration {
                 } else {
                     progress.print("\(path) \(Self.clock(time)): \(text)")
                 }
-                try speech?.say(text, videoTime: time)
+                for unheard in try speech?.say(moment.utterances, videoTime: time) ?? [] {
+                    narrator.forget(unheard)
+                }
             }
             if let overlayPath {
                 var facts = moment.scene.facts

@@ -150,6 +150,22 @@ public final class WAVFileSink: AudioSink {
         }
     }
 
+    /// Cuts the file back to `seconds` of audio (nothing when it is shorter): a narration track
+    /// of a video cuts off what an interrupting utterance cuts off on the device, so that a walk
+    /// withdrawn is heard at its moment, not after the sentence before it.
+    public func truncate(to seconds: Double) throws(AudioSinkError) {
+        try state.withLock { (state) throws(AudioSinkError) in
+            guard let file = state.file else { throw .closed }
+            guard let format = state.format, format.sampleRate > 0 else { return }
+            let kept = Int((max(0, seconds) * Double(format.sampleRate)).rounded()) * format.bytesPerFrame
+            guard kept < state.dataBytes else { return }
+            state.dataBytes = kept
+            guard fflush(file) == 0, ftruncate(fileno(file), off_t(WAVHeader.byteCount + kept)) == 0,
+                  Self.writeHeader(state, to: file), fseek(file, 0, SEEK_END) == 0, fflush(file) == 0
+            else { throw .writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        }
+    }
+
     /// Completes the header with the sizes and closes the file. Later writes fail with `closed`.
     public func close() throws(AudioSinkError) {
         try state.withLock { (state) throws(AudioSinkError) in

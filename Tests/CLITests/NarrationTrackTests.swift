@@ -1,0 +1,55 @@
+@testable import listen
+import Narrator
+import Testing
+
+/// `listen describe --wav` on a video writes a narration track that plays alongside it: what an
+/// interrupting utterance cuts off on the device is cut off in the track too, so a walk withdrawn
+/// is heard at its moment of the video, not after the sentences before it.
+@Suite("listen: the narration track of a video")
+struct NarrationTrackTests {
+    static func utterance(_ text: String, _ priority: UtterancePriority, topic: UtteranceTopic, interrupts: Bool = false) -> Utterance {
+        Utterance(message: .description(text), text: text, language: .english, priority: priority, topic: topic, interrupts: interrupts)
+    }
+
+    static let wait = utterance("Wait.", .danger, topic: .light, interrupts: true)
+
+    @Test("A withdrawal cuts off, at its moment, what is still playing and less urgent; the cut ones are unheard")
+    func withdrawalCutsOff() {
+        var track = NarrationTrack()
+        let crosswalk = Self.utterance("Crosswalk ahead.", .guidance, topic: .crosswalk)
+        let description = Self.utterance("A long description.", .info, topic: .description)
+        track.append(crosswalk, from: 0, to: 1.2)
+        track.append(description, from: 1.2, to: 9)
+        // At 0.5 s both are still to play: cut from 0.5, both unheard.
+        let early = track.cut(for: [Self.wait], at: 0.5)
+        #expect(early?.at == 0.5 && early?.unheard == [crosswalk, description])
+        // At 3 s the crosswalk was heard; the description is cut at 3 s.
+        let later = track.cut(for: [Self.wait], at: 3)
+        #expect(later?.at == 3 && later?.unheard == [description])
+        track.cutOff(at: 3)
+        #expect(track.spoken.map(\.utterance) == [crosswalk])
+        // After the track's end, or without an interrupting utterance, nothing is cut.
+        #expect(track.cut(for: [Self.wait], at: 10) == nil)
+        #expect(track.cut(for: [Self.utterance("Wait.", .signal, topic: .light)], at: 0.5) == nil)
+    }
+
+    @Test("An utterance queued to start after the moment is cut whole, from its start")
+    func queuedBehindIsCutWhole() {
+        var track = NarrationTrack()
+        let description = Self.utterance("A description.", .info, topic: .description)
+        track.append(description, from: 4, to: 6)
+        let cut = track.cut(for: [Self.wait], at: 2)
+        #expect(cut?.at == 4 && cut?.unheard == [description])
+    }
+
+    @Test("An equally urgent warning on another topic is never cut: the withdrawal follows it")
+    func equallyUrgentIsKept() {
+        var track = NarrationTrack()
+        track.append(Self.utterance("Car ahead, close.", .danger, topic: .obstacle(kind: "car", position: .ahead), interrupts: true), from: 0, to: 1.5)
+        #expect(track.cut(for: [Self.wait], at: 0.5) == nil)
+        // A withdrawal does cut an earlier light utterance of its own topic.
+        var light = NarrationTrack()
+        light.append(Self.utterance("Signal changing.", .danger, topic: .light, interrupts: true), from: 0, to: 1.5)
+        #expect(light.cut(for: [Self.wait], at: 0.5)?.at == 0.5)
+    }
+}
