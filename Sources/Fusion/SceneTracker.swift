@@ -108,7 +108,10 @@ public struct SceneTracker: Sendable {
 
     // MARK: - Light
 
-    private mutating func restart() {
+    /// Forgets every frame: the next one starts tracking afresh, as after a gap longer than the
+    /// freshness limit (a cut between two clips of one video: what held before it is not
+    /// evidence after it, and a green must be confirmed again).
+    public mutating func restart() {
         frames.removeAll()
         greenRun = nil
         status = nil

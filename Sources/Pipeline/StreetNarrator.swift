@@ -101,6 +101,12 @@ public final class StreetNarrator {
         return Moment(scene: scene, utterances: policy.narrate(scene))
     }
 
+    /// The frames so far are not of the scene the next one shows (a cut in a video): tracking
+    /// starts over, and a walk already said is withdrawn until a green is confirmed again.
+    public func restartTracking() {
+        tracker.restart()
+    }
+
     /// The wearer did not hear `utterance`; see `NarrationPolicy.forget`.
     public func forget(_ utterance: Utterance) {
         policy.forget(utterance)

@@ -65,6 +65,9 @@ struct VideoNarration {
             if narrated % 10 == 0 {
                 progress.show("\(name) frame \(narrated)" + (expected.map { "/\($0)" } ?? ""))
             }
+            if Self.isCut(frame, after: previousTime, frameRate: frameRate) {
+                narrator.restartTracking()
+            }
             let time = Self.time(of: frame, after: previousTime, frameRate: frameRate)
             previousTime = time
             narrated += 1
@@ -147,6 +150,16 @@ struct VideoNarration {
         guard let previous else { return frame.timestamp.isFinite ? min(max(0, frame.timestamp), longestGap) : 0 }
         if frame.timestamp > previous, frame.timestamp - previous <= longestGap { return frame.timestamp }
         return previous + 1 / (frameRate ?? 10)
+    }
+
+    /// Whether the container's clock breaks at `frame`: its timestamp goes back by more than a
+    /// frame interval, or jumps ahead by more than `longestGap` (clips joined into one file).
+    /// The narration's clock runs on through it (see `time`), so the tracker is told: what held
+    /// in one clip is not evidence in the next, and a green held at the end of one must be
+    /// confirmed again in the next. A repeated or missing timestamp is a glitch, not a cut.
+    static func isCut(_ frame: Frame, after previous: Double?, frameRate: Double?) -> Bool {
+        guard let previous, frame.timestamp.isFinite else { return false }
+        return frame.timestamp < previous - 1 / (frameRate ?? 10) || frame.timestamp - previous > longestGap
     }
 
     /// "1:02.5": minutes, seconds and tenths into the video.

@@ -1,3 +1,4 @@
+import Imaging
 @testable import listen
 import Narrator
 import Testing
@@ -51,5 +52,24 @@ struct NarrationTrackTests {
         var light = NarrationTrack()
         light.append(Self.utterance("Signal changing.", .danger, topic: .light, interrupts: true), from: 0, to: 1.5)
         #expect(light.cut(for: [Self.wait], at: 0.5)?.at == 0.5)
+    }
+}
+
+@Suite("listen: a cut in a video's clock")
+struct VideoCutTests {
+    static func frame(at timestamp: Double) throws -> Frame {
+        Frame(image: try Image(width: 2, height: 2, color: RGB(0, 0, 0)), timestamp: timestamp, index: 0)
+    }
+
+    @Test("Back by more than a frame, or ahead by more than a minute, is a cut; a repeat or a missing timestamp is not")
+    func cuts() throws {
+        #expect(!VideoNarration.isCut(try Self.frame(at: 5), after: nil, frameRate: 10), "the first frame")
+        #expect(!VideoNarration.isCut(try Self.frame(at: 5.1), after: 5, frameRate: 10))
+        #expect(!VideoNarration.isCut(try Self.frame(at: 5), after: 5, frameRate: 10), "a repeated timestamp")
+        #expect(!VideoNarration.isCut(try Self.frame(at: 4.95), after: 5, frameRate: 10), "within a frame interval")
+        #expect(!VideoNarration.isCut(try Self.frame(at: .nan), after: 5, frameRate: 10), "a missing timestamp")
+        #expect(VideoNarration.isCut(try Self.frame(at: 0), after: 5, frameRate: 10), "the next clip starts at 0")
+        #expect(VideoNarration.isCut(try Self.frame(at: 5 + 61), after: 5, frameRate: 10))
+        #expect(!VideoNarration.isCut(try Self.frame(at: 5 + 59), after: 5, frameRate: 10), "a long gap, not a cut: the tracker sees it")
     }
 }

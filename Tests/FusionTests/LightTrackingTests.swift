@@ -257,3 +257,22 @@ struct LightTrackingTests {
         #expect(json.contains("\"state\":\"unknown\""))
     }
 }
+
+@Suite("Scene tracker: a cut in the video")
+struct TrackerRestartTests {
+    @Test("After restart() a green must be confirmed again: the first green frame of the next clip is not green")
+    func greenConfirmedAgainAfterRestart() {
+        var script = Script()
+        script.add(.green, confidence: 0.99, count: 30)
+        var tracker = SceneTracker(config: SceneTrackerConfig())
+        let held = script.frames.map { tracker.update($0).light?.status }
+        #expect(held.last == .green)
+        tracker.restart()
+        var next = Script()
+        next.add(.green, confidence: 0.99, count: 31)
+        // The next clip continues the clock (one frame interval on), with the same green.
+        let after = tracker.update(next.frames[30])
+        #expect(after.light?.status != .green)
+        #expect(!after.isStale)
+    }
+}
