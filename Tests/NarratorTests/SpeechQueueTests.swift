@@ -36,16 +36,26 @@ extension String {
     fileprivate var trimmingSuffixSpace: String { hasSuffix(" ") ? String(dropLast()) : self }
 }
 
+/// A queue (with `revise`) whose sink is held while it speaks `longText` at `priority`: what a
+/// test queues next certainly waits behind it, however loaded the machine. Open the sink to go on.
+private func queueSpeakingLongText(
+    _ priority: UtterancePriority, revise: @escaping @Sendable (Utterance) -> Utterance? = { $0 }
+) async throws -> (sink: MemorySink, queue: SpeechQueue, events: AsyncStream<SpeechEvent>.Iterator) {
+    let sink = MemorySink(gated: true)
+    let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink, revise: revise)
+    var events = queue.events.makeAsyncIterator()
+    queue.enqueue(utterance(longText, priority))
+    #expect(await events.next().map(summary) == "started \(longText)")
+    return (sink, queue, events)
+}
+
 extension EngineSuite {
     @Suite("Speech queue")
     struct SpeechQueueTests {
         @Test("Queued utterances are spoken by priority once the current one ends")
         func priorityOrder() async throws {
-            let sink = MemorySink(gated: true)
-            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
-            var events = queue.events.makeAsyncIterator()
-            queue.enqueue(utterance(longText, .guidance))
-            #expect(await events.next().map(summary) == "started \(longText)")
+            let (sink, queue, started) = try await queueSpeakingLongText(.guidance)
+            var events = started
             queue.enqueue(utterance("Tree ahead, far.", .info))
             queue.enqueue(utterance("Wait.", .signal))
             queue.enqueue(utterance("Pole ahead, close.", .danger))
@@ -63,11 +73,8 @@ extension EngineSuite {
 
         @Test("A backlog is bounded: past the capacity the oldest of the least urgent is dropped, never a more urgent one")
         func boundedBacklog() async throws {
-            let sink = MemorySink(gated: true)
-            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
-            var events = queue.events.makeAsyncIterator()
-            queue.enqueue(utterance(longText, .info))
-            #expect(await events.next().map(summary) == "started \(longText)")
+            let (sink, queue, started) = try await queueSpeakingLongText(.info)
+            var events = started
             queue.enqueue(utterance("Wait.", .signal))
             let descriptions = (1...SpeechQueue.capacity).map { "Description \($0)." }
             queue.enqueue(descriptions.map { utterance($0, .info) })
@@ -81,8 +88,7 @@ extension EngineSuite {
 
         @Test("What no longer holds when its turn comes is dropped; what holds reworded is spoken as it holds now")
         func revisedAtItsTurn() async throws {
-            let sink = MemorySink(gated: true)
-            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink) { queued in
+            let (sink, queue, started) = try await queueSpeakingLongText(.info) { queued in
                 switch queued.text {
                 case "Gone.": nil
                 case "Walk signal on, 12 seconds.":
@@ -91,9 +97,7 @@ extension EngineSuite {
                 default: queued
                 }
             }
-            var events = queue.events.makeAsyncIterator()
-            queue.enqueue(utterance(longText, .info))
-            #expect(await events.next().map(summary) == "started \(longText)")
+            var events = started
             queue.enqueue([utterance("Gone.", .guidance), utterance("Walk signal on, 12 seconds.", .signal)])
             queue.close()
             sink.open()
@@ -107,11 +111,8 @@ extension EngineSuite {
 
         @Test("An interrupting utterance cuts the current one short and drops what it makes out of date")
         func interruption() async throws {
-            let sink = MemorySink(gated: true)
-            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
-            var events = queue.events.makeAsyncIterator()
-            queue.enqueue(utterance(longText, .info))
-            #expect(await events.next().map(summary) == "started \(longText)")
+            let (sink, queue, started) = try await queueSpeakingLongText(.info)
+            var events = started
             queue.enqueue(utterance("Crosswalk ahead.", .guidance))
             queue.enqueue(utterance("Camera blocked.", .danger, interrupts: true))
             queue.close()
@@ -127,11 +128,8 @@ extension EngineSuite {
 
         @Test("A walk withdrawn and a person close ahead in one batch are both heard: neither drops the other")
         func equallyUrgentTopicsInOneBatch() async throws {
-            let sink = MemorySink(gated: true)
-            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
-            var events = queue.events.makeAsyncIterator()
-            queue.enqueue(utterance(longText, .info))
-            #expect(await events.next().map(summary) == "started \(longText)")
+            let (sink, queue, started) = try await queueSpeakingLongText(.info)
+            var events = started
             let wait = Utterance(message: .description("Wait."), text: "Wait.", language: .english, priority: .danger, topic: .light, interrupts: true)
             let person = Utterance(
                 message: .description("Person ahead, close."), text: "Person ahead, close.", language: .english, priority: .danger,
@@ -171,11 +169,8 @@ extension EngineSuite {
 
         @Test("interrupt() silences the current utterance and empties the queue")
         func interruptAll() async throws {
-            let sink = MemorySink(gated: true)
-            let queue = SpeechQueue(engine: try SharedEngine.get(), sink: sink)
-            var events = queue.events.makeAsyncIterator()
-            queue.enqueue(utterance(longText, .info))
-            #expect(await events.next().map(summary) == "started \(longText)")
+            let (sink, queue, started) = try await queueSpeakingLongText(.info)
+            var events = started
             queue.enqueue(utterance("Wait.", .signal))
             queue.interrupt()
             queue.close()
