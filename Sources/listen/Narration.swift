@@ -56,9 +56,6 @@ final class Narration {
         return unheard
     }
 
-    /// Where the WAV file's speech ends, in seconds.
-    var trackEnd: Double { file?.duration ?? 0 }
-
     /// Marks the start of a video in the WAV file: its narration is timed from here.
     func startVideo() {
         videoStart = file?.duration ?? 0
@@ -78,19 +75,26 @@ final class Narration {
 }
 
 /// The utterances of a narration track and where each starts and ends in it, to decide what an
-/// interrupting utterance cuts off at its moment, as the daemon's speech queue does: what it
-/// supersedes (less urgent, or as urgent on its topic) and is still playing. An equally urgent
-/// utterance on another topic is never cut, and then nothing is: the interrupting one follows.
+/// interrupting utterance cuts off at its moment, as the daemon's speech queue does: the one
+/// playing at that moment is cut when an interrupting utterance supersedes it (less urgent, or
+/// as urgent on its topic), otherwise it plays to its end; everything laid after it is not heard
+/// (the daemon drops what is superseded, and what is not is said again by the policy from the
+/// next frame, as here).
 struct NarrationTrack {
     private(set) var spoken: [(utterance: Utterance, start: Double, end: Double)] = []
 
-    /// Where to cut the track for `utterances` (most urgent first) arriving at `moment`, and the
-    /// utterances cut (wholly or in part); `nil` when nothing is cut.
+    /// Where to cut the track for the `utterances` of `moment`, and the utterances cut (wholly or
+    /// in part); `nil` when none of them interrupts or nothing is playing or laid after it.
     func cut(for utterances: [Utterance], at moment: Double) -> (at: Double, unheard: [Utterance])? {
-        guard let interrupting = utterances.first, interrupting.interrupts else { return nil }
-        let playing = spoken.filter { $0.end > moment }
-        guard let first = playing.first, playing.allSatisfy({ interrupting.supersedes($0.utterance) }) else { return nil }
-        return (max(moment, first.start), playing.map(\.utterance))
+        let interrupting = utterances.filter(\.interrupts)
+        guard !interrupting.isEmpty else { return nil }
+        let after = spoken.filter { $0.end > moment }
+        guard let first = after.first else { return nil }
+        let playing = first.start <= moment ? first : nil
+        let cutPlaying = playing.map { item in interrupting.contains { $0.supersedes(item.utterance) } } ?? false
+        let at = playing.map { cutPlaying ? moment : $0.end } ?? first.start
+        let unheard = after.filter { $0.end > at }.map(\.utterance)
+        return unheard.isEmpty ? nil : (at, unheard)
     }
 
     /// Forgets what ends after `time` (it was cut off there).

@@ -54,6 +54,8 @@ struct VideoNarration {
         var overlay: VideoWriter?
         var lastSaid: (text: String, time: Double)?
         var previousTime: Double?
+        /// The container's timestamp of the frame before, to tell a cut in its clock (see `isCut`).
+        var previousTimestamp: Double?
         var narrated = 0
         var framesRead = 0
         speech?.startVideo()
@@ -65,9 +67,10 @@ struct VideoNarration {
             if narrated % 10 == 0 {
                 progress.show("\(name) frame \(narrated)" + (expected.map { "/\($0)" } ?? ""))
             }
-            if Self.isCut(frame, after: previousTime, frameRate: frameRate) {
+            if Self.isCut(frame, after: previousTimestamp) {
                 narrator.restartTracking()
             }
+            if frame.timestamp.isFinite { previousTimestamp = frame.timestamp }
             let time = Self.time(of: frame, after: previousTime, frameRate: frameRate)
             previousTime = time
             narrated += 1
@@ -84,7 +87,7 @@ struct VideoNarration {
                 } else {
                     progress.print("\(path) \(Self.clock(time)): \(text)")
                 }
-                for unheard in try speech?.say(moment.utterances, videoTime: time) ?? [] {
+                for unheard in (try speech?.say(moment.utterances, videoTime: time) ?? []).reversed() {
                     narrator.forget(unheard)
                 }
             }
@@ -152,15 +155,20 @@ struct VideoNarration {
         return previous + 1 / (frameRate ?? 10)
     }
 
-    /// Whether the container's clock breaks at `frame`: its timestamp goes back by more than a
-    /// frame interval, or jumps ahead by more than `longestGap` (clips joined into one file).
-    /// The narration's clock runs on through it (see `time`), so the tracker is told: what held
-    /// in one clip is not evidence in the next, and a green held at the end of one must be
-    /// confirmed again in the next. A repeated or missing timestamp is a glitch, not a cut.
-    static func isCut(_ frame: Frame, after previous: Double?, frameRate: Double?) -> Bool {
+    /// Whether the container's clock breaks at `frame`, against the container's timestamp of
+    /// the frame before (not the narration's clock, which runs on through a break): back by more
+    /// than `longestWobble`, or ahead by more than `longestGap` (clips joined into one file).
+    /// What held in one clip is not evidence in the next, so the tracker starts over and a green
+    /// held at the end of one must be confirmed again in the next. A repeated or missing
+    /// timestamp (containers without them read 0 throughout) is a glitch, not a cut.
+    static func isCut(_ frame: Frame, after previous: Double?) -> Bool {
         guard let previous, frame.timestamp.isFinite else { return false }
-        return frame.timestamp < previous - 1 / (frameRate ?? 10) || frame.timestamp - previous > longestGap
+        return frame.timestamp < previous - longestWobble || frame.timestamp - previous > longestGap
     }
+
+    /// How far a timestamp may go back without being a cut: a variable-rate phone video's
+    /// timestamps wobble by a frame or two, clips joined into one file start over by seconds.
+    static let longestWobble = 1.0
 
     /// "1:02.5": minutes, seconds and tenths into the video.
     static func clock(_ seconds: Double) -> String {

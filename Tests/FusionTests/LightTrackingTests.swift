@@ -274,5 +274,10 @@ struct TrackerRestartTests {
         let after = tracker.update(next.frames[30])
         #expect(after.light?.status != .green)
         #expect(!after.isStale)
+        // More green frames of the next clip confirm it again.
+        var again = Script()
+        again.add(.green, confidence: 0.99, count: 61)
+        let confirmed = again.frames[31...].map { tracker.update($0).light?.status }
+        #expect(confirmed.last == .green)
     }
 }
