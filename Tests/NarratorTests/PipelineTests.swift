@@ -24,7 +24,7 @@ struct PipelineTests {
         #expect(heard == [0: ["Wait."], 23: ["Signal changing."], 28: ["Walk signal on."]])
     }
 
-    @Test("Frames stop: 'Camera blocked.' interrupts once the newest frame is older than 0.5 s, and walk is not heard again until reconfirmed")
+    @Test("Frames stop: 'Camera blocked.' interrupts once the newest frame is older than 0.5 s; 'Camera back.' when they return, and walk is not heard again until reconfirmed")
     func stallHeard() {
         var tracker = SceneTracker()
         var policy = NarrationPolicy()
@@ -40,7 +40,7 @@ struct PipelineTests {
             let said = policy.narrate(tracker.update(frame(index, .green)))
             if !said.isEmpty { heard[index] = said.map(\.text) }
         }
-        #expect(heard == [30: ["Signal changing."], 38: ["Walk signal on."]])
+        #expect(heard == [30: ["Camera back.", "Signal changing."], 38: ["Walk signal on."]])
     }
 
     @Test("Never-green truth with confident green bursts up to 4 frames: 'Walk signal on.' is heard zero times")
