@@ -91,7 +91,9 @@ struct AssistDaemon: AsyncParsableCommand {
     @Option(help: "minimal, normal or verbose.")
     var verbosity: String?
 
-    @Option(help: ArgumentHelp("Where speech goes: alsa, none or wav:PATH.", valueName: "output"))
+    @Option(help: ArgumentHelp(
+        "Where speech goes: alsa, none, pcm (raw 16-bit 22 050 Hz mono samples on standard output, for another program to play) or wav:PATH.",
+        valueName: "output"))
     var speech: String?
 
     @Option(help: ArgumentHelp("HTTP API address, HOST:PORT (port 0: any free port; empty: off, the default). Needs the bearer token.", valueName: "address"))

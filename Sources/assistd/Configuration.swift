@@ -180,7 +180,7 @@ struct DaemonConfiguration: Equatable, Sendable {
         try check(NarrationMode(rawValue: narration.mode) != nil, "narration.mode", "must be crossing, walking or describe")
         try check(Verbosity(name: narration.verbosity) != nil, "narration.verbosity", "must be minimal, normal or verbose")
         try check(DirectionStyle(rawValue: narration.directions) != nil, "narration.directions", "must be relative or clockFace")
-        try check(SpeechOutputKind(parsing: speech.output) != nil, "speech.output", "must be alsa, none or wav:PATH")
+        try check(SpeechOutputKind(parsing: speech.output) != nil, "speech.output", "must be alsa, none, pcm or wav:PATH")
         try check(!api.http.isEmpty || !api.socket.isEmpty, "api", "needs http or socket (or both)")
         if !api.http.isEmpty {
             guard let (host, port) = Self.hostAndPort(api.http) else {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Narrator
 
@@ -7,6 +8,9 @@ enum SpeechOutputKind: Equatable, Sendable {
     case alsa
     /// Synthesised and discarded: the API still reports every utterance.
     case none
+    /// Raw samples on standard output, for another program to play or carry (the log is on
+    /// standard error).
+    case pcm
     /// Appended to a WAV file.
     case wav(String)
 
@@ -14,6 +18,7 @@ enum SpeechOutputKind: Equatable, Sendable {
         switch text {
         case "alsa": self = .alsa
         case "none": self = .none
+        case "pcm": self = .pcm
         default:
             guard text.hasPrefix("wav:"), text.count > 4 else { return nil }
             self = .wav(String(text.dropFirst(4)))
@@ -48,6 +53,10 @@ struct SpeechOutput {
         switch kind {
         case .none:
             return SpeechOutput(sink: DiscardingSink(), status: "none")
+        case .pcm:
+            // A reader that goes away must end in a failed write (reported), not in SIGPIPE.
+            signal(SIGPIPE, SIG_IGN)
+            return SpeechOutput(sink: RawPCMSink(), status: "pcm:stdout")
         case .wav(let path):
             do {
                 return SpeechOutput(sink: try WAVFileSink(path: path), status: "wav:\(path)")

@@ -53,6 +53,11 @@ struct Describe: ParsableCommand {
     @Option(help: ArgumentHelp("Speak every description, one after another, into this WAV file.", valueName: "file"))
     var wav: String?
 
+    @Option(help: ArgumentHelp(
+        "Write the speech as raw samples (16-bit little-endian, 22 050 Hz, mono, no header) into this file or named pipe, "
+            + "e.g. for `aplay -f S16_LE -r 22050 -c 1`.", valueName: "file"))
+    var pcm: String?
+
     @Flag(help: "Speak every description on the sound device (ALSA 'default').")
     var speak = false
 
@@ -101,7 +106,7 @@ struct Describe: ParsableCommand {
         }
         let speech: Narration?
         do {
-            speech = try Narration(wav: wav, speak: speak, language: language)
+            speech = try Narration(wav: wav, pcm: pcm, speak: speak, language: language)
         } catch {
             printError("\(error)")
             throw ExitCode.failure

@@ -1,29 +1,40 @@
 import Foundation
 import Narrator
 
-/// Where `describe` speaks: a WAV file holding every description in turn, the sound device, or
-/// both. One eSpeak-ng engine per process.
+/// Where `describe` speaks: a WAV file holding every description in turn, raw samples into a file
+/// or named pipe, the sound device, or any of them together. One eSpeak-ng engine per process.
 final class Narration {
     private let engine: ESpeakEngine
     private let language: Language
     private let file: WAVFileSink?
+    /// Raw samples, one utterance after another (no silence: a pipe's reader plays them as they
+    /// come).
+    private let raw: RawPCMSink?
     private let device: ALSASink?
     /// Where in the WAV file the current video began, so its narration lines up with it.
     private var videoStart = 0.0
     /// The current video's utterances in the WAV file.
     private var track = NarrationTrack()
 
-    init?(wav: String?, speak: Bool, language: Language) throws {
-        guard wav != nil || speak else { return nil }
+    init?(wav: String?, pcm: String? = nil, speak: Bool, language: Language) throws {
+        guard wav != nil || pcm != nil || speak else { return nil }
         engine = try ESpeakEngine()
         self.language = language
         file = try wav.map { try WAVFileSink(path: $0) }
+        if let pcm {
+            // A reader that goes away must end in a failed write (reported), not in SIGPIPE.
+            signal(SIGPIPE, SIG_IGN)
+            raw = try RawPCMSink(path: pcm)
+        } else {
+            raw = nil
+        }
         device = speak ? try ALSASink() : nil
     }
 
     /// Speaks `text` (a still image's description).
     func say(_ text: String) throws {
         if let file { try engine.speak(text, language: language, to: file) }
+        if let raw { try engine.speak(text, language: language, to: raw) }
         if let device { try engine.speak(text, language: language, to: device) }
     }
 
@@ -50,8 +61,9 @@ final class Narration {
                 track.append(utterance, from: start, to: file.duration)
             }
         }
-        if let device {
-            for utterance in utterances { try engine.speak(utterance.text, language: language, to: device) }
+        let live: [any AudioSink] = [raw as (any AudioSink)?, device].compactMap { $0 }
+        for sink in live {
+            for utterance in utterances { try engine.speak(utterance.text, language: language, to: sink) }
         }
         return unheard
     }

@@ -49,7 +49,7 @@ struct AssistdTests {
             (["--width", "3000000000"], "camera.width/height must be between 0 (the camera's own) and 16384 pixels"),
             (["--http", "0.0.0.0:8377"], "0.0.0.0 is not a loopback address"),
             (["--lang", "fr"], "narration.language must be en or zh"),
-            (["--speech", "loud"], "speech.output must be alsa, none or wav:PATH"),
+            (["--speech", "loud"], "speech.output must be alsa, none, pcm or wav:PATH"),
             (["--config", "/nonexistent/assistd.yaml"], "/nonexistent/assistd.yaml: no such file"),
             (["--config", typo], "\(typo): unknown key 'camera.sorce'"),
             (["--config", wrongType], "\(wrongType): camera.rate must be a number"),

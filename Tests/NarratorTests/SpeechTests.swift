@@ -76,7 +76,7 @@ struct SinkTests {
     func standardOutputSink() throws {
         var descriptors: [Int32] = [0, 0]
         #expect(pipe(&descriptors) == 0)
-        let sink = StandardOutputSink(fileDescriptor: descriptors[1])
+        let sink = RawPCMSink(fileDescriptor: descriptors[1])
         try [Int16(1), -2, 0x0102].withUnsafeBufferPointer { samples throws(AudioSinkError) in try sink.write(samples) }
         close(descriptors[1])
         var buffer = [UInt8](repeating: 0, count: 16)

@@ -179,15 +179,33 @@ public final class WAVFileSink: AudioSink {
     }
 }
 
-/// Raw 16-bit little-endian mono samples on standard output, for piping into another program
-/// (`aplay -f S16_LE -r 22050`, a haptics bridge). Utterances follow each other with no gaps
-/// or headers.
-public final class StandardOutputSink: AudioSink {
+/// Raw 16-bit little-endian mono samples (22 050 Hz, eSpeak-ng's rate) on standard output, a
+/// file or a named pipe, for another program to play or carry (`aplay -f S16_LE -r 22050 -c 1`,
+/// a Bluetooth or haptics bridge). Utterances follow each other with no gaps or headers.
+public final class RawPCMSink: AudioSink {
     private let fileDescriptor: Int32
+    private let path: String
+    private let owned: Bool
 
-    /// `fileDescriptor` is standard output unless a test or a caller passes another.
+    /// `fileDescriptor` is standard output unless a test or a caller passes another; it is not
+    /// closed by the sink.
     public init(fileDescriptor: Int32 = 1) {
         self.fileDescriptor = fileDescriptor
+        path = fileDescriptor == 1 ? "standard output" : "file descriptor \(fileDescriptor)"
+        owned = false
+    }
+
+    /// Opens `path` for writing (created or emptied; a named pipe waits for its reader).
+    public init(path: String) throws(AudioSinkError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .fileOpenFailed(path: path, reason: String(cString: strerror(errno))) }
+        fileDescriptor = descriptor
+        self.path = path
+        owned = true
+    }
+
+    deinit {
+        if owned { _ = close(fileDescriptor) }
     }
 
     public func begin(format: PCMFormat) throws(AudioSinkError) {}
@@ -200,7 +218,7 @@ public final class StandardOutputSink: AudioSink {
                 let written = writeToDescriptor(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return .writeFailed(path: "standard output", reason: String(cString: strerror(errno)))
+                    return .writeFailed(path: path, reason: String(cString: strerror(errno)))
                 }
                 offset += written
             }

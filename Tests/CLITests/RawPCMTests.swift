@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Speech as raw samples (DESIGN.md: WAV, ALSA or raw PCM), for another program to play or carry.
+@Suite("Raw PCM speech from listen and assistd")
+struct RawPCMTests {
+    @Test("listen describe --pcm FILE: headerless 16-bit samples of the words said, beside the printed description")
+    func listenWritesRawSamples() throws {
+        let folder = try DescribeTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let raw = folder.appendingPathComponent("speech.raw").path
+        let run = try Programs.run("listen", ["describe", "--pcm", raw, "samples/images/00_pedestrian_red_street.jpg"])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.contains("Wait."))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: raw))
+        // "Wait." is about half a second at 22 050 Hz: tens of thousands of bytes, an even count,
+        // no RIFF header, not silence.
+        #expect(bytes.count > 10_000 && bytes.count < 200_000 && bytes.count % 2 == 0, "\(bytes.count) bytes")
+        #expect(!bytes.starts(with: Data("RIFF".utf8)))
+        #expect(bytes.contains { $0 != 0 })
+
+        let refused = try Programs.run("listen", ["describe", "--pcm", folder.appendingPathComponent("missing/speech.raw").path, "samples/images/00_pedestrian_red_street.jpg"])
+        #expect(refused.status != 0)
+        #expect(refused.errors.contains("missing/speech.raw"), "\(refused.errors)")
+    }
+
+    @Test("assistd --speech pcm: raw samples on standard output, the log on standard error")
+    func daemonWritesRawSamples() throws {
+        let folder = try DescribeTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let socket = folder.appendingPathComponent("api.sock").path
+        let process = try Programs.start(
+            executable: Programs.folder.appendingPathComponent("assistd"),
+            ["--source", "samples/images", "--rate", "20", "--max-frames", "3", "--speech", "pcm", "--socket", socket])
+        let output = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        let log = String(decoding: (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(log)")
+        // "Ready." at least, as samples.
+        #expect(output.count > 10_000 && output.count % 2 == 0, "\(output.count) bytes\n\(log)")
+        #expect(!output.starts(with: Data("RIFF".utf8)))
+        #expect(log.contains("frames_analysed=3") && !log.contains("unavailable"))
+    }
+}
