@@ -156,6 +156,8 @@ struct ControlAPI: Sendable {
         var framesAnalysed: Int
         var framesCaptured: Int
         var framesDropped: Int
+        /// How long ago the newest analysed frame was captured (not when its analysis ended: a
+        /// pipeline that falls behind shows here as it does to the tracker).
         var lastFrameAge: Double?
         var latencyMs: [String: [String: Double]]
         var camera: Camera
@@ -228,7 +230,7 @@ struct ControlAPI: Sendable {
             framesAnalysed: snapshot.framesAnalysed,
             framesCaptured: snapshot.framesCaptured,
             framesDropped: snapshot.framesDropped,
-            lastFrameAge: snapshot.lastFrameAt.map { round3(now - $0) },
+            lastFrameAge: (snapshot.scene?.frameTime ?? snapshot.lastFrameAt).map { round3(now - $0) },
             latencyMs: snapshot.stages.percentiles(),
             camera: .init(
                 state: snapshot.camera.rawValue, detail: snapshot.cameraDetail,
