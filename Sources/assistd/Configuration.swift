@@ -42,7 +42,8 @@ struct DaemonConfiguration: Equatable, Sendable {
 
     struct Speech: Equatable, Sendable {
         /// `alsa` (the sound device), `none` (synthesise and discard: for tests and for an
-        /// integrator that only reads the API) or `wav:PATH`.
+        /// integrator that only reads the API), `pcm` (raw samples on standard output, for a
+        /// player it is piped into) or `wav:PATH`.
         var output = "alsa"
         /// The ALSA device for `alsa`.
         var device = "default"

@@ -34,10 +34,24 @@ final class DiscardingSink: AudioSink {
     func discard() {}
 }
 
+/// Why raw audio must not go to standard output, or `nil`: a terminal would show it as garbage,
+/// and under systemd standard output is the journal (44 kB of binary a second in the log).
+private func standardOutputRefusesAudio() -> String? {
+    let advice = "pipe assistd into a player instead (assistd … | aplay -f S16_LE -r 22050 -c 1)"
+    if isatty(STDOUT_FILENO) == 1 { return "standard output is a terminal; \(advice)" }
+    var output = stat()
+    if let stream = ProcessInfo.processInfo.environment["JOURNAL_STREAM"], fstat(STDOUT_FILENO, &output) == 0,
+       stream == "\(output.st_dev):\(output.st_ino)" {
+        return "standard output is the journal; \(advice)"
+    }
+    return nil
+}
+
 /// Where the daemon's speech goes, as opened at start.
 struct SpeechOutput {
     var sink: any AudioSink
-    /// What `/status` says of the output ("alsa:default", "wav:PATH", "none", "unavailable: …").
+    /// What `/status` says of the output ("alsa:default", "wav:PATH", "pcm:stdout", "none",
+    /// "unavailable: …").
     var status: String
     /// Why speech can never be heard in this run (a WAV file that cannot be written), or `nil`.
     var unavailable: String?
@@ -54,6 +68,10 @@ struct SpeechOutput {
         case .none:
             return SpeechOutput(sink: DiscardingSink(), status: "none")
         case .pcm:
+            if let reason = standardOutputRefusesAudio() {
+                logger.error("speech is off: \(reason)")
+                return SpeechOutput(sink: DiscardingSink(), status: "unavailable: \(reason)", unavailable: reason)
+            }
             // A reader that goes away must end in a failed write (reported), not in SIGPIPE.
             signal(SIGPIPE, SIG_IGN)
             return SpeechOutput(sink: RawPCMSink(), status: "pcm:stdout")

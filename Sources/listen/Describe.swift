@@ -55,7 +55,8 @@ struct Describe: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Write the speech as raw samples (16-bit little-endian, 22 050 Hz, mono, no header) into this file or named pipe, "
-            + "e.g. for `aplay -f S16_LE -r 22050 -c 1`.", valueName: "file"))
+            + "e.g. for `aplay -f S16_LE -r 22050 -c 1`: one utterance after another, with no silence between (a video's "
+            + "speech is not placed at its moments, as in --wav). A named pipe waits for its player.", valueName: "file"))
     var pcm: String?
 
     @Flag(help: "Speak every description on the sound device (ALSA 'default').")
@@ -133,7 +134,13 @@ struct Describe: ParsableCommand {
                     narration: NarrationConfig(language: language, mode: mode, verbosity: verbosity ?? .normal),
                     json: json, overlayPath: overlayNames?.path(for: video, suffix: ".overlay.avi"))
                 do {
-                    if let warning = try narration.run(speech: audioFailed ? nil : speech, progress: progress) {
+                    let warning = try narration.run(speech: audioFailed ? nil : speech, progress: progress) { error in
+                        // As for images: said once, the narration goes on without audio.
+                        audioFailed = true
+                        failures += 1
+                        printError("\(error) (in \(video)); no more audio is written, the descriptions go on")
+                    }
+                    if let warning {
                         failures += 1
                         printError(warning)
                     }

@@ -21,12 +21,9 @@ final class Narration {
         engine = try ESpeakEngine()
         self.language = language
         file = try wav.map { try WAVFileSink(path: $0) }
-        if let pcm {
-            // A reader that goes away must end in a failed write (reported), not in SIGPIPE.
-            signal(SIGPIPE, SIG_IGN)
-            raw = try RawPCMSink(path: pcm)
-        } else {
-            raw = nil
+        // A player that closes the pipe ends listen by SIGPIPE, as in any pipeline.
+        raw = try pcm.map { path in
+            try RawPCMSink(path: path) { printError("\(path): waiting for a player to open the named pipe…") }
         }
         device = speak ? try ALSASink() : nil
     }

@@ -40,7 +40,10 @@ struct VideoNarration {
 
     /// Narrates the video. Returns a warning when it ended well before the frame count its
     /// header declares (a truncated or damaged file, whose unreadable frames end the stream).
-    func run(speech: Narration?, progress: Progress) throws -> String? {
+    /// `audioFailed` is told of the first speech failure (a full disk, a sound device or pipe
+    /// reader gone); the narration then goes on without audio.
+    func run(speech: Narration?, progress: Progress, audioFailed: (any Error) -> Void) throws -> String? {
+        var speech = speech
         let source = try FrameSource(.videoFile(path))
         let fps = Self.plausibleRates.contains(source.fps) ? source.fps : 0
         let step = switch sampling {
@@ -70,9 +73,9 @@ struct VideoNarration {
             if Self.isCut(frame, after: previousTimestamp) {
                 narrator.restartTracking()
             }
-            if frame.timestamp.isFinite { previousTimestamp = frame.timestamp }
-            let time = Self.time(of: frame, after: previousTime, frameRate: frameRate)
+            let time = Self.time(of: frame, after: previousTime, previousTimestamp: previousTimestamp, frameRate: frameRate)
             previousTime = time
+            if frame.timestamp.isFinite { previousTimestamp = frame.timestamp }
             narrated += 1
             framesRead += 1
 
@@ -87,8 +90,13 @@ struct VideoNarration {
                 } else {
                     progress.print("\(path) \(Self.clock(time)): \(text)")
                 }
-                for unheard in (try speech?.say(moment.utterances, videoTime: time) ?? []).reversed() {
-                    narrator.forget(unheard)
+                do {
+                    for unheard in (try speech?.say(moment.utterances, videoTime: time) ?? []).reversed() {
+                        narrator.forget(unheard)
+                    }
+                } catch {
+                    speech = nil
+                    audioFailed(error)
                 }
             }
             if let overlayPath {
@@ -145,13 +153,18 @@ struct VideoNarration {
         return count
     }
 
-    /// The frame's time on the video's clock: the container's timestamp while it increases by
-    /// at most `longestGap`, otherwise one frame interval after the previous frame (some
+    /// The frame's time on the narration's clock: it advances by the container's own step while
+    /// that step is positive and at most `longestGap`, otherwise by one frame interval (some
     /// containers repeat or omit timestamps, the tracker drops frames whose time does not
-    /// increase, and a damaged timestamp must not open hours of silence in the WAV).
-    static func time(of frame: Frame, after previous: Double?, frameRate: Double?) -> Double {
+    /// increase, and a damaged timestamp must not open hours of silence in the WAV). Steps, not
+    /// timestamps: after a cut back to 0 the clock runs on, and a stall inside the next clip
+    /// still shows as a gap the tracker sees.
+    static func time(of frame: Frame, after previous: Double?, previousTimestamp: Double?, frameRate: Double?) -> Double {
         guard let previous else { return frame.timestamp.isFinite ? min(max(0, frame.timestamp), longestGap) : 0 }
-        if frame.timestamp > previous, frame.timestamp - previous <= longestGap { return frame.timestamp }
+        if let previousTimestamp, frame.timestamp.isFinite {
+            let step = frame.timestamp - previousTimestamp
+            if step > 0, step <= longestGap { return previous + step }
+        }
         return previous + 1 / (frameRate ?? 10)
     }
 

@@ -117,6 +117,24 @@ struct DescribeTests {
         #expect(!run.errors.contains("input(s) failed"), "\(run.errors)")
     }
 
+    @Test("A WAV that fails during a video is said once; both videos are still narrated to their ends, exit 1")
+    func audioFailingInVideos() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try AssistdTests.walkVideo(in: folder, name: "first.avi")
+        let second = try AssistdTests.walkVideo(in: folder, name: "second.avi")
+        let run = try Programs.run("listen", ["describe", "--wav", "/dev/full", first, second])
+        #expect(run.status == 1, "\(run.errors)")
+        #expect(run.output.contains("first.avi 0:00.0: Wait."), "\(run.output)")
+        #expect(run.output.contains("second.avi 0:00.0: Wait."), "\(run.output)")
+        // Narrated past the failure: the red turning green is said in both.
+        for video in ["first.avi", "second.avi"] {
+            #expect(run.output.split(separator: "\n").filter { $0.contains("\(video) ") }.count >= 2, "\(run.output)")
+        }
+        #expect(run.errors.contains("no more audio is written, the descriptions go on"), "\(run.errors)")
+        #expect(run.errors.components(separatedBy: "/dev/full").count <= 3, "\(run.errors)")
+    }
+
     @Test("Bad inputs are named, the rest described, exit status 1")
     func badInputs() throws {
         let folder = try Self.temporaryFolder()

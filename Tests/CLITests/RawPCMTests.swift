@@ -24,6 +24,58 @@ struct RawPCMTests {
         #expect(refused.errors.contains("missing/speech.raw"), "\(refused.errors)")
     }
 
+    @Test("listen describe --pcm on a named pipe says it waits for a player, then writes to it")
+    func listenWaitsForAPlayer() throws {
+        let folder = try DescribeTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let fifo = folder.appendingPathComponent("speech").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let process = try Programs.start(
+            executable: Programs.folder.appendingPathComponent("listen"),
+            ["describe", "--pcm", fifo, "samples/images/00_pedestrian_red_street.jpg"])
+        // No player yet: listen says so on standard error and waits.
+        let errors = (process.standardError as! Pipe).fileHandleForReading
+        var said = ""
+        let deadline = Date().addingTimeInterval(30)
+        while !said.contains("waiting for a player"), Date() < deadline {
+            said += String(decoding: errors.availableData, as: UTF8.self)
+        }
+        #expect(said.contains("\(fifo): waiting for a player to open the named pipe"), "\(said)")
+        let player = try #require(FileHandle(forReadingAtPath: fifo))
+        let heard = player.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(heard.count > 10_000 && heard.count % 2 == 0, "\(heard.count) bytes")
+    }
+
+    @Test("assistd refuses to write raw samples into the journal: speech unavailable, nothing on standard output")
+    func daemonRefusesTheJournal() throws {
+        let folder = try DescribeTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = Pipe()
+        var status = stat()
+        #expect(fstat(output.fileHandleForWriting.fileDescriptor, &status) == 0)
+        let process = Process()
+        process.executableURL = Programs.folder.appendingPathComponent("assistd")
+        process.arguments = ["--source", "samples/images", "--rate", "20", "--max-frames", "3", "--speech", "pcm",
+                             "--socket", folder.appendingPathComponent("api.sock").path]
+        // What systemd sets when standard output is the journal: its device and inode.
+        process.environment = ProcessInfo.processInfo.environment.merging(["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino)"]) { $1 }
+        process.currentDirectoryURL = Programs.repository
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = output
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        try output.fileHandleForWriting.close()
+        let written = output.fileHandleForReading.readDataToEndOfFile()
+        let log = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(log)")
+        #expect(written.isEmpty, "\(written.count) bytes of audio in the journal")
+        #expect(log.contains("standard output is the journal"), "\(log)")
+    }
+
     @Test("assistd --speech pcm: raw samples on standard output, the log on standard error")
     func daemonWritesRawSamples() throws {
         let folder = try DescribeTests.temporaryFolder()

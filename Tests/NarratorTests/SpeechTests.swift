@@ -85,6 +85,20 @@ struct SinkTests {
         #expect(Array(buffer[..<max(count, 0)]) == [0x01, 0x00, 0xFE, 0xFF, 0x02, 0x01])
     }
 
+    @Test("A pipe behind the raw sink is shortened to a page: an interruption waits behind 0.1 s of audio, not 1.5 s")
+    func rawSinkShortensItsPipe() throws {
+        var descriptors: [Int32] = [0, 0]
+        #expect(pipe(&descriptors) == 0)
+        defer {
+            close(descriptors[0])
+            close(descriptors[1])
+        }
+        let getPipeSize: Int32 = 1032  // F_GETPIPE_SZ
+        #expect(fcntl(descriptors[1], getPipeSize) == 65_536)
+        _ = RawPCMSink(fileDescriptor: descriptors[1])
+        #expect(fcntl(descriptors[1], getPipeSize) == 4096)
+    }
+
     @Test("The ALSA sink drives ALSA's 'null' device: parameters, writes, drain, drop, and a new rate")
     func alsaNullDevice() throws {
         let sink = try ALSASink(device: "null")

@@ -193,15 +193,38 @@ public final class RawPCMSink: AudioSink {
         self.fileDescriptor = fileDescriptor
         path = fileDescriptor == 1 ? "standard output" : "file descriptor \(fileDescriptor)"
         owned = false
+        Self.shortenPipe(fileDescriptor)
     }
 
-    /// Opens `path` for writing (created or emptied; a named pipe waits for its reader).
-    public init(path: String) throws(AudioSinkError) {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    /// Opens `path` for writing: a file is created or emptied; a named pipe with no reader yet
+    /// calls `waitingForReader` (to say so) and then waits for one.
+    public init(path: String, waitingForReader: () -> Void = {}) throws(AudioSinkError) {
+        var descriptor = open(path, O_WRONLY | O_NONBLOCK | O_TRUNC | O_CLOEXEC)
+        if descriptor < 0, errno == ENXIO {
+            waitingForReader()
+            descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        } else if descriptor < 0, errno == ENOENT {
+            descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        } else if descriptor >= 0 {
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        }
         guard descriptor >= 0 else { throw .fileOpenFailed(path: path, reason: String(cString: strerror(errno))) }
         fileDescriptor = descriptor
         self.path = path
         owned = true
+        Self.shortenPipe(descriptor)
+    }
+
+    /// A pipe holds 64 KiB by default, 1.5 s of speech that an interruption cannot take back
+    /// (unlike a sound device's buffer, which `discard` drops). Shortened to a page, about 0.1 s;
+    /// the reader's own buffer adds its latency (aplay: `--buffer-time`).
+    private static func shortenPipe(_ descriptor: Int32) {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { return }
+        #if os(Linux)
+        let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7), not imported by Glibc
+        _ = fcntl(descriptor, setPipeSize, 4096)
+        #endif
     }
 
     deinit {
