@@ -27,6 +27,11 @@ final class CameraFeed: Sendable {
         /// frozen (the tracker's freshness limit); `nil` for files and folders, whose pictures
         /// may repeat on purpose. See `FrozenPictureWatch`.
         var frozenAfter: Double?
+        /// How long one opening of a frozen camera may go on showing the same picture before it
+        /// is closed and opened again (with the reconnect backoff): a stuck driver or capture
+        /// device often comes back from a reopen, and the daemon must not stay blind until a
+        /// restart.
+        var reopenFrozenAfter = 5.0
     }
 
     private let settings: Settings
@@ -62,6 +67,8 @@ final class CameraFeed: Sendable {
     private enum Interruption: Error {
         case ended
         case lost(String)
+        /// The camera delivered the same picture for `reopenFrozenAfter`: reopen it.
+        case frozen
     }
 
     /// How long a reopened source must deliver before the reconnect backoff starts over: a camera
@@ -97,6 +104,17 @@ final class CameraFeed: Sendable {
                     if settings.loop, !stopped { continue }
                     report(.ended, detail: "\(settings.source) ended")
                     return
+                case .frozen:
+                    state.update { $0.cameraReopens += 1 }
+                    let metadata: Logger.Metadata = ["source": "\(settings.source)", "retry_s": "\(backoff)"]
+                    if quietRetries {
+                        logger.debug("camera still frozen, reopening", metadata: metadata)
+                    } else {
+                        quietRetries = backoff >= settings.maxBackoff
+                        logger.warning("camera frozen (the same picture for \(settings.reopenFrozenAfter) s), reopening", metadata: metadata)
+                    }
+                    wait(seconds: backoff)
+                    backoff = min(backoff * 2, settings.maxBackoff)
                 case .lost(let detail):
                     report(.lost, detail: detail)
                     // Every retry while the wait still grows, then one line saying so and the
@@ -142,6 +160,7 @@ final class CameraFeed: Sendable {
         // still on the way made the worker say "camera blocked" just after "ready".
         var delivered = false
         let interval = input.isCamera || source.fps <= 0 ? 0 : 1 / source.fps
+        let openedAt = state.now
         while !stopped {
             let started = state.now
             if !input.isCamera, !FileManager.default.fileExists(atPath: settings.source) {
@@ -162,6 +181,9 @@ final class CameraFeed: Sendable {
             onFrame()
             if let frozenAfter = settings.frozenAfter, watch.unchangedFor(at: now) > frozenAfter {
                 report(.frozen, detail: "\(input) has delivered the same picture for over \(frozenAfter) s: no fresh view")
+                if watch.unchangedFor(at: now) > settings.reopenFrozenAfter, now - openedAt > settings.reopenFrozenAfter {
+                    throw .frozen
+                }
             } else if !delivered || state.read().camera == .frozen {
                 report(.running, detail: "\(input) \(source.width)×\(source.height)")
             }

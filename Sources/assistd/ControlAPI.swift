@@ -189,9 +189,11 @@ struct ControlAPI: Sendable {
             var detail: String?
             var lostFor: Double?
             var losses: Int
+            /// How often a frozen camera was closed and opened again.
+            var reopens: Int
 
             enum CodingKeys: String, CodingKey {
-                case state, detail, losses
+                case state, detail, losses, reopens
                 case lostFor = "lost_for_s"
             }
         }
@@ -234,7 +236,8 @@ struct ControlAPI: Sendable {
             latencyMs: snapshot.stages.percentiles(),
             camera: .init(
                 state: snapshot.camera.rawValue, detail: snapshot.cameraDetail,
-                lostFor: snapshot.cameraLostAt.map { round3(now - $0) }, losses: snapshot.cameraLosses),
+                lostFor: snapshot.cameraLostAt.map { round3(now - $0) }, losses: snapshot.cameraLosses,
+                reopens: snapshot.cameraReopens),
             narration: .init(
                 language: snapshot.narration.language.rawValue, mode: snapshot.narration.mode.rawValue,
                 verbosity: snapshot.narration.verbosity.name),

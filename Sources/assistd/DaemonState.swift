@@ -34,6 +34,8 @@ final class DaemonState: Sendable {
         var cameraDetail: String?
         var cameraLostAt: Double?
         var cameraLosses = 0
+        /// How often a frozen camera was closed and opened again.
+        var cameraReopens = 0
         var scene: TrackedScene?
         var lastFrameAt: Double?
         var framesAnalysed = 0

@@ -41,15 +41,16 @@ struct FrozenCameraTests {
 
     /// Runs a camera feed on `video` as if it were a live camera for `seconds`; returns the camera
     /// state and how old the newest frame is by its capture time.
-    static func liveFeed(on video: String, seconds: Double) -> (camera: CameraState, age: Double?) {
+    static func liveFeed(on video: String, seconds: Double, reopenAfter: Double = 5) -> (camera: CameraState, age: Double?, reopens: Int) {
         let state = DaemonState(narration: NarrationConfig())
         let feed = CameraFeed(
-            settings: .init(source: video, rate: 10, capture: CaptureSettings(), loop: true, maxBackoff: 0.5, frozenAfter: 0.5),
+            settings: .init(source: video, rate: 10, capture: CaptureSettings(), loop: true, maxBackoff: 0.5, frozenAfter: 0.5,
+                            reopenFrozenAfter: reopenAfter),
             state: state, hub: EventHub(), metrics: DaemonMetrics(registry: PrometheusCollectorRegistry()),
             logger: Logger(label: "test.camera"))
         feed.start()
         Thread.sleep(forTimeInterval: seconds)
-        let result = (state.read().camera, feed.newest().map { state.now - $0.capturedAt })
+        let result = (state.read().camera, feed.newest().map { state.now - $0.capturedAt }, state.read().cameraReopens)
         feed.stop()
         while feed.isRunning { Thread.sleep(forTimeInterval: 0.02) }
         return result
@@ -71,5 +72,11 @@ struct FrozenCameraTests {
         let moving = Self.liveFeed(on: try video("moving.avi") { $0 }, seconds: 1.5)
         #expect(moving.camera == .running)
         #expect((moving.age ?? 1) < 0.5, "\(String(describing: moving.age))")
+        #expect(still.reopens == 0 && moving.reopens == 0, "under 5 s: not reopened yet")
+        // Frozen past the reopen limit: closed and opened again (with the backoff), and the
+        // picture it shows again is still dated to when it first came.
+        let stuck = Self.liveFeed(on: try video("stuck.avi") { _ in 3 }, seconds: 2.5, reopenAfter: 0.8)
+        #expect(stuck.reopens >= 1 && stuck.camera == .frozen)
+        #expect((stuck.age ?? 0) > 2, "\(String(describing: stuck.age))")
     }
 }
