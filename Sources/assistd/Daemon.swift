@@ -48,7 +48,19 @@ struct Daemon {
                 snapshot.lastSpeechError = reason
             }
         }
-        speech = SpeechQueue(engine: try ESpeakEngine(), sink: output.sink, revise: truth.revised)
+        // Without eSpeak-ng (its data missing) the daemon still tracks and serves its facts (a
+        // haptic belt or an app may be what the wearer uses), as without a sound device; the
+        // status says why nothing is heard.
+        let engine = Result { () throws(SpeechError) -> ESpeakEngine in try ESpeakEngine() }
+        if case .failure(let problem) = engine {
+            logger.critical("speech is off: eSpeak-ng cannot start; the wearer hears nothing", metadata: ["error": "\(problem)"])
+            state.update { snapshot in
+                snapshot.speechUnavailable = true
+                snapshot.speechFailing = true
+                snapshot.lastSpeechError = "\(problem)"
+            }
+        }
+        speech = SpeechQueue(engine: engine, sink: output.sink, revise: truth.revised)
         feed = CameraFeed(
             settings: .init(
                 source: settings.camera.source, rate: settings.camera.rate,

@@ -295,6 +295,22 @@ struct AssistdHardeningTests {
         #expect(unwritable.terminate().status == 0)
     }
 
+    @Test("eSpeak-ng without its data at start: the daemon still runs and serves its facts, speech 'unavailable' with the reason")
+    func speechEngineMissingAtStart() throws {
+        let folder = try AssistdTests.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let empty = folder.appendingPathComponent("no-espeak-data")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let daemon = try RunningDaemon(["--source", Programs.fixture(""), "--loop"], folder: folder, environment: ["ESPEAK_DATA_PATH": empty.path])
+        let status = try daemon.wait { ($0["frames_analysed"] as? Int ?? 0) >= 2 }
+        let speech = try #require(status["speech"] as? [String: Any])
+        #expect(speech["state"] as? String == "unavailable", "\(speech)")
+        #expect((speech["last_error"] as? String ?? "").contains("eSpeak"), "\(speech)")
+        #expect(try daemon.socket.get("/facts").json?["facts"] != nil)
+        #expect(daemon.logText.contains("eSpeak-ng cannot start"))
+        #expect(daemon.terminate().status == 0)
+    }
+
     // MARK: - Item 8: bounded configuration files
 
     @Test("The YAML alias bomb, anchors, oversize files and FIFOs are refused by --check-config with the file named, quickly")

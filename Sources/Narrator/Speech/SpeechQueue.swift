@@ -32,7 +32,8 @@ public enum SpeechEvent: Sendable, Hashable {
 public final class SpeechQueue: Sendable {
     public let events: AsyncStream<SpeechEvent>
 
-    private let engine: ESpeakEngine
+    /// The engine, or why it could not start (every utterance then fails with that reason).
+    private let engine: Result<ESpeakEngine, SpeechError>
     private let sink: any AudioSink
     private let voices: VoiceSet
     private let revise: @Sendable (Utterance) -> Utterance?
@@ -60,8 +61,18 @@ public final class SpeechQueue: Sendable {
     /// when it no longer holds. An utterance that waited while the world changed (a light state,
     /// once the scene went stale or the light changed; an obstacle gone) is then dropped instead
     /// of spoken (safety rule 2).
-    public init(
+    public convenience init(
         engine: ESpeakEngine, sink: any AudioSink, voices: VoiceSet = VoiceSet(),
+        revise: @escaping @Sendable (Utterance) -> Utterance? = { $0 }
+    ) {
+        self.init(engine: .success(engine), sink: sink, voices: voices, revise: revise)
+    }
+
+    /// With an engine that may have failed to start (its data missing): the queue still takes
+    /// utterances, checks and orders them, and reports each as failed with the engine's reason,
+    /// so that a daemon without speech still serves its facts and says why nothing is heard.
+    public init(
+        engine: Result<ESpeakEngine, SpeechError>, sink: any AudioSink, voices: VoiceSet = VoiceSet(),
         revise: @escaping @Sendable (Utterance) -> Utterance? = { $0 }
     ) {
         self.engine = engine
@@ -177,7 +188,7 @@ public final class SpeechQueue: Sendable {
         }
         continuation.yield(.started(utterance))
         do {
-            let report = try engine.speak(
+            let report = try engine.get().speak(
                 utterance.text, language: utterance.language, voice: voices.voice(for: utterance.language), to: sink,
                 shouldStop: { stopCurrent.load(ordering: .acquiring) }
             )
