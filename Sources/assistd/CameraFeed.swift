@@ -76,9 +76,46 @@ final class CameraFeed: Sendable {
     /// every quarter second.
     static let steadySeconds = 5.0
 
+    /// The reconnect backoff, and how loudly each retry is logged: every retry while the wait
+    /// still grows, then one line saying so and the rest at debug level (an unplugged camera must
+    /// not write a line every few seconds all day).
+    private struct Reconnect {
+        let maxBackoff: Double
+        private(set) var backoff = 0.25
+        private var quiet = false
+
+        init(maxBackoff: Double) {
+            self.maxBackoff = maxBackoff
+        }
+
+        /// The source delivered for `steadySeconds`: the next loss starts over.
+        mutating func steady() {
+            backoff = 0.25
+            quiet = false
+        }
+
+        /// Logs `message` for the retry about to wait `backoff` (`still` once the wait is at its
+        /// longest, before the retries go quiet).
+        mutating func retry(_ message: String, still: String, metadata: Logger.Metadata, logger: Logger) {
+            var metadata = metadata
+            metadata["retry_s"] = "\(backoff)"
+            if quiet {
+                logger.debug("\(message)", metadata: metadata)
+            } else if backoff < maxBackoff {
+                logger.warning("\(message)", metadata: metadata)
+            } else {
+                quiet = true
+                logger.warning("\(still); retrying every \(maxBackoff) s, further retries logged at debug level", metadata: metadata)
+            }
+        }
+
+        mutating func lengthen() {
+            backoff = min(backoff * 2, maxBackoff)
+        }
+    }
+
     private func run() {
-        var backoff = 0.25
-        var quietRetries = false
+        var reconnect = Reconnect(maxBackoff: settings.maxBackoff)
         var sequence = 0
         // Kept across reconnects: a driver that fails and comes back with the same stuck picture
         // must not make it fresh again.
@@ -92,10 +129,7 @@ final class CameraFeed: Sendable {
                         firstFrameAt = now
                         return
                     }
-                    if now - first >= Self.steadySeconds {
-                        backoff = 0.25
-                        quietRetries = false
-                    }
+                    if now - first >= Self.steadySeconds { reconnect.steady() }
                 })
                 return
             } catch {
@@ -106,33 +140,15 @@ final class CameraFeed: Sendable {
                     return
                 case .frozen:
                     state.update { $0.cameraReopens += 1 }
-                    let metadata: Logger.Metadata = ["source": "\(settings.source)", "retry_s": "\(backoff)"]
-                    if quietRetries {
-                        logger.debug("camera still frozen, reopening", metadata: metadata)
-                    } else {
-                        quietRetries = backoff >= settings.maxBackoff
-                        logger.warning("camera frozen (the same picture for \(settings.reopenFrozenAfter) s), reopening", metadata: metadata)
-                    }
-                    wait(seconds: backoff)
-                    backoff = min(backoff * 2, settings.maxBackoff)
+                    reconnect.retry("camera frozen (the same picture for \(settings.reopenFrozenAfter) s), reopening", still: "camera still frozen",
+                                    metadata: ["source": "\(settings.source)"], logger: logger)
                 case .lost(let detail):
                     report(.lost, detail: detail)
-                    // Every retry while the wait still grows, then one line saying so and the
-                    // rest at debug level: an unplugged camera must not write a line every few
-                    // seconds all day.
-                    let metadata: Logger.Metadata = ["source": "\(settings.source)", "reason": "\(detail)", "retry_s": "\(backoff)"]
-                    if quietRetries {
-                        logger.debug("camera lost, retrying", metadata: metadata)
-                    } else if backoff < settings.maxBackoff {
-                        logger.warning("camera lost, retrying", metadata: metadata)
-                    } else {
-                        quietRetries = true
-                        logger.warning("camera still lost; retrying every \(settings.maxBackoff) s, further retries logged at debug level",
-                                       metadata: metadata)
-                    }
-                    wait(seconds: backoff)
-                    backoff = min(backoff * 2, settings.maxBackoff)
+                    reconnect.retry("camera lost, retrying", still: "camera still lost",
+                                    metadata: ["source": "\(settings.source)", "reason": "\(detail)"], logger: logger)
                 }
+                wait(seconds: reconnect.backoff)
+                reconnect.lengthen()
             }
         }
     }

@@ -41,23 +41,21 @@ struct Daemon {
         metrics = DaemonMetrics(registry: DaemonMetrics.bootstrap())
         let truth = SpokenTruth(state: state, maxFrameAge: narrator.tracker.config.freshness.maxAge)
         let output = SpeechOutput.open(SpeechOutputKind(parsing: settings.speech.output) ?? .none, device: settings.speech.device, logger: logger)
-        state.update { snapshot in
-            snapshot.speechUnavailable = output.unavailable != nil
-            if let reason = output.unavailable ?? output.notOpen {
-                snapshot.speechFailing = true
-                snapshot.lastSpeechError = reason
-            }
-        }
         // Without eSpeak-ng (its data missing) the daemon still tracks and serves its facts (a
         // haptic belt or an app may be what the wearer uses), as without a sound device; the
         // status says why nothing is heard.
         let engine = Result { () throws(SpeechError) -> ESpeakEngine in try ESpeakEngine() }
+        var engineProblem: String?
         if case .failure(let problem) = engine {
+            engineProblem = "\(problem)"
             logger.critical("speech is off: eSpeak-ng cannot start; the wearer hears nothing", metadata: ["error": "\(problem)"])
-            state.update { snapshot in
-                snapshot.speechUnavailable = true
+        }
+        let unavailable = engineProblem ?? output.unavailable
+        state.update { snapshot in
+            snapshot.speechUnavailable = unavailable != nil
+            if let reason = unavailable ?? output.notOpen {
                 snapshot.speechFailing = true
-                snapshot.lastSpeechError = "\(problem)"
+                snapshot.lastSpeechError = reason
             }
         }
         speech = SpeechQueue(engine: engine, sink: output.sink, revise: truth.revised)

@@ -38,9 +38,9 @@ struct FrozenPictureWatch: Sendable {
     static func fingerprint(of image: Image) -> UInt64 {
         let prime: UInt64 = 0x0000_0100_0000_01B3
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for size in [image.width, image.height, image.channels] {
-            hash = (hash ^ UInt64(size)) &* prime
-        }
+        hash = (hash ^ UInt64(image.width)) &* prime
+        hash = (hash ^ UInt64(image.height)) &* prime
+        hash = (hash ^ UInt64(image.channels)) &* prime
         image.pixels.withUnsafeBytes { bytes in
             let words = bytes.count / 8
             for index in 0..<words {

@@ -28,11 +28,13 @@ final class Narration {
         device = speak ? try ALSASink() : nil
     }
 
+    /// The outputs that play speech as it comes, with no timeline: raw samples and the device.
+    private var liveSinks: [any AudioSink] { [raw as (any AudioSink)?, device].compactMap { $0 } }
+
     /// Speaks `text` (a still image's description).
     func say(_ text: String) throws {
         if let file { try engine.speak(text, language: language, to: file) }
-        if let raw { try engine.speak(text, language: language, to: raw) }
-        if let device { try engine.speak(text, language: language, to: device) }
+        for sink in liveSinks { try engine.speak(text, language: language, to: sink) }
     }
 
     /// Speaks a video moment's `utterances` (most urgent first, as the policy orders them). In the
@@ -58,8 +60,7 @@ final class Narration {
                 track.append(utterance, from: start, to: file.duration)
             }
         }
-        let live: [any AudioSink] = [raw as (any AudioSink)?, device].compactMap { $0 }
-        for sink in live {
+        for sink in liveSinks {
             for utterance in utterances { try engine.speak(utterance.text, language: language, to: sink) }
         }
         return unheard
