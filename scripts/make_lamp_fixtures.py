@@ -11,8 +11,9 @@ Inputs: a few generated scenes with lit signals (street, close-up and tiny frami
 synthetic frames for the corners of the contract: a 2000×1500 frame (proposal factor 4), a
 641×37 strip (factor 2, odd sizes), a hue sweep with more blobs than the cap of 12, equal scores
 and the brightness and saturation thresholds, tiny frames (the whole-frame rule, no second
-scale), a lamp filling the frame, LED-dot walk figures (the lamp figure), shapes for the connected-component labelling and a frame
-with no lit colour.
+scale), a lamp filling the frame, LED-dot walk figures (the lamp figure), shapes for the connected-component labelling a frame
+with no lit colour, and one whose colour is one pixel just above the colourless bound. Each
+image's `frame_chroma` (lamps.frame_chroma, step 9) is recorded too.
 
 Run from the repository root:  .venv/bin/python scripts/make_lamp_fixtures.py
 """
@@ -179,6 +180,16 @@ def no_colour() -> np.ndarray:
     return np.ascontiguousarray(ramp)
 
 
+def faint_tint() -> np.ndarray:
+    """321×240 of grey noise whose one pixel, the last of the last row (past the 16-pixel groups),
+    has chroma COLOURLESS_CHROMA + 1: the frame just shows colour (lamps step 9)."""
+    rng = np.random.default_rng(7)
+    grey = rng.integers(40, 220, (240, 321), dtype=np.uint8)
+    rgb = np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+    rgb[239, 320] = (120, 120 + lamps.COLOURLESS_CHROMA + 1, 120)
+    return rgb
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     frames = {f"scene_{seed}": np.ascontiguousarray(generate(seed).bgr[..., ::-1]) for seed in SEEDS}
@@ -190,6 +201,7 @@ def main() -> None:
         "tiny_9x7": tiny(),
         "shapes_160x120": shapes(),
         "no_colour_400x300": no_colour(),
+        "faint_tint_321x240": faint_tint(),
         "filling_400x340": filling(),
         "led_figures_500x420": led_figures(),
         "led_figure_1500x1100": led_figure_large(),
@@ -214,6 +226,7 @@ def main() -> None:
             "crop_rects": [list(lamps.crop_rect(k, W, H)) for k in candidates],
             "positions": [lamps.position_of(k, W) for k in candidates],
             "crops": crops_file,
+            "frame_chroma": lamps.frame_chroma(decoded),
         })
     manifest = {
         "generator": "scripts/make_lamp_fixtures.py",

@@ -37,6 +37,9 @@ constexpr int64_t kCropSize = 32;
 /// the verifier's and the countdown's squares are all smaller.
 constexpr int64_t kMaxBandedSize = 128;
 constexpr int64_t kCropMinSide = 16;
+/// Step 9: a proposal image whose largest chroma is at most this shows no colour (a grey or
+/// infrared camera), so the proposer is blind there and "no signal" would be a guess.
+constexpr int32_t kColourlessChroma = 8;
 
 static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + kFigureFrom + kClusterMax + 1,
               "the blobs, their figures, the lamp figures and the whole frame");
@@ -518,9 +521,17 @@ int32_t label(const uint8_t *classes, const uint8_t *chroma, const Span *spans, 
     return found;
 }
 
-/// lamps._blobs for one scale: appends the passing components, in found-list order, as blobs.
+/// The largest of `n` chroma values (one pass the compiler vectorises).
+uint8_t largest(const uint8_t *values, int64_t n) {
+    uint8_t most = 0;
+    for (int64_t i = 0; i < n; ++i) most = values[i] > most ? values[i] : most;
+    return most;
+}
+
+/// lamps._blobs for one scale: appends the passing components, in found-list order, as blobs;
+/// raises `frameChroma`, when given, to the image's largest chroma (step 9, scale 1).
 void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scratch &scratch, size_t &blobCount,
-               bool &frameFilling) {
+               bool &frameFilling, int32_t *frameChroma) {
     const int64_t w = image.width, h = image.height;
     uint8_t *classes = scratch.classes.data();
     uint8_t *chroma = scratch.chroma.data();
@@ -533,6 +544,7 @@ void findBlobs(const Plane &image, int32_t scale, int64_t factor, cvb_lamp_scrat
         uint8_t *cls = classes + size_t(y * w);
         uint8_t *chr = chroma + size_t(y * w);
         const ColourSet colours = classifyRow(row, w, cls, chr);
+        if (frameChroma != nullptr) *frameChroma = std::max(*frameChroma, int32_t(largest(chr, w)));
         for (uint8_t colour = 1; colour <= 3; ++colour) {
             if ((colours >> (colour - 1) & 1) == 0) {
                 spans[size_t(y) * 3 + colour - 1] = Span{int32_t(w), -1};
@@ -813,7 +825,7 @@ extern "C" void cvb_lamp_colour_classes(const uint8_t *rgb, size_t count, uint8_
 }
 
 extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *scratch, cvb_lamp_candidate *out,
-                                       size_t capacity, size_t *count, cvb_error *error) {
+                                       size_t capacity, size_t *count, int32_t *frame_chroma, cvb_error *error) {
     if (!validView(frame)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: bad frame");
     if (scratch == nullptr || out == nullptr || count == nullptr) {
         return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: no scratch, output or count");
@@ -830,7 +842,9 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         // A component that failed only for being more than half the frame: a lamp filling a
         // close-up, which no blob stands for, so the whole frame is read for it.
         bool frameFilling = false;
-        // A gray frame has no colour: every pixel has chroma 0, so only the whole frame can come.
+        // Step 9's largest chroma; a gray frame has no colour: every pixel has chroma 0, so only
+        // the whole frame can come.
+        int32_t chroma = 0;
         // The proposal image's box-average factor (contract step 1).
         const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
         if (frame->channels == 3) {
@@ -841,12 +855,12 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             }
             Plane second{scratch->second.data(), first.width / 2, first.height / 2, size_t(first.width / 2) * 3};
             if (first.width > 0 && first.height > 0) {
-                findBlobs(first, 1, f, *scratch, blobCount, frameFilling);
+                findBlobs(first, 1, f, *scratch, blobCount, frameFilling, &chroma);
                 findMasses(first.width, first.height, *scratch);
             }
             if (std::min(second.width, second.height) >= 4) {
                 boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
-                findBlobs(second, 2, 2 * f, *scratch, blobCount, frameFilling);
+                findBlobs(second, 2, 2 * f, *scratch, blobCount, frameFilling, nullptr);
             }
         }
         Blob *blobs = scratch->blobs.data();
@@ -868,6 +882,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         kept = appendLampFigures(out, kept, *scratch, f);
         if (wholeFrame) out[kept++] = cvb_lamp_candidate{0, 0, int32_t(W), int32_t(H), 0, 0, -1, 1};
         *count = kept;
+        if (frame_chroma != nullptr) *frame_chroma = chroma;
         return cvb::ok(error);
     });
 }
@@ -990,5 +1005,6 @@ extern "C" cvb_lamp_contract cvb_lamp_contract_constants(void) {
     c.crop_size = static_cast<int32_t>(kCropSize);
     c.crop_context = static_cast<int32_t>(kCropContext);
     c.crop_min_side = static_cast<int32_t>(kCropMinSide);
+    c.colourless_chroma = kColourlessChroma;
     return c;
 }

@@ -187,8 +187,18 @@ public final class LampProposer {
     public static let figureScale = 3
     public static let figureGrowth = Int(cvb_lamp_contract_constants().figure_growth)
 
+    /// A frame whose proposal image has no chroma above this shows no colour (lamps.py step 9).
+    public static let colourlessChroma = Int(cvb_lamp_contract_constants().colourless_chroma)
+
     private let scratch: OpaquePointer
     private let found: UnsafeMutablePointer<cvb_lamp_candidate>
+    /// The largest chroma (max − min of a pixel's channels) of the last proposed frame's proposal
+    /// image (lamps.frame_chroma); 0 before the first and for gray frames.
+    public private(set) var frameChroma = 0
+
+    /// Whether the last proposed frame shows no colour (lamps.colourless): a grey or infrared
+    /// camera, in which no lamp can be found by its colour, so "no signal" there is a guess.
+    public var lastFrameIsColourless: Bool { frameChroma <= Self.colourlessChroma }
 
     /// lamps.colour_classes of RGB pixels (three bytes each): each one's class (0 none, 1 red,
     /// 2 amber, 3 green) and chroma, as the proposer computes them.
@@ -225,11 +235,13 @@ public final class LampProposer {
     public func propose(_ image: Image, into candidates: inout [LampCandidate]) throws(ImagingError) {
         candidates.removeAll(keepingCapacity: true)
         var count = 0
+        var chroma: Int32 = 0
         try image.withView { view throws(ImagingError) in
             try Bridge.call("lamp proposal") {
-                cvb_lamp_propose(view, scratch, found, Self.maxCandidates, &count, $0)
+                cvb_lamp_propose(view, scratch, found, Self.maxCandidates, &count, &chroma, $0)
             }
         }
+        frameChroma = Int(chroma)
         for index in 0..<count { candidates.append(LampCandidate(found[index])) }
     }
 
@@ -322,6 +334,9 @@ extension LampProposer {
         public var clusterMaxPct: Int?
         public var clusterMax: Int?
         public var clusterSideSixteenths: Int?
+        /// Step 9: the largest chroma of a frame that shows no colour. A config written before the
+        /// rule has none (nil) and is refused: its evaluations said "no signal" on such frames.
+        public var colourlessChroma: Int?
         public var cropSize: Int
         public var cropContext: Int
         public var cropMinSide: Int
@@ -338,7 +353,7 @@ extension LampProposer {
             wholeFrameMaxSide: Int(c.whole_frame_max_side), wholeFrameFilling: Int(c.whole_frame_filling),
             clusterCellPct: Int(c.cluster_cell_pct), clusterMinPct: Int(c.cluster_min_pct),
             clusterMaxPct: Int(c.cluster_max_pct), clusterMax: Int(c.cluster_max),
-            clusterSideSixteenths: Int(c.cluster_side_sixteenths),
+            clusterSideSixteenths: Int(c.cluster_side_sixteenths), colourlessChroma: Int(c.colourless_chroma),
             cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
             cropMinSide: Int(c.crop_min_side))
     }

@@ -13,6 +13,8 @@ struct LampFixtures: Decodable {
         let cropRects: [[Int]]
         let positions: [String]
         let crops: String
+        /// lamps.frame_chroma: the largest chroma of the proposal image (contract step 9).
+        let frameChroma: Int
     }
 
     let cropSize: Int
@@ -71,8 +73,11 @@ struct LampTests {
         let entry = try LampFixtures.entry(file)
         let image = try LampFixtures.image(file)
         #expect(image.width == entry.width && image.height == entry.height)
-        let candidates = try LampProposer(maxWidth: 640, maxHeight: 480).propose(image)
+        let proposer = LampProposer(maxWidth: 640, maxHeight: 480)
+        let candidates = try proposer.propose(image)
         #expect(candidates.map(\.pythonRow) == entry.candidates)
+        #expect(proposer.frameChroma == entry.frameChroma)
+        #expect(proposer.lastFrameIsColourless == (entry.frameChroma <= LampProposer.colourlessChroma))
         #expect(candidates.count <= LampProposer.maxCandidates)
         let rects = try candidates.map { candidate throws(ImagingError) in
             let rect = try candidate.cropRect(frameWidth: image.width, frameHeight: image.height)
@@ -80,6 +85,21 @@ struct LampTests {
         }
         #expect(rects == entry.cropRects)
         #expect(candidates.map { $0.position(frameWidth: image.width).rawValue } == entry.positions)
+    }
+
+    @Test("A grey frame shows no colour, and one pixel just past the bound does; the bound is lamps.py's")
+    func colourlessFrames() throws {
+        #expect(LampProposer.colourlessChroma == 8)
+        let proposer = LampProposer()
+        _ = try proposer.propose(try LampFixtures.image("no_colour_400x300.png"))
+        #expect(proposer.frameChroma == 0 && proposer.lastFrameIsColourless)
+        _ = try proposer.propose(try LampFixtures.image("faint_tint_321x240.png"))
+        #expect(proposer.frameChroma == LampProposer.colourlessChroma + 1 && !proposer.lastFrameIsColourless)
+        // A one-channel frame has no colour at all, and a colour frame after it is seen afresh.
+        _ = try proposer.propose(try Image(width: 64, height: 48, channels: 1, pixels: [UInt8](repeating: 200, count: 64 * 48)))
+        #expect(proposer.frameChroma == 0 && proposer.lastFrameIsColourless)
+        _ = try proposer.propose(try LampFixtures.image("scene_35.png"))
+        #expect(proposer.frameChroma == (try LampFixtures.entry("scene_35.png")).frameChroma && !proposer.lastFrameIsColourless)
     }
 
     /// Bit-identical, not merely within 1e-6: the sums are integers and the four float32 steps

@@ -54,6 +54,26 @@ struct SignalDecisionTests {
         #expect(!Self.decide([[0.3, 0.4, 0.3, 0, 0, 0]], [pair[0]]).doubtsGreen)
     }
 
+    @Test("A frame without colour turns only \"no signal\" into unknown (no colour in the frame), and is no doubt about a green")
+    func seenWithoutColour() {
+        var none = Self.decide([], [])
+        none.seenWithoutColour()
+        #expect(none.state == .unknown && none.reason == .noColour && none.confidence == 0)
+        #expect(none.reason?.rawValue == "no colour in the frame")
+        #expect(!none.doubtsGreen)
+        var unlit = Self.decide([[0.9, 0.05, 0.05, 0, 0, 0]], [Self.candidate(300)])
+        #expect(unlit.state == .none)
+        unlit.seenWithoutColour()
+        #expect(unlit.state == .unknown && unlit.reason == .noColour)
+        let decided: [[[Float]]] = [[[0.05, 0.95, 0, 0, 0, 0]], [[0.005, 0, 0.995, 0, 0, 0]], [[0.3, 0.4, 0.3, 0, 0, 0]]]
+        for rows in decided {
+            let before = Self.decide(rows, [Self.candidate(300)])
+            var after = before
+            after.seenWithoutColour()
+            #expect(after == before, "\(before.state.rawValue)")
+        }
+    }
+
     @Test("A read that is not a number makes the frame unsure, never green; a NaN view or verifier green fails the walk")
     func notANumber() {
         let walk: [Float] = [0.005, 0, 0.995, 0, 0, 0]

@@ -266,7 +266,7 @@ def proposal_constants() -> Dict:
             "whole_frame_max_side": lamps.WHOLE_FRAME_MAX_SIDE, "whole_frame_filling": lamps.WHOLE_FRAME_FILLING,
             "cluster_cell_pct": lamps.CLUSTER_CELL_PCT, "cluster_min_pct": lamps.CLUSTER_MIN_PCT,
             "cluster_max_pct": lamps.CLUSTER_MAX_PCT, "cluster_max": lamps.CLUSTER_MAX,
-            "cluster_side_sixteenths": lamps.CLUSTER_SIDE_SIXTEENTHS,
+            "cluster_side_sixteenths": lamps.CLUSTER_SIDE_SIXTEENTHS, "colourless_chroma": lamps.COLOURLESS_CHROMA,
             "crop_size": lamps.CROP_SIZE, "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE}
 
 

@@ -80,9 +80,14 @@ SCENES = [
     # lamp and only the verifier's bar turns down, at the generator's own size (at 480 px the
     # reader finds no lamp in it). Always this seed, whatever a later model decides on it.
     ("pharmacy_cross", 4_782_171, lambda f: f["light"]["state"] == "none"),
+    # A grey render of a lit signal the proposer cannot see (lamps step 9): decided "none", read
+    # "unknown", why "no colour in the frame" (signal_model.no_colour).
+    ("colourless", 3_201_700, lambda f: f["light"]["state"] in ("red", "green")),
 ]
 # The long side the scenes are drawn at where it is not 480 px (None: the generator's own).
 LONG_SIDE = {"pharmacy_cross": None}
+# Scenes drawn grey (the others are never grey): the frame shows no colour at all.
+COLOURLESS = {"colourless"}
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one, decide's first decision with every stop lamp
 # vetoing whatever its size, the runner's final one with every view required).
@@ -98,6 +103,7 @@ DECIDED = {
     "second_look_stop": lambda first, final, every_size, every_view, cands: "set_aside" in final,
     "figure_walk": lambda first, final, every_size, every_view, cands: final.get("figure_walk", False),
     "countdown_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green",
+    "colourless": lambda first, final, every_size, every_view, cands: final["state"] == "none",
     "figure_doubt_ignored": lambda first, final, every_size, every_view, cands: (
         first["state"] == "unknown" and first.get("candidate") is not None
         and cands[first["candidate"]].is_figure and final["state"] != "unknown"),
@@ -110,13 +116,18 @@ NEEDS_SET_ASIDE = {"second_look_stop"}
 NEEDS_COUNTDOWN = {"countdown_walk"}
 
 
-def pick(seed0, pred, long_side=480):
+def pick(seed0, pred, long_side=480, colourless=False):
+    """The first scene from seed0 that pred accepts: with colour and more than one candidate, or
+    (`colourless`) a grey one the proposer cannot see colour in."""
     s = seed0
     while True:
         sc = generate(s, long_side=long_side)
-        rgb = sc.bgr[..., ::-1]
-        if pred(sc.facts) and not sc.facts["conditions"].get("grayscale") and len(lamps.propose(np.ascontiguousarray(rgb))) > 1:
-            return s, sc
+        rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
+        if pred(sc.facts):
+            if colourless and sc.facts["conditions"].get("grayscale") and lamps.colourless(rgb):
+                return s, sc
+            if not colourless and not sc.facts["conditions"].get("grayscale") and len(lamps.propose(rgb)) > 1:
+                return s, sc
         s += 1
 
 
@@ -154,7 +165,8 @@ def make(model_dir, out):
                 or (name in NEEDS_COUNTDOWN and countdown is None)):
             continue
         long_side = LONG_SIDE.get(name, 480)
-        seed, sc = pick(seed0, pred, long_side)
+        grey = name in COLOURLESS
+        seed, sc = pick(seed0, pred, long_side, grey)
         while name in DECIDED:
             rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
             cands, p = runner.probabilities(rgb)
@@ -163,7 +175,7 @@ def make(model_dir, out):
                              runner.decide_frame(rgb, cands, p, {**runner.thr, "view_misses": 0}), cands) \
                     and (name not in NEEDS_COUNTDOWN or "seconds_left" in runner.read(rgb)):
                 break
-            seed, sc = pick(seed + 1, pred, long_side)
+            seed, sc = pick(seed + 1, pred, long_side, grey)
             if seed - seed0 > 20_000:
                 raise SystemExit(f"{name}: no scene of this kind in 20,000 seeds from {seed0}")
         path = os.path.join(out, f"{name}.png")

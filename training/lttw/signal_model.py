@@ -48,6 +48,9 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
     turn and the first it passes is the walk lamp (`confirm_verified_standby`) -> else "unknown".
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
   the pedestrian set.
+  - no colour (`no_colour`): a frame decided "none" that shows no colour at all (lamps step 9: a
+    grey or infrared camera) is "unknown": the proposer finds lamps by their colour, so it cannot
+    see one there, and "no signal" would be a guess (DESIGN.md rule 3).
 """
 import math
 from dataclasses import asdict, dataclass, field, replace
@@ -287,6 +290,19 @@ def held_green(reads, misses: int = 0) -> float:
 # gone is where calibration showed generated non-green frames slip through), never "no
 # signal" (a missed red announced as an empty street could send the wearer across on their own
 # judgement; "unknown" makes them wait).
+NO_COLOUR = "no colour in the frame"
+
+
+def no_colour(d: Dict, colourless: bool) -> Dict:
+    """The frame's decision d once its colour is known: "none" from a colourless frame
+    (lamps.colourless) is "unknown", why NO_COLOUR. On the generated test split, "no signal in
+    view" said on colourless frames was right 89 times of 171, and 44 of the others were red
+    lights (62 % of the reds said to be no signal there); every other decision is unchanged."""
+    if d["state"] != "none" or not colourless:
+        return d
+    return {**d, "state": "unknown", "why": NO_COLOUR, "confidence": 0.0}
+
+
 SECOND_LOOK_STATES = ("red", "yellow")
 GREEN_DOUBTS = ("green below threshold", "a red lamp in view", "green not confirmed by every view", "green not verified")
 
@@ -581,7 +597,7 @@ class SignalExpertRunner:
     def read(self, rgb: np.ndarray, reads: Optional[CandidateReads] = None) -> Dict:
         """The frame's light; `reads`: its candidate_reads when already made (the fusion reads them too)."""
         cands, p = self.probabilities(rgb) if reads is None else (reads.cands, reads.p)
-        d = self.decide_frame(rgb, cands, p, self.thr)
+        d = no_colour(self.decide_frame(rgb, cands, p, self.thr), lamps.colourless(rgb))
         d["candidates"] = len(cands)
         if d.get("candidate") is not None:
             k = cands[d["candidate"]]

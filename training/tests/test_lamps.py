@@ -45,6 +45,24 @@ def test_uniform_gray_frame_has_no_blob():
     assert [k.as_list() for k in lamps.propose(np.full((150, 200, 3), 255, np.uint8))] == [[0, 0, 200, 150, 0, -1, 0, 1]]
 
 
+def test_frame_chroma_and_colourless_frames():
+    grey = np.full((300, 400, 3), 128, np.uint8)
+    assert lamps.frame_chroma(grey) == 0 and lamps.colourless(grey)
+    # One pixel just past the bound shows colour; at the bound it does not.
+    tinted = grey.copy()
+    tinted[299, 399] = (128, 128 + lamps.COLOURLESS_CHROMA, 128)
+    assert lamps.frame_chroma(tinted) == lamps.COLOURLESS_CHROMA and lamps.colourless(tinted)
+    tinted[299, 399] = (128, 129 + lamps.COLOURLESS_CHROMA, 128)
+    assert not lamps.colourless(tinted)
+    # Measured on the proposal image: a 1280 px frame is averaged 2×2 first, so a lone tinted
+    # pixel is diluted and one a 2×2 block wide is not.
+    big = np.full((720, 1280, 3), 90, np.uint8)
+    big[10, 11] = (90, 130, 90)
+    assert lamps.frame_chroma(big) == 10
+    big[10:12, 10:12] = (90, 130, 90)
+    assert lamps.frame_chroma(big) == 40
+
+
 def test_whole_frame_when_a_blob_is_large():
     rgb = dark(640, 480)
     rgb[100:160, 100:160] = (240, 30, 30)

@@ -5,7 +5,8 @@ import numpy as np
 from lttw import lamps
 from lttw.lamps import Candidate
 from lttw.signal_model import (SignalExpertRunner, confirm_disagreement, confirm_green, confirm_standby, confirm_veto,
-                               confirm_verified, confirm_verified_standby, decide, held_green, sets_aside, standby_after)
+                               confirm_verified, confirm_verified_standby, decide, held_green, no_colour, sets_aside,
+                               standby_after)
 
 THR = {"signal": 0.5, "abstain": 0.5, "green": 0.95, "red_veto": 0.3}
 W = 600
@@ -30,6 +31,17 @@ def test_nothing_lit_is_no_signal_with_its_confidence():
     d = decide(probs((0.9, 0.05, 0.05, 0, 0, 0), (0.7, 0.1, 0.1, 0.1, 0, 0)), [cand(10), cand(300)], W, THR)
     assert d["state"] == "none"
     assert abs(d["confidence"] - 0.7) < 1e-12
+
+
+def test_no_colour_turns_only_no_signal_into_unknown():
+    none = decide(np.zeros((0, 6)), [], W, THR)
+    assert no_colour(none, False) == none
+    d = no_colour(none, True)
+    assert (d["state"], d["why"], d["confidence"]) == ("unknown", "no colour in the frame", 0.0)
+    assert not sets_aside(d, {**THR, "set_aside": 0.5})
+    for rows in ([(0.05, 0.95, 0, 0, 0, 0)], [(0.005, 0, 0.995, 0, 0, 0)], [(0.3, 0.4, 0.3, 0, 0, 0)]):
+        d = decide(probs(*rows), [cand(300)], W, THR)
+        assert no_colour(d, True) == d
 
 
 def test_confident_pedestrian_green_is_green_with_kind_and_position():

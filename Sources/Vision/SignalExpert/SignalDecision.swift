@@ -40,6 +40,9 @@ public struct SignalDecision: Sendable, Equatable {
         /// (The wire value predates `thresholds.viewMisses`: "every view" but the misses allowed.)
         case greenNotConfirmed = "green not confirmed by every view"
         case greenNotVerified = "green not verified"
+        /// The frame shows no colour (a grey or infrared camera), so no lamp can be found in it
+        /// and "no signal" would be a guess (`seenWithoutColour`).
+        case noColour = "no colour in the frame"
         case unsure
     }
 
@@ -86,7 +89,7 @@ public struct SignalDecision: Sendable, Equatable {
         guard state == .unknown, candidate != nil, let reason else { return false }
         switch reason {
         case .greenBelowThreshold, .redLampInView, .greenNotConfirmed, .greenNotVerified: return true
-        case .candidatesDisagree, .unsure: return false
+        case .candidatesDisagree, .noColour, .unsure: return false
         }
     }
 
@@ -105,6 +108,16 @@ public struct SignalDecision: Sendable, Equatable {
         setAsideCandidate = n
         setAsideBox = candidateBox
         setAsideVerifierGreen = green
+    }
+
+    /// signal_model.no_colour: "no signal" from a frame that shows no colour
+    /// (`LampProposer.lastFrameIsColourless`) is unknown, since lamps are found by their colour:
+    /// DESIGN.md rule 3, say so when unsure. Every other decision passes unchanged.
+    public mutating func seenWithoutColour() {
+        guard state == .none else { return }
+        state = .unknown
+        reason = .noColour
+        confidence = 0
     }
 
     /// signal_model.confirm_disagreement: none of the disagreeing greens held in every

@@ -161,6 +161,7 @@ public struct SignalExpert: @unchecked Sendable {
             let walk = try confirmed(decide(state), image, mean: mean, std: std, state: state)
             if walk.state == .green { decision = walk }
         }
+        if state.proposer.lastFrameIsColourless { decision.seenWithoutColour() }
         try readCountdown(&decision, image, mean: mean, std: std, state: state)
         return decision
     }
