@@ -31,11 +31,12 @@ fi
 
 # OpenCV (core, imgproc, imgcodecs, videoio), libjpeg-turbo and libpng (JPEGs and PNGs are
 # decoded through them directly), eSpeak-ng and its voices, OpenBLAS, ALSA for the sound device,
-# Python for training and the reference tests, and the AArch64 cross compiler and qemu that test
-# the NEON kernels on any machine (scripts/test_neon.sh).
+# Python for training and the reference tests, and the AArch64 cross compilers (C, and C++ for its
+# libstdc++, which clang's AArch64 build of the lamp proposer links) and qemu that test the NEON
+# code on any machine (scripts/test_neon.sh).
 packages=(
     pkg-config libopencv-dev libjpeg62-turbo-dev libpng-dev libopenblas-dev libespeak-ng-dev espeak-ng espeak-ng-data
-    libasound2-dev gcc-aarch64-linux-gnu qemu-user-static
+    libasound2-dev gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
 )
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || packages+=(python3-venv python3-pip)

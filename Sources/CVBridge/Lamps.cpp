@@ -3,10 +3,12 @@
 // Plain loops over the caller's scratch, no OpenCV: every step is integer arithmetic (the crop's
 // last three float32 operations excepted), so the boxes and crop values are the Python's exactly,
 // and a frame no larger than one seen before allocates nothing.
-#include "Internal.hpp"
+#include "Status.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace {
 

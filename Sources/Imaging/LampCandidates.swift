@@ -236,6 +236,7 @@ public final class LampProposer {
         candidates.removeAll(keepingCapacity: true)
         var count = 0
         var chroma: Int32 = 0
+        frameChroma = 0  // a frame that fails to propose is not seen in colour
         try image.withView { view throws(ImagingError) in
             try Bridge.call("lamp proposal") {
                 cvb_lamp_propose(view, scratch, found, Self.maxCandidates, &count, &chroma, $0)

@@ -361,7 +361,9 @@ def signal_expert_config(reader, calibration, run):
                    " next chosen candidate reading green >= thresholds.green that holds in its views is the walk lamp)"
                    if calibration.get("green_confirmation") else "")
                 + "; red/yellow need mass >= thresholds.abstain and no other chosen candidate green >= thresholds.green"
-                + (" (with confirmation: a green that also holds in its views)" if calibration.get("green_confirmation") else ""),
+                + (" (with confirmation: a green that also holds in its views)" if calibration.get("green_confirmation") else "")
+                + "; none lit on a frame whose proposal image's largest chroma is <= proposals.colourless_chroma is "
+                  "unknown (no colour in the frame), not none",
         "training": {"run": run, "step": calibration.get("step")},
     }
 

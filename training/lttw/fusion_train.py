@@ -70,7 +70,9 @@ def _extract_chunk(args):
         rows.append(r)
         present.append(p)
         d = pred.signal.read(rgb, reads)
-        lights.append({"state": d["state"]} | ({"kind": d["kind"], "position": d["position"]} if d["state"] != "none" else {}))
+        # No candidate, no kind or position: "none", and an "unknown" from a frame without colour or
+        # from an unreadable read (as Swift's facts have none there).
+        lights.append({"state": d["state"]} | ({"kind": d["kind"], "position": d["position"]} if d.get("candidate") is not None else {}))
         for lang in ("en", "zh"):
             caps[lang].append(tokens(sc.captions[lang], lang))
     with torch.no_grad():

@@ -93,7 +93,7 @@ PROPOSAL_LONG_SIDE = 640
 # Step 9. Set on the generated validation scenes (seeds 1,100,000+) and ../shared/train/real, never
 # on evaluation sets: grey renders 232 of 316 at or under it, colour renders 17 of 2,184 (fog,
 # rain, heavy JPEG: no colour left either), real photos the 11 grey ones of 952 (0) and none with
-# colour (the least colourful, a faded vehicle lamp crop that is read green, has 12).
+# colour (the least colourful has 12; faded vehicle lamp crops read red and green, 15 and 16).
 COLOURLESS_CHROMA = 8
 MIN_BRIGHTNESS = 100
 MIN_SATURATION_PCT = 35

@@ -66,7 +66,10 @@ def main():
               f"≥ {th['red_veto']} anywhere in view"
               + (f" whose longer side is at least {th['red_veto_side']:.3g} of the walk lamp's" if th.get("red_veto_side") else "")
               + (" (in its own crop and in at least half of its confirmation views)" if se.get("green_confirmation") else "")
-              + f"; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}. "
+              + f"; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}"
+              + (f"; a frame whose proposal image has no chroma above {se['proposals']['colourless_chroma']} (no colour: a grey "
+                 "or infrared camera) is never said to have no signal, but unknown" if "colourless_chroma" in se["proposals"] else "")
+              + ". "
               f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "
               f"scenes (never on ../shared/eval)"
               + (f", the reader alone (threshold {se['calibration']['reader_alone_green']:.5f})" if "reader_alone_green" in se["calibration"] else "")
