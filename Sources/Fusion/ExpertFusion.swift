@@ -152,8 +152,8 @@ public struct ExpertFusion: @unchecked Sendable {
 
     /// Each slot's row: its probabilities (`p`, [slots, classes]), then the one-hot of the obstacle
     /// decided there, by `ObstacleExpert.detections`' rule (the most likely kind, first on ties, at
-    /// or above the threshold; of one position's slots with the same kind only the most confident,
-    /// the first on ties), or of "empty".
+    /// or above the threshold; of one position's slots with the same kind only the nearest, the
+    /// first: slots run near, mid, far), or of "empty".
     func writeObstacleRows(_ p: UnsafeMutableBufferPointer<Float>, into rows: UnsafeMutableBufferPointer<Float>) {
         let a = configuration.architecture, classes = a.obstacleClasses, slots = a.obstacleSlots
         func best(_ slot: Int) -> Int {
@@ -171,9 +171,8 @@ public struct ExpertFusion: @unchecked Sendable {
             var decided = Double(confidence) >= obstacleThreshold
             if decided {
                 let first = slot / distances * distances
-                for other in first..<(first + distances) where other != slot && best(other) == kind {
-                    let rival = p[other * classes + kind]
-                    if Double(rival) >= obstacleThreshold && (rival > confidence || (rival == confidence && other < slot)) { decided = false }
+                for other in first..<slot where best(other) == kind && Double(p[other * classes + kind]) >= obstacleThreshold {
+                    decided = false
                 }
             }
             rows[row + classes + (decided ? kind : 0)] = 1

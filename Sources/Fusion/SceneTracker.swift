@@ -211,9 +211,12 @@ public struct SceneTracker: Sendable {
     }
 
     private func trackedLight(status: LightStatus, newest: FrameSample) -> TrackedLight {
-        let recent = frames.filter { newest.time - $0.time <= config.smoothingWindow + Self.timeTolerance }
+        // Kind and place come from the recent frames that found a lamp (the newest of them for the
+        // place): a frame without one (no signal, no colour, unread) neither moves a held red nor
+        // puts a signal "ahead" that no frame saw.
+        let lamps = frames.filter { newest.time - $0.time <= config.smoothingWindow + Self.timeTolerance && $0.lightPosition != nil }
         let average = averagedLight(since: newest.time - config.smoothingWindow)
-        let pedestrian = recent.map(\.pedestrianProbability).reduce(0, +) / Double(max(recent.count, 1))
+        let pedestrian = lamps.isEmpty ? nil : lamps.map(\.pedestrianProbability).reduce(0, +) / Double(lamps.count)
         let confidence: Double =
             switch status {
             case .none: average.none
@@ -227,8 +230,8 @@ public struct SceneTracker: Sendable {
             }
         return TrackedLight(
             status: status,
-            kind: pedestrian >= 0.5 ? .pedestrian : .vehicle,
-            position: newest.lightPosition,
+            kind: status == .none ? nil : pedestrian.map { $0 >= 0.5 ? .pedestrian : .vehicle },
+            position: status == .none ? nil : lamps.last?.lightPosition,
             confidence: confidence,
             since: statusSince,
             // Only the newest frame's seconds, and only beside a lamp read in the state the tracker
@@ -314,7 +317,8 @@ private struct FrameSample: Sendable {
     var time: Double
     var light: LightStateProbabilities
     var pedestrianProbability: Double
-    var lightPosition: Position
+    /// nil when the frame found no lamp.
+    var lightPosition: Position?
     var countdown: LightEvidence.Countdown?
     var crosswalk: CrosswalkEvidence
 

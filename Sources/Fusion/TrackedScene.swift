@@ -38,8 +38,10 @@ public enum LightStatus: String, Sendable, Hashable, Codable, CaseIterable {
 /// The tracked signal.
 public struct TrackedLight: Sendable, Hashable {
     public var status: LightStatus
-    public var kind: LightKind
-    public var position: Position
+    /// The kind and place of the lamp the recent frames found; nil for `none`, and for a status
+    /// no frame of the smoothing window found a lamp for (an unclear stream of unreadable frames).
+    public var kind: LightKind?
+    public var position: Position?
     /// The averaged probability behind `status` (for `changing` and `unclear`, of the most
     /// likely per-frame class).
     public var confidence: Double
@@ -50,7 +52,7 @@ public struct TrackedLight: Sendable, Hashable {
     /// is at most the freshness limit old (0.5 s by default) or the scene is stale and has no light.
     public var secondsLeft: Int?
 
-    public init(status: LightStatus, kind: LightKind, position: Position, confidence: Double, since: Double, secondsLeft: Int? = nil) {
+    public init(status: LightStatus, kind: LightKind?, position: Position?, confidence: Double, since: Double, secondsLeft: Int? = nil) {
         self.status = status
         self.kind = kind
         self.position = position
@@ -58,6 +60,11 @@ public struct TrackedLight: Sendable, Hashable {
         self.since = since
         self.secondsLeft = secondsLeft
     }
+
+    /// The kind the light's words use: one of unknown kind (no recent frame found a lamp: an
+    /// unclear or changing stream) is worded as a pedestrian signal's; only red and green words
+    /// differ by kind.
+    public var spokenKind: LightKind { kind ?? .pedestrian }
 
     /// Whether this is a green that passed confirmation. Only this may be announced as walk.
     public var isConfirmedGreen: Bool { status == .green }

@@ -59,7 +59,9 @@ public struct NarrationPolicy: Sendable {
 
     /// The full description, on demand (the describe button): the signal as the tracker holds
     /// it, then the decoder's caption with every sentence about the signal or about safety
-    /// removed, or, without a caption, the crosswalk and obstacles from the facts.
+    /// removed and every sentence the tracked facts do not back, then what the facts hold that the
+    /// caption left out (the crossing, the turn cue, the nearest obstacles); without a caption,
+    /// or with clock-face directions, the facts alone.
     ///
     /// The caption is a language model's guess from one frame; letting it say "green light"
     /// would bypass the tracker's confirmation (safety rule 1), so only the tracker speaks
@@ -76,16 +78,30 @@ public struct NarrationPolicy: Sendable {
         }
         var signal: Utterance?
         if let light = scene.light {
-            let message = Message.light(light.status, light.kind)
+            let message = Self.message(for: light)
             signal = utterance(message, topic: .light, priority: .info, interrupts: false, secondsLeft: light.secondsLeft,
                                sceneTime: scene.time)
             remember(message, topic: .light, at: scene.time)
         }
         var parts: [String] = []
         let caption = scene.description.map(Self.removingSignalSentences) ?? ""
-        if !caption.isEmpty, Self.isWritten(caption, in: config.language) {
-            parts.append(caption)
+        if config.directions == .relative, !caption.isEmpty, Self.isWritten(caption, in: config.language) {
+            // The caption's sentences the tracked facts back, then the facts' own sentences it
+            // left out (the crossing, the nearest obstacles), as a still description has them: a
+            // caption of the newest frame must not hide a bicycle the tracker holds.
+            let kept = CaptionGuard.supported(caption, crosswalk: scene.crosswalk, obstacles: scene.obstacles)
+            if !kept.isEmpty { parts.append(kept) }
+            let said = Set(CaptionGuard.sentences(of: kept))
+            let facts = CaptionGuard.factSentences(
+                crosswalk: scene.crosswalk, obstacles: Array(scene.obstacles.prefix(config.maxObstacles)),
+                mandarin: config.language == .mandarin)
+            parts.append(contentsOf: facts.filter { !said.contains($0) })
+            if let crosswalk = scene.crosswalk, crosswalk.present, let turn = config.turn(forHeading: crosswalk.headingDegrees) {
+                parts.append(book.text(for: .turn(turn)))
+            }
         } else {
+            // No caption in this language, or clock-face directions (the captions' are relative):
+            // the facts alone, in the phrasebook's words.
             if let crosswalk = scene.crosswalk, crosswalk.present, let offset = crosswalk.offset {
                 parts.append(book.text(for: .crosswalk(offset)))
                 if let turn = config.turn(forHeading: crosswalk.headingDegrees) {
@@ -106,9 +122,13 @@ public struct NarrationPolicy: Sendable {
 
     // MARK: - Topics
 
+    private static func message(for light: TrackedLight) -> Message {
+        .light(light.status, light.spokenKind)
+    }
+
     private mutating func narrateLight(_ scene: TrackedScene, into out: inout [Utterance]) {
         guard let light = scene.light else { return }
-        let message = Message.light(light.status, light.kind)
+        let message = Self.message(for: light)
         if case .light(.green, _)? = said[.light]?.message, light.status != .green {
             // Walk withdrawn: always said, whatever the mode, before anything else.
             say(message, topic: .light, priority: .danger, interrupts: true, repeatAfter: nil, now: scene.time, secondsLeft: light.secondsLeft,
@@ -156,8 +176,10 @@ public struct NarrationPolicy: Sendable {
             spoken += 1
             let topic = UtteranceTopic.obstacle(kind: obstacle.kind, position: obstacle.position)
             let message = Message.obstacle(kind: obstacle.kind, position: obstacle.position, distance: obstacle.distance)
-            let isNew = said[topic] == nil
-            say(message, topic: topic, priority: danger ? .danger : .guidance, interrupts: danger && isNew,
+            // Danger interrupts when it is news: an obstacle not said before, or one said farther
+            // off that is now close ahead (its earlier words were not a warning).
+            let isNewDanger = danger && said[topic]?.message != message
+            say(message, topic: topic, priority: danger ? .danger : .guidance, interrupts: isNewDanger,
                 repeatAfter: config.obstacleRepeatInterval, now: scene.time, into: &out)
         }
     }

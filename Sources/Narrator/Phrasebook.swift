@@ -53,7 +53,9 @@ public struct Phrasebook: Sendable, Hashable {
         case let .crosswalk(position):
             switch directions {
             case .relative:
-                return ["left": "Crosswalk on your left.", "ahead": "Crosswalk ahead.", "right": "Crosswalk on your right."][position.rawValue]!
+                // The captions' and the facts' wording: a crossing in the left third of the view is
+                // ahead and slightly left, not "on your left" (a quarter turn away).
+                return CaptionTemplates.crosswalk(position, mandarin: false)
             case .clockFace:
                 return "Crosswalk at \(Self.hour(of: position)) o'clock."
             }
@@ -118,7 +120,7 @@ public struct Phrasebook: Sendable, Hashable {
         case let .crosswalk(position):
             switch directions {
             case .relative:
-                return ["left": "左侧有人行横道。", "ahead": "前方人行横道。", "right": "右侧有人行横道。"][position.rawValue]!
+                return CaptionTemplates.crosswalk(position, mandarin: true)
             case .clockFace:
                 return "\(Self.mandarinHour(Self.hour(of: position)))方向有人行横道。"
             }

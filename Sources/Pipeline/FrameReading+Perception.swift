@@ -14,7 +14,7 @@ extension FrameReading {
             let flat = 1.0 / Double(FrameLightClass.allCases.count)
             light = LightEvidence(
                 state: LightStateProbabilities(none: flat, red: flat, green: flat, yellow: flat, off: flat),
-                pedestrianProbability: 1, position: .ahead)
+                pedestrianProbability: 1, position: nil)
         } else {
             var state = LightStateProbabilities()
             for (label, p) in zip(c.lightStates, lightProbabilities) {
@@ -78,7 +78,7 @@ extension SignalDecision {
             state = LightStateProbabilities(none: flat, red: flat, green: flat, yellow: flat, off: flat)
         }
         return LightEvidence(
-            state: state, pedestrianProbability: kind == .vehicle ? 0 : 1, position: position ?? .ahead,
+            state: state, pedestrianProbability: kind == .vehicle ? 0 : 1, position: position,
             countdown: secondsLeft.map { LightEvidence.Countdown(state: self.state, seconds: $0) })
     }
 }

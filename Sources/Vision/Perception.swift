@@ -116,15 +116,17 @@ public struct LightStateProbabilities: Sendable, Hashable {
 public struct LightEvidence: Sendable, Hashable {
     public var state: LightStateProbabilities
     /// Probability that the light is a pedestrian signal rather than a vehicle signal; only
-    /// meaningful when the state is not `none`.
+    /// meaningful when a lamp was found (`position` is not nil).
     public var pedestrianProbability: Double
-    public var position: Position
+    /// Where the frame's lamp is; nil when the frame found none (no signal, or a frame the expert
+    /// could not read), so the tracker never places a signal it did not see.
+    public var position: Position?
     /// The seconds a countdown beside the lamp showed, with the state the frame was decided as
     /// (red or green): the tracker says them only while it holds that same state.
     public var countdown: Countdown?
 
     public init(
-        state: LightStateProbabilities, pedestrianProbability: Double = 1, position: Position = .ahead, countdown: Countdown? = nil
+        state: LightStateProbabilities, pedestrianProbability: Double = 1, position: Position? = .ahead, countdown: Countdown? = nil
     ) {
         self.state = state
         self.pedestrianProbability = pedestrianProbability

@@ -175,7 +175,9 @@ struct DaemonConfiguration: Equatable, Sendable {
                   "must be between 2 and 120 frames per second (below 2, the light would be spoken from frames too old to trust)")
         try check((0...16384).contains(camera.width) && (0...16384).contains(camera.height), "camera.width/height",
                   "must be between 0 (the camera's own) and 16384 pixels")
-        try check(camera.maxBackoff >= 0.1, "camera.max_backoff", "must be at least 0.1 seconds")
+        // A camera plugged back in is found within this wait; minutes of "Camera lost." with the
+        // camera back would leave the wearer without the street for nothing.
+        try check(camera.maxBackoff >= 0.1 && camera.maxBackoff <= 60, "camera.max_backoff", "must be between 0.1 and 60 seconds")
         try check(model.threads >= 1 && model.threads <= 64, "model.threads", "must be between 1 and 64")
         try check(Language(rawValue: narration.language) != nil, "narration.language", "must be en or zh")
         try check(NarrationMode(rawValue: narration.mode) != nil, "narration.mode", "must be crossing, walking or describe")

@@ -44,10 +44,13 @@ enum ConfigurationFile {
     }
 
     /// Refuses YAML anchors (`&name`) and aliases (`*name`, including merge keys `<<: *name`),
-    /// walking libyaml's event stream, which never expands them: building the tree of a file
-    /// of nested aliases (a "billion laughs" bomb) takes gigabytes, and the daemon's settings
-    /// have no use for shared values. Syntax errors are left to the YAML loader, whose message
-    /// says where they are.
+    /// and lists or sections nested deeper than `YAMLTree.maxDepth`, walking libyaml's event
+    /// stream, which neither expands aliases nor recurses: building the tree of a file of nested
+    /// aliases (a "billion laughs" bomb) takes gigabytes, the daemon's settings have no use for
+    /// shared values, and Yams builds its tree recursively, so `a: [[[[…` 65,000 deep would
+    /// overflow the stack (on SIGHUP, killing a daemon that is guiding someone) before the tree's
+    /// own depth check could run. Syntax errors are left to the YAML loader, whose message says
+    /// where they are.
     static func refuseAnchorsAndAliases(in text: String, path: String) throws(ConfigurationError) {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
@@ -55,9 +58,10 @@ enum ConfigurationFile {
         }
         defer { yaml_parser_delete(&parser) }
         let bytes = Array(text.utf8)
-        let found: (kind: String, name: String, line: Int)? = bytes.withUnsafeBufferPointer { buffer in
+        let found: String? = bytes.withUnsafeBufferPointer { buffer in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var event = yaml_event_t()
+            var depth = 0
             while yaml_parser_parse(&parser, &event) == 1 {
                 defer { yaml_event_delete(&event) }
                 let line = Int(event.start_mark.line) + 1
@@ -68,22 +72,28 @@ enum ConfigurationFile {
                     anchor = event.data.alias.anchor
                     kind = "alias *"
                 case YAML_SCALAR_EVENT: anchor = event.data.scalar.anchor
-                case YAML_SEQUENCE_START_EVENT: anchor = event.data.sequence_start.anchor
-                case YAML_MAPPING_START_EVENT: anchor = event.data.mapping_start.anchor
+                case YAML_SEQUENCE_START_EVENT:
+                    anchor = event.data.sequence_start.anchor
+                    depth += 1
+                case YAML_MAPPING_START_EVENT:
+                    anchor = event.data.mapping_start.anchor
+                    depth += 1
+                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                    anchor = nil
+                    depth -= 1
                 case YAML_STREAM_END_EVENT: return nil
                 default: anchor = nil
                 }
                 if let anchor {
-                    return (kind, String(cString: anchor), line)
+                    return "line \(line): YAML anchors and aliases are not accepted (found \(kind)\(String(cString: anchor))); "
+                        + "write each value out in full"
+                }
+                if depth > YAMLTree.maxDepth {
+                    return "line \(line): nested deeper than \(YAMLTree.maxDepth) levels"
                 }
             }
             return nil
         }
-        if let found {
-            throw .invalid(path, problem: """
-                line \(found.line): YAML anchors and aliases are not accepted (found \(found.kind)\(found.name)); \
-                write each value out in full
-                """)
-        }
+        if let found { throw .invalid(path, problem: found) }
     }
 }

@@ -6,8 +6,14 @@ import NIOHTTPTypes
 import Synchronization
 
 /// Bounds what API clients can hold of the daemon: a listener keeps at most `maxConnections`
-/// open, a connection waiting for a request is closed after `idleTimeout`, and one that has
-/// started a request must finish its headers within `headerTimeout`.
+/// open, a connection waiting for a request is closed after `idleTimeout`, one that has
+/// started a request must finish its headers within `headerTimeout`, and one that stops reading
+/// what it is sent (its answers fill the buffers) is closed after `idleTimeout` of that.
+///
+/// The last bounds a connection in a request, which is never evicted: without it a client that
+/// pipelined a few hundred requests (refused ones too, no token needed) and never read the
+/// answers held its slot for as long as it liked, and sixteen of them locked the wearer's own
+/// software out; so did an event stream whose client hung.
 ///
 /// Without these, idle loopback connections took every file descriptor the process may open:
 /// the camera could not be reopened and eSpeak-ng could not read its dictionaries, so the
@@ -31,12 +37,15 @@ final class ConnectionGuard: Sendable {
         var refused = 0
         var idleTimeouts = 0
         var headerTimeouts = 0
+        /// Closed because the client read nothing of what it was sent for `idleTimeout`.
+        var stalledTimeouts = 0
 
         enum CodingKeys: String, CodingKey {
             case open, evicted, refused
             case maxConnections = "max_connections"
             case idleTimeouts = "idle_timeouts"
             case headerTimeouts = "header_timeouts"
+            case stalledTimeouts = "stalled_timeouts"
         }
     }
 
@@ -111,7 +120,7 @@ final class ConnectionGuard: Sendable {
         _ = registry.withLock { $0.entries.removeValue(forKey: id) }
     }
 
-    enum Timeout { case idle, header }
+    enum Timeout { case idle, header, stalled }
 
     func timedOut(_ id: Int, _ kind: Timeout) {
         registry.withLock { registry in
@@ -119,6 +128,7 @@ final class ConnectionGuard: Sendable {
             switch kind {
             case .idle: registry.counts.idleTimeouts += 1
             case .header: registry.counts.headerTimeouts += 1
+            case .stalled: registry.counts.stalledTimeouts += 1
             }
         }
     }
@@ -174,6 +184,8 @@ final class ConnectionWatch {
     var phase = Phase.waiting
     var requestsOpen = 0
     private var timer: Scheduled<Void>?
+    /// What the running timer is for, if one runs.
+    private var armed: ConnectionGuard.Timeout?
 
     init(connections: ConnectionGuard) {
         self.connections = connections
@@ -186,15 +198,37 @@ final class ConnectionWatch {
     }
 
     func deactivate() {
-        timer?.cancel()
-        timer = nil
+        cancelTimer()
         if let id { connections.remove(id) }
         id = nil
     }
 
+    /// The connection can take no more output: its client stopped reading. It is closed unless it
+    /// reads again within the idle timeout, whatever it is doing.
+    func stalled(_ context: ChannelHandlerContext) {
+        guard id != nil else { return }
+        arm(context, .stalled)
+    }
+
+    /// The client reads again: the timer of the phase the connection is in takes over.
+    func resumed(_ context: ChannelHandlerContext) {
+        guard id != nil, armed == .stalled else { return }
+        cancelTimer()
+        switch phase {
+        case .waiting: arm(context, .idle)
+        case .readingHead: arm(context, .header)
+        case .inRequest: disarm()
+        }
+    }
+
+    /// Starts `kind`'s timer in place of the running one, except that a stalled connection's
+    /// timer stands whatever the connection does (a new request head, an answer's end) until its
+    /// client reads again (`resumed`).
     func arm(_ context: ChannelHandlerContext, _ kind: ConnectionGuard.Timeout) {
+        if armed == .stalled, kind != .stalled { return }
         timer?.cancel()
-        let delay = kind == .idle ? connections.limits.idleTimeout : connections.limits.headerTimeout
+        armed = kind
+        let delay = kind == .header ? connections.limits.headerTimeout : connections.limits.idleTimeout
         let channel = context.channel
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)
@@ -207,9 +241,16 @@ final class ConnectionWatch {
         }
     }
 
+    /// Stops the running timer, unless the connection is stalled (see `arm`).
     func disarm() {
+        if armed == .stalled { return }
+        cancelTimer()
+    }
+
+    private func cancelTimer() {
         timer?.cancel()
         timer = nil
+        armed = nil
     }
 }
 
@@ -249,6 +290,11 @@ final class RawBytesWatcher: ChannelInboundHandler, RemovableChannelHandler {
             watch.arm(context, .header)
         }
         context.fireChannelRead(data)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { watch.resumed(context) } else { watch.stalled(context) }
+        context.fireChannelWritabilityChanged()
     }
 }
 

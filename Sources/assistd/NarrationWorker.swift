@@ -352,7 +352,7 @@ struct SpokenTruth: Sendable {
         case .cameraBack:
             return fresh ? utterance : nil
         case .light(let status, let kind):
-            guard let light = scene?.light, light.status == status, light.kind == kind else { return nil }
+            guard let light = scene?.light, light.status == status, light.spokenKind == kind else { return nil }
             guard light.secondsLeft != utterance.secondsLeft else { return utterance }
             var reworded = utterance
             reworded.secondsLeft = light.secondsLeft

@@ -164,6 +164,48 @@ struct AssistdHardeningTests {
         #expect(daemon.terminate().status == 0)
     }
 
+    @Test("Clients that pipeline requests and never read the answers are closed after the idle timeout: the wearer's software gets in")
+    func clientsThatNeverRead() throws {
+        let folder = try AssistdTests.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = try Self.write("api:\n  max_connections: 2\n  idle_timeout: 1.5\n", in: folder)
+        let daemon = try RunningDaemon(["--config", config, "--source", Programs.fixture(""), "--loop"], folder: folder)
+        let api = try #require(daemon.api)
+
+        // Every slot: refused requests (no token needed), pipelined, their answers never read.
+        var stalled: [Int32] = []
+        defer { for descriptor in stalled { close(descriptor) } }
+        let request = Array("GET /status HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+        let burst = [UInt8]((0..<2000).flatMap { _ in request })
+        for _ in 0..<2 {
+            let descriptor = try api.connect()
+            stalled.append(descriptor)
+            var small: Int32 = 1024
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            // Sent until the daemon stops reading them (a second without progress): its answers
+            // fill the buffers, and the connection is stalled in a request.
+            let start = Date()
+            var progress = Date()
+            while Date().timeIntervalSince(progress) < 1, Date().timeIntervalSince(start) < 20 {
+                let n = burst.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                if n > 0 { progress = Date() } else { Thread.sleep(forTimeInterval: 0.02) }
+            }
+            #expect(Date().timeIntervalSince(progress) >= 1, "the daemon read every request for 20 s")
+        }
+
+        // Within the idle timeout and a margin, an authorised request gets its answer.
+        let start = Date()
+        var answered: LocalHTTP.Reply?
+        while answered == nil, Date().timeIntervalSince(start) < 6 {
+            answered = try? api.get("/status")
+            if answered == nil { Thread.sleep(forTimeInterval: 0.2) }
+        }
+        #expect(answered?.status == 200, "no answer for \(Date().timeIntervalSince(start)) s with every slot stalled")
+        let counts = try #require((try daemon.socket.get("/status").json?["api"] as? [String: Any])?["http"] as? [String: Any])
+        #expect(counts["stalled_timeouts"] as? Int ?? 0 >= 1, "\(counts)")
+        #expect(daemon.terminate().status == 0)
+    }
+
     @Test("Flooded past its connection cap under a low open-file limit, the daemon serves /status, recovers its camera and keeps speaking")
     func floodedAPI() throws {
         let folder = try AssistdTests.folder()
@@ -313,7 +355,7 @@ struct AssistdHardeningTests {
 
     // MARK: - Item 8: bounded configuration files
 
-    @Test("The YAML alias bomb, anchors, oversize files and FIFOs are refused by --check-config with the file named, quickly")
+    @Test("The YAML alias bomb, anchors, deep nesting, oversize files and FIFOs are refused by --check-config with the file named, quickly")
     func configurationBombs() throws {
         let folder = try AssistdTests.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -321,11 +363,13 @@ struct AssistdHardeningTests {
         let anchor = try Self.write("camera: &cam\n  rate: 4\n", in: folder)
         let merge = try Self.write("base: &base {rate: 4}\ncamera:\n  <<: *base\n", in: folder)
         let huge = try Self.write(String(repeating: "# padding line for the size cap\n", count: 2200), in: folder)
+        // Unclosed lists 60,000 deep: Yams would recurse once per level and overflow the stack.
+        let deep = try Self.write("camera: " + String(repeating: "[", count: 60_000) + "\n", in: folder)
         let fifo = folder.appendingPathComponent("fifo.yaml").path
         mkfifo(fifo, 0o600)
         let cases = [
             (bomb, "YAML anchors and aliases are not accepted"), (anchor, "found anchor &cam"), (merge, "line 1"),
-            (huge, "at most 65536 bytes"), (fifo, "not a regular file"),
+            (huge, "at most 65536 bytes"), (fifo, "not a regular file"), (deep, "nested deeper than 32 levels"),
         ]
         for (path, message) in cases {
             let start = Date()

@@ -43,6 +43,7 @@ struct AssistdTests {
         let typo = try config("camera:\n  sorce: 0\n")
         let wrongType = try config("camera:\n  rate: fast\n")
         let broken = try config("camera: [unclosed\n")
+        let slowRetry = try config("camera:\n  max_backoff: 600\n")
         let cases: [([String], String)] = [
             (["--rate", "0"], "camera.rate must be between 2 and 120"),
             (["--rate", "1"], "camera.rate must be between 2 and 120"),
@@ -54,6 +55,7 @@ struct AssistdTests {
             (["--config", typo], "\(typo): unknown key 'camera.sorce'"),
             (["--config", wrongType], "\(wrongType): camera.rate must be a number"),
             (["--config", broken], "\(broken): not valid YAML"),
+            (["--config", slowRetry], "camera.max_backoff must be between 0.1 and 60 seconds"),
         ]
         for (arguments, message) in cases {
             let run = try Programs.run("assistd", arguments + ["--check-config"])

@@ -256,6 +256,34 @@ struct LightTrackingTests {
         #expect(json.contains("\"heading_deg\":-8"))
         #expect(json.contains("\"state\":\"unknown\""))
     }
+
+    @Test("No signal has no kind or place; a frame without a lamp neither moves a held red nor places an unclear light")
+    func kindAndPlaceOnlyFromLamps() throws {
+        let flat = LightStateProbabilities(none: 0.2, red: 0.2, green: 0.2, yellow: 0.2, off: 0.2)
+        var tracker = SceneTracker()
+        var scene = tracker.update(Perception(time: 0, light: LightEvidence(state: .certain(.none, confidence: 0.99), position: nil), crosswalk: .absent))
+        #expect(scene.light?.status == LightStatus.none)
+        #expect(scene.facts.light?.kind == nil && scene.facts.light?.position == nil)
+        let json = String(decoding: try JSONEncoder().encode(scene.facts), as: UTF8.self)
+        #expect(!json.contains("\"kind\"") && !json.contains("\"position\""), "\(json)")
+
+        // A red lamp on the left, vehicle; then one frame the expert found no lamp on (no colour).
+        tracker = SceneTracker()
+        for n in 0..<5 {
+            scene = tracker.update(
+                Perception(time: Double(n) * 0.1, light: LightEvidence(state: .certain(.red, confidence: 0.97), pedestrianProbability: 0, position: .left), crosswalk: .absent))
+        }
+        scene = tracker.update(Perception(time: 0.5, light: LightEvidence(state: flat, position: nil), crosswalk: .absent))
+        #expect(scene.light?.status == .red)
+        #expect(scene.light?.position == .left && scene.light?.kind == .vehicle)
+
+        // Only frames without a lamp: unclear, placed nowhere, worded as a pedestrian signal's.
+        tracker = SceneTracker()
+        for n in 0..<20 { scene = tracker.update(Perception(time: Double(n) * 0.1, light: LightEvidence(state: flat, position: nil), crosswalk: .absent)) }
+        #expect(scene.light?.status == .unclear)
+        #expect(scene.light?.kind == nil && scene.light?.position == nil && scene.light?.spokenKind == .pedestrian)
+        #expect(scene.facts.light?.state == .unknown && scene.facts.light?.position == nil)
+    }
 }
 
 @Suite("Scene tracker: a cut in the video")

@@ -155,7 +155,7 @@ struct NarrationPolicyTests {
         let said = policy.narrate(
             scene(0, .red, crosswalk: crosswalk(.left, heading: -15), obstacles: [obstacle("pole", .ahead, .near)])
         )
-        #expect(said.map(\.text) == ["Pole ahead, close.", "Wait.", "Crosswalk on your left.", "Turn slightly left."])
+        #expect(said.map(\.text) == ["Pole ahead, close.", "Wait.", "Crosswalk ahead, slightly left.", "Turn slightly left."])
         #expect(said.map(\.priority) == [.danger, .signal, .guidance, .guidance])
         #expect(said.map(\.interrupts) == [true, false, false, false])
     }
@@ -202,7 +202,22 @@ struct NarrationPolicyTests {
                 obstacles: [obstacle("bicycle", .right, .near), obstacle("car", .left, .mid), obstacle("tree", .ahead, .far)]
             )
         )
-        #expect(said.map(\.text) == ["Bicycle on your right, close.", "Car on your left.", "Crosswalk on your right."])
+        #expect(said.map(\.text) == ["Bicycle on your right, close.", "Car on your left.", "Crosswalk ahead, slightly right."])
+    }
+
+    @Test("An obstacle said farther off interrupts when it comes close ahead; close ahead again does not")
+    func obstacleComingClose() {
+        var policy = NarrationPolicy(config: NarrationConfig(mode: .walking, verbosity: .verbose))
+        let far = policy.narrate(scene(0, obstacles: [obstacle("car", .ahead, .far)]))
+        #expect(far.map(\.text) == ["Car ahead, far."])
+        #expect(far.map(\.interrupts) == [false])
+        let close = policy.narrate(scene(2, obstacles: [obstacle("car", .ahead, .near)]))
+        #expect(close.map(\.text) == ["Car ahead, close."])
+        #expect(close.map(\.priority) == [.danger])
+        #expect(close.map(\.interrupts) == [true])
+        // Still close after its cool-down: repeated, but it is no longer news.
+        let again = policy.narrate(scene(2 + NarrationConfig().obstacleRepeatInterval, obstacles: [obstacle("car", .ahead, .near)]))
+        #expect(again.map(\.interrupts) == [false])
     }
 
     @Test("Describe mode: silent but for danger; describe() gives the tracker's signal and the filtered caption")
@@ -213,11 +228,21 @@ struct NarrationPolicyTests {
         #expect(policy.narrate(busy).isEmpty)
         #expect(policy.narrate(scene(1, .red, obstacles: [obstacle("cone", .ahead, .near)])).map(\.text) == ["Cone ahead, close."])
         let described = policy.describe(busy)
-        #expect(described.map(\.text) == ["Wait.", "Car on your left. Crosswalk ahead, slightly left."])
+        // The caption's crossing is on another side than the tracked one: dropped, and the tracked
+        // crossing said instead.
+        #expect(described.map(\.text) == ["Wait.", "Car on your left. Crosswalk ahead."])
         // The signal is a light message of its own, so whatever speaks it later checks it against
         // the scene of that moment; the description's text holds no light.
-        #expect(described.map(\.message) == [.light(.red, .pedestrian), .description("Car on your left. Crosswalk ahead, slightly left.")])
+        #expect(described.map(\.message) == [.light(.red, .pedestrian), .description("Car on your left. Crosswalk ahead.")])
         #expect(described.map(\.topic) == [.light, .description])
+        // A caption of the newest frame that leaves out what the tracker holds does not hide it.
+        let held = scene(
+            3, .red, crosswalk: crosswalk(.ahead), obstacles: [obstacle("bicycle", .right, .near), obstacle("car", .left, .mid)],
+            description: "Crosswalk ahead.")
+        #expect(policy.describe(held).map(\.text) == ["Wait.", "Crosswalk ahead. Bicycle on your right, close. Car on your left."])
+        // Clock-face directions: the facts alone, in the phrasebook's words (the captions' are relative).
+        var clock = NarrationPolicy(config: NarrationConfig(mode: .describe, directions: .clockFace))
+        #expect(clock.describe(held).map(\.text) == ["Wait.", "Crosswalk at 12 o'clock. Bicycle at 1 o'clock, close. Car at 11 o'clock."])
         #expect(policy.describe(scene(2, stale: true)).map(\.text) == ["Camera blocked."])
     }
 
@@ -300,9 +325,9 @@ struct NarrationPolicyTests {
         }
         #expect(texts.count > 300)
         #expect(texts.allSatisfy { !$0.lowercased().contains("safe") && !$0.contains("安全") })
-        // The caption's one sentence that is neither about the signal nor about safety survives,
-        // as the description after the signal's own utterance.
-        #expect(texts.contains("Bench on the right."))
+        // The caption's one sentence that is neither about the signal nor about safety is free
+        // text the facts do not back: dropped too, as a still description drops it (rule 5).
+        #expect(!texts.contains { $0.contains("Bench") })
     }
 }
 

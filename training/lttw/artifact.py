@@ -362,8 +362,8 @@ def signal_expert_config(reader, calibration, run):
                    if calibration.get("green_confirmation") else "")
                 + "; red/yellow need mass >= thresholds.abstain and no other chosen candidate green >= thresholds.green"
                 + (" (with confirmation: a green that also holds in its views)" if calibration.get("green_confirmation") else "")
-                + "; none lit on a frame whose proposal image's largest chroma is <= proposals.colourless_chroma is "
-                  "unknown (no colour in the frame), not none",
+                + "; a frame whose proposal image's largest chroma is <= proposals.colourless_chroma is unknown (no "
+                  "colour in the frame) where it would be none or green",
         "training": {"run": run, "step": calibration.get("step")},
     }
 

@@ -139,7 +139,7 @@ def decided_slots(p: np.ndarray, threshold: float, distances: int = 3) -> np.nda
     """[slots] int: each slot's decided kind (1 + its index among the kinds) or 0, by
     obstacle_expert.read's rule on one frame's probabilities p [slots, 1 + kinds] (float32): the
     slot's most likely kind (first on ties) at >= threshold, and of the slots of one position with
-    the same kind only the most confident (the first on ties)."""
+    the same kind only the nearest (the first: slots run near, mid, far)."""
     p = np.asarray(p, np.float32)
     kinds = p[:, 1:].argmax(1)
     conf = p[np.arange(len(p)), 1 + kinds]
@@ -149,8 +149,7 @@ def decided_slots(p: np.ndarray, threshold: float, distances: int = 3) -> np.nda
     for s in range(len(p)):
         if not held[s]:
             continue
-        rivals = [t for t in range(len(p)) if t // distances == s // distances and kinds[t] == kinds[s]
-                  and held[t] and (conf[t] > conf[s] or (conf[t] == conf[s] and t < s))]
+        rivals = [t for t in range(s // distances * distances, s) if kinds[t] == kinds[s] and held[t]]
         if not rivals:
             out[s] = 1 + kinds[s]
     return out

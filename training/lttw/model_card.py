@@ -68,7 +68,7 @@ def main():
               + (" (in its own crop and in at least half of its confirmation views)" if se.get("green_confirmation") else "")
               + f"; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}"
               + (f"; a frame whose proposal image has no chroma above {se['proposals']['colourless_chroma']} (no colour: a grey "
-                 "or infrared camera) is never said to have no signal, but unknown" if "colourless_chroma" in se["proposals"] else "")
+                 "or infrared camera) is never said to have no signal or a walk, but unknown" if "colourless_chroma" in se["proposals"] else "")
               + ". "
               f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "
               f"scenes (never on ../shared/eval)"

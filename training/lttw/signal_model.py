@@ -48,9 +48,10 @@ The frame decision (`decide`) is the product's safety logic, mirrored by Swift's
     turn and the first it passes is the walk lamp (`confirm_verified_standby`) -> else "unknown".
   position: the best candidate's box centre (lamps.position_of); kind: pedestrian if chosen from
   the pedestrian set.
-  - no colour (`no_colour`): a frame decided "none" that shows no colour at all (lamps step 9: a
-    grey or infrared camera) is "unknown": the proposer finds lamps by their colour, so it cannot
-    see one there, and "no signal" would be a guess (DESIGN.md rule 3).
+  - no colour (`no_colour`): a frame decided "none" or green that shows no colour at all (lamps
+    step 9: a grey or infrared camera) is "unknown": the proposer finds lamps by their colour, so
+    it cannot see one there, and "no signal" would be a guess (DESIGN.md rule 3); a green read
+    from a lamp's shape alone is no walk.
 """
 import math
 from dataclasses import asdict, dataclass, field, replace
@@ -297,8 +298,10 @@ def no_colour(d: Dict, colourless: bool) -> Dict:
     """The frame's decision d once its colour is known: "none" from a colourless frame
     (lamps.colourless) is "unknown", why NO_COLOUR. On the generated test split, "no signal in
     view" said on colourless frames was right 89 times of 171, and 44 of the others were red
-    lights (62 % of the reds said to be no signal there); every other decision is unchanged."""
-    if d["state"] != "none" or not colourless:
+    lights (62 % of the reds said to be no signal there). A green there is unknown too: read from
+    a lamp's shape alone, with no colour to back it, it is not a walk (none on that split). Red
+    and yellow are unchanged."""
+    if d["state"] not in ("none", "green") or not colourless:
         return d
     return {**d, "state": "unknown", "why": NO_COLOUR, "confidence": 0.0}
 

@@ -33,13 +33,16 @@ def test_nothing_lit_is_no_signal_with_its_confidence():
     assert abs(d["confidence"] - 0.7) < 1e-12
 
 
-def test_no_colour_turns_only_no_signal_into_unknown():
+def test_no_colour_turns_no_signal_and_green_into_unknown():
     none = decide(np.zeros((0, 6)), [], W, THR)
     assert no_colour(none, False) == none
     d = no_colour(none, True)
     assert (d["state"], d["why"], d["confidence"]) == ("unknown", "no colour in the frame", 0.0)
     assert not sets_aside(d, {**THR, "set_aside": 0.5})
-    for rows in ([(0.05, 0.95, 0, 0, 0, 0)], [(0.005, 0, 0.995, 0, 0, 0)], [(0.3, 0.4, 0.3, 0, 0, 0)]):
+    walk = decide(probs((0.005, 0, 0.995, 0, 0, 0)), [cand(300)], W, THR)
+    assert walk["state"] == "green"
+    assert (no_colour(walk, True)["state"], no_colour(walk, True)["why"]) == ("unknown", "no colour in the frame")
+    for rows in ([(0.05, 0.95, 0, 0, 0, 0)], [(0.3, 0.4, 0.3, 0, 0, 0)], [(0.1, 0, 0, 0, 0.9, 0)]):
         d = decide(probs(*rows), [cand(300)], W, THR)
         assert no_colour(d, True) == d
 

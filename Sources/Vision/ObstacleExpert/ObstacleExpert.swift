@@ -127,16 +127,16 @@ public struct ObstacleExpert: @unchecked Sendable {
     }
 
     /// The last frame's obstacles (obstacle_expert.read): each slot's most likely kind (first on
-    /// ties) when its probability reaches the threshold; one per position and kind, the most
-    /// confident, with its slot's distance; most confident first.
+    /// ties) when its probability reaches the threshold; one per position and kind, the nearest
+    /// (a car close ahead is never hidden by one read more surely far ahead), with its slot's
+    /// distance and confidence; most confident first.
     public func detections(_ state: State) -> [ObstacleDetection] {
         var found: [ObstacleDetection] = []
-        // Listed where each (position, kind) first appears, as obstacle_expert.read's dict keeps them.
+        // Slots run near, mid, far within a position, so the first of a (position, kind) is the
+        // nearest; listed in that order, as obstacle_expert.read's dict keeps them.
         for slot in 0..<configuration.slotCount {
             guard let detection = detection(slot, state) else { continue }
-            if let same = found.firstIndex(where: { $0.position == detection.position && $0.kind == detection.kind }) {
-                if detection.confidence > found[same].confidence { found[same] = detection }
-            } else {
+            if !found.contains(where: { $0.position == detection.position && $0.kind == detection.kind }) {
                 found.append(detection)
             }
         }
@@ -145,21 +145,16 @@ public struct ObstacleExpert: @unchecked Sendable {
     }
 
     /// `detections`' obstacles in slot order, without collecting them: allocates nothing. A slot
-    /// holds an obstacle when its most likely kind reaches the threshold and no other slot of its
-    /// position holds the same kind more surely (or as surely and earlier).
+    /// holds an obstacle when its most likely kind reaches the threshold and no nearer slot of its
+    /// position (an earlier one) holds the same kind.
     public func forEachDetection(_ state: State, _ body: (ObstacleDetection) -> Void) {
         let distances = configuration.distances.count
         for slot in 0..<configuration.slotCount {
             guard let detection = detection(slot, state) else { continue }
             let first = slot / distances * distances
-            var outranked = false
-            for other in first..<(first + distances) where other != slot {
-                if let rival = self.detection(other, state), rival.kind == detection.kind,
-                    rival.confidence > detection.confidence || (rival.confidence == detection.confidence && other < slot) {
-                    outranked = true
-                }
-            }
-            if !outranked { body(detection) }
+            var nearer = false
+            for other in first..<slot where self.detection(other, state)?.kind == detection.kind { nearer = true }
+            if !nearer { body(detection) }
         }
     }
 

@@ -112,9 +112,10 @@ public struct SignalDecision: Sendable, Equatable {
 
     /// signal_model.no_colour: "no signal" from a frame that shows no colour
     /// (`LampProposer.lastFrameIsColourless`) is unknown, since lamps are found by their colour:
-    /// DESIGN.md rule 3, say so when unsure. Every other decision passes unchanged.
+    /// DESIGN.md rule 3, say so when unsure. So is a walk there: a green read from a lamp's shape
+    /// alone, with no colour to back it, is not one to cross on. Red and yellow pass unchanged.
     public mutating func seenWithoutColour() {
-        guard state == .none else { return }
+        guard state == .none || state == .green else { return }
         state = .unknown
         reason = .noColour
         confidence = 0
