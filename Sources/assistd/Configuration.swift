@@ -194,6 +194,8 @@ struct DaemonConfiguration: Equatable, Sendable {
                       "\(host) is not a loopback address; set api.allow_public: true to serve other machines")
             try check(!api.tokenFile.isEmpty, "api.token_file", "must name a file: HTTP is served only with a bearer token")
         }
+        try check(api.socket.utf8.count <= ListenerProbe.maxSocketPath, "api.socket",
+                  "must be at most \(ListenerProbe.maxSocketPath) bytes long (a Unix socket path's limit)")
         try check((1...1024).contains(api.maxConnections), "api.max_connections", "must be between 1 and 1024")
         try check(api.idleTimeout >= 1 && api.idleTimeout <= 3600, "api.idle_timeout", "must be between 1 and 3600 seconds")
         try check(api.headerTimeout >= 0.1 && api.headerTimeout <= 60, "api.header_timeout", "must be between 0.1 and 60 seconds")

@@ -207,6 +207,14 @@ struct Daemon {
             }
             var info = stat()
             if lstat(api.socket, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK {
+                // A socket left by a daemon that died is removed; one that answers belongs to a
+                // running daemon, whose wearer would silently lose their controls to this one.
+                if ListenerProbe.answers(socketPath: api.socket) {
+                    throw ListenerFailure(description: """
+                        api.socket \(api.socket): another process is listening there (an assistd already running?); \
+                        stop it, or pass --socket with another path
+                        """)
+                }
                 unlink(api.socket)
             }
             listeners.append(Listener(
@@ -214,6 +222,11 @@ struct Daemon {
                 access: .socket, connections: ConnectionGuard(limits: limits, listener: "socket", logger: logger)))
         }
         if !api.http.isEmpty, let (host, port) = DaemonConfiguration.hostAndPort(api.http) {
+            // Probed now, before the camera and the narration start: a port already taken would
+            // otherwise end the running daemon with the network library's words.
+            if let problem = ListenerProbe.bindProblem(host: host, port: port) {
+                throw ListenerFailure(description: "api.http \(api.http): cannot listen there: \(problem); pass --http with a free port")
+            }
             let token: String
             do {
                 token = try APITokenFile.loadOrCreate(api.tokenFile)

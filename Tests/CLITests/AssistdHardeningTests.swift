@@ -52,6 +52,43 @@ struct AssistdHardeningTests {
         #expect(run.errors.contains("/nonexistent-assistd") && run.errors.contains("--socket"), "\(run.errors)")
     }
 
+    @Test("A port already taken, a socket a running daemon answers on, or a socket path too long stop start-up naming the setting")
+    func unusableListeners() throws {
+        let folder = try AssistdTests.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A port another process listens on.
+        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(taken) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, length) == 0 && listen(taken, 1) == 0 && getsockname(taken, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let busy = try Programs.run("assistd", [
+            "--http", "127.0.0.1:\(port)", "--token-file", folder.appendingPathComponent("token").path,
+            "--socket", "", "--speech", "none", "--source", Programs.fixture(""), "--loop",
+        ])
+        #expect(busy.status == 3, "\(busy.errors)")
+        #expect(busy.errors.contains("api.http 127.0.0.1:\(port)") && busy.errors.contains("in use"), "\(busy.errors)")
+
+        // A socket a running daemon answers on is not taken over.
+        let first = try RunningDaemon(["--http", "", "--source", Programs.fixture(""), "--loop"], folder: folder)
+        let second = try Programs.run("assistd", ["--http", "", "--socket", first.socketPath, "--speech", "none", "--source", Programs.fixture(""), "--loop"])
+        #expect(second.status == 3, "\(second.errors)")
+        #expect(second.errors.contains("another process is listening there"), "\(second.errors)")
+        #expect(try first.socket.get("/status").status == 200)
+        #expect(first.terminate().status == 0)
+
+        let long = "/tmp/" + String(repeating: "s", count: 120) + ".sock"
+        let run = try Programs.run("assistd", ["--socket", long, "--check-config"])
+        #expect(run.status == 2 && run.errors.contains("api.socket must be at most 107 bytes long"), "\(run.errors)")
+    }
+
     @Test("HTTP needs the bearer token, a loopback Host and no foreign Origin; pause from a web page is refused")
     func httpNeedsTokenHostAndOrigin() throws {
         let folder = try AssistdTests.folder()
