@@ -206,7 +206,8 @@ final class ConnectionWatch {
     /// The connection can take no more output: its client stopped reading. It is closed unless it
     /// reads again within the idle timeout, whatever it is doing.
     func stalled(_ context: ChannelHandlerContext) {
-        guard id != nil else { return }
+        // A running header timer is the sooner deadline: it stands.
+        guard id != nil, armed != .header else { return }
         arm(context, .stalled)
     }
 

@@ -87,4 +87,32 @@ struct ObstacleExpertParityTests {
             }
         }
     }
+
+    @Test("Of one kind at one side: the nearest slot's distance at the surest slot's confidence, in both readers (obstacle_expert.read)")
+    func nearestAtSurest() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.obstacleExpert)
+        let c = expert.configuration
+        let state = ObstacleExpert.State(expert)
+        let p = state.probabilities.storage
+        for slot in 0..<c.slotCount {
+            for j in 0..<c.classCount { p[slot * c.classCount + j] = j == 0 ? 1 : 0 }
+        }
+        let car = 1 + (try #require(c.kinds.firstIndex(of: "car"))), person = 1 + (try #require(c.kinds.firstIndex(of: "person")))
+        let ahead = try #require(c.positions.firstIndex(of: "ahead")), left = try #require(c.positions.firstIndex(of: "left"))
+        func set(_ position: Int, _ distance: Int, _ kind: Int, _ value: Float) {
+            let slot = position * c.distances.count + distance
+            p[slot * c.classCount] = 1 - value
+            p[slot * c.classCount + kind] = value
+        }
+        set(ahead, 0, car, 0.40)
+        set(ahead, 2, car, 0.92)
+        set(left, 1, person, 0.5)
+        let found = expert.detections(state)
+        #expect(found.map { "\($0.kind) \($0.position.rawValue) \($0.distance.rawValue)" } == ["car ahead near", "person left mid"])
+        #expect(abs(found[0].confidence - 0.92) < 1e-6 && abs(found[1].confidence - 0.5) < 1e-6)
+        var each: [String] = []
+        expert.forEachDetection(state) { each.append("\($0.kind) \($0.position.rawValue) \($0.distance.rawValue)") }
+        #expect(each.sorted() == ["car ahead near", "person left mid"])
+    }
 }

@@ -162,8 +162,10 @@ def probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:
 
 def read(p: np.ndarray, threshold: float) -> List[Dict]:
     """One frame's obstacles from its slot probabilities p [9, 11]: per position and kind the
-    nearest slot that reaches the threshold (slots run near, mid, far within a position), so a car
-    close ahead is never hidden by the same kind read more surely far ahead; most confident first."""
+    distance of the nearest slot that reaches the threshold (slots run near, mid, far within a
+    position), so a car close ahead is never hidden by the same kind read more surely far ahead,
+    and the confidence of the surest of those slots, so it is not dropped by a tracker's floor for
+    being read less surely near; most confident first."""
     found: Dict = {}
     for s in range(N_SLOTS):
         k = int(np.argmax(p[s, 1:]))
@@ -171,6 +173,8 @@ def read(p: np.ndarray, threshold: float) -> List[Dict]:
         if conf < threshold:
             continue
         key = (POSITIONS[s // len(DISTANCES)], OBSTACLE_KINDS[k])
-        if key not in found:
+        if key in found:
+            found[key]["confidence"] = max(found[key]["confidence"], conf)
+        else:
             found[key] = {"kind": key[1], "position": key[0], "distance": DISTANCES[s % len(DISTANCES)], "confidence": conf}
     return sorted(found.values(), key=lambda o: -o["confidence"])

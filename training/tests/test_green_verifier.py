@@ -204,7 +204,11 @@ def test_the_runner_reads_the_verifier_only_for_standbys_that_hold_and_stops_at_
             return {300: 0.2, 100: 0.9, 500: 0.8, 50: 0.9}[k.x0]
 
     v = Verifier()
-    d = Runner(v).read(np.zeros((200, 600, 3), np.uint8))
+    # The candidates are stubbed; the frame needs colour only so that it is not a colourless one,
+    # where no walk is said (signal_model.no_colour).
+    rgb = np.zeros((200, 600, 3), np.uint8)
+    rgb[100:120, 500:510] = (40, 230, 120)
+    d = Runner(v).read(rgb)
     assert (d["state"], d["candidate"], d["turned_down"], d["verified"]) == ("green", 2, 0, 0.8)
     assert v.read == [300, 500], "the verifier reads the walk lamp, then only the first standby that holds and passes"
 

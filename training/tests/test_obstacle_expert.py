@@ -287,3 +287,22 @@ def test_real_negative_crops_leave_out_the_held_out_fold():
     assert 0 < len(kept) < len(files)
     assert len(signal_crops("train", 16, holdout_fold=1)) == len(kept)
     assert len(signal_crops("train", 16)) == len(files)
+
+
+def test_read_gives_the_nearest_distance_at_the_surest_confidence():
+    # A car ahead read at 0.40 near and 0.92 far: said near (the safe error), at 0.92, so a
+    # tracker's confidence floor does not drop it; another kind on that side stays its own.
+    p = np.zeros((N_SLOTS, N_CLASSES))
+    p[:, 0] = 1.0
+    car, person = 1 + OBSTACLE_KINDS.index("car"), 1 + OBSTACLE_KINDS.index("person")
+    near, far = slot_of(POSITIONS.index("ahead"), 0), slot_of(POSITIONS.index("ahead"), 2)
+    p[near] = 0.0
+    p[near, car], p[near, 0] = 0.40, 0.60
+    p[far] = 0.0
+    p[far, car], p[far, 0] = 0.92, 0.08
+    mid_left = slot_of(POSITIONS.index("left"), 1)
+    p[mid_left] = 0.0
+    p[mid_left, person], p[mid_left, 0] = 0.5, 0.5
+    got = read(p, 0.35)
+    assert got == [{"kind": "car", "position": "ahead", "distance": "near", "confidence": 0.92},
+                   {"kind": "person", "position": "left", "distance": "mid", "confidence": 0.5}]

@@ -127,16 +127,19 @@ public struct ObstacleExpert: @unchecked Sendable {
     }
 
     /// The last frame's obstacles (obstacle_expert.read): each slot's most likely kind (first on
-    /// ties) when its probability reaches the threshold; one per position and kind, the nearest
-    /// (a car close ahead is never hidden by one read more surely far ahead), with its slot's
-    /// distance and confidence; most confident first.
+    /// ties) when its probability reaches the threshold; one per position and kind, at the
+    /// distance of the nearest such slot (a car close ahead is never hidden by one read more surely
+    /// far ahead) and the confidence of the surest (so a tracker's floor does not drop an obstacle
+    /// read less surely near); most confident first.
     public func detections(_ state: State) -> [ObstacleDetection] {
         var found: [ObstacleDetection] = []
         // Slots run near, mid, far within a position, so the first of a (position, kind) is the
         // nearest; listed in that order, as obstacle_expert.read's dict keeps them.
         for slot in 0..<configuration.slotCount {
             guard let detection = detection(slot, state) else { continue }
-            if !found.contains(where: { $0.position == detection.position && $0.kind == detection.kind }) {
+            if let same = found.firstIndex(where: { $0.position == detection.position && $0.kind == detection.kind }) {
+                found[same].confidence = max(found[same].confidence, detection.confidence)
+            } else {
                 found.append(detection)
             }
         }
