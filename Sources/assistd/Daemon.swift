@@ -8,6 +8,7 @@ import Narrator
 import NIOCore
 import Pipeline
 import ServiceLifecycle
+import Synchronization
 
 /// The daemon put together: model, camera feed, narration worker, speech, the local API and the
 /// service group that starts and stops them.
@@ -249,6 +250,9 @@ struct Daemon {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         let (configPath, overrides, running, worker, logger) = (configPath, overrides, settings, worker, logger)
+        // What the file said at the last (re)load: a reload applies what changed since, not the
+        // whole file, so the API's choices (a language, a mode) stand until the file changes them.
+        let loaded = Mutex(settings)
         source.setEventHandler {
             let next: DaemonConfiguration
             do {
@@ -257,9 +261,14 @@ struct Daemon {
                 logger.error("reload refused; keeping the running settings", metadata: ["error": "\(error)"])
                 return
             }
+            let before = loaded.withLock { previous in
+                defer { previous = next }
+                return previous
+            }
             Task {
-                _ = await worker.perform(.narration(next.narrationConfig))
+                _ = await worker.perform(.reload(before: before.narrationConfig, after: next.narrationConfig))
                 var restartNeeded: [String] = []
+                if next.log != running.log { restartNeeded.append("log") }
                 if next.camera != running.camera { restartNeeded.append("camera") }
                 if next.model != running.model { restartNeeded.append("model") }
                 if next.speech != running.speech { restartNeeded.append("speech") }

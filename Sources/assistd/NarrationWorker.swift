@@ -13,8 +13,9 @@ enum DaemonCommand: Sendable {
     case mode(NarrationMode)
     case verbosity(Verbosity)
     case language(Language)
-    /// All narration settings at once (a configuration reload).
-    case narration(NarrationConfig)
+    /// A configuration reload: the narration settings the file changed (`before` → `after`), and
+    /// only those, so a language the wearer chose through the API survives an unrelated edit.
+    case reload(before: NarrationConfig, after: NarrationConfig)
     case describeNow
     case repeatLast
 }
@@ -266,8 +267,11 @@ final class NarrationWorker: Sendable {
                 narrator.narration.verbosity = verbosity
             case .language(let language):
                 narrator.narration.language = language
-            case .narration(let settings):
-                narrator.narration = settings
+            case .reload(let before, let after):
+                if after.language != before.language { narrator.narration.language = after.language }
+                if after.mode != before.mode { narrator.narration.mode = after.mode }
+                if after.verbosity != before.verbosity { narrator.narration.verbosity = after.verbosity }
+                if after.directions != before.directions { narrator.narration.directions = after.directions }
             case .describeNow, .repeatLast:
                 // Paused, no frame is analysed, so the scene is stale and the policy would
                 // answer "camera blocked" about a camera that works: say nothing instead.

@@ -225,7 +225,7 @@ struct AssistdTests {
         #expect(code == 0 && seconds < 1.0)
     }
 
-    @Test("SIGHUP reloads the config file: narration changes apply at once, a bad file is refused")
+    @Test("SIGHUP reloads the config file: the narration changes it made apply at once, the API's choices stay, a bad file is refused")
     func reloadOnSIGHUP() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -241,6 +241,14 @@ struct AssistdTests {
         Thread.sleep(forTimeInterval: 0.5)
         #expect(daemon.logText.contains("reload refused"))
         #expect(try daemon.api.get("/status").json.flatMap { ($0["narration"] as? [String: Any])?["language"] as? String } == "zh")
+
+        // The API's choice stands through a reload that does not touch it; the file's change applies.
+        #expect(try daemon.socket.post("/language/en").status == 200)
+        try "narration:\n  language: zh\n  verbosity: verbose\nlog:\n  level: debug\n".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        let edited = try daemon.wait { ($0["narration"] as? [String: Any])?["verbosity"] as? String == "verbose" }
+        #expect((edited["narration"] as? [String: Any])?["language"] as? String == "en", "\(edited["narration"] ?? "")")
+        #expect(daemon.logText.contains("needs_restart=log"), "\(daemon.logText)")
         #expect(daemon.terminate().status == 0)
     }
 
