@@ -218,7 +218,7 @@ final class ConnectionWatch {
         switch phase {
         case .waiting: arm(context, .idle)
         case .readingHead: arm(context, .header)
-        case .inRequest: disarm()
+        case .inRequest: disarm(context)
         }
     }
 
@@ -242,10 +242,12 @@ final class ConnectionWatch {
         }
     }
 
-    /// Stops the running timer, unless the connection is stalled (see `arm`).
-    func disarm() {
+    /// Stops the running timer, unless the connection is stalled (see `arm`); one that stalled
+    /// while its header timer ran (which stood, being sooner) gets its stalled timer now.
+    func disarm(_ context: ChannelHandlerContext) {
         if armed == .stalled { return }
         cancelTimer()
+        if id != nil, !context.channel.isWritable { arm(context, .stalled) }
     }
 
     private func cancelTimer() {
@@ -317,7 +319,7 @@ final class RequestWatcher: ChannelDuplexHandler, RemovableChannelHandler {
         if case .head = unwrapInboundIn(data) {
             watch.requestsOpen += 1
             watch.phase = .inRequest
-            watch.disarm()
+            watch.disarm(context)
             if let id = watch.id { watch.connections.setInRequest(id, true) }
         }
         context.fireChannelRead(data)

@@ -85,7 +85,7 @@ struct AssistdHardeningTests {
         #expect(first.terminate().status == 0)
 
         // 105 bytes: the kernel would take it, the server library would not (at most 103).
-        let long = "/tmp/" + String(repeating: "s", count: 95) + ".sock"
+        let long = folder.appendingPathComponent(String(repeating: "s", count: 105 - folder.path.utf8.count - 1)).path
         #expect(long.utf8.count == 105)
         let run = try Programs.run("assistd", ["--socket", long, "--check-config"])
         #expect(run.status == 2 && run.errors.contains("api.socket must be at most 103 bytes long"), "\(run.errors)")
