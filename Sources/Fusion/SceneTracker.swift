@@ -214,9 +214,17 @@ public struct SceneTracker: Sendable {
         // Kind and place come from the recent frames that found a lamp (the newest of them for the
         // place): a frame without one (no signal, no colour, unread) neither moves a held red nor
         // puts a signal "ahead" that no frame saw.
-        let lamps = frames.filter { newest.time - $0.time <= config.smoothingWindow + Self.timeTolerance && $0.lightPosition != nil }
+        // One pass, no array: this runs on every frame.
+        var pedestrianSum = 0.0, lampFrames = 0
+        var position: Position?
+        for frame in frames where newest.time - frame.time <= config.smoothingWindow + Self.timeTolerance {
+            guard let place = frame.lightPosition else { continue }
+            pedestrianSum += frame.pedestrianProbability
+            lampFrames += 1
+            position = place
+        }
         let average = averagedLight(since: newest.time - config.smoothingWindow)
-        let pedestrian = lamps.isEmpty ? nil : lamps.map(\.pedestrianProbability).reduce(0, +) / Double(lamps.count)
+        let pedestrian = lampFrames == 0 ? nil : pedestrianSum / Double(lampFrames)
         let confidence: Double =
             switch status {
             case .none: average.none
@@ -231,7 +239,7 @@ public struct SceneTracker: Sendable {
         return TrackedLight(
             status: status,
             kind: status == .none ? nil : pedestrian.map { $0 >= 0.5 ? .pedestrian : .vehicle },
-            position: status == .none ? nil : lamps.last?.lightPosition,
+            position: status == .none ? nil : position,
             confidence: confidence,
             since: statusSince,
             // Only the newest frame's seconds, and only beside a lamp read in the state the tracker

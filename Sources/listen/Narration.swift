@@ -11,6 +11,8 @@ final class Narration {
     /// come).
     private let raw: RawPCMSink?
     private let device: ALSASink?
+    /// The outputs that play speech as it comes, with no timeline: raw samples and the device.
+    private let liveSinks: [any AudioSink]
     /// Where in the WAV file the current video began, so its narration lines up with it.
     private var videoStart = 0.0
     /// The current video's utterances in the WAV file.
@@ -26,10 +28,8 @@ final class Narration {
             try RawPCMSink(path: path) { printError("\(path): waiting for a player to open the named pipe…") }
         }
         device = speak ? try ALSASink() : nil
+        liveSinks = [raw as (any AudioSink)?, device].compactMap { $0 }
     }
-
-    /// The outputs that play speech as it comes, with no timeline: raw samples and the device.
-    private var liveSinks: [any AudioSink] { [raw as (any AudioSink)?, device].compactMap { $0 } }
 
     /// Speaks `text` (a still image's description).
     func say(_ text: String) throws {

@@ -132,32 +132,30 @@ public struct ObstacleExpert: @unchecked Sendable {
     /// far ahead) and the confidence of the surest (so a tracker's floor does not drop an obstacle
     /// read less surely near); most confident first.
     public func detections(_ state: State) -> [ObstacleDetection] {
+        // In slot order of each one's nearest slot, as obstacle_expert.read's dict keeps them.
         var found: [ObstacleDetection] = []
-        // Slots run near, mid, far within a position, so the first of a (position, kind) is the
-        // nearest; listed in that order, as obstacle_expert.read's dict keeps them.
-        for slot in 0..<configuration.slotCount {
-            guard let detection = detection(slot, state) else { continue }
-            if let same = found.firstIndex(where: { $0.position == detection.position && $0.kind == detection.kind }) {
-                found[same].confidence = max(found[same].confidence, detection.confidence)
-            } else {
-                found.append(detection)
-            }
-        }
+        forEachDetection(state) { found.append($0) }
         // Stable: equal confidences keep slot order, as Python's sorted does.
         return found.enumerated().sorted { ($0.element.confidence, $1.offset) > ($1.element.confidence, $0.offset) }.map(\.element)
     }
 
     /// `detections`' obstacles in slot order, without collecting them: allocates nothing. A slot
     /// holds an obstacle when its most likely kind reaches the threshold and no nearer slot of its
-    /// position (an earlier one) holds the same kind.
+    /// position (slots run near, mid, far) holds the same kind; its confidence is the surest of
+    /// the slots of its position that hold that kind.
     public func forEachDetection(_ state: State, _ body: (ObstacleDetection) -> Void) {
         let distances = configuration.distances.count
         for slot in 0..<configuration.slotCount {
-            guard let detection = detection(slot, state) else { continue }
+            guard var detection = detection(slot, state) else { continue }
             let first = slot / distances * distances
-            var nearer = false
-            for other in first..<slot where self.detection(other, state)?.kind == detection.kind { nearer = true }
-            if !nearer { body(detection) }
+            let kind = detection.kind
+            if (first..<slot).contains(where: { self.detection($0, state)?.kind == kind }) { continue }
+            for farther in (slot + 1)..<(first + distances) {
+                if let other = self.detection(farther, state), other.kind == kind {
+                    detection.confidence = max(detection.confidence, other.confidence)
+                }
+            }
+            body(detection)
         }
     }
 
