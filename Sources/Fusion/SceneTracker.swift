@@ -166,7 +166,8 @@ public struct SceneTracker: Sendable {
         guard best.probability >= config.stateEnterProbability else {
             if status == .green { return .changing }
             let stillChanging = status == .changing && newest.time - statusSince < config.changingHoldTime - Self.timeTolerance
-            return stillChanging ? .changing : .unclear
+            if stillChanging { return .changing }
+            return recentFramesAllColourless(now: newest.time) ? .noColour : .unclear
         }
         switch best.state {
         case .green: return .changing
@@ -175,6 +176,12 @@ public struct SceneTracker: Sendable {
         case .off: return .off
         case .none: return .none
         }
+    }
+
+    /// Whether every frame of the smoothing window showed no colour: one coloured frame among them
+    /// means the camera can see colour, and the trouble is the street's.
+    private func recentFramesAllColourless(now: Double) -> Bool {
+        frames.allSatisfy { now - $0.time > config.smoothingWindow + Self.timeTolerance || $0.seenWithoutColour }
     }
 
     private func averagedLight(since start: Double) -> LightStateProbabilities {
@@ -234,7 +241,7 @@ public struct SceneTracker: Sendable {
             case .off: average.off
             case .flashing:
                 average.off + max(average.red, average.green, average.yellow)
-            case .unclear, .changing: average.mostLikely.probability
+            case .unclear, .noColour, .changing: average.mostLikely.probability
             }
         return TrackedLight(
             status: status,
@@ -328,6 +335,7 @@ private struct FrameSample: Sendable {
     /// nil when the frame found no lamp.
     var lightPosition: Position?
     var countdown: LightEvidence.Countdown?
+    var seenWithoutColour: Bool
     var crosswalk: CrosswalkEvidence
 
     init(_ perception: Perception) {
@@ -340,6 +348,7 @@ private struct FrameSample: Sendable {
         pedestrianProbability = perception.light.pedestrianProbability
         lightPosition = perception.light.position
         countdown = perception.light.countdown
+        seenWithoutColour = perception.light.seenWithoutColour
         crosswalk = perception.crosswalk
     }
 }

@@ -16,12 +16,17 @@ public enum LightStatus: String, Sendable, Hashable, Codable, CaseIterable {
     case off
     /// The evidence agrees on nothing (safety rule 3: say so, don't guess).
     case unclear
+    /// Unclear because every recent frame showed no colour (a grey or infrared picture, a camera
+    /// in night mode): lamps are told by their colour, so no signal can be read until the
+    /// picture has some. Said apart from `unclear` so the wearer knows the camera, not the
+    /// street, is what to see to.
+    case noColour = "no_colour"
     /// The evidence is moving away from a confirmed state, or towards a green that is not yet
     /// confirmed. Said at once, because it is never an invitation to walk.
     case changing
 
-    /// The contract's light state. `changing` and `unclear` both read `unknown` there: neither is
-    /// a state a listener may act on.
+    /// The contract's light state. `changing`, `unclear` and `noColour` all read `unknown` there:
+    /// none is a state a listener may act on.
     public var factsState: LightState {
         switch self {
         case .none: .none
@@ -30,7 +35,7 @@ public enum LightStatus: String, Sendable, Hashable, Codable, CaseIterable {
         case .green: .green
         case .flashing: .flashing
         case .off: .off
-        case .unclear, .changing: .unknown
+        case .unclear, .noColour, .changing: .unknown
         }
     }
 }

@@ -143,16 +143,16 @@ public struct NarrationPolicy: Sendable {
             return
         }
         // A state in force repeats, as an accessible pedestrian signal does. "No signal",
-        // "changing" and "unclear" are said once, until they change: on a street with no signal
-        // (or one the expert cannot read) "Signal unclear." every ten seconds tells the wearer
-        // nothing new and buries what does (issue 13).
-        let repeats = ![.none, .changing, .unclear].contains(light.status)
+        // "changing" and "unclear" (for whatever cause) are said once, until they change: on a
+        // street with no signal (or one the expert cannot read) "Signal unclear." every ten
+        // seconds tells the wearer nothing new and buries what does (issue 13).
+        let repeats = ![.none, .changing, .unclear, .noColour].contains(light.status)
         say(message, topic: .light, priority: .signal, interrupts: false,
             repeatAfter: repeats ? config.lightRepeatInterval : nil, now: scene.time, secondsLeft: light.secondsLeft, into: &out)
     }
 
     private func speaks(_ status: LightStatus) -> Bool {
-        let core: Set<LightStatus> = [.green, .red, .yellow, .flashing, .unclear, .changing]
+        let core: Set<LightStatus> = [.green, .red, .yellow, .flashing, .unclear, .noColour, .changing]
         switch (config.mode, config.verbosity) {
         case (.describe, _), (.walking, .minimal), (.walking, .normal): return false
         case (.crossing, .minimal): return core.contains(status)

@@ -92,6 +92,7 @@ public struct Phrasebook: Sendable, Hashable {
         case (.off, _): "Signal dark."
         case (.none, _): "No signal in view."
         case (.unclear, _): "Signal unclear."
+        case (.noColour, _): "Signal unclear. The camera sees no colour."
         case (.changing, _): "Signal changing."
         }
     }
@@ -157,6 +158,7 @@ public struct Phrasebook: Sendable, Hashable {
         case (.off, _): "信号灯熄灭。"
         case (.none, _): "未见信号灯。"
         case (.unclear, _): "信号不清。"
+        case (.noColour, _): "信号不清。画面没有颜色。"
         case (.changing, _): "信号正在变化。"
         }
     }

@@ -79,6 +79,7 @@ extension SignalDecision {
         }
         return LightEvidence(
             state: state, pedestrianProbability: kind == .vehicle ? 0 : 1, position: position,
-            countdown: secondsLeft.map { LightEvidence.Countdown(state: self.state, seconds: $0) })
+            countdown: secondsLeft.map { LightEvidence.Countdown(state: self.state, seconds: $0) },
+            seenWithoutColour: reason == .noColour)
     }
 }

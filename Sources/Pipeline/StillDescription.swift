@@ -22,11 +22,15 @@ public enum StillDescription {
         return keyA != keyB ? keyA < keyB : a.confidence > b.confidence
     }
 
-    public static func compose(facts: SceneFacts, caption: String, language: Language) -> String {
+    /// `lightStatus`: the tracker's status (or a still's, `FrameReading.lightStatus`) where it says
+    /// more than the facts' state, such as why the light is unknown; the words are then the ones the
+    /// wearer hears. Ignored where it does not match the facts' state.
+    public static func compose(facts: SceneFacts, caption: String, language: Language, lightStatus: LightStatus? = nil) -> String {
         let phrasebook = Phrasebook(language: language)
         var parts: [String] = []
         if let light = facts.light, light.state != .none {
-            parts.append(phrasebook.text(for: .light(status(of: light.state), light.kind ?? .pedestrian), secondsLeft: light.secondsLeft))
+            let status = lightStatus.flatMap { $0.factsState == light.state ? $0 : nil } ?? status(of: light.state)
+            parts.append(phrasebook.text(for: .light(status, light.kind ?? .pedestrian), secondsLeft: light.secondsLeft))
         }
         let rest = CaptionGuard.supported(caption, crosswalk: facts.crosswalk, obstacles: facts.obstacles)
         if !rest.isEmpty { parts.append(rest) }
@@ -50,5 +54,14 @@ public enum StillDescription {
         case .none: .none
         case .unknown: .unclear
         }
+    }
+}
+
+extension FrameReading {
+    /// The still's light status where it says more than its facts' state: a light unknown because
+    /// the frame shows no colour is said as such (signal_model.no_colour), so the wearer knows the
+    /// camera, not the street, is what to see to.
+    public var lightStatus: LightStatus? {
+        signal?.reason == .noColour ? .noColour : nil
     }
 }

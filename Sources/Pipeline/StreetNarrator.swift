@@ -47,7 +47,8 @@ public final class StreetNarrator {
         /// followed by the caption (which carries no signal sentences).
         public func facts(language: Language) -> SceneFacts {
             var facts = scene.facts
-            facts.description = scene.isStale ? nil : StillDescription.compose(facts: facts, caption: scene.description ?? "", language: language)
+            facts.description = scene.isStale ? nil : StillDescription.compose(
+                facts: facts, caption: scene.description ?? "", language: language, lightStatus: scene.light?.status)
             return facts
         }
     }

@@ -124,14 +124,19 @@ public struct LightEvidence: Sendable, Hashable {
     /// The seconds a countdown beside the lamp showed, with the state the frame was decided as
     /// (red or green): the tracker says them only while it holds that same state.
     public var countdown: Countdown?
+    /// The frame showed no colour (a grey or infrared picture), so its light could not be read:
+    /// the tracker tells the wearer why the signal is unclear, so they can see to the camera.
+    public var seenWithoutColour: Bool
 
     public init(
-        state: LightStateProbabilities, pedestrianProbability: Double = 1, position: Position? = .ahead, countdown: Countdown? = nil
+        state: LightStateProbabilities, pedestrianProbability: Double = 1, position: Position? = .ahead, countdown: Countdown? = nil,
+        seenWithoutColour: Bool = false
     ) {
         self.state = state
         self.pedestrianProbability = pedestrianProbability
         self.position = position
         self.countdown = countdown
+        self.seenWithoutColour = seenWithoutColour
     }
 
     /// A countdown read on one frame.

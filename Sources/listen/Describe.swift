@@ -158,9 +158,9 @@ struct Describe: ParsableCommand {
                 stream.perceive()
                 try stream.readExperts(image)
                 let caption = stream.caption(language, beamWidth: beams)
-                var facts = FrameReading(stream)
-                    .facts(time: 0, configuration: model.configuration)
-                let description = StillDescription.compose(facts: facts, caption: caption, language: language)
+                let reading = FrameReading(stream)
+                var facts = reading.facts(time: 0, configuration: model.configuration)
+                let description = StillDescription.compose(facts: facts, caption: caption, language: language, lightStatus: reading.lightStatus)
                 facts.description = description
                 if json {
                     progress.print(try encoder.line(DescribedFrame(file: path, facts: facts)))

@@ -106,14 +106,15 @@ struct Evaluate: ParsableCommand {
                 try stream.preprocess(image)
                 stream.perceive()
                 try stream.readExperts(image)
-                let facts = FrameReading(stream)
-                    .facts(time: 0, configuration: model.configuration)
+                let reading = FrameReading(stream)
+                let facts = reading.facts(time: 0, configuration: model.configuration)
                 evaluation.add(scene, facts, imageSize: (image.width, image.height), unknownReason: stream.signalDecision?.reason?.rawValue)
                 for language in captions?.languages ?? [] {
                     let caption = stream.caption(language)
                     evaluation.addCaption(
                         caption: caption, free: stream.caption(language, facts: .free),
-                        spoken: StillDescription.compose(facts: facts, caption: caption, language: language), facts: facts)
+                        spoken: StillDescription.compose(facts: facts, caption: caption, language: language, lightStatus: reading.lightStatus),
+                        facts: facts)
                 }
                 if report != nil {
                     factsByFile[scene.file] = facts

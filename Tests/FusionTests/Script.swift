@@ -32,6 +32,19 @@ struct Script {
         }
     }
 
+    /// Appends `count` frames that showed no colour: flat, placed nowhere, as the signal expert's
+    /// unknown decision makes them (`SignalDecision.evidence`).
+    mutating func addColourless(count: Int = 1) {
+        let flat = 1.0 / Double(FrameLightClass.allCases.count)
+        let evidence = LightEvidence(
+            state: LightStateProbabilities(none: flat, red: flat, green: flat, yellow: flat, off: flat),
+            position: nil, seenWithoutColour: true)
+        for _ in 0..<count {
+            frames.append(Perception(time: time(ofFrame: nextIndex), light: evidence, crosswalk: .absent, obstacles: []))
+            nextIndex += 1
+        }
+    }
+
     /// Leaves out `count` frames: the camera stalled.
     mutating func skip(_ count: Int) {
         nextIndex += count

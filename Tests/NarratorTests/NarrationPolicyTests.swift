@@ -61,6 +61,20 @@ struct NarrationPolicyTests {
         #expect(spoken.map(\.1) == ["Signal unclear.", "Wait.", "Signal unclear."])
     }
 
+    @Test("'No colour' is said once, with its cause, in both languages; the unclear signal after it is news")
+    func noColourIsSaidOnceWithItsCause() {
+        var policy = NarrationPolicy()
+        var spoken: [(Double, String)] = []
+        for tenth in 0...200 {
+            let time = Double(tenth) / 10
+            spoken += policy.narrate(scene(time, time < 15 ? .noColour : .unclear)).map { (time, $0.text) }
+        }
+        #expect(spoken.map(\.0) == [0, 15])
+        #expect(spoken.map(\.1) == ["Signal unclear. The camera sees no colour.", "Signal unclear."])
+        var mandarin = NarrationPolicy(config: NarrationConfig(language: .mandarin))
+        #expect(mandarin.narrate(scene(0, .noColour)).map(\.text) == ["信号不清。画面没有颜色。"])
+    }
+
     @Test("Changes are said at once; walk→wait is danger and interrupts")
     func changesAndInterruption() {
         var policy = NarrationPolicy()

@@ -124,6 +124,53 @@ struct StreetNarratorTests {
         #expect(described.utterances.map(\.message) == [.cameraBlocked])
     }
 
+    @Test("A still without colour is described with its cause; a status that does not match the facts is ignored")
+    func stillWithoutColour() throws {
+        let model = try ParityTests.model()
+        let stream = StreetModel.Stream(model)
+        let grey = try Image.decode(file: SignalExpertParityTests.folder.appendingPathComponent("colourless.png").path)
+        try stream.preprocess(grey)
+        stream.perceive()
+        try stream.readExperts(grey)
+        let reading = FrameReading(stream)
+        #expect(reading.lightStatus == .noColour)
+        let facts = reading.facts(time: 0, configuration: model.configuration)
+        #expect(StillDescription.compose(facts: facts, caption: "", language: .english, lightStatus: reading.lightStatus)
+                    .hasPrefix("Signal unclear. The camera sees no colour."))
+        #expect(StillDescription.compose(facts: facts, caption: "", language: .mandarin, lightStatus: reading.lightStatus)
+                    .hasPrefix("信号不清。画面没有颜色。"))
+        let red = SceneFacts(time: 0, light: .init(kind: .pedestrian, state: .red, confidence: 0.9, position: .ahead), crosswalk: nil, obstacles: [], description: nil)
+        #expect(StillDescription.compose(facts: red, caption: "", language: .english, lightStatus: .noColour) == "Wait.")
+        // A coloured frame says nothing of colour.
+        try stream.preprocess(try Self.sample("00_pedestrian_red_street.jpg"))
+        stream.perceive()
+        try stream.readExperts(try Self.sample("00_pedestrian_red_street.jpg"))
+        #expect(FrameReading(stream).lightStatus == nil)
+    }
+
+    @Test("A camera that shows no colour is said once as such, in both languages, and a coloured red after it is said at once")
+    func noColourIsSaidAsTheCamerasTrouble() throws {
+        let narrator = StreetNarrator(model: try ParityTests.model())
+        // A grey render of a lit green (seed 3,201,705): the expert reads it unknown, "no colour in the frame".
+        let grey = try Image.decode(file: SignalExpertParityTests.folder.appendingPathComponent("colourless.png").path)
+        let first = try narrator.observe(grey, at: 0)
+        #expect(first.scene.light?.status == .noColour)
+        #expect(first.utterances.map(\.text) == ["Signal unclear. The camera sees no colour."])
+        let facts = first.facts(language: .english)
+        #expect(facts.light?.state == .unknown && facts.light?.kind == nil && facts.light?.position == nil)
+        #expect(facts.description?.hasPrefix("Signal unclear. The camera sees no colour.") == true)
+        for frame in 1...30 {
+            #expect(try narrator.observe(grey, at: Double(frame) * 0.1).utterances.isEmpty, "said again at frame \(frame)")
+        }
+        narrator.narration.language = .mandarin
+        #expect(narrator.describe(at: 3.0).utterances.first?.text == "信号不清。画面没有颜色。")
+        narrator.narration.language = .english
+        let red = try Self.sample("00_pedestrian_red_street.jpg")
+        let redMoment = try narrator.observe(red, at: 3.1)
+        #expect(redMoment.scene.light?.status == .red)
+        #expect(redMoment.utterances.first?.text == "Wait.")
+    }
+
     @Test("Describe now speaks the tracked light and the caption without its signal sentences, in the chosen language")
     func describeNow() throws {
         let narrator = StreetNarrator(model: try ParityTests.model())

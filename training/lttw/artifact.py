@@ -735,6 +735,8 @@ class Predictor:
             light["box"] = d["box"]
         if "seconds_left" in d:
             light["seconds_left"] = d["seconds_left"]
+        if d["state"] == "unknown":
+            light["why"] = d.get("why", "unsure")
         return light
 
     @torch.no_grad()

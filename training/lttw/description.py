@@ -22,11 +22,17 @@ LIGHT_EN = {("green", "pedestrian"): "Walk signal on.", ("green", "vehicle"): "T
             ("off", "pedestrian"): "Signal dark.", ("off", "vehicle"): "Signal dark.",
             ("unknown", "pedestrian"): "Signal unclear.", ("unknown", "vehicle"): "Signal unclear."}
 NO_SIGNAL_EN = "No signal in view."
+# Unknown because the frame shows no colour (signal_model.NO_COLOUR): the phrasebook's own
+# sentence for it (LightStatus.noColour), so the wearer knows to see to the camera.
+NO_COLOUR_EN = "Signal unclear. The camera sees no colour."
 
 
 def light_sentence(light: Dict) -> str:
     """The phrasebook's sentence for the decided light, with the countdown's seconds on red or green."""
+    from .signal_model import NO_COLOUR
     state, kind = light["state"], light.get("kind") or "pedestrian"
+    if state == "unknown" and light.get("why") == NO_COLOUR:
+        return NO_COLOUR_EN
     sentence = LIGHT_EN[(state, kind)]
     seconds = light.get("seconds_left")
     if seconds and seconds > 0 and state in ("red", "green"):

@@ -32,6 +32,18 @@ def test_the_description_keeps_backed_sentences_and_adds_what_the_caption_left_o
             == "Walk signal on, 12 seconds.")
 
 
+def test_a_light_unknown_for_want_of_colour_says_so_as_the_phrasebook_does():
+    from lttw.description import still_description
+    from lttw.signal_model import NO_COLOUR
+    grey = {"light": {"state": "unknown", "confidence": 0.0, "why": NO_COLOUR}, "obstacles": []}
+    assert still_description(grey, "Signal unclear.") == "Signal unclear. The camera sees no colour."
+    unsure = {"light": {"state": "unknown", "confidence": 0.0, "why": "unsure"}, "obstacles": []}
+    assert still_description(unsure, "") == "Signal unclear."
+    # The Swift phrasebook's sentence, word for word.
+    phrasebook = open(os.path.join(REPO, "Sources", "Narrator", "Phrasebook.swift"), encoding="utf-8").read()
+    assert '(.noColour, _): "Signal unclear. The camera sees no colour."' in phrasebook
+
+
 @pytest.mark.skipif(not os.path.exists(os.path.join(MODEL, "config.json")), reason="models/default not shipped yet")
 def test_the_reference_predictor_describes_only_what_its_facts_hold():
     """On generated scenes whose free decoder captions claim walk signals and crossings the experts

@@ -95,7 +95,7 @@ public enum MandarinPinyin {
         "始": "shi3", "过": "guo4", "马": "ma3", "路": "lu4", "熄": "xi1", "灭": "mie4",
         "未": "wei4", "见": "jian4", "清": "qing1", "正": "zheng4", "在": "zai4", "变": "bian4",
         "化": "hua4", "准": "zhun3", "断": "duan4", "恢": "hui1", "复": "fu4", "备": "bei4", "好": "hao3", "了": "le5",
-        "还": "hai2", "秒": "miao3",
+        "还": "hai2", "秒": "miao3", "画": "hua4", "面": "mian4", "没": "mei2", "颜": "yan2", "色": "se4",
         // Places and directions.
         "左": "zuo3", "侧": "ce4", "有": "you3", "人": "ren2", "横": "heng2", "道": "dao4",
         "前": "qian2", "方": "fang1", "右": "you4", "稍": "shao1", "微": "wei1", "向": "xiang4",
