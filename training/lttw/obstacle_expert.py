@@ -54,10 +54,16 @@ class ObstacleConfig:
     stem: str = "conv"
     stem_channels: List[int] = field(default_factory=lambda: [32, 64])
     kinds: List[str] = field(default_factory=lambda: list(OBSTACLE_KINDS))
+    # "vit": the encoder above. "mobilenet_v2": the first `trunk_blocks` of MobileNetV2's feature
+    # layers (batch norm, ReLU6) in its place, so a trunk trained on real photographs (ImageNet) can
+    # start it: the renders alone never taught the ViT what a real person or car looks like
+    # (NOTES, "Obstacles on real photos"). Measured in Python only; the Swift engine runs "vit".
+    trunk: str = "vit"
+    trunk_blocks: int = 14
 
     @property
     def grid(self) -> int:
-        return self.image_size // self.patch_size
+        return self.image_size // (mobilenet_v2_stride(self.trunk_blocks) if self.trunk == "mobilenet_v2" else self.patch_size)
 
     def encoder_config(self) -> ModelConfig:
         return ModelConfig(image_size=self.image_size, patch_size=self.patch_size, enc_width=self.width,
@@ -68,19 +74,77 @@ class ObstacleConfig:
         return asdict(self)
 
 
+# MobileNetV2's inverted-residual stages (expansion t, channels c, blocks n, first stride s), as
+# its paper and every ImageNet checkpoint of it lay them out.
+MOBILENET_V2_STAGES = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+
+def _mobilenet_v2_blocks():
+    """(input channels, output channels, stride, expansion) of feature layers 1..17."""
+    blocks, c_in = [], 32
+    for t, c, n, s in MOBILENET_V2_STAGES:
+        for i in range(n):
+            blocks.append((c_in, c, s if i == 0 else 1, t))
+            c_in = c
+    return blocks
+
+
+def mobilenet_v2_stride(blocks: int) -> int:
+    """The stride of MobileNetV2's first `blocks` feature layers (layer 0 is the stride-2 stem)."""
+    stride = 2
+    for _, _, s, _ in _mobilenet_v2_blocks()[:blocks - 1]:
+        stride *= s
+    return stride
+
+
+def mobilenet_v2_channels(blocks: int) -> int:
+    return 32 if blocks == 1 else _mobilenet_v2_blocks()[blocks - 2][1]
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1×1 expansion, 3×3 depthwise, 1×1 linear projection, with the input
+    added back when shapes allow. Module names match the ImageNet checkpoints' (`conv.N`)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, expansion: int):
+        super().__init__()
+        hidden = c_in * expansion
+        self.residual = stride == 1 and c_in == c_out
+        layers = [] if expansion == 1 else [nn.Conv2d(c_in, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
+        layers += [nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
+                   nn.Conv2d(hidden, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+def mobilenet_v2_features(blocks: int) -> nn.Sequential:
+    """MobileNetV2's first `blocks` feature layers, named `N....` as in `features.N....`."""
+    layers = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))]
+    layers += [InvertedResidual(*b) for b in _mobilenet_v2_blocks()[:blocks - 1]]
+    return nn.Sequential(*layers)
+
+
 class ObstacleExpert(nn.Module):
     def __init__(self, c: ObstacleConfig):
         super().__init__()
         self.c = c
-        self.encoder = Encoder(c.encoder_config())
-        if c.stem == "conv":
-            self.encoder.patch_embed = conv_stem(c)
-        self.token_proj = nn.Linear(c.width, c.token_features)
+        if c.trunk == "mobilenet_v2":
+            self.trunk = mobilenet_v2_features(c.trunk_blocks)
+            features = mobilenet_v2_channels(c.trunk_blocks)
+        elif c.trunk == "vit":
+            self.encoder = Encoder(c.encoder_config())
+            if c.stem == "conv":
+                self.encoder.patch_embed = conv_stem(c)
+            features = c.width
+        else:
+            raise ValueError(f"obstacle expert trunk {c.trunk!r}: 'vit' or 'mobilenet_v2'")
+        self.token_proj = nn.Linear(features, c.token_features)
         self.slots = nn.Linear(c.grid * c.grid * c.token_features, N_SLOTS * N_CLASSES)
         # Training only (`covered_targets`; not exported): which kind covers each patch. Every
         # token gets a label, so the encoder learns what obstacles look like and where they are
         # long before nine slot labels per frame could teach it.
-        self.token_kind = nn.Linear(c.width, N_CLASSES)
+        self.token_kind = nn.Linear(features, N_CLASSES)
         nn.init.trunc_normal_(self.slots.weight, std=0.01)
         # Start every slot at the generator's prior: about one slot in eight holds an obstacle.
         with torch.no_grad():
@@ -90,10 +154,35 @@ class ObstacleExpert(nn.Module):
     def forward(self, x):  # [B,3,S,S] -> [B, 9, 11]
         return self.forward_train(x)[0]
 
-    def forward_train(self, x):  # -> slot logits [B, 9, 11], token kind logits [B, g*g, 11]
-        t = self.encoder(x)[:, 1:]
+    def forward_train(self, x, from_block: int = 0):  # -> slot logits [B, 9, 11], token kind logits [B, g*g, 11]
+        """`from_block` > 0: x is the output of the MobileNetV2 trunk's first `from_block` layers
+        (held frozen and computed once by the trainer, `frozen_features`)."""
+        if self.c.trunk == "mobilenet_v2":
+            t = self.trunk[from_block:](x.float()).flatten(2).transpose(1, 2)
+        else:
+            t = self.encoder(x)[:, 1:]
         f = F.gelu(self.token_proj(t)).flatten(1)
         return self.slots(f).view(-1, N_SLOTS, N_CLASSES), self.token_kind(t)
+
+    def load_pretrained_trunk(self, path: str) -> int:
+        """Starts the MobileNetV2 trunk from an ImageNet checkpoint's `features.N...` tensors (a
+        state dict, as torch.save wrote it); returns how many tensors it took."""
+        given = torch.load(path, map_location="cpu", weights_only=False)
+        given = given.get("state_dict", given)
+        own = self.trunk.state_dict()
+        taken = {k[len("features."):]: v for k, v in given.items()
+                 if k.startswith("features.") and k[len("features."):] in own and own[k[len("features."):]].shape == v.shape}
+        if len(taken) != len(own):
+            raise ValueError(f"{path}: {len(taken)} of the trunk's {len(own)} tensors found; not a MobileNetV2 checkpoint")
+        self.trunk.load_state_dict(taken)
+        return len(taken)
+
+    @torch.no_grad()
+    def frozen_features(self, images: torch.Tensor, blocks: int, batch: int = 256) -> torch.Tensor:
+        """The first `blocks` trunk layers (batch norm at its running statistics) over normalised
+        frames [N, 3, S, S] -> [N, C, s, s] float16: computed once, as they never change in training."""
+        head = self.trunk[:blocks].eval()
+        return torch.cat([head(images[i:i + batch].float()).half() for i in range(0, len(images), batch)])
 
     def exported_state(self):
         """The tensors the product runs (the training-only token head left out)."""

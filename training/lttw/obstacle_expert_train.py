@@ -38,14 +38,16 @@ THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.2, 0.96, 0.05))
 
 
 class TrainingForward(torch.nn.Module):
-    """The whole training forward (slots and the per-token kinds), as DDP needs it in one call."""
+    """The whole training forward (slots and the per-token kinds), as DDP needs it in one call;
+    from the frozen trunk layers' outputs when `from_block` > 0."""
 
-    def __init__(self, expert):
+    def __init__(self, expert, from_block: int = 0):
         super().__init__()
         self.expert = expert
+        self.from_block = from_block
 
     def forward(self, x):
-        return self.expert.forward_train(x)
+        return self.expert.forward_train(x, self.from_block)
 
 
 def signal_crops(split: str, size: int, holdout_fold=None) -> np.ndarray:
@@ -179,8 +181,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--minutes", type=float, default=None,
                     help="train for this long (the cosine over wall-clock time; --steps then only caps the steps)")
     ap.add_argument("--render_workers", type=int, default=2, help="processes rendering scenes not cached yet (0: one per usable core)")
+    ap.add_argument("--trunk", choices=["vit", "mobilenet_v2"], default="vit",
+                    help="the expert's trunk (ObstacleConfig.trunk); mobilenet_v2 is measured in Python only")
+    ap.add_argument("--trunk_blocks", type=int, default=ObstacleConfig.trunk_blocks, help="MobileNetV2 feature layers kept")
+    ap.add_argument("--pretrained", default=None, help="an ImageNet MobileNetV2 state dict to start the mobilenet_v2 trunk from "
+                                                       "(training/fetch_pretrained.sh)")
+    ap.add_argument("--trunk_lr", type=float, default=None, help="the mobilenet_v2 trunk's learning rate (default: --lr)")
+    ap.add_argument("--frozen_blocks", type=int, default=0,
+                    help="keep the mobilenet_v2 trunk's first N layers as --pretrained gives them, their outputs computed "
+                         "once over every scene (float16): ten times the steps an hour on CPU; frames are then not flipped "
+                         "or jittered (0: train the whole trunk)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
+    if a.pretrained and a.trunk != "mobilenet_v2":
+        ap.error("--pretrained starts a mobilenet_v2 trunk: give --trunk mobilenet_v2")
+    if a.frozen_blocks and not (a.pretrained and 0 < a.frozen_blocks < a.trunk_blocks):
+        ap.error(f"--frozen_blocks {a.frozen_blocks}: keeps pretrained layers, so give --pretrained, and fewer than --trunk_blocks")
+    if a.frozen_blocks and a.jitter:
+        ap.error("--frozen_blocks: frames are not jittered (their frozen features are computed once); drop --jitter")
     if a.width % a.heads:
         ap.error(f"--heads {a.heads} does not divide --width {a.width}")
     if not 0 <= a.real_negatives < 1:
@@ -215,7 +233,8 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     torch.set_num_threads(max(1, a.threads // world.size))
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
-    cfg = ObstacleConfig(token_features=a.token_features, width=a.width, depth=a.depth, heads=a.heads)
+    cfg = ObstacleConfig(token_features=a.token_features, width=a.width, depth=a.depth, heads=a.heads,
+                         trunk=a.trunk, trunk_blocks=a.trunk_blocks)
     workers = a.render_workers or len(os.sched_getaffinity(0))
     # Rank 0 renders what the cache lacks while the others wait, then they load its chunks: every
     # rank rendering the same chunks did the work once per rank and raced on the files.
@@ -231,7 +250,18 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     truth_val = truth_of(val)
 
     model = ObstacleExpert(cfg).to(world.device)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
+    if a.pretrained and not a.resume:
+        taken = model.load_pretrained_trunk(a.pretrained)
+        if world.is_main:
+            print(f"trunk from {a.pretrained}: {taken} tensors", flush=True)
+    if a.frozen_blocks:
+        for p in model.trunk[:a.frozen_blocks].parameters():
+            p.requires_grad_(False)
+    trunk = [p for n, p in model.named_parameters() if n.startswith("trunk.") and p.requires_grad]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("trunk.")]
+    groups = ([{"params": trunk, "lr": a.trunk_lr or a.lr}] if trunk else []) + [{"params": rest, "lr": a.lr}]
+    opt = torch.optim.AdamW(groups, weight_decay=0.05)
+    base_lr = [g["lr"] for g in opt.param_groups]
     step, best_f1 = 0, -1.0
     last = os.path.join(a.run, "last.pt")
     if a.init and not (a.resume and os.path.exists(last)):
@@ -246,18 +276,31 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         step, best_f1 = ck["step"], ck["best_f1"]
-    trained = world.wrap(TrainingForward(model))
+    trained = world.wrap(TrainingForward(model, a.frozen_blocks))
     rng = np.random.default_rng(a.seed + step)
-    images = torch.from_numpy(train["images"]).to(world.device)
+
+    def inputs(frames: np.ndarray) -> torch.Tensor:
+        """uint8 frames as the training forward takes them: as they are (normalised per batch), or
+        through the frozen trunk layers, a chunk at a time (the whole cache normalised at once
+        would not fit in memory)."""
+        if not a.frozen_blocks:
+            return torch.from_numpy(frames).to(world.device)
+        return torch.cat([model.frozen_features(normalized(torch.from_numpy(frames[i:i + 1024]).to(world.device)), a.frozen_blocks)
+                          for i in range(0, len(frames), 1024)])
+
+    t_features = time.time()
+    images = inputs(train["images"])
+    if a.frozen_blocks and world.is_main:
+        print(f"frozen features {tuple(images.shape)} in {time.time() - t_features:.0f}s", flush=True)
     slot_truth = torch.from_numpy(y_train).to(world.device)
     token_truth = torch.from_numpy(tokens_train).to(world.device)
     flipped_slot = torch.as_tensor(FLIPPED_SLOT, device=world.device)
     n_real = round(a.batch * a.real_negatives) // world.size
-    negatives = torch.from_numpy(signal_crops("train", cfg.image_size, a.real_holdout_fold)).to(world.device) if n_real else None
+    negatives = inputs(signal_crops("train", cfg.image_size, a.real_holdout_fold)) if n_real else None
     n_labelled = round(a.batch * (a.real_labels or a.real_empty)) // world.size
     if n_labelled:
-        labelled = [torch.from_numpy(t).to(world.device)
-                    for t in real_labelled(cfg.image_size, grid, a.real_holdout_fold, empty_only=a.real_empty > 0)]
+        photos, *labels = real_labelled(cfg.image_size, grid, a.real_holdout_fold, empty_only=a.real_empty > 0)
+        labelled = [inputs(photos)] + [torch.from_numpy(t).to(world.device) for t in labels]
         if world.is_main:
             print(f"real labelled photos: {len(labelled[0])} ({int((labelled[1] > 0).sum())} labels)", flush=True)
     warm = max(1, min(300, a.steps // 10))
@@ -270,7 +313,9 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     elapsed = 0.0
     while step < end:
         idx = torch.from_numpy(world.shard(rng.integers(0, len(images), a.batch))).to(world.device)
-        flip = torch.from_numpy(rng.random(len(idx)) < 0.5).to(world.device)
+        # Frozen features are of the frames as rendered: a mirrored feature map is not the features of
+        # the mirrored frame, so those frames are not flipped.
+        flip = torch.from_numpy((rng.random(len(idx)) < 0.5) & (a.frozen_blocks == 0)).to(world.device)
         imgs, y, yt = images[idx], slot_truth[idx], token_truth[idx].view(-1, grid, grid)
         if n_real:
             real = torch.from_numpy(rng.integers(0, len(negatives), n_real)).to(world.device)
@@ -281,17 +326,19 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
             imgs = torch.cat([labelled[0][pick], imgs[n_labelled:]])
             y = torch.cat([labelled[1][pick], y[n_labelled:]])
             yt = torch.cat([labelled[2][pick].view(-1, grid, grid), yt[n_labelled:]])
-        imgs = torch.where(flip[:, None, None, None], imgs.flip(2), imgs)
+        if not a.frozen_blocks:
+            imgs = torch.where(flip[:, None, None, None], imgs.flip(2), imgs)
         if a.jitter:
             gain = torch.from_numpy(rng.uniform(1 - a.jitter, 1 + a.jitter, len(idx)).astype(np.float32)).to(world.device)
             offset = torch.from_numpy(rng.uniform(-80 * a.jitter, 80 * a.jitter, len(idx)).astype(np.float32)).to(world.device)
             imgs = jittered(imgs, gain, offset)
         y = torch.where(flip[:, None], y[:, flipped_slot], y)
         yt = torch.where(flip[:, None, None], yt.flip(2), yt).view(-1, grid * grid)
-        lr = a.lr * schedule(step, a.steps, warm, elapsed, budget)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        slots, token_kinds = trained(normalized(imgs))
+        factor = schedule(step, a.steps, warm, elapsed, budget)
+        lr = a.lr * factor
+        for g, base in zip(opt.param_groups, base_lr):
+            g["lr"] = base * factor
+        slots, token_kinds = trained(imgs if a.frozen_blocks else normalized(imgs))
         loss = slot_loss(slots, y, a.empty_weight) + a.token_weight * slot_loss(token_kinds, yt, a.empty_weight)
         opt.zero_grad()
         loss.backward()

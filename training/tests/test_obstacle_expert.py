@@ -1,5 +1,6 @@
 """The obstacle expert's targets, flip and read-out on real generated scenes."""
 import numpy as np
+import pytest
 import torch
 
 from lttw.data import obstacle_box_rows
@@ -306,3 +307,32 @@ def test_read_gives_the_nearest_distance_at_the_surest_confidence():
     got = read(p, 0.35)
     assert got == [{"kind": "car", "position": "ahead", "distance": "near", "confidence": 0.92},
                    {"kind": "person", "position": "left", "distance": "mid", "confidence": 0.5}]
+
+
+def test_a_mobilenet_v2_trunk_takes_an_imagenet_checkpoints_tensors_and_refuses_another_file(tmp_path):
+    """The `mobilenet_v2` trunk (Python only, measured in NOTES) is MobileNetV2's first feature
+    layers under the names every ImageNet checkpoint of it uses (`features.N...`): a checkpoint
+    written in that layout loads tensor for tensor; a file of other tensors is refused by name."""
+    import torch
+    from lttw.obstacle_expert import (ObstacleConfig, ObstacleExpert, mobilenet_v2_channels, mobilenet_v2_features,
+                                      mobilenet_v2_stride)
+    assert [mobilenet_v2_stride(b) for b in (1, 2, 4, 7, 11, 14, 17)] == [2, 2, 4, 8, 16, 16, 32]
+    assert [mobilenet_v2_channels(b) for b in (1, 2, 7, 14, 18)] == [32, 16, 32, 96, 320]
+    torch.manual_seed(0)
+    full = mobilenet_v2_features(18)  # every feature layer an ImageNet checkpoint holds but the last 1×1
+    path = tmp_path / "imagenet.pt"
+    torch.save({f"features.{k}": v for k, v in full.state_dict().items()}, path)
+    expert = ObstacleExpert(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=14))
+    assert expert.c.grid == 8
+    assert expert.load_pretrained_trunk(str(path)) == len(expert.trunk.state_dict())
+    for k, v in expert.trunk.state_dict().items():
+        assert torch.equal(v, full.state_dict()[k]), k
+    expert.eval()
+    slots, tokens = expert.forward_train(torch.zeros(2, 3, 128, 128))
+    assert slots.shape == (2, 9, 11) and tokens.shape == (2, 64, 11)
+    other = tmp_path / "other.pt"
+    torch.save({"encoder.weight": torch.zeros(3)}, other)
+    with pytest.raises(ValueError, match="not a MobileNetV2 checkpoint"):
+        expert.load_pretrained_trunk(str(other))
+    with pytest.raises(ValueError, match="trunk 'resnet'"):
+        ObstacleExpert(ObstacleConfig(trunk="resnet"))

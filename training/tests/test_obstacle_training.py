@@ -131,3 +131,32 @@ def test_keep_last_writes_every_evaluation_into_best_whatever_its_f1(tmp_path):
             env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
         assert torch.load(run / "best.pt", weights_only=False)["step"] == want
+
+
+def test_a_frozen_pretrained_trunk_keeps_its_first_layers_and_trains_the_rest(tmp_path):
+    """--frozen_blocks: the mobilenet_v2 trunk's first layers stay exactly as --pretrained gave them
+    (their outputs computed once), the layers after them and the heads train; a frozen trunk
+    without pretrained weights, or with jitter, is refused before anything is rendered."""
+    from lttw.obstacle_expert import mobilenet_v2_features
+    torch.manual_seed(0)
+    imagenet = tmp_path / "imagenet.pt"
+    torch.save({f"features.{k}": v for k, v in mobilenet_v2_features(18).state_dict().items()}, imagenet)
+    run = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=TRAINING, TQDM_DISABLE="1")
+    common = [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(run), "--cache", str(tmp_path / "cache"),
+              "--train_scenes", "8", "--val_scenes", "8", "--batch", "4", "--threads", "1", "--trunk", "mobilenet_v2",
+              "--trunk_blocks", "7"]
+    done = subprocess.run(common + ["--steps", "3", "--eval_every", "3", "--pretrained", str(imagenet), "--frozen_blocks", "4",
+                                    "--real_negatives", "0.25", "--lr", "0.01", "--trunk_lr", "0.01", "--keep", "last"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "frozen features (8, 24, 32, 32)" in done.stdout
+    given = torch.load(imagenet, weights_only=False)
+    trained = torch.load(run / "best.pt", weights_only=False)["model"]
+    frozen = [k for k in trained if k.startswith("trunk.") and int(k.split(".")[1]) < 4 and "num_batches" not in k]
+    moved = [k for k in trained if k.startswith("trunk.") and int(k.split(".")[1]) >= 4 and k.endswith("weight")]
+    assert frozen and all(torch.equal(trained[k], given["features." + k[len("trunk."):]]) for k in frozen)
+    assert any(not torch.equal(trained[k], given["features." + k[len("trunk."):]]) for k in moved)
+    for bad in (["--frozen_blocks", "4"], ["--frozen_blocks", "4", "--pretrained", str(imagenet), "--jitter", "0.2"]):
+        refused = subprocess.run(common + bad, env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2 and "--frozen_blocks" in refused.stderr
