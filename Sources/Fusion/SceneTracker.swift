@@ -167,7 +167,11 @@ public struct SceneTracker: Sendable {
             if status == .green { return .changing }
             let stillChanging = status == .changing && newest.time - statusSince < config.changingHoldTime - Self.timeTolerance
             if stillChanging { return .changing }
-            return recentFramesAllColourless(now: newest.time) ? .noColour : .unclear
+            // Entered when every frame of the window shows no colour, left only once half of them
+            // show some: a camera whose colour hovers at the bound (night, an infrared filter
+            // switching) must not turn one stray coloured frame into two sentences.
+            let share = colourlessShare(now: newest.time)
+            return (status == .noColour ? share >= 0.5 : share == 1) ? .noColour : .unclear
         }
         switch best.state {
         case .green: return .changing
@@ -178,10 +182,15 @@ public struct SceneTracker: Sendable {
         }
     }
 
-    /// Whether every frame of the smoothing window showed no colour: one coloured frame among them
-    /// means the camera can see colour, and the trouble is the street's.
-    private func recentFramesAllColourless(now: Double) -> Bool {
-        frames.allSatisfy { now - $0.time > config.smoothingWindow + Self.timeTolerance || $0.seenWithoutColour }
+    /// The share of the smoothing window's frames that showed no colour: while some frames show
+    /// colour the camera can see it, and the trouble is the street's. One pass, no array.
+    private func colourlessShare(now: Double) -> Double {
+        var colourless = 0, count = 0
+        for frame in frames where now - frame.time <= config.smoothingWindow + Self.timeTolerance {
+            count += 1
+            if frame.seenWithoutColour { colourless += 1 }
+        }
+        return count == 0 ? 0 : Double(colourless) / Double(count)
     }
 
     private func averagedLight(since start: Double) -> LightStateProbabilities {

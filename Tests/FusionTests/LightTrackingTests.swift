@@ -46,23 +46,27 @@ struct LightTrackingTests {
         #expect(statuses[60...].allSatisfy { $0 == .unclear })
     }
 
-    @Test("Frames without colour read 'no colour' only while every recent frame is one; a coloured unsure frame among them is 'unclear'")
-    func noColourNeedsEveryRecentFrame() {
+    @Test("Frames without colour read 'no colour' once the whole window shows none, and leave it only when half of it shows colour")
+    func noColourNeedsTheWindow() {
         var script = Script()
         script.add(.red, count: 10)
         script.addColourless(count: 40)
-        script.add(.none, confidence: 0.3, count: 3)
+        script.add(.none, confidence: 0.3)
+        script.addColourless(count: 10)
+        script.add(.none, confidence: 0.3, count: 4)
         script.addColourless(count: 30)
         let statuses = script.statuses()
         // The held red fades under flat frames, then no colour; never "none", never green.
         #expect(statuses[0..<10].allSatisfy { $0 == .red })
-        #expect(statuses[49] == .noColour)
         let firstNoColour = statuses.firstIndex(of: .noColour)!
         #expect(statuses[10..<firstNoColour].allSatisfy { $0 == .red || $0 == .unclear })
-        // A coloured, unsure frame inside the window: the camera sees colour, the trouble is the street's.
-        #expect(statuses[50..<53].allSatisfy { $0 == .unclear })
-        #expect(statuses[53] == .unclear)
+        #expect(statuses[49] == .noColour)
+        // One stray coloured frame does not make the camera's trouble the street's.
+        #expect(statuses[50..<61].allSatisfy { $0 == .noColour })
+        // Four coloured, unsure frames in a row do: the camera sees colour.
+        #expect(statuses[64] == .unclear)
         #expect(statuses.last == .noColour)
+        #expect(onsets(of: .noColour, in: statuses).count == 2 && onsets(of: .unclear, in: Array(statuses[40...])).count == 1)
         #expect(!statuses.contains(.green) && !statuses.contains(.none))
         #expect(LightStatus.noColour.factsState == .unknown)
     }

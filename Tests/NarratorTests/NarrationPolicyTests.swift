@@ -75,6 +75,20 @@ struct NarrationPolicyTests {
         #expect(mandarin.narrate(scene(0, .noColour)).map(\.text) == ["信号不清。画面没有颜色。"])
     }
 
+    @Test("A stop after words that gave no state interrupts them; after another state it waits its turn")
+    func stopAfterNoStateInterrupts() {
+        for before in [LightStatus.noColour, .unclear, .changing] {
+            var policy = NarrationPolicy()
+            _ = policy.narrate(scene(0, before))
+            let stop = policy.narrate(scene(1, .red))
+            #expect(stop.map(\.text) == ["Wait."] && stop.first?.interrupts == true, "after \(before)")
+        }
+        var policy = NarrationPolicy()
+        _ = policy.narrate(scene(0, .none))
+        let stop = policy.narrate(scene(1, .red))
+        #expect(stop.map(\.text) == ["Wait."] && stop.first?.interrupts == false)
+    }
+
     @Test("Changes are said at once; walk→wait is danger and interrupts")
     func changesAndInterruption() {
         var policy = NarrationPolicy()

@@ -73,6 +73,7 @@ struct ObstacleExpertParityTests {
              "\"far\",\n   \"mid\",\n   \"near\"\n  ],\n  \"weights_prefix\": \"obstacle.\"", "distances"),
             ("\"kinds\": [\n   \"car\",\n   \"bicycle\",", "\"kinds\": [\n   \"bicycle\",\n   \"car\",", "kinds"),
             ("\"stem\": \"conv\"", "\"stem\": \"dilated\"", "stem"),
+            ("\"stem\": \"conv\"", "\"stem\": \"conv\", \"trunk\": \"mobilenet_v2\"", "trunk \"mobilenet_v2\" runs in the Python"),
             ("\"stem_channels\": [\n    32,\n    64\n   ]", "\"stem_channels\": [\n    32\n   ]", "a conv stem"),
         ] {
             #expect(text.contains(from), "config.json layout changed: update this test's edit")
@@ -86,6 +87,10 @@ struct ObstacleExpertParityTests {
                 #expect(error.description.contains("obstacle_expert: \(problem)"), "\(error.description)")
             }
         }
+        // The ViT trunk named as the training code now writes it is this program's own.
+        let named = text.replacingOccurrences(of: "\"stem\": \"conv\"", with: "\"stem\": \"conv\", \"trunk\": \"vit\"")
+        #expect(named != text)
+        _ = try ModelConfiguration(json: Array(named.utf8), path: "config.json")
     }
 
     @Test("Of one kind at one side: the nearest slot's distance at the surest slot's confidence, in both readers (obstacle_expert.read)")

@@ -221,6 +221,9 @@ def merge_obstacle(run, model_dir, ckpt="best.pt", recipe=None):
     (replacing one already there). `recipe` says how the run was trained, for the model card."""
     from .obstacle_expert import ObstacleConfig, ObstacleExpert
     ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
+    if ck["config"].get("trunk", "vit") != "vit":
+        raise ValueError(f"{run}/{ckpt}: a {ck['config']['trunk']} trunk, which only Python runs (the Swift engine runs the "
+                         "ViT trunk): measure it with a Python predictor's folder, never merge it into a shipped model")
     expert = ObstacleExpert(ObstacleConfig(**ck["config"]))
     expert.load_state_dict(ck["model"])
     with open(os.path.join(run, "calibration.json")) as f:

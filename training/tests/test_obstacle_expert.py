@@ -336,3 +336,15 @@ def test_a_mobilenet_v2_trunk_takes_an_imagenet_checkpoints_tensors_and_refuses_
         expert.load_pretrained_trunk(str(other))
     with pytest.raises(ValueError, match="trunk 'resnet'"):
         ObstacleExpert(ObstacleConfig(trunk="resnet"))
+
+
+def test_a_python_only_trunk_is_never_merged_into_a_model_folder(tmp_path):
+    """The Swift engine runs the ViT trunk only: merging a mobilenet_v2 run would ship a model the
+    product cannot load, so it is refused before the folder is touched."""
+    from lttw.artifact import merge_obstacle
+    run = tmp_path / "run"
+    run.mkdir()
+    expert = ObstacleExpert(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=7))
+    torch.save({"model": expert.state_dict(), "config": expert.c.to_dict(), "step": 1}, run / "best.pt")
+    with pytest.raises(ValueError, match="only Python runs"):
+        merge_obstacle(str(run), str(tmp_path / "never_written"))

@@ -146,7 +146,8 @@ def test_a_frozen_pretrained_trunk_keeps_its_first_layers_and_trains_the_rest(tm
     common = [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(run), "--cache", str(tmp_path / "cache"),
               "--train_scenes", "8", "--val_scenes", "8", "--batch", "4", "--threads", "1", "--trunk", "mobilenet_v2",
               "--trunk_blocks", "7"]
-    done = subprocess.run(common + ["--steps", "3", "--eval_every", "3", "--pretrained", str(imagenet), "--frozen_blocks", "4",
+    # --resume on a run folder with no last.pt yet is a first run: the pretrained layers are still taken.
+    done = subprocess.run(common + ["--resume", "--steps", "3", "--eval_every", "3", "--pretrained", str(imagenet), "--frozen_blocks", "4",
                                     "--real_negatives", "0.25", "--lr", "0.01", "--trunk_lr", "0.01", "--keep", "last"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -157,6 +158,8 @@ def test_a_frozen_pretrained_trunk_keeps_its_first_layers_and_trains_the_rest(tm
     moved = [k for k in trained if k.startswith("trunk.") and int(k.split(".")[1]) >= 4 and k.endswith("weight")]
     assert frozen and all(torch.equal(trained[k], given["features." + k[len("trunk."):]]) for k in frozen)
     assert any(not torch.equal(trained[k], given["features." + k[len("trunk."):]]) for k in moved)
-    for bad in (["--frozen_blocks", "4"], ["--frozen_blocks", "4", "--pretrained", str(imagenet), "--jitter", "0.2"]):
+    for bad, named in ((["--frozen_blocks", "4"], "--frozen_blocks"),
+                       (["--frozen_blocks", "4", "--pretrained", str(imagenet), "--jitter", "0.2"], "--frozen_blocks"),
+                       (["--trunk_blocks", "0"], "--trunk_blocks 0")):
         refused = subprocess.run(common + bad, env=env, capture_output=True, text=True, timeout=120)
-        assert refused.returncode == 2 and "--frozen_blocks" in refused.stderr
+        assert refused.returncode == 2 and named in refused.stderr, refused.stderr

@@ -32,6 +32,9 @@ public struct ObstacleExpertConfiguration: Sendable, Decodable, Hashable {
         /// per halving, `stemChannels` between); "patch" or absent: the plain stride-P embedding.
         public var stem: String?
         public var stemChannels: [Int]?
+        /// "vit" or absent: the encoder above. The training code's other trunks ("mobilenet_v2")
+        /// are measured in Python only, and refused here by name rather than at a missing tensor.
+        public var trunk: String?
 
         /// The stem's channels from the image's 3 to the encoder's width; nil for a patch embedding.
         public var convolutionChannels: [Int]? {
@@ -55,6 +58,8 @@ public struct ObstacleExpertConfiguration: Sendable, Decodable, Hashable {
             if !condition { throw .invalid(path, "obstacle_expert: " + problem()) }
         }
         let a = architecture
+        try require((a.trunk ?? "vit") == "vit",
+                    "trunk \"\(a.trunk ?? "")\" runs in the Python training code only; this program runs the \"vit\" trunk")
         try require((16...1024).contains(a.imageSize) && (2...64).contains(a.patchSize) && a.imageSize % a.patchSize == 0,
                     "image_size \(a.imageSize) is not a multiple of patch_size \(a.patchSize) within 16…1024")
         try require((a.imageSize / a.patchSize) <= 64, "a \(a.imageSize / a.patchSize)-patch grid side is more than 64")
