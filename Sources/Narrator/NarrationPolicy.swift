@@ -146,12 +146,13 @@ public struct NarrationPolicy: Sendable {
         // "changing" and "unclear" (for whatever cause) are said once, until they change: on a
         // street with no signal (or one the expert cannot read) "Signal unclear." every ten
         // seconds tells the wearer nothing new and buries what does (issue 13).
-        let repeats = ![.none, .changing, .unclear, .noColour].contains(light.status)
+        // (Those that give no state are the ones the facts call `unknown`.)
+        let repeats = light.status != .none && light.status.factsState != .unknown
         // A stop after words that gave no state cuts them short: "Wait." must not queue behind
         // "Signal unclear. The camera sees no colour."
         var stopAfterNoState = false
         if [.red, .yellow, .flashing].contains(light.status), case .light(let before, _)? = said[.light]?.message {
-            stopAfterNoState = [.unclear, .noColour, .changing].contains(before)
+            stopAfterNoState = before.factsState == .unknown
         }
         say(message, topic: .light, priority: .signal, interrupts: stopAfterNoState,
             repeatAfter: repeats ? config.lightRepeatInterval : nil, now: scene.time, secondsLeft: light.secondsLeft, into: &out)
