@@ -3,6 +3,11 @@
 # the signal expert, then the Swift fixtures, evaluations and the model card. Run from the
 # repository root after the other ship scripts.
 #
+# An expert on the first layers of an ImageNet MobileNetV2 (`--trunk mobilenet_v2`, training/README.md;
+# the Swift engine runs it as MobileNetTrunk, batch norms folded at load) ships the same way, then
+# ./training/ship_fusion.sh (the fusion reads the expert's slots); none has passed the rule yet
+# (models/default/NOTES.md, 2026-12-06, late morning).
+#
 # The shipped expert (2026-12-04) was trained on a lent GPU by `training/gpu_obstacle.sh`, variant
 # c (width 96, depth 3, 3 heads, 16 features per token; 171,000 scenes from seed 0 rendered there
 # in 2.5 minutes, batch 512, photometric jitter 0.25, 4 minutes of training), then fine-tuned here

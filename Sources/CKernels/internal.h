@@ -105,4 +105,14 @@ void lttw_layer_norm_rows_neon(const float *x, long ldx, float *y, long ldy, lon
                                const float *gamma, const float *beta, float eps);
 #endif
 
+/* The depthwise convolution per instruction set (depthwise.c); lttw_depthwise3x3 dispatches. */
+void lttw_depthwise3x3_portable(const float *x, long size, long channels, long stride, const float *weight,
+                                const float *bias, float *y, long first, long count);
+#if defined(__x86_64__)
+void lttw_depthwise3x3_avx2(const float *x, long size, long channels, long stride, const float *weight,
+                            const float *bias, float *y, long first, long count);
+void lttw_depthwise3x3_avx512(const float *x, long size, long channels, long stride, const float *weight,
+                              const float *bias, float *y, long first, long count);
+#endif
+
 #endif

@@ -92,11 +92,12 @@ public struct ConvolutionalStem: @unchecked Sendable {
                 if index == 0 {
                     let plane = layer.inputSize * layer.inputSize
                     ConvolutionalStem.gather(
-                        image, channelStride: plane, positionStride: 1, layer: layer, positions: rows, into: state.columns[0])
+                        image, channelStride: plane, positionStride: 1, size: layer.inputSize, channels: layer.inputChannels,
+                        positions: rows, into: state.columns[0])
                 } else {
                     ConvolutionalStem.gather(
                         UnsafeBufferPointer(state.outputs[index - 1].storage), channelStride: 1, positionStride: layer.inputChannels,
-                        layer: layer, positions: rows, into: state.columns[index])
+                        size: layer.inputSize, channels: layer.inputChannels, positions: rows, into: state.columns[index])
                 }
                 layer.kernel.apply(
                     state.columns[index].matrix.readOnly.rows(rows), into: state.outputs[index].matrix.rows(rows),
@@ -106,14 +107,15 @@ public struct ConvolutionalStem: @unchecked Sendable {
     }
 
     /// im2col: row p holds output position p's 3×3 neighbourhood of every channel (zero outside the
-    /// input), in the kernel's column order. The input is read through strides, so one gather
-    /// serves the planar frame (channel stride size², position stride 1) and a layer's
-    /// position-major output (channel stride 1, position stride channels).
+    /// input), in the kernel's column order, for a stride-2, padding-1 convolution over a
+    /// `size`×`size` input of `channels`. The input is read through strides, so one gather serves
+    /// the planar frame (channel stride size², position stride 1) and a layer's position-major
+    /// output (channel stride 1, position stride channels).
     static func gather(
-        _ input: UnsafeBufferPointer<Float>, channelStride: Int, positionStride: Int, layer: Layer, positions: Range<Int>,
-        into columns: Tensor
+        _ input: UnsafeBufferPointer<Float>, channelStride: Int, positionStride: Int, size: Int, channels c: Int,
+        positions: Range<Int>, into columns: Tensor
     ) {
-        let size = layer.inputSize, out = layer.outputSize, c = layer.inputChannels
+        let out = (size - 1) / 2 + 1
         let source = input.baseAddress!
         let width = columns.shape[1]
         for p in positions {

@@ -188,6 +188,44 @@ static int check_layer_norm(lttw_kernel kernel, long rows, long cols) {
     return failures;
 }
 
+/* MobileNetV2's depthwise 3×3 convolution (ReLU6 on its input and output, tap-major weights)
+ * against a double reference from the definition, on a `size`² input of `channels`, the output
+ * positions written in two shares; within 2e-5 plus 1e-5 relative (nine products in float). */
+static int check_depthwise(lttw_kernel kernel, long size, long channels, long stride) {
+    const long out = (size - 1) / stride + 1;
+    float *x = malloc(sizeof(float) * size * size * channels);
+    float *w = malloc(sizeof(float) * 9 * channels);
+    float *b = malloc(sizeof(float) * channels);
+    float *y = malloc(sizeof(float) * out * out * channels);
+    for (long i = 0; i < size * size * channels; i++) x[i] = 3.0f + 6.0f * next_float(); /* below 0 and above 6 */
+    for (long i = 0; i < 9 * channels; i++) w[i] = next_float();
+    for (long i = 0; i < channels; i++) b[i] = 2.0f * next_float();
+    const long half = out * out / 2;
+    lttw_depthwise3x3(kernel, x, size, channels, stride, w, b, y, half, out * out - half);
+    lttw_depthwise3x3(kernel, x, size, channels, stride, w, b, y, 0, half);
+    int failures = 0;
+    for (long p = 0; p < out * out && !failures; p++) {
+        const long oy = p / out, ox = p % out;
+        for (long c = 0; c < channels && !failures; c++) {
+            double sum = b[c];
+            for (long ky = 0; ky < 3; ky++)
+                for (long kx = 0; kx < 3; kx++) {
+                    const long iy = oy * stride - 1 + ky, ix = ox * stride - 1 + kx;
+                    if (iy < 0 || iy >= size || ix < 0 || ix >= size) continue;
+                    sum += fmin(fmax(x[(iy * size + ix) * channels + c], 0.0), 6.0) * w[(ky * 3 + kx) * channels + c];
+                }
+            const double expected = fmin(fmax(sum, 0.0), 6.0), got = y[p * channels + c];
+            if (!(fabs(got - expected) <= 2e-5 + 1e-5 * fabs(expected))) {
+                printf("FAIL kernel %d depthwise %ld² x %ld stride %ld: [%ld][%ld] = %.9g, expected %.9g\n", (int)kernel, size,
+                       channels, stride, p, c, got, expected);
+                failures = 1;
+            }
+        }
+    }
+    free(x); free(w); free(b); free(y);
+    return failures;
+}
+
 int main(void) {
     static const long shapes[][3] = {
         {1, 1, 1}, {1, 7, 9}, {1, 128, 512}, {1, 99, 128}, {2, 33, 1}, {3, 5, 17}, {5, 33, 65}, {7, 40, 300},
@@ -217,9 +255,14 @@ int main(void) {
             failures += check_layer_norm(kernels[kk], 5, lengths[l]);
             rowRuns += 2;
         }
+        static const long convolutions[][3] = {{8, 16, 1}, {8, 16, 2}, {7, 24, 2}, {5, 5, 1}, {9, 37, 2}, {1, 8, 1}, {16, 96, 1}};
+        for (unsigned v = 0; v < sizeof convolutions / sizeof convolutions[0]; v++) {
+            failures += check_depthwise(kernels[kk], convolutions[v][0], convolutions[v][1], convolutions[v][2]);
+            rowRuns++;
+        }
         printf("%s: %s\n", names[kk], failures == before ? "ok" : "FAILED");
     }
-    printf("%d products and %d row operations checked, %d failed; best kernel here: %s\n", runs, rowRuns, failures,
+    printf("%d products and %d row operations and convolutions checked, %d failed; best kernel here: %s\n", runs, rowRuns, failures,
            names[lttw_kernel_best()]);
     return failures ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 import Foundation
 import Imaging
+import ModelArtifact
 import Pipeline
 import Testing
 @testable import Vision
 
 /// The Swift obstacle expert against PyTorch on Tests/Fixtures/obstacle
 /// (training/lttw/obstacle_fixtures.py): the same preprocessing (OpenCV on both sides), the
-/// encoder summing in another order than PyTorch (float32 rounding), so the slot probabilities
+/// trunk summing in another order than PyTorch (float32 rounding; a MobileNetV2 trunk also has its
+/// batch norms folded into its convolutions at load), so the slot probabilities
 /// agree within the index's tolerance and the obstacles read from them are the same.
 @Suite("Obstacle expert parity with PyTorch")
 struct ObstacleExpertParityTests {
@@ -62,35 +64,127 @@ struct ObstacleExpertParityTests {
         #expect(obstaclesSeen > 0, "no fixture shows an obstacle the expert finds: the comparison of read-outs tests nothing")
     }
 
-    @Test("A model folder whose obstacle slots, kinds or stem differ from this program's is refused")
-    func refusesOtherSlotLayouts() throws {
-        let url = Programs.repository.appendingPathComponent("models/default/config.json")
-        let text = try String(contentsOf: url, encoding: .utf8)
-        for (from, to, problem) in [
-            ("\"left\",\n   \"ahead\",\n   \"right\"\n  ],\n  \"distances\"", "\"ahead\",\n   \"left\",\n   \"right\"\n  ],\n  \"distances\"",
-             "positions"),
-            ("\"near\",\n   \"mid\",\n   \"far\"\n  ],\n  \"weights_prefix\": \"obstacle.\"",
-             "\"far\",\n   \"mid\",\n   \"near\"\n  ],\n  \"weights_prefix\": \"obstacle.\"", "distances"),
-            ("\"kinds\": [\n   \"car\",\n   \"bicycle\",", "\"kinds\": [\n   \"bicycle\",\n   \"car\",", "kinds"),
-            ("\"stem\": \"conv\"", "\"stem\": \"dilated\"", "stem"),
-            ("\"stem\": \"conv\"", "\"stem\": \"conv\", \"trunk\": \"mobilenet_v2\"", "trunk \"mobilenet_v2\" runs in the Python"),
-            ("\"stem_channels\": [\n    32,\n    64\n   ]", "\"stem_channels\": [\n    32\n   ]", "a conv stem"),
-        ] {
-            #expect(text.contains(from), "config.json layout changed: update this test's edit")
+    /// A MobileNetV2 expert's architecture block, as merge-obstacle writes it.
+    static let mobileNetArchitecture = """
+        "architecture": {
+           "image_size": 128,
+           "token_features": 8,
+           "trunk": "mobilenet_v2",
+           "trunk_blocks": 14
+          }
+        """
+    /// A ViT expert's block, as merge-obstacle writes it.
+    static let vitArchitecture = """
+        "architecture": {
+           "image_size": 128, "patch_size": 8, "width": 96, "depth": 3, "heads": 3, "mlp_ratio": 4.0,
+           "ln_eps": 1e-05, "token_features": 16, "stem": "conv", "stem_channels": [32, 64], "trunk": "vit"
+          }
+        """
+
+    /// The shipped config.json with its obstacle expert's architecture block replaced by `block`
+    /// (the rest of the file, weights aside, as shipped), whichever trunk ships.
+    static func config(withObstacleArchitecture block: String) throws -> String {
+        let text = try String(contentsOf: Programs.repository.appendingPathComponent("models/default/config.json"), encoding: .utf8)
+        let expert = try #require(text.range(of: "\"obstacle_expert\": {"))
+        let start = try #require(text.range(of: "\"architecture\": {", range: expert.upperBound..<text.endIndex))
+        let end = try #require(text.range(of: "}", range: start.upperBound..<text.endIndex))
+        return text.replacingCharacters(in: start.lowerBound..<end.upperBound, with: block)
+    }
+
+    /// Each edit applied to `text` must be refused, naming `problem` after "obstacle_expert: ".
+    static func expectRefused(_ text: String, _ edits: [(from: String, to: String, problem: String)]) {
+        for (from, to, problem) in edits {
+            #expect(text.contains(from), "config.json layout changed: update this test's edit of \(problem)")
             let edited = text.replacingOccurrences(of: from, with: to)
-            #expect(throws: ModelConfigurationError.self, "\(problem)") {
-                _ = try ModelConfiguration(json: Array(edited.utf8), path: "config.json")
-            }
             do {
                 _ = try ModelConfiguration(json: Array(edited.utf8), path: "config.json")
+                Issue.record("an obstacle expert with a wrong \(problem) was accepted")
             } catch {
                 #expect(error.description.contains("obstacle_expert: \(problem)"), "\(error.description)")
             }
         }
-        // The ViT trunk named as the training code now writes it is this program's own.
-        let named = text.replacingOccurrences(of: "\"stem\": \"conv\"", with: "\"stem\": \"conv\", \"trunk\": \"vit\"")
-        #expect(named != text)
-        _ = try ModelConfiguration(json: Array(named.utf8), path: "config.json")
+    }
+
+    @Test("A model folder whose obstacle slots, kinds or trunk differ from this program's is refused")
+    func refusesOtherSlotLayouts() throws {
+        let mobileNet = try Self.config(withObstacleArchitecture: Self.mobileNetArchitecture)
+        let vit = try Self.config(withObstacleArchitecture: Self.vitArchitecture)
+        for text in [mobileNet, vit] {
+            _ = try ModelConfiguration(json: Array(text.utf8), path: "config.json")
+            Self.expectRefused(text, [
+                ("\"left\",\n   \"ahead\",\n   \"right\"\n  ],\n  \"distances\"", "\"ahead\",\n   \"left\",\n   \"right\"\n  ],\n  \"distances\"",
+                 "positions"),
+                ("\"near\",\n   \"mid\",\n   \"far\"\n  ],\n  \"weights_prefix\": \"obstacle.\"",
+                 "\"far\",\n   \"mid\",\n   \"near\"\n  ],\n  \"weights_prefix\": \"obstacle.\"", "distances"),
+                ("\"kinds\": [\n   \"car\",\n   \"bicycle\",", "\"kinds\": [\n   \"bicycle\",\n   \"car\",", "kinds"),
+            ])
+        }
+        Self.expectRefused(mobileNet, [
+            ("\"trunk\": \"mobilenet_v2\"", "\"trunk\": \"resnet\"", "trunk \"resnet\" is neither"),
+            ("\"trunk_blocks\": 14", "\"trunk_blocks\": 19", "trunk_blocks 19 outside 2…18"),
+            ("\"image_size\": 128,\n   \"token_features\"", "\"image_size\": 120,\n   \"token_features\"",
+             "image_size 120 is not a multiple of the trunk's stride 16"),
+            // A ViT named without its shape.
+            ("\"trunk\": \"mobilenet_v2\"", "\"trunk\": \"vit\"", "a ViT trunk needs patch_size"),
+        ])
+        Self.expectRefused(vit, [
+            ("\"stem\": \"conv\"", "\"stem\": \"dilated\"", "stem"),
+            ("\"stem_channels\": [32, 64]", "\"stem_channels\": [32]", "a conv stem"),
+            ("\"patch_size\": 8, \"width\": 96", "\"patch_size\": 7, \"width\": 96", "image_size 128 is not a multiple of patch_size 7"),
+        ])
+    }
+
+    struct MobileNetFixture: Decodable {
+        var obstacleExpert: ObstacleExpertConfiguration
+        var scenes: [String]
+        var tolerance: Float
+    }
+
+    static let mobileNetFolder = Programs.repository.appendingPathComponent("Tests/Fixtures/obstacle_mobilenet")
+
+    @Test("A MobileNetV2-trunk expert's tokens and slot probabilities match PyTorch, split over the lanes or on one")
+    func mobileNetTrunkMatchesPyTorch() throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let fixture = try decoder.decode(MobileNetFixture.self, from: Data(contentsOf: Self.mobileNetFolder.appendingPathComponent("expert.json")))
+        let c = fixture.obstacleExpert
+        try c.validate(path: "expert.json", sceneKinds: c.kinds)
+        let preprocessing = try ParityTests.model().configuration.preprocessing
+        // The expert points into the mapped file (as a model folder's expert does): keep it mapped.
+        let weights = try SafetensorsFile(path: Self.mobileNetFolder.appendingPathComponent("expert.safetensors").path)
+        defer { withExtendedLifetime(weights) {} }
+        let expert = try ObstacleExpert(weights, configuration: c, mean: preprocessing.mean, std: preprocessing.std)
+        guard case .mobileNet(let trunk) = expert.trunk else {
+            Issue.record("the fixture's expert is not read by a MobileNetTrunk")
+            return
+        }
+        #expect(trunk.outputSize == 4 && trunk.outputChannels == 64 && trunk.blocks.contains { $0.residual } && trunk.blocks[0].expansion == nil)
+        #expect(fixture.scenes.count >= 4)
+        for scene in fixture.scenes {
+            let image = try Image.decode(file: Self.folder.appendingPathComponent("\(scene).png").path)
+            for onThisThread in [false, true] {
+                let state = ObstacleExpert.State(expert)
+                if onThisThread { try expert.readOnThisThread(image, state: state) } else { try expert.read(image, state: state) }
+                guard case .mobileNet(let trunkState) = state.trunk else { return }
+                let tokens = trunkState.tokens(trunk)
+                let expectedTokens = try NumpyArray(contentsOf: Self.mobileNetFolder.appendingPathComponent("\(scene).tokens.npy"))
+                #expect(expectedTokens.shape == [tokens.rows, tokens.columns])
+                var worst: Float = 0, largest: Float = 0
+                for r in 0..<tokens.rows {
+                    for j in 0..<tokens.columns {
+                        let reference = expectedTokens.floats[r * tokens.columns + j]
+                        worst = max(worst, abs(tokens.row(r)[j] - reference))
+                        largest = max(largest, abs(reference))
+                    }
+                }
+                // Tokens of order 1–10: relative to the largest.
+                #expect(worst < fixture.tolerance * max(1, largest), "\(scene): tokens differ by \(worst) (largest \(largest))")
+                let expected = try NumpyArray(contentsOf: Self.mobileNetFolder.appendingPathComponent("\(scene).probabilities.npy"))
+                var worstP: Float = 0
+                for i in 0..<expected.floats.count { worstP = max(worstP, abs(state.probabilities.storage[i] - expected.floats[i])) }
+                #expect(worstP < fixture.tolerance, "\(scene) on \(onThisThread ? "one lane" : "the lanes"): probabilities differ by \(worstP)")
+            }
+        }
     }
 
     @Test("Of one kind at one side: the nearest slot's distance at the surest slot's confidence, in both readers (obstacle_expert.read)")

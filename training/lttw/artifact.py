@@ -216,14 +216,25 @@ def load_obstacle_expert(cfg, sd, path):
     return expert.eval()
 
 
+# The ObstacleConfig fields only a ViT trunk reads: a MobileNetV2 expert's config.json leaves them
+# out, so nobody reads a shape the model does not have.
+VIT_ONLY_FIELDS = ("patch_size", "width", "depth", "heads", "mlp_ratio", "ln_eps", "stem", "stem_channels")
+
+
+def exported_architecture(c) -> Dict:
+    """config.json's obstacle_expert.architecture: the fields its trunk uses (kinds are written
+    beside it)."""
+    fields = {k: v for k, v in c.to_dict().items() if k != "kinds"}
+    if c.trunk == "mobilenet_v2":
+        return {k: v for k, v in fields.items() if k not in VIT_ONLY_FIELDS}
+    return {k: v for k, v in fields.items() if k != "trunk_blocks"}
+
+
 def merge_obstacle(run, model_dir, ckpt="best.pt", recipe=None):
     """Puts a trained, calibrated obstacle expert (lttw.obstacle_expert_train) into a model folder
     (replacing one already there). `recipe` says how the run was trained, for the model card."""
     from .obstacle_expert import ObstacleConfig, ObstacleExpert
     ck = torch.load(os.path.join(run, ckpt), map_location="cpu", weights_only=False)
-    if ck["config"].get("trunk", "vit") != "vit":
-        raise ValueError(f"{run}/{ckpt}: a {ck['config']['trunk']} trunk, which only Python runs (the Swift engine runs the "
-                         "ViT trunk): measure it with a Python predictor's folder, never merge it into a shipped model")
     expert = ObstacleExpert(ObstacleConfig(**ck["config"]))
     expert.load_state_dict(ck["model"])
     with open(os.path.join(run, "calibration.json")) as f:
@@ -234,7 +245,7 @@ def merge_obstacle(run, model_dir, ckpt="best.pt", recipe=None):
     sd.update({OBSTACLE_PREFIX + k: v.detach().float().contiguous().clone() for k, v in expert.exported_state().items()})
     c = expert.c
     cfg["obstacle_expert"] = {
-        "architecture": {k: v for k, v in c.to_dict().items() if k != "kinds"},
+        "architecture": exported_architecture(c),
         "kinds": list(c.kinds), "positions": list(POSITIONS), "distances": list(DISTANCES),
         "weights_prefix": OBSTACLE_PREFIX,
         "input": "the frame squashed to image_size x image_size (area), the model's preprocessing mean and std",

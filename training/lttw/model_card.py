@@ -6,6 +6,24 @@ import argparse
 import glob
 import json
 import os
+from typing import Dict
+
+
+def obstacle_trunk(oa: Dict, params: int) -> str:
+    """What reads the obstacle expert's frame, in words: an ImageNet MobileNetV2's first layers or a ViT of its own."""
+    if oa.get("trunk") == "mobilenet_v2":
+        from .obstacle_expert import mobilenet_v2_channels, mobilenet_v2_stride
+        blocks = oa.get("trunk_blocks", 14)
+        grid = oa["image_size"] // mobilenet_v2_stride(blocks)
+        return (f"the first {blocks} feature layers of MobileNetV2, started from ImageNet weights (a 3×3 stride-2 convolution, "
+                f"then inverted residual blocks; batch norm, ReLU6) into {grid}×{grid} tokens of {mobilenet_v2_channels(blocks)} "
+                f"features ({params / 1e3:.0f} k parameters)")
+    stem = (f"a convolutional stem of {len(oa['stem_channels']) + 1} 3×3 stride-2 convolutions, channels "
+            f"{'→'.join(str(c) for c in [3] + oa['stem_channels'] + [oa['width']])}, into "
+            if oa.get("stem") == "conv" else f"{oa['patch_size']}×{oa['patch_size']} patches, ")
+    grid = oa["image_size"] // oa["patch_size"]
+    return (f"a ViT of its own ({stem}{grid}×{grid} tokens, width {oa['width']}, depth {oa['depth']}, {oa['heads']} heads; "
+            f"{params / 1e3:.0f} k parameters)")
 
 
 def verify_rule(margin: float,
@@ -119,13 +137,8 @@ def main():
         oa = oe["architecture"]
         at = oe["calibration"]["at_threshold"]
         L += ["## Obstacle expert (gives the obstacles)", "",
-              f"The frame squashed to {oa['image_size']}×{oa['image_size']}, read by a ViT of its own ("
-              + (f"a convolutional stem of {len(oa['stem_channels']) + 1} 3×3 stride-2 convolutions, channels "
-                 f"{'→'.join(str(c) for c in [3] + oa['stem_channels'] + [oa['width']])}, into "
-                 if oa.get("stem") == "conv" else f"{oa['patch_size']}×{oa['patch_size']} patches, ")
-              + f"{oa['image_size'] // oa['patch_size']}×{oa['image_size'] // oa['patch_size']} tokens, width {oa['width']}, depth "
-              f"{oa['depth']}, {oa['heads']} heads; {oe['params'] / 1e3:.0f} k parameters); every "
-              f"patch token projected to {oa['token_features']} features and the whole grid read by one linear layer into nine slots "
+              f"The frame squashed to {oa['image_size']}×{oa['image_size']}, read by {obstacle_trunk(oa, oe['params'])}; every "
+              f"grid token projected to {oa['token_features']} features and the whole grid read by one linear layer into nine slots "
               f"(left / ahead / right × near / mid / far), each a softmax over empty and {len(oe['kinds'])} kinds "
               f"(training/lttw/obstacle_expert.py). "
               + (f"Training: {oe['training']['recipe']} " if oe['training'].get('recipe') else "Trained on generated scenes only ")

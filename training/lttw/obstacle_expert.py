@@ -57,7 +57,7 @@ class ObstacleConfig:
     # "vit": the encoder above. "mobilenet_v2": the first `trunk_blocks` of MobileNetV2's feature
     # layers (batch norm, ReLU6) in its place, so a trunk trained on real photographs (ImageNet) can
     # start it: the renders alone never taught the ViT what a real person or car looks like
-    # (NOTES, "Obstacles on real photos"). Measured in Python only; the Swift engine runs "vit".
+    # (NOTES, "Obstacles on real photos"). The Swift engine runs both (MobileNetTrunk.swift).
     trunk: str = "vit"
     trunk_blocks: int = 14
 
@@ -187,8 +187,10 @@ class ObstacleExpert(nn.Module):
         return torch.cat([head(images[i:i + batch].float()).half() for i in range(0, len(images), batch)])
 
     def exported_state(self):
-        """The tensors the product runs (the training-only token head left out)."""
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("token_kind.")}
+        """The tensors the product runs (the training-only token head and batch norm's step
+        counters left out; the Swift engine folds each batch norm into its convolution at load)."""
+        return {k: v for k, v in self.state_dict().items()
+                if not k.startswith("token_kind.") and not k.endswith("num_batches_tracked")}
 
 
 def conv_stem(c: ObstacleConfig) -> nn.Sequential:

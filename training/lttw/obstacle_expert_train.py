@@ -182,7 +182,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="train for this long (the cosine over wall-clock time; --steps then only caps the steps)")
     ap.add_argument("--render_workers", type=int, default=2, help="processes rendering scenes not cached yet (0: one per usable core)")
     ap.add_argument("--trunk", choices=["vit", "mobilenet_v2"], default="vit",
-                    help="the expert's trunk (ObstacleConfig.trunk); mobilenet_v2 is measured in Python only")
+                    help="the expert's trunk (ObstacleConfig.trunk); mobilenet_v2: the first layers of an ImageNet "
+                         "MobileNetV2 (the Swift engine runs it as MobileNetTrunk)")
     ap.add_argument("--trunk_blocks", type=int, default=ObstacleConfig.trunk_blocks, help="MobileNetV2 feature layers kept")
     ap.add_argument("--pretrained", default=None, help="an ImageNet MobileNetV2 state dict to start the mobilenet_v2 trunk from "
                                                        "(training/fetch_pretrained.sh)")

@@ -1,4 +1,7 @@
 """The obstacle expert's targets, flip and read-out on real generated scenes."""
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +12,8 @@ from lttw.obstacle_expert import (FLIPPED_SLOT, N_CLASSES, N_SLOTS, ObstacleConf
                                   read, slot_of, targets)
 from lttw.obstacle_map import score
 from lttw.preprocess import preprocess
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _scenes_with_obstacles(n):
@@ -183,7 +188,9 @@ def test_a_warm_start_from_a_model_folder_takes_its_shipped_expert_and_leaves_th
     with open(os.path.join(model_dir, "config.json")) as f:
         arch = json.load(f)["obstacle_expert"]["architecture"]
     own = ObstacleExpert(ObstacleConfig(**arch)).state_dict()
-    assert set(given) < set(own) and all(k.startswith("token_kind.") for k in set(own) - set(given))
+    # Not shipped: the training-only token head and batch norm's step counters.
+    assert set(given) < set(own) and all(k.startswith("token_kind.") or k.endswith("num_batches_tracked")
+                                         for k in set(own) - set(given))
     assert all(own[k].shape == v.shape for k, v in given.items())
     # A model folder without an obstacle expert is refused by name.
     (tmp_path / "config.json").write_text("{}")
@@ -310,7 +317,7 @@ def test_read_gives_the_nearest_distance_at_the_surest_confidence():
 
 
 def test_a_mobilenet_v2_trunk_takes_an_imagenet_checkpoints_tensors_and_refuses_another_file(tmp_path):
-    """The `mobilenet_v2` trunk (Python only, measured in NOTES) is MobileNetV2's first feature
+    """The `mobilenet_v2` trunk (the Swift engine runs it: MobileNetTrunk) is MobileNetV2's first feature
     layers under the names every ImageNet checkpoint of it uses (`features.N...`): a checkpoint
     written in that layout loads tensor for tensor; a file of other tensors is refused by name."""
     import torch
@@ -338,13 +345,35 @@ def test_a_mobilenet_v2_trunk_takes_an_imagenet_checkpoints_tensors_and_refuses_
         ObstacleExpert(ObstacleConfig(trunk="resnet"))
 
 
-def test_a_python_only_trunk_is_never_merged_into_a_model_folder(tmp_path):
-    """The Swift engine runs the ViT trunk only: merging a mobilenet_v2 run would ship a model the
-    product cannot load, so it is refused before the folder is touched."""
-    from lttw.artifact import merge_obstacle
+def test_a_mobilenet_v2_run_merges_into_a_model_folder_and_loads_back_as_it_was_trained(tmp_path):
+    """merge-obstacle writes a MobileNetV2 expert as the Swift engine reads it: every tensor the
+    trunk runs (batch norms unfolded, their step counters left out: Swift folds them at load), and
+    only the architecture fields that trunk uses. Loaded back, it reads a frame as the run did."""
+    import shutil
+    from safetensors.torch import load_file
+    from lttw.artifact import load_artifact, merge_obstacle
     run = tmp_path / "run"
     run.mkdir()
-    expert = ObstacleExpert(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=7))
+    torch.manual_seed(3)
+    expert = ObstacleExpert(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=7)).eval()
+    for m in expert.modules():  # statistics other than the initial 0 and 1, so unfolded norms would show
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
     torch.save({"model": expert.state_dict(), "config": expert.c.to_dict(), "step": 1}, run / "best.pt")
-    with pytest.raises(ValueError, match="only Python runs"):
-        merge_obstacle(str(run), str(tmp_path / "never_written"))
+    (run / "calibration.json").write_text(json.dumps({
+        "temperature": 1.3, "threshold": 0.4, "precision_target": 0.7,
+        "validation": {"scenes": 10, "seeds_from": 1_000_000,
+                       "at_threshold": {"recall": 0.5, "precision": 0.7, "distance_accuracy": 0.6, "labelled": 5}}}))
+    model_dir = tmp_path / "model"
+    shutil.copytree(REPO / "models" / "default", model_dir)
+    cfg = merge_obstacle(str(run), str(model_dir))
+    assert cfg["obstacle_expert"]["architecture"] == {"image_size": 128, "token_features": 8, "trunk": "mobilenet_v2",
+                                                      "trunk_blocks": 7}
+    written = load_file(str(model_dir / "model.safetensors"))
+    assert "obstacle.trunk.1.conv.1.running_var" in written
+    assert not [k for k in written if k.endswith("num_batches_tracked") or k.startswith("obstacle.token_kind")]
+    model, _, _ = load_artifact(str(model_dir))
+    x = torch.randn(2, 3, 128, 128)
+    with torch.no_grad():
+        assert torch.allclose(model.obstacle_expert(x), expert(x), atol=1e-6)

@@ -92,6 +92,16 @@ void lttw_exp(lttw_kernel kernel, const float *x, float *y, long n);
 void lttw_layer_norm_rows(lttw_kernel kernel, const float *x, long ldx, float *y, long ldy, long rows, long cols,
                           const float *gamma, const float *beta, float eps);
 
+/* MobileNetV2's depthwise 3×3 convolution (padding 1, stride 1 or 2) with the ReLU6 on both
+ * sides, over a position-major input x [size·size, channels]: output positions first ..<
+ * first+count of y [out·out, channels], out = (size − 1) / stride + 1. The input is clamped to
+ * [0, 6] as it is read (the ReLU6 of the layer before, which writes it unclamped) and so is the
+ * output. weight is tap-major [9, channels] (kernel row, then column), the batch norm folded into
+ * it and bias. Single-threaded; the caller splits the positions. Its NEON build is the portable C,
+ * which the compiler vectorises for AArch64. */
+void lttw_depthwise3x3(lttw_kernel kernel, const float *x, long size, long channels, long stride, const float *weight,
+                       const float *bias, float *y, long first, long count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,15 +11,23 @@ import Kernels
 ///           -> per patch token GELU(Linear(width -> P)) -> flattened in grid order
 ///           -> Linear(grid²·P -> slots·(1 + kinds)) -> softmax(logits / T) per slot
 ///
+/// The trunk may instead be the first layers of an ImageNet MobileNetV2 (`MobileNetTrunk`), whose
+/// tokens take the ViT's place in the same head.
+///
 /// A slot is a (position, distance) pair, position-major; its classes are "empty" and the kinds.
 /// Immutable and shared by every stream; per-stream memory lives in `ObstacleExpert.State`.
 /// Mirrors training/lttw/obstacle_expert.py.
 public struct ObstacleExpert: @unchecked Sendable {
+    /// What turns the frame into one token per grid cell.
+    public enum Trunk: @unchecked Sendable {
+        /// A `PatchEncoder`, its patch tokens embedded by a `ConvolutionalStem` when there is one
+        /// (nil: by the encoder's own patch embedding).
+        case vit(encoder: PatchEncoder, stem: ConvolutionalStem?)
+        case mobileNet(MobileNetTrunk)
+    }
+
     public let configuration: ObstacleExpertConfiguration
-    public let encoder: PatchEncoder
-    /// Embeds the patch tokens when the expert has a convolutional stem (nil: the encoder's own
-    /// patch embedding does).
-    public let stem: ConvolutionalStem?
+    public let trunk: Trunk
     public let preprocessing: Preprocessing
     let tokenProjection: LinearWeights
     let slots: LinearWeights
@@ -28,46 +36,66 @@ public struct ObstacleExpert: @unchecked Sendable {
     /// model's normalisation at its own input size.
     public init(_ source: some WeightSource, configuration c: ObstacleExpertConfiguration, mean: [Float], std: [Float]) throws {
         configuration = c
-        let g = c.architecture.geometry
-        stem = try c.architecture.convolutionChannels.map {
-            try ConvolutionalStem(source, prefix: c.weightsPrefix + "encoder.patch_embed", channels: $0, imageSize: g.imageSize)
+        let a = c.architecture
+        if let layers = a.mobileNetLayers {
+            trunk = .mobileNet(try MobileNetTrunk(source, prefix: c.weightsPrefix + "trunk", layers: layers, imageSize: a.imageSize))
+        } else {
+            let g = a.geometry
+            let stem = try a.convolutionChannels.map {
+                try ConvolutionalStem(source, prefix: c.weightsPrefix + "encoder.patch_embed", channels: $0, imageSize: g.imageSize)
+            }
+            trunk = .vit(
+                encoder: try PatchEncoder(source, geometry: g, prefix: c.weightsPrefix + "encoder", embedsPatches: stem == nil),
+                stem: stem)
         }
-        encoder = try PatchEncoder(source, geometry: g, prefix: c.weightsPrefix + "encoder", embedsPatches: stem == nil)
         tokenProjection = try LinearWeights(
-            source, c.weightsPrefix + "token_proj", inputs: g.width, outputs: c.architecture.tokenFeatures)
+            source, c.weightsPrefix + "token_proj", inputs: a.tokenWidth, outputs: a.tokenFeatures)
         slots = try LinearWeights(
-            source, c.weightsPrefix + "slots", inputs: g.patchCount * c.architecture.tokenFeatures,
-            outputs: c.slotCount * c.classCount)
-        preprocessing = Preprocessing(inputSize: g.imageSize, interpolation: .area, mean: mean, std: std)
+            source, c.weightsPrefix + "slots", inputs: a.gridCells * a.tokenFeatures, outputs: c.slotCount * c.classCount)
+        preprocessing = Preprocessing(inputSize: a.imageSize, interpolation: .area, mean: mean, std: std)
     }
 
     /// Multiply-adds ×2 of one frame (preprocessing aside).
     public var flops: Int {
-        let g = encoder.geometry
-        let patchEmbedding = 2 * g.patchCount * 3 * g.patchSize * g.patchSize * g.width
-        return g.flops - (stem == nil ? 0 : patchEmbedding) + (stem?.flops ?? 0)
-            + 2 * (g.patchCount * g.width * tokenProjection.outputs + slots.inputs * slots.outputs)
+        let a = configuration.architecture
+        let head = 2 * (a.gridCells * a.tokenWidth * tokenProjection.outputs + slots.inputs * slots.outputs)
+        switch trunk {
+        case .vit(let encoder, let stem):
+            let g = encoder.geometry
+            let patchEmbedding = 2 * g.patchCount * 3 * g.patchSize * g.patchSize * g.width
+            return g.flops - (stem == nil ? 0 : patchEmbedding) + (stem?.flops ?? 0) + head
+        case .mobileNet(let mobileNet):
+            return mobileNet.flops + head
+        }
     }
 
     /// One stream's input, activations and slot probabilities, sized once.
     public final class State {
         /// [3, S, S] the preprocessed frame.
         public let input: Tensor
-        let encoder: PatchEncoder.State
-        let stem: ConvolutionalStem.State?
+        let trunk: TrunkState
         let projected: Tensor
         /// [slots, 1 + kinds] calibrated probabilities of the last frame.
         public let probabilities: Tensor
         /// The frame squashed to the expert's size, split across the kernel lanes.
         let preprocessor: FramePreprocessor
 
+        enum TrunkState {
+            case vit(encoder: PatchEncoder.State, stem: ConvolutionalStem.State?)
+            case mobileNet(MobileNetTrunk.State)
+        }
+
         public init(_ expert: ObstacleExpert) {
             let c = expert.configuration
-            let g = c.architecture.geometry
-            input = Tensor(shape: [3, g.imageSize, g.imageSize])
-            encoder = PatchEncoder.State(g)
-            stem = expert.stem.map { ConvolutionalStem.State($0) }
-            projected = Tensor(shape: [g.patchCount, c.architecture.tokenFeatures])
+            let a = c.architecture
+            input = Tensor(shape: [3, a.imageSize, a.imageSize])
+            switch expert.trunk {
+            case .vit(let encoder, let stem):
+                trunk = .vit(encoder: PatchEncoder.State(encoder.geometry), stem: stem.map { ConvolutionalStem.State($0) })
+            case .mobileNet(let mobileNet):
+                trunk = .mobileNet(MobileNetTrunk.State(mobileNet))
+            }
+            projected = Tensor(shape: [a.gridCells, a.tokenFeatures])
             probabilities = Tensor(shape: [c.slotCount, c.classCount])
             preprocessor = FramePreprocessor(expert.preprocessing)
         }
@@ -96,22 +124,34 @@ public struct ObstacleExpert: @unchecked Sendable {
 
     /// `read(input:state:)`, on the calling thread alone when `onThisThread`.
     func read(input: UnsafeBufferPointer<Float>, state: State, onThisThread: Bool) {
-        let g = encoder.geometry
-        if let stem, let stemState = state.stem {
-            if onThisThread {
-                stem.embedOnThisThread(input, state: stemState)
-                encoder.encodeOnThisThread(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: state.encoder)
+        let tokens: MatrixRef
+        switch (trunk, state.trunk) {
+        case (.vit(let encoder, let stem), .vit(let encoderState, let stemState)):
+            if let stem, let stemState {
+                if onThisThread {
+                    stem.embedOnThisThread(input, state: stemState)
+                    encoder.encodeOnThisThread(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: encoderState)
+                } else {
+                    stem.embed(input, state: stemState)
+                    encoder.encode(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: encoderState)
+                }
+            } else if onThisThread {
+                encoder.encodeOnThisThread(input, state: encoderState)
             } else {
-                stem.embed(input, state: stemState)
-                encoder.encode(patchTokens: UnsafeBufferPointer(stemState.tokens.storage), state: state.encoder)
+                encoder.encode(input, state: encoderState)
             }
-        } else if onThisThread {
-            encoder.encodeOnThisThread(input, state: state.encoder)
-        } else {
-            encoder.encode(input, state: state.encoder)
+            tokens = encoderState.output.matrix.readOnly.rows(1..<encoder.geometry.tokens)
+        case (.mobileNet(let mobileNet), .mobileNet(let mobileNetState)):
+            if onThisThread {
+                mobileNet.runOnThisThread(input, state: mobileNetState)
+            } else {
+                mobileNet.run(input, state: mobileNetState)
+            }
+            tokens = mobileNetState.tokens(mobileNet)
+        default:
+            preconditionFailure("ObstacleExpert: a state made for another expert")
         }
-        let patches = state.encoder.output.matrix.readOnly.rows(1..<g.tokens)
-        tokenProjection.apply(patches, into: state.projected.matrix, activation: .exact)
+        tokenProjection.apply(tokens, into: state.projected.matrix, activation: .exact)
         // The projected grid, row-major, is the slots' one input row (PyTorch's flatten(1)).
         let grid = MatrixRef(UnsafeBufferPointer(state.projected.storage), rows: 1, columns: state.projected.count)
         let logits = MutableMatrixRef(state.probabilities.storage, rows: 1, columns: state.probabilities.count)
