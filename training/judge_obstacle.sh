@@ -16,7 +16,8 @@ OUT=${OUT:-$(mktemp -d)}
 CAND="$OUT/candidate"
 rm -rf "$CAND" && mkdir -p "$OUT" && cp -r models/default "$CAND"
 $PY -m lttw.artifact merge-obstacle --run "$FROM_RUN" --model "$CAND" > "$OUT/merge.txt"
-# A candidate that is the shipped model judges nothing (2026-12-06: a refused merge read as a pass).
+# A candidate still holding the shipped weights judges nothing (2026-12-06: a candidate folder left
+# a copy of models/default was read as a pass).
 if cmp -s models/default/model.safetensors "$CAND/model.safetensors"; then
   echo "judge_obstacle.sh: $CAND holds the shipped weights after the merge; nothing to judge" >&2
   exit 1

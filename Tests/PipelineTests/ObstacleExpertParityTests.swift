@@ -1,7 +1,9 @@
 import Foundation
 import Imaging
+@testable import Kernels
 import ModelArtifact
 import Pipeline
+import TestSupport
 import Testing
 @testable import Vision
 
@@ -124,6 +126,8 @@ struct ObstacleExpertParityTests {
             ("\"trunk_blocks\": 14", "\"trunk_blocks\": 19", "trunk_blocks 19 outside 2…18"),
             ("\"image_size\": 128,\n   \"token_features\"", "\"image_size\": 120,\n   \"token_features\"",
              "image_size 120 is not a multiple of the trunk's stride 16"),
+            ("\"image_size\": 128,\n   \"token_features\"", "\"image_size\": 1024,\n   \"token_features\"",
+             "image_size 1024 is more than 512"),
             // A ViT named without its shape.
             ("\"trunk\": \"mobilenet_v2\"", "\"trunk\": \"vit\"", "a ViT trunk needs patch_size"),
         ])
@@ -160,15 +164,21 @@ struct ObstacleExpertParityTests {
         }
         #expect(trunk.outputSize == 4 && trunk.outputChannels == 64 && trunk.blocks.contains { $0.residual } && trunk.blocks[0].expansion == nil)
         #expect(fixture.scenes.count >= 4)
+        // One state per way of reading, reused across the scenes: what one frame leaves in a
+        // buffer must not reach the next.
+        let states = [false: ObstacleExpert.State(expert), true: ObstacleExpert.State(expert)]
         for scene in fixture.scenes {
             let image = try Image.decode(file: Self.folder.appendingPathComponent("\(scene).png").path)
             for onThisThread in [false, true] {
-                let state = ObstacleExpert.State(expert)
+                let state = try #require(states[onThisThread])
                 if onThisThread { try expert.readOnThisThread(image, state: state) } else { try expert.read(image, state: state) }
-                guard case .mobileNet(let trunkState) = state.trunk else { return }
+                guard case .mobileNet(let trunkState) = state.trunk else {
+                    Issue.record("a MobileNetV2 expert's state holds no MobileNetV2 activations")
+                    return
+                }
                 let tokens = trunkState.tokens(trunk)
                 let expectedTokens = try NumpyArray(contentsOf: Self.mobileNetFolder.appendingPathComponent("\(scene).tokens.npy"))
-                #expect(expectedTokens.shape == [tokens.rows, tokens.columns])
+                try #require(expectedTokens.shape == [tokens.rows, tokens.columns])
                 var worst: Float = 0, largest: Float = 0
                 for r in 0..<tokens.rows {
                     for j in 0..<tokens.columns {
@@ -180,11 +190,61 @@ struct ObstacleExpertParityTests {
                 // Tokens of order 1–10: relative to the largest.
                 #expect(worst < fixture.tolerance * max(1, largest), "\(scene): tokens differ by \(worst) (largest \(largest))")
                 let expected = try NumpyArray(contentsOf: Self.mobileNetFolder.appendingPathComponent("\(scene).probabilities.npy"))
+                try #require(expected.shape == [c.slotCount, c.classCount])
                 var worstP: Float = 0
                 for i in 0..<expected.floats.count { worstP = max(worstP, abs(state.probabilities.storage[i] - expected.floats[i])) }
                 #expect(worstP < fixture.tolerance, "\(scene) on \(onThisThread ? "one lane" : "the lanes"): probabilities differ by \(worstP)")
             }
         }
+    }
+
+    /// Runs a trunk pass and notes how many lanes shared it.
+    struct CountedPass: ParallelWork {
+        final class Lanes: @unchecked Sendable {
+            let lock = NSLock()
+            var most = 0
+        }
+        let pass: MobileNetTrunk.Pass
+        let lanes: Lanes
+
+        func run(_ lane: Lane) {
+            lanes.lock.withLock { lanes.most = max(lanes.most, lane.count) }
+            pass.run(lane)
+        }
+    }
+
+    @Test("The trunk split over two lanes gives its one-lane tokens, frame after frame")
+    func mobileNetTrunkSplitEqualsOneLane() throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let fixture = try decoder.decode(MobileNetFixture.self, from: Data(contentsOf: Self.mobileNetFolder.appendingPathComponent("expert.json")))
+        let weights = try SafetensorsFile(path: Self.mobileNetFolder.appendingPathComponent("expert.safetensors").path)
+        defer { withExtendedLifetime(weights) {} }
+        let layers = try #require(fixture.obstacleExpert.architecture.mobileNetLayers)
+        let trunk = try MobileNetTrunk(weights, prefix: "obstacle.trunk", layers: layers, imageSize: fixture.obstacleExpert.architecture.imageSize)
+        let size = trunk.imageSize
+        let split = MobileNetTrunk.State(trunk), single = MobileNetTrunk.State(trunk)
+        var random = SplitMix64(seed: 5)
+        let lanes = CountedPass.Lanes()
+        // A pool of its own: the shared one runs the work on the caller alone while another
+        // test's stream holds it.
+        let pool = WorkerPool(lanes: 2)
+        defer { pool.shutdown() }
+        for _ in 0..<8 {
+            let image = (0..<(3 * size * size)).map { _ in Float(random.next() >> 40) / Float(1 << 24) * 4 - 2 }
+            try image.withUnsafeBufferPointer { input in
+                pool.run(CountedPass(pass: MobileNetTrunk.Pass(trunk: trunk, image: input, state: split), lanes: lanes))
+                trunk.runOnThisThread(input, state: single)
+                let a = split.tokens(trunk), b = single.tokens(trunk)
+                // Each position's sums run in the same order on any lane: the same floats.
+                for r in 0..<a.rows {
+                    for j in 0..<a.columns where a.row(r)[j] != b.row(r)[j] {
+                        try #require(Bool(false), "token \(r), feature \(j): \(a.row(r)[j]) split, \(b.row(r)[j]) on one lane")
+                    }
+                }
+            }
+        }
+        #expect(lanes.most == 2, "the pass ran on \(lanes.most) lane(s), not split")
     }
 
     @Test("Of one kind at one side: the nearest slot's distance at the surest slot's confidence, in both readers (obstacle_expert.read)")

@@ -223,9 +223,17 @@ VIT_ONLY_FIELDS = ("patch_size", "width", "depth", "heads", "mlp_ratio", "ln_eps
 
 def exported_architecture(c) -> Dict:
     """config.json's obstacle_expert.architecture: the fields its trunk uses (kinds are written
-    beside it)."""
+    beside it). A MobileNetV2 trunk the Swift engine would refuse (ObstacleExpertConfiguration:
+    2…18 layers, image_size a multiple of its stride, up to 512 px and a 64-cell grid side) is
+    refused here, before a model folder is written."""
     fields = {k: v for k, v in c.to_dict().items() if k != "kinds"}
     if c.trunk == "mobilenet_v2":
+        from .obstacle_expert import mobilenet_v2_stride
+        stride = mobilenet_v2_stride(c.trunk_blocks) if 1 <= c.trunk_blocks <= 18 else None
+        if stride is None or c.trunk_blocks < 2 or c.image_size % stride or not 16 <= c.image_size <= 512 \
+                or c.image_size // stride > 64:
+            raise ValueError(f"a mobilenet_v2 trunk of {c.trunk_blocks} layers at {c.image_size} px: the Swift engine runs "
+                             "2…18 layers on 16…512 px, a multiple of the trunk's stride, at most 64 cells a side")
         return {k: v for k, v in fields.items() if k not in VIT_ONLY_FIELDS}
     return {k: v for k, v in fields.items() if k != "trunk_blocks"}
 

@@ -377,3 +377,13 @@ def test_a_mobilenet_v2_run_merges_into_a_model_folder_and_loads_back_as_it_was_
     x = torch.randn(2, 3, 128, 128)
     with torch.no_grad():
         assert torch.allclose(model.obstacle_expert(x), expert(x), atol=1e-6)
+
+
+def test_a_mobilenet_v2_trunk_the_swift_engine_would_refuse_is_never_merged():
+    """merge-obstacle writes only what the Swift loader takes: 2…18 layers, 16…512 px, a multiple of
+    the trunk's stride, at most 64 cells a side."""
+    from lttw.artifact import exported_architecture
+    assert exported_architecture(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=14))["trunk_blocks"] == 14
+    for blocks, size in [(1, 128), (19, 128), (14, 120), (14, 1024), (4, 512)]:
+        with pytest.raises(ValueError, match="the Swift engine runs"):
+            exported_architecture(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=blocks, image_size=size))

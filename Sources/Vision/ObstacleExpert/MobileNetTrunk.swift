@@ -194,8 +194,9 @@ public struct MobileNetTrunk: @unchecked Sendable {
 
     /// Lanes share each layer by positions. A lane's 1×1 products read only its own positions,
     /// which it wrote itself (the same split of the same count), so the one barrier a block needs
-    /// is before its depthwise convolution, which reads its neighbours'.
-    private struct Pass: ParallelWork {
+    /// is before its depthwise convolution, which reads its neighbours'. (Internal so a test can
+    /// see how many lanes ran it.)
+    struct Pass: ParallelWork {
         let trunk: MobileNetTrunk
         let image: UnsafeBufferPointer<Float>
         let state: State

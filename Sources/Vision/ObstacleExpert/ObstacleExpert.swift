@@ -2,17 +2,16 @@ import Imaging
 import Kernels
 
 /// The obstacle expert: what stands in front of the wearer, where and how far, read from the
-/// whole frame by a ViT of its own. The scene encoder's 16 px patches at 160 px blur a far bollard
-/// into part of one token and its pooled heads forget where things are; this expert sees the
-/// frame at 128 px through 8 px patches and keeps every token's place:
+/// whole frame by a trunk of its own. The scene encoder's 16 px patches at 160 px blur a far
+/// bollard into part of one token and its pooled heads forget where things are; this expert sees
+/// the frame at its own size (128 px as shipped) and keeps every grid token's place:
 ///
 ///     frame -> squash to S×S (the scene preprocessing at its own size)
-///           -> patch tokens (a `ConvolutionalStem`, or the plain patch embedding) -> PatchEncoder
-///           -> per patch token GELU(Linear(width -> P)) -> flattened in grid order
+///           -> grid tokens: a ViT (`PatchEncoder`, its patch tokens from a `ConvolutionalStem` or
+///              the plain patch embedding; shipped), or the first layers of an ImageNet
+///              MobileNetV2 (`MobileNetTrunk`)
+///           -> per grid token GELU(Linear(features -> P)) -> flattened in grid order
 ///           -> Linear(grid²·P -> slots·(1 + kinds)) -> softmax(logits / T) per slot
-///
-/// The trunk may instead be the first layers of an ImageNet MobileNetV2 (`MobileNetTrunk`), whose
-/// tokens take the ViT's place in the same head.
 ///
 /// A slot is a (position, distance) pair, position-major; its classes are "empty" and the kinds.
 /// Immutable and shared by every stream; per-stream memory lives in `ObstacleExpert.State`.
@@ -38,7 +37,9 @@ public struct ObstacleExpert: @unchecked Sendable {
         configuration = c
         let a = c.architecture
         if let layers = a.mobileNetLayers {
-            trunk = .mobileNet(try MobileNetTrunk(source, prefix: c.weightsPrefix + "trunk", layers: layers, imageSize: a.imageSize))
+            let mobileNet = try MobileNetTrunk(source, prefix: c.weightsPrefix + "trunk", layers: layers, imageSize: a.imageSize)
+            precondition(mobileNet.outputSize == a.gridSide, "ObstacleExpert: an unvalidated configuration (\(a.imageSize) px, \(layers) layers)")
+            trunk = .mobileNet(mobileNet)
         } else {
             let g = a.geometry
             let stem = try a.convolutionChannels.map {

@@ -83,6 +83,9 @@ public struct ObstacleExpertConfiguration: Sendable, Decodable, Hashable {
             try require(MobileNetTrunk.layerRange.contains(layers),
                         "trunk_blocks \(layers) outside \(MobileNetTrunk.layerRange.lowerBound)…\(MobileNetTrunk.layerRange.upperBound)")
             let stride = MobileNetTrunk.stride(layers: layers)
+            // 512 px keeps a stream's activations under about 80 MB (the expansions at the stem's
+            // resolution dominate: 2 × (S/2)² × 96 floats).
+            try require(a.imageSize <= 512, "image_size \(a.imageSize) is more than 512 for a MobileNetV2 trunk")
             try require(a.imageSize % stride == 0, "image_size \(a.imageSize) is not a multiple of the trunk's stride \(stride)")
             try require(a.gridSide <= 64, "a \(a.gridSide)-cell grid side is more than 64")
         default:
