@@ -146,17 +146,22 @@ struct ObstacleExpertParityTests {
 
     static let mobileNetFolder = Programs.repository.appendingPathComponent("Tests/Fixtures/obstacle_mobilenet")
 
-    @Test("A MobileNetV2-trunk expert's tokens and slot probabilities match PyTorch, split over the lanes or on one")
-    func mobileNetTrunkMatchesPyTorch() throws {
+    /// The seeded expert's configuration (validated) and its mapped weights, which whatever is
+    /// built from them points into: keep the file alive while they are used.
+    static func mobileNetFixture() throws -> (MobileNetFixture, SafetensorsFile) {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let fixture = try decoder.decode(MobileNetFixture.self, from: Data(contentsOf: Self.mobileNetFolder.appendingPathComponent("expert.json")))
-        let c = fixture.obstacleExpert
-        try c.validate(path: "expert.json", sceneKinds: c.kinds)
-        let preprocessing = try ParityTests.model().configuration.preprocessing
-        // The expert points into the mapped file (as a model folder's expert does): keep it mapped.
-        let weights = try SafetensorsFile(path: Self.mobileNetFolder.appendingPathComponent("expert.safetensors").path)
+        let fixture = try decoder.decode(MobileNetFixture.self, from: Data(contentsOf: mobileNetFolder.appendingPathComponent("expert.json")))
+        try fixture.obstacleExpert.validate(path: "expert.json", sceneKinds: fixture.obstacleExpert.kinds)
+        return (fixture, try SafetensorsFile(path: mobileNetFolder.appendingPathComponent("expert.safetensors").path))
+    }
+
+    @Test("A MobileNetV2-trunk expert's tokens and slot probabilities match PyTorch, split over the lanes or on one")
+    func mobileNetTrunkMatchesPyTorch() throws {
+        let (fixture, weights) = try Self.mobileNetFixture()
         defer { withExtendedLifetime(weights) {} }
+        let c = fixture.obstacleExpert
+        let preprocessing = try ParityTests.model().configuration.preprocessing
         let expert = try ObstacleExpert(weights, configuration: c, mean: preprocessing.mean, std: preprocessing.std)
         guard case .mobileNet(let trunk) = expert.trunk else {
             Issue.record("the fixture's expert is not read by a MobileNetTrunk")
@@ -215,10 +220,7 @@ struct ObstacleExpertParityTests {
 
     @Test("The trunk split over two lanes gives its one-lane tokens, frame after frame")
     func mobileNetTrunkSplitEqualsOneLane() throws {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let fixture = try decoder.decode(MobileNetFixture.self, from: Data(contentsOf: Self.mobileNetFolder.appendingPathComponent("expert.json")))
-        let weights = try SafetensorsFile(path: Self.mobileNetFolder.appendingPathComponent("expert.safetensors").path)
+        let (fixture, weights) = try Self.mobileNetFixture()
         defer { withExtendedLifetime(weights) {} }
         let layers = try #require(fixture.obstacleExpert.architecture.mobileNetLayers)
         let trunk = try MobileNetTrunk(weights, prefix: "obstacle.trunk", layers: layers, imageSize: fixture.obstacleExpert.architecture.imageSize)
