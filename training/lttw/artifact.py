@@ -229,9 +229,9 @@ def exported_architecture(c) -> Dict:
     fields = {k: v for k, v in c.to_dict().items() if k != "kinds"}
     if c.trunk == "mobilenet_v2":
         from .obstacle_expert import mobilenet_v2_stride
-        stride = mobilenet_v2_stride(c.trunk_blocks) if 1 <= c.trunk_blocks <= 18 else None
-        if stride is None or c.trunk_blocks < 2 or c.image_size % stride or not 16 <= c.image_size <= 512 \
-                or c.image_size // stride > 64:
+        fits = 2 <= c.trunk_blocks <= 18 and 16 <= c.image_size <= 512
+        stride = mobilenet_v2_stride(c.trunk_blocks) if fits else 1
+        if not fits or c.image_size % stride or c.image_size // stride > 64:
             raise ValueError(f"a mobilenet_v2 trunk of {c.trunk_blocks} layers at {c.image_size} px: the Swift engine runs "
                              "2…18 layers on 16…512 px, a multiple of the trunk's stride, at most 64 cells a side")
         return {k: v for k, v in fields.items() if k not in VIT_ONLY_FIELDS}
