@@ -16,12 +16,16 @@ over the same views reaches `thresholds.verify` (calibrated as the reader's thre
 It reads only the candidate about to be announced and, for a red beside a green, the greens that
 would overrule it: never on a frame the reader already calls red, none or unknown.
 """
+from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 from . import lamps
+from .obstacle_expert import mobilenet_v2_channels, mobilenet_v2_features, mobilenet_v2_stride
 from .signal_model import SignalConfig, SignalReader
 
 CROP_SIZE = 64
@@ -35,6 +39,67 @@ ARCHITECTURE = {"crop_size": CROP_SIZE, "patch_size": 8, "width": 64, "depth": 3
 # patch embedding (`signal_model.conv_stem`: one 3×3 stride-2 convolution per halving down to the
 # patch grid, so the figure's shape is seen below the patch size at little cost).
 SHAPE_KEYS = tuple(ARCHITECTURE) + ("stem", "stem_channels")
+
+
+@dataclass
+class MobileNetVerifierConfig:
+    """A verifier on MobileNetV2's first `trunk_blocks` ImageNet layers (stride 16: a 4×4 grid of a
+    64 px crop). Why: the shipped verifier learned walk lamps from renders and a few hundred real
+    crops on 2 cores, and at the calibration's tail it is as sure of a green pharmacy cross as of
+    many real walk lamps (NOTES); a trunk that has seen a million real photographs may tell a
+    figure in a housing from a sign. Each grid cell keeps its place (the lamp is at the centre, the
+    dark lamp of the other state above or below it):
+
+        crop [3, 64, 64] -> MobileNetV2 layers 0..trunk_blocks-1          [C, 4, 4]
+             -> per cell Linear(C -> token_features) -> GELU, flattened in grid order
+             -> cat geometry -> Linear -> GELU -> Linear                     2 classes
+    """
+    crop_size: int = CROP_SIZE
+    trunk: str = "mobilenet_v2"
+    trunk_blocks: int = 14
+    token_features: int = 24
+    head_hidden: int = 64
+    classes: List[str] = field(default_factory=lambda: list(CLASSES))
+
+    @property
+    def grid(self) -> int:
+        return self.crop_size // mobilenet_v2_stride(self.trunk_blocks)
+
+    def to_dict(self) -> Dict:
+        return asdict(self)
+
+
+class MobileNetVerifier(nn.Module):
+    def __init__(self, c: MobileNetVerifierConfig):
+        super().__init__()
+        if c.trunk != "mobilenet_v2" or c.crop_size != CROP_SIZE or c.crop_size % mobilenet_v2_stride(c.trunk_blocks):
+            raise ValueError(f"a MobileNetV2 verifier reads {CROP_SIZE} px crops through a whole number of strides; got {c}")
+        self.c = c
+        self.trunk = mobilenet_v2_features(c.trunk_blocks)
+        self.token_proj = nn.Linear(mobilenet_v2_channels(c.trunk_blocks), c.token_features)
+        self.hidden = nn.Linear(c.grid * c.grid * c.token_features + len(lamps.GEOMETRY), c.head_hidden)
+        self.out = nn.Linear(c.head_hidden, len(c.classes))
+
+    def forward(self, x, geometry, from_block: int = 0):
+        """`from_block` > 0: x is the output of the trunk's first `from_block` layers (held frozen
+        and computed once by the trainer, `frozen_features`)."""
+        t = self.trunk[from_block:](x.float()).flatten(2).transpose(1, 2)
+        f = F.gelu(self.token_proj(t)).flatten(1)
+        return self.out(F.gelu(self.hidden(torch.cat([f, geometry], 1))))
+
+    def load_pretrained_trunk(self, path: str) -> int:
+        """Starts the trunk from an ImageNet MobileNetV2 state dict (`features.N...` tensors)."""
+        from .obstacle_expert import ObstacleConfig, ObstacleExpert
+        donor = ObstacleExpert(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=self.c.trunk_blocks))
+        n = donor.load_pretrained_trunk(path)
+        self.trunk.load_state_dict(donor.trunk.state_dict())
+        return n
+
+    @torch.no_grad()
+    def frozen_features(self, crops: torch.Tensor, blocks: int) -> torch.Tensor:
+        """The first `blocks` trunk layers (batch norm at its running statistics) over normalised
+        crops -> float16."""
+        return self.trunk[:blocks].eval()(crops.float()).half()
 
 
 def new_verifier(architecture: Optional[Dict] = None) -> SignalReader:
@@ -51,7 +116,12 @@ def new_verifier(architecture: Optional[Dict] = None) -> SignalReader:
 def verifier_of(checkpoint: Dict) -> SignalReader:
     """The verifier a run's checkpoint holds, in the shape its "config" records (checkpoints from
     before verifiers had a choice of shape record the shipped one)."""
-    config = {k: v for k, v in checkpoint.get("config", {}).items() if k in SHAPE_KEYS}
+    given = checkpoint.get("config", {})
+    if given.get("trunk") == "mobilenet_v2":
+        model = MobileNetVerifier(MobileNetVerifierConfig(**{k: v for k, v in given.items() if k != "classes"}))
+        model.load_state_dict(checkpoint["model"])
+        return model
+    config = {k: v for k, v in given.items() if k in SHAPE_KEYS}
     model = new_verifier(config)
     model.load_state_dict(checkpoint["model"])
     return model

@@ -41,7 +41,8 @@ import torch.nn.functional as F
 from . import lamps
 from .artifact import load_signal_expert
 from .generator import generate
-from .green_verifier import ARCHITECTURE, GreenVerifier, architecture_of, new_verifier, verifier_of
+from .green_verifier import (ARCHITECTURE, GreenVerifier, MobileNetVerifier, MobileNetVerifierConfig, architecture_of, new_verifier,
+                             verifier_of)
 from .preprocess import MEAN, STD
 from .signal_mining import unlit_closeup
 from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside, standby_after
@@ -160,6 +161,89 @@ def train(a) -> Dict:
                 if nll < best[0]:
                     best = (nll, step)
                     torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "config": model.c.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
+    with open(os.path.join(a.run, "log.json"), "w") as f:
+        json.dump(log, f, indent=1)
+    return {"best_step": best[1]}
+
+
+def train_mobilenet(a) -> Dict:
+    """`train` for a verifier on an ImageNet MobileNetV2 trunk (`--trunk mobilenet_v2`): its first
+    `--frozen_blocks` layers keep ImageNet's weights, so their outputs are computed once for
+    `--feature_passes` augmented copies of every training crop (the pass an epoch reads turns
+    with the epoch) and a step trains only the layers above. Same data, loss weights, geometry
+    flips, validation and best-by-NLL checkpoint as `train`."""
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.run, exist_ok=True)
+    xt, gt, yt, rt, st = load_sets(a.train)
+    xv, gv, yv, rv, _ = load_sets(a.val)
+    print(f"train {len(yt)} crops ({int(yt.sum())} green, {int((st == 0).sum())} real); val {len(yv)} ({int(yv.sum())} green)",
+          flush=True)
+    model = MobileNetVerifier(MobileNetVerifierConfig(trunk_blocks=a.trunk_blocks))
+    print(f"trunk from {a.pretrained}: {model.load_pretrained_trunk(a.pretrained)} tensors", flush=True)
+    frozen = a.frozen_blocks
+    if not 0 < frozen < a.trunk_blocks:
+        raise ValueError(f"--frozen_blocks must leave some of the {a.trunk_blocks} trunk layers to train; got {frozen}")
+    g = torch.Generator().manual_seed(a.seed)
+    t0 = time.time()
+
+    def features(x, augmented: bool) -> torch.Tensor:
+        out = []
+        for i in range(0, len(x), 1024):
+            part = augment(x[i:i + 1024], g, damage=a.damage) if augmented else x[i:i + 1024]
+            out.append(model.frozen_features(to_input(part), frozen))
+        return torch.cat(out)
+
+    fv = features(xv, False)
+    passes = []
+    for n in range(a.feature_passes):
+        passes.append(features(xt, True))
+        print(f"frozen features, pass {n + 1} of {a.feature_passes}: {tuple(passes[-1].shape)}, {time.time() - t0:.0f} s", flush=True)
+    trunk = [q for q in model.trunk[frozen:].parameters()]
+    head = [q for name, q in model.named_parameters() if not name.startswith("trunk.")]
+    opt = torch.optim.AdamW([{"params": trunk, "base": a.trunk_lr or a.lr}, {"params": head, "base": a.lr}], weight_decay=0.05)
+    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, a.real_weight, 1.0)
+    steps_per_epoch = max(1, len(xt) // a.batch)
+    total = steps_per_epoch * a.epochs
+    step, best, log = 0, (1e9, -1), []
+
+    def val_logits() -> torch.Tensor:
+        model.eval()
+        with torch.no_grad():
+            return torch.cat([model(fv[i:i + 1024], gv[i:i + 1024], from_block=frozen) for i in range(0, len(fv), 1024)])
+
+    while step < total:
+        model.train()
+        model.trunk[:frozen].eval()
+        ft = passes[(step // steps_per_epoch) % len(passes)]
+        perm = torch.randperm(len(xt), generator=g)
+        for i in range(0, len(perm) - a.batch + 1, a.batch):
+            if step >= total:
+                break
+            idx = perm[i:i + a.batch]
+            for group in opt.param_groups:
+                group["lr"] = warmup_cosine(group["base"], step, total)
+            geo = gt[idx].clone()
+            flipped = torch.rand(len(idx), generator=g) < 0.5
+            geo[flipped, 0] = 1 - geo[flipped, 0]
+            loss = (F.cross_entropy(model(ft[idx], geo, from_block=frozen), yt[idx], reduction="none") * sample_w[idx]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            if step % steps_per_epoch == 0 or step == total:
+                logits = val_logits()
+                nll = float(F.cross_entropy(logits, yv))
+                row = {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss.item(), "val_nll": nll,
+                       **val_metrics(torch.softmax(logits, -1)[:, 1], yv, rv), "minutes": round((time.time() - t0) / 60, 2)}
+                log.append(row)
+                print(json.dumps(row), flush=True)
+                if nll < best[0]:
+                    best = (nll, step)
+                    torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "config": model.c.to_dict(), "step": step},
+                               os.path.join(a.run, "best.pt"))
+                model.train()
+                model.trunk[:frozen].eval()
     with open(os.path.join(a.run, "log.json"), "w") as f:
         json.dump(log, f, indent=1)
     return {"best_step": best[1]}
@@ -484,6 +568,14 @@ def main():
     ap.add_argument("--stem_channels", type=int, nargs="+", default=None,
                     help="a convolutional stem in place of the patch embedding, with these channels between the image's and "
                          "the encoder's (one per halving but the last: 2 for 8 px patches, e.g. 16 32)")
+    ap.add_argument("--trunk", choices=["vit", "mobilenet_v2"], default="vit",
+                    help="mobilenet_v2: a new verifier on ImageNet MobileNetV2 layers (green_verifier.MobileNetVerifier), "
+                         "needs --pretrained; its first --frozen_blocks layers are held")
+    ap.add_argument("--trunk_blocks", type=int, default=MobileNetVerifierConfig.trunk_blocks, help="MobileNetV2 layers kept")
+    ap.add_argument("--pretrained", help="ImageNet MobileNetV2 state dict (training/fetch_pretrained.sh)")
+    ap.add_argument("--frozen_blocks", type=int, default=11, help="MobileNetV2 layers held at ImageNet's weights")
+    ap.add_argument("--feature_passes", type=int, default=2, help="augmented copies of the training crops' frozen features")
+    ap.add_argument("--trunk_lr", type=float, default=None, help="learning rate of the trained trunk layers (default: --lr)")
     ap.add_argument("--calibration", dest="calibration", action=argparse.BooleanOptionalAction, default=True,
                     help="calibrate after training (--no-calibration: train only, e.g. to compare shapes by --val-report first)")
     ap.add_argument("--init", help="start from this verifier run's best.pt (a second, longer schedule)")
@@ -503,8 +595,10 @@ def main():
         ap.error("--from_model, --verifier_from, --val-report and --rows_from read a trained verifier: use them with --calibrate-only")
     if a.init_from_reader and shape_of(a) != {k: ARCHITECTURE.get(k) for k in shape_of(a)}:
         ap.error("--init_from_reader maps the reader onto the shipped verifier shape: leave --patch/--width/--depth/--heads at their defaults")
+    if a.trunk == "mobilenet_v2" and not a.calibrate_only and not a.pretrained:
+        ap.error("--trunk mobilenet_v2 starts from ImageNet weights: give --pretrained (training/fetch_pretrained.sh)")
     if not a.calibrate_only:
-        train(a)
+        train_mobilenet(a) if a.trunk == "mobilenet_v2" else train(a)
     if a.verifier_from:
         model, T = shipped_verifier(a.verifier_from, a.run)
         print(f"temperature {T:.4f} ({a.verifier_from}'s)", flush=True)

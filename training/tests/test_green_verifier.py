@@ -386,3 +386,45 @@ def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_b
     assert torch.equal(loaded(x, g), fine.eval()(x, g))
     with pytest.raises(ValueError, match="64×64"):
         new_verifier({"crop_size": 32})
+
+
+def test_a_mobilenet_v2_verifier_trains_above_its_frozen_imagenet_layers_and_loads_back(tmp_path):
+    """`--trunk mobilenet_v2`: the verifier's first --frozen_blocks layers stay exactly as the
+    ImageNet file gave them (their outputs computed once per augmented pass), the layers above and
+    the head train, best.pt loads back through `verifier_of` with the same reads, and reading the
+    crops whole equals reading the frozen features from where they stop."""
+    import argparse
+
+    from lttw.green_verifier import MobileNetVerifier, MobileNetVerifierConfig, verifier_of
+    from lttw.green_verifier_data import build
+    from lttw.green_verifier_train import train_mobilenet
+    from lttw.obstacle_expert import mobilenet_v2_features
+    from lttw.signal_train import to_input
+    torch.manual_seed(0)
+    imagenet = tmp_path / "imagenet.pt"
+    torch.save({f"features.{k}": v for k, v in mobilenet_v2_features(18).state_dict().items()}, imagenet)
+    crops = build(MODEL, 12, 4_206_000, 1, 0, 0.2, 0.05, 1, distractors=True)
+    path = tmp_path / "crops.npz"
+    np.savez(path, **crops)
+    run = tmp_path / "run"
+    a = argparse.Namespace(train=[str(path)], val=[str(path)], run=str(run), epochs=2, batch=16, lr=1e-2, trunk_lr=1e-2, damage=0.0,
+                           threads=1, seed=0, real_weight=2.0, trunk_blocks=14, pretrained=str(imagenet), frozen_blocks=11,
+                           feature_passes=2)
+    train_mobilenet(a)
+    saved = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+    given = torch.load(imagenet, weights_only=False)
+    trained = saved["model"]
+    frozen = [k for k in trained if k.startswith("trunk.") and int(k.split(".")[1]) < 11]
+    moved = [k for k in trained if k.startswith("trunk.") and int(k.split(".")[1]) >= 11 and k.endswith("weight")]
+    assert frozen and all(torch.equal(trained[k], given["features." + k[len("trunk."):]]) for k in frozen)
+    assert any(not torch.equal(trained[k], given["features." + k[len("trunk."):]]) for k in moved)
+    verifier = verifier_of(saved).eval()
+    assert isinstance(verifier, MobileNetVerifier) and verifier.c.grid == 4
+    x = to_input(torch.from_numpy(crops["x"][:6]))
+    g = torch.from_numpy(crops["geometry"][:6])
+    whole = verifier(x, g)
+    assert torch.allclose(whole, verifier(verifier.frozen_features(x, 11).float(), g, from_block=11), atol=1e-2)
+    with pytest.raises(ValueError, match="frozen_blocks"):
+        train_mobilenet(argparse.Namespace(**{**vars(a), "frozen_blocks": 14}))
+    with pytest.raises(ValueError, match="64 px"):
+        MobileNetVerifier(MobileNetVerifierConfig(crop_size=48))
