@@ -104,11 +104,18 @@ struct ModelInfo: ParsableCommand {
 
     private func verifierLine(_ se: SignalExpertConfiguration) -> String {
         guard let v = se.greenVerifier, let verify = se.thresholds.verify else { return "" }
-        let g = v.geometry
+        let network: String
+        switch v.network {
+        case .patchReader(let a):
+            let g = a.geometry
+            network = "\(g.imageSize)×\(g.imageSize) (patch \(g.patchSize), width \(g.width), depth \(g.depth))"
+        case .mobileNet(let a):
+            network = "\(a.cropSize)×\(a.cropSize) (MobileNetV2's first \(a.trunkBlocks) layers, a \(a.gridSide)×\(a.gridSide) grid)"
+        }
         return """
 
-            green verifier: the walk candidate read again at \(g.imageSize)×\(g.imageSize) (patch \(g.patchSize), width \(g.width), \
-            depth \(g.depth)) in its own square and every confirmation view; walk needs its smallest green ≥ \(verify)\(secondLook(se.thresholds))
+            green verifier: the walk candidate read again at \(network) in its own square and every confirmation view; \
+            walk needs its smallest green ≥ \(verify)\(secondLook(se.thresholds))
             """
     }
 }

@@ -315,8 +315,10 @@ def load_signal_expert(cfg, sd, path):
     if gv is None and verifier_own:
         raise ValueError(f"{path}/model.safetensors: green verifier weights but no signal_expert.green_verifier in config.json")
     if gv is not None:
-        verifier = SignalReader(SignalConfig(**gv["architecture"], classes=gv["classes"]))
+        from .green_verifier import verifier_shaped
+        verifier = verifier_shaped({**gv["architecture"], "classes": gv["classes"]})
         missing, unexpected = verifier.load_state_dict(verifier_own, strict=False)
+        missing = [k for k in missing if not k.endswith("num_batches_tracked")]  # not exported
         if missing or unexpected:
             raise ValueError(f"{path}/model.safetensors: green verifier missing {missing} unexpected {unexpected}")
         # Kept beside the reader, not registered as its submodule: the reader's state dict stays its own.
@@ -480,7 +482,8 @@ def _signal_part(model_dir, key, module, what):
         raise SystemExit(f"{model_dir}: no signal expert for the {what}")
     prefix = SIGNAL_PREFIX + key
     sd = {k: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items() if not k.startswith(prefix)}
-    sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in module.state_dict().items()})
+    exported = module.exported_state() if hasattr(module, "exported_state") else module.state_dict()
+    sd.update({prefix + k: v.detach().float().contiguous().clone() for k, v in exported.items()})
     return cfg, sd, prefix
 
 

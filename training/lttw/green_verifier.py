@@ -95,6 +95,11 @@ class MobileNetVerifier(nn.Module):
         self.trunk.load_state_dict(donor.trunk.state_dict())
         return n
 
+    def exported_state(self) -> Dict[str, torch.Tensor]:
+        """The tensors the product runs: batch norm's step counters left out (the Swift engine
+        folds each batch norm into its convolution at load)."""
+        return {k: v for k, v in self.state_dict().items() if not k.endswith("num_batches_tracked")}
+
     @torch.no_grad()
     def frozen_features(self, crops: torch.Tensor, blocks: int) -> torch.Tensor:
         """The first `blocks` trunk layers (batch norm at its running statistics) over normalised
@@ -113,16 +118,18 @@ def new_verifier(architecture: Optional[Dict] = None) -> SignalReader:
     return SignalReader(SignalConfig(**arch, classes=list(CLASSES)))
 
 
-def verifier_of(checkpoint: Dict) -> SignalReader:
-    """The verifier a run's checkpoint holds, in the shape its "config" records (checkpoints from
-    before verifiers had a choice of shape record the shipped one)."""
-    given = checkpoint.get("config", {})
-    if given.get("trunk") == "mobilenet_v2":
-        model = MobileNetVerifier(MobileNetVerifierConfig(**{k: v for k, v in given.items() if k != "classes"}))
-        model.load_state_dict(checkpoint["model"])
-        return model
-    config = {k: v for k, v in given.items() if k in SHAPE_KEYS}
-    model = new_verifier(config)
+def verifier_shaped(config: Dict) -> nn.Module:
+    """A new verifier in the shape `config` records (a run's checkpoint config, or config.json's
+    architecture): on MobileNetV2 layers when it names that trunk, else the patch reader (configs
+    from before verifiers had a choice of shape record the shipped one)."""
+    if config.get("trunk") == "mobilenet_v2":
+        return MobileNetVerifier(MobileNetVerifierConfig(**{k: v for k, v in config.items() if k != "classes"}))
+    return new_verifier({k: v for k, v in config.items() if k in SHAPE_KEYS})
+
+
+def verifier_of(checkpoint: Dict) -> nn.Module:
+    """The verifier a run's checkpoint holds, in the shape its "config" records."""
+    model = verifier_shaped(checkpoint.get("config", {}))
     model.load_state_dict(checkpoint["model"])
     return model
 

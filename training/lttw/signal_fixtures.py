@@ -240,11 +240,77 @@ def make(model_dir, out):
         json.dump(index, f, indent=1)
 
 
+# A MobileNetV2 verifier's batch norms are folded into its convolutions at load in Swift, one more
+# float32 rounding per layer (obstacle_fixtures.MOBILENET_TOLERANCE).
+MOBILENET_VERIFIER_TOLERANCE = 5e-5
+MOBILENET_VERIFIER_BLOCKS = 8
+MOBILENET_VERIFIER_SCENES = ["green_closeup", "figure_walk", "pharmacy_cross"]
+
+
+@torch.no_grad()
+def mobilenet_verifier_fixture(out: str, scenes_from: str, mean: np.ndarray, std: np.ndarray):
+    """A seeded green verifier on MobileNetV2's first 8 layers (green_verifier.MobileNetVerifier)
+    and its reads of the verifier squares (the candidate's own, then its confirmation views) of
+    the first candidate of a few signal fixture scenes, into `out`:
+      verifier.safetensors, verifier.json   the weights; config.json's green_verifier block, the
+                                             scenes, the tolerance
+      <scene>.json                           {"rects": [[x, y, w, h] × 1 + views], "geometry": [5]}
+      <scene>.probabilities.npy              float32 [1 + views, 2] at the block's temperature
+    """
+    from safetensors.torch import save_file
+
+    from .green_verifier import CROP_SIZE, MobileNetVerifier, MobileNetVerifierConfig, architecture_of, verifier_rects
+    torch.manual_seed(11)
+    verifier = MobileNetVerifier(MobileNetVerifierConfig(trunk_blocks=MOBILENET_VERIFIER_BLOCKS, token_features=8, head_hidden=16))
+    reads = []
+    for name in MOBILENET_VERIFIER_SCENES:
+        rgb = np.ascontiguousarray(cv2.imread(os.path.join(scenes_from, f"{name}.png"), cv2.IMREAD_COLOR)[..., ::-1])
+        H, W = rgb.shape[:2]
+        k = lamps.propose(rgb)[0]
+        rects = verifier_rects(k, W, H)
+        crops = torch.from_numpy(np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r, CROP_SIZE), mean, std) for r in rects]))
+        geometry = lamps.read_geometry([k], W, H)[0]
+        reads.append((name, rects, crops, geometry))
+    # Batch-norm statistics of these crops (as training leaves a trunk), an affine part of its own.
+    for m in verifier.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.2, 0.6)
+    verifier.train()
+    every = torch.cat([c for _, _, c, _ in reads])
+    verifier.trunk(torch.cat([every, every.flip(3)]))
+    verifier.out.weight.normal_(0, 0.5)  # logits spread enough that the probabilities say something
+    verifier.eval()
+    temperature = 1.3
+    os.makedirs(out, exist_ok=True)
+    prefix = "signal.verifier."
+    save_file({prefix + k: v.float().contiguous() for k, v in verifier.exported_state().items()}, os.path.join(out, "verifier.safetensors"))
+    for name, rects, crops, geometry in reads:
+        g = torch.from_numpy(np.repeat(geometry[None], len(crops), 0))
+        p = torch.softmax(verifier(crops, g) / temperature, -1).numpy().astype(np.float32)
+        np.save(os.path.join(out, f"{name}.probabilities.npy"), p)
+        with open(os.path.join(out, f"{name}.json"), "w") as f:
+            json.dump({"rects": [list(map(int, r)) for r in rects], "geometry": [float(v) for v in geometry]}, f)
+    block = {"architecture": architecture_of(verifier), "classes": list(verifier.c.classes), "weights_prefix": prefix,
+             "temperature": temperature}
+    with open(os.path.join(out, "verifier.json"), "w") as f:
+        json.dump({"green_verifier": block, "scenes": MOBILENET_VERIFIER_SCENES, "tolerance": MOBILENET_VERIFIER_TOLERANCE}, f, indent=1)
+    print(f"{out}: a {MOBILENET_VERIFIER_BLOCKS}-layer MobileNetV2 verifier read on {len(reads)} scenes' verifier squares")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/default")
     ap.add_argument("--out", default="Tests/Fixtures/signal")
+    ap.add_argument("--mobilenet_verifier", default=None, metavar="OUT",
+                    help="write only a seeded MobileNetV2 green verifier's fixtures here, read on --out's scenes")
     a = ap.parse_args()
+    if a.mobilenet_verifier:
+        _, cfg, _ = load_artifact(a.model)
+        return mobilenet_verifier_fixture(a.mobilenet_verifier, a.out, np.asarray(cfg["preprocessing"]["mean"], np.float32),
+                                          np.asarray(cfg["preprocessing"]["std"], np.float32))
     make(a.model, a.out)
 
 

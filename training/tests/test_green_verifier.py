@@ -351,8 +351,9 @@ def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_p
     new_verifier().load_state_dict(state)
 
 
-@pytest.mark.parametrize("shape", [{"patch_size": 4, "width": 32, "depth": 2}, {"stem": "conv", "stem_channels": [16, 32]}],
-                         ids=["patch4", "stem"])
+@pytest.mark.parametrize("shape", [{"patch_size": 4, "width": 32, "depth": 2}, {"stem": "conv", "stem_channels": [16, 32]},
+                                   {"trunk": "mobilenet_v2", "trunk_blocks": 7}],
+                         ids=["patch4", "stem", "mobilenet_v2"])
 def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_back(tmp_path, shape):
     """--patch 4 (256 tokens of the same 64 px crop) or a convolutional stem: the run's checkpoint
     records the shape, merge-verifier writes it into config.json, and the model folder loads the
@@ -360,9 +361,9 @@ def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_b
     import shutil
 
     from lttw.artifact import load_artifact, merge_verifier
-    from lttw.green_verifier import CROP_SIZE, architecture_of, verifier_of
+    from lttw.green_verifier import CROP_SIZE, architecture_of, verifier_of, verifier_shaped
     torch.manual_seed(3)
-    fine = new_verifier(shape)
+    fine = verifier_shaped(shape)
     assert all(getattr(fine.c, k) == v for k, v in shape.items()) and fine.c.crop_size == CROP_SIZE
     run, folder = tmp_path / "run", tmp_path / "model"
     run.mkdir()
@@ -380,6 +381,8 @@ def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_b
     merge_verifier(str(run), str(folder))
     with open(folder / "config.json") as f:
         assert json.load(f)["signal_expert"]["green_verifier"]["architecture"] == architecture_of(fine)
+    from safetensors.torch import load_file
+    assert not any(k.endswith("num_batches_tracked") for k in load_file(str(folder / "model.safetensors")))
     loaded = load_artifact(str(folder))[0].signal_expert.green_verifier
     x = torch.randn(2, 3, CROP_SIZE, CROP_SIZE)
     g = torch.rand(2, 5)

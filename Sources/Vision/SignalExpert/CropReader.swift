@@ -71,11 +71,18 @@ public struct CropReader: @unchecked Sendable {
         /// [capacity, classes] calibrated class probabilities.
         public let probabilities: Tensor
 
-        public init(_ reader: CropReader, capacity: Int) {
-            crops = Tensor(shape: [capacity, reader.geometry.inputCount])
-            features = Tensor(shape: [capacity, reader.featureWidth + CropReader.geometryCount])
-            hidden = Tensor(shape: [capacity, reader.hidden.weight.rows])
-            probabilities = Tensor(shape: [capacity, reader.classCount])
+        public convenience init(_ reader: CropReader, capacity: Int) {
+            self.init(
+                inputCount: reader.geometry.inputCount, featureWidth: reader.featureWidth, hiddenWidth: reader.hidden.weight.rows,
+                classCount: reader.classCount, capacity: capacity)
+        }
+
+        /// Rows for any crop classifier with this layout (`MobileNetCropReader` too).
+        public init(inputCount: Int, featureWidth: Int, hiddenWidth: Int, classCount: Int, capacity: Int) {
+            crops = Tensor(shape: [capacity, inputCount])
+            features = Tensor(shape: [capacity, featureWidth + CropReader.geometryCount])
+            hidden = Tensor(shape: [capacity, hiddenWidth])
+            probabilities = Tensor(shape: [capacity, classCount])
         }
 
         /// Row `index` of `crops`, for the crop sampler to fill.

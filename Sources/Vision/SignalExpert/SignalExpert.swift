@@ -18,7 +18,7 @@ public struct SignalExpert: @unchecked Sendable {
     public let reader: CropReader
     /// Reads the candidate about to be announced green again at a higher resolution (absent in
     /// models without one).
-    public let verifier: CropReader?
+    public let verifier: GreenVerifierReader?
     /// Reads the seconds of a countdown beside the lamp announced red or green (absent in models
     /// without one).
     public let countdown: CropReader?
@@ -37,11 +37,7 @@ public struct SignalExpert: @unchecked Sendable {
         reader = try CropReader(
             source, geometry: c.geometry, prefix: c.weightsPrefix, headHidden: c.architecture.headHidden,
             classCount: c.classes.count, temperature: c.temperature)
-        verifier = try c.greenVerifier.map {
-            try CropReader(
-                source, geometry: $0.geometry, prefix: $0.weightsPrefix, headHidden: $0.architecture.headHidden,
-                classCount: $0.classes.count, temperature: $0.temperature)
-        }
+        verifier = try c.greenVerifier.map { try GreenVerifierReader(source, $0) }
         countdown = try c.countdownReader.map {
             try CropReader(
                 source, geometry: $0.geometry, prefix: $0.weightsPrefix, headHidden: $0.architecture.headHidden,
@@ -71,7 +67,7 @@ public struct SignalExpert: @unchecked Sendable {
         public let viewRows: CropReader.Rows
         /// The verifier's rows (its own square, then the views) and lanes; nil without a verifier.
         public let verifierRows: CropReader.Rows?
-        let verifierLanes: [CropReader.LaneState]
+        let verifierLanes: GreenVerifierReader.Lanes?
         /// The countdown reader's row (the announced lamp's square) and lanes; nil without one.
         public let countdownRows: CropReader.Rows?
         let countdownLanes: [CropReader.LaneState]
@@ -85,8 +81,8 @@ public struct SignalExpert: @unchecked Sendable {
             lanes = expert.reader.lanes()
             candidateRows = CropReader.Rows(expert.reader, capacity: n)
             viewRows = CropReader.Rows(expert.reader, capacity: LampCandidate.confirmationViews.count)
-            verifierRows = expert.verifier.map { CropReader.Rows($0, capacity: SignalExpert.verifierViews) }
-            verifierLanes = expert.verifier?.lanes() ?? []
+            verifierRows = expert.verifier.map { $0.rows(capacity: SignalExpert.verifierViews) }
+            verifierLanes = expert.verifier?.lanes()
             countdownRows = expert.countdown.map { CropReader.Rows($0, capacity: 1) }
             countdownLanes = expert.countdown?.lanes() ?? []
         }
@@ -285,11 +281,11 @@ public struct SignalExpert: @unchecked Sendable {
     /// The verifier's smallest green (Double) over candidate `index`'s own square and every
     /// confirmation view (green_verifier.GreenVerifier.smallest_green); nil without a verifier.
     private func verifiedGreen(of index: Int, _ image: Image, mean: [Float], std: [Float], state: State) throws(ImagingError) -> Double? {
-        guard let verifier, let rows = state.verifierRows else { return nil }
+        guard let verifier, let rows = state.verifierRows, let lanes = state.verifierLanes else { return nil }
         let views = CandidateViews(
             image: image, candidate: state.candidates[index], geometry: UnsafePointer(state.candidateRows.geometry(index)),
-            size: verifier.geometry.imageSize, mean: mean, std: std, ownSquareFirst: true)
-        try verifier.read(rows, count: Self.verifierViews, lanes: state.verifierLanes, sampling: views)
+            size: verifier.cropSize, mean: mean, std: std, ownSquareFirst: true)
+        try verifier.read(rows, count: Self.verifierViews, lanes: lanes, sampling: views)
         var smallest = Double.infinity
         for view in 0..<Self.verifierViews {
             let green = Double(rows.probabilities(view)[1])

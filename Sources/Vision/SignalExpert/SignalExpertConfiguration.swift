@@ -38,13 +38,74 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         /// Its classes, in the order of its outputs.
         public static let knownClasses = ["not_green", "green"]
 
-        public var architecture: Architecture
+        /// The network `architecture` describes: a patch reader (the reader's fields), or
+        /// MobileNetV2 layers (`trunk: "mobilenet_v2"`).
+        public enum Network: Sendable, Hashable {
+            case patchReader(Architecture)
+            case mobileNet(MobileNetArchitecture)
+        }
+
+        public var network: Network
         public var classes: [String]
         public var weightsPrefix: String
         public var temperature: Double
 
-        /// The verifier's encoder.
-        public var geometry: EncoderGeometry { architecture.geometry }
+        private enum CodingKeys: String, CodingKey { case architecture, classes, weightsPrefix, temperature }
+        private struct TrunkName: Decodable { var trunk: String? }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            network = try c.decode(TrunkName.self, forKey: .architecture).trunk == nil
+                ? .patchReader(try c.decode(Architecture.self, forKey: .architecture))
+                : .mobileNet(try c.decode(MobileNetArchitecture.self, forKey: .architecture))
+            classes = try c.decode([String].self, forKey: .classes)
+            weightsPrefix = try c.decode(String.self, forKey: .weightsPrefix)
+            temperature = try c.decode(Double.self, forKey: .temperature)
+        }
+
+        /// The patch reader's architecture; nil for MobileNetV2 layers.
+        public var patchReader: Architecture? {
+            if case .patchReader(let a) = network { return a }
+            return nil
+        }
+
+        func validate(_ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void) throws(ModelConfigurationError) {
+            switch network {
+            case .patchReader(let a):
+                try a.validate(require)
+                try require(a.stem == nil, "a stem: this program reads the verifier's crops through the plain patch embedding")
+                try require(a.wideSize == nil && a.wideContext == nil,
+                            "a wide view beside each crop (wide_size, wide_context): this program reads the crop alone")
+            case .mobileNet(let a):
+                try a.validate(require)
+            }
+        }
+    }
+
+    /// A crop classifier on MobileNetV2's first `trunkBlocks` feature layers
+    /// (lttw.green_verifier.MobileNetVerifierConfig): each grid cell projected to `tokenFeatures`,
+    /// the grid flattened beside the geometry, one hidden layer.
+    public struct MobileNetArchitecture: Sendable, Decodable, Hashable {
+        public var cropSize: Int
+        public var trunk: String
+        public var trunkBlocks: Int
+        public var tokenFeatures: Int
+        public var headHidden: Int
+
+        /// Side of the trunk's output grid.
+        public var gridSide: Int { cropSize / MobileNetTrunk.stride(layers: trunkBlocks) }
+        public var gridCells: Int { gridSide * gridSide }
+
+        func validate(_ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void) throws(ModelConfigurationError) {
+            try require(trunk == "mobilenet_v2", "trunk \"\(trunk)\" is not mobilenet_v2")
+            try require(MobileNetTrunk.layerRange.contains(trunkBlocks),
+                        "trunk_blocks \(trunkBlocks) outside \(MobileNetTrunk.layerRange.lowerBound)…\(MobileNetTrunk.layerRange.upperBound)")
+            let stride = MobileNetTrunk.stride(layers: trunkBlocks)
+            try require((16...256).contains(cropSize) && cropSize % stride == 0,
+                        "crop_size \(cropSize) is not a multiple of the trunk's stride \(stride) within 16…256")
+            try require((1...256).contains(tokenFeatures), "token_features \(tokenFeatures) outside 1…256")
+            try require((1...4096).contains(headHidden), "head_hidden \(headHidden) outside 1…4096")
+        }
     }
 
     /// config.json's `signal_expert.countdown_reader`: a crop reader of the square `context` times
@@ -202,10 +263,8 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
         try require(classes == Self.knownClasses,
                     "classes \(classes) differ from the ones this program knows, in order: \(Self.knownClasses)")
         try architecture.validate(require)
-        try require(architecture.stem == nil && greenVerifier?.architecture.stem == nil,
-                    "a stem on the reader or the verifier: this program reads their crops through the plain patch embedding")
-        try require(architecture.wideSize == nil && architecture.wideContext == nil
-                     && greenVerifier?.architecture.wideSize == nil && greenVerifier?.architecture.wideContext == nil,
+        try require(architecture.stem == nil, "a stem on the reader: this program reads its crops through the plain patch embedding")
+        try require(architecture.wideSize == nil && architecture.wideContext == nil,
                     "a wide view beside each crop (wide_size, wide_context): this program reads the crop alone")
         try require(proposals == LampProposer.constants,
                     "proposal constants \(proposals) differ from this program's lamp proposer (\(LampProposer.constants))")
@@ -238,7 +297,7 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             }
             try requireVerifier(verifier.classes == GreenVerifier.knownClasses,
                                 "classes \(verifier.classes) differ from the ones this program knows, in order: \(GreenVerifier.knownClasses)")
-            try verifier.architecture.validate(requireVerifier)
+            try verifier.validate(requireVerifier)
             try requireVerifier(verifier.temperature.isFinite && verifier.temperature >= 0.05 && verifier.temperature <= 20,
                                 "temperature \(verifier.temperature) outside 0.05…20")
             try requireVerifier(!verifier.weightsPrefix.isEmpty && verifier.weightsPrefix != weightsPrefix,
