@@ -11,6 +11,7 @@
 #   RUN=... OUT=training/runs/judge_verifier ./training/judge_verifier.sh   (keeps the candidate folder there)
 #   RUN=... SHIPPED=0 ./training/judge_verifier.sh     (the candidate alone, the shipped figures already read)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export PYTHONPATH=training
 : "${RUN:?set RUN to a calibrated green_verifier_train run folder (best.pt and calibration.json)}"
 [ -f "$RUN/calibration.json" ] || { echo "judge_verifier.sh: $RUN has no calibration.json: calibrate it first" >&2; exit 1; }
@@ -38,8 +39,8 @@ for model in "${models[@]}"; do
   echo "-- generated test split"
   "$LISTEN" eval --model "$model" training/data/sets/synthetic_test | sed -n '1,12p'
   echo "-- damaged real val"
-  ./training/damaged_evaluations.sh "$model" | grep -E "==|green|kind" | head -20
+  ./training/damaged_evaluations.sh "$model" | grep -E "==|damage|all kinds" || true
   echo "-- samples"
-  "$LISTEN" describe --model "$model" samples | grep -iE "walk|green"
+  "$LISTEN" describe --model "$model" samples | grep -iE "walk|green" || true
 done
 echo "(candidate model folder: $CAND)"

@@ -315,14 +315,10 @@ def load_signal_expert(cfg, sd, path):
     if gv is None and verifier_own:
         raise ValueError(f"{path}/model.safetensors: green verifier weights but no signal_expert.green_verifier in config.json")
     if gv is not None:
-        from .green_verifier import verifier_shaped
-        verifier = verifier_shaped({**gv["architecture"], "classes": gv["classes"]})
-        missing, unexpected = verifier.load_state_dict(verifier_own, strict=False)
-        missing = [k for k in missing if not k.endswith("num_batches_tracked")]  # not exported
-        if missing or unexpected:
-            raise ValueError(f"{path}/model.safetensors: green verifier missing {missing} unexpected {unexpected}")
+        from .green_verifier import load_verifier
+        verifier = load_verifier({**gv["architecture"], "classes": gv["classes"]}, verifier_own, f"{path}/model.safetensors")
         # Kept beside the reader, not registered as its submodule: the reader's state dict stays its own.
-        reader.__dict__["green_verifier"] = verifier.eval()
+        reader.__dict__["green_verifier"] = verifier
     cr = se.get("countdown_reader")
     if cr is None and countdown_own:
         raise ValueError(f"{path}/model.safetensors: countdown reader weights but no signal_expert.countdown_reader in config.json")

@@ -15,6 +15,9 @@ over the same views reaches `thresholds.verify` (calibrated as the reader's thre
 
 It reads only the candidate about to be announced and, for a red beside a green, the greens that
 would overrule it: never on a frame the reader already calls red, none or unknown.
+
+A verifier may instead read its squares through MobileNetV2's first ImageNet layers
+(`MobileNetVerifier`; measured and not shipped, models/default/NOTES.md 2026-12-06 afternoon).
 """
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -43,8 +46,8 @@ SHAPE_KEYS = tuple(ARCHITECTURE) + ("stem", "stem_channels")
 
 @dataclass
 class MobileNetVerifierConfig:
-    """A verifier on MobileNetV2's first `trunk_blocks` ImageNet layers (stride 16: a 4×4 grid of a
-    64 px crop). Why: the shipped verifier learned walk lamps from renders and a few hundred real
+    """A verifier on MobileNetV2's first `trunk_blocks` ImageNet layers (8 to 14 layers: stride 16,
+    a 4×4 grid of a 64 px crop). Why: the shipped verifier learned walk lamps from renders and a few hundred real
     crops on 2 cores, and at the calibration's tail it is as sure of a green pharmacy cross as of
     many real walk lamps (NOTES); a trunk that has seen a million real photographs may tell a
     figure in a housing from a sign. Each grid cell keeps its place (the lamp is at the centre, the
@@ -72,8 +75,17 @@ class MobileNetVerifierConfig:
 class MobileNetVerifier(nn.Module):
     def __init__(self, c: MobileNetVerifierConfig):
         super().__init__()
-        if c.trunk != "mobilenet_v2" or c.crop_size != CROP_SIZE or c.crop_size % mobilenet_v2_stride(c.trunk_blocks):
-            raise ValueError(f"a MobileNetV2 verifier reads {CROP_SIZE} px crops through a whole number of strides; got {c}")
+        # The checks Swift's SignalExpertConfiguration.MobileNetArchitecture.validate makes.
+        if c.trunk != "mobilenet_v2":
+            raise ValueError(f"a MobileNetV2 verifier's trunk is mobilenet_v2, not {c.trunk!r}")
+        if not 2 <= c.trunk_blocks <= 18:
+            raise ValueError(f"a MobileNetV2 verifier keeps 2 to 18 of its feature layers, not trunk_blocks {c.trunk_blocks}")
+        if c.crop_size != CROP_SIZE:
+            raise ValueError(f"a MobileNetV2 verifier reads the verifier's {CROP_SIZE} px crops, not crop_size {c.crop_size}")
+        if not 1 <= c.token_features <= 256:
+            raise ValueError(f"token_features {c.token_features} outside 1…256")
+        if list(c.classes) != CLASSES:
+            raise ValueError(f"a green verifier's classes are {CLASSES} in that order, not {c.classes}")
         self.c = c
         self.trunk = mobilenet_v2_features(c.trunk_blocks)
         self.token_proj = nn.Linear(mobilenet_v2_channels(c.trunk_blocks), c.token_features)
@@ -103,7 +115,7 @@ class MobileNetVerifier(nn.Module):
     @torch.no_grad()
     def frozen_features(self, crops: torch.Tensor, blocks: int) -> torch.Tensor:
         """The first `blocks` trunk layers (batch norm at its running statistics) over normalised
-        crops -> float16."""
+        crops -> float16. Leaves those layers in eval mode, as training keeps them."""
         return self.trunk[:blocks].eval()(crops.float()).half()
 
 
@@ -120,21 +132,36 @@ def new_verifier(architecture: Optional[Dict] = None) -> SignalReader:
 
 def verifier_shaped(config: Dict) -> nn.Module:
     """A new verifier in the shape `config` records (a run's checkpoint config, or config.json's
-    architecture): on MobileNetV2 layers when it names that trunk, else the patch reader (configs
-    from before verifiers had a choice of shape record the shipped one)."""
-    if config.get("trunk") == "mobilenet_v2":
+    architecture beside its classes): on MobileNetV2 layers when it names that trunk, else the
+    patch reader (configs from before verifiers had a choice of shape record the shipped one).
+    Classes other than CLASSES, in that order, are refused: the runtime reads output 1 as green."""
+    if list(config.get("classes", CLASSES)) != CLASSES:
+        raise ValueError(f"a green verifier's classes are {CLASSES} in that order, not {config['classes']}")
+    if config.get("trunk") is not None:
         return MobileNetVerifier(MobileNetVerifierConfig(**{k: v for k, v in config.items() if k != "classes"}))
     return new_verifier({k: v for k, v in config.items() if k in SHAPE_KEYS})
 
 
+def load_verifier(config: Dict, tensors: Dict[str, torch.Tensor], where: str) -> nn.Module:
+    """The verifier `config` shapes with a model folder's `tensors` (its weights prefix taken off),
+    in eval mode; a MobileNetV2 verifier's batch-norm step counters are not exported."""
+    model = verifier_shaped(config)
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise ValueError(f"{where}: green verifier missing {missing} unexpected {unexpected}")
+    return model.eval()
+
+
 def verifier_of(checkpoint: Dict) -> nn.Module:
-    """The verifier a run's checkpoint holds, in the shape its "config" records."""
+    """The verifier a run's checkpoint holds, in the shape its "config" records (all of its
+    tensors, strictly)."""
     model = verifier_shaped(checkpoint.get("config", {}))
     model.load_state_dict(checkpoint["model"])
     return model
 
 
-def architecture_of(model: SignalReader) -> Dict:
+def architecture_of(model: nn.Module) -> Dict:
     """A verifier's shape as config.json and calibration.json hold it (no classes)."""
     return {k: v for k, v in model.c.to_dict().items() if k != "classes"}
 
@@ -155,7 +182,7 @@ class GreenVerifier:
     """Python reference of the runtime verifier: the smallest calibrated green probability of one
     candidate over its own square and every confirmation view (float64)."""
 
-    def __init__(self, model: SignalReader, temperature: float, mean, std):
+    def __init__(self, model: nn.Module, temperature: float, mean, std):
         self.model = model.eval()
         self.T = float(temperature)
         self.mean = np.asarray(mean, np.float32)

@@ -41,8 +41,8 @@ import torch.nn.functional as F
 from . import lamps
 from .artifact import load_signal_expert
 from .generator import generate
-from .green_verifier import (ARCHITECTURE, GreenVerifier, MobileNetVerifier, MobileNetVerifierConfig, architecture_of, new_verifier,
-                             verifier_of)
+from .green_verifier import (ARCHITECTURE, GreenVerifier, MobileNetVerifier, MobileNetVerifierConfig, architecture_of, load_verifier,
+                             new_verifier, verifier_of)
 from .preprocess import MEAN, STD
 from .signal_mining import unlit_closeup
 from .signal_model import SECOND_LOOK_STATES, SignalConfig, SignalExpertRunner, SignalReader, sets_aside, standby_after
@@ -108,14 +108,29 @@ def shape_of(a) -> Dict:
     return shape
 
 
-def train(a) -> Dict:
+def training_sets(a):
+    """Both trainers' start: threads, seed, the run folder, the training and validation crops,
+    and each training crop's loss weight. The distractors the reader is sure of are the
+    verifier's reason to exist: they count three times; real crops count `--real_weight` times
+    (the domain the product meets)."""
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
     xt, gt, yt, rt, st = load_sets(a.train)
-    xv, gv, yv, rv, sv = load_sets(a.val)
+    xv, gv, yv, rv, _ = load_sets(a.val)
     print(f"train {len(yt)} crops ({int(yt.sum())} green, {int((st == 0).sum())} real); val {len(yv)} ({int(yv.sum())} green)",
           flush=True)
+    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, a.real_weight, 1.0)
+    return (xt, gt, yt), (xv, gv, yv, rv), sample_w
+
+
+def save_best(model, run: str, step: int):
+    torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "config": model.c.to_dict(), "step": step},
+               os.path.join(run, "best.pt"))
+
+
+def train(a) -> Dict:
+    (xt, gt, yt), (xv, gv, yv, rv), sample_w = training_sets(a)
     dev = torch.device(a.device)
     model = new_verifier(shape_of(a))
     if a.init_from_reader:
@@ -124,9 +139,6 @@ def train(a) -> Dict:
         model.load_state_dict(torch.load(os.path.join(a.init, "best.pt"), map_location="cpu", weights_only=False)["model"])
     model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.05)
-    # The distractors the reader is sure of are the verifier's reason to exist: they count
-    # three times; real crops count `--real_weight` times (the domain the product meets).
-    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, a.real_weight, 1.0)
     steps_per_epoch = max(1, len(xt) // a.batch)
     total = steps_per_epoch * a.epochs
     g = torch.Generator().manual_seed(a.seed)
@@ -160,7 +172,7 @@ def train(a) -> Dict:
                 print(json.dumps(row), flush=True)
                 if nll < best[0]:
                     best = (nll, step)
-                    torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "config": model.c.to_dict(), "step": step}, os.path.join(a.run, "best.pt"))
+                    save_best(model, a.run, step)
     with open(os.path.join(a.run, "log.json"), "w") as f:
         json.dump(log, f, indent=1)
     return {"best_step": best[1]}
@@ -172,18 +184,12 @@ def train_mobilenet(a) -> Dict:
     `--feature_passes` augmented copies of every training crop (the pass an epoch reads turns
     with the epoch) and a step trains only the layers above. Same data, loss weights, geometry
     flips, validation and best-by-NLL checkpoint as `train`."""
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    os.makedirs(a.run, exist_ok=True)
-    xt, gt, yt, rt, st = load_sets(a.train)
-    xv, gv, yv, rv, _ = load_sets(a.val)
-    print(f"train {len(yt)} crops ({int(yt.sum())} green, {int((st == 0).sum())} real); val {len(yv)} ({int(yv.sum())} green)",
-          flush=True)
+    if not 0 < a.frozen_blocks < a.trunk_blocks:
+        raise ValueError(f"--frozen_blocks must leave some of the {a.trunk_blocks} trunk layers to train; got {a.frozen_blocks}")
+    (xt, gt, yt), (xv, gv, yv, rv), sample_w = training_sets(a)
     model = MobileNetVerifier(MobileNetVerifierConfig(trunk_blocks=a.trunk_blocks))
     print(f"trunk from {a.pretrained}: {model.load_pretrained_trunk(a.pretrained)} tensors", flush=True)
     frozen = a.frozen_blocks
-    if not 0 < frozen < a.trunk_blocks:
-        raise ValueError(f"--frozen_blocks must leave some of the {a.trunk_blocks} trunk layers to train; got {frozen}")
     g = torch.Generator().manual_seed(a.seed)
     t0 = time.time()
 
@@ -202,7 +208,6 @@ def train_mobilenet(a) -> Dict:
     trunk = [q for q in model.trunk[frozen:].parameters()]
     head = [q for name, q in model.named_parameters() if not name.startswith("trunk.")]
     opt = torch.optim.AdamW([{"params": trunk, "base": a.trunk_lr or a.lr}, {"params": head, "base": a.lr}], weight_decay=0.05)
-    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, a.real_weight, 1.0)
     steps_per_epoch = max(1, len(xt) // a.batch)
     total = steps_per_epoch * a.epochs
     step, best, log = 0, (1e9, -1), []
@@ -240,8 +245,7 @@ def train_mobilenet(a) -> Dict:
                 print(json.dumps(row), flush=True)
                 if nll < best[0]:
                     best = (nll, step)
-                    torch.save({"model": {k: v.cpu() for k, v in model.state_dict().items()}, "config": model.c.to_dict(), "step": step},
-                               os.path.join(a.run, "best.pt"))
+                    save_best(model, a.run, step)
                 model.train()
                 model.trunk[:frozen].eval()
     with open(os.path.join(a.run, "log.json"), "w") as f:
@@ -265,9 +269,9 @@ def shipped_verifier(model_dir: str, run: str) -> Tuple[SignalReader, float]:
     if gv is None:
         raise SystemExit(f"{model_dir}: no green verifier to recalibrate")
     prefix = gv["weights_prefix"]
-    model = new_verifier(gv["architecture"])
-    model.load_state_dict({k[len(prefix):]: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()
-                           if k.startswith(prefix)})
+    model = load_verifier({**gv["architecture"], "classes": gv["classes"]},
+                          {k[len(prefix):]: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()
+                           if k.startswith(prefix)}, f"{model_dir}/model.safetensors")
     os.makedirs(run, exist_ok=True)
     torch.save({"model": model.state_dict(), "config": model.c.to_dict(), "from_model": model_dir}, os.path.join(run, "best.pt"))
     return model, float(gv["temperature"])
@@ -595,8 +599,14 @@ def main():
         ap.error("--from_model, --verifier_from, --val-report and --rows_from read a trained verifier: use them with --calibrate-only")
     if a.init_from_reader and shape_of(a) != {k: ARCHITECTURE.get(k) for k in shape_of(a)}:
         ap.error("--init_from_reader maps the reader onto the shipped verifier shape: leave --patch/--width/--depth/--heads at their defaults")
-    if a.trunk == "mobilenet_v2" and not a.calibrate_only and not a.pretrained:
-        ap.error("--trunk mobilenet_v2 starts from ImageNet weights: give --pretrained (training/fetch_pretrained.sh)")
+    if a.trunk == "mobilenet_v2" and not a.calibrate_only:
+        if not a.pretrained:
+            ap.error("--trunk mobilenet_v2 starts from ImageNet weights: give --pretrained (training/fetch_pretrained.sh)")
+        if not 0 < a.frozen_blocks < a.trunk_blocks:
+            ap.error(f"--frozen_blocks {a.frozen_blocks} must leave some of the {a.trunk_blocks} --trunk_blocks to train")
+        if a.device != "cpu" or a.init or a.init_from_reader or a.stem_channels or shape_of(a) != {k: ARCHITECTURE.get(k) for k in shape_of(a)}:
+            ap.error("--trunk mobilenet_v2 trains on the CPU from ImageNet weights: --device, --init, --init_from_reader and the "
+                     "patch reader's shape flags (--patch/--width/--depth/--heads/--stem_channels) do not apply")
     if not a.calibrate_only:
         train_mobilenet(a) if a.trunk == "mobilenet_v2" else train(a)
     if a.verifier_from:

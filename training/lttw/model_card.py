@@ -99,8 +99,11 @@ def main():
             chosen = next(e for e in gv["calibration"]["grid"] if e["reader_green"] == th["green"] and e.get("view_misses", 0) == misses)
             greens = sorted({e["reader_green"] for e in gv["calibration"]["grid"]})
             misses_tried = sorted({e.get("view_misses", 0) for e in gv["calibration"]["grid"]})
-            L += [f"**Green verifier** (training/lttw/green_verifier.py): a second ViT ({va['crop_size']}×{va['crop_size']} crops, "
-                  f"{va['patch_size']}×{va['patch_size']} patches, width {va['width']}, depth {va['depth']}; {gv['params'] / 1e3:.0f} k "
+            network = (f"MobileNetV2's first {va['trunk_blocks']} ImageNet layers ({va['crop_size']}×{va['crop_size']} crops"
+                       if va.get("trunk") else
+                       f"a second ViT ({va['crop_size']}×{va['crop_size']} crops, {va['patch_size']}×{va['patch_size']} patches, "
+                       f"width {va['width']}, depth {va['depth']}")
+            L += [f"**Green verifier** (training/lttw/green_verifier.py): {network}; {gv['params'] / 1e3:.0f} k "
                   f"parameters) trained on the candidates the reader reads green, reads the walk candidate again in its own square and "
                   f"every confirmation view; walk needs its smallest green ≥ {th['verify']:.4f} as well. Calibrated with the reader "
                   f"on {gv['calibration']['frames']:,} validation frames: the reader's threshold {th['green']} was chosen from "

@@ -56,6 +56,21 @@ def first_scene(start, want):
 
 
 @torch.no_grad()
+def seed_batch_norms(model: torch.nn.Module, trunk: torch.nn.Module, inputs: torch.Tensor):
+    """A seeded MobileNetV2 trunk's batch norms given the statistics of `inputs` and their mirror
+    images (as training leaves a trunk: each layer's inputs normalised, so the inputs' differences
+    survive to the tokens) and an affine part of their own; `model` is left in train mode."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.2, 0.6)
+    model.train()
+    trunk(torch.cat([inputs, inputs.flip(3)]))
+
+
+@torch.no_grad()
 def mobilenet_fixture(out: str, scenes_from: str, mean: np.ndarray, std: np.ndarray):
     """The seeded MobileNetV2-trunk expert and its reads of `scenes_from`'s PNGs into `out`."""
     from safetensors.torch import save_file
@@ -66,16 +81,7 @@ def mobilenet_fixture(out: str, scenes_from: str, mean: np.ndarray, std: np.ndar
     names = sorted(f[:-4] for f in os.listdir(scenes_from) if f.endswith(".png"))
     frames = torch.cat([torch.from_numpy(preprocess(cv2.imread(os.path.join(scenes_from, f"{n}.png"), cv2.IMREAD_COLOR),
                                                     MOBILENET_SIZE, mean, std))[None] for n in names])
-    # Batch-norm statistics of these frames (as training leaves a trunk: each layer's inputs
-    # normalised, so the frames' differences survive to the tokens), an affine part of its own.
-    for m in expert.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.2, 0.6)
-    expert.train()
-    expert.trunk(torch.cat([frames, frames.flip(3)]))
+    seed_batch_norms(expert, expert.trunk, frames)
     expert.slots.weight.normal_(0, 0.2)  # logits spread enough that the probabilities say something
     expert.eval()
     os.makedirs(out, exist_ok=True)

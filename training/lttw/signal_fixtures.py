@@ -260,6 +260,7 @@ def mobilenet_verifier_fixture(out: str, scenes_from: str, mean: np.ndarray, std
     from safetensors.torch import save_file
 
     from .green_verifier import CROP_SIZE, MobileNetVerifier, MobileNetVerifierConfig, architecture_of, verifier_rects
+    from .obstacle_fixtures import seed_batch_norms
     torch.manual_seed(11)
     verifier = MobileNetVerifier(MobileNetVerifierConfig(trunk_blocks=MOBILENET_VERIFIER_BLOCKS, token_features=8, head_hidden=16))
     reads = []
@@ -271,16 +272,7 @@ def mobilenet_verifier_fixture(out: str, scenes_from: str, mean: np.ndarray, std
         crops = torch.from_numpy(np.stack([lamps.normalise_crop(lamps.sample_rect(rgb, r, CROP_SIZE), mean, std) for r in rects]))
         geometry = lamps.read_geometry([k], W, H)[0]
         reads.append((name, rects, crops, geometry))
-    # Batch-norm statistics of these crops (as training leaves a trunk), an affine part of its own.
-    for m in verifier.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.reset_running_stats()
-            m.momentum = None
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.2, 0.6)
-    verifier.train()
-    every = torch.cat([c for _, _, c, _ in reads])
-    verifier.trunk(torch.cat([every, every.flip(3)]))
+    seed_batch_norms(verifier, verifier.trunk, torch.cat([c for _, _, c, _ in reads]))
     verifier.out.weight.normal_(0, 0.5)  # logits spread enough that the probabilities say something
     verifier.eval()
     temperature = 1.3

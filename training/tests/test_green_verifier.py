@@ -355,9 +355,11 @@ def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_p
                                    {"trunk": "mobilenet_v2", "trunk_blocks": 7}],
                          ids=["patch4", "stem", "mobilenet_v2"])
 def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_back(tmp_path, shape):
-    """--patch 4 (256 tokens of the same 64 px crop) or a convolutional stem: the run's checkpoint
-    records the shape, merge-verifier writes it into config.json, and the model folder loads the
-    verifier in that shape with the same reads; a crop size other than the crop sets' is refused."""
+    """--patch 4 (256 tokens of the same 64 px crop), a convolutional stem or MobileNetV2 layers:
+    the run's checkpoint records the shape, merge-verifier writes it into config.json (without batch
+    norm's step counters), and the model folder loads the verifier in that shape with the same
+    reads; a crop size other than the crop sets', classes in another order or a trunk Swift would
+    refuse are refused."""
     import shutil
 
     from lttw.artifact import load_artifact, merge_verifier
@@ -389,6 +391,10 @@ def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_b
     assert torch.equal(loaded(x, g), fine.eval()(x, g))
     with pytest.raises(ValueError, match="64×64"):
         new_verifier({"crop_size": 32})
+    with pytest.raises(ValueError, match="in that order"):
+        verifier_shaped({**shape, "classes": ["green", "not_green"]})
+    with pytest.raises(ValueError, match="trunk_blocks 1"):
+        verifier_shaped({"trunk": "mobilenet_v2", "trunk_blocks": 1})
 
 
 def test_a_mobilenet_v2_verifier_trains_above_its_frozen_imagenet_layers_and_loads_back(tmp_path):

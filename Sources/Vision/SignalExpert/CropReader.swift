@@ -8,6 +8,64 @@ protocol CropSampling {
     func sample(_ index: Int, into rows: CropReader.Rows) throws(ImagingError)
 }
 
+/// One lane's activations of a crop classifier, and its sampling failure in the last read.
+protocol CropLane: AnyObject {
+    var error: ImagingError? { get set }
+}
+
+/// A crop classifier that reads one sampled row of `CropReader.Rows` on one lane (the patch
+/// reader, `MobileNetCropReader`): `readCrops` shares a batch of crops out over the lanes.
+protocol SingleCropReading: Sendable {
+    associatedtype LaneState: CropLane
+    func readCrop(_ index: Int, of rows: CropReader.Rows, lane: LaneState)
+}
+
+extension SingleCropReading {
+    /// Samples (with `sampling`) and reads the first `count` rows of `rows`, split round-robin
+    /// over the lanes when there is more than one: each lane samples the crops it reads (a crop
+    /// is too small a pass to split). Throws the first lane's sampling failure once every lane is
+    /// done.
+    func readCrops(_ rows: CropReader.Rows, count: Int, lanes: [LaneState], sampling: some CropSampling) throws(ImagingError) {
+        guard count > 0 else { return }
+        let work = CropWork(reader: self, rows: rows, lanes: lanes, count: count, sampling: sampling)
+        if Parallel.lanes > 1, Parallel.lanes <= lanes.count, count > 1 {
+            Parallel.run(work)
+        } else {
+            work.run(.single)
+        }
+        for lane in lanes {
+            if let error = lane.error {
+                for other in lanes { other.error = nil }
+                throw error
+            }
+        }
+    }
+}
+
+/// Crops split round-robin over the lanes; each lane samples and reads its crops alone.
+private struct CropWork<Reader: SingleCropReading, Sampling: CropSampling>: ParallelWork {
+    let reader: Reader
+    let rows: CropReader.Rows
+    let lanes: [Reader.LaneState]
+    let count: Int
+    let sampling: Sampling
+
+    func run(_ lane: Lane) {
+        let laneState = lanes[lane.index]
+        var index = lane.index
+        while index < count {
+            do {
+                try sampling.sample(index, into: rows)
+                reader.readCrop(index, of: rows, lane: laneState)
+            } catch {
+                laneState.error = error
+                return
+            }
+            index += lane.count
+        }
+    }
+}
+
 /// A small ViT that reads square crops of one candidate: the signal expert's reader (32×32, six
 /// classes), its green verifier (64×64, green or not) and the countdown reader (48×48 behind a
 /// convolutional stem; two groups of classes). Mirrors training/lttw/signal_model.py's
@@ -15,7 +73,7 @@ protocol CropSampling {
 ///
 ///     crop -> [ConvolutionalStem] -> PatchEncoder -> feature = [class token, max over patch tokens]
 ///          -> fc2(GELU(fc1([feature, geometry]))) -> softmax(logits / temperature) per group
-public struct CropReader: @unchecked Sendable {
+public struct CropReader: SingleCropReading, @unchecked Sendable {
     public let encoder: PatchEncoder
     /// Embeds the patch tokens when the reader has a convolutional stem (nil: the encoder's own
     /// patch embedding).
@@ -104,7 +162,7 @@ public struct CropReader: @unchecked Sendable {
     }
 
     /// One lane's activations: the encoder's and, with a stem, the stem's.
-    public final class LaneState {
+    public final class LaneState: CropLane {
         let encoder: PatchEncoder.State
         let stem: ConvolutionalStem.State?
         /// This lane's sampling failure in the last `read`, read back after the lanes meet.
@@ -129,52 +187,14 @@ public struct CropReader: @unchecked Sendable {
     }
 
     /// Samples (with `sampling`) and reads the first `count` rows of `rows`, split over the lanes
-    /// when there is more than one: each lane samples the crops it reads. Throws the first
-    /// lane's sampling failure once every lane is done.
+    /// when there is more than one (`readCrops`).
     func read(_ rows: Rows, count: Int, lanes: [LaneState], sampling: some CropSampling) throws(ImagingError) {
-        guard count > 0 else { return }
-        let work = Work(reader: self, rows: rows, lanes: lanes, count: count, sampling: sampling)
-        if Parallel.lanes > 1, Parallel.lanes <= lanes.count, count > 1 {
-            Parallel.run(work)
-        } else {
-            work.run(.single)
-        }
-        for lane in lanes {
-            if let error = lane.error {
-                for other in lanes { other.error = nil }
-                throw error
-            }
-        }
+        try readCrops(rows, count: count, lanes: lanes, sampling: sampling)
     }
 
     /// Rows whose crops are already written.
     private struct Sampled: CropSampling {
         func sample(_ index: Int, into rows: Rows) {}
-    }
-
-    /// Crops split round-robin over the lanes; each lane samples and reads its crops alone (a
-    /// crop is too small a pass to split).
-    private struct Work<Sampling: CropSampling>: ParallelWork {
-        let reader: CropReader
-        let rows: Rows
-        let lanes: [LaneState]
-        let count: Int
-        let sampling: Sampling
-
-        func run(_ lane: Lane) {
-            let laneState = lanes[lane.index]
-            var index = lane.index
-            while index < count {
-                do {
-                    try sampling.sample(index, into: rows)
-                    reader.readCrop(index, of: rows, lane: laneState)
-                } catch {
-                    laneState.error = error
-                    return
-                }
-                index += lane.count
-            }
-        }
     }
 
     /// Samples (with `sampling`) and reads row `index` of `rows` on the calling thread with
@@ -185,7 +205,7 @@ public struct CropReader: @unchecked Sendable {
     }
 
     /// Reads the crop already sampled into row `index` of `rows`.
-    private func readCrop(_ index: Int, of rows: Rows, lane: LaneState) {
+    func readCrop(_ index: Int, of rows: Rows, lane: LaneState) {
         let g = geometry
         let state = lane.encoder
         let crop = UnsafeBufferPointer(rebasing: rows.crops.storage[(index * g.inputCount)..<((index + 1) * g.inputCount)])

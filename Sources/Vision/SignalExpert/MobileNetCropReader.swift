@@ -12,7 +12,7 @@ import Kernels
 ///
 /// Each grid cell keeps its place (the lamp sits at the centre, the dark lamp of the other state
 /// above or below it), as the obstacle expert's head does.
-public struct MobileNetCropReader: @unchecked Sendable {
+public struct MobileNetCropReader: SingleCropReading, @unchecked Sendable {
     public let trunk: MobileNetTrunk
     let tokenProjection: LinearWeights
     let hidden: LinearWeights
@@ -27,8 +27,10 @@ public struct MobileNetCropReader: @unchecked Sendable {
         trunk = try MobileNetTrunk(source, prefix: prefix + "trunk", layers: a.trunkBlocks, imageSize: a.cropSize)
         tokenProjection = try LinearWeights(
             source, prefix + "token_proj", inputs: MobileNetTrunk.channels(layers: a.trunkBlocks), outputs: a.tokenFeatures)
+        // Sized from the trunk's own grid, so a head that does not fit it fails here, naming the tensor.
+        let cells = trunk.outputSize * trunk.outputSize
         hidden = try LinearWeights(
-            source, prefix + "hidden", inputs: a.gridCells * a.tokenFeatures + CropReader.geometryCount, outputs: a.headHidden)
+            source, prefix + "hidden", inputs: cells * a.tokenFeatures + CropReader.geometryCount, outputs: a.headHidden)
         output = try LinearWeights(source, prefix + "out", inputs: a.headHidden, outputs: classCount)
         self.classCount = classCount
         self.temperature = Float(temperature)
@@ -47,7 +49,7 @@ public struct MobileNetCropReader: @unchecked Sendable {
     }
 
     /// One lane's activations.
-    public final class LaneState {
+    public final class LaneState: CropLane {
         let trunk: MobileNetTrunk.State
         /// This lane's sampling failure in the last `read`, read back after the lanes meet.
         var error: ImagingError?
@@ -64,48 +66,13 @@ public struct MobileNetCropReader: @unchecked Sendable {
 
     /// Samples (with `sampling`) and reads the first `count` rows of `rows`, the crops split
     /// round-robin over the lanes (each crop's trunk on one lane: a 64 px crop is too small a pass
-    /// to split). Throws the first lane's sampling failure once every lane is done.
+    /// to split; `readCrops`).
     func read(_ rows: CropReader.Rows, count: Int, lanes: [LaneState], sampling: some CropSampling) throws(ImagingError) {
-        guard count > 0 else { return }
-        let work = Work(reader: self, rows: rows, lanes: lanes, count: count, sampling: sampling)
-        if Parallel.lanes > 1, Parallel.lanes <= lanes.count, count > 1 {
-            Parallel.run(work)
-        } else {
-            work.run(.single)
-        }
-        for lane in lanes {
-            if let error = lane.error {
-                for other in lanes { other.error = nil }
-                throw error
-            }
-        }
-    }
-
-    private struct Work<Sampling: CropSampling>: ParallelWork {
-        let reader: MobileNetCropReader
-        let rows: CropReader.Rows
-        let lanes: [LaneState]
-        let count: Int
-        let sampling: Sampling
-
-        func run(_ lane: Lane) {
-            let laneState = lanes[lane.index]
-            var index = lane.index
-            while index < count {
-                do {
-                    try sampling.sample(index, into: rows)
-                    reader.readCrop(index, of: rows, lane: laneState)
-                } catch {
-                    laneState.error = error
-                    return
-                }
-                index += lane.count
-            }
-        }
+        try readCrops(rows, count: count, lanes: lanes, sampling: sampling)
     }
 
     /// Reads the crop already sampled into row `index` of `rows`.
-    private func readCrop(_ index: Int, of rows: CropReader.Rows, lane: LaneState) {
+    func readCrop(_ index: Int, of rows: CropReader.Rows, lane: LaneState) {
         let n = 3 * cropSize * cropSize
         trunk.runOnThisThread(UnsafeBufferPointer(rebasing: rows.crops.storage[(index * n)..<((index + 1) * n)]), state: lane.trunk)
         // The projected grid, row-major, fills the feature row before its geometry (PyTorch's flatten(1)).

@@ -63,12 +63,6 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             temperature = try c.decode(Double.self, forKey: .temperature)
         }
 
-        /// The patch reader's architecture; nil for MobileNetV2 layers.
-        public var patchReader: Architecture? {
-            if case .patchReader(let a) = network { return a }
-            return nil
-        }
-
         func validate(_ require: (Bool, @autoclosure () -> String) throws(ModelConfigurationError) -> Void) throws(ModelConfigurationError) {
             switch network {
             case .patchReader(let a):
@@ -100,9 +94,9 @@ public struct SignalExpertConfiguration: Sendable, Decodable, Hashable {
             try require(trunk == "mobilenet_v2", "trunk \"\(trunk)\" is not mobilenet_v2")
             try require(MobileNetTrunk.layerRange.contains(trunkBlocks),
                         "trunk_blocks \(trunkBlocks) outside \(MobileNetTrunk.layerRange.lowerBound)…\(MobileNetTrunk.layerRange.upperBound)")
-            let stride = MobileNetTrunk.stride(layers: trunkBlocks)
-            try require((16...256).contains(cropSize) && cropSize % stride == 0,
-                        "crop_size \(cropSize) is not a multiple of the trunk's stride \(stride) within 16…256")
+            // The verifier's crop sets are sampled at 64 px (lttw.green_verifier.CROP_SIZE), which
+            // every stride of 2…18 layers (at most 32) divides.
+            try require(cropSize == 64, "crop_size \(cropSize) is not the verifier's 64")
             try require((1...256).contains(tokenFeatures), "token_features \(tokenFeatures) outside 1…256")
             try require((1...4096).contains(headHidden), "head_hidden \(headHidden) outside 1…4096")
         }
