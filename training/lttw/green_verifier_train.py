@@ -129,6 +129,22 @@ def save_best(model, run: str, step: int):
                os.path.join(run, "best.pt"))
 
 
+def epoch_end(model, run: str, logits: torch.Tensor, val, step: int, steps_per_epoch: int, loss: float, t0: float,
+              log: List, best: Tuple[float, int]) -> Tuple[float, int]:
+    """Both trainers' end of an epoch: the validation row logged and printed, best.pt written when
+    the validation NLL is the lowest yet; returns the (NLL, step) best so far."""
+    yv, rv = val
+    nll = float(F.cross_entropy(logits, yv))
+    row = {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss, "val_nll": nll,
+           **val_metrics(torch.softmax(logits, -1)[:, 1], yv, rv), "minutes": round((time.time() - t0) / 60, 2)}
+    log.append(row)
+    print(json.dumps(row), flush=True)
+    if nll < best[0]:
+        save_best(model, run, step)
+        return nll, step
+    return best
+
+
 def train(a) -> Dict:
     (xt, gt, yt), (xv, gv, yv, rv), sample_w = training_sets(a)
     dev = torch.device(a.device)
@@ -163,16 +179,7 @@ def train(a) -> Dict:
             opt.step()
             step += 1
             if step % steps_per_epoch == 0 or step == total:
-                logits = logits_of(model, xv, gv)
-                nll = float(F.cross_entropy(logits, yv))
-                p = torch.softmax(logits, -1)[:, 1]
-                row = {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss.item(), "val_nll": nll,
-                       **val_metrics(p, yv, rv), "minutes": round((time.time() - t0) / 60, 2)}
-                log.append(row)
-                print(json.dumps(row), flush=True)
-                if nll < best[0]:
-                    best = (nll, step)
-                    save_best(model, a.run, step)
+                best = epoch_end(model, a.run, logits_of(model, xv, gv), (yv, rv), step, steps_per_epoch, loss.item(), t0, log, best)
     with open(os.path.join(a.run, "log.json"), "w") as f:
         json.dump(log, f, indent=1)
     return {"best_step": best[1]}
@@ -237,15 +244,7 @@ def train_mobilenet(a) -> Dict:
             opt.step()
             step += 1
             if step % steps_per_epoch == 0 or step == total:
-                logits = val_logits()
-                nll = float(F.cross_entropy(logits, yv))
-                row = {"step": step, "epoch": round(step / steps_per_epoch, 2), "loss": loss.item(), "val_nll": nll,
-                       **val_metrics(torch.softmax(logits, -1)[:, 1], yv, rv), "minutes": round((time.time() - t0) / 60, 2)}
-                log.append(row)
-                print(json.dumps(row), flush=True)
-                if nll < best[0]:
-                    best = (nll, step)
-                    save_best(model, a.run, step)
+                best = epoch_end(model, a.run, val_logits(), (yv, rv), step, steps_per_epoch, loss.item(), t0, log, best)
                 model.train()
                 model.trunk[:frozen].eval()
     with open(os.path.join(a.run, "log.json"), "w") as f:
