@@ -35,7 +35,7 @@ extension StreetModel {
         }
         let configuration = try ModelConfiguration(contentsOf: files[0])
         let tokenizer = try Tokenizer(contentsOf: files[1])
-        let weights = try SafetensorsFile(path: files[2].path)
+        let weights = try SafetensorsFile(path: files[2].path, options: .modelFolder)
         // A NaN or infinite weight turns every output it touches into NaN, and NaN compares false
         // with every threshold: a NaN light head read a red light as "No signal in view.".
         try weights.checkFinite()
@@ -82,4 +82,11 @@ final class TensorUsage: WeightSource {
         names.insert(name)
         return values
     }
+}
+
+extension SafetensorsOptions {
+    /// How a model folder's model.safetensors is opened: half-precision tensors are widened to
+    /// float32 at load, because the green verifier's matrices are stored so
+    /// (training/lttw/artifact.py, `half_matrices`: it keeps the weights under the issues' 20 MB).
+    public static let modelFolder = SafetensorsOptions(convertHalfPrecision: true)
 }

@@ -218,6 +218,20 @@ struct ModelLoadHardeningTests {
         try Self.expectRefused(folder, file: "model.safetensors", ["tensor 'heads.out.light_state.weight' holds nan at flat index 2"])
     }
 
+    @Test("A NaN in a half-precision weight (the green verifier's) is refused once widened, naming the tensor")
+    func nanHalfWeight() throws {
+        let folder = try Self.modelFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.editedWeights(folder) { header, data in
+            let entry = try #require(header["signal.verifier.hidden.weight"] as? [String: Any])
+            try #require(entry["dtype"] as? String == "F16", "the shipped verifier's matrices are stored in half precision")
+            let offsets = try #require(entry["data_offsets"] as? [Int])
+            let nan = Float16.nan.bitPattern
+            for byte in 0..<2 { data[offsets[0] + 4 + byte] = UInt8(truncatingIfNeeded: nan >> (8 * UInt16(byte))) }
+        }
+        try Self.expectRefused(folder, file: "model.safetensors", ["tensor 'signal.verifier.hidden.weight' holds nan at flat index 2"])
+    }
+
     @Test("Two heads' weights of one shape swapped in the data, every check of structure passing, are refused by the CRC-32")
     func swappedTensors() throws {
         let folder = try Self.modelFolder()

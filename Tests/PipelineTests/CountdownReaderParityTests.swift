@@ -66,7 +66,7 @@ struct CountdownReaderParityTests {
             architecture: fixture.architecture, classes: SignalExpertConfiguration.CountdownReader.knownClasses, groups: fixture.groups,
             weightsPrefix: "signal.countdown.", context: fixture.context, temperature: fixture.temperature, threshold: 0.5)
         let weights = WithCountdownReader(
-            shipped: try SafetensorsFile(path: Programs.repository.appendingPathComponent("models/default/model.safetensors").path),
+            shipped: try SafetensorsFile(path: Programs.repository.appendingPathComponent("models/default/model.safetensors").path, options: .modelFolder),
             reader: try SafetensorsFile(path: Self.folder.appendingPathComponent("reader.safetensors").path))
         let expert = try SignalExpert(weights, configuration: c)
         let state = SignalExpert.State(expert)

@@ -93,11 +93,16 @@ struct ObstacleExpertParityTests {
         return text.replacingCharacters(in: start.lowerBound..<end.upperBound, with: block)
     }
 
-    /// Each edit applied to `text` must be refused, naming `problem` after "obstacle_expert: ".
+    /// Each edit applied to the obstacle expert's part of `text` (the green verifier's
+    /// architecture names a trunk too) must be refused, naming `problem` after "obstacle_expert: ".
     static func expectRefused(_ text: String, _ edits: [(from: String, to: String, problem: String)]) {
+        guard let expert = text.range(of: "\"obstacle_expert\": {") else {
+            Issue.record("config.json has no obstacle_expert")
+            return
+        }
         for (from, to, problem) in edits {
-            #expect(text.contains(from), "config.json layout changed: update this test's edit of \(problem)")
-            let edited = text.replacingOccurrences(of: from, with: to)
+            #expect(text[expert.lowerBound...].contains(from), "config.json layout changed: update this test's edit of \(problem)")
+            let edited = text.replacingOccurrences(of: from, with: to, range: expert.lowerBound..<text.endIndex)
             do {
                 _ = try ModelConfiguration(json: Array(edited.utf8), path: "config.json")
                 Issue.record("an obstacle expert with a wrong \(problem) was accepted")

@@ -161,6 +161,23 @@ def export(model: StreetVLM, out_dir, tok: Tokenizer, temps, green_thr, stats, e
     return cfg
 
 
+def read_weights(model_dir) -> Dict[str, torch.Tensor]:
+    """A model folder's tensors, each widened to float32 as the Swift engine widens them at load:
+    the green verifier's matrices are stored in half precision (merge_verifier), and both engines
+    compute with the same rounded values."""
+    return {k: v.float() if v.dtype in (torch.float16, torch.bfloat16) else v
+            for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()}
+
+
+def half_matrices(sd: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+    """`sd` with the matrices under `prefix` (every tensor of two or more dimensions: convolution
+    and linear weights) in half precision; biases and batch-norm statistics stay float32. Why:
+    the green verifier on MobileNetV2 layers holds 570 k weights, and in float32 it would take the
+    weights past the issues' 20 MB; its calibration's margin (its bar sits halfway between its
+    greenest non-green frame and 1) is far wider than the rounding moves a probability."""
+    return {k: v.half() if k.startswith(prefix) and v.dim() >= 2 else v for k, v in sd.items()}
+
+
 def load_artifact(path):
     with open(os.path.join(path, "config.json")) as f:
         cfg = json.load(f)
@@ -174,7 +191,7 @@ def load_artifact(path):
     if len(tok) != mc.vocab_size:
         raise ValueError(f"{path}/tokenizer.json: vocab size {len(tok)} != config vocab_size {mc.vocab_size}")
     model = StreetVLM(mc)
-    sd = load_file(os.path.join(path, "model.safetensors"))
+    sd = read_weights(path)
     scene = {k: v for k, v in sd.items() if not k.startswith(EXPERT_PREFIXES)}
     missing, unexpected = model.load_state_dict(scene, strict=False)
     if missing or unexpected:
@@ -495,6 +512,7 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
     with open(os.path.join(run, "calibration.json")) as f:
         calibration = json.load(f)
     cfg, sd, prefix = _signal_part(model_dir, VERIFIER_KEY, verifier, "green verifier to back")
+    sd = half_matrices(sd, prefix)
     se = cfg["signal_expert"]
     c = verifier.c
     grid = calibration["calibration"]["grid"]
@@ -520,7 +538,8 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
         "temperature": round(float(calibration["temperature"]), 4),
         "params": count_params(verifier),
         "views": ["own"] + se.get("green_confirmation", []),
-        "calibration": {"frames": calibration["frames"], "margin": margin, "grid": [
+        "calibration": {"frames": calibration["frames"], "margin": margin,
+                        **({"pinned": calibration["calibration"]["pinned"]} if "pinned" in calibration["calibration"] else {}), "grid": [
             {k: e[k] for k in ("reader_green", "view_misses", "red_veto", "verify", "max_verifier_green_on_non_green", "real_val",
                                "generated_val") if k in e} for e in grid],
             "greenest_non_green": next(e for e in grid if e["reader_green"] == calibration["thresholds"]["green"]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import lamps
-from .artifact import load_signal_expert
+from .artifact import load_signal_expert, read_weights
 from .generator import generate
 from .green_verifier import CROP_SIZE
 from .preprocess import MEAN, STD
@@ -44,11 +44,10 @@ def _init(model_dir: str):
     global _reader, _temperature
     import json
 
-    from safetensors.torch import load_file
     torch.set_num_threads(1)
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
-    _reader = load_signal_expert(cfg, load_file(os.path.join(model_dir, "model.safetensors")), model_dir)
+    _reader = load_signal_expert(cfg, read_weights(model_dir), model_dir)
     _temperature = float(cfg["signal_expert"]["temperature"])
 
 

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from . import lamps
-from .artifact import load_signal_expert
+from .artifact import load_signal_expert, read_weights
 from .generator import generate
 from .green_verifier import (ARCHITECTURE, GreenVerifier, MobileNetVerifier, MobileNetVerifierConfig, architecture_of, load_verifier,
                              new_verifier, verifier_of)
@@ -261,7 +261,6 @@ def temperature(model, val_paths: List[str]) -> float:
 def shipped_verifier(model_dir: str, run: str) -> Tuple[SignalReader, float]:
     """The model folder's green verifier and its temperature; written to RUN/best.pt (so
     merge-verifier finds it)."""
-    from safetensors.torch import load_file
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
     gv = (cfg.get("signal_expert") or {}).get("green_verifier")
@@ -269,7 +268,7 @@ def shipped_verifier(model_dir: str, run: str) -> Tuple[SignalReader, float]:
         raise SystemExit(f"{model_dir}: no green verifier to recalibrate")
     prefix = gv["weights_prefix"]
     model = load_verifier({**gv["architecture"], "classes": gv["classes"]},
-                          {k[len(prefix):]: v for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()
+                          {k[len(prefix):]: v for k, v in read_weights(model_dir).items()
                            if k.startswith(prefix)}, f"{model_dir}/model.safetensors")
     os.makedirs(run, exist_ok=True)
     torch.save({"model": model.state_dict(), "config": model.c.to_dict(), "from_model": model_dir}, os.path.join(run, "best.pt"))
@@ -282,10 +281,9 @@ def reader_as_verifier(model_dir: str) -> Dict[str, torch.Tensor]:
     larger patch reads the same; blocks, positions and fc1 are copied, and fc2's two rows are the
     means of the reader's green rows and of the others. Training then sharpens it on what only
     the higher resolution shows."""
-    from safetensors.torch import load_file
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
-    reader = load_signal_expert(cfg, load_file(os.path.join(model_dir, "model.safetensors")), model_dir)
+    reader = load_signal_expert(cfg, read_weights(model_dir), model_dir)
     rc, vc = reader.c, new_verifier().c
     if (rc.width, rc.depth, rc.heads, rc.head_hidden) != (vc.width, vc.depth, vc.heads, vc.head_hidden) or \
             (rc.crop_size // rc.patch_size) != (vc.crop_size // vc.patch_size):
@@ -326,11 +324,10 @@ _pair = None
 
 def _init_worker(model_dir: str, verifier_checkpoint: Dict, verifier_T: float):
     global _pair
-    from safetensors.torch import load_file
     torch.set_num_threads(1)
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
-    reader = load_signal_expert(cfg, load_file(os.path.join(model_dir, "model.safetensors")), model_dir)
+    reader = load_signal_expert(cfg, read_weights(model_dir), model_dir)
     runner = _FrameMemo(reader, cfg["signal_expert"]["temperature"], {**FIXED_THRESHOLDS, "green": 1.0}, MEAN, STD, confirmation=True)
     _pair = (runner, GreenVerifier(verifier_of(verifier_checkpoint), verifier_T, MEAN, STD))
 
@@ -485,9 +482,11 @@ def verify_bar(worst: float, margin: float = VERIFY_MARGIN) -> float:
     return max(VERIFY_FLOOR, worst + margin * (1.0 - worst))
 
 
-def choose(rows, margin: float = VERIFY_MARGIN) -> Dict:
+def choose(rows, margin: float = VERIFY_MARGIN, pin: Optional[Tuple[float, int]] = None) -> Dict:
     """The reader threshold, view misses and verifier threshold (see the module doc) and the
-    figures behind them."""
+    figures behind them. `pin` (reader green, view misses): choose among that point's vetoes only
+    (--pin), e.g. to keep the halfway margin's reader point under a wider margin; the whole grid
+    is still read and recorded."""
     table = []
     def reader_green(r):
         """The verifier green of a frame the reader called green first (a second look's record
@@ -513,14 +512,18 @@ def choose(rows, margin: float = VERIFY_MARGIN) -> Dict:
                           "false_greens": sum(truth != "green" and said == "green" for truth, said in sub),
                           "light_accuracy": sum((truth if truth != "off_or_none" else "none") == said for truth, said in sub) / max(1, len(sub))}
         table.append(entry)
-    best = max(table, key=lambda e: ((e["real_val"]["green_recall"] + e["generated_val"]["green_recall"]) / 2,
+    allowed = [e for e in table if pin is None or (e["reader_green"], e["view_misses"]) == (float(pin[0]), int(pin[1]))]
+    if not allowed:
+        raise ValueError(f"--pin {pin[0]} {pin[1]} is not a point of the grid (reader green, view misses): "
+                         f"{sorted({(e['reader_green'], e['view_misses']) for e in table})}")
+    best = max(allowed, key=lambda e: ((e["real_val"]["green_recall"] + e["generated_val"]["green_recall"]) / 2,
                                      e["reader_green"], -e["view_misses"], -e["red_veto"]))
     return {"reader_green": best["reader_green"], "view_misses": best["view_misses"], "red_veto": best["red_veto"],
-            "verify": best["verify"], "margin": margin, "grid": table}
+            "verify": best["verify"], "margin": margin, **({"pinned": [float(pin[0]), int(pin[1])]} if pin else {}), "grid": table}
 
 
 def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int, n_unlit: int = 0,
-              rows_from: Optional[str] = None, margin: float = VERIFY_MARGIN) -> Dict:
+              rows_from: Optional[str] = None, margin: float = VERIFY_MARGIN, pin: Optional[Tuple[float, int]] = None) -> Dict:
     """The chosen rule and every frame's record. rows_from: take the real val and generated
     frames' rows from that run (computed with the same verifier) and read only the unlit ones."""
     rows = load_rows(rows_from) if rows_from else []
@@ -531,7 +534,7 @@ def calibrate(model_dir: str, verifier, T: float, n_generated: int, workers: int
             rows += part
             if done % 10 == 0 or done == len(chunks):
                 print(f"calibration: {min(done * 200, len(jobs))} of {len(jobs)} jobs, {len(rows)} frames", flush=True)
-    return choose(rows, margin), rows
+    return choose(rows, margin, pin), rows
 
 
 def main():
@@ -555,6 +558,8 @@ def main():
     ap.add_argument("--rows_from", metavar="RUN",
                     help="with --calibrate-only: RUN's verifier, its temperature and its calibration rows; only the unlit frames are read")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pin", type=float, nargs=2, metavar=("READER_GREEN", "VIEW_MISSES"),
+                    help="choose the verifier bar at this grid point only (e.g. 0.99 1), the whole grid still read and recorded")
     ap.add_argument("--margin", type=float, default=VERIFY_MARGIN,
                     help="the verifier's bar: this share of the way from the greenest non-green validation frame to 1 "
                          "(0.5, halfway, is the shipped rule)")
@@ -629,7 +634,8 @@ def main():
                       f"{json.dumps(val_metrics(p[real], yv[real], rv[real]))}", flush=True)
         return
     t0 = time.time()
-    chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers, a.unlit_scenes, a.rows_from, a.margin)
+    chosen, rows = calibrate(a.model, model, T, a.calibration_scenes, a.workers, a.unlit_scenes, a.rows_from, a.margin,
+                             (a.pin[0], int(a.pin[1])) if a.pin else None)
     # The fixed thresholds that shape the decision (red_veto_side) travel with the calibration.
     fixed = {k: FIXED_THRESHOLDS[k] for k in ("red_veto_side",) if k in FIXED_THRESHOLDS} | {"set_aside": SET_ASIDE}
     out = {"temperature": T, "thresholds": {"green": chosen["reader_green"], "view_misses": chosen["view_misses"],

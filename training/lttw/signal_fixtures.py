@@ -97,7 +97,9 @@ DECIDED = {
     "veto_held": lambda first, final, every_size, every_view, cands: first.get("why") == "a red lamp in view" and final.get("why") == "a red lamp in view",
     "standby_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green" and final["candidate"] != first.get("candidate"),
     "green_not_verified": lambda first, final, every_size, every_view, cands: final.get("why") == "green not verified",
-    "verified_standby_walk": lambda first, final, every_size, every_view, cands: "turned_down" in final,
+    # Not through a figure: the Swift test finds the announced lamp among the standbys of the
+    # decision without the figures.
+    "verified_standby_walk": lambda first, final, every_size, every_view, cands: "turned_down" in final and not final.get("figure_walk", False),
     "small_stop_ignored": lambda first, final, every_size, every_view, cands: every_size.get("why") == "a red lamp in view" and first.get("why") is None,
     "view_miss_held": lambda first, final, every_size, every_view, cands: final["state"] == "green" and every_view.get("why") == "green not confirmed by every view",
     "second_look_stop": lambda first, final, every_size, every_view, cands: "set_aside" in final,

@@ -69,6 +69,26 @@ def test_calibration_sets_the_verifier_halfway_above_its_greenest_distractor_and
     assert all(e["generated_val"]["false_greens"] == 0 and e["generated_val"]["green_recall"] == 1.0 for e in quarter["grid"])
 
 
+def test_pin_chooses_the_bar_at_one_grid_point_and_the_whole_grid_is_still_read():
+    """--pin G M: the bar is the one at that reader point (its own greenest non-green frame, the
+    margin above it), though another point says more greens; the choice records the pin, and a
+    point not on the grid is refused by name."""
+    from lttw.green_verifier_train import GRID
+    def record(below_99, from_99):
+        return {rule: below_99 if rule[0] < 0.99 else from_99 for rule in GRID}
+    rows = [("off_or_none", "generated_val", 1, record(("green", 0.8), ("none", None))),  # fooled only at low reader bars
+            ("green", "generated_val", 2, record(("green", 0.95), ("green", 0.95))),
+            ("green", "generated_val", 3, record(("green", 0.9), ("none", None))),
+            ("green", "real_val", "images/b.jpg", record(("green", 0.99), ("green", 0.99)))]
+    free = choose(rows)
+    assert free["reader_green"] < 0.99 and free["verify"] == pytest.approx(0.9) and "pinned" not in free
+    pinned = choose(rows, margin=0.75, pin=(0.99, 1))
+    assert (pinned["reader_green"], pinned["view_misses"], pinned["verify"]) == (0.99, 1, 0.75) and pinned["pinned"] == [0.99, 1]
+    assert len(pinned["grid"]) == len(GRID)
+    with pytest.raises(ValueError, match="not a point of the grid"):
+        choose(rows, pin=(0.97, 1))
+
+
 def test_the_verifier_bar_is_a_share_of_the_way_to_one_and_never_under_even_odds():
     from lttw.model_card import verify_rule
     from lttw.green_verifier_train import verify_bar
@@ -384,11 +404,19 @@ def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_b
     with open(folder / "config.json") as f:
         assert json.load(f)["signal_expert"]["green_verifier"]["architecture"] == architecture_of(fine)
     from safetensors.torch import load_file
-    assert not any(k.endswith("num_batches_tracked") for k in load_file(str(folder / "model.safetensors")))
+    stored = {k: v for k, v in load_file(str(folder / "model.safetensors")).items() if k.startswith("signal.verifier.")}
+    assert not any(k.endswith("num_batches_tracked") for k in stored)
+    # Its matrices are stored in half precision, biases and batch-norm statistics in float32; the
+    # rest of the model keeps float32.
+    assert {k for k, v in stored.items() if v.dtype == torch.float16} == {k for k, v in stored.items() if v.dim() >= 2} != set()
+    assert all(v.dtype == torch.float32 for k, v in load_file(str(folder / "model.safetensors")).items() if k not in stored)
     loaded = load_artifact(str(folder))[0].signal_expert.green_verifier
+    rounded = verifier_shaped(shape)
+    rounded.load_state_dict({k: v.half().float() if v.dim() >= 2 else v for k, v in fine.state_dict().items()})
     x = torch.randn(2, 3, CROP_SIZE, CROP_SIZE)
     g = torch.rand(2, 5)
-    assert torch.equal(loaded(x, g), fine.eval()(x, g))
+    assert torch.equal(loaded(x, g), rounded.eval()(x, g))
+    assert torch.allclose(torch.softmax(loaded(x, g), -1), torch.softmax(fine.eval()(x, g), -1), atol=2e-2)
     with pytest.raises(ValueError, match="64×64"):
         new_verifier({"crop_size": 32})
     with pytest.raises(ValueError, match="in that order"):
