@@ -11,6 +11,7 @@
 #
 #   ./training/ship_verifier.sh                 # the shipped recipe
 #   SKIP_DATA=1 ./training/ship_verifier.sh     # reuse training/data/verifier
+#   PIN= NO_MERGE=1 ./training/ship_verifier.sh # a new recipe: the halfway rule's own choice, not merged
 #   NO_MERGE=1 ./training/ship_verifier.sh      # stop after the calibration: read RUN/calibration.json,
 #                                               # then judge it (training/judge_verifier.sh) and merge by
 #                                               # hand (the commands after the exit below)
@@ -28,6 +29,7 @@ PY=${PY:-.venv/bin/python}
 RUN=${RUN:-training/runs/verifier}
 DATA=training/data/verifier
 W=${WORKERS:-2}
+[ -f training/data/pretrained/mobilenet_v2_imagenet.pt ] || { echo "ship_verifier.sh: no ImageNet MobileNetV2: run ./training/fetch_pretrained.sh" >&2; exit 1; }
 if [ -z "${SKIP_DATA:-}" ]; then
   # Every green lamp, every other candidate the reader reads at least 0.2 green, 1 % of the rest:
   # 30,000 mining-range scenes and the real train split (three passes, different jitter).
@@ -47,7 +49,6 @@ if [ -z "${SKIP_DATA:-}" ]; then
   $PY -m lttw.green_verifier_data --model models/default --split val --out "$DATA/val_distractors.npz" --n_generated 2000 \
     --first_seed 4590000 --real_passes 0 --min_green 0.2 --easy 0.01 --green_distractors --workers "$W"
 fi
-[ -f training/data/pretrained/mobilenet_v2_imagenet.pt ] || { echo "ship_verifier.sh: no ImageNet MobileNetV2: run ./training/fetch_pretrained.sh" >&2; exit 1; }
 $PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" "$DATA/unlit.npz" "$DATA/distractors.npz" \
   --val "$DATA/val.npz" "$DATA/val_distractors.npz" \
   --run "$RUN" --trunk mobilenet_v2 --pretrained training/data/pretrained/mobilenet_v2_imagenet.pt --frozen_blocks 11 \
@@ -56,10 +57,14 @@ $PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" 
 # scenes' crops alone (--val's default), then the reader × view-miss grid on the frames, the bar
 # three quarters of the way from the greenest non-green frame to 1 at the point the halfway rule
 # chose (reader 0.99, one view miss): halfway let an unlit close-up of the fresh renders walk
-# (seed 4,633,548, verifier 0.73; models/default/NOTES.md, 2026-12-06 evening). A retrained
-# verifier: calibrate without --margin/--pin first and read the grid before pinning.
+# (seed 4,633,548, verifier 0.73; models/default/NOTES.md, 2026-12-06 evening). The pin is this
+# recipe's point: for another recipe, calibrate with NO_MERGE=1 and PIN= (empty: the halfway rule
+# chooses), read the grid and the fresh renders, then pin.
+PIN=${PIN-0.99 1}
+CHOICE=()
+[ -z "$PIN" ] || read -r -a CHOICE <<< "--margin 0.75 --pin $PIN"
 $PY -m lttw.green_verifier_train --model models/default --run "$RUN" --calibrate-only \
-  --calibration_scenes 80000 --unlit_scenes 80000 --workers "$W" --margin 0.75 --pin 0.99 1
+  --calibration_scenes 80000 --unlit_scenes 80000 --workers "$W" "${CHOICE[@]}"
 if [ -n "${NO_MERGE:-}" ]; then
   echo "calibrated: $RUN/calibration.json (not merged; NO_MERGE is set)"
   exit 0

@@ -36,6 +36,15 @@ extension StreetModel {
         let configuration = try ModelConfiguration(contentsOf: files[0])
         let tokenizer = try Tokenizer(contentsOf: files[1])
         let weights = try SafetensorsFile(path: files[2].path, options: .modelFolder)
+        // Only the green verifier's tensors are stored in half precision; a half tensor anywhere
+        // else means a model exported in the wrong precision, refused as before widening existed.
+        let halfPrefix = configuration.signalExpert?.greenVerifier?.weightsPrefix
+        if let name = weights.names.first(where: { weights.infos[$0]?.dtype != .f32 && !(halfPrefix.map($0.hasPrefix) ?? false) }) {
+            throw ModelLoadError.invalid(
+                files[2].path,
+                "tensor '\(name)' is \(weights.infos[name]!.dtype.rawValue); only the green verifier's matrices are stored in half "
+                    + "precision (training/lttw/artifact.py, half_matrices) — the model was saved in the wrong precision: save it after .float()")
+        }
         // A NaN or infinite weight turns every output it touches into NaN, and NaN compares false
         // with every threshold: a NaN light head read a red light as "No signal in view.".
         try weights.checkFinite()

@@ -205,31 +205,40 @@ struct ModelLoadHardeningTests {
         try Data(out).write(to: url)
     }
 
-    @Test("A NaN weight in the light head is refused, naming the tensor")
-    func nanWeight() throws {
+    /// A NaN written at flat index 2 of a float32 tensor (the light head's) and of a half-precision
+    /// one (the green verifier's, refused once widened).
+    static let nanCases: [(tensor: String, dtype: String)] = [("heads.out.light_state.weight", "F32"), ("signal.verifier.hidden.weight", "F16")]
+
+    @Test("A NaN weight is refused, naming the tensor, in float32 and in the verifier's half precision", arguments: nanCases.indices)
+    func nanWeight(_ index: Int) throws {
+        let (tensor, dtype) = Self.nanCases[index]
         let folder = try Self.modelFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.editedWeights(folder) { header, data in
-            let entry = try #require(header["heads.out.light_state.weight"] as? [String: Any])
+            let entry = try #require(header[tensor] as? [String: Any])
+            try #require(entry["dtype"] as? String == dtype, "\(tensor) is stored as \(dtype) in the shipped model")
             let offsets = try #require(entry["data_offsets"] as? [Int])
-            let nan = Float.nan.bitPattern
-            for byte in 0..<4 { data[offsets[0] + 8 + byte] = UInt8(truncatingIfNeeded: nan >> (8 * UInt32(byte))) }
+            let nan: [UInt8] = dtype == "F16"
+                ? withUnsafeBytes(of: Float16.nan.bitPattern.littleEndian, Array.init)
+                : withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init)
+            for (byte, value) in nan.enumerated() { data[offsets[0] + 2 * nan.count + byte] = value }
         }
-        try Self.expectRefused(folder, file: "model.safetensors", ["tensor 'heads.out.light_state.weight' holds nan at flat index 2"])
+        try Self.expectRefused(folder, file: "model.safetensors", ["tensor '\(tensor)' holds nan at flat index 2"])
     }
 
-    @Test("A NaN in a half-precision weight (the green verifier's) is refused once widened, naming the tensor")
-    func nanHalfWeight() throws {
+    @Test("A half-precision tensor outside the green verifier (a model saved in the wrong precision) is refused, naming it")
+    func halfOutsideVerifier() throws {
         let folder = try Self.modelFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Self.editedWeights(folder) { header, data in
-            let entry = try #require(header["signal.verifier.hidden.weight"] as? [String: Any])
-            try #require(entry["dtype"] as? String == "F16", "the shipped verifier's matrices are stored in half precision")
-            let offsets = try #require(entry["data_offsets"] as? [Int])
-            let nan = Float16.nan.bitPattern
-            for byte in 0..<2 { data[offsets[0] + 4 + byte] = UInt8(truncatingIfNeeded: nan >> (8 * UInt16(byte))) }
+        try Self.editedWeights(folder) { header, _ in
+            // The same bytes read as twice as many F16 values: the file stays valid, only the dtype is wrong.
+            var entry = try #require(header["heads.out.light_state.weight"] as? [String: Any])
+            let shape = try #require(entry["shape"] as? [Int])
+            entry["dtype"] = "F16"
+            entry["shape"] = [shape[0], shape[1] * 2]
+            header["heads.out.light_state.weight"] = entry
         }
-        try Self.expectRefused(folder, file: "model.safetensors", ["tensor 'signal.verifier.hidden.weight' holds nan at flat index 2"])
+        try Self.expectRefused(folder, file: "model.safetensors", ["tensor 'heads.out.light_state.weight' is F16; only the green verifier's"])
     }
 
     @Test("Two heads' weights of one shape swapped in the data, every check of structure passing, are refused by the CRC-32")

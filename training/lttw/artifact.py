@@ -164,17 +164,24 @@ def export(model: StreetVLM, out_dir, tok: Tokenizer, temps, green_thr, stats, e
 def read_weights(model_dir) -> Dict[str, torch.Tensor]:
     """A model folder's tensors, each widened to float32 as the Swift engine widens them at load:
     the green verifier's matrices are stored in half precision (merge_verifier), and both engines
-    compute with the same rounded values."""
-    return {k: v.float() if v.dtype in (torch.float16, torch.bfloat16) else v
-            for k, v in load_file(os.path.join(model_dir, "model.safetensors")).items()}
+    compute with the same rounded values. A half tensor anywhere else is refused, as Swift's
+    ModelFolder.load refuses it: the model was saved in the wrong precision."""
+    path = os.path.join(model_dir, "model.safetensors")
+    sd = load_file(path)
+    for k, v in sd.items():
+        if v.dtype in (torch.float16, torch.bfloat16) and not k.startswith(SIGNAL_PREFIX + VERIFIER_KEY):
+            raise ValueError(f"{path}: tensor '{k}' is {v.dtype}; only the green verifier's matrices are stored in half "
+                             f"precision (half_matrices) — the model was saved in the wrong precision: save it after .float()")
+    return {k: v.float() if v.dtype in (torch.float16, torch.bfloat16) else v for k, v in sd.items()}
 
 
 def half_matrices(sd: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
     """`sd` with the matrices under `prefix` (every tensor of two or more dimensions: convolution
     and linear weights) in half precision; biases and batch-norm statistics stay float32. Why:
     the green verifier on MobileNetV2 layers holds 570 k weights, and in float32 it would take the
-    weights past the issues' 20 MB; its calibration's margin (its bar sits halfway between its
-    greenest non-green frame and 1) is far wider than the rounding moves a probability."""
+    weights past the issues' 20 MB (read as MiB); its calibration's margin (its bar sits a share
+    of the way from its greenest non-green frame to 1) is far wider than the rounding moves a
+    probability."""
     return {k: v.half() if k.startswith(prefix) and v.dim() >= 2 else v for k, v in sd.items()}
 
 
@@ -551,7 +558,8 @@ def merge_verifier(run, model_dir, ckpt="best.pt"):
                   "(when it does not, the later standbys that hold are tried in turn); "
                   f"thresholds.verify: {verify_rule(margin)} (at least 0.5); thresholds.green, view_misses "
                   "(and red_veto, where the grid holds it): "
-                  "the grid point with the most validation greens said",
+                  + ("the grid point given by --pin" if "pinned" in calibration["calibration"] else
+                     "the grid point with the most validation greens said"),
         "run": run,
     }
     _write_model(model_dir, cfg, sd)

@@ -109,8 +109,8 @@ def main():
                   f"on {gv['calibration']['frames']:,} validation frames: the reader's threshold {th['green']} was chosen from "
                   f"{', '.join(str(g) for g in greens)}"
                   + (f" and its view misses {misses} from {', '.join(str(m) for m in misses_tried)}" if len(misses_tried) > 1 else "")
-                  + (" as the grid point given (--pin; the point the halfway margin's choice of the most validation greens had "
-                     "found) " if gv["calibration"].get("pinned") else " for the most validation greens said ")
+                  + (" as the grid point given to the calibration (--pin) " if gv["calibration"].get("pinned")
+                     else " for the most validation greens said ")
                   + f"(real val {chosen['real_val']['green_recall']:.1%}, generated {chosen['generated_val']['green_recall']:.1%}); "
                   + ("the verifier's is " + verify_rule(gv["calibration"].get("margin", 0.5),
                                                          "its largest green on a non-green frame the reader passed "

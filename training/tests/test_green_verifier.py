@@ -425,6 +425,23 @@ def test_a_verifier_of_another_shape_goes_from_its_run_into_a_model_folder_and_b
         verifier_shaped({"trunk": "mobilenet_v2", "trunk_blocks": 1})
 
 
+def test_read_weights_widens_the_verifiers_half_matrices_and_refuses_half_precision_elsewhere(tmp_path):
+    """The green verifier's matrices are stored in float16 and read as float32; a half tensor
+    anywhere else means a model saved in the wrong precision, and is refused by name (as Swift's
+    ModelFolder.load refuses it)."""
+    from safetensors.torch import save_file
+
+    from lttw.artifact import read_weights
+    w = torch.randn(4, 3)
+    save_file({"signal.verifier.hidden.weight": w.half(), "heads.out.light_state.weight": w}, str(tmp_path / "model.safetensors"))
+    sd = read_weights(str(tmp_path))
+    assert all(v.dtype == torch.float32 for v in sd.values())
+    assert torch.equal(sd["signal.verifier.hidden.weight"], w.half().float())
+    save_file({"signal.verifier.hidden.weight": w.half(), "heads.out.light_state.weight": w.half()}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(ValueError, match="'heads.out.light_state.weight' is torch.float16; only the green verifier"):
+        read_weights(str(tmp_path))
+
+
 def test_a_mobilenet_v2_verifier_trains_above_its_frozen_imagenet_layers_and_loads_back(tmp_path):
     """`--trunk mobilenet_v2`: the verifier's first --frozen_blocks layers stay exactly as the
     ImageNet file gave them (their outputs computed once per augmented pass), the layers above and
