@@ -191,6 +191,15 @@ struct ModelLoadHardeningTests {
         try Self.expectRefused(folder, file: name, ["named pipe (FIFO)"], program: "assistd")
     }
 
+    /// A copy of the shipped folder whose weights `edit` changes must be refused by listen,
+    /// naming `problem` in model.safetensors.
+    static func expectRefusedWeights(_ problem: String, _ edit: (inout [String: Any], inout [UInt8]) throws -> Void) throws {
+        let folder = try modelFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try editedWeights(folder, edit)
+        try expectRefused(folder, file: "model.safetensors", [problem])
+    }
+
     /// The shipped weights with `edit` applied to the header (as JSON) and the data section.
     static func editedWeights(_ folder: URL, _ edit: (inout [String: Any], inout [UInt8]) throws -> Void) throws {
         let url = folder.appendingPathComponent("model.safetensors")
@@ -212,9 +221,7 @@ struct ModelLoadHardeningTests {
     @Test("A NaN weight is refused, naming the tensor, in float32 and in the verifier's half precision", arguments: nanCases.indices)
     func nanWeight(_ index: Int) throws {
         let (tensor, dtype) = Self.nanCases[index]
-        let folder = try Self.modelFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Self.editedWeights(folder) { header, data in
+        try Self.expectRefusedWeights("tensor '\(tensor)' holds nan at flat index 2") { header, data in
             let entry = try #require(header[tensor] as? [String: Any])
             try #require(entry["dtype"] as? String == dtype, "\(tensor) is stored as \(dtype) in the shipped model")
             let offsets = try #require(entry["data_offsets"] as? [Int])
@@ -223,14 +230,11 @@ struct ModelLoadHardeningTests {
                 : withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init)
             for (byte, value) in nan.enumerated() { data[offsets[0] + 2 * nan.count + byte] = value }
         }
-        try Self.expectRefused(folder, file: "model.safetensors", ["tensor '\(tensor)' holds nan at flat index 2"])
     }
 
     @Test("A half-precision tensor outside the green verifier (a model saved in the wrong precision) is refused, naming it")
     func halfOutsideVerifier() throws {
-        let folder = try Self.modelFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Self.editedWeights(folder) { header, _ in
+        try Self.expectRefusedWeights("tensor 'heads.out.light_state.weight' is F16; only the green verifier's") { header, _ in
             // The same bytes read as twice as many F16 values: the file stays valid, only the dtype is wrong.
             var entry = try #require(header["heads.out.light_state.weight"] as? [String: Any])
             let shape = try #require(entry["shape"] as? [Int])
@@ -238,7 +242,6 @@ struct ModelLoadHardeningTests {
             entry["shape"] = [shape[0], shape[1] * 2]
             header["heads.out.light_state.weight"] = entry
         }
-        try Self.expectRefused(folder, file: "model.safetensors", ["tensor 'heads.out.light_state.weight' is F16; only the green verifier's"])
     }
 
     @Test("Two heads' weights of one shape swapped in the data, every check of structure passing, are refused by the CRC-32")
@@ -278,13 +281,10 @@ struct ModelLoadHardeningTests {
 
     @Test("A tensor no part of the model reads is refused (the config describes a different model)")
     func extraTensor() throws {
-        let folder = try Self.modelFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Self.editedWeights(folder) { header, data in
+        try Self.expectRefusedWeights("tensors the model does not use: encoder.blocks.6.attn.qkv.bias") { header, data in
             header["encoder.blocks.6.attn.qkv.bias"] = ["dtype": "F32", "shape": [2], "data_offsets": [data.count, data.count + 8]]
             data += [UInt8](repeating: 0, count: 8)
         }
-        try Self.expectRefused(folder, file: "model.safetensors", ["tensors the model does not use: encoder.blocks.6.attn.qkv.bias"])
     }
 
     @Test("tokenizer.json: a special token id outside the vocabulary, or not where the engine expects it, and duplicate keys are refused")

@@ -16,8 +16,9 @@ over the same views reaches `thresholds.verify` (calibrated as the reader's thre
 It reads only the candidate about to be announced and, for a red beside a green, the greens that
 would overrule it: never on a frame the reader already calls red, none or unknown.
 
-A verifier may instead read its squares through MobileNetV2's first ImageNet layers
-(`MobileNetVerifier`; measured and not shipped, models/default/NOTES.md 2026-12-06 afternoon).
+The shipped verifier reads its squares through MobileNetV2's first ImageNet layers instead
+(`MobileNetVerifier`, since models/default/NOTES.md 2026-12-06 evening); the patch reader above
+is the earlier shape, still loaded from config.json when no trunk is named.
 """
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -47,8 +48,8 @@ SHAPE_KEYS = tuple(ARCHITECTURE) + ("stem", "stem_channels")
 @dataclass
 class MobileNetVerifierConfig:
     """A verifier on MobileNetV2's first `trunk_blocks` ImageNet layers (8 to 14 layers: stride 16,
-    a 4×4 grid of a 64 px crop). Why: the shipped verifier learned walk lamps from renders and a few hundred real
-    crops on 2 cores, and at the calibration's tail it is as sure of a green pharmacy cross as of
+    a 4×4 grid of a 64 px crop). Why: the patch-reader verifier learned walk lamps from renders and a few hundred
+    real crops on 2 cores, and at the calibration's tail it is as sure of a green pharmacy cross as of
     many real walk lamps (NOTES); a trunk that has seen a million real photographs may tell a
     figure in a housing from a sign. Each grid cell keeps its place (the lamp is at the centre, the
     dark lamp of the other state above or below it):
