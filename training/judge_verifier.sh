@@ -2,8 +2,9 @@
 # Every figure a green verifier's ship rule reads, for a calibrated verifier run against the
 # shipped model, both read by the release `listen` (the Swift engine): the real val split (its
 # greens said; it is also in the calibration), the generated test split (unseen seeds: false
-# greens and light accuracy), the real val split's damaged copies (damaged_evaluations.sh) and the
-# samples (every green sample walks, no other does). The run is merged into a copy of
+# greens and light accuracy), the real val split's damaged copies (damaged_evaluations.sh), the
+# samples (every green sample walks, no other does) and the fresh renders (FRESH: the first seeds
+# of 11,500-scene sets under training/data/sets/freshN; false greens first). The run is merged into a copy of
 # models/default; nothing in the repository changes. real-dev is not read here: it is read once,
 # for a verifier that passes everything else, by ship_evaluations.sh.
 #
@@ -16,6 +17,7 @@ export PYTHONPATH=training
 : "${RUN:?set RUN to a calibrated green_verifier_train run folder (best.pt and calibration.json)}"
 [ -f "$RUN/calibration.json" ] || { echo "judge_verifier.sh: $RUN has no calibration.json: calibrate it first" >&2; exit 1; }
 PY=${PY:-.venv/bin/python}
+FRESH=${FRESH:-4630000 4660000 4690000 4850000 4870000}
 LISTEN=${LISTEN:-.build/release/listen}
 [ -x "$LISTEN" ] || { echo "$LISTEN: not built (swift build -c release --product listen)" >&2; exit 1; }
 OUT=${OUT:-$(mktemp -d)}
@@ -42,5 +44,15 @@ for model in "${models[@]}"; do
   ./training/damaged_evaluations.sh "$model" | grep -E "==|damage|all kinds" || true
   echo "-- samples"
   "$LISTEN" describe --model "$model" samples | grep -iE "walk|green" || true
+  # The fresh renders no calibration saw (a bar that lets one of them walk is not shipped;
+  # 2026-12-06, evening): each set made once by lttw.make_set, read here when present.
+  for seeds in $FRESH; do
+    set_dir=training/data/sets/fresh$seeds
+    if [ -d "$set_dir" ]; then
+      printf -- '-- fresh renders %s: ' "$seeds"; "$LISTEN" eval --model "$model" "$set_dir" | sed -n '1p'
+    else
+      echo "-- fresh renders $seeds: not made (PYTHONPATH=training $PY -m lttw.make_set --out $set_dir --start $seeds --n 11500)"
+    fi
+  done
 done
 echo "(candidate model folder: $CAND)"
