@@ -4,7 +4,7 @@
 # greens said; it is also in the calibration), the generated test split (unseen seeds: false
 # greens and light accuracy), the real val split's damaged copies (damaged_evaluations.sh), the
 # samples (every green sample walks, no other does) and the fresh renders (FRESH: the first seeds
-# of 11,500-scene sets under training/data/sets/freshN; false greens first). The run is merged into a copy of
+# of 11,500-scene sets, training/data/sets/freshN, made when missing; false greens first). The run is merged into a copy of
 # models/default; nothing in the repository changes. real-dev is not read here: it is read once,
 # for a verifier that passes everything else, by ship_evaluations.sh.
 #
@@ -31,6 +31,12 @@ if cmp -s models/default/model.safetensors "$CAND/model.safetensors"; then
   echo "judge_verifier.sh: $CAND holds the shipped weights after the merge; nothing to judge" >&2
   exit 1
 fi
+# The fresh renders no calibration saw (a bar that lets one of them walk is not shipped; NOTES,
+# 2026-12-06, evening), each set made here the first time (about 80 s), so none goes unread.
+for seeds in $FRESH; do
+  [ -d "training/data/sets/fresh$seeds" ] ||
+    $PY -m lttw.make_set --out "training/data/sets/fresh$seeds" --start "$seeds" --n 11500 --workers 2 > /dev/null
+done
 models=("$CAND")
 [ "${SHIPPED:-1}" = 0 ] || models=(models/default "$CAND")
 for model in "${models[@]}"; do
@@ -44,15 +50,8 @@ for model in "${models[@]}"; do
   ./training/damaged_evaluations.sh "$model" | grep -E "==|damage|all kinds" || true
   echo "-- samples"
   "$LISTEN" describe --model "$model" samples | grep -iE "walk|green" || true
-  # The fresh renders no calibration saw (a bar that lets one of them walk is not shipped;
-  # 2026-12-06, evening): each set made once by lttw.make_set, read here when present.
   for seeds in $FRESH; do
-    set_dir=training/data/sets/fresh$seeds
-    if [ -d "$set_dir" ]; then
-      printf -- '-- fresh renders %s: ' "$seeds"; "$LISTEN" eval --model "$model" "$set_dir" | sed -n '1p'
-    else
-      echo "-- fresh renders $seeds: not made (PYTHONPATH=training $PY -m lttw.make_set --out $set_dir --start $seeds --n 11500)"
-    fi
+    printf -- '-- fresh renders %s: ' "$seeds"; "$LISTEN" eval --model "$model" "training/data/sets/fresh$seeds" | sed -n '1p'
   done
 done
 echo "(candidate model folder: $CAND)"
