@@ -169,7 +169,7 @@ def train(a) -> Dict:
             lr = warmup_cosine(a.lr, step, total)
             for group in opt.param_groups:
                 group["lr"] = lr
-            x = to_input(augment(xt[idx], g, damage=a.damage)).to(dev)
+            x = to_input(augment(xt[idx], g, damage=a.damage, max_pixelate=a.max_pixelate)).to(dev)
             geo = gt[idx].clone()
             flipped = torch.rand(len(idx), generator=g) < 0.5
             geo[flipped, 0] = 1 - geo[flipped, 0]
@@ -203,7 +203,7 @@ def train_mobilenet(a) -> Dict:
     def features(x, augmented: bool) -> torch.Tensor:
         out = []
         for i in range(0, len(x), 1024):
-            part = augment(x[i:i + 1024], g, damage=a.damage) if augmented else x[i:i + 1024]
+            part = augment(x[i:i + 1024], g, damage=a.damage, max_pixelate=a.max_pixelate) if augmented else x[i:i + 1024]
             out.append(model.frozen_features(to_input(part), frozen))
         return torch.cat(out)
 
@@ -552,6 +552,8 @@ def main():
     ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops")
     ap.add_argument("--damage", type=float, default=0.0,
                     help="share of training crops given one kind of the exports' damage (signal_train.export_damage)")
+    ap.add_argument("--max_pixelate", type=float, default=4.0,
+                    help="the damage's strongest pixelation, as a downscale factor (8 reaches a tiny photo blown up, sample 07)")
     ap.add_argument("--calibration_scenes", type=int, default=80000)
     ap.add_argument("--unlit_scenes", type=int, default=0,
                     help="also calibrate on the unlit close-ups among this many more generated scenes (unlit_jobs)")

@@ -90,14 +90,18 @@ def hue_turned(x: torch.Tensor, degrees: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bij,bhwj->bhwi", m, x)
 
 
-def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: float = 15.0) -> torch.Tensor:
+def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: float = 15.0,
+                  max_pixelate: float = 4.0) -> torch.Tensor:
     """The damage the public exports bake into their photos (lttw.photo_corruptions), on a `share`
     of float NHWC crops, one kind each (EXPORT_DAMAGES): a hue turn of 3–`max_hue` degrees in YIQ
     either way (15 there is about 20 of HSV hue: small enough that green stays green and yellow
     yellow; the evaluation damage goes to 25 of HSV), 1–4 % salt-and-pepper pixels, a blur (down
-    1.5–3× and back up, bilinear), pixelation (down 2–4× by area, back up by nearest) or
-    saturation cut by 40–75 %. Never grayscale: a grey crop labelled green would teach that colour
-    is not needed."""
+    1.5–3× and back up, bilinear), pixelation (down 2–`max_pixelate`× by area, back up by nearest)
+    or saturation cut by 40–75 %. Never grayscale: a grey crop labelled green would teach that colour
+    is not needed. A `max_pixelate` of 8 reaches the blocks of a tiny photo blown up to a lamp crop
+    (sample 07: a 13-pixel-wide frame shown at 640, three blocks across the walk figure)."""
+    if max_pixelate < 2:
+        raise ValueError(f"max_pixelate must be at least 2 (the smallest pixelation); got {max_pixelate}")
     B, H, W, _ = x.shape
     hit = torch.rand(B, generator=g) < share
     kinds = torch.randint(len(EXPORT_DAMAGES), (B,), generator=g)
@@ -123,7 +127,7 @@ def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: fl
     for kind in ("soften", "pixelate"):
         for i in chosen[kind].tolist():
             u = float(amount[i])
-            f = 1.5 + 1.5 * u if kind == "soften" else 2 + 2 * u
+            f = 1.5 + 1.5 * u if kind == "soften" else 2 + (max_pixelate - 2) * u
             size = (max(1, round(H / f)), max(1, round(W / f)))
             nchw = x[i:i + 1].permute(0, 3, 1, 2)
             if kind == "soften":
@@ -135,16 +139,18 @@ def export_damage(x: torch.Tensor, g: torch.Generator, share: float, max_hue: fl
     return x
 
 
-def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0, damage: float = 0.0) -> torch.Tensor:
+def augment(x: torch.Tensor, g: torch.Generator, desaturate: float = 0.0, damage: float = 0.0,
+            max_pixelate: float = 4.0) -> torch.Tensor:
     """Lighting, colour cast, noise, blur-free flips and a little grayscale on uint8 NHWC crops.
     Never a hue change beyond `export_damage`'s few degrees: the colour is the label. With
     `desaturate` > 0, that share of the crops is also pulled part of the way (up to 60 %) towards
     its own grey, hue kept: a real walk lamp's LED figure is often pale, overexposed teal, which the
-    generator rarely draws. With `damage` > 0, that share first gets one kind of `export_damage`."""
+    generator rarely draws. With `damage` > 0, that share first gets one kind of `export_damage`
+    (pixelation up to `max_pixelate`×)."""
     B = x.shape[0]
     x = x.float()
     if damage > 0:
-        x = export_damage(x, g, damage)
+        x = export_damage(x, g, damage, max_pixelate=max_pixelate)
     if desaturate > 0:
         pale = torch.rand(B, generator=g) < desaturate
         if pale.any():

@@ -122,3 +122,20 @@ def test_the_damage_table_sums_the_kinds():
     assert table[1].split() == ["blur", "0/6", "90.0%", "10.0%", "3/4"]
     assert table[2].split() == ["hue_shift", "1/6", "50.0%", "30.0%", "0/4"]
     assert table[3].split() == ["all", "kinds", "1/12", "70.0%", "20.0%", "3/8"]
+
+
+def _runs_across(crop: torch.Tensor) -> int:
+    """Distinct pixel runs along the crop's middle row: a pixelated crop's block count."""
+    row = crop[crop.shape[0] // 2]
+    return 1 + int((row[1:] != row[:-1]).any(-1).sum())
+
+
+def test_a_higher_max_pixelate_reaches_blocks_the_default_never_makes():
+    crops = torch.randint(0, 256, (300, 64, 64, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(3)).float()
+    default = export_damage(crops, torch.Generator().manual_seed(4), 1.0)
+    coarse = export_damage(crops, torch.Generator().manual_seed(4), 1.0, max_pixelate=8.0)
+    # Down 4× at most leaves at least 16 blocks across 64 px; down 8× can leave 8.
+    assert min(_runs_across(c) for c in default) >= 16
+    assert min(_runs_across(c) for c in coarse) <= 10
+    with pytest.raises(ValueError, match="max_pixelate"):
+        export_damage(crops, torch.Generator().manual_seed(4), 1.0, max_pixelate=1.5)
