@@ -120,8 +120,17 @@ def training_sets(a):
     xv, gv, yv, rv, _ = load_sets(a.val)
     print(f"train {len(yt)} crops ({int(yt.sum())} green, {int((st == 0).sum())} real); val {len(yv)} ({int(yv.sum())} green)",
           flush=True)
-    sample_w = torch.where((yt == 0) & (rt >= 0.9), 3.0, 1.0) * torch.where(st == 0, a.real_weight, 1.0)
-    return (xt, gt, yt), (xv, gv, yv, rv), sample_w
+    return (xt, gt, yt), (xv, gv, yv, rv), loss_weights(yt, rt, st, gt, a.real_weight, a.whole_green_weight)
+
+
+def loss_weights(y: torch.Tensor, reader_green: torch.Tensor, source: torch.Tensor, geometry: torch.Tensor,
+                 real_weight: float, whole_green_weight: float = 1.0) -> torch.Tensor:
+    """Each training crop's loss weight: a non-green crop the reader reads ≥ 0.9 green counts 3,
+    a real one (source 0) `real_weight` times, a green whole-frame crop (geometry's last column:
+    the close-up rule's candidate) `whole_green_weight` times — the mined unlit close-ups add
+    whole-frame negatives only, and a tiny photo blown up (sample 07) is read whole."""
+    w = torch.where((y == 0) & (reader_green >= 0.9), 3.0, 1.0) * torch.where(source == 0, real_weight, 1.0)
+    return w * torch.where((y == 1) & (geometry[:, 4] > 0.5), whole_green_weight, 1.0)
 
 
 def save_best(model, run: str, step: int):
@@ -552,6 +561,8 @@ def main():
     ap.add_argument("--real_weight", type=float, default=2.0, help="loss weight of the real photos' crops")
     ap.add_argument("--damage", type=float, default=0.0,
                     help="share of training crops given one kind of the exports' damage (signal_train.export_damage)")
+    ap.add_argument("--whole_green_weight", type=float, default=1.0,
+                    help="loss weight of green whole-frame crops (the close-up rule's candidate; sample 07 is read whole)")
     ap.add_argument("--max_pixelate", type=float, default=4.0,
                     help="the damage's strongest pixelation, as a downscale factor (8 reaches a tiny photo blown up, sample 07)")
     ap.add_argument("--calibration_scenes", type=int, default=80000)

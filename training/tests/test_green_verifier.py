@@ -362,7 +362,8 @@ def test_training_a_few_steps_saves_a_cpu_checkpoint_the_calibration_loads(tmp_p
     a = argparse.Namespace(model=MODEL, train=[str(path)], val=[str(path)], run=str(run), epochs=1, batch=32, lr=1e-3, damage=0.5,
                            threads=2, device=device, seed=0, real_weight=2.0, init=None, init_from_reader=False,
                            patch=ARCHITECTURE["patch_size"], width=ARCHITECTURE["width"], depth=ARCHITECTURE["depth"],
-                           heads=ARCHITECTURE["heads"], stem_channels=None)
+                           heads=ARCHITECTURE["heads"], stem_channels=None, max_pixelate=8.0,
+                           whole_green_weight=2.0)
     train(a)
     log = json.loads((run / "log.json").read_text())
     assert len(log) == 1 and np.isfinite(log[0]["val_nll"])
@@ -463,7 +464,7 @@ def test_a_mobilenet_v2_verifier_trains_above_its_frozen_imagenet_layers_and_loa
     run = tmp_path / "run"
     a = argparse.Namespace(train=[str(path)], val=[str(path)], run=str(run), epochs=2, batch=16, lr=1e-2, trunk_lr=1e-2, damage=0.0,
                            threads=1, seed=0, real_weight=2.0, trunk_blocks=14, pretrained=str(imagenet), frozen_blocks=11,
-                           feature_passes=2)
+                           feature_passes=2, max_pixelate=4.0, whole_green_weight=1.0)
     train_mobilenet(a)
     saved = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
     given = torch.load(imagenet, weights_only=False)
@@ -482,3 +483,17 @@ def test_a_mobilenet_v2_verifier_trains_above_its_frozen_imagenet_layers_and_loa
         train_mobilenet(argparse.Namespace(**{**vars(a), "frozen_blocks": 14}))
     with pytest.raises(ValueError, match="64 px"):
         MobileNetVerifier(MobileNetVerifierConfig(crop_size=48))
+
+
+def test_loss_weights_count_sure_distractors_real_crops_and_whole_frame_greens():
+    from lttw.green_verifier_train import loss_weights
+    y = torch.tensor([0, 0, 1, 1, 1, 0])
+    reader_green = torch.tensor([0.95, 0.5, 0.99, 0.99, 0.99, 0.95])
+    source = torch.tensor([1, 1, 1, 0, 1, 0])
+    whole = torch.tensor([0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
+    geometry = torch.cat([torch.full((6, 4), 0.5), whole[:, None]], 1)
+    w = loss_weights(y, reader_green, source, geometry, real_weight=4.0, whole_green_weight=2.0)
+    # sure distractor 3; plain negative 1; green 1; real green 4; whole-frame green 2;
+    # a whole-frame negative keeps its weight (3 sure × 4 real).
+    assert w.tolist() == [3.0, 1.0, 1.0, 4.0, 2.0, 12.0]
+    assert loss_weights(y, reader_green, source, geometry, 4.0).tolist() == [3.0, 1.0, 1.0, 4.0, 1.0, 12.0]
