@@ -6,8 +6,8 @@
 # the reader on 80,087 validation frames and the 10,982 unlit close-ups among 80,000 more
 # (--unlit_scenes) at the halfway rule's own choice, into models/default (its matrices in half
 # precision), known-answer frames, Swift fixtures, evaluations and the model card.
-# Run from the repository root after ./training/fetch_pretrained.sh; about 130 minutes on 2 CPU
-# cores (crops 45 min, frozen features 20, training 7, calibration 30, evaluations 15). A new
+# Run from the repository root after ./training/fetch_pretrained.sh; about 110 minutes on 2 CPU
+# cores (crops 22 min, frozen features 20-32, training 8, calibration 30, evaluations 15). A new
 # signal reader (ship_signal.sh) drops the verifier: run this after it.
 #
 #   ./training/ship_verifier.sh                 # the shipped recipe
@@ -63,9 +63,10 @@ $PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" 
 # Calibrated as the shipped one was: the temperature from the real val split's and validation
 # scenes' crops alone (--val's default), then the reader x view-miss grid on the frames, the bar
 # halfway from the greenest non-green frame to 1 at the point the halfway rule chooses (for this
-# recipe reader 0.98, one view miss, bar 0.832; NOTES, 2026-12-06 late night). Judge a new recipe
-# with NO_MERGE=1 and training/judge_verifier.sh before merging; PIN pins a point as the
-# 2026-12-06 evening recipe had to.
+# recipe reader 0.98, one view miss, bar 0.832 the first time and 0.827 remade on 2026-12-07: the
+# crops and the choice repeat, the weights not bit for bit, so a remade run is a new model). Judge
+# it, or a new recipe, with NO_MERGE=1 and training/judge_verifier.sh before merging; PIN pins a
+# point as the 2026-12-06 evening recipe had to.
 PIN=${PIN-}
 CHOICE=()
 [ -z "$PIN" ] || read -r -a CHOICE <<< "--margin ${MARGIN:-0.75} --pin $PIN"
