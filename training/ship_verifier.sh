@@ -4,17 +4,23 @@
 # 11 layers frozen, the exports' damage on 30 % of the crops pixelating up to 8x, real crops weighted
 # 4, green whole-frame crops weighted 2, the mined unlit crops given three times), calibration with
 # the reader on 80,087 validation frames and the 10,982 unlit close-ups among 80,000 more
-# (--unlit_scenes) at the halfway rule's own choice, into models/default (its matrices in half
-# precision), known-answer frames, Swift fixtures, evaluations and the model card.
-# Run from the repository root after ./training/fetch_pretrained.sh; about 110 minutes on 2 CPU
-# cores (crops 22 min, frozen features 20-32, training 8, calibration 30, evaluations 15). A new
-# signal reader (ship_signal.sh) drops the verifier: run this after it.
+# (--unlit_scenes) at the halfway rule's own choice; then, with MERGE=1 only, into models/default
+# (its matrices in half precision), known-answer frames, Swift fixtures, evaluations and the model
+# card. Run from the repository root after ./training/fetch_pretrained.sh; about 95 minutes on 2
+# CPU cores to the calibration (crops 22 min, frozen features 20-32, training 8, calibration 30),
+# 15 more for the evaluations. A new signal reader (ship_signal.sh) drops the verifier: run this
+# after it.
 #
-#   ./training/ship_verifier.sh                 # the shipped recipe
+# A verifier trained again is a new model, even from this recipe (torch's threads reorder sums: the
+# bar came out 0.832, then 0.827), so by default the script stops after the calibration: judge the
+# run (training/judge_verifier.sh, every line of the ship rule, with the Swift listen), then merge
+# it with MERGE=1 (or the commands after the exit below).
+#
+#   RUN=training/runs/verifier ./training/ship_verifier.sh            # the shipped recipe, to its calibration
+#   RUN=training/runs/verifier ./training/judge_verifier.sh           # judge it
+#   MERGE=1 FROM_RUN=training/runs/verifier ./training/ship_verifier.sh  # merge a judged run, then ship it
+#   MERGE=1 ./training/ship_verifier.sh         # the recipe and the merge in one go, unjudged
 #   SKIP_DATA=1 ./training/ship_verifier.sh     # reuse training/data/verifier
-#   NO_MERGE=1 ./training/ship_verifier.sh      # stop after the calibration: read RUN/calibration.json,
-#                                               # then judge it (training/judge_verifier.sh) and merge by
-#                                               # hand (the commands after the exit below)
 #   PIN="0.99 1" ./training/ship_verifier.sh    # pin the reader bar and view misses (the 2026-12-06
 #                                               # evening recipe's point, at MARGIN, default 0.75)
 #   WORKERS=16 ...                              # more processes for the crops and the calibration
@@ -31,6 +37,12 @@ PY=${PY:-.venv/bin/python}
 RUN=${RUN:-training/runs/verifier}
 DATA=training/data/verifier
 W=${WORKERS:-2}
+if [ -n "${FROM_RUN:-}" ]; then
+  # A run this script trained and calibrated before (judged since): straight to the merge.
+  RUN="$FROM_RUN"
+  [ -f "$RUN/calibration.json" ] || { echo "ship_verifier.sh: $RUN has no calibration.json: train and calibrate it first" >&2; exit 1; }
+  [ -n "${MERGE:-}" ] || { echo "ship_verifier.sh: FROM_RUN=$RUN without MERGE=1 has nothing to do" >&2; exit 1; }
+else
 [ -f training/data/pretrained/mobilenet_v2_imagenet.pt ] || { echo "ship_verifier.sh: no ImageNet MobileNetV2: run ./training/fetch_pretrained.sh" >&2; exit 1; }
 if [ -z "${SKIP_DATA:-}" ]; then
   # Every green lamp, every other candidate the reader reads at least 0.2 green, 1 % of the rest:
@@ -65,15 +77,18 @@ $PY -m lttw.green_verifier_train --model models/default --train "$DATA/all.npz" 
 # halfway from the greenest non-green frame to 1 at the point the halfway rule chooses (for this
 # recipe reader 0.98, one view miss, bar 0.832 the first time and 0.827 remade on 2026-12-07: the
 # crops and the choice repeat, the weights not bit for bit, so a remade run is a new model). Judge
-# it, or a new recipe, with NO_MERGE=1 and training/judge_verifier.sh before merging; PIN pins a
-# point as the 2026-12-06 evening recipe had to.
+# it, or a new recipe, with training/judge_verifier.sh before merging; PIN pins a point as the
+# 2026-12-06 evening recipe had to.
 PIN=${PIN-}
 CHOICE=()
 [ -z "$PIN" ] || read -r -a CHOICE <<< "--margin ${MARGIN:-0.75} --pin $PIN"
 $PY -m lttw.green_verifier_train --model models/default --run "$RUN" --calibrate-only \
   --calibration_scenes 80000 --unlit_scenes 80000 --workers "$W" "${CHOICE[@]}"
-if [ -n "${NO_MERGE:-}" ]; then
-  echo "calibrated: $RUN/calibration.json (not merged; NO_MERGE is set)"
+fi
+if [ -z "${MERGE:-}" ]; then
+  echo "calibrated: $RUN/calibration.json (not merged). Judge it, then merge it:"
+  echo "  RUN=$RUN ./training/judge_verifier.sh"
+  echo "  MERGE=1 FROM_RUN=$RUN ./training/ship_verifier.sh"
   exit 0
 fi
 $PY -m lttw.artifact merge-verifier --run "$RUN" --model models/default

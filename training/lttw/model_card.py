@@ -37,6 +37,20 @@ def pct(v):
     return "n/a" if v is None else f"{100 * v:.2f} %"
 
 
+def notes_summary(notes: str) -> str:
+    """The notebook's first section (where the model stands, kept current by whoever changes a
+    figure) and a link to the rest: the card carries the figures a reader needs, NOTES.md beside it
+    the sessions (copying the whole notebook doubled the folder's documents)."""
+    lines = notes.splitlines()
+    end = next((i for i, line in enumerate(lines) if i > 0 and line.startswith("## ")), len(lines))
+    rest = len(lines) - end
+    out = "\n".join(lines[:end]).rstrip()
+    if rest:
+        out += ("\n\nThe sessions behind these figures, newest first, with every command, what was measured and what "
+                "was rejected: [NOTES.md](NOTES.md) (the lab notebook beside this card).")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="models/default")
@@ -190,7 +204,7 @@ def main():
           "`loss.png`, `log.csv` (training curves); `model_info.json`.", ""]
     notes = os.path.join(a.model, "NOTES.md")
     if os.path.exists(notes):
-        L += [open(notes).read()]
+        L += [notes_summary(open(notes).read())]
     with open(os.path.join(a.model, "README.md"), "w") as f:
         f.write("\n".join(L) + "\n")
 
