@@ -150,6 +150,50 @@ public final class StreetModel: Sendable {
             signalRead = true
         }
 
+        /// Reads a frame the way the product does: `preprocess`, `perceive` and `readExperts`. With
+        /// both experts and two kernel lanes, in one dispatch (`ExpertReading` with the scene as
+        /// its companion): one lane preprocesses and runs the encoder, heads and projector alone
+        /// while the other proposes the lamps and reads the obstacle expert, then both read the
+        /// lamp crops. Split over two lanes, each of those passes waits at barriers and splits
+        /// matrices too small to share well (measured: NOTES, 2026-12-07 morning); the frame's
+        /// facts are those of the three calls up to float rounding in the encoder (one thread sums
+        /// a lane's odd last row the way two do not). With other lane counts, the three calls.
+        public func readFrame(_ image: Image) throws(ImagingError) {
+            guard Parallel.lanes == 2, let signalExpert = model.signalExpert, let signal,
+                  let obstacleExpert = model.obstacleExpert, let obstacles else {
+                try preprocess(image)
+                perceive()
+                try readExperts(image)
+                return
+            }
+            obstaclesRead = false
+            signalRead = false
+            signalDecision = nil
+            perceived = false
+            captionMemoryReady = false
+            signalDecision = try expertReading.read(
+                image, signal: signalExpert, signal, mean: preprocessing.mean, std: preprocessing.std,
+                obstacles: obstacleExpert, obstacles, alongside: SceneRead(stream: self, image: image))
+            obstaclesRead = true
+            signalRead = true
+            perceived = true
+            if model.fusion == nil { prepareCaptionMemory() }
+        }
+
+        /// `readFrame`'s scene part, on one lane: preprocessing, encoder, heads and projector.
+        private struct SceneRead: FrameCompanion {
+            let stream: Stream
+            let image: Image
+
+            func run() throws(ImagingError) {
+                let s = stream
+                try s.preprocessor.writeOnThisThread(image, into: s.input.storage)
+                s.model.encoder.encodeOnThisThread(UnsafeBufferPointer(s.input.storage), state: s.encoder)
+                s.model.heads.run(s.encoder.output.matrix.readOnly, state: s.heads)
+                s.model.projector.project(s.encoder.output.matrix.readOnly, state: s.projector)
+            }
+        }
+
         /// Runs the obstacle expert on the frame at its own input size. Does nothing for a model
         /// without one.
         public func readObstacles(_ image: Image) throws(ImagingError) {

@@ -16,17 +16,15 @@ public final class StreetNarrator {
     public private(set) var policy: NarrationPolicy
     /// How long the newest frame's stages took, in seconds.
     public struct StageTimes: Sendable, Hashable {
-        public var preprocess = 0.0
-        /// Encoder, heads, projector and the decoder's cross-attention keys and values.
-        public var perceive = 0.0
+        /// The frame read (`StreetModel.Stream.readFrame`): preprocessing, the scene model's
+        /// encoder, heads and projector, and the signal and obstacle experts, in one dispatch over
+        /// the kernel lanes (so not separable into parts).
+        public var read = 0.0
+        /// The experts' fusion, the decoder's cross-attention keys and values, greedy decoding.
         public var caption = 0.0
         /// Scene tracker and narration policy.
         public var narrate = 0.0
-        /// The signal and obstacle experts, read together (`StreetModel.Stream.readExperts`): lamp
-        /// candidates on the full frame and their crops; the frame at the obstacle expert's size,
-        /// its encoder and slots.
-        public var experts = 0.0
-        public var total: Double { preprocess + perceive + caption + narrate + experts }
+        public var total: Double { read + caption + narrate }
     }
 
     public private(set) var lastStageTimes = StageTimes()
@@ -74,12 +72,8 @@ public final class StreetNarrator {
     public func observe(_ image: Image, at time: Double) throws(ImagingError) -> Moment {
         let clock = ContinuousClock()
         let start = clock.now
-        try stream.preprocess(image)
-        let preprocessed = clock.now
-        stream.perceive()
-        let perceived = clock.now
-        try stream.readExperts(image)
-        let expertsRead = clock.now
+        try stream.readFrame(image)
+        let read = clock.now
         // The decoder's sentences about the signal are dropped before anything else sees the
         // caption: only the tracker may state the light (safety rule 1).
         let caption = NarrationPolicy.removingSignalSentences(stream.caption(policy.config.language, beamWidth: beamWidth))
@@ -89,9 +83,7 @@ public final class StreetNarrator {
             time: time, configuration: model.configuration, description: caption.isEmpty ? nil : caption))
         let moment = Moment(scene: scene, utterances: policy.narrate(scene))
         lastStageTimes = StageTimes(
-            preprocess: (preprocessed - start).inSeconds, perceive: (perceived - preprocessed).inSeconds,
-            caption: (captioned - expertsRead).inSeconds, narrate: (clock.now - captioned).inSeconds,
-            experts: (expertsRead - perceived).inSeconds)
+            read: (read - start).inSeconds, caption: (captioned - read).inSeconds, narrate: (clock.now - captioned).inSeconds)
         return moment
     }
 

@@ -6,13 +6,17 @@ import Kernels
 /// help transformers see better", Xiao et al. 2021) than through a single stride-P patch map.
 ///
 /// Each convolution is one matrix product: the input's 3×3 neighbourhoods gathered into rows
-/// (im2col, in PyTorch's weight order: channel, then kernel row, then kernel column) times the
-/// kernel as a [outputs, inputs·9] matrix. The first reads the preprocessed frame (CHW); each
+/// (im2col: kernel row, then kernel column, then channel) times the kernel as a [outputs, 9·inputs]
+/// matrix, its columns put in that order at load (PyTorch stores channel, then kernel row, then
+/// kernel column). Channel-last rows let a tap's channels be copied as one run from a
+/// position-major input instead of scattered nine values apart. The first reads the preprocessed frame (CHW); each
 /// later one reads its predecessor's output, position-major ([positions, channels]); the last
 /// output is the patch tokens, row-major over the grid, as PyTorch's `flatten(2).transpose(1, 2)`.
 public struct ConvolutionalStem: @unchecked Sendable {
     struct Layer {
         let kernel: LinearWeights
+        /// The kernel's values in channel-last column order, which `kernel` reads.
+        let kernelValues: Tensor
         let inputChannels: Int
         let inputSize: Int
         /// GELU on the output (every layer but the last).
@@ -36,14 +40,27 @@ public struct ConvolutionalStem: @unchecked Sendable {
             let inputs = channels[i], outputs = channels[i + 1]
             let name = "\(prefix).\(2 * i)"
             let kernel = try source.values("\(name).weight", shape: [outputs, inputs, 3, 3])
+            let reordered = Self.channelLast(kernel, outputs: outputs, inputs: inputs)
             layers.append(Layer(
                 kernel: LinearWeights(
-                    weight: MatrixRef(kernel, rows: outputs, columns: inputs * 9),
+                    weight: MatrixRef(UnsafeBufferPointer(reordered.storage), rows: outputs, columns: 9 * inputs),
                     bias: try source.values("\(name).bias", shape: [outputs])),
-                inputChannels: inputs, inputSize: size, activates: i + 2 < channels.count))
+                kernelValues: reordered, inputChannels: inputs, inputSize: size, activates: i + 2 < channels.count))
             size = (size - 1) / 2 + 1
         }
         self.layers = layers
+    }
+
+    /// A [outputs, inputs, 3, 3] kernel as [outputs, 9·inputs] with columns (kernel row, kernel
+    /// column, channel): the gather's row order.
+    static func channelLast(_ kernel: UnsafeBufferPointer<Float>, outputs: Int, inputs: Int) -> Tensor {
+        let reordered = Tensor(shape: [outputs, 9 * inputs])
+        for o in 0..<outputs {
+            for c in 0..<inputs {
+                for k in 0..<9 { reordered.storage[o * 9 * inputs + k * inputs + c] = kernel[(o * inputs + c) * 9 + k] }
+            }
+        }
+        return reordered
     }
 
     /// Side of the output grid.
@@ -106,11 +123,11 @@ public struct ConvolutionalStem: @unchecked Sendable {
         }
     }
 
-    /// im2col: row p holds output position p's 3×3 neighbourhood of every channel (zero outside the
-    /// input), in the kernel's column order, for a stride-2, padding-1 convolution over a
+    /// im2col: row p holds output position p's 3×3 neighbourhood (kernel row, kernel column, then
+    /// every channel; zero outside the input), for a stride-2, padding-1 convolution over a
     /// `size`×`size` input of `channels`. The input is read through strides, so one gather serves
     /// the planar frame (channel stride size², position stride 1) and a layer's position-major
-    /// output (channel stride 1, position stride channels).
+    /// output (channel stride 1: each tap's channels one contiguous copy).
     static func gather(
         _ input: UnsafeBufferPointer<Float>, channelStride: Int, positionStride: Int, size: Int, channels c: Int,
         positions: Range<Int>, into columns: Tensor
@@ -120,18 +137,22 @@ public struct ConvolutionalStem: @unchecked Sendable {
         let width = columns.shape[1]
         for p in positions {
             let oy = p / out, ox = p % out
-            let row = columns.storage.baseAddress! + p * width
+            var row = columns.storage.baseAddress! + p * width
             for ky in 0..<3 {
                 let y = 2 * oy - 1 + ky
                 for kx in 0..<3 {
                     let x = 2 * ox - 1 + kx
-                    let k = ky * 3 + kx
-                    guard y >= 0 && y < size && x >= 0 && x < size else {
-                        for channel in 0..<c { row[channel * 9 + k] = 0 }
-                        continue
+                    if y >= 0 && y < size && x >= 0 && x < size {
+                        let pixel = source + (y * size + x) * positionStride
+                        if channelStride == 1 {
+                            row.update(from: pixel, count: c)
+                        } else {
+                            for channel in 0..<c { row[channel] = pixel[channel * channelStride] }
+                        }
+                    } else {
+                        row.update(repeating: 0, count: c)
                     }
-                    let pixel = source + (y * size + x) * positionStride
-                    for channel in 0..<c { row[channel * 9 + k] = pixel[channel * channelStride] }
+                    row += c
                 }
             }
         }

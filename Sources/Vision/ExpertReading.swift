@@ -24,6 +24,11 @@ import Synchronization
 /// read split over several lanes up to float rounding (a lane's odd last row is summed in another
 /// order by the kernels' one-row path).
 ///
+/// With a companion (`FrameCompanion`: the scene model's preprocessing, encoder and heads,
+/// `StreetModel.Stream.readFrame`), lane 0 runs it on its own while lane 1 proposes the lamps and
+/// reads the obstacle expert, and each joins the crops when its part is done: each of those passes
+/// is small enough that one thread runs it more efficiently than two sharing it.
+///
 /// One per stream; allocates nothing per frame.
 public final class ExpertReading {
     /// The next candidate to read.
@@ -50,14 +55,25 @@ public final class ExpertReading {
         _ image: Image, signal: SignalExpert, _ signalState: SignalExpert.State, mean: [Float], std: [Float],
         obstacles: ObstacleExpert, _ obstacleState: ObstacleExpert.State
     ) throws(ImagingError) -> SignalDecision {
+        try read(image, signal: signal, signalState, mean: mean, std: std, obstacles: obstacles, obstacleState,
+                 alongside: NoCompanion?.none)
+    }
+
+    /// `read`, with `companion` run on lane 0 of the same dispatch (before anything else when
+    /// there is one lane). A companion's failure is thrown like the experts' (the first lane's).
+    public func read<Companion: FrameCompanion>(
+        _ image: Image, signal: SignalExpert, _ signalState: SignalExpert.State, mean: [Float], std: [Float],
+        obstacles: ObstacleExpert, _ obstacleState: ObstacleExpert.State, alongside companion: Companion?
+    ) throws(ImagingError) -> SignalDecision {
         guard Parallel.lanes > 1 else {
+            try companion?.run()
             try obstacles.read(image, state: obstacleState)
             return try signal.read(image, mean: mean, std: std, state: signalState)
         }
         next.store(0, ordering: .relaxed)
         proposed.store(-1, ordering: .releasing)
         Parallel.run(Work(reading: self, image: image, signal: signal, signalState: signalState, mean: mean, std: std,
-                          obstacles: obstacles, obstacleState: obstacleState))
+                          obstacles: obstacles, obstacleState: obstacleState, companion: companion))
         for lane in errors.indices {
             if let error = errors[lane] {
                 for other in errors.indices { errors[other] = nil }
@@ -67,7 +83,7 @@ public final class ExpertReading {
         return try signal.decideRead(image, mean: mean, std: std, state: signalState)
     }
 
-    private struct Work: ParallelWork {
+    private struct Work<Companion: FrameCompanion>: ParallelWork {
         let reading: ExpertReading
         let image: Image
         let signal: SignalExpert
@@ -76,6 +92,7 @@ public final class ExpertReading {
         let std: [Float]
         let obstacles: ObstacleExpert
         let obstacleState: ObstacleExpert.State
+        let companion: Companion?
 
         func run(_ lane: Lane) {
             // Shared only over the lanes this stream has room for: one lane when the pool was busy
@@ -83,8 +100,14 @@ public final class ExpertReading {
             // the lanes were raised after the stream was made. Lane 0 then does it all.
             let shared = lane.count > 1 && lane.count <= reading.errors.count && lane.count <= signal.readerLanes(signalState)
             guard shared || lane.index == 0 else { return }
+            // Lane 0 proposes, unless it runs the companion: then lane 1 proposes before the
+            // obstacle expert, so the crops are ready for whichever lane is free first.
+            let proposer = companion != nil && shared ? 1 : 0
             do {
-                if lane.index == 0 {
+                if lane.index == 0, let companion {
+                    try companion.run()
+                }
+                if lane.index == proposer {
                     defer { if reading.proposed.load(ordering: .acquiring) < 0 { reading.proposed.store(0, ordering: .releasing) } }
                     try signal.propose(image, state: signalState)
                     reading.proposed.store(signalState.candidates.count, ordering: .releasing)
@@ -92,8 +115,8 @@ public final class ExpertReading {
                 if lane.index == 1 || !shared {
                     try obstacles.readOnThisThread(image, state: obstacleState)
                 }
-                // Lane 0 proposes before it reads, so another lane waits here only when its own
-                // work was shorter than the proposal.
+                // The proposer proposes before it reads, so another lane waits here only when its
+                // own work was shorter than the proposal.
                 var count = reading.proposed.load(ordering: .acquiring)
                 while count < 0 {
                     sched_yield()
@@ -109,4 +132,16 @@ public final class ExpertReading {
             }
         }
     }
+}
+
+/// Work a frame does beside the two experts on one lane of their dispatch (`ExpertReading`): the
+/// scene model's read of the same frame (`StreetModel.Stream.readFrame`). Runs on the calling
+/// thread; its own products run there too (the pool is busy with the dispatch).
+public protocol FrameCompanion {
+    func run() throws(ImagingError)
+}
+
+/// No companion: `ExpertReading.read` without one.
+public struct NoCompanion: FrameCompanion {
+    public func run() {}
 }

@@ -85,13 +85,13 @@ final class DaemonState: Sendable {
 /// The last few hundred durations of each pipeline stage, for percentiles in the status.
 struct StageWindow: Sendable {
     static let capacity = 512
-    static let stages = ["preprocess", "perceive", "experts", "caption", "narrate", "total"]
+    static let stages = ["read", "caption", "narrate", "total"]
     private(set) var samples: [String: [Double]] = [:]
     private var next = 0
 
     /// One frame's durations in the order of `stages`.
     static func values(_ times: StreetNarrator.StageTimes) -> [Double] {
-        [times.preprocess, times.perceive, times.experts, times.caption, times.narrate, times.total]
+        [times.read, times.caption, times.narrate, times.total]
     }
 
     mutating func record(_ times: StreetNarrator.StageTimes) {

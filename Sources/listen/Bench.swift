@@ -16,8 +16,12 @@ struct Bench: ParsableCommand {
             the decoder's cross-attention keys and values, for a model without expert fusion), the \
             signal and obstacle experts as the frame reads them (together, sharing the threads), \
             the experts' fusion (their tokens joined to the scene's, and the decoder's \
-            cross-attention keys and values on them), decoder per token, caption and the whole frame; also each expert alone and, with --beams N, a beam-search caption per \
-            frame (run after the frame, not counted in it; the allocation count covers them too). \
+            cross-attention keys and values on them), decoder per token and caption, each stage \
+            timed on its own; the whole frame timed as the product reads it (with two threads, \
+            one thread runs preprocessing and the scene model while the other proposes the lamps \
+            and reads the obstacle expert, then both read the lamp crops: `readFrame`); also each \
+            expert alone and, with --beams N, a beam-search caption per frame (run after the \
+            frame, not counted in it; the allocation count covers them too). \
             Then which kernel ran the matrix products (chosen from the CPU's features), \
             the single-precision FMA peak per thread measured with a register-only loop on that \
             kernel's vectors, the encoder's achieved GFLOP/s as a share of that peak, OpenBLAS's \

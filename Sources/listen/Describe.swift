@@ -154,9 +154,7 @@ struct Describe: ParsableCommand {
             }
             do {
                 let image = try Image.decode(file: path)
-                try stream.preprocess(image)
-                stream.perceive()
-                try stream.readExperts(image)
+                try stream.readFrame(image)
                 let caption = stream.caption(language, beamWidth: beams)
                 let reading = FrameReading(stream)
                 var facts = reading.facts(time: 0, configuration: model.configuration)

@@ -103,9 +103,7 @@ struct Evaluate: ParsableCommand {
             let path = folder.appendingPathComponent(scene.file).path
             do {
                 let image = try Image.decode(file: path)
-                try stream.preprocess(image)
-                stream.perceive()
-                try stream.readExperts(image)
+                try stream.readFrame(image)
                 let reading = FrameReading(stream)
                 let facts = reading.facts(time: 0, configuration: model.configuration)
                 evaluation.add(scene, facts, imageSize: (image.width, image.height), unknownReason: stream.signalDecision?.reason?.rawValue)

@@ -117,7 +117,7 @@ struct AssistdTests {
         #expect((status["camera"] as? [String: Any])?["state"] as? String == "running")
         #expect((status["fps"] as? Double ?? 0) > 0)
         let latency = try #require(status["latency_ms"] as? [String: [String: Double]])
-        for stage in ["preprocess", "perceive", "experts", "caption", "narrate", "total"] {
+        for stage in ["read", "caption", "narrate", "total"] {
             #expect((latency[stage]?["p50"] ?? 0) > 0, "no latency for \(stage)")
         }
         #expect((status["info"] as? [String: Any])?["model_parameters"] as? Int ?? 0 > 1_000_000)

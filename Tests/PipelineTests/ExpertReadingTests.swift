@@ -79,6 +79,56 @@ struct ExpertReadingTests {
         #expect(outcomes.values == [3 * images.count, 3 * images.count])
     }
 
+    @Test("Read as one frame (readFrame: the scene beside the experts), a frame gives the three calls' light bit for bit, their obstacles and facts, and their heads to rounding")
+    func readFrameEqualsThreeCalls() throws {
+        let model = try ParityTests.model()
+        let one = StreetModel.Stream(model)
+        let three = StreetModel.Stream(model)
+        let images = try Self.samples()
+        // With two kernel lanes (this suite's machines) `readFrame` is one dispatch; with any
+        // other count it is the three calls, and this checks only that it says so.
+        for image in images + images {
+            try one.readFrame(image)
+            try three.preprocess(image)
+            three.perceive()
+            try three.readExperts(image)
+            #expect(one.signalDecision == three.signalDecision)
+            let a = try #require(one.signal), b = try #require(three.signal)
+            #expect(a.candidates == b.candidates)
+            let read = a.candidates.count * model.signalExpert!.configuration.classes.count
+            #expect(Array(a.probabilities.storage[0..<read]) == Array(b.probabilities.storage[0..<read]))
+            // The scene encoder runs on one thread in `readFrame`, split over the lanes in
+            // `perceive`: the same sums but a lane's odd last row, so its heads agree to rounding.
+            for (p, q) in zip(one.heads.probabilities, three.heads.probabilities) {
+                let gap = zip(p.storage, q.storage).map { abs($0 - $1) }.max() ?? 0
+                #expect(gap <= 1e-5)
+            }
+            let expert = try #require(model.obstacleExpert)
+            #expect(Self.same(expert.detections(try #require(one.obstacles)), expert.detections(try #require(three.obstacles))))
+            let mine = FrameReading(one).facts(time: 0, configuration: model.configuration)
+            let theirs = FrameReading(three).facts(time: 0, configuration: model.configuration)
+            #expect(mine.light == theirs.light && mine.crosswalk?.present == theirs.crosswalk?.present
+                    && mine.crosswalk?.offset == theirs.crosswalk?.offset)
+            #expect(one.prepareCaptionMemory() && three.prepareCaptionMemory())
+        }
+    }
+
+    @Test("A frame readFrame cannot read throws, leaves no light, no obstacles and no caption memory, and the next frame reads")
+    func readFrameFailureThenRecovery() throws {
+        let model = try ParityTests.model()
+        let stream = StreetModel.Stream(model)
+        let image = try Self.samples()[0]
+        try stream.readFrame(image)
+        let gray = try Image(width: 320, height: 240, channels: 1, pixels: [UInt8](repeating: 90, count: 320 * 240))
+        #expect(throws: ImagingError.self) { try stream.readFrame(gray) }
+        #expect(stream.signalDecision == nil && !stream.obstaclesRead && !stream.captionMemoryReady)
+        #expect(!stream.prepareCaptionMemory(), "nothing of the failed frame (or the one before) is captioned")
+        try stream.readFrame(image)
+        let apart = StreetModel.Stream(model)
+        try apart.readSignal(image)
+        #expect(stream.signalDecision == apart.signalDecision && stream.obstaclesRead)
+    }
+
     /// The same obstacles: kind, position and distance exactly, the confidence to rounding. How
     /// the obstacle expert's rows are split over the lanes (all of them, or one when the other
     /// stream holds them) changes the order of its sums, so its probabilities differ in the last bits.

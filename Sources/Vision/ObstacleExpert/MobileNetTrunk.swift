@@ -88,15 +88,19 @@ public struct MobileNetTrunk: @unchecked Sendable {
             return (scale, (0..<channels).map { beta[$0] - mean[$0] * scale[$0] })
         }
 
-        /// A convolution read as [outputs, inputs] (1×1, or 3×3 in im2col order) with the batch
-        /// norm `norm` folded into its rows and bias.
+        /// A convolution read as [outputs, inputs] (1×1, or 3×3 in `ConvolutionalStem.gather`'s
+        /// column order: kernel row, kernel column, channel) with the batch norm `norm` folded into
+        /// its rows and bias.
         func linear(_ convolution: String, _ norm: String, outputs: Int, inputs: Int, kernel: Int) throws -> LinearWeights {
-            let weight = try source.values("\(convolution).weight", shape: [outputs, inputs / (kernel * kernel), kernel, kernel])
+            let taps = kernel * kernel, channels = inputs / taps
+            let weight = try source.values("\(convolution).weight", shape: [outputs, channels, kernel, kernel])
             let (scale, shift) = try batchNorm(norm, outputs)
             let owner = Tensor(shape: [outputs * inputs + outputs])
             let values = owner.storage
             for o in 0..<outputs {
-                for i in 0..<inputs { values[o * inputs + i] = weight[o * inputs + i] * scale[o] }
+                for c in 0..<channels {
+                    for k in 0..<taps { values[o * inputs + k * channels + c] = weight[o * inputs + c * taps + k] * scale[o] }
+                }
                 values[outputs * inputs + o] = shift[o]
             }
             folded.append(owner)
