@@ -9,9 +9,10 @@ import Kernels
 /// (im2col: kernel row, then kernel column, then channel) times the kernel as a [outputs, 9·inputs]
 /// matrix, its columns put in that order at load (PyTorch stores channel, then kernel row, then
 /// kernel column). Channel-last rows let a tap's channels be copied as one run from a
-/// position-major input instead of scattered nine values apart. The first reads the preprocessed frame (CHW); each
-/// later one reads its predecessor's output, position-major ([positions, channels]); the last
-/// output is the patch tokens, row-major over the grid, as PyTorch's `flatten(2).transpose(1, 2)`.
+/// position-major input instead of scattered nine values apart. The first reads the preprocessed
+/// frame (CHW); each later one reads its predecessor's output, position-major ([positions,
+/// channels]); the last output is the patch tokens, row-major over the grid, as PyTorch's
+/// `flatten(2).transpose(1, 2)`.
 public struct ConvolutionalStem: @unchecked Sendable {
     struct Layer {
         let kernel: LinearWeights
