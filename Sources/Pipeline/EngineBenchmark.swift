@@ -85,7 +85,7 @@ public struct EngineBenchmark {
         tokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         beamTokens.reserveCapacity(model.configuration.architecture.decMaxLen + 1)
         var samples: [String: [Double]] = [:]
-        for key in ["preprocess", "encoder", "heads", "projector", "experts", "signal", "obstacles", "fusion", "decoder_token", "caption", "caption_beam", "frame"] {
+        for key in ["preprocess", "encoder", "heads", "projector", "experts", "read", "signal", "obstacles", "fusion", "decoder_token", "caption", "caption_beam", "frame"] {
             samples[key] = []
             samples[key]!.reserveCapacity(frames * model.configuration.architecture.decMaxLen)
         }
@@ -104,6 +104,7 @@ public struct EngineBenchmark {
             // one dispatch) and captions it; then each stage on its own, for its row.
             let f0 = clock.now
             try stream.readFrame(image)
+            let fRead = clock.now
             stream.caption(language, into: &tokens)
             let f1 = clock.now
             let t0 = clock.now
@@ -149,6 +150,7 @@ public struct EngineBenchmark {
             if model.obstacleExpert != nil { samples["obstacles"]!.append(ms(t8 - t7)) }
             samples["caption"]!.append(ms(t5 - t4))
             samples["frame"]!.append(ms(f1 - f0))
+            samples["read"]!.append(ms(fRead - f0))
             if beamWidth > 1 { samples["caption_beam"]!.append(ms(t6 - t5)) }
             if model.fusion != nil { samples["fusion"]!.append(ms(t4 - t4a)) }
             tokenCounts += tokens.count

@@ -17,9 +17,11 @@ struct Bench: ParsableCommand {
             signal and obstacle experts as the frame reads them (together, sharing the threads), \
             the experts' fusion (their tokens joined to the scene's, and the decoder's \
             cross-attention keys and values on them), decoder per token and caption, each stage \
-            timed on its own; the whole frame timed as the product reads it (with two threads, \
-            one thread runs preprocessing and the scene model while the other proposes the lamps \
-            and reads the obstacle expert, then both read the lamp crops: `readFrame`); also each \
+            timed on its own; then the frame as the product reads it, its read (`readFrame`: with \
+            two threads, one runs preprocessing and the scene model while the other proposes the \
+            lamps and reads the obstacle expert, then both read the lamp crops) and the whole \
+            frame with its caption, timed on their own pass (so the stage rows do not add up to \
+            it); also each \
             expert alone and, with --beams N, a beam-search caption per frame (run after the \
             frame, not counted in it; the allocation count covers them too). \
             Then which kernel ran the matrix products (chosen from the CPU's features), \
@@ -240,11 +242,17 @@ struct Bench: ParsableCommand {
             row("obstacle expert", "obstacles", torch: "obstacles", ort: "obstacles")
         }
         if s["signal"] != nil, s["obstacles"] != nil, let experts = s["experts"] {
-            // What the frame runs: both experts sharing the lanes (ExpertReading); the two rows
-            // above are each expert alone, outside the frame. The peers read them one after the other.
+            // Both experts sharing the lanes (ExpertReading, `readExperts`); the two rows above are
+            // each expert alone. The peers read them one after the other.
             let torchBoth = peers.flatMap { p in p.p50("pytorch", "signal").flatMap { a in p.p50("pytorch", "obstacles").map { a + $0 } } }
             let ortBoth = peers.flatMap { p in p.p50("onnxruntime", "signal").flatMap { a in p.p50("onnxruntime", "obstacles").map { a + $0 } } }
-            lines.append("\("both experts (frame)".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(experts.p50))  \(f(experts.p95)) \(f(torchBoth)) \(f(ortBoth))   \(ratio(torchBoth, experts.p50))   \(ratio(ortBoth, experts.p50))")
+            lines.append("\("both experts (together)".padding(toLength: 25, withPad: " ", startingAt: 0)) \(f(experts.p50))  \(f(experts.p95)) \(f(torchBoth)) \(f(ortBoth))   \(ratio(torchBoth, experts.p50))   \(ratio(ortBoth, experts.p50))")
+        }
+        if s["read"] != nil {
+            // What the frame runs before its caption (`readFrame`): with two lanes, preprocessing
+            // and the scene model on one beside the experts on the other, in one dispatch; the rows
+            // above are those passes one after another. No peer runs it this way.
+            row("frame read (readFrame)", "read", torch: nil, ort: nil)
         }
         if s["fusion"] != nil {
             // The experts' reads projected into the decoder's memory and its cross-attention keys
