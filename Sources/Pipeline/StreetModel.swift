@@ -166,11 +166,7 @@ public final class StreetModel: Sendable {
                 try readExperts(image)
                 return
             }
-            obstaclesRead = false
-            signalRead = false
-            signalDecision = nil
-            perceived = false
-            captionMemoryReady = false
+            beginFrame()
             signalDecision = try expertReading.read(
                 image, signal: signalExpert, signal, mean: preprocessing.mean, std: preprocessing.std,
                 obstacles: obstacleExpert, obstacles, alongside: SceneRead(stream: self, image: image))
@@ -189,7 +185,7 @@ public final class StreetModel: Sendable {
                 let s = stream
                 try s.preprocessor.writeOnThisThread(image, into: s.input.storage)
                 s.model.encoder.encodeOnThisThread(UnsafeBufferPointer(s.input.storage), state: s.encoder)
-                s.model.heads.run(s.encoder.output.matrix.readOnly, state: s.heads)
+                s.runHeads()
                 s.model.projector.project(s.encoder.output.matrix.readOnly, state: s.projector)
             }
         }
@@ -207,13 +203,17 @@ public final class StreetModel: Sendable {
         /// Preprocesses `image` exactly as training did, into `input`: in row ranges across the
         /// kernel lanes when the resize allows it.
         public func preprocess(_ image: Image) throws(ImagingError) {
-            // A new frame: what was read of the last one no longer describes it.
+            beginFrame()
+            try preprocessor.write(image, into: input.storage)
+        }
+
+        /// A new frame: what was read of the last one no longer describes it.
+        private func beginFrame() {
             obstaclesRead = false
             signalRead = false
             signalDecision = nil
             perceived = false
             captionMemoryReady = false
-            try preprocessor.write(image, into: input.storage)
         }
 
         /// Runs the encoder, the heads and the projector on `input`, and prepares the decoder's
