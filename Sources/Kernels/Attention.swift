@@ -16,7 +16,13 @@ public enum Attention {
     }
 
     /// Scratch values `attend` needs for `queries` x `keys`; reserve this in the stream's plan.
-    public static func scratchCount(queries: Int, keys: Int) -> Int { queries * keys }
+    public static func scratchCount(queries: Int, keys: Int) -> Int { queries * scoreRowStride(keys: keys) }
+
+    /// The distance between two queries' score rows: `keys` rounded up to a 64-byte line. A row
+    /// of 65 or 101 scores (a class token beside 64 or 100 patches) would otherwise start off the
+    /// line, every vector load of it straddle two, and its masked tail store sit under the next
+    /// row's first load: the softmax ran at half speed (NOTES, 2026-12-07, late morning).
+    public static func scoreRowStride(keys: Int) -> Int { (keys + 15) & ~15 }
 
     /// `out = MultiHead(q, k, v)` without the output projection. `q` is [T, D], `k` and `v` are
     /// [S, D], `out` is [T, D] and must not overlap the inputs; `D` divides into `heads`.
@@ -29,12 +35,12 @@ public enum Attention {
         precondition(heads > 0 && d % heads == 0, "Attention: width \(d) does not split into \(heads) heads")
         precondition(k.columns == d && v.columns == d && v.rows == s, "Attention: q is \(t)x\(d), k is \(k.rows)x\(k.columns), v is \(v.rows)x\(v.columns)")
         precondition(out.rows == t && out.columns == d, "Attention: out is \(out.rows)x\(out.columns), expected \(t)x\(d)")
-        precondition(scores.count >= t * s, "Attention: \(scores.count) scratch values for \(t)x\(s) scores")
+        precondition(scores.count >= scratchCount(queries: t, keys: s), "Attention: \(scores.count) scratch values for \(t)x\(s) scores")
         precondition(mask == .none || s >= t, "Attention: causal mask with \(t) queries but only \(s) keys")
         if t == 0 { return }
         let hd = d / heads
         let scale = 1 / Float(hd).squareRoot()
-        let p = MutableMatrixRef(scores, rows: t, columns: s)
+        let p = MutableMatrixRef(scores.baseAddress!, rows: t, columns: s, rowStride: scoreRowStride(keys: s))
         for h in 0..<heads {
             let cols = (h * hd)..<((h + 1) * hd)
             Matmul.multiplyTransposed(q.columns(cols), k.columns(cols), into: p, alpha: scale)

@@ -188,8 +188,9 @@ public struct PatchEncoder: @unchecked Sendable {
         let attended = state.attended.matrix.rows(rows)
         let qkvColumns = lane.part(3 * d, granule: LinearWeights.columnGranule)
         let hiddenColumns = lane.part(a.mlpWidth, granule: LinearWeights.columnGranule)
+        let scoreRows = Attention.scoreRowStride(keys: s)
         let scores = UnsafeMutableBufferPointer(
-            rebasing: state.scores.storage[(rows.lowerBound * s)..<(rows.upperBound * s)])
+            rebasing: state.scores.storage[(rows.lowerBound * scoreRows)..<(rows.upperBound * scoreRows)])
 
         embed(input, rows: rows, state: state)
         blocks[0].norm1.apply(x.readOnly, into: normed)

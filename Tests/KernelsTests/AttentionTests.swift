@@ -54,6 +54,15 @@ struct AttentionTests {
         expectClose(tail.values, try Fixtures.floats("attn_causal_tail"), atol: attentionTolerance, rtol: attentionTolerance, "tail")
     }
 
+    @Test("Score rows start on a 64-byte line, so a class token's odd row never straddles two")
+    func scoreRowsAreLineAligned() {
+        #expect(Attention.scoreRowStride(keys: 64) == 64)
+        #expect(Attention.scoreRowStride(keys: 65) == 80)
+        #expect(Attention.scoreRowStride(keys: 257) == 272)
+        #expect(Attention.scoreRowStride(keys: 1) == 16)
+        #expect(Attention.scratchCount(queries: 65, keys: 65) == 65 * 80)
+    }
+
     @Test("KV cache: one token at a time gives every row of the full causal pass")
     func tokenByTokenDecoding() throws {
         let qkvTensor = try Fixtures.tensor("attn_qkv", [9, 3 * Self.width])
@@ -104,6 +113,8 @@ struct AttentionTests {
 
     @Test("Attention matches the Double reference for ViT- and decoder-like sizes", arguments: [
         (t: 101, s: 101, d: 192, heads: 3, causal: false),  // ViT block: BLAS products
+        (t: 65, s: 65, d: 64, heads: 2, causal: false),     // crop reader: class token and 64 patches
+        (t: 257, s: 257, d: 96, heads: 3, causal: false),   // obstacle expert: class token and 256 patches
         (t: 1, s: 26, d: 128, heads: 4, causal: false),     // decoder cross-attention, one token
         (t: 1, s: 40, d: 128, heads: 4, causal: true),      // decoder self-attention, one token
         (t: 12, s: 12, d: 128, heads: 4, causal: true),     // prompt

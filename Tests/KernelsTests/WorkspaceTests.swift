@@ -25,7 +25,7 @@ struct WorkspaceTests {
             workspace.reset()
             let a = workspace.take(rows: 101, columns: 576)
             let b = workspace.take(3)
-            let c = workspace.take(101 * 101)
+            let c = workspace.take(Attention.scratchCount(queries: 101, keys: 101))
             for p in [UnsafeRawPointer(a.base), UnsafeRawPointer(b.baseAddress!), UnsafeRawPointer(c.baseAddress!)] {
                 #expect(Int(bitPattern: p) % Tensor.alignment == 0)
             }
