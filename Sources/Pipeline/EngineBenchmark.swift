@@ -18,17 +18,19 @@ public struct EngineBenchmark {
 
         init(_ milliseconds: [Double]) {
             let sorted = milliseconds.sorted()
-            func at(_ q: Double) -> Double {
-                guard !sorted.isEmpty else { return .nan }
-                // numpy's default (linear) percentile, so the figures compare with lttw.bench's.
-                let position = q * Double(sorted.count - 1)
-                let low = Int(position.rounded(.down)), high = Int(position.rounded(.up))
-                return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
-            }
-            p50 = at(0.5)
-            p95 = at(0.95)
+            p50 = Self.quantile(sorted, 0.5)
+            p95 = Self.quantile(sorted, 0.95)
             mean = sorted.isEmpty ? .nan : sorted.reduce(0, +) / Double(sorted.count)
             n = sorted.count
+        }
+
+        /// numpy's default (linear) percentile of ascending `sorted`, so the figures compare with
+        /// lttw.bench's; NaN for no values.
+        static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+            guard !sorted.isEmpty else { return .nan }
+            let position = q * Double(sorted.count - 1)
+            let low = Int(position.rounded(.down)), high = Int(position.rounded(.up))
+            return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
         }
     }
 
@@ -209,24 +211,39 @@ public struct EngineBenchmark {
             for _ in 0..<warmup { _ = try frame(which) }
         }
         var round = 0
+        var blockMedians: [[Double]] = [[], []]
         while samples[0].count < frames || samples[1].count < frames {
             for turn in 0..<2 {
                 let which = (round + turn) % 2
                 guard samples[which].count < frames else { continue }
                 _ = try frame(which)
-                for _ in 0..<min(block, frames - samples[which].count) { samples[which].append(try frame(which)) }
+                var timed: [Double] = []
+                for _ in 0..<min(block, frames - samples[which].count) { timed.append(try frame(which)) }
+                samples[which] += timed
+                blockMedians[which].append(Percentiles(timed).p50)
             }
             round += 1
         }
-        return Comparison(frame: Percentiles(samples[0]), baselineFrame: Percentiles(samples[1]))
+        let pairs = min(blockMedians[0].count, blockMedians[1].count)
+        return Comparison(
+            frame: Percentiles(samples[0]), baselineFrame: Percentiles(samples[1]),
+            blockRatios: (0..<pairs).map { blockMedians[0][$0] / blockMedians[1][$0] })
     }
 
     /// The frames of `compare(with:images:)`.
     public struct Comparison: Sendable, Codable {
         public var frame: Percentiles
         public var baselineFrame: Percentiles
+        /// Block by block, this model's median frame over the baseline's in the block beside it (the
+        /// same images, seconds apart): how steady the ratio is on a machine whose speed drifts.
+        public var blockRatios: [Double]
         /// This model's frame p50 over the baseline's.
         public var ratio: Double { frame.p50 / baselineFrame.p50 }
+        /// The quartiles of `blockRatios` (numpy's linear percentiles).
+        public var blockRatioQuartiles: (low: Double, median: Double, high: Double) {
+            let sorted = blockRatios.sorted()
+            return (Percentiles.quantile(sorted, 0.25), Percentiles.quantile(sorted, 0.5), Percentiles.quantile(sorted, 0.75))
+        }
     }
 
     /// The encoder's matrix-product FLOPs (2 per multiply-add), as training/lttw/model.py counts them.

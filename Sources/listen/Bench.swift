@@ -40,7 +40,9 @@ struct Bench: ParsableCommand {
             With --baseline DIR, the frames of another model folder (v1 from git history, say) \
             are timed too, in blocks of 8 alternating with this model's (each block's first frame \
             warms its model's caches and is not counted), and the ratio of the two frames' p50 is \
-            printed: the fair way to compare two models on a machine whose speed drifts. The \
+            printed: the fair way to compare two models on a machine whose speed drifts. Under it, \
+            the ratio block by block (each block's median frame over the baseline block beside \
+            it, on the same images): its quartiles say how steady the ratio was in this run. The \
             baseline's captions are decoded free, as a model from before the caption \
             constraint shipped; this model's are held to its facts, as the product decodes.
 
@@ -128,7 +130,7 @@ struct Bench: ParsableCommand {
                 object["baseline"] = [
                     "model": comparison.folder, "frame_p50": comparison.result.frame.p50,
                     "baseline_frame_p50": comparison.result.baselineFrame.p50, "ratio": comparison.result.ratio,
-                    "frames": comparison.result.frame.n,
+                    "frames": comparison.result.frame.n, "block_ratios": comparison.result.blockRatios,
                 ] as [String: Any]
             }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
@@ -136,9 +138,13 @@ struct Bench: ParsableCommand {
             print(report(ours, peers: peerFigures, model: model))
             if let comparison {
                 let c = comparison.result
+                let q = c.blockRatioQuartiles
                 print(String(
                     format: "against %@: frame p50 %.3f ms, its frame %.3f ms: %.2f× (%d frames each, in alternating blocks)",
                     comparison.folder, c.frame.p50, c.baselineFrame.p50, c.ratio, c.frame.n))
+                print(String(
+                    format: "  block by block (each block's median over the baseline block beside it, %d pairs): median %.2f×, quartiles %.2f–%.2f×",
+                    c.blockRatios.count, q.median, q.low, q.high))
             }
         }
     }

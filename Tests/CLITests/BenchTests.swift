@@ -60,14 +60,17 @@ struct BenchTests {
           .enabled(if: releaseIsFresh, "needs an up-to-date release build: swift build -c release (scripts/test.sh does it)"))
     func baseline() throws {
         let model = Programs.repository.appendingPathComponent("models/default").path
-        let result = try Self.bench(["--threads", "1", "--frames", "6", "--warmup", "1", "--baseline", model])
+        let result = try Self.bench(["--threads", "1", "--frames", "10", "--warmup", "1", "--baseline", model])
         let comparison = try #require(result["baseline"] as? [String: Any])
         #expect(comparison["model"] as? String == model)
-        #expect(comparison["frames"] as? Int == 6)
+        #expect(comparison["frames"] as? Int == 10)
         let mine = try #require(comparison["frame_p50"] as? Double), theirs = try #require(comparison["baseline_frame_p50"] as? Double)
         #expect(mine > 0 && theirs > 0)
         let ratio = try #require(comparison["ratio"] as? Double)
         #expect(abs(ratio - mine / theirs) <= 1e-9 * ratio)
+        // Blocks of 8: 10 frames each are two blocks a model (8 and 2), so two block pairs.
+        let blocks = try #require(comparison["block_ratios"] as? [Double])
+        #expect(blocks.count == 2 && blocks.allSatisfy { $0 > 0 && $0.isFinite }, "\(blocks)")
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lttw-no-model-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
