@@ -33,7 +33,8 @@ INLINE void finish256(__m256 sum, float *c, const float *bias, const lttw_epilog
     __m256 v = _mm256_mul_ps(sum, _mm256_set1_ps(e->alpha));
     if (e->beta != 0.0f) v = _mm256_fmadd_ps(_mm256_loadu_ps(c), _mm256_set1_ps(e->beta), v);
     if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
-    if (e->gelu) v = gelu256(v);
+    if (e->activation == LTTW_ACTIVATION_GELU) v = gelu256(v);
+    else if (e->activation == LTTW_ACTIVATION_RELU6) v = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(6.0f));
     _mm256_storeu_ps(c, v);
 }
 

@@ -34,7 +34,8 @@ INLINE void finish512(__m512 sum, float *c, const float *bias, const lttw_epilog
     __m512 v = _mm512_mul_ps(sum, _mm512_set1_ps(e->alpha));
     if (e->beta != 0.0f) v = _mm512_fmadd_ps(_mm512_loadu_ps(c), _mm512_set1_ps(e->beta), v);
     if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias));
-    if (e->gelu) v = gelu512(v);
+    if (e->activation == LTTW_ACTIVATION_GELU) v = gelu512(v);
+    else if (e->activation == LTTW_ACTIVATION_RELU6) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(6.0f));
     _mm512_storeu_ps(c, v);
 }
 

@@ -30,7 +30,8 @@ INLINE void finish128(float32x4_t sum, float *c, const float *bias, const lttw_e
     float32x4_t v = vmulq_n_f32(sum, e->alpha);
     if (e->beta != 0.0f) v = vfmaq_n_f32(v, vld1q_f32(c), e->beta);
     if (bias) v = vaddq_f32(v, vld1q_f32(bias));
-    if (e->gelu) v = gelu128(v);
+    if (e->activation == LTTW_ACTIVATION_GELU) v = gelu128(v);
+    else if (e->activation == LTTW_ACTIVATION_RELU6) v = vminq_f32(vmaxq_f32(v, vdupq_n_f32(0.0f)), vdupq_n_f32(6.0f));
     vst1q_f32(c, v);
 }
 

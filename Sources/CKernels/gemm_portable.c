@@ -21,7 +21,9 @@ INLINE void tile_portable(const int R, long kc, const float *a, long lda, const 
             float v = e->alpha * acc[r][j];
             if (e->beta != 0.0f) v += e->beta * out[j];
             if (e->bias) v += e->bias[j];
-            out[j] = e->gelu ? lttw_gelu_scalar(v) : v;
+            if (e->activation == LTTW_ACTIVATION_GELU) v = lttw_gelu_scalar(v);
+            else if (e->activation == LTTW_ACTIVATION_RELU6) v = v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v);
+            out[j] = v;
         }
     }
 }

@@ -6,11 +6,11 @@
 #include "CKernels.h"
 
 /* What a micro-kernel does to its tile after the multiply-adds, in this order:
- * alpha · sum, + beta · c (c not read when beta is 0), + bias (NR values or NULL), GELU. */
+ * alpha · sum, + beta · c (c not read when beta is 0), + bias (NR values or NULL), the activation. */
 typedef struct {
     float alpha, beta;
     const float *bias;
-    int gelu;
+    lttw_activation activation;
 } lttw_epilogue;
 
 /* erf(x) for |x| ≤ 4 as p(x)/q(x) — the rational approximation Eigen and XLA use, the same as

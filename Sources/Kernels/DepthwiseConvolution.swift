@@ -1,11 +1,11 @@
 import CKernels
 
-/// MobileNetV2's depthwise 3×3 convolution (padding 1, stride 1 or 2) with a ReLU6 on each side,
+/// MobileNetV2's depthwise 3×3 convolution (padding 1, stride 1 or 2) and the ReLU6 after it,
 /// over position-major activations ([positions, channels], channels contiguous).
 ///
-/// The input is clamped to [0, 6] as it is read: the 1×1 expansion before it writes its output
-/// straight from the matrix product, and the ReLU6 that PyTorch applies there costs nothing here.
-/// The batch norm after the convolution is folded into the taps and the bias at load. Runs in
+/// The input is read as it lies: the stem or 1×1 expansion before it clamps its own output in the
+/// product's store (`LinearWeights.applyReLU6`), once per value rather than at each of the nine
+/// taps that read it. The batch norm after the convolution is folded into the taps and the bias at load. Runs in
 /// CKernels (`lttw_depthwise3x3`) on the instruction set the matrix products use.
 public struct DepthwiseConvolution: @unchecked Sendable {
     public let channels: Int

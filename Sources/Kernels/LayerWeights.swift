@@ -62,8 +62,14 @@ public struct LinearWeights: @unchecked Sendable {
     /// `y = GELU(x·Wᵀ + b)` with `activation` — fused into the product where the kernel has it
     /// (the exact GELU), applied after it otherwise.
     public func apply(_ x: MatrixRef, into y: MutableMatrixRef, accumulate: Bool = false, activation: GELU? = nil) {
-        Matmul.linear(x, packed: packed, bias: bias, into: y, accumulate: accumulate, gelu: activation == .exact)
+        Matmul.linear(x, packed: packed, bias: bias, into: y, accumulate: accumulate, activation: activation == .exact ? .gelu : .none)
         if let activation, activation != .exact { activation.apply(y) }
+    }
+
+    /// `y = min(max(x·Wᵀ + b, 0), 6)`: MobileNetV2's stem and expansions, the clamp fused into the
+    /// product's store, so the depthwise convolution after them reads values already clamped.
+    public func applyReLU6(_ x: MatrixRef, into y: MutableMatrixRef) {
+        Matmul.linear(x, packed: packed, bias: bias, into: y, activation: .relu6)
     }
 }
 

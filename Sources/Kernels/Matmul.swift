@@ -47,7 +47,7 @@ public enum Matmul {
         if m == 0 || n == 0 { return }
         switch path ?? automaticPath {
         case .kernel(let kernel):
-            run(kernel, a, b.base, ldb: b.rowStride, layout: LTTW_B_TRANSPOSED, n: n, c, alpha: alpha, beta: beta, bias: nil, gelu: false)
+            run(kernel, a, b.base, ldb: b.rowStride, layout: LTTW_B_TRANSPOSED, n: n, c, alpha: alpha, beta: beta, bias: nil, activation: .none)
         case .blas:
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
@@ -70,7 +70,7 @@ public enum Matmul {
         if m == 0 || n == 0 { return }
         switch path ?? automaticPath {
         case .kernel(let kernel):
-            run(kernel, a, b.base, ldb: b.rowStride, layout: LTTW_B_ROWS, n: n, c, alpha: alpha, beta: beta, bias: nil, gelu: false)
+            run(kernel, a, b.base, ldb: b.rowStride, layout: LTTW_B_ROWS, n: n, c, alpha: alpha, beta: beta, bias: nil, activation: .none)
         case .blas:
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
@@ -99,7 +99,7 @@ public enum Matmul {
             precondition(x.columns == weight.columns && y.rows == x.rows, "Matmul.linear: x is \(x.rows)x\(x.columns), weight \(weight.rows)x\(weight.columns), y \(y.rows)x\(y.columns)")
             if y.rows == 0 || y.columns == 0 { return }
             run(kernel, x, weight.base, ldb: weight.rowStride, layout: LTTW_B_TRANSPOSED, n: weight.rows, y,
-                alpha: 1, beta: accumulate ? 1 : 0, bias: b, gelu: false)
+                alpha: 1, beta: accumulate ? 1 : 0, bias: b, activation: .none)
             return
         }
         // The bias goes in first and the product is accumulated onto it, as PyTorch's addmm does:
@@ -112,33 +112,50 @@ public enum Matmul {
         multiplyTransposed(x, weight, into: y, alpha: 1, beta: 1, path: path)
     }
 
-    /// `y = x · Wᵀ + bias`, `y += x · Wᵀ + bias` with `accumulate`, and GELU(x · Wᵀ + bias) with
-    /// `gelu` — the model's layers, on weights packed at load. The bias, the residual and the
+    /// What a product applies to its result, last: fused into the kernels' store.
+    public enum Activation: Sendable, Equatable {
+        case none
+        /// The exact (erf) GELU, as PyTorch's `nn.GELU()`.
+        case gelu
+        /// `min(max(x, 0), 6)`, as PyTorch's `nn.ReLU6` (MobileNetV2's stem and expansions).
+        case relu6
+
+        var c: lttw_activation {
+            switch self {
+            case .none: LTTW_ACTIVATION_NONE
+            case .gelu: LTTW_ACTIVATION_GELU
+            case .relu6: LTTW_ACTIVATION_RELU6
+            }
+        }
+    }
+
+    /// `y = x · Wᵀ + bias`, `y += x · Wᵀ + bias` with `accumulate`, and `activation(x · Wᵀ + bias)`
+    /// — the model's layers, on weights packed at load. The bias, the residual and the
     /// activation are applied to each tile while it is still in registers, so none of them costs
     /// a pass over `y`. `x` is [rows, in], `y` [rows, out] and must not overlap `x`; the product
     /// runs on the kernel the weights were packed for.
     public static func linear(
         _ x: MatrixRef, packed weight: PackedMatrix, bias: UnsafeBufferPointer<Float>?,
-        into y: MutableMatrixRef, accumulate: Bool = false, gelu: Bool = false
+        into y: MutableMatrixRef, accumulate: Bool = false, activation: Activation = .none
     ) {
-        precondition(!(accumulate && gelu), "Matmul.linear: GELU applies to a layer's own output, not to a residual sum")
+        precondition(!accumulate || activation == .none, "Matmul.linear: an activation applies to a layer's own output, not to a residual sum")
         precondition(x.columns == weight.inputs, "Matmul.linear: x has \(x.columns) columns for \(weight.inputs) inputs")
         precondition(y.rows == x.rows && y.columns == weight.outputs, "Matmul.linear: y is \(y.rows)x\(y.columns), expected \(x.rows)x\(weight.outputs)")
         precondition(bias.map { $0.count == weight.outputs } ?? true, "Matmul.linear: bias has \(bias?.count ?? 0) values for \(weight.outputs) outputs")
         if y.rows == 0 || y.columns == 0 { return }
         run(weight.kernel, x, weight.base, ldb: 0, layout: LTTW_B_PACKED, n: weight.outputs, y,
-            alpha: 1, beta: accumulate ? 1 : 0, bias: bias?.baseAddress, gelu: gelu)
+            alpha: 1, beta: accumulate ? 1 : 0, bias: bias?.baseAddress, activation: activation)
     }
 
     /// One product on a kernel; the C side needs no allocation and no threads.
     private static func run(
         _ kernel: GEMMKernel, _ a: MatrixRef, _ b: UnsafePointer<Float>, ldb: Int, layout: lttw_b_layout, n: Int,
-        _ c: MutableMatrixRef, alpha: Float, beta: Float, bias: UnsafePointer<Float>?, gelu: Bool
+        _ c: MutableMatrixRef, alpha: Float, beta: Float, bias: UnsafePointer<Float>?, activation: Activation
     ) {
         precondition(kernel.isSupported, "Matmul: this CPU cannot run the \(kernel) kernel")
         var product = lttw_gemm(
             m: a.rows, n: n, k: a.columns, a: a.base, lda: a.rowStride, b: b, ldb: ldb, b_layout: layout,
-            c: c.base, ldc: c.rowStride, alpha: alpha, beta: beta, bias: bias, gelu: gelu ? 1 : 0)
+            c: c.base, ldc: c.rowStride, alpha: alpha, beta: beta, bias: bias, activation: activation.c)
         lttw_sgemm(kernel.c, &product)
     }
 }

@@ -20,7 +20,7 @@ static float next_float(void) {
 static double gelu(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
 
 static int check(lttw_kernel kernel, long m, long n, long k, lttw_b_layout layout, float alpha, float beta,
-                 int with_bias, int with_gelu) {
+                 int with_bias, lttw_activation activation) {
     const long lda = k + 3, ldc = n + 5;
     const long ldb = layout == LTTW_B_ROWS ? n + 2 : k + 1;
     float *a = malloc(sizeof(float) * (m * lda + 1));
@@ -40,7 +40,7 @@ static int check(lttw_kernel kernel, long m, long n, long k, lttw_b_layout layou
             if (layout == LTTW_B_ROWS) b[p * ldb + j] = w[j * (k + 1) + p];
             else b[j * ldb + p] = w[j * (k + 1) + p];
         }
-    lttw_gemm g = {m, n, k, a, lda, b, ldb, layout, c, ldc, alpha, beta, with_bias ? bias : NULL, with_gelu};
+    lttw_gemm g = {m, n, k, a, lda, b, ldb, layout, c, ldc, alpha, beta, with_bias ? bias : NULL, activation};
     if (layout == LTTW_B_PACKED) {
         lttw_pack(kernel, w, k + 1, n, k, packed);
         g.b = packed;
@@ -56,12 +56,13 @@ static int check(lttw_kernel kernel, long m, long n, long k, lttw_b_layout layou
             }
             double expected = alpha * sum + (beta != 0.0f ? beta * (double)c0[i * ldc + j] : 0.0)
                 + (with_bias ? bias[j] : 0.0);
-            if (with_gelu) expected = gelu(expected);
+            if (activation == LTTW_ACTIVATION_GELU) expected = gelu(expected);
+            if (activation == LTTW_ACTIVATION_RELU6) expected = fmin(fmax(expected, 0.0), 6.0);
             const double tolerance = 1e-5 * (1.0 + fabs(alpha) * magnitude + fabs(beta) + 1.0);
             const double got = c[i * ldc + j];
             if (!(fabs(got - expected) <= tolerance)) {
-                printf("FAIL kernel %d layout %d %ldx%ldx%ld alpha %g beta %g bias %d gelu %d: c[%ld][%ld] = %.7g, expected %.7g\n",
-                       (int)kernel, (int)layout, m, n, k, alpha, beta, with_bias, with_gelu, i, j, got, expected);
+                printf("FAIL kernel %d layout %d %ldx%ldx%ld alpha %g beta %g bias %d activation %d: c[%ld][%ld] = %.7g, expected %.7g\n",
+                       (int)kernel, (int)layout, m, n, k, alpha, beta, with_bias, (int)activation, i, j, got, expected);
                 failures = 1;
                 break;
             }
@@ -188,7 +189,8 @@ static int check_layer_norm(lttw_kernel kernel, long rows, long cols) {
     return failures;
 }
 
-/* MobileNetV2's depthwise 3×3 convolution (ReLU6 on its input and output, tap-major weights)
+/* MobileNetV2's depthwise 3×3 convolution (ReLU6 on its output, tap-major weights; its input in
+ * [0, 6], as the product before it clamps)
  * against a double reference from the definition, on a `size`² input of `channels`, the output
  * positions written in two shares; within 2e-5 plus 1e-5 relative (nine products in float). */
 static int check_depthwise(lttw_kernel kernel, long size, long channels, long stride) {
@@ -197,7 +199,7 @@ static int check_depthwise(lttw_kernel kernel, long size, long channels, long st
     float *w = malloc(sizeof(float) * 9 * channels);
     float *b = malloc(sizeof(float) * channels);
     float *y = malloc(sizeof(float) * out * out * channels);
-    for (long i = 0; i < size * size * channels; i++) x[i] = 3.0f + 6.0f * next_float(); /* below 0 and above 6 */
+    for (long i = 0; i < size * size * channels; i++) x[i] = 3.0f + 3.0f * next_float(); /* [0, 6] */
     for (long i = 0; i < 9 * channels; i++) w[i] = next_float();
     for (long i = 0; i < channels; i++) b[i] = 2.0f * next_float();
     const long half = out * out / 2;
@@ -212,7 +214,7 @@ static int check_depthwise(lttw_kernel kernel, long size, long channels, long st
                 for (long kx = 0; kx < 3; kx++) {
                     const long iy = oy * stride - 1 + ky, ix = ox * stride - 1 + kx;
                     if (iy < 0 || iy >= size || ix < 0 || ix >= size) continue;
-                    sum += fmin(fmax(x[(iy * size + ix) * channels + c], 0.0), 6.0) * w[(ky * 3 + kx) * channels + c];
+                    sum += x[(iy * size + ix) * channels + c] * w[(ky * 3 + kx) * channels + c];
                 }
             const double expected = fmin(fmax(sum, 0.0), 6.0), got = y[p * channels + c];
             if (!(fabs(got - expected) <= 2e-5 + 1e-5 * fabs(expected))) {
@@ -240,11 +242,14 @@ int main(void) {
         int before = failures;
         for (unsigned s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
             for (int layout = 0; layout < 3; layout++)
-                for (int variant = 0; variant < 4; variant++) {
+                for (int variant = 0; variant < 5; variant++) {
                     const float alpha = variant == 2 ? 0.125f : 1.0f;
                     const float beta = variant == 1 ? 1.0f : (variant == 3 ? 0.5f : 0.0f);
+                    /* Variant 4: ReLU6 at alpha 4, so sums fall past both of its bounds. */
+                    const lttw_activation activation = variant == 4 ? LTTW_ACTIVATION_RELU6
+                        : (variant == 0 || variant == 3 ? LTTW_ACTIVATION_GELU : LTTW_ACTIVATION_NONE);
                     failures += check(kernels[kk], shapes[s][0], shapes[s][1], shapes[s][2], (lttw_b_layout)layout,
-                                      alpha, beta, variant != 2, variant == 0 || variant == 3);
+                                      variant == 4 ? 4.0f : alpha, beta, variant != 2, activation);
                     runs++;
                 }
         static const long lengths[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 101, 192, 257, 768};

@@ -3,8 +3,8 @@ import Testing
 
 /// MobileNetV2's depthwise convolution (`DepthwiseConvolution`, CKernels' lttw_depthwise3x3) on
 /// every kernel this CPU runs, against a Double reference written from the definition: PyTorch's
-/// `Conv2d(c, c, 3, stride, 1, groups=c)` on a ReLU6 of the input, then the batch norm's scale
-/// and shift, then ReLU6.
+/// `Conv2d(c, c, 3, stride, 1, groups=c)` on an input in [0, 6] (the ReLU6 of the product before
+/// it, fused there), then the batch norm's scale and shift, then ReLU6.
 @Suite("Depthwise 3×3 convolution")
 struct DepthwiseConvolutionTests {
     /// x [size², c] position-major; weight [c, 1, 3, 3] as PyTorch stores it.
@@ -20,7 +20,7 @@ struct DepthwiseConvolutionTests {
                         for kx in 0..<3 {
                             let iy = oy * stride - 1 + ky, ix = ox * stride - 1 + kx
                             guard iy >= 0, iy < size, ix >= 0, ix < size else { continue }
-                            sum += relu6(Double(x[(iy * size + ix) * c + channel])) * Double(weight[channel * 9 + ky * 3 + kx])
+                            sum += Double(x[(iy * size + ix) * c + channel]) * Double(weight[channel * 9 + ky * 3 + kx])
                         }
                     }
                     y[(oy * out + ox) * c + channel] = Float(relu6(sum * Double(scale[channel]) + Double(shift[channel])))
@@ -36,8 +36,8 @@ struct DepthwiseConvolutionTests {
         var random = SeededRandom(seed: 21)
         var outputs: [Float] = []
         for (size, channels, stride) in [(8, 16, 1), (8, 16, 2), (7, 24, 2), (5, 5, 1), (9, 37, 2), (1, 8, 1), (16, 96, 1)] {
-            // Inputs on [-3, 9): below 0 and above 6, so both of the input's clamps are met.
-            let x = random.floats(size * size * channels, scale: 6).map { $0 + 3 }
+            // Inputs on [0, 6], as the product before writes them.
+            let x = random.floats(size * size * channels, scale: 3).map { $0 + 3 }
             let weight = random.floats(9 * channels), scale = random.floats(channels).map { $0 + 1.5 }
             let shift = random.floats(channels, scale: 2)
             let convolution = weight.withUnsafeBufferPointer {

@@ -16,18 +16,22 @@ struct GEMMKernelTests {
     /// float32 sums of k terms round by about √k·2⁻²⁴ of their size; 2e-5·√k keeps a wide margin.
     static func tolerance(_ k: Int) -> Float { 2e-5 * Float(max(k, 1)).squareRoot() }
 
-    static func reference(_ x: Tensor, _ w: Tensor, bias: [Float]?, start: [Float]?, gelu: Bool, m: Int, n: Int, k: Int) -> [Float] {
+    static func reference(
+        _ x: Tensor, _ w: Tensor, bias: [Float]?, start: [Float]?, gelu: Bool, relu6: Bool = false, m: Int, n: Int, k: Int
+    ) -> [Float] {
         let product = Reference.multiplyTransposed(x.values, w.values, m: m, n: n, k: k)
         return (0..<(m * n)).map { index in
             var value = product[index] + Double(bias?[index % n] ?? 0) + Double(start?[index] ?? 0)
             if gelu { value = 0.5 * value * (1 + erf(value / 2.0.squareRoot())) }
+            if relu6 { value = min(max(value, 0), 6) }
             return Float(value)
         }
     }
 
-    @Test("Packed linear: bias, residual accumulate and fused GELU, odd shapes", arguments: GEMMKernel.supported)
+    @Test("Packed linear: bias, residual accumulate, fused GELU and ReLU6, odd shapes", arguments: GEMMKernel.supported)
     func packedLinear(kernel: GEMMKernel) {
         var random = SeededRandom(seed: 11)
+        var clampedAtSix = 0
         for (m, n, k) in Self.shapes {
             let x = random.tensor([m, k]), w = random.tensor([n, k])
             let bias = random.floats(n), start = random.floats(m * n)
@@ -44,9 +48,16 @@ struct GEMMKernelTests {
                             atol: Self.tolerance(k), rtol: 1e-5, "\(kernel) accumulate \(m)x\(n)x\(k)")
 
                 let activated = Tensor(shape: [m, n], values: [Float](repeating: .nan, count: m * n))
-                Matmul.linear(x.matrix.readOnly, packed: layer.packed, bias: b, into: activated.matrix, gelu: true)
+                Matmul.linear(x.matrix.readOnly, packed: layer.packed, bias: b, into: activated.matrix, activation: .gelu)
                 expectClose(activated.values, Self.reference(x, w, bias: bias, start: nil, gelu: true, m: m, n: n, k: k),
                             atol: Self.tolerance(k), rtol: 1e-5, "\(kernel) GELU \(m)x\(n)x\(k)")
+
+                let clamped = Tensor(shape: [m, n], values: [Float](repeating: .nan, count: m * n))
+                layer.applyReLU6(x.matrix.readOnly, into: clamped.matrix)
+                let expected = Self.reference(x, w, bias: bias, start: nil, gelu: false, relu6: true, m: m, n: n, k: k)
+                expectClose(clamped.values, expected, atol: Self.tolerance(k), rtol: 1e-5, "\(kernel) ReLU6 \(m)x\(n)x\(k)")
+                #expect(clamped.values.allSatisfy { (0...6).contains($0) }, "\(kernel) ReLU6 \(m)x\(n)x\(k) outside [0, 6]")
+                clampedAtSix += expected.filter { $0 == 6 }.count
             }
             let unbiased = LinearWeights(weight: w.matrix.readOnly, bias: nil, kernel: kernel)
             let y = Tensor(shape: [m, n])
@@ -54,6 +65,7 @@ struct GEMMKernelTests {
             expectClose(y.values, Self.reference(x, w, bias: nil, start: nil, gelu: false, m: m, n: n, k: k),
                         atol: Self.tolerance(k), rtol: 1e-5, "\(kernel) no bias \(m)x\(n)x\(k)")
         }
+        #expect(clampedAtSix > 0, "the longer rows' sums reach past 6, so ReLU6's upper bound is exercised")
     }
 
     @Test("A layer split by outputs on the column granule gives the same columns", arguments: GEMMKernel.supported)

@@ -31,7 +31,16 @@ typedef enum {
     LTTW_B_TRANSPOSED = 2,
 } lttw_b_layout;
 
-/* c = gelu?(alpha · a·b + beta · c + bias), a [m, k]; c [m, n]. When beta is 0, c is not read. */
+/* What a product applies to its result, last (fused into the micro-kernel's store). */
+typedef enum {
+    LTTW_ACTIVATION_NONE = 0,
+    /* The exact (erf) GELU, as PyTorch's nn.GELU(). */
+    LTTW_ACTIVATION_GELU = 1,
+    /* min(max(x, 0), 6), as PyTorch's nn.ReLU6 (MobileNetV2's expansions and stem). */
+    LTTW_ACTIVATION_RELU6 = 2,
+} lttw_activation;
+
+/* c = activation(alpha · a·b + beta · c + bias), a [m, k]; c [m, n]. When beta is 0, c is not read. */
 typedef struct {
     long m, n, k;
     const float *a;
@@ -45,8 +54,7 @@ typedef struct {
     float alpha, beta;
     /* n values added to every row, or NULL. */
     const float *bias;
-    /* Non-zero: the exact (erf) GELU on the result, as PyTorch's nn.GELU(). */
-    int gelu;
+    lttw_activation activation;
 } lttw_gemm;
 
 /* Whether this CPU (and its operating system) can run `kernel`: cpuid and xgetbv on x86,
@@ -92,11 +100,10 @@ void lttw_exp(lttw_kernel kernel, const float *x, float *y, long n);
 void lttw_layer_norm_rows(lttw_kernel kernel, const float *x, long ldx, float *y, long ldy, long rows, long cols,
                           const float *gamma, const float *beta, float eps);
 
-/* MobileNetV2's depthwise 3×3 convolution (padding 1, stride 1 or 2) with the ReLU6 on both
- * sides, over a position-major input x [size·size, channels]: output positions first ..<
- * first+count of y [out·out, channels], out = (size − 1) / stride + 1. The input is clamped to
- * [0, 6] as it is read (the ReLU6 of the layer before, which writes it unclamped) and so is the
- * output. weight is tap-major [9, channels] (kernel row, then column), the batch norm folded into
+/* MobileNetV2's depthwise 3×3 convolution (padding 1, stride 1 or 2) and the ReLU6 after it,
+ * over a position-major input x [size·size, channels]: output positions first ..< first+count of
+ * y [out·out, channels], out = (size − 1) / stride + 1. The input is read as it lies: the layer
+ * before applies its own ReLU6 (a product with LTTW_ACTIVATION_RELU6). weight is tap-major [9, channels] (kernel row, then column), the batch norm folded into
  * it and bias. Single-threaded; the caller splits the positions. Its NEON build is the portable C,
  * which the compiler vectorises for AArch64. */
 void lttw_depthwise3x3(lttw_kernel kernel, const float *x, long size, long channels, long stride, const float *weight,

@@ -13,8 +13,8 @@ import Kernels
 /// Activations are position-major ([positions, channels]), so every 1×1 convolution is one
 /// matrix product on the engine's kernels and the depthwise convolution reads channels
 /// contiguously. Every batch norm is folded into its convolution at load (running statistics:
-/// the expert reads frames as PyTorch's `eval()` does). ReLU6 after an expansion or the stem is
-/// applied by the depthwise convolution as it reads (`DepthwiseConvolution`).
+/// the expert reads frames as PyTorch's `eval()` does). The ReLU6 after the stem or an expansion
+/// is fused into that product's store (`LinearWeights.applyReLU6`).
 public struct MobileNetTrunk: @unchecked Sendable {
     /// MobileNetV2's inverted-residual stages (expansion, channels, blocks, first stride), as its
     /// paper and every ImageNet checkpoint lay them out (obstacle_expert.py's MOBILENET_V2_STAGES).
@@ -212,7 +212,7 @@ public struct MobileNetTrunk: @unchecked Sendable {
                 image, channelStride: trunk.imageSize * trunk.imageSize, positionStride: 1, size: trunk.imageSize, channels: 3,
                 positions: stemRows, into: state.columns)
             var current = state.activations.0, other = state.activations.1
-            trunk.stem.apply(
+            trunk.stem.applyReLU6(
                 state.columns.matrix.readOnly.rows(stemRows),
                 into: MutableMatrixRef(current.storage.baseAddress!, rows: stemSize * stemSize, columns: trunk.stem.outputs).rows(stemRows))
             for (index, block) in trunk.blocks.enumerated() {
@@ -220,7 +220,7 @@ public struct MobileNetTrunk: @unchecked Sendable {
                 var depthwiseInput = UnsafePointer(current.storage.baseAddress!)
                 if let expansion = block.expansion {
                     let expanded = index % 2 == 0 ? state.expanded.0 : state.expanded.1
-                    expansion.apply(
+                    expansion.applyReLU6(
                         MatrixRef(depthwiseInput, rows: block.inputPositions, columns: block.inputChannels).rows(inputRows),
                         into: MutableMatrixRef(expanded.storage.baseAddress!, rows: block.inputPositions, columns: block.hidden).rows(inputRows))
                     depthwiseInput = UnsafePointer(expanded.storage.baseAddress!)
