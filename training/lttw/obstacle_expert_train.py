@@ -28,7 +28,7 @@ import torch
 from .data import build_cache
 from .distributed import join, leave
 from .obstacle_expert import (FLIPPED_SLOT, N_CLASSES, ObstacleConfig, ObstacleExpert, covered_targets, loss as slot_loss,
-                              probabilities, read, targets)
+                              mobilenet_v2_stride, probabilities, read, targets)
 from .obstacle_map import score
 from .obstacle_train import truth_of
 from .preprocess import MEAN, STD, load_bgr, normalize_small, resize_small
@@ -138,7 +138,7 @@ def choose_threshold(points, precision: float) -> float:
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="run folder: checkpoints, log.csv, calibration.json")
-    ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root (128 px)")
+    ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root (one folder per split, start and size)")
     ap.add_argument("--train_scenes", type=int, default=60000)
     ap.add_argument("--train_start", type=int, default=None,
                     help="first training seed (default: the train split's, 0); a warm start continues on scenes it never saw "
@@ -185,6 +185,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="the expert's trunk (ObstacleConfig.trunk); mobilenet_v2: the first layers of an ImageNet "
                          "MobileNetV2 (the Swift engine runs it as MobileNetTrunk)")
     ap.add_argument("--trunk_blocks", type=int, default=ObstacleConfig.trunk_blocks, help="MobileNetV2 feature layers kept")
+    ap.add_argument("--image_size", type=int, default=ObstacleConfig.image_size,
+                    help="the side the frame is squashed to (a multiple of the grid's stride); the scene cache is rendered at it")
     ap.add_argument("--pretrained", default=None, help="an ImageNet MobileNetV2 state dict to start the mobilenet_v2 trunk from "
                                                        "(training/fetch_pretrained.sh)")
     ap.add_argument("--trunk_lr", type=float, default=None, help="the mobilenet_v2 trunk's learning rate (default: --lr)")
@@ -202,6 +204,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         ap.error(f"--frozen_blocks {a.frozen_blocks}: keeps pretrained layers, so give --pretrained, and fewer than --trunk_blocks")
     if a.frozen_blocks and a.jitter:
         ap.error("--frozen_blocks: frames are not jittered (their frozen features are computed once); drop --jitter")
+    stride = mobilenet_v2_stride(a.trunk_blocks) if a.trunk == "mobilenet_v2" else ObstacleConfig.patch_size
+    if a.image_size < 16 or a.image_size % stride:
+        ap.error(f"--image_size {a.image_size}: a multiple of the grid's stride {stride}, at least 16")
     if a.width % a.heads:
         ap.error(f"--heads {a.heads} does not divide --width {a.width}")
     if not 0 <= a.real_negatives < 1:
@@ -237,7 +242,7 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     torch.manual_seed(a.seed)
     os.makedirs(a.run, exist_ok=True)
     cfg = ObstacleConfig(token_features=a.token_features, width=a.width, depth=a.depth, heads=a.heads,
-                         trunk=a.trunk, trunk_blocks=a.trunk_blocks)
+                         trunk=a.trunk, trunk_blocks=a.trunk_blocks, image_size=a.image_size)
     workers = a.render_workers or len(os.sched_getaffinity(0))
     # Rank 0 renders what the cache lacks while the others wait, then they load its chunks: every
     # rank rendering the same chunks did the work once per rank and raced on the files.

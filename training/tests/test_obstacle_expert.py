@@ -387,3 +387,16 @@ def test_a_mobilenet_v2_trunk_the_swift_engine_would_refuse_is_never_merged():
     for blocks, size in [(1, 128), (19, 128), (14, 120), (14, 1024), (4, 512)]:
         with pytest.raises(ValueError, match="the Swift engine runs"):
             exported_architecture(ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=blocks, image_size=size))
+
+
+def test_image_size_is_a_training_option_held_to_the_grids_stride():
+    """--image_size squashes frames to another side (a finer grid for far obstacles); a side the
+    trunk's stride does not divide is refused before anything renders."""
+    from lttw.obstacle_expert_train import parse_args
+    common = ["--run", "r", "--trunk", "mobilenet_v2", "--trunk_blocks", "14"]
+    assert parse_args(common).image_size == ObstacleConfig.image_size == 128
+    assert parse_args(common + ["--image_size", "160"]).image_size == 160
+    assert ObstacleConfig(trunk="mobilenet_v2", trunk_blocks=14, image_size=160).grid == 10
+    for size in ("150", "8"):
+        with pytest.raises(SystemExit):
+            parse_args(common + ["--image_size", size])
