@@ -54,6 +54,18 @@ def shipped_expert(model: str):
     return expert, cfg["obstacle_expert"]["temperature"], cfg["obstacle_expert"]["threshold"]
 
 
+def precision_target(run: str, given=None) -> float:
+    """The precision a run's threshold is fitted for: `given`, else the one its trainer calibrated
+    for (so the judge reads the run as it would merge), else 0.7."""
+    if given is not None:
+        return given
+    path = os.path.join(run, "calibration.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return float(json.load(f).get("precision_target", 0.7))
+    return 0.7
+
+
 def run_expert(run: str, checkpoint: str, validation, precision: float):
     path = os.path.join(run, checkpoint)
     if not os.path.exists(path):
@@ -84,7 +96,9 @@ def main(argv=None):
     ap.add_argument("--validation", type=int, default=3000, help="validation scenes (seeds 1,000,000+), as the trainer's")
     ap.add_argument("--holdout_cache", default="training/data/obstacle_hold", help="scene cache root of the holdout renders")
     ap.add_argument("--holdout", type=int, default=2000, help="holdout scenes (seeds 6,000,000+)")
-    ap.add_argument("--precision", type=float, default=0.7, help="the validation precision the run's threshold must reach")
+    ap.add_argument("--precision", type=float, default=None,
+                    help="the validation precision the run's threshold must reach (default: the target its trainer "
+                         "calibrated for, calibration.json's precision_target, else 0.7)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args(argv)
@@ -92,7 +106,7 @@ def main(argv=None):
     validation = build_cache(a.cache, "val", a.validation, size=128)
     holdout = build_cache(a.holdout_cache, "val", a.holdout, size=128, start=HOLDOUT_START)
     shipped, t_s, thr_s = shipped_expert(a.model)
-    candidate, t_c, thr_c, step = run_expert(a.run, a.checkpoint, validation, a.precision)
+    candidate, t_c, thr_c, step = run_expert(a.run, a.checkpoint, validation, precision_target(a.run, a.precision))
     out = {}
     for name, (expert, t, thr) in {"shipped": (shipped, t_s, thr_s), "candidate": (candidate, t_c, thr_c)}.items():
         out[name] = {"temperature": t, "threshold": thr,

@@ -400,3 +400,13 @@ def test_image_size_is_a_training_option_held_to_the_grids_stride():
     for size in ("150", "8"):
         with pytest.raises(SystemExit):
             parse_args(common + ["--image_size", size])
+
+
+def test_the_holdout_reads_a_run_at_the_precision_its_trainer_calibrated_for(tmp_path):
+    """lttw.obstacle_holdout fits the run's threshold for the target its calibration.json names, as
+    merge-obstacle would ship it; an explicit --precision wins, and a run without one reads at 0.7."""
+    from lttw.obstacle_holdout import precision_target
+    assert precision_target(str(tmp_path)) == 0.7
+    (tmp_path / "calibration.json").write_text(json.dumps({"temperature": 0.9, "threshold": 0.35, "precision_target": 0.75}))
+    assert precision_target(str(tmp_path)) == 0.75
+    assert precision_target(str(tmp_path), 0.8) == 0.8
