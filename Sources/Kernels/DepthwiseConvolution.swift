@@ -5,8 +5,8 @@ import CKernels
 ///
 /// The input is read as it lies: the stem or 1×1 expansion before it clamps its own output in the
 /// product's store (`LinearWeights.applyReLU6`), once per value rather than at each of the nine
-/// taps that read it. The batch norm after the convolution is folded into the taps and the bias at load. Runs in
-/// CKernels (`lttw_depthwise3x3`) on the instruction set the matrix products use.
+/// taps that read it. The batch norm after the convolution is folded into the taps and the bias
+/// at load. Runs in CKernels (`lttw_depthwise3x3`) on the instruction set the matrix products use.
 public struct DepthwiseConvolution: @unchecked Sendable {
     public let channels: Int
     public let stride: Int

@@ -62,7 +62,8 @@ public struct LinearWeights: @unchecked Sendable {
     /// `y = GELU(x·Wᵀ + b)` with `activation` — fused into the product where the kernel has it
     /// (the exact GELU), applied after it otherwise.
     public func apply(_ x: MatrixRef, into y: MutableMatrixRef, accumulate: Bool = false, activation: GELU? = nil) {
-        Matmul.linear(x, packed: packed, bias: bias, into: y, accumulate: accumulate, activation: activation == .exact ? .gelu : .none)
+        Matmul.linear(
+            x, packed: packed, bias: bias, into: y, accumulate: accumulate, activation: activation == .exact ? .gelu : .none)
         if let activation, activation != .exact { activation.apply(y) }
     }
 

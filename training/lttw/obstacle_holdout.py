@@ -66,7 +66,9 @@ def precision_target(run: str, given=None) -> float:
     return 0.7
 
 
-def run_expert(run: str, checkpoint: str, validation, precision: float):
+def run_expert(run: str, checkpoint: str, scenes, precision: float):
+    """The run's expert, with the temperature and threshold fitted on the validation scenes at its
+    own input side (`scenes(size)` gives the validation and holdout caches)."""
     path = os.path.join(run, checkpoint)
     if not os.path.exists(path):
         raise SystemExit(f"{path}: no such checkpoint (the trainer writes best.pt and last.pt into its run folder)")
@@ -74,6 +76,7 @@ def run_expert(run: str, checkpoint: str, validation, precision: float):
     expert = ObstacleExpert(ObstacleConfig(**ck["config"]))
     expert.load_state_dict(ck["model"])
     expert.eval()
+    validation = scenes(expert.c.image_size)[0]
     logits = logits_of(expert, validation["images"])
     temperature = fit_temperature(logits, targets(validation["obstacle_boxes"]))
     threshold = choose_threshold(operating_points(logits, truth_of(validation), temperature), precision)
@@ -92,7 +95,7 @@ def main(argv=None):
     ap.add_argument("--run", required=True, help="an obstacle_expert_train run folder")
     ap.add_argument("--checkpoint", default="best.pt", help="the run's checkpoint to read (best.pt or last.pt)")
     ap.add_argument("--model", default="models/default", help="the model folder whose obstacle expert it is measured against")
-    ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root of the validation renders (128 px)")
+    ap.add_argument("--cache", default="training/data/obstacle", help="scene cache root of the validation renders (at each expert's size)")
     ap.add_argument("--validation", type=int, default=3000, help="validation scenes (seeds 1,000,000+), as the trainer's")
     ap.add_argument("--holdout_cache", default="training/data/obstacle_hold", help="scene cache root of the holdout renders")
     ap.add_argument("--holdout", type=int, default=2000, help="holdout scenes (seeds 6,000,000+)")
@@ -103,13 +106,21 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    validation = build_cache(a.cache, "val", a.validation, size=128)
-    holdout = build_cache(a.holdout_cache, "val", a.holdout, size=128, start=HOLDOUT_START)
+    renders = {}
+
+    def scenes(size: int):
+        """The validation and holdout scenes at one expert's input side (the same seeds at each)."""
+        if size not in renders:
+            renders[size] = (build_cache(a.cache, "val", a.validation, size=size),
+                             build_cache(a.holdout_cache, "val", a.holdout, size=size, start=HOLDOUT_START))
+        return renders[size]
+
     shipped, t_s, thr_s = shipped_expert(a.model)
-    candidate, t_c, thr_c, step = run_expert(a.run, a.checkpoint, validation, precision_target(a.run, a.precision))
+    candidate, t_c, thr_c, step = run_expert(a.run, a.checkpoint, scenes, precision_target(a.run, a.precision))
     out = {}
     for name, (expert, t, thr) in {"shipped": (shipped, t_s, thr_s), "candidate": (candidate, t_c, thr_c)}.items():
-        out[name] = {"temperature": t, "threshold": thr,
+        validation, holdout = scenes(expert.c.image_size)
+        out[name] = {"temperature": t, "threshold": thr, "image_size": expert.c.image_size,
                      "validation": measure(expert, t, thr, validation), "holdout": measure(expert, t, thr, holdout)}
     if a.json:
         print(json.dumps(out, indent=1))
@@ -119,7 +130,7 @@ def main(argv=None):
         print(f"{split} ({scenes}):")
         for name, o in out.items():
             m = o[split]
-            print(_line(f"{name}", m) + f"  [T {o['temperature']:.3f}, threshold {o['threshold']}]")
+            print(_line(f"{name}", m) + f"  [T {o['temperature']:.3f}, threshold {o['threshold']}, {o['image_size']} px]")
             kinds = ", ".join(f"{k} {100 * t['recall']:.0f}/{100 * (t['precision'] or 0):.0f}"
                               for k, t in m["by_kind"].items() if t["recall"] is not None)
             f = m["false_calls"]

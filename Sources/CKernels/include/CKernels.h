@@ -103,9 +103,10 @@ void lttw_layer_norm_rows(lttw_kernel kernel, const float *x, long ldx, float *y
 /* MobileNetV2's depthwise 3×3 convolution (padding 1, stride 1 or 2) and the ReLU6 after it,
  * over a position-major input x [size·size, channels]: output positions first ..< first+count of
  * y [out·out, channels], out = (size − 1) / stride + 1. The input is read as it lies: the layer
- * before applies its own ReLU6 (a product with LTTW_ACTIVATION_RELU6). weight is tap-major [9, channels] (kernel row, then column), the batch norm folded into
- * it and bias. Single-threaded; the caller splits the positions. Its NEON build is the portable C,
- * which the compiler vectorises for AArch64. */
+ * before applies its own ReLU6 (a product with LTTW_ACTIVATION_RELU6). weight is tap-major
+ * [9, channels] (kernel row, then column), the batch norm folded into it and bias.
+ * Single-threaded; the caller splits the positions. Its NEON build is the portable C, which the
+ * compiler vectorises for AArch64. */
 void lttw_depthwise3x3(lttw_kernel kernel, const float *x, long size, long channels, long stride, const float *weight,
                        const float *bias, float *y, long first, long count);
 
