@@ -3,23 +3,36 @@
 # the signal expert, then the Swift fixtures, evaluations and the model card. Run from the
 # repository root after the other ship scripts.
 #
-# The shipped expert (2026-12-07, midday) is the first 14 feature layers of an ImageNet MobileNetV2
-# (`--trunk mobilenet_v2`, training/README.md; `./training/fetch_pretrained.sh` brings the weights;
-# the Swift engine runs it as MobileNetTrunk, batch norms folded at load), 9 of them frozen, trained
-# on 60,000 renders with real traffic-light crops and both folds' real empty streets as negatives,
-# then continued on 60,000 renders it had not seen, its threshold fitted for validation precision
-# 0.75 (models/default/NOTES.md, 2026-12-07, late morning and midday; about 60 minutes on 2 cores):
-#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_allempty \
-#     --trunk mobilenet_v2 --trunk_blocks 14 --pretrained training/data/pretrained/mobilenet_v2_imagenet.pt \
-#     --frozen_blocks 9 --real_negatives 0.125 --real_empty 0.25 --steps 8000 --eval_every 1000 --lr 1e-3 \
-#     --trunk_lr 3e-4 --keep best --precision 0.7
-#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_cont \
-#     --trunk mobilenet_v2 --trunk_blocks 14 --pretrained training/data/pretrained/mobilenet_v2_imagenet.pt \
-#     --frozen_blocks 9 --init training/runs/obstacle_mnv2_f9_allempty/best.pt --train_start 200000 \
-#     --train_scenes 60000 --real_negatives 0.125 --real_empty 0.25 --steps 4000 --eval_every 1000 --lr 3e-4 \
-#     --trunk_lr 1e-4 --keep best --precision 0.75
-#   FROM_RUN=training/runs/obstacle_mnv2_f9_cont RECIPE="..." ./training/ship_obstacle.sh
+# The shipped expert (2026-12-07, afternoon) is the first 14 feature layers of an ImageNet
+# MobileNetV2 (`--trunk mobilenet_v2`, training/README.md; `./training/fetch_pretrained.sh` brings
+# the weights; the Swift engine runs it as MobileNetTrunk, batch norms folded at load), 9 of them
+# frozen, reading the frame at 160 px (a 10 × 10 grid; the scene model's input, so the product
+# squashes the frame once for both), trained on 60,000 renders at 128 px with real traffic-light
+# crops and both folds' real empty streets as negatives, continued on 60,000 more, then at 160 px
+# on three sets of 60,000 renders it had not seen (the last with twice the real empty streets),
+# its threshold fitted for validation precision 0.80 (models/default/NOTES.md, 2026-12-07, late
+# morning, midday and afternoon; about 2 hours on 2 cores, the renders included):
+#   C="--trunk mobilenet_v2 --trunk_blocks 14 --pretrained training/data/pretrained/mobilenet_v2_imagenet.pt --frozen_blocks 9 --real_negatives 0.125 --keep best"
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_allempty $C \
+#     --real_empty 0.25 --steps 8000 --eval_every 1000 --lr 1e-3 --trunk_lr 3e-4 --precision 0.7
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_cont $C \
+#     --init training/runs/obstacle_mnv2_f9_allempty/best.pt --train_start 200000 --train_scenes 60000 \
+#     --real_empty 0.25 --steps 4000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.75
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160 $C \
+#     --image_size 160 --init training/runs/obstacle_mnv2_f9_cont/best.pt --train_start 200000 --train_scenes 60000 \
+#     --real_empty 0.25 --steps 4000 --eval_every 1000 --lr 1e-3 --trunk_lr 1e-4 --precision 0.75
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont $C \
+#     --image_size 160 --init training/runs/obstacle_mnv2_f9_160/best.pt --train_start 260000 --train_scenes 60000 \
+#     --real_empty 0.25 --steps 4000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.75
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont2 $C \
+#     --image_size 160 --init training/runs/obstacle_mnv2_f9_160_cont/best.pt --train_start 320000 --train_scenes 60000 \
+#     --real_empty 0.5 --steps 4000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.75
+#   mkdir training/runs/obstacle_mnv2_f9_160_cont2_p80 && cp training/runs/obstacle_mnv2_f9_160_cont2/best.pt "$_"
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont2_p80 \
+#     --calibrate_only --precision 0.8
+#   FROM_RUN=training/runs/obstacle_mnv2_f9_160_cont2_p80 RECIPE="..." ./training/ship_obstacle.sh
 #   then ./training/ship_fusion.sh (the fusion reads the expert's slots: it is trained again after it).
+# (The 128-px expert shipped before it, 2026-12-07 midday, is the second command's run, at 0.75.)
 #
 # The ViT expert shipped before it (2026-12-04 to 2026-12-07) was trained on a lent GPU by `training/gpu_obstacle.sh`, variant
 # c (width 96, depth 3, 3 heads, 16 features per token; 171,000 scenes from seed 0 rendered there

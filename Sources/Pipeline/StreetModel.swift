@@ -167,23 +167,29 @@ public final class StreetModel: Sendable {
                 return
             }
             beginFrame()
+            // The obstacle expert at the scene's input size reads the scene's tensor: the same squash
+            // and statistics, so the same floats.
+            let sharedInput = obstacleExpert.preprocessing == preprocessing ? UnsafeBufferPointer(input.storage) : nil
             signalDecision = try expertReading.read(
                 image, signal: signalExpert, signal, mean: preprocessing.mean, std: preprocessing.std,
-                obstacles: obstacleExpert, obstacles, alongside: SceneRead(stream: self, image: image))
+                obstacles: obstacleExpert, obstacles, alongside: SceneRead(stream: self, image: image),
+                companionInput: sharedInput)
             obstaclesRead = true
             signalRead = true
             perceived = true
             if model.fusion == nil { prepareCaptionMemory() }
         }
 
-        /// `readFrame`'s scene part, on one lane: preprocessing, encoder, heads and projector.
+        /// `readFrame`'s scene part, on one lane: preprocessing (shared with an obstacle expert of
+        /// the same input), encoder, heads and projector.
         private struct SceneRead: FrameCompanion {
             let stream: Stream
             let image: Image
 
-            func run() throws(ImagingError) {
+            func run(inputWritten: () -> Void) throws(ImagingError) {
                 let s = stream
                 try s.preprocessor.writeOnThisThread(image, into: s.input.storage)
+                inputWritten()
                 s.model.encoder.encodeOnThisThread(UnsafeBufferPointer(s.input.storage), state: s.encoder)
                 s.runHeads()
                 s.model.projector.project(s.encoder.output.matrix.readOnly, state: s.projector)

@@ -27,7 +27,10 @@ import Synchronization
 /// With a companion (`FrameCompanion`: the scene model's preprocessing, encoder and heads,
 /// `StreetModel.Stream.readFrame`), lane 0 runs it on its own while lane 1 proposes the lamps and
 /// reads the obstacle expert, and each joins the crops when its part is done: each of those passes
-/// is small enough that one thread runs it more efficiently than two sharing it.
+/// is small enough that one thread runs it more efficiently than two sharing it. When the obstacle
+/// expert's input is the companion's (the same size and statistics: the scene's squash of a
+/// megapixel frame costs as much as a third of the expert), lane 1 reads it once the companion
+/// says it is written instead of squashing the frame again.
 ///
 /// One per stream; allocates nothing per frame.
 public final class ExpertReading {
@@ -35,6 +38,9 @@ public final class ExpertReading {
     private let next = Atomic<Int>(0)
     /// The candidates proposed for this frame, -1 until lane 0 has proposed them.
     private let proposed = Atomic<Int>(-1)
+    /// The companion's input for the obstacle expert: -1 until written, 1 written, 0 never to be
+    /// (the companion failed first).
+    private let companionInputState = Atomic<Int>(-1)
     /// A lane's failure, read back on the calling thread after the lanes meet.
     private let errors: UnsafeMutableBufferPointer<ImagingError?>
 
@@ -61,19 +67,30 @@ public final class ExpertReading {
 
     /// `read`, with `companion` run on lane 0 of the same dispatch (before anything else when
     /// there is one lane). A companion's failure is thrown like the experts' (the first lane's).
+    /// With `companionInput`, the obstacle expert reads that buffer (the expert's [3, S, S] input,
+    /// exactly as its own preprocessing would write it) once the companion calls `inputWritten`,
+    /// instead of preprocessing the frame itself.
     public func read<Companion: FrameCompanion>(
         _ image: Image, signal: SignalExpert, _ signalState: SignalExpert.State, mean: [Float], std: [Float],
-        obstacles: ObstacleExpert, _ obstacleState: ObstacleExpert.State, alongside companion: Companion?
+        obstacles: ObstacleExpert, _ obstacleState: ObstacleExpert.State, alongside companion: Companion?,
+        companionInput: UnsafeBufferPointer<Float>? = nil
     ) throws(ImagingError) -> SignalDecision {
+        let sharedInput = companion == nil ? nil : companionInput
         guard Parallel.lanes > 1 else {
-            try companion?.run()
-            try obstacles.read(image, state: obstacleState)
+            try companion?.run(inputWritten: {})
+            if let sharedInput {
+                obstacles.read(input: sharedInput, state: obstacleState)
+            } else {
+                try obstacles.read(image, state: obstacleState)
+            }
             return try signal.read(image, mean: mean, std: std, state: signalState)
         }
         next.store(0, ordering: .relaxed)
         proposed.store(-1, ordering: .releasing)
+        companionInputState.store(-1, ordering: .releasing)
         Parallel.run(Work(reading: self, image: image, signal: signal, signalState: signalState, mean: mean, std: std,
-                          obstacles: obstacles, obstacleState: obstacleState, companion: companion))
+                          obstacles: obstacles, obstacleState: obstacleState, companion: companion,
+                          sharedInput: sharedInput))
         for lane in errors.indices {
             if let error = errors[lane] {
                 for other in errors.indices { errors[other] = nil }
@@ -93,6 +110,7 @@ public final class ExpertReading {
         let obstacles: ObstacleExpert
         let obstacleState: ObstacleExpert.State
         let companion: Companion?
+        let sharedInput: UnsafeBufferPointer<Float>?
 
         func run(_ lane: Lane) {
             // Shared only over the lanes this stream has room for: one lane when the pool was busy
@@ -105,7 +123,9 @@ public final class ExpertReading {
             let proposer = companion != nil && shared ? 1 : 0
             do {
                 if lane.index == 0, let companion {
-                    try companion.run()
+                    // A companion that fails before its input is written leaves nothing to wait for.
+                    defer { if reading.companionInputState.load(ordering: .acquiring) < 0 { reading.companionInputState.store(0, ordering: .releasing) } }
+                    try companion.run(inputWritten: { reading.companionInputState.store(1, ordering: .releasing) })
                 }
                 if lane.index == proposer {
                     defer { if reading.proposed.load(ordering: .acquiring) < 0 { reading.proposed.store(0, ordering: .releasing) } }
@@ -113,7 +133,17 @@ public final class ExpertReading {
                     reading.proposed.store(signalState.candidates.count, ordering: .releasing)
                 }
                 if lane.index == 1 || !shared {
-                    try obstacles.readOnThisThread(image, state: obstacleState)
+                    if let sharedInput {
+                        // Lane 1 proposed the lamps first: the companion's squash is usually done.
+                        var written = reading.companionInputState.load(ordering: .acquiring)
+                        while written < 0 {
+                            sched_yield()
+                            written = reading.companionInputState.load(ordering: .acquiring)
+                        }
+                        if written == 1 { obstacles.read(input: sharedInput, state: obstacleState, onThisThread: true) }
+                    } else {
+                        try obstacles.readOnThisThread(image, state: obstacleState)
+                    }
                 }
                 // The proposer proposes before it reads, so another lane waits here only when its
                 // own work was shorter than the proposal.
@@ -138,10 +168,13 @@ public final class ExpertReading {
 /// scene model's read of the same frame (`StreetModel.Stream.readFrame`). Runs on the calling
 /// thread; its own products run there too (the pool is busy with the dispatch).
 public protocol FrameCompanion {
-    func run() throws(ImagingError)
+    /// Runs the companion's part; calls `inputWritten` as soon as the input it shares with the
+    /// obstacle expert (`ExpertReading.read`'s `companionInput`) is written. One that throws before
+    /// that need not call it.
+    func run(inputWritten: () -> Void) throws(ImagingError)
 }
 
 /// No companion: `ExpertReading.read` without one.
 public struct NoCompanion: FrameCompanion {
-    public func run() {}
+    public func run(inputWritten: () -> Void) {}
 }

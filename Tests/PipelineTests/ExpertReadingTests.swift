@@ -105,12 +105,35 @@ struct ExpertReadingTests {
             }
             let expert = try #require(model.obstacleExpert)
             #expect(Self.same(expert.detections(try #require(one.obstacles)), expert.detections(try #require(three.obstacles))))
+            // readFrame's obstacle expert read the scene's tensor (the shipped expert's input is the
+            // scene's), readExperts' its own squash of the frame: the same floats in, so the same
+            // probabilities to the lanes' rounding.
+            let p = try #require(one.obstacles), q = try #require(three.obstacles)
+            #expect((zip(p.probabilities.storage, q.probabilities.storage).map { abs($0 - $1) }.max() ?? 1) <= 1e-5)
             let mine = FrameReading(one).facts(time: 0, configuration: model.configuration)
             let theirs = FrameReading(three).facts(time: 0, configuration: model.configuration)
             #expect(mine.light == theirs.light && mine.crosswalk?.present == theirs.crosswalk?.present
                     && mine.crosswalk?.offset == theirs.crosswalk?.offset)
             #expect(one.prepareCaptionMemory() && three.prepareCaptionMemory())
         }
+    }
+
+    @Test("The shipped obstacle expert's input is the scene's (size, squash and statistics): readFrame reads it once for both")
+    func obstacleExpertSharesSceneInput() throws {
+        let model = try ParityTests.model()
+        let expert = try #require(model.obstacleExpert)
+        #expect(expert.preprocessing == model.configuration.imagePreprocessing)
+        let image = try Self.samples()[11]
+        let stream = StreetModel.Stream(model)
+        try stream.readFrame(image)
+        let scene = try model.configuration.imagePreprocessing.tensor(from: image)
+        let own = try expert.preprocessing.tensor(from: image)
+        #expect(scene == own, "the two squashes give the same floats")
+        let alone = ObstacleExpert.State(expert)
+        own.withUnsafeBufferPointer { expert.read(input: $0, state: alone) }
+        let read = try #require(stream.obstacles)
+        #expect(Self.same(expert.detections(read), expert.detections(alone)))
+        #expect(!expert.detections(read).isEmpty, "sample 11 shows obstacles the expert finds")
     }
 
     @Test("A frame readFrame cannot read throws, leaves no light, no obstacles and no caption memory, and the next frame reads")

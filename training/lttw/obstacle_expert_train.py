@@ -195,6 +195,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                          "once over every scene (float16): ten times the steps an hour on CPU; frames are then not flipped "
                          "or jittered (0: train the whole trunk)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--calibrate_only", action="store_true",
+                    help="train nothing: fit the run's best.pt's temperature and threshold again at --precision "
+                         "(calibration.json rewritten; its config comes from the checkpoint)")
     a = ap.parse_args(argv)
     if a.trunk == "mobilenet_v2" and not 1 <= a.trunk_blocks <= 18:
         ap.error(f"--trunk_blocks {a.trunk_blocks}: MobileNetV2 has feature layers 1 to 18")
@@ -380,26 +383,49 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
     if log:
         log.close()
     if world.is_main:
-        best = ObstacleExpert(cfg).to(world.device)
-        best.load_state_dict(torch.load(os.path.join(a.run, "best.pt"), map_location=world.device)["model"])
-        lv = logits_of(best, val["images"])
-        T = fit_temperature(lv, y_val)
-        pts = operating_points(lv, truth_val, T)
-        thr = choose_threshold(pts, a.precision)
-        cal = {"temperature": T, "threshold": thr, "precision_target": a.precision,
-               "validation": {"scenes": len(y_val), "seeds_from": int(val["seeds"][0]),
-                              "at_threshold": pts[thr],
-                              "curve": {str(t): {"recall": s["recall"], "precision": s["precision"]} for t, s in pts.items()}}}
-        with open(os.path.join(a.run, "calibration.json"), "w") as f:
-            json.dump(cal, f, indent=1)
-        s = pts[thr]
-        print(f"calibrated: T {T:.3f}, threshold {thr}: recall {s['recall']:.3f}, precision {s['precision']:.3f}, "
-              f"distance accuracy {s['distance_accuracy']:.3f}")
+        calibrate(a.run, cfg, val, a.precision, world.device)
     return model
+
+
+def calibrate(run: str, cfg: ObstacleConfig, val: dict, precision: float, device) -> dict:
+    """Fits the temperature of the run's best.pt on the validation scenes `val` (NLL) and picks the
+    lowest threshold whose validation precision reaches `precision`; writes calibration.json."""
+    best = ObstacleExpert(cfg).to(device)
+    best.load_state_dict(torch.load(os.path.join(run, "best.pt"), map_location=device)["model"])
+    y_val = targets(val["obstacle_boxes"])
+    lv = logits_of(best, val["images"])
+    T = fit_temperature(lv, y_val)
+    pts = operating_points(lv, truth_of(val), T)
+    thr = choose_threshold(pts, precision)
+    cal = {"temperature": T, "threshold": thr, "precision_target": precision,
+           "validation": {"scenes": len(y_val), "seeds_from": int(val["seeds"][0]),
+                          "at_threshold": pts[thr],
+                          "curve": {str(t): {"recall": s["recall"], "precision": s["precision"]} for t, s in pts.items()}}}
+    with open(os.path.join(run, "calibration.json"), "w") as f:
+        json.dump(cal, f, indent=1)
+    s = pts[thr]
+    print(f"calibrated: T {T:.3f}, threshold {thr}: recall {s['recall']:.3f}, precision {s['precision']:.3f}, "
+          f"distance accuracy {s['distance_accuracy']:.3f}")
+    return cal
+
+
+def calibrate_only(a: argparse.Namespace) -> dict:
+    """`--calibrate_only`: the run's best.pt calibrated again at `--precision`, nothing trained."""
+    path = os.path.join(a.run, "best.pt")
+    if not os.path.exists(path):
+        raise SystemExit(f"{path}: no checkpoint to calibrate (--calibrate_only reads a trained run's best.pt)")
+    torch.set_num_threads(a.threads)
+    cfg = ObstacleConfig(**torch.load(path, map_location="cpu", weights_only=False)["config"])
+    val = build_cache(a.cache, "val", a.val_scenes, size=cfg.image_size,
+                      workers=a.render_workers or len(os.sched_getaffinity(0)))
+    return calibrate(a.run, cfg, val, a.precision, "cpu")
 
 
 def main(argv=None):
     a = parse_args(argv)
+    if a.calibrate_only:
+        calibrate_only(a)
+        return
     world = join(a.device)
     try:
         train(a, world)

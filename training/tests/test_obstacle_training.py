@@ -73,6 +73,24 @@ def test_a_timed_run_stops_on_the_clock_and_leaves_a_calibrated_checkpoint(tmp_p
     assert best["config"]["width"] == 32 and best["step"] == steps[0]
     calibration = json.loads((run / "calibration.json").read_text())
     assert calibration["validation"]["scenes"] == 8
+    # --calibrate_only: the same checkpoint, nothing trained, the threshold fitted again for another
+    # precision target (the same temperature: it does not depend on the target).
+    weights = (run / "best.pt").read_bytes()
+    again = subprocess.run(
+        [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(run), "--cache", str(tmp_path / "cache"),
+         "--val_scenes", "8", "--threads", "1", "--calibrate_only", "--precision", "0.95"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    recalibrated = json.loads((run / "calibration.json").read_text())
+    assert recalibrated["precision_target"] == 0.95 and calibration["precision_target"] == 0.8
+    assert recalibrated["temperature"] == calibration["temperature"]
+    assert recalibrated["validation"]["curve"] == calibration["validation"]["curve"]
+    assert (run / "best.pt").read_bytes() == weights
+    assert len((run / "log.csv").read_text().splitlines()) == 1
+    missing = subprocess.run(
+        [sys.executable, "-m", "lttw.obstacle_expert_train", "--run", str(tmp_path / "none"), "--calibrate_only"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert missing.returncode != 0 and "no checkpoint to calibrate" in missing.stderr
 
 
 def test_the_shipped_expert_calls_obstacles_on_few_real_traffic_light_crops():

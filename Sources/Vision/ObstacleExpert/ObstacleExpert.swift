@@ -4,12 +4,13 @@ import Kernels
 /// The obstacle expert: what stands in front of the wearer, where and how far, read from the
 /// whole frame by a trunk of its own. The scene encoder's 16 px patches at 160 px blur a far
 /// bollard into part of one token and its pooled heads forget where things are; this expert sees
-/// the frame at its own size (128 px as shipped) and keeps every grid token's place:
+/// the frame at its own size (160 px as shipped, the scene model's: `readFrame` then squashes the
+/// frame once for both) and keeps every grid token's place:
 ///
 ///     frame -> squash to S×S (the scene preprocessing at its own size)
 ///           -> grid tokens: a ViT (`PatchEncoder`, its patch tokens from a `ConvolutionalStem` or
-///              the plain patch embedding; shipped), or the first layers of an ImageNet
-///              MobileNetV2 (`MobileNetTrunk`)
+///              the plain patch embedding), or the first layers of an ImageNet
+///              MobileNetV2 (`MobileNetTrunk`; shipped)
 ///           -> per grid token GELU(Linear(features -> P)) -> flattened in grid order
 ///           -> Linear(grid²·P -> slots·(1 + kinds)) -> softmax(logits / T) per slot
 ///
