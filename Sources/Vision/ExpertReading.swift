@@ -28,9 +28,9 @@ import Synchronization
 /// `StreetModel.Stream.readFrame`), lane 0 runs it on its own while lane 1 proposes the lamps and
 /// reads the obstacle expert, and each joins the crops when its part is done: each of those passes
 /// is small enough that one thread runs it more efficiently than two sharing it. When the obstacle
-/// expert's input is the companion's (the same size and statistics: the scene's squash of a
-/// megapixel frame costs as much as a third of the expert), lane 1 reads it once the companion
-/// says it is written instead of squashing the frame again.
+/// expert's input is the companion's (the same size and statistics; the two squashes were 7 % of
+/// a one-thread frame's profile), lane 1 reads it once the companion says it is written instead
+/// of squashing the frame again.
 ///
 /// One per stream; allocates nothing per frame.
 public final class ExpertReading {
