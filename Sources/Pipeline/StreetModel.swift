@@ -98,6 +98,9 @@ public final class StreetModel: Sendable {
         public private(set) var captionMemoryReady = false
         /// What holds each caption to its facts, refilled per caption.
         public let captionConstraint: CaptionConstraint
+        /// Whether the obstacle expert's input is the scene's (the same size, squash and
+        /// statistics): `readFrame` then squashes the frame once for both. Fixed by the model.
+        let obstacleExpertSharesInput: Bool
         /// The scene's preprocessing, split across the kernel lanes.
         let preprocessor: FramePreprocessor
         var preprocessing: Preprocessing { preprocessor.preprocessing }
@@ -117,6 +120,7 @@ public final class StreetModel: Sendable {
             obstacles = model.obstacleExpert.map { ObstacleExpert.State($0) }
             fusion = model.fusion.map { ExpertFusion.State($0) }
             captionConstraint = CaptionConstraint(grammar: model.captionGrammar, vocabularySize: c.architecture.vocabSize)
+            obstacleExpertSharesInput = model.obstacleExpert?.preprocessing == c.imagePreprocessing
         }
 
         /// Runs the signal expert on the full frame (before any resize): a far signal is a few
@@ -167,9 +171,8 @@ public final class StreetModel: Sendable {
                 return
             }
             beginFrame()
-            // The obstacle expert at the scene's input size reads the scene's tensor: the same squash
-            // and statistics, so the same floats.
-            let sharedInput = obstacleExpert.preprocessing == preprocessing ? UnsafeBufferPointer(input.storage) : nil
+            // The obstacle expert at the scene's input reads the scene's tensor: the same floats.
+            let sharedInput = obstacleExpertSharesInput ? UnsafeBufferPointer(input.storage) : nil
             signalDecision = try expertReading.read(
                 image, signal: signalExpert, signal, mean: preprocessing.mean, std: preprocessing.std,
                 obstacles: obstacleExpert, obstacles, alongside: SceneRead(stream: self, image: image),
