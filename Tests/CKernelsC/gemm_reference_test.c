@@ -202,9 +202,11 @@ static int check_depthwise(lttw_kernel kernel, long size, long channels, long st
     for (long i = 0; i < size * size * channels; i++) x[i] = 3.0f + 3.0f * next_float(); /* [0, 6] */
     for (long i = 0; i < 9 * channels; i++) w[i] = next_float();
     for (long i = 0; i < channels; i++) b[i] = 2.0f * next_float();
-    const long half = out * out / 2;
-    lttw_depthwise3x3(kernel, x, size, channels, stride, w, b, y, half, out * out - half);
-    lttw_depthwise3x3(kernel, x, size, channels, stride, w, b, y, 0, half);
+    /* Three shares, as three lanes would run them: most start and end inside an output row. */
+    const long third = out * out / 3, twoThirds = 2 * out * out / 3;
+    lttw_depthwise3x3(kernel, x, size, channels, stride, w, b, y, twoThirds, out * out - twoThirds);
+    lttw_depthwise3x3(kernel, x, size, channels, stride, w, b, y, 0, third);
+    lttw_depthwise3x3(kernel, x, size, channels, stride, w, b, y, third, twoThirds - third);
     int failures = 0;
     for (long p = 0; p < out * out && !failures; p++) {
         const long oy = p / out, ox = p % out;
@@ -260,7 +262,8 @@ int main(void) {
             failures += check_layer_norm(kernels[kk], 5, lengths[l]);
             rowRuns += 2;
         }
-        static const long convolutions[][3] = {{8, 16, 1}, {8, 16, 2}, {7, 24, 2}, {5, 5, 1}, {9, 37, 2}, {1, 8, 1}, {16, 96, 1}};
+        static const long convolutions[][3] = {{8, 16, 1}, {8, 16, 2}, {7, 24, 2}, {5, 5, 1}, {9, 37, 2}, {1, 8, 1}, {16, 96, 1},
+                                                    {2, 16, 1}, {3, 16, 2}, {3, 33, 1}, {4, 20, 2}, {10, 48, 2}};
         for (unsigned v = 0; v < sizeof convolutions / sizeof convolutions[0]; v++) {
             failures += check_depthwise(kernels[kk], convolutions[v][0], convolutions[v][1], convolutions[v][2]);
             rowRuns++;

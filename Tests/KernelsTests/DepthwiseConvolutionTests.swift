@@ -35,7 +35,8 @@ struct DepthwiseConvolutionTests {
     func matchesDefinition(kernel: GEMMKernel) {
         var random = SeededRandom(seed: 21)
         var outputs: [Float] = []
-        for (size, channels, stride) in [(8, 16, 1), (8, 16, 2), (7, 24, 2), (5, 5, 1), (9, 37, 2), (1, 8, 1), (16, 96, 1)] {
+        for (size, channels, stride) in [(8, 16, 1), (8, 16, 2), (7, 24, 2), (5, 5, 1), (9, 37, 2), (1, 8, 1), (16, 96, 1),
+                                           (2, 16, 1), (3, 16, 2), (3, 33, 1), (4, 20, 2), (10, 48, 2)] {
             // Inputs on [0, 6], as the product before writes them.
             let x = random.floats(size * size * channels, scale: 3).map { $0 + 3 }
             let weight = random.floats(9 * channels), scale = random.floats(channels).map { $0 + 1.5 }
