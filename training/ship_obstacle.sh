@@ -9,9 +9,10 @@
 # frozen, reading the frame at 160 px (a 10 × 10 grid; the scene model's input, so the product
 # squashes the frame once for both), trained on 60,000 renders at 128 px with real traffic-light
 # crops and both folds' real empty streets as negatives, continued on 60,000 more, then at 160 px
-# on three sets of 60,000 renders it had not seen (the last with twice the real empty streets),
+# on four sets of 60,000 renders it had not seen (the last two with twice the real empty streets),
 # its threshold fitted for validation precision 0.80 (models/default/NOTES.md, 2026-12-07, late
-# morning, midday and afternoon; about 2 hours on 2 cores, the renders included):
+# morning, midday and afternoon, and 2026-12-07, evening; about 2.5 hours on 2 cores, the renders
+# included):
 #   C="--trunk mobilenet_v2 --trunk_blocks 14 --pretrained training/data/pretrained/mobilenet_v2_imagenet.pt --frozen_blocks 9 --real_negatives 0.125 --keep best"
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_allempty $C \
 #     --real_empty 0.25 --steps 8000 --eval_every 1000 --lr 1e-3 --trunk_lr 3e-4 --precision 0.7
@@ -27,12 +28,16 @@
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont2 $C \
 #     --image_size 160 --init training/runs/obstacle_mnv2_f9_160_cont/best.pt --train_start 320000 --train_scenes 60000 \
 #     --real_empty 0.5 --steps 4000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.75
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont3 $C \
+#     --image_size 160 --init training/runs/obstacle_mnv2_f9_160_cont2/best.pt --train_start 380000 --train_scenes 60000 \
+#     --real_empty 0.5 --steps 6000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.8
+#   FROM_RUN=training/runs/obstacle_mnv2_f9_160_cont3 RECIPE="..." ./training/ship_obstacle.sh
+#   then ./training/ship_fusion.sh (the fusion reads the expert's slots: it is trained again after it).
+# (The 128-px expert shipped 2026-12-07 midday is the second command's run, at 0.75; the 160-px
+# expert shipped 2026-12-07 afternoon is the fifth's best.pt calibrated again at precision 0.8:
 #   mkdir training/runs/obstacle_mnv2_f9_160_cont2_p80 && cp training/runs/obstacle_mnv2_f9_160_cont2/best.pt "$_"
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont2_p80 \
-#     --calibrate_only --precision 0.8
-#   FROM_RUN=training/runs/obstacle_mnv2_f9_160_cont2_p80 RECIPE="..." ./training/ship_obstacle.sh
-#   then ./training/ship_fusion.sh (the fusion reads the expert's slots: it is trained again after it).
-# (The 128-px expert shipped before it, 2026-12-07 midday, is the second command's run, at 0.75.)
+#     --calibrate_only --precision 0.8 )
 #
 # The ViT expert shipped before it (2026-12-04 to 2026-12-07) was trained on a lent GPU by `training/gpu_obstacle.sh`, variant
 # c (width 96, depth 3, 3 heads, 16 features per token; 171,000 scenes from seed 0 rendered there
