@@ -31,9 +31,18 @@
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont3 $C \
 #     --image_size 160 --init training/runs/obstacle_mnv2_f9_160_cont2/best.pt --train_start 380000 --train_scenes 60000 \
 #     --real_empty 0.5 --steps 6000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.8
-#   FROM_RUN=training/runs/obstacle_mnv2_f9_160_cont3 RECIPE="..." ./training/ship_obstacle.sh
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont4 $C \
+#     --image_size 160 --init training/runs/obstacle_mnv2_f9_160_cont3/best.pt --train_start 440000 --train_scenes 60000 \
+#     --real_empty 0.5 --steps 6000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.8
+#   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont5 $C \
+#     --image_size 160 --init training/runs/obstacle_mnv2_f9_160_cont4/best.pt --train_start 500000 --train_scenes 60000 \
+#     --real_empty 0.75 --steps 3000 --eval_every 1000 --lr 3e-4 --trunk_lr 1e-4 --precision 0.8
+#     (as run: started with --steps 6000, stopped at step 1,000 when its session ended, resumed with
+#     --steps 3000 --resume, so its cosine was that of 6,000 steps for the first 1,000)
+#   FROM_RUN=training/runs/obstacle_mnv2_f9_160_cont5 RECIPE="..." ./training/ship_obstacle.sh
 #   then ./training/ship_fusion.sh (the fusion reads the expert's slots: it is trained again after it).
-# (The 128-px expert shipped 2026-12-07 midday is the second command's run, at 0.75; the 160-px
+# (The expert shipped since 2026-12-07 night is the last command's run; cont4 is its starting point and was
+# judged and not shipped. The 128-px expert shipped 2026-12-07 midday is the second command's run, at 0.75; the 160-px
 # expert shipped 2026-12-07 afternoon is the fifth's best.pt calibrated again at precision 0.8:
 #   mkdir training/runs/obstacle_mnv2_f9_160_cont2_p80 && cp training/runs/obstacle_mnv2_f9_160_cont2/best.pt "$_"
 #   PYTHONPATH=training .venv/bin/python -m lttw.obstacle_expert_train --run training/runs/obstacle_mnv2_f9_160_cont2_p80 \
