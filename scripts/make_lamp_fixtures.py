@@ -12,8 +12,9 @@ synthetic frames for the corners of the contract: a 2000×1500 frame (proposal f
 641×37 strip (factor 2, odd sizes), a hue sweep with more blobs than the cap of 12, equal scores
 and the brightness and saturation thresholds, tiny frames (the whole-frame rule, no second
 scale), a lamp filling the frame, LED-dot walk figures (the lamp figure), shapes for the connected-component labelling a frame
-with no lit colour, and one whose colour is one pixel just above the colourless bound. Each
-image's `frame_chroma` (lamps.frame_chroma, step 9) is recorded too.
+with no lit colour, one whose colour is one pixel just above the colourless bound, one whose
+colour is only per-channel noise, and one whose one tile's mean is just above the noise bound.
+Each image's `frame_chroma` and `tile_chroma` (lamps steps 9 and 10) are recorded too.
 
 Run from the repository root:  .venv/bin/python scripts/make_lamp_fixtures.py
 """
@@ -190,6 +191,30 @@ def faint_tint() -> np.ndarray:
     return rgb
 
 
+def colour_noise() -> np.ndarray:
+    """331×251 of a grey street-like ramp with per-channel Gaussian noise (sigma 18), as a grey or
+    infrared camera's: its pixels pass step 9 by far, its tile means stay at NOISE_CHROMA or under
+    (lamps step 10)."""
+    rng = np.random.default_rng(7)
+    grey = np.tile(np.linspace(60, 200, 331, dtype=np.float32)[None, :, None], (251, 1, 3))
+    rgb = np.clip(grey + rng.normal(0, 18, grey.shape), 0, 255).astype(np.uint8)
+    assert lamps.frame_chroma(rgb) > lamps.COLOURLESS_CHROMA and lamps.colour_is_noise(rgb)
+    return np.ascontiguousarray(rgb)
+
+
+def tinted_tile() -> np.ndarray:
+    """337×250 (21 whole tiles and a pixel across, 15 whole tiles and 10 rows down) of plain grey
+    whose last whole tile has a mean chroma of NOISE_CHROMA + 1, and whose partial column and rows
+    past the whole tiles are strongly coloured: those are not read by step 10, so the frame's tile
+    chroma is just past the bound."""
+    rgb = np.full((250, 337, 3), 120, np.uint8)
+    rgb[224:240, 320:336, 1] += lamps.NOISE_CHROMA + 1
+    rgb[:, 336] = (250, 40, 30)
+    rgb[240:, :] = (40, 60, 240)
+    assert lamps.tile_chroma(rgb) == lamps.NOISE_CHROMA + 1
+    return rgb
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     frames = {f"scene_{seed}": np.ascontiguousarray(generate(seed).bgr[..., ::-1]) for seed in SEEDS}
@@ -202,6 +227,8 @@ def main() -> None:
         "shapes_160x120": shapes(),
         "no_colour_400x300": no_colour(),
         "faint_tint_321x240": faint_tint(),
+        "colour_noise_331x251": colour_noise(),
+        "tinted_tile_337x250": tinted_tile(),
         "filling_400x340": filling(),
         "led_figures_500x420": led_figures(),
         "led_figure_1500x1100": led_figure_large(),
@@ -227,6 +254,7 @@ def main() -> None:
             "positions": [lamps.position_of(k, W) for k in candidates],
             "crops": crops_file,
             "frame_chroma": lamps.frame_chroma(decoded),
+            "tile_chroma": lamps.tile_chroma(decoded),
         })
     manifest = {
         "generator": "scripts/make_lamp_fixtures.py",

@@ -43,4 +43,4 @@ if ! cmp -s "$out/lamps_native.txt" "$out/lamps_aarch64.txt"; then
     diff "$out/lamps_native.txt" "$out/lamps_aarch64.txt" | head -20 >&2
     exit 1
 fi
-printf '%s frames: candidates, largest chroma and crops identical on AArch64 and here\n' "$(($(wc -l < "$out/lamps_native.txt") - 1))"
+printf '%s frames: candidates, largest and tile chroma and crops identical on AArch64 and here\n' "$(($(wc -l < "$out/lamps_native.txt") - 1))"

@@ -42,6 +42,10 @@ constexpr int64_t kCropMinSide = 16;
 /// Step 9: a proposal image whose largest chroma is at most this shows no colour (a grey or
 /// infrared camera), so the proposer is blind there and "no signal" would be a guess.
 constexpr int32_t kColourlessChroma = 8;
+/// Step 10: a proposal image whose tile means (tiles of kNoiseTile pixels a side) have chroma at
+/// most kNoiseChroma shows colour only as sensor noise, which cancels in a tile's mean.
+constexpr int64_t kNoiseTile = 16;
+constexpr int32_t kNoiseChroma = 5;
 
 static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + kFigureFrom + kClusterMax + 1,
               "the blobs, their figures, the lamp figures and the whole frame");
@@ -269,6 +273,7 @@ struct cvb_lamp_scratch {
     std::vector<uint32_t> columnSums; // one block row's column sums while box averaging
     std::vector<uint8_t> classes;     // colour class per pixel of the scale being searched
     std::vector<uint8_t> chroma;      // its c = max - min
+    std::vector<int32_t> tileSums;    // step 10: one row of tiles' r, g and b sums
     std::vector<Span> spans;          // per row and colour: where that colour's pixels lie
     std::vector<OwnRun> ownRuns;      // one colour's runs in three rows: the dilated row's sources
     std::vector<MaskRun> maskRuns;    // the dilated mask's runs in two rows: this one and the last
@@ -310,6 +315,7 @@ struct cvb_lamp_scratch {
         sized(columnSums, w1 * size_t(f) * 3);
         sized(classes, pixels);
         sized(chroma, pixels);
+        sized(tileSums, w1 * 3);
         sized(spans, h1 * 3);
         // Runs in one row are at least one pixel apart, so a row holds at most (w1 + 1) / 2.
         const size_t runs = (w1 + 1) / 2;
@@ -527,6 +533,39 @@ int32_t label(const uint8_t *classes, const uint8_t *chroma, const Span *spans, 
 uint8_t largest(const uint8_t *values, int64_t n) {
     uint8_t most = 0;
     for (int64_t i = 0; i < n; ++i) most = values[i] > most ? values[i] : most;
+    return most;
+}
+
+/// lamps.tile_chroma (step 10): the largest chroma of the image's tile means, whole tiles of
+/// min(kNoiseTile, w, h) pixels a side from the top-left; `sums` holds three per tile of a row.
+int32_t tileChroma(const Plane &image, int32_t *sums) {
+    const int64_t side = std::min({kNoiseTile, image.width, image.height});
+    if (side <= 0) return 0;
+    const int64_t rows = image.height / side, columns = image.width / side, area = side * side;
+    int32_t most = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+        std::fill(sums, sums + columns * 3, 0);
+        for (int64_t y = r * side; y < (r + 1) * side; ++y) {
+            const uint8_t *row = image.data + size_t(y) * image.stride;
+            for (int64_t t = 0; t < columns; ++t) {
+                const uint8_t *pixel = row + size_t(t * side * 3);
+                int32_t red = 0, green = 0, blue = 0;
+                for (int64_t x = 0; x < side; ++x, pixel += 3) {
+                    red += pixel[0];
+                    green += pixel[1];
+                    blue += pixel[2];
+                }
+                sums[t * 3] += red;
+                sums[t * 3 + 1] += green;
+                sums[t * 3 + 2] += blue;
+            }
+        }
+        for (int64_t t = 0; t < columns; ++t) {
+            const int32_t *sum = sums + t * 3;
+            const int32_t spread = std::max({sum[0], sum[1], sum[2]}) - std::min({sum[0], sum[1], sum[2]});
+            most = std::max(most, int32_t(spread / area));
+        }
+    }
     return most;
 }
 
@@ -827,7 +866,7 @@ extern "C" void cvb_lamp_colour_classes(const uint8_t *rgb, size_t count, uint8_
 }
 
 extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *scratch, cvb_lamp_candidate *out,
-                                       size_t capacity, size_t *count, int32_t *frame_chroma, cvb_error *error) {
+                                       size_t capacity, size_t *count, cvb_frame_colour *colour, cvb_error *error) {
     if (!validView(frame)) return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: bad frame");
     if (scratch == nullptr || out == nullptr || count == nullptr) {
         return cvb::fail(error, CVB_ERR_INVALID_ARGUMENT, "lamp proposal: no scratch, output or count");
@@ -847,6 +886,8 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         // Step 9's largest chroma; a gray frame has no colour: every pixel has chroma 0, so only
         // the whole frame can come.
         int32_t chroma = 0;
+        // Step 10's largest tile chroma: 0 for a gray frame too.
+        int32_t tiles = 0;
         // The proposal image's box-average factor (contract step 1).
         const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
         if (frame->channels == 3) {
@@ -859,6 +900,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             if (first.width > 0 && first.height > 0) {
                 findBlobs(first, 1, f, *scratch, blobCount, frameFilling, &chroma);
                 findMasses(first.width, first.height, *scratch);
+                if (colour != nullptr) tiles = tileChroma(first, scratch->tileSums.data());
             }
             if (std::min(second.width, second.height) >= 4) {
                 boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
@@ -884,7 +926,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         kept = appendLampFigures(out, kept, *scratch, f);
         if (wholeFrame) out[kept++] = cvb_lamp_candidate{0, 0, int32_t(W), int32_t(H), 0, 0, -1, 1};
         *count = kept;
-        if (frame_chroma != nullptr) *frame_chroma = chroma;
+        if (colour != nullptr) *colour = cvb_frame_colour{chroma, tiles};
         return cvb::ok(error);
     });
 }
@@ -1008,5 +1050,7 @@ extern "C" cvb_lamp_contract cvb_lamp_contract_constants(void) {
     c.crop_context = static_cast<int32_t>(kCropContext);
     c.crop_min_side = static_cast<int32_t>(kCropMinSide);
     c.colourless_chroma = kColourlessChroma;
+    c.noise_tile = static_cast<int32_t>(kNoiseTile);
+    c.noise_chroma = kNoiseChroma;
     return c;
 }

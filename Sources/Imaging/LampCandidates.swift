@@ -189,6 +189,9 @@ public final class LampProposer {
 
     /// A frame whose proposal image has no chroma above this shows no colour (lamps.py step 9).
     public static let colourlessChroma = Int(cvb_lamp_contract_constants().colourless_chroma)
+    /// A frame whose proposal image's tile means have no chroma above this shows colour only as
+    /// sensor noise (lamps.py step 10).
+    public static let noiseChroma = Int(cvb_lamp_contract_constants().noise_chroma)
 
     private let scratch: OpaquePointer
     private let found: UnsafeMutablePointer<cvb_lamp_candidate>
@@ -196,9 +199,18 @@ public final class LampProposer {
     /// image (lamps.frame_chroma); 0 before the first and for gray frames.
     public private(set) var frameChroma = 0
 
+    /// The largest chroma of the last proposed frame's proposal image's tile means
+    /// (lamps.tile_chroma); 0 before the first and for gray frames.
+    public private(set) var tileChroma = 0
+
     /// Whether the last proposed frame shows no colour (lamps.colourless): a grey or infrared
     /// camera, in which no lamp can be found by its colour, so "no signal" there is a guess.
     public var lastFrameIsColourless: Bool { frameChroma <= Self.colourlessChroma }
+
+    /// Whether what colour the last proposed frame shows is sensor noise (lamps.colour_is_noise):
+    /// a grey or infrared camera's colour noise passes step 9 but cancels in a tile's mean, so
+    /// "no signal" there is a guess as well.
+    public var lastFrameColourIsNoise: Bool { tileChroma <= Self.noiseChroma }
 
     /// lamps.colour_classes of RGB pixels (three bytes each): each one's class (0 none, 1 red,
     /// 2 amber, 3 green) and chroma, as the proposer computes them.
@@ -235,14 +247,16 @@ public final class LampProposer {
     public func propose(_ image: Image, into candidates: inout [LampCandidate]) throws(ImagingError) {
         candidates.removeAll(keepingCapacity: true)
         var count = 0
-        var chroma: Int32 = 0
+        var colour = cvb_frame_colour()
         frameChroma = 0  // a frame that fails to propose is not seen in colour
+        tileChroma = 0
         try image.withView { view throws(ImagingError) in
             try Bridge.call("lamp proposal") {
-                cvb_lamp_propose(view, scratch, found, Self.maxCandidates, &count, &chroma, $0)
+                cvb_lamp_propose(view, scratch, found, Self.maxCandidates, &count, &colour, $0)
             }
         }
-        frameChroma = Int(chroma)
+        frameChroma = Int(colour.chroma)
+        tileChroma = Int(colour.tile_chroma)
         for index in 0..<count { candidates.append(LampCandidate(found[index])) }
     }
 
@@ -338,6 +352,11 @@ extension LampProposer {
         /// Step 9: the largest chroma of a frame that shows no colour. A config written before the
         /// rule has none (nil) and is refused: its evaluations said "no signal" on such frames.
         public var colourlessChroma: Int?
+        /// Step 10: the tile side and the largest tile chroma of a frame whose colour is noise. A
+        /// config written before the rule has none (nil) and is refused: its evaluations said "no
+        /// signal" on such frames.
+        public var noiseTile: Int?
+        public var noiseChroma: Int?
         public var cropSize: Int
         public var cropContext: Int
         public var cropMinSide: Int
@@ -355,6 +374,7 @@ extension LampProposer {
             clusterCellPct: Int(c.cluster_cell_pct), clusterMinPct: Int(c.cluster_min_pct),
             clusterMaxPct: Int(c.cluster_max_pct), clusterMax: Int(c.cluster_max),
             clusterSideSixteenths: Int(c.cluster_side_sixteenths), colourlessChroma: Int(c.colourless_chroma),
+            noiseTile: Int(c.noise_tile), noiseChroma: Int(c.noise_chroma),
             cropSize: Int(c.crop_size), cropContext: Int(c.crop_context),
             cropMinSide: Int(c.crop_min_side))
     }

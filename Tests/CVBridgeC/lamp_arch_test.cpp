@@ -9,7 +9,7 @@
 //   2. Seeded frames of every shape the proposer treats apart (widths not a multiple of 16, frames
 //      averaged by 2 and 3, gray frames, one-pixel strips; discs, LED dots and bars of lamp
 //      colours on noisy and flat backgrounds): each frame's candidates, its largest chroma (step 9)
-//      and a digest of every candidate's crops at 32 and 64 px, one line per frame.
+//      and tile chroma (step 10), and a digest of every candidate's crops at 32 and 64 px, one line per frame.
 //
 // Usage: lamp_arch_test [frames]   (prints the lines; exit 1 on a colour-class mismatch)
 #include "CVBridge.h"
@@ -152,14 +152,14 @@ int main(int argc, char **argv) {
         const cvb_view view{pixels.data(), width, height, channels, size_t(width) * size_t(channels)};
         cvb_lamp_candidate found[CVB_LAMP_MAX_CANDIDATES];
         size_t count = 0;
-        int32_t chroma = -1;
+        cvb_frame_colour colour{-1, -1};
         cvb_error error{};
-        if (cvb_lamp_propose(&view, scratch, found, CVB_LAMP_MAX_CANDIDATES, &count, &chroma, &error) != CVB_OK) {
+        if (cvb_lamp_propose(&view, scratch, found, CVB_LAMP_MAX_CANDIDATES, &count, &colour, &error) != CVB_OK) {
             std::printf("frame %d %dx%dx%d: %s\n", f, width, height, channels, error.message);
             continue;
         }
         uint64_t crops = 0xCBF29CE484222325ULL;
-        std::printf("frame %d %dx%dx%d chroma %d:", f, width, height, channels, chroma);
+        std::printf("frame %d %dx%dx%d chroma %d tiles %d:", f, width, height, channels, colour.chroma, colour.tile_chroma);
         for (size_t n = 0; n < count; ++n) {
             const cvb_lamp_candidate &k = found[n];
             std::printf(" [%d %d %d %d %d %d %d %d]", k.x0, k.y0, k.x1, k.y1, k.colour, k.scale, k.score, k.whole);

@@ -15,6 +15,8 @@ struct LampFixtures: Decodable {
         let crops: String
         /// lamps.frame_chroma: the largest chroma of the proposal image (contract step 9).
         let frameChroma: Int
+        /// lamps.tile_chroma: the largest chroma of the proposal image's tile means (step 10).
+        let tileChroma: Int
     }
 
     let cropSize: Int
@@ -78,6 +80,8 @@ struct LampTests {
         #expect(candidates.map(\.pythonRow) == entry.candidates)
         #expect(proposer.frameChroma == entry.frameChroma)
         #expect(proposer.lastFrameIsColourless == (entry.frameChroma <= LampProposer.colourlessChroma))
+        #expect(proposer.tileChroma == entry.tileChroma)
+        #expect(proposer.lastFrameColourIsNoise == (entry.tileChroma <= LampProposer.noiseChroma))
         #expect(candidates.count <= LampProposer.maxCandidates)
         let rects = try candidates.map { candidate throws(ImagingError) in
             let rect = try candidate.cropRect(frameWidth: image.width, frameHeight: image.height)
@@ -100,6 +104,22 @@ struct LampTests {
         #expect(proposer.frameChroma == 0 && proposer.lastFrameIsColourless)
         _ = try proposer.propose(try LampFixtures.image("scene_35.png"))
         #expect(proposer.frameChroma == (try LampFixtures.entry("scene_35.png")).frameChroma && !proposer.lastFrameIsColourless)
+    }
+
+    @Test("Colour that is only per-channel noise is told from a frame's own colour; tiles past the last whole one are not read")
+    func colourOnlyNoise() throws {
+        #expect(LampProposer.noiseChroma == 5)
+        let proposer = LampProposer()
+        _ = try proposer.propose(try LampFixtures.image("colour_noise_331x251.png"))
+        #expect(!proposer.lastFrameIsColourless && proposer.frameChroma > 100)
+        #expect(proposer.tileChroma <= LampProposer.noiseChroma && proposer.lastFrameColourIsNoise)
+        _ = try proposer.propose(try LampFixtures.image("tinted_tile_337x250.png"))
+        #expect(proposer.tileChroma == LampProposer.noiseChroma + 1 && !proposer.lastFrameColourIsNoise)
+        _ = try proposer.propose(try LampFixtures.image("scene_35.png"))
+        #expect(!proposer.lastFrameColourIsNoise)
+        // A one-channel frame's colour is nothing at all, and one that fails to propose is not seen in colour.
+        _ = try proposer.propose(try Image(width: 64, height: 48, channels: 1, pixels: [UInt8](repeating: 200, count: 64 * 48)))
+        #expect(proposer.tileChroma == 0 && proposer.lastFrameColourIsNoise)
     }
 
     /// Bit-identical, not merely within 1e-6: the sums are integers and the four float32 steps

@@ -57,23 +57,40 @@ struct SignalDecisionTests {
     @Test("A frame without colour turns \"no signal\" and green into unknown (no colour in the frame), and is no doubt about a green")
     func seenWithoutColour() {
         var none = Self.decide([], [])
-        none.seenWithoutColour()
+        none.seenWithoutColour(colourless: true, colourIsNoise: true)
         #expect(none.state == .unknown && none.reason == .noColour && none.confidence == 0)
         #expect(none.reason?.rawValue == "no colour in the frame")
         #expect(!none.doubtsGreen)
         var unlit = Self.decide([[0.9, 0.05, 0.05, 0, 0, 0]], [Self.candidate(300)])
         #expect(unlit.state == .none)
-        unlit.seenWithoutColour()
+        unlit.seenWithoutColour(colourless: true, colourIsNoise: true)
         #expect(unlit.state == .unknown && unlit.reason == .noColour)
         var walk = Self.decide([[0.005, 0, 0.995, 0, 0, 0]], [Self.candidate(300)])
         #expect(walk.state == .green)
-        walk.seenWithoutColour()
+        walk.seenWithoutColour(colourless: true, colourIsNoise: true)
         #expect(walk.state == .unknown && walk.reason == .noColour && walk.confidence == 0)
         let decided: [[[Float]]] = [[[0.05, 0.95, 0, 0, 0, 0]], [[0.3, 0.4, 0.3, 0, 0, 0]], [[0.1, 0, 0, 0, 0.9, 0]]]
         for rows in decided {
             let before = Self.decide(rows, [Self.candidate(300)])
             var after = before
-            after.seenWithoutColour()
+            after.seenWithoutColour(colourless: true, colourIsNoise: true)
+            #expect(after == before, "\(before.state.rawValue)")
+        }
+    }
+
+    @Test("Colour that is only noise turns \"no signal\" into unknown, but not a walk; a frame in colour changes nothing")
+    func colourOnlyNoise() {
+        var none = Self.decide([], [])
+        none.seenWithoutColour(colourless: false, colourIsNoise: true)
+        #expect(none.state == .unknown && none.reason == .noColour && none.confidence == 0)
+        let walk = Self.decide([[0.005, 0, 0.995, 0, 0, 0]], [Self.candidate(300)])
+        var faded = walk
+        faded.seenWithoutColour(colourless: false, colourIsNoise: true)
+        #expect(faded == walk && faded.state == .green)
+        for rows: [[Float]] in [[], [[0.9, 0.05, 0.05, 0, 0, 0]], [[0.005, 0, 0.995, 0, 0, 0]]] {
+            let before = Self.decide(rows, rows.isEmpty ? [] : [Self.candidate(300)])
+            var after = before
+            after.seenWithoutColour(colourless: false, colourIsNoise: false)
             #expect(after == before, "\(before.state.rawValue)")
         }
     }

@@ -26,11 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (scratch == nullptr) std::abort();
     cvb_lamp_candidate found[CVB_LAMP_MAX_CANDIDATES];
     size_t count = 0;
-    int32_t chroma = -1;
+    cvb_frame_colour colour{-1, -1};
     cvb_error error{};
-    if (cvb_lamp_propose(&frame, scratch, found, CVB_LAMP_MAX_CANDIDATES, &count, &chroma, &error) != CVB_OK) std::abort();
+    if (cvb_lamp_propose(&frame, scratch, found, CVB_LAMP_MAX_CANDIDATES, &count, &colour, &error) != CVB_OK) std::abort();
     if (count > CVB_LAMP_MAX_CANDIDATES) std::abort();
-    if (chroma < 0 || chroma > 255 || (channels == 1 && chroma != 0)) std::abort();
+    if (colour.chroma < 0 || colour.chroma > 255 || (channels == 1 && colour.chroma != 0)) std::abort();
+    // A tile's mean chroma is at most its largest pixel's.
+    if (colour.tile_chroma < 0 || colour.tile_chroma > colour.chroma) std::abort();
     const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
     float crop[3 * 32 * 32];
     for (size_t n = 0; n < count; ++n) {

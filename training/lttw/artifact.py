@@ -313,6 +313,7 @@ def proposal_constants() -> Dict:
             "cluster_cell_pct": lamps.CLUSTER_CELL_PCT, "cluster_min_pct": lamps.CLUSTER_MIN_PCT,
             "cluster_max_pct": lamps.CLUSTER_MAX_PCT, "cluster_max": lamps.CLUSTER_MAX,
             "cluster_side_sixteenths": lamps.CLUSTER_SIDE_SIXTEENTHS, "colourless_chroma": lamps.COLOURLESS_CHROMA,
+            "noise_tile": lamps.NOISE_TILE, "noise_chroma": lamps.NOISE_CHROMA,
             "crop_size": lamps.CROP_SIZE, "crop_context": lamps.CROP_CONTEXT, "crop_min_side": lamps.CROP_MIN_SIDE}
 
 
@@ -407,7 +408,8 @@ def signal_expert_config(reader, calibration, run):
                 + "; red/yellow need mass >= thresholds.abstain and no other chosen candidate green >= thresholds.green"
                 + (" (with confirmation: a green that also holds in its views)" if calibration.get("green_confirmation") else "")
                 + "; a frame whose proposal image's largest chroma is <= proposals.colourless_chroma is unknown (no "
-                  "colour in the frame) where it would be none or green",
+                  "colour in the frame) where it would be none or green, and one whose proposal image's largest tile-mean "
+                  "chroma (tiles of proposals.noise_tile pixels a side) is <= proposals.noise_chroma where it would be none",
         "training": {"run": run, "step": calibration.get("step")},
     }
 

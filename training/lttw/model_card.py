@@ -101,6 +101,9 @@ def main():
               + f"; a candidate is a signal from p ≥ {th['signal']}; red/yellow need ≥ {th['abstain']}"
               + (f"; a frame whose proposal image has no chroma above {se['proposals']['colourless_chroma']} (no colour: a grey "
                  "or infrared camera) is never said to have no signal or a walk, but unknown" if "colourless_chroma" in se["proposals"] else "")
+              + (f", nor one whose {se['proposals']['noise_tile']}-pixel tiles' means have no chroma above "
+                 f"{se['proposals']['noise_chroma']} (its colour only a camera's noise) said to have no signal"
+                 if "noise_chroma" in se["proposals"] else "")
               + ". "
               f"Temperature {se['temperature']}. Calibrated on the real val split of ../shared/train/real and generated validation "
               f"scenes (never on ../shared/eval)"

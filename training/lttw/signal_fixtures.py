@@ -83,11 +83,15 @@ SCENES = [
     # A grey render of a lit signal the proposer cannot see (lamps step 9): decided "none", read
     # "unknown", why "no colour in the frame" (signal_model.no_colour).
     ("colourless", 3_201_700, lambda f: f["light"]["state"] in ("red", "green")),
+    # A grey render with colour noise that passes step 9 but not step 10 (lamps.colour_is_noise),
+    # of a lit signal: decided "none", read "unknown", why "no colour in the frame".
+    ("colour_noise", 3_201_800, lambda f: f["light"]["state"] in ("red", "green")),
 ]
 # The long side the scenes are drawn at where it is not 480 px (None: the generator's own).
 LONG_SIDE = {"pharmacy_cross": None}
-# Scenes drawn grey (the others are never grey): the frame shows no colour at all.
-COLOURLESS = {"colourless"}
+# Scenes drawn grey (the others are never grey): the frame shows no colour at all (step 9), or only
+# colour noise (step 10).
+GREY = {"colourless": "colourless", "colour_noise": "colour_noise"}
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one, decide's first decision with every stop lamp
 # vetoing whatever its size, the runner's final one with every view required).
@@ -106,6 +110,7 @@ DECIDED = {
     "figure_walk": lambda first, final, every_size, every_view, cands: final.get("figure_walk", False),
     "countdown_walk": lambda first, final, every_size, every_view, cands: final["state"] == "green",
     "colourless": lambda first, final, every_size, every_view, cands: final["state"] == "none",
+    "colour_noise": lambda first, final, every_size, every_view, cands: final["state"] == "none",
     "figure_doubt_ignored": lambda first, final, every_size, every_view, cands: (
         first["state"] == "unknown" and first.get("candidate") is not None
         and cands[first["candidate"]].is_figure and final["state"] != "unknown"),
@@ -118,17 +123,21 @@ NEEDS_SET_ASIDE = {"second_look_stop"}
 NEEDS_COUNTDOWN = {"countdown_walk"}
 
 
-def pick(seed0, pred, long_side=480, colourless=False):
+def pick(seed0, pred, long_side=480, grey=None):
     """The first scene from seed0 that pred accepts: with colour and more than one candidate, or
-    (`colourless`) a grey one the proposer cannot see colour in."""
+    a grey one the proposer cannot see colour in (`grey` "colourless": lamps step 9) or whose
+    colour is only noise (`grey` "colour_noise": it passes step 9, not step 10)."""
     s = seed0
     while True:
         sc = generate(s, long_side=long_side)
         rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
         if pred(sc.facts):
-            if colourless and sc.facts["conditions"].get("grayscale") and lamps.colourless(rgb):
+            drawn_grey = sc.facts["conditions"].get("grayscale")
+            if grey == "colourless" and drawn_grey and lamps.colourless(rgb):
                 return s, sc
-            if not colourless and not sc.facts["conditions"].get("grayscale") and len(lamps.propose(rgb)) > 1:
+            if grey == "colour_noise" and drawn_grey and not lamps.colourless(rgb) and lamps.colour_is_noise(rgb):
+                return s, sc
+            if grey is None and not drawn_grey and len(lamps.propose(rgb)) > 1:
                 return s, sc
         s += 1
 
@@ -167,7 +176,7 @@ def make(model_dir, out):
                 or (name in NEEDS_COUNTDOWN and countdown is None)):
             continue
         long_side = LONG_SIDE.get(name, 480)
-        grey = name in COLOURLESS
+        grey = GREY.get(name)
         seed, sc = pick(seed0, pred, long_side, grey)
         while name in DECIDED:
             rgb = np.ascontiguousarray(sc.bgr[..., ::-1])

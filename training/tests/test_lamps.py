@@ -2,6 +2,7 @@ import cv2
 import numpy as np
 
 from lttw import lamps
+from lttw.generator import generate
 from lttw.preprocess import MEAN, STD
 
 
@@ -61,6 +62,31 @@ def test_frame_chroma_and_colourless_frames():
     assert lamps.frame_chroma(big) == 10
     big[10:12, 10:12] = (90, 130, 90)
     assert lamps.frame_chroma(big) == 40
+
+
+def test_tile_chroma_tells_colour_noise_from_colour():
+    # A grey frame with a grey or infrared camera's per-channel noise passes step 9 by far, but its
+    # tile means do not: the noise cancels there.
+    rng = np.random.default_rng(3)
+    grey = np.full((240, 320, 3), 120, np.float32)
+    noisy = np.clip(grey + rng.normal(0, 18, grey.shape), 0, 255).astype(np.uint8)
+    assert not lamps.colourless(noisy) and lamps.frame_chroma(noisy) > 60
+    assert lamps.tile_chroma(noisy) <= lamps.NOISE_CHROMA and lamps.colour_is_noise(noisy)
+    # One whole tile tinted evenly: its mean's chroma is the tint, at the bound and just past it.
+    tinted = np.full((240, 320, 3), 120, np.uint8)
+    tinted[224:240, 304:320, 2] += lamps.NOISE_CHROMA
+    assert lamps.tile_chroma(tinted) == lamps.NOISE_CHROMA and lamps.colour_is_noise(tinted)
+    tinted[224:240, 304:320, 2] += 1
+    assert not lamps.colour_is_noise(tinted)
+    # Past the last whole tile nothing is read: a coloured last column and rows change nothing.
+    edge = np.full((250, 337, 3), 120, np.uint8)
+    edge[:, 336] = (250, 40, 30)
+    edge[240:] = (40, 60, 240)
+    assert lamps.tile_chroma(edge) == 0 and not lamps.colourless(edge)
+    # A frame smaller than a tile is one tile of its shorter side; a street's colour fills tiles.
+    small = np.full((10, 30, 3), (90, 120, 200), np.uint8)
+    assert lamps.tile_chroma(small) == 110
+    assert not lamps.colour_is_noise(np.ascontiguousarray(generate(10).bgr[..., ::-1]))
 
 
 def test_whole_frame_when_a_blob_is_large():

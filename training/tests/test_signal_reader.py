@@ -40,14 +40,14 @@ def test_a_conv_stem_gives_the_patch_grid_and_is_checked():
 
 def test_a_model_calibrated_before_a_proposal_rule_is_refused(tmp_path):
     # config.json records the proposal contract, the frame-filling rule, the lamp figure and the
-    # colourless bound included; a model without one was calibrated on other candidates and is refused, as
+    # colourless and noise bounds included; a model without one was calibrated on other candidates and is refused, as
     # Swift refuses it.
     from lttw.artifact import Predictor, proposal_constants
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
         shutil.copy(os.path.join(MODEL, name), tmp_path / name)
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["signal_expert"]["proposals"] == proposal_constants()
-    for rule in ("whole_frame_filling", "cluster_max", "colourless_chroma"):
+    for rule in ("whole_frame_filling", "cluster_max", "colourless_chroma", "noise_chroma"):
         edited = json.loads(json.dumps(cfg))
         del edited["signal_expert"]["proposals"][rule]
         (tmp_path / "config.json").write_text(json.dumps(edited))

@@ -197,7 +197,8 @@ int cvb_preprocess_splits(const cvb_view *src, int32_t size, cvb_interpolation i
 typedef struct cvb_lamp_contract {
     int32_t long_side, min_brightness, min_saturation_pct, min_lit, min_fill_pct, max_blobs, figure_from,
         figure_growth, whole_frame_max_side, whole_frame_filling, crop_size, crop_context, crop_min_side,
-        cluster_cell_pct, cluster_min_pct, cluster_max_pct, cluster_max, cluster_side_sixteenths, colourless_chroma;
+        cluster_cell_pct, cluster_min_pct, cluster_max_pct, cluster_max, cluster_side_sixteenths, colourless_chroma,
+        noise_tile, noise_chroma;
 } cvb_lamp_contract;
 cvb_lamp_contract cvb_lamp_contract_constants(void);
 
@@ -232,12 +233,18 @@ void cvb_lamp_colour_classes(const uint8_t *rgb, size_t count, uint8_t *classes,
  * of them, the lamp figure framing the green mass, then the whole frame when it qualifies. out holds capacity >= CVB_LAMP_MAX_CANDIDATES entries; *count
  * says how many were written. A gray frame (1 channel) has no lit colour, as
  * an RGB frame with r = g = b has none: only the whole frame can come back.
- * frame_chroma, when not NULL, receives lamps.frame_chroma: the largest
- * chroma (max - min) of the proposal image; a frame at or under the
- * contract's colourless_chroma shows no colour, so no lamp of it can be found.
+ * colour, when not NULL, receives how much colour the frame shows.
  */
+typedef struct cvb_frame_colour {
+    /* lamps.frame_chroma: the largest chroma (max - min) of the proposal image; a frame at or
+       under the contract's colourless_chroma shows no colour, so no lamp of it can be found. */
+    int32_t chroma;
+    /* lamps.tile_chroma: the largest chroma of its noise_tile-pixel tile means; a frame at or
+       under noise_chroma shows colour only as sensor noise (a grey or infrared camera). */
+    int32_t tile_chroma;
+} cvb_frame_colour;
 cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *scratch, cvb_lamp_candidate *out,
-                            size_t capacity, size_t *count, int32_t *frame_chroma, cvb_error *error);
+                            size_t capacity, size_t *count, cvb_frame_colour *colour, cvb_error *error);
 
 /**
  * lamps.crop_rect: the square of side max(4·max(w,h), 16) centred on the box

@@ -111,11 +111,14 @@ public struct SignalDecision: Sendable, Equatable {
     }
 
     /// signal_model.no_colour: "no signal" from a frame that shows no colour
-    /// (`LampProposer.lastFrameIsColourless`) is unknown, since lamps are found by their colour:
-    /// DESIGN.md rule 3, say so when unsure. So is a walk there: a green read from a lamp's shape
-    /// alone, with no colour to back it, is not one to cross on. Red and yellow pass unchanged.
-    public mutating func seenWithoutColour() {
-        guard state == .none || state == .green else { return }
+    /// (`LampProposer.lastFrameIsColourless`), or whose colour is only sensor noise
+    /// (`lastFrameColourIsNoise`), is unknown, since lamps are found by their colour: DESIGN.md
+    /// rule 3, say so when unsure. So is a walk on a colourless frame: a green read from a lamp's
+    /// shape alone, with no colour to back it, is not one to cross on (a frame whose colour is
+    /// faint but real, as a faded photo of a walk lamp, keeps its walk). Red and yellow pass
+    /// unchanged.
+    public mutating func seenWithoutColour(colourless: Bool, colourIsNoise: Bool) {
+        guard (state == .none && (colourless || colourIsNoise)) || (state == .green && colourless) else { return }
         state = .unknown
         reason = .noColour
         confidence = 0

@@ -157,7 +157,8 @@ public struct SignalExpert: @unchecked Sendable {
             let walk = try confirmed(decide(state), image, mean: mean, std: std, state: state)
             if walk.state == .green { decision = walk }
         }
-        if state.proposer.lastFrameIsColourless { decision.seenWithoutColour() }
+        decision.seenWithoutColour(
+            colourless: state.proposer.lastFrameIsColourless, colourIsNoise: state.proposer.lastFrameColourIsNoise)
         try readCountdown(&decision, image, mean: mean, std: std, state: state)
         return decision
     }
