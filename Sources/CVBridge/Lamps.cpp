@@ -273,7 +273,7 @@ struct cvb_lamp_scratch {
     std::vector<uint32_t> columnSums; // one block row's column sums while box averaging
     std::vector<uint8_t> classes;     // colour class per pixel of the scale being searched
     std::vector<uint8_t> chroma;      // its c = max - min
-    std::vector<int32_t> tileSums;    // step 10: one row of tiles' r, g and b sums
+    std::vector<uint16_t> tileColumns; // step 10: one row of tiles' column sums
     std::vector<Span> spans;          // per row and colour: where that colour's pixels lie
     std::vector<OwnRun> ownRuns;      // one colour's runs in three rows: the dilated row's sources
     std::vector<MaskRun> maskRuns;    // the dilated mask's runs in two rows: this one and the last
@@ -315,7 +315,7 @@ struct cvb_lamp_scratch {
         sized(columnSums, w1 * size_t(f) * 3);
         sized(classes, pixels);
         sized(chroma, pixels);
-        sized(tileSums, w1 * 3);
+        sized(tileColumns, w1 * 3);
         sized(spans, h1 * 3);
         // Runs in one row are at least one pixel apart, so a row holds at most (w1 + 1) / 2.
         const size_t runs = (w1 + 1) / 2;
@@ -537,32 +537,30 @@ uint8_t largest(const uint8_t *values, int64_t n) {
 }
 
 /// lamps.tile_chroma (step 10): the largest chroma of the image's tile means, whole tiles of
-/// min(kNoiseTile, w, h) pixels a side from the top-left; `sums` holds three per tile of a row.
-int32_t tileChroma(const Plane &image, int32_t *sums) {
+/// min(kNoiseTile, w, h) pixels a side from the top-left. `columns` holds one row of tiles'
+/// column sums (w × 3 of them, at most 16 × 255 each): rows are added into it contiguously, which
+/// vectorises, and each tile then sums its own columns.
+int32_t tileChroma(const Plane &image, uint16_t *columns) {
     const int64_t side = std::min({kNoiseTile, image.width, image.height});
     if (side <= 0) return 0;
-    const int64_t rows = image.height / side, columns = image.width / side, area = side * side;
+    const int64_t tileRows = image.height / side, tiles = image.width / side, area = side * side;
+    const int64_t values = tiles * side * 3;
     int32_t most = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-        std::fill(sums, sums + columns * 3, 0);
+    for (int64_t r = 0; r < tileRows; ++r) {
+        std::fill(columns, columns + values, uint16_t(0));
         for (int64_t y = r * side; y < (r + 1) * side; ++y) {
             const uint8_t *row = image.data + size_t(y) * image.stride;
-            for (int64_t t = 0; t < columns; ++t) {
-                const uint8_t *pixel = row + size_t(t * side * 3);
-                int32_t red = 0, green = 0, blue = 0;
-                for (int64_t x = 0; x < side; ++x, pixel += 3) {
-                    red += pixel[0];
-                    green += pixel[1];
-                    blue += pixel[2];
-                }
-                sums[t * 3] += red;
-                sums[t * 3 + 1] += green;
-                sums[t * 3 + 2] += blue;
-            }
+            for (int64_t i = 0; i < values; ++i) columns[i] = uint16_t(columns[i] + row[i]);
         }
-        for (int64_t t = 0; t < columns; ++t) {
-            const int32_t *sum = sums + t * 3;
-            const int32_t spread = std::max({sum[0], sum[1], sum[2]}) - std::min({sum[0], sum[1], sum[2]});
+        for (int64_t t = 0; t < tiles; ++t) {
+            const uint16_t *column = columns + t * side * 3;
+            int32_t red = 0, green = 0, blue = 0;
+            for (int64_t x = 0; x < side; ++x, column += 3) {
+                red += column[0];
+                green += column[1];
+                blue += column[2];
+            }
+            const int32_t spread = std::max({red, green, blue}) - std::min({red, green, blue});
             most = std::max(most, int32_t(spread / area));
         }
     }
@@ -900,7 +898,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             if (first.width > 0 && first.height > 0) {
                 findBlobs(first, 1, f, *scratch, blobCount, frameFilling, &chroma);
                 findMasses(first.width, first.height, *scratch);
-                if (colour != nullptr) tiles = tileChroma(first, scratch->tileSums.data());
+                if (colour != nullptr) tiles = tileChroma(first, scratch->tileColumns.data());
             }
             if (std::min(second.width, second.height) >= 4) {
                 boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
