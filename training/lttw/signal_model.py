@@ -294,7 +294,7 @@ def held_green(reads, misses: int = 0) -> float:
 NO_COLOUR = "no colour in the frame"
 
 
-def no_colour(d: Dict, colourless: bool, colour_is_noise: bool = False) -> Dict:
+def no_colour(d: Dict, colourless: bool, colour_is_noise: bool) -> Dict:
     """The frame's decision d once its colour is known: "none" from a colourless frame
     (lamps.colourless) is "unknown", why NO_COLOUR. On the generated test split, "no signal in
     view" said on colourless frames was right 89 times of 171, and 44 of the others were red
@@ -302,8 +302,9 @@ def no_colour(d: Dict, colourless: bool, colour_is_noise: bool = False) -> Dict:
     is only sensor noise (lamps.colour_is_noise): 43 of the same split's 277 grey frames showed a
     lit light and were said to have none, their colour noise passing step 9. A green on a
     colourless frame is unknown too: read from a lamp's shape alone, with no colour to back it,
-    it is not a walk (none on that split); a green where the colour is faint but more than noise
-    stands (faded photos of walk lamps). Red and yellow are unchanged."""
+    it is not a walk (none on that split). A green where the colour only reads as noise stands:
+    ten real photos of lit walk lamps (faded ones) are under that bound, and a walk there has
+    passed every check of the walk path. Red and yellow are unchanged."""
     if not ((d["state"] == "none" and (colourless or colour_is_noise)) or (d["state"] == "green" and colourless)):
         return d
     return {**d, "state": "unknown", "why": NO_COLOUR, "confidence": 0.0}

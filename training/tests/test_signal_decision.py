@@ -35,16 +35,27 @@ def test_nothing_lit_is_no_signal_with_its_confidence():
 
 def test_no_colour_turns_no_signal_and_green_into_unknown():
     none = decide(np.zeros((0, 6)), [], W, THR)
-    assert no_colour(none, False) == none
-    d = no_colour(none, True)
+    assert no_colour(none, False, False) == none
+    d = no_colour(none, True, True)
     assert (d["state"], d["why"], d["confidence"]) == ("unknown", "no colour in the frame", 0.0)
     assert not sets_aside(d, {**THR, "set_aside": 0.5})
     walk = decide(probs((0.005, 0, 0.995, 0, 0, 0)), [cand(300)], W, THR)
     assert walk["state"] == "green"
-    assert (no_colour(walk, True)["state"], no_colour(walk, True)["why"]) == ("unknown", "no colour in the frame")
+    assert (no_colour(walk, True, True)["state"], no_colour(walk, True, True)["why"]) == ("unknown", "no colour in the frame")
     for rows in ([(0.05, 0.95, 0, 0, 0, 0)], [(0.3, 0.4, 0.3, 0, 0, 0)], [(0.1, 0, 0, 0, 0.9, 0)]):
         d = decide(probs(*rows), [cand(300)], W, THR)
-        assert no_colour(d, True) == d
+        assert no_colour(d, True, True) == d
+
+
+def test_colour_only_noise_turns_no_signal_into_unknown_but_not_a_walk():
+    none = decide(np.zeros((0, 6)), [], W, THR)
+    d = no_colour(none, False, True)
+    assert (d["state"], d["why"], d["confidence"]) == ("unknown", "no colour in the frame", 0.0)
+    walk = decide(probs((0.005, 0, 0.995, 0, 0, 0)), [cand(300)], W, THR)
+    assert no_colour(walk, False, True) == walk
+    for rows in ([(0.05, 0.95, 0, 0, 0, 0)], [(0.1, 0, 0, 0, 0.9, 0)]):
+        d = decide(probs(*rows), [cand(300)], W, THR)
+        assert no_colour(d, False, True) == d
 
 
 def test_confident_pedestrian_green_is_green_with_kind_and_position():

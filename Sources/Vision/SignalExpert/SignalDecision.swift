@@ -114,9 +114,9 @@ public struct SignalDecision: Sendable, Equatable {
     /// (`LampProposer.lastFrameIsColourless`), or whose colour is only sensor noise
     /// (`lastFrameColourIsNoise`), is unknown, since lamps are found by their colour: DESIGN.md
     /// rule 3, say so when unsure. So is a walk on a colourless frame: a green read from a lamp's
-    /// shape alone, with no colour to back it, is not one to cross on (a frame whose colour is
-    /// faint but real, as a faded photo of a walk lamp, keeps its walk). Red and yellow pass
-    /// unchanged.
+    /// shape alone, with no colour to back it, is not one to cross on. A walk where the colour only
+    /// reads as noise stands (ten faded real photos of lit walk lamps read so, and the walk has
+    /// passed every check of the walk path). Red and yellow pass unchanged.
     public mutating func seenWithoutColour(colourless: Bool, colourIsNoise: Bool) {
         guard (state == .none && (colourless || colourIsNoise)) || (state == .green && colourless) else { return }
         state = .unknown
