@@ -238,12 +238,25 @@ def covered_targets(rows: np.ndarray, grid: int) -> np.ndarray:
 FLIPPED_SLOT = np.array([slot_of(len(POSITIONS) - 1 - p, d) for p in range(len(POSITIONS)) for d in range(len(DISTANCES))])
 
 
-def loss(logits: torch.Tensor, target: torch.Tensor, empty_weight: float) -> torch.Tensor:
+# Whether each slot is a far one (slot_of's order: position-major, distance-minor).
+FAR_SLOT = np.array([DISTANCES[s % len(DISTANCES)] == "far" for s in range(N_SLOTS)])
+
+
+def loss(logits: torch.Tensor, target: torch.Tensor, empty_weight: float, far_weight: float = 1.0) -> torch.Tensor:
     """Cross-entropy over slots, the empty class down-weighted so the 8 empty slots of a typical
-    scene do not teach the expert to call every slot empty."""
+    scene do not teach the expert to call every slot empty. `far_weight` (slot logits [B, N_SLOTS,
+    classes] only) weights an obstacle in a far slot that much more, as F.cross_entropy's class
+    weights do (a weighted mean): far obstacles are where the recall is lost."""
     w = torch.ones(N_CLASSES, device=logits.device)
     w[0] = empty_weight
-    return F.cross_entropy(logits.reshape(-1, N_CLASSES), target.reshape(-1), weight=w)
+    if far_weight == 1.0:
+        return F.cross_entropy(logits.reshape(-1, N_CLASSES), target.reshape(-1), weight=w)
+    if target.shape[-1] != N_SLOTS:
+        raise ValueError(f"far_weight needs slot targets [B, {N_SLOTS}], not {tuple(target.shape)}")
+    far = torch.from_numpy(FAR_SLOT).to(logits.device)[None, :].expand_as(target)
+    weights = w[target] * torch.where(far & (target > 0), far_weight, 1.0)
+    ce = F.cross_entropy(logits.reshape(-1, N_CLASSES), target.reshape(-1), reduction="none")
+    return (ce * weights.reshape(-1)).sum() / weights.sum()
 
 
 def probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:

@@ -149,6 +149,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--empty_weight", type=float, default=0.3, help="loss weight of the empty class")
+    ap.add_argument("--far_weight", type=float, default=1.0,
+                    help="loss weight of an obstacle in a far slot, against 1 for a near or mid one (slot loss only)")
     ap.add_argument("--token_weight", type=float, default=1.0, help="weight of the training-only per-token kind loss")
     ap.add_argument("--eval_every", type=int, default=500)
     ap.add_argument("--precision", type=float, default=0.8, help="the validation precision the threshold must reach")
@@ -350,7 +352,7 @@ def train(a: argparse.Namespace, world) -> ObstacleExpert:
         for g, base in zip(opt.param_groups, base_lr):
             g["lr"] = base * factor
         slots, token_kinds = trained(imgs if a.frozen_blocks else normalized(imgs))
-        loss = slot_loss(slots, y, a.empty_weight) + a.token_weight * slot_loss(token_kinds, yt, a.empty_weight)
+        loss = slot_loss(slots, y, a.empty_weight, a.far_weight) + a.token_weight * slot_loss(token_kinds, yt, a.empty_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

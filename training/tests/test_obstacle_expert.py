@@ -85,6 +85,24 @@ def test_the_loss_prefers_the_right_slots_and_the_model_has_the_expected_shape()
     assert (p.argmax(-1) == 0).all()
 
 
+def test_far_weight_weights_far_obstacles_only_as_a_weighted_mean():
+    torch.manual_seed(1)
+    logits = torch.randn(3, N_SLOTS, N_CLASSES)
+    y = torch.zeros(3, N_SLOTS, dtype=torch.long)
+    far, near = slot_of(0, DISTANCES.index("far")), slot_of(2, DISTANCES.index("near"))
+    y[0, far], y[1, near], y[2, far] = 2, 5, 7
+    assert torch.allclose(loss(logits, y, 0.3, 1.0), loss(logits, y, 0.3))
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, N_CLASSES), y.reshape(-1), reduction="none").view(3, N_SLOTS)
+    w = torch.full((3, N_SLOTS), 0.3)
+    w[0, far], w[1, near], w[2, far] = 4.0, 1.0, 4.0
+    assert torch.allclose(loss(logits, y, 0.3, 4.0), (ce * w).sum() / w.sum())
+    # Only obstacles in far slots gain weight: with none there the loss is the plain one.
+    y[0, far] = y[2, far] = 0
+    assert torch.allclose(loss(logits, y, 0.3, 4.0), loss(logits, y, 0.3))
+    with pytest.raises(ValueError, match="slot targets"):
+        loss(logits.view(3 * N_SLOTS, 1, N_CLASSES), y.view(-1, 1), 0.3, 2.0)
+
+
 def test_covered_targets_mark_the_patches_under_each_obstacle():
     from lttw.obstacle_expert import covered_targets
     scenes = _scenes_with_obstacles(20)
