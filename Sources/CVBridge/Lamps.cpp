@@ -45,7 +45,7 @@ constexpr int32_t kColourlessChroma = 8;
 /// Step 10: a proposal image whose tile means (tiles of kNoiseTile pixels a side) have chroma at
 /// most kNoiseChroma shows colour only as sensor noise, which cancels in a tile's mean.
 constexpr int64_t kNoiseTile = 16;
-constexpr int32_t kNoiseChroma = 5;
+constexpr int32_t kNoiseChroma = 6;
 
 static_assert(CVB_LAMP_MAX_CANDIDATES == kMaxBlobs + kFigureFrom + kClusterMax + 1,
               "the blobs, their figures, the lamp figures and the whole frame");
@@ -273,7 +273,7 @@ struct cvb_lamp_scratch {
     std::vector<uint32_t> columnSums; // one block row's column sums while box averaging
     std::vector<uint8_t> classes;     // colour class per pixel of the scale being searched
     std::vector<uint8_t> chroma;      // its c = max - min
-    std::vector<uint16_t> tileColumns; // step 10: one row of tiles' column sums
+    std::vector<uint8_t> tileImage;   // step 10: the proposal image box-averaged into tiles
     std::vector<Span> spans;          // per row and colour: where that colour's pixels lie
     std::vector<OwnRun> ownRuns;      // one colour's runs in three rows: the dilated row's sources
     std::vector<MaskRun> maskRuns;    // the dilated mask's runs in two rows: this one and the last
@@ -315,7 +315,8 @@ struct cvb_lamp_scratch {
         sized(columnSums, w1 * size_t(f) * 3);
         sized(classes, pixels);
         sized(chroma, pixels);
-        sized(tileColumns, w1 * 3);
+        // Tiles are at least 2 pixels a side (a side of 1 reads the image itself).
+        sized(tileImage, (w1 / 2) * (h1 / 2) * 3);
         sized(spans, h1 * 3);
         // Runs in one row are at least one pixel apart, so a row holds at most (w1 + 1) / 2.
         const size_t runs = (w1 + 1) / 2;
@@ -393,6 +394,25 @@ void boxAverage(const Plane &in, int64_t f, uint8_t *out, uint32_t *columnSums) 
             for (int c = 0; c < 3; ++c) target[x * 3 + c] = uint8_t(divide(sums[c] + area / 2));
         }
     }
+}
+
+/// lamps.tile_chroma (step 10): the largest chroma of the image box-averaged (step 1's averaging)
+/// by min(kNoiseTile, w, h), into `tiles` (room for a quarter of the image's pixels).
+int32_t tileChroma(const Plane &image, uint8_t *tiles, uint32_t *columnSums) {
+    const int64_t side = std::min({kNoiseTile, image.width, image.height});
+    if (side <= 0) return 0;
+    const uint8_t *averaged = image.data;
+    if (side > 1) {
+        boxAverage(image, side, tiles, columnSums);
+        averaged = tiles;
+    }
+    const int64_t count = (image.width / side) * (image.height / side);
+    int32_t most = 0;
+    for (int64_t i = 0; i < count; ++i) {
+        const uint8_t *pixel = averaged + size_t(i) * 3;
+        most = std::max(most, int32_t(std::max({pixel[0], pixel[1], pixel[2]}) - std::min({pixel[0], pixel[1], pixel[2]})));
+    }
+    return most;
 }
 
 int32_t findRoot(int32_t *parents, int32_t label) {
@@ -533,37 +553,6 @@ int32_t label(const uint8_t *classes, const uint8_t *chroma, const Span *spans, 
 uint8_t largest(const uint8_t *values, int64_t n) {
     uint8_t most = 0;
     for (int64_t i = 0; i < n; ++i) most = values[i] > most ? values[i] : most;
-    return most;
-}
-
-/// lamps.tile_chroma (step 10): the largest chroma of the image's tile means, whole tiles of
-/// min(kNoiseTile, w, h) pixels a side from the top-left. `columns` holds one row of tiles'
-/// column sums (w × 3 of them, at most 16 × 255 each): rows are added into it contiguously, which
-/// vectorises, and each tile then sums its own columns.
-int32_t tileChroma(const Plane &image, uint16_t *columns) {
-    const int64_t side = std::min({kNoiseTile, image.width, image.height});
-    if (side <= 0) return 0;
-    const int64_t tileRows = image.height / side, tiles = image.width / side, area = side * side;
-    const int64_t values = tiles * side * 3;
-    int32_t most = 0;
-    for (int64_t r = 0; r < tileRows; ++r) {
-        std::fill(columns, columns + values, uint16_t(0));
-        for (int64_t y = r * side; y < (r + 1) * side; ++y) {
-            const uint8_t *row = image.data + size_t(y) * image.stride;
-            for (int64_t i = 0; i < values; ++i) columns[i] = uint16_t(columns[i] + row[i]);
-        }
-        for (int64_t t = 0; t < tiles; ++t) {
-            const uint16_t *column = columns + t * side * 3;
-            int32_t red = 0, green = 0, blue = 0;
-            for (int64_t x = 0; x < side; ++x, column += 3) {
-                red += column[0];
-                green += column[1];
-                blue += column[2];
-            }
-            const int32_t spread = std::max({red, green, blue}) - std::min({red, green, blue});
-            most = std::max(most, int32_t(spread / area));
-        }
-    }
     return most;
 }
 
@@ -898,7 +887,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             if (first.width > 0 && first.height > 0) {
                 findBlobs(first, 1, f, *scratch, blobCount, frameFilling, &chroma);
                 findMasses(first.width, first.height, *scratch);
-                if (colour != nullptr) tiles = tileChroma(first, scratch->tileColumns.data());
+                if (colour != nullptr) tiles = tileChroma(first, scratch->tileImage.data(), scratch->columnSums.data());
             }
             if (std::min(second.width, second.height) >= 4) {
                 boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());

@@ -108,7 +108,7 @@ struct LampTests {
 
     @Test("Colour that is only per-channel noise is told from a frame's own colour; tiles past the last whole one are not read")
     func colourOnlyNoise() throws {
-        #expect(LampProposer.noiseChroma == 5)
+        #expect(LampProposer.noiseChroma == 6)
         let proposer = LampProposer()
         _ = try proposer.propose(try LampFixtures.image("colour_noise_331x251.png"))
         #expect(!proposer.lastFrameIsColourless && proposer.frameChroma > 100)

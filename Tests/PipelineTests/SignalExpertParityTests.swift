@@ -152,7 +152,7 @@ struct SignalExpertParityTests {
     @Test("A model written before figure candidates, the frame-filling rule, the lamp figure, the colourless or the noise rule is refused, naming the constants",
           arguments: ["\"figure_from\": 4,\n   \"figure_growth\": 2,\n   ", "\"whole_frame_filling\": 1,\n   ",
                       "\"cluster_cell_pct\": 3,\n   \"cluster_min_pct\": 8,\n   \"cluster_max_pct\": 75,\n   \"cluster_max\": 1,\n   \"cluster_side_sixteenths\": 5,\n   ",
-                      "\"colourless_chroma\": 8,\n   ", "\"noise_tile\": 16,\n   \"noise_chroma\": 5,\n   "])
+                      "\"colourless_chroma\": 8,\n   ", "\"noise_tile\": 16,\n   \"noise_chroma\": 6,\n   "])
     func refusesModelWithoutNewerProposalRules(constants: String) throws {
         let url = Programs.repository.appendingPathComponent("models/default/config.json")
         let text = try String(contentsOf: url, encoding: .utf8)
