@@ -874,7 +874,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         // the whole frame can come.
         int32_t chroma = 0;
         // Step 10's largest tile chroma: 0 for a gray frame too.
-        int32_t tiles = 0;
+        int32_t largestTileChroma = 0;
         // The proposal image's box-average factor (contract step 1).
         const int64_t f = (std::max(W, H) + kProposalLongSide - 1) / kProposalLongSide;
         if (frame->channels == 3) {
@@ -887,7 +887,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
             if (first.width > 0 && first.height > 0) {
                 findBlobs(first, 1, f, *scratch, blobCount, frameFilling, &chroma);
                 findMasses(first.width, first.height, *scratch);
-                if (colour != nullptr) tiles = tileChroma(first, scratch->tileImage.data(), scratch->columnSums.data());
+                if (colour != nullptr) largestTileChroma = tileChroma(first, scratch->tileImage.data(), scratch->columnSums.data());
             }
             if (std::min(second.width, second.height) >= 4) {
                 boxAverage(first, 2, scratch->second.data(), scratch->columnSums.data());
@@ -913,7 +913,7 @@ extern "C" cvb_status cvb_lamp_propose(const cvb_view *frame, cvb_lamp_scratch *
         kept = appendLampFigures(out, kept, *scratch, f);
         if (wholeFrame) out[kept++] = cvb_lamp_candidate{0, 0, int32_t(W), int32_t(H), 0, 0, -1, 1};
         *count = kept;
-        if (colour != nullptr) *colour = cvb_frame_colour{chroma, tiles};
+        if (colour != nullptr) *colour = cvb_frame_colour{chroma, largestTileChroma};
         return cvb::ok(error);
     });
 }

@@ -91,7 +91,7 @@ SCENES = [
 LONG_SIDE = {"pharmacy_cross": None}
 # Scenes drawn grey (the others are never grey): the frame shows no colour at all (step 9), or only
 # colour noise (step 10).
-GREY = {"colourless": "colourless", "colour_noise": "colour_noise"}
+GREY = {"colourless", "colour_noise"}
 # Scenes that are kept only when the decision is of this kind (the first such seed): a test of
 # (decide's first decision, the runner's final one, decide's first decision with every stop lamp
 # vetoing whatever its size, the runner's final one with every view required).
@@ -176,7 +176,7 @@ def make(model_dir, out):
                 or (name in NEEDS_COUNTDOWN and countdown is None)):
             continue
         long_side = LONG_SIDE.get(name, 480)
-        grey = GREY.get(name)
+        grey = name if name in GREY else None
         seed, sc = pick(seed0, pred, long_side, grey)
         while name in DECIDED:
             rgb = np.ascontiguousarray(sc.bgr[..., ::-1])
